@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ANVIL_VERSION := 1.7.1
+
+.PHONY: demo test install lint bench clean
+
+$(BIN)/claims: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(BIN)/claims
+
+.tools/node_modules/.bin/anvil:
+	npm install --silent --no-audit --no-fund --prefix .tools @foundry-rs/anvil@$(ANVIL_VERSION)
+
+install: $(BIN)/claims .tools/node_modules/.bin/anvil
+
+demo: $(BIN)/claims
+	$(BIN)/claims demo
+
+lint: $(BIN)/claims
+	$(BIN)/ruff check claimsengine cli tests bench
+	$(BIN)/mypy
+
+test: install
+	PATH="$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/pytest -n 2 -q
+
+bench: install
+	PATH="$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .tools .claims

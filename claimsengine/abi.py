@@ -1,0 +1,143 @@
+"""Encode contract calls and decode their results and events, from a compiled ABI.
+
+The SDK talks to the chain in raw bytes (see chain/base.py), so that the same code runs
+on the embedded chain and over JSON-RPC. This module is the one place that knows how
+Solidity-ABI types map to Python values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode, encode
+from eth_utils import keccak, to_checksum_address
+
+
+def _type_string(param: dict[str, Any]) -> str:
+    kind = str(param["type"])
+    if kind.startswith("tuple"):
+        inner = ",".join(_type_string(c) for c in param["components"])
+        return f"({inner}){kind[len('tuple') :]}"
+    return kind
+
+
+def _normalise(value: Any) -> Any:
+    """Addresses come back checksummed; nested tuples stay tuples."""
+    if isinstance(value, tuple | list):
+        return tuple(_normalise(v) for v in value)
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+        return to_checksum_address(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    selector: bytes
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    def encode(self, *args: Any) -> bytes:
+        if len(args) != len(self.inputs):
+            raise TypeError(f"{self.name} takes {len(self.inputs)} arguments, got {len(args)}")
+        return self.selector + encode(list(self.inputs), list(args))
+
+    def decode(self, data: bytes) -> Any:
+        """The result: a single value, or a tuple when the function returns several."""
+        values = _normalise(decode(list(self.outputs), data))
+        return values[0] if len(values) == 1 else values
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    topic: bytes
+    indexed: tuple[tuple[str, str], ...]
+    data: tuple[tuple[str, str], ...]
+    order: tuple[str, ...]
+
+    def decode(self, topics: tuple[bytes, ...], data: bytes) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for (name, kind), topic in zip(self.indexed, topics[1:], strict=True):
+            fields[name] = _normalise(decode([kind], topic)[0])
+        values = _normalise(decode([kind for _, kind in self.data], data))
+        for (name, _), value in zip(self.data, values, strict=True):
+            fields[name] = value
+        return {name: fields[name] for name in self.order}
+
+
+@dataclass(frozen=True)
+class DecodedEvent:
+    """One decoded log, with where it was found."""
+
+    name: str
+    args: dict[str, Any]
+    block_number: int
+    tx_hash: bytes
+    log_index: int
+    address: str
+
+
+class ContractABI:
+    """Functions by name and events by name and topic, for one compiled contract."""
+
+    def __init__(self, abi: list[dict[str, Any]]) -> None:
+        self.functions: dict[str, Function] = {}
+        self.events: dict[str, Event] = {}
+        self.constructor_inputs: tuple[str, ...] = ()
+        for entry in abi:
+            if entry["type"] == "function":
+                inputs = tuple(_type_string(p) for p in entry["inputs"])
+                signature = f"{entry['name']}({','.join(inputs)})"
+                self.functions[entry["name"]] = Function(
+                    name=entry["name"],
+                    selector=keccak(text=signature)[:4],
+                    inputs=inputs,
+                    outputs=tuple(_type_string(p) for p in entry["outputs"]),
+                )
+            elif entry["type"] == "event":
+                kinds = [_type_string(p) for p in entry["inputs"]]
+                signature = f"{entry['name']}({','.join(kinds)})"
+                self.events[entry["name"]] = Event(
+                    name=entry["name"],
+                    topic=keccak(text=signature),
+                    indexed=tuple(
+                        (p["name"], k)
+                        for p, k in zip(entry["inputs"], kinds, strict=True)
+                        if p["indexed"]
+                    ),
+                    data=tuple(
+                        (p["name"], k)
+                        for p, k in zip(entry["inputs"], kinds, strict=True)
+                        if not p["indexed"]
+                    ),
+                    order=tuple(p["name"] for p in entry["inputs"]),
+                )
+            elif entry["type"] == "constructor":
+                self.constructor_inputs = tuple(_type_string(p) for p in entry["inputs"])
+        self._by_topic = {event.topic: event for event in self.events.values()}
+
+    def encode_call(self, name: str, *args: Any) -> bytes:
+        return self.functions[name].encode(*args)
+
+    def decode_result(self, name: str, data: bytes) -> Any:
+        return self.functions[name].decode(data)
+
+    def encode_constructor(self, *args: Any) -> bytes:
+        return encode(list(self.constructor_inputs), list(args)) if self.constructor_inputs else b""
+
+    def event_for(self, topic0: bytes) -> Event | None:
+        return self._by_topic.get(topic0)
+
+
+def text_to_bytes32(text: str) -> bytes:
+    """An ASCII id (plan id, service code, provider id) as a left-aligned bytes32."""
+    raw = text.encode("ascii")
+    if not 1 <= len(raw) <= 32:
+        raise ValueError(f"{text!r} must be 1 to 32 ASCII characters")
+    return raw.ljust(32, b"\0")
+
+
+def bytes32_to_text(value: bytes) -> str:
+    return value.rstrip(b"\0").decode("ascii")

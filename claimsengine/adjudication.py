@@ -1,0 +1,470 @@
+"""The pure-Python adjudicator: docs/adjudication.md, step by step, in int cents.
+
+It previews results for users, and it is the test oracle for the Vyper contract, so it
+follows the spec to the letter and nothing more. Each rule cites its row of the spec
+(claim-level checks 3-9, line-level checks a-e, pricing steps 1-7).
+
+It keeps the member-side state the rules read in a ``Ledger`` (one per plan): enrollments,
+accumulators per (member, period), and the duplicate-line keys of earlier claims.
+``adjudicate`` applies a claim's effects to the ledger as the contract does at submission;
+``reverse`` takes them back when an adjudicator denies a claim on review. Payment and the
+pool are not part of this module: an approved claim is paid or queued by the caller.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from claimsengine.errors import ClaimsError
+from claimsengine.plan import Plan
+
+__all__ = [
+    "ADJ_BENEFIT_LIMIT",
+    "ADJ_COINSURANCE",
+    "ADJ_COPAY",
+    "ADJ_DEDUCTIBLE",
+    "ADJ_FEE_SCHEDULE",
+    "DENY_AFTER_COVERAGE",
+    "DENY_BEFORE_COVERAGE",
+    "DENY_DAILY_UNITS",
+    "DENY_DUPLICATE_LINE",
+    "DENY_LATE_FILING",
+    "DENY_NOT_COVERED",
+    "DENY_NOT_ENROLLED",
+    "DENY_NO_PRIOR_AUTH",
+    "DENY_PERIOD_UNITS",
+    "GROUP_CODES",
+    "REJECT_FUTURE_SERVICE",
+    "REJECT_INVALID_CLAIM",
+    "Accumulators",
+    "ClaimAdjudication",
+    "ClaimInput",
+    "ClaimLineInput",
+    "ClaimRejected",
+    "ClaimStatus",
+    "Enrollment",
+    "LineAdjudication",
+    "Ledger",
+    "LineKey",
+    "adjudicate",
+    "period_of",
+    "reverse",
+]
+
+# Claim-level denials (spec checks 5-9).
+DENY_NOT_ENROLLED = 31
+DENY_BEFORE_COVERAGE = 26
+DENY_AFTER_COVERAGE = 27
+DENY_LATE_FILING = 29
+# Line-level denials (spec checks a-e).
+DENY_NOT_COVERED = 96
+DENY_NO_PRIOR_AUTH = 197
+DENY_DUPLICATE_LINE = 18
+DENY_DAILY_UNITS = 151
+DENY_PERIOD_UNITS = 119
+# Pricing adjustments (spec steps 1-6).
+ADJ_FEE_SCHEDULE = 45
+ADJ_DEDUCTIBLE = 1
+ADJ_COPAY = 3
+ADJ_COINSURANCE = 2
+ADJ_BENEFIT_LIMIT = 119
+
+# Spec, "Group codes": CO is the provider's write-off, PR the patient's responsibility.
+GROUP_CODES: dict[int, str] = {
+    45: "CO",
+    18: "CO",
+    29: "CO",
+    151: "CO",
+    197: "CO",
+    1: "PR",
+    2: "PR",
+    3: "PR",
+    26: "PR",
+    27: "PR",
+    31: "PR",
+    96: "PR",
+    119: "PR",
+}
+
+# Claim-level rejects (spec checks 3 and 4): the contract's revert reasons.
+REJECT_INVALID_CLAIM = "invalid claim"
+REJECT_FUTURE_SERVICE = "service date in the future"
+
+ClaimStatus = Literal["denied", "pending_review", "approved"]
+# (member, provider, code, service_day): spec check c.
+LineKey = tuple[str, str, str, int]
+
+
+class ClaimRejected(ClaimsError):
+    """A claim-level reject (spec checks 3-4): nothing is recorded; fix the claim and resend.
+
+    ``reason`` is the contract's reason, word for word; the message may add detail.
+    """
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        message = f"claim rejected: {reason}" + (f" ({detail})" if detail else "")
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """A member's coverage, as day numbers; ``coverage_end`` is inclusive, None is open-ended."""
+
+    coverage_start: int
+    coverage_end: int | None = None
+
+
+@dataclass(frozen=True)
+class ClaimLineInput:
+    """One line as submitted: a service code, its units, and the billed amount in cents."""
+
+    code: str
+    units: int
+    billed: int
+
+
+@dataclass(frozen=True)
+class ClaimInput:
+    """A claim as the contract sees it (member is whatever id the ledger is keyed by)."""
+
+    member: str
+    provider: str
+    service_day: int
+    prior_auth: bool
+    lines: tuple[ClaimLineInput, ...]
+
+
+@dataclass(frozen=True)
+class LineAdjudication:
+    """How one line was decided. Amounts are cents; ``denial`` is None for a priced line.
+
+    It balances: ``allowed = deductible + copay + coinsurance + benefit_limit + plan_paid``.
+    """
+
+    code: str
+    units: int
+    billed: int
+    allowed: int
+    deductible: int
+    copay: int
+    coinsurance: int
+    benefit_limit: int
+    plan_paid: int
+    denial: int | None = None
+
+    @property
+    def denied(self) -> bool:
+        return self.denial is not None
+
+    @property
+    def fee_reduction(self) -> int:
+        """billed − allowed. On a denied line this is the whole billed amount, which the spec
+        puts under the denial code, not 45: use ``adjustments`` for remittance output."""
+        return self.billed - self.allowed
+
+    @property
+    def patient_responsibility(self) -> int:
+        return self.deductible + self.copay + self.coinsurance + self.benefit_limit
+
+    @property
+    def adjustments(self) -> tuple[tuple[int, int], ...]:
+        """(code, cents) of each non-zero adjustment, in the spec's order 45, 1, 3, 2, 119.
+
+        A denied line has one adjustment: its denial code for the whole billed amount.
+        """
+        if self.denial is not None:
+            return ((self.denial, self.billed),)
+        amounts = (
+            (ADJ_FEE_SCHEDULE, self.billed - self.allowed),
+            (ADJ_DEDUCTIBLE, self.deductible),
+            (ADJ_COPAY, self.copay),
+            (ADJ_COINSURANCE, self.coinsurance),
+            (ADJ_BENEFIT_LIMIT, self.benefit_limit),
+        )
+        return tuple((code, cents) for code, cents in amounts if cents)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The adjustment codes as strings, as the result JSON lists them: ("45", "3")."""
+        if self.denial is not None:
+            # A denied line lists its denial code even when nothing was billed.
+            return (str(self.denial),)
+        return tuple(str(code) for code, _cents in self.adjustments)
+
+
+@dataclass
+class Accumulators:
+    """What a member has used in one benefit period; all zero at the start of each period."""
+
+    deductible_met: int = 0
+    oop_met: int = 0
+    benefit_used: int = 0
+    units_used: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClaimAdjudication:
+    """The decision on a claim: its status, its lines in order, and the benefit period."""
+
+    status: ClaimStatus
+    lines: tuple[LineAdjudication, ...]
+    period: int
+    claim_denial: int | None = None  # the code of a claim-level denial (checks 5-9)
+
+    @property
+    def billed(self) -> int:
+        return sum(line.billed for line in self.lines)
+
+    @property
+    def allowed(self) -> int:
+        return sum(line.allowed for line in self.lines)
+
+    @property
+    def plan_paid(self) -> int:
+        return sum(line.plan_paid for line in self.lines)
+
+    @property
+    def patient_responsibility(self) -> int:
+        return sum(line.patient_responsibility for line in self.lines)
+
+
+class Ledger:
+    """The member-side state of one plan that the rules read and write.
+
+    ``accumulators`` returns the live record (created at zero on first use), so tests and
+    previews can set starting values; ``copy`` gives an independent ledger for a dry run.
+    """
+
+    def __init__(self) -> None:
+        self.enrollments: dict[str, Enrollment] = {}
+        self._accumulators: dict[tuple[str, int], Accumulators] = {}
+        # Keys of non-denied lines of non-denied claims (spec check c).
+        self.line_keys: set[LineKey] = set()
+
+    def enroll(self, member: str, enrollment: Enrollment) -> None:
+        """Enrol a member, or replace their coverage dates (formats.md: enrolling updates)."""
+        self.enrollments[member] = enrollment
+
+    def enrollment(self, member: str) -> Enrollment | None:
+        return self.enrollments.get(member)
+
+    def accumulators(self, member: str, period: int) -> Accumulators:
+        return self._accumulators.setdefault((member, period), Accumulators())
+
+    def periods(self) -> Iterator[tuple[tuple[str, int], Accumulators]]:
+        """Every (member, period) with accumulators so far."""
+        return iter(self._accumulators.items())
+
+    def copy(self) -> Ledger:
+        return copy.deepcopy(self)
+
+
+def period_of(plan: Plan, service_day: int) -> int:
+    """The benefit period of a service day (spec "Units"); negative before the effective day."""
+    return (service_day - plan.effective_day) // plan.benefit_period_days
+
+
+def adjudicate(
+    plan: Plan, ledger: Ledger, claim: ClaimInput, *, today: int, max_lines: int = 32
+) -> ClaimAdjudication:
+    """Decide ``claim`` on ``today`` (a day number) and apply its effects to ``ledger``.
+
+    Raises ``ClaimRejected`` for claim-level checks 3 and 4, leaving the ledger untouched.
+    Checks 1 (authorisation) and 2 (duplicate commitment) belong to the caller.
+    """
+    _check_claim_shape(claim, max_lines=max_lines)  # check 3
+    if claim.service_day > today:  # check 4
+        raise ClaimRejected(REJECT_FUTURE_SERVICE)
+
+    period = period_of(plan, claim.service_day)
+    denial = _claim_denial(plan, ledger.enrollment(claim.member), claim, today=today)
+    if denial is not None:
+        # A claim-level denial: every line carries the code; nothing accumulates or is kept.
+        lines = tuple(_denied_line(line, denial) for line in claim.lines)
+        return ClaimAdjudication("denied", lines, period, claim_denial=denial)
+
+    accumulators = ledger.accumulators(claim.member, period)
+    priced: list[LineAdjudication] = []
+    for line in claim.lines:
+        line_denial = _line_denial(plan, ledger, accumulators, claim, line)
+        if line_denial is not None:
+            priced.append(_denied_line(line, line_denial))
+        else:
+            priced.append(_price_line(plan, accumulators, line))
+    lines = tuple(priced)
+
+    # Keys are recorded after the whole claim, so lines of one claim never deny each other.
+    for adjudicated in lines:
+        if not adjudicated.denied:
+            ledger.line_keys.add(_line_key(claim, adjudicated.code))
+
+    status: ClaimStatus
+    if all(line.denied for line in lines):
+        status = "denied"
+    elif sum(line.plan_paid for line in lines) > plan.auto_approve_limit:
+        status = "pending_review"
+    else:
+        status = "approved"
+    return ClaimAdjudication(status, lines, period)
+
+
+def reverse(plan: Plan, ledger: Ledger, claim: ClaimInput, adjudication: ClaimAdjudication) -> None:
+    """Take back a claim's effects after an adjudicator denies it on review (spec "Claim outcome").
+
+    Only this claim's accumulator effects and duplicate-line keys are removed; other claims
+    keep the prices they got. Only a claim pending review can be denied on review.
+    """
+    if adjudication.status != "pending_review":
+        raise ClaimsError(
+            f"only a claim pending review can be denied on review; this one is "
+            f"{adjudication.status}"
+        )
+    if len(adjudication.lines) != len(claim.lines):
+        raise ClaimsError("the adjudication does not belong to this claim (line counts differ)")
+    if adjudication.period != period_of(plan, claim.service_day):
+        raise ClaimsError("the adjudication does not belong to this claim (periods differ)")
+    accumulators = ledger.accumulators(claim.member, adjudication.period)
+    for line in adjudication.lines:
+        if line.denied:
+            continue  # a denied line added nothing
+        accumulators.deductible_met -= line.deductible
+        accumulators.oop_met -= line.deductible + line.copay + line.coinsurance
+        accumulators.benefit_used -= line.plan_paid
+        remaining = accumulators.units_used.get(line.code, 0) - line.units
+        if remaining:
+            accumulators.units_used[line.code] = remaining
+        else:
+            # Drop the entry, so the accumulators compare equal to before the claim.
+            accumulators.units_used.pop(line.code, None)
+        ledger.line_keys.discard(_line_key(claim, line.code))
+
+
+def _check_claim_shape(claim: ClaimInput, *, max_lines: int) -> None:
+    if not claim.lines:
+        raise ClaimRejected(REJECT_INVALID_CLAIM, "the claim has no lines")
+    if len(claim.lines) > max_lines:
+        raise ClaimRejected(
+            REJECT_INVALID_CLAIM, f"{len(claim.lines)} lines is more than the limit of {max_lines}"
+        )
+    for number, line in enumerate(claim.lines, start=1):
+        # Units and amounts are uint256 on-chain: below 0 cannot be sent at all.
+        if line.units <= 0:
+            raise ClaimRejected(REJECT_INVALID_CLAIM, f"line {number} has {line.units} units")
+        if line.billed < 0:
+            raise ClaimRejected(REJECT_INVALID_CLAIM, f"line {number} has a negative amount")
+
+
+def _claim_denial(
+    plan: Plan, enrollment: Enrollment | None, claim: ClaimInput, *, today: int
+) -> int | None:
+    """Claim-level checks 5-9, in the spec's order: the first that fails decides."""
+    if enrollment is None:  # 5
+        return DENY_NOT_ENROLLED
+    day = claim.service_day
+    if day < max(plan.effective_day, enrollment.coverage_start):  # 6
+        return DENY_BEFORE_COVERAGE
+    if enrollment.coverage_end is not None and day > enrollment.coverage_end:  # 7
+        return DENY_AFTER_COVERAGE
+    if day < enrollment.coverage_start + plan.waiting_period_days:  # 8
+        return DENY_BEFORE_COVERAGE
+    if today - day > plan.timely_filing_days:  # 9
+        return DENY_LATE_FILING
+    return None
+
+
+def _line_denial(
+    plan: Plan,
+    ledger: Ledger,
+    accumulators: Accumulators,
+    claim: ClaimInput,
+    line: ClaimLineInput,
+) -> int | None:
+    """Line-level checks a-e, in the spec's order: the first that matches decides."""
+    service = plan.service(line.code)
+    if service is None:  # a
+        return DENY_NOT_COVERED
+    if service.prior_auth and not claim.prior_auth:  # b
+        return DENY_NO_PRIOR_AUTH
+    # c: only earlier claims' keys are in the ledger; this claim's are added after it.
+    if _line_key(claim, line.code) in ledger.line_keys:
+        return DENY_DUPLICATE_LINE
+    if service.max_units_per_day is not None and line.units > service.max_units_per_day:  # d
+        return DENY_DAILY_UNITS
+    if service.max_units_per_period is not None:  # e
+        used = accumulators.units_used.get(line.code, 0)
+        if used + line.units > service.max_units_per_period:
+            return DENY_PERIOD_UNITS
+    return None
+
+
+def _price_line(plan: Plan, accumulators: Accumulators, line: ClaimLineInput) -> LineAdjudication:
+    """Pricing steps 1-7 for a line that no check denied; updates ``accumulators``."""
+    service = plan.service(line.code)
+    assert service is not None  # check a passed
+    # Never below zero: the accumulators cannot pass their maxima through these rules, but a
+    # ledger seeded by hand could, and a negative "left" must not turn into a credit.
+    deductible_left = max(plan.deductible - accumulators.deductible_met, 0)
+    oop_left = max(plan.out_of_pocket_max - accumulators.oop_met, 0)
+
+    allowed = min(line.billed, service.fee * line.units)  # 1 (reduction: 45)
+    deductible = 0
+    if service.deductible_applies:  # 2
+        deductible = min(allowed, deductible_left, oop_left)
+    oop_left -= deductible
+    rest = allowed - deductible  # 3
+    copay = 0
+    coinsurance = 0
+    if service.copay is not None:  # 4, copay replaces coinsurance
+        copay = min(service.copay, rest, oop_left)
+    else:
+        # Floor to the cent: the one rounding in the rules. Ints, so // is an exact floor.
+        coinsurance = min(rest * plan.coinsurance_bps // 10_000, oop_left)
+    plan_share = allowed - deductible - copay - coinsurance  # 5
+    if plan.annual_benefit_max is None:  # 6
+        plan_paid = plan_share
+    else:
+        benefit_left = max(plan.annual_benefit_max - accumulators.benefit_used, 0)
+        plan_paid = min(plan_share, benefit_left)
+    benefit_limit = plan_share - plan_paid  # the excess: patient's, code 119, not toward oop
+
+    # 7: accumulate, so the next line and the next claim see this one.
+    accumulators.deductible_met += deductible
+    accumulators.oop_met += deductible + copay + coinsurance
+    accumulators.benefit_used += plan_paid
+    accumulators.units_used[line.code] = accumulators.units_used.get(line.code, 0) + line.units
+
+    return LineAdjudication(
+        code=line.code,
+        units=line.units,
+        billed=line.billed,
+        allowed=allowed,
+        deductible=deductible,
+        copay=copay,
+        coinsurance=coinsurance,
+        benefit_limit=benefit_limit,
+        plan_paid=plan_paid,
+    )
+
+
+def _denied_line(line: ClaimLineInput, denial: int) -> LineAdjudication:
+    # A denied line: allowed 0 and plan_paid 0; its whole billed amount carries the code.
+    return LineAdjudication(
+        code=line.code,
+        units=line.units,
+        billed=line.billed,
+        allowed=0,
+        deductible=0,
+        copay=0,
+        coinsurance=0,
+        benefit_limit=0,
+        plan_paid=0,
+        denial=denial,
+    )
+
+
+def _line_key(claim: ClaimInput, code: str) -> LineKey:
+    return (claim.member, claim.provider, code, claim.service_day)

@@ -1,0 +1,735 @@
+"""The embedded chain: py-evm in process, kept in one sqlite file, the `claims` CLI default.
+
+It exists so that `claims` works with no node to run: each CLI command opens the chain in
+``--state DIR``, holds an exclusive lock on it, and commits everything it sent in one SQL
+transaction (or nothing, if it fails or is killed). It is built directly on py-evm's
+``MiningChain`` (Prague rules, the EVM target Vyper 0.4.3 compiles for), not through web3 or
+eth-tester, which are far slower.
+
+Receipts and logs are served from index tables written in the same SQL transaction as the
+blocks, so looking one up does not cost time proportional to the length of the chain.
+
+The dev accounts are anvil's first seven accounts (the well-known ``test ... junk``
+mnemonic), so an alias names the same address here and on an anvil node. Their private keys
+are public knowledge: this chain is for development and tests only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, cast
+
+from eth.abc import (
+    BlockAPI,
+    BlockHeaderAPI,
+    ComputationAPI,
+    ReceiptAPI,
+    SignedTransactionAPI,
+    StateAPI,
+    VirtualMachineAPI,
+)
+from eth.chains.base import MiningChain
+from eth.consensus import ConsensusApplier, NoProofConsensus
+from eth.constants import BLANK_ROOT_HASH, ZERO_ADDRESS, ZERO_HASH32
+from eth.db.atomic import AtomicDB
+from eth.exceptions import Revert
+from eth.vm.forks import PragueVM
+from eth.vm.forks.prague.transactions import PragueTransactionBuilder
+from eth.vm.spoof import SpoofTransaction
+from eth_keys.backends import CoinCurveECCBackend
+from eth_keys.datatypes import PrivateKey
+from eth_typing import Address
+from eth_utils import ValidationError, keccak, to_canonical_address, to_checksum_address
+
+from claimsengine.chain.base import (
+    DEV_ALIASES,
+    Chain,
+    Log,
+    Receipt,
+    decode_revert_reason,
+    iter_topic_filter,
+)
+from claimsengine.chain.kvstore import SqliteKV
+from claimsengine.errors import ChainError, StateLocked, TransactionReverted
+
+__all__ = [
+    "BLOCK_GAS_LIMIT",
+    "CHAIN_ID",
+    "DEV_BALANCE",
+    "EmbeddedChain",
+]
+
+CHAIN_ID = 1337
+#: Large, so that a whole batch of claim transactions fits in one block.
+BLOCK_GAS_LIMIT = 1_000_000_000
+#: Each dev account starts with 10,000 ether, as on anvil.
+DEV_BALANCE = 10_000 * 10**18
+
+STATE_FILE = "chain.sqlite"
+LOCK_FILE = "lock"
+_SCHEMA_VERSION = "1"
+_LOCK_POLL_SECONDS = 0.05
+_PRIORITY_FEE = 0  # the embedded chain has no miner to tip
+
+# anvil's accounts 0-6 (mnemonic "test test test test test test test test test test test
+# junk", m/44'/60'/0'/0/i). Public test keys: never fund them on a real network.
+_DEV_KEYS: dict[str, str] = dict(
+    zip(
+        DEV_ALIASES,
+        (
+            "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+            "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+            "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+            "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+            "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+            "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+            "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+        ),
+        strict=True,
+    )
+)
+
+_INDEX_SCHEMA = """
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE txs (
+    hash BLOB PRIMARY KEY,
+    block_number INTEGER NOT NULL,
+    tx_index INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    gas_used INTEGER NOT NULL,
+    contract_address BLOB,
+    revert_reason TEXT
+) WITHOUT ROWID;
+CREATE TABLE logs (
+    block_number INTEGER NOT NULL,
+    log_index INTEGER NOT NULL,
+    tx_hash BLOB NOT NULL,
+    address BLOB NOT NULL,
+    topic_count INTEGER NOT NULL,
+    topic0 BLOB, topic1 BLOB, topic2 BLOB, topic3 BLOB,
+    data BLOB NOT NULL,
+    PRIMARY KEY (block_number, log_index)
+) WITHOUT ROWID;
+CREATE INDEX logs_by_address_topic0 ON logs (address, topic0, block_number);
+CREATE INDEX logs_by_tx ON logs (tx_hash);
+"""
+
+_LOG_COLUMNS = (
+    "address, topic_count, topic0, topic1, topic2, topic3, data, block_number, tx_hash, log_index"
+)
+
+
+class _PragueChain(MiningChain):
+    """py-evm chain with Prague rules from genesis, no proof of work, a fixed gas limit."""
+
+    chain_id = CHAIN_ID
+    vm_configuration = ConsensusApplier(NoProofConsensus).amend_vm_configuration(((0, PragueVM),))
+
+    def create_header_from_parent(
+        self, parent_header: BlockHeaderAPI, **header_params: Any
+    ) -> BlockHeaderAPI:
+        # Keep the block gas limit constant instead of drifting toward mainnet's.
+        header_params.setdefault("gas_limit", parent_header.gas_limit)
+        return super().create_header_from_parent(parent_header, **header_params)
+
+
+def _dev_key(hex_key: str) -> PrivateKey:
+    # coincurve signs and recovers ~50x faster than the pure-Python backend.
+    return PrivateKey(bytes.fromhex(hex_key), backend=CoinCurveECCBackend())
+
+
+def _address(key: PrivateKey) -> Address:
+    return Address(key.public_key.to_canonical_address())
+
+
+def _computation_failure(computation: ComputationAPI) -> str:
+    error = computation.error
+    if isinstance(error, Revert):
+        return decode_revert_reason(computation.output)
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class EmbeddedChain(Chain):
+    """The py-evm chain, on disk (``open``) or in memory (``memory``).
+
+    Every ``send`` outside ``command()`` commits on its own; inside, everything commits when
+    the outermost ``command()`` exits, or is rolled back if it raises. Nested ``command()``
+    blocks are savepoints: an inner one that raises undoes only its own work.
+    """
+
+    def __init__(
+        self,
+        store: SqliteKV,
+        *,
+        state_dir: Path | None = None,
+        lock_fd: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Use ``EmbeddedChain.open`` or ``EmbeddedChain.memory``, not this."""
+        self._store = store
+        self.state_dir = state_dir
+        self._lock_fd = lock_fd
+        self._clock = clock
+        self._depth = 0
+        self._closed = False
+        self._time_offset = 0
+        self._pinned_timestamp: int | None = None
+        self.chain_id = CHAIN_ID
+        self._keys: dict[Address, PrivateKey] = {}
+        self.accounts = {}
+        for alias, hex_key in _DEV_KEYS.items():
+            key = _dev_key(hex_key)
+            address = _address(key)
+            self._keys[address] = key
+            self.accounts[alias] = to_checksum_address(address)
+        self._reload()
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        state_dir: Path | str,
+        *,
+        create: bool = False,
+        lock_timeout: float = 30.0,
+        on_wait: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> EmbeddedChain:
+        """Open the chain kept in ``state_dir``, holding its lock until ``close()``.
+
+        ``create=True`` makes a new chain (funded dev accounts) when there is none yet, and
+        opens the existing one otherwise. If another process holds the lock, wait up to
+        ``lock_timeout`` seconds, calling ``on_wait()`` once when the wait starts, then raise
+        ``StateLocked``.
+        """
+        state_dir = Path(state_dir)
+        if create:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        elif not (state_dir / STATE_FILE).exists():
+            raise ChainError(
+                f"no chain in {state_dir}",
+                hint="run `claims init` to create one there, or point --state at an existing one",
+            )
+        lock_fd = _acquire_lock(state_dir, lock_timeout, on_wait)
+        store: SqliteKV | None = None
+        try:
+            store = SqliteKV(state_dir / STATE_FILE)
+            if not _is_initialised(store):
+                if not create:
+                    raise ChainError(
+                        f"{state_dir / STATE_FILE} holds no chain (an interrupted `claims init`?)",
+                        hint="run `claims init` again",
+                    )
+                _initialise(store, int(clock()))
+            return cls(store, state_dir=state_dir, lock_fd=lock_fd, clock=clock)
+        except BaseException:
+            if store is not None:
+                store.close()
+            _release_lock(lock_fd)
+            raise
+
+    @classmethod
+    def memory(cls, *, clock: Callable[[], float] = time.time) -> EmbeddedChain:
+        """A fresh chain that lives in memory only (tests, benchmarks, `claims demo`)."""
+        store = SqliteKV(":memory:")
+        _initialise(store, int(clock()))
+        return cls(store, clock=clock)
+
+    @staticmethod
+    def exists(state_dir: Path | str) -> bool:
+        """Whether ``state_dir`` holds a chain file (``claims init`` was run there)."""
+        return (Path(state_dir) / STATE_FILE).exists()
+
+    @property
+    def store(self) -> SqliteKV:
+        """The sqlite store under the chain (for diagnostics and tests)."""
+        return self._store
+
+    @property
+    def block_gas_limit(self) -> int:
+        return int(self._evm.get_canonical_head().gas_limit)
+
+    # -- atomic commands ----------------------------------------------------------------
+
+    @contextmanager
+    def command(self) -> Iterator[None]:
+        self._check_open()
+        depth = self._depth
+        savepoint = f"command_{depth}"
+        if depth == 0:
+            self._store.begin()
+        else:
+            self._store.savepoint(savepoint)
+        self._depth += 1
+        try:
+            yield
+            self._depth -= 1
+            if depth == 0:
+                self._store.commit()
+            else:
+                self._store.release(savepoint)
+        except BaseException:
+            self._depth = depth
+            if depth == 0:
+                self._store.rollback()
+            else:
+                self._store.rollback_to(savepoint)
+            # py-evm holds the head and caches in memory: rebuild them from the database.
+            self._reload()
+            raise
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._store.close()  # rolls back a command left open
+        if self._lock_fd is not None:
+            _release_lock(self._lock_fd)
+            self._lock_fd = None
+
+    # -- transactions -------------------------------------------------------------------
+
+    def send(self, sender: str, to: str | None, data: bytes, *, gas: int | None = None) -> Receipt:
+        with self.command():
+            header = self._pending_header()
+            key = self._key_for(sender)
+            nonce = self._evm.get_vm(header).state.get_nonce(_address(key))
+            # Without a limit, offer the whole block: gas_used (what is charged) is the same.
+            tx = self._sign(key, nonce, to, data, gas or header.gas_limit, header)
+            (receipt,) = self._mine([tx], fail_fast=True)
+            return receipt
+
+    def send_many(self, sender: str, calls: list[tuple[str, bytes]], *, gas: int) -> list[Receipt]:
+        if not calls:
+            return []
+        with self.command():
+            header = self._pending_header()
+            key = self._key_for(sender)
+            nonce = self._evm.get_vm(header).state.get_nonce(_address(key))
+            txs = [
+                self._sign(key, nonce + i, to, data, gas, header)
+                for i, (to, data) in enumerate(calls)
+            ]
+            return self._mine(txs, fail_fast=False)
+
+    def call(self, to: str, data: bytes, *, sender: str | None = None) -> bytes:
+        self._check_open()
+        state = self._scratch_state()
+        computation = state.apply_transaction(self._spoof(state, sender, to, data, state.gas_limit))
+        if computation.is_error:
+            raise TransactionReverted(_computation_failure(computation))
+        return bytes(computation.output)
+
+    def estimate_gas(self, sender: str, to: str | None, data: bytes) -> int:
+        """Gas enough for the transaction: usually two executions, not a binary search."""
+        self._check_open()
+        state = self._scratch_state()
+        limit = state.gas_limit
+        snapshot = state.snapshot()
+        computation = state.apply_transaction(self._spoof(state, sender, to, data, limit))
+        state.revert(snapshot)
+        if computation.is_error:
+            raise TransactionReverted(_computation_failure(computation))
+        # Gas consumed before refunds; more only when a call forwards 63/64 of what is left.
+        candidate = limit - computation.get_gas_remaining()
+        while candidate < limit:
+            snapshot = state.snapshot()
+            computation = state.apply_transaction(self._spoof(state, sender, to, data, candidate))
+            state.revert(snapshot)
+            if computation.is_success:
+                return candidate
+            candidate = min(limit, candidate + max(candidate // 64, 2_300))
+        return limit
+
+    # -- reading ------------------------------------------------------------------------
+
+    def receipt(self, tx_hash: bytes) -> Receipt:
+        self._check_open()
+        row = self._store.connection.execute(
+            "SELECT block_number, status, gas_used, contract_address, revert_reason"
+            " FROM txs WHERE hash = ?",
+            (tx_hash,),
+        ).fetchone()
+        if row is None:
+            raise ChainError(f"no transaction 0x{tx_hash.hex()} on this chain")
+        block_number, status, gas_used, contract, reason = row
+        logs = self._store.connection.execute(
+            f"SELECT {_LOG_COLUMNS} FROM logs WHERE tx_hash = ? ORDER BY log_index", (tx_hash,)
+        ).fetchall()
+        return Receipt(
+            tx_hash=tx_hash,
+            status=status,
+            gas_used=gas_used,
+            block_number=block_number,
+            logs=tuple(_log_from_row(r) for r in logs),
+            contract_address=to_checksum_address(contract) if contract else None,
+            revert_reason=reason,
+        )
+
+    def get_logs(
+        self,
+        address: str,
+        topics: list[bytes | None],
+        from_block: int = 0,
+        to_block: int | None = None,
+    ) -> list[Log]:
+        self._check_open()
+        sql = f"SELECT {_LOG_COLUMNS} FROM logs WHERE address = ? AND block_number >= ?"
+        params: list[Any] = [to_canonical_address(self.address_of(address)), from_block]
+        if to_block is not None:
+            sql += " AND block_number <= ?"
+            params.append(to_block)
+        for position, topic in iter_topic_filter(topics):
+            sql += f" AND topic{position} = ?"
+            params.append(topic)
+        sql += " ORDER BY block_number, log_index"
+        return [_log_from_row(r) for r in self._store.connection.execute(sql, params)]
+
+    def block_number(self) -> int:
+        self._check_open()
+        return int(self._evm.get_canonical_head().block_number)
+
+    def balance(self, address: str) -> int:
+        self._check_open()
+        head = self._evm.get_canonical_head()
+        state = self._evm.get_vm(head).state
+        return int(state.get_balance(to_canonical_address(self.address_of(address))))
+
+    # -- time ---------------------------------------------------------------------------
+
+    def now(self) -> int:
+        self._check_open()
+        return self._next_timestamp(self._evm.get_canonical_head())
+
+    def set_time(self, timestamp: int) -> None:
+        with self.command():
+            current = self.now()
+            if timestamp < current:
+                raise ChainError(
+                    f"cannot move the clock back: the next block is at {current}, "
+                    f"asked for {timestamp}",
+                    hint="time only moves forward",
+                )
+            # The next block carries exactly `timestamp`; later ones follow the wall clock
+            # from there, as on anvil.
+            self._time_offset = timestamp - int(self._clock())
+            self._pinned_timestamp = timestamp
+            self._write_clock()
+
+    # -- internals: mining --------------------------------------------------------------
+
+    def _mine(self, txs: list[SignedTransactionAPI], *, fail_fast: bool) -> list[Receipt]:
+        """Apply ``txs`` in order, as few blocks as the gas limit allows, and index them.
+
+        With ``fail_fast`` the first failing transaction raises before anything is mined.
+        """
+        results: list[Receipt] = []
+        position = 0
+        while position < len(txs):
+            header = self._pending_header()
+            vm = self._evm.get_vm(header)
+            block_txs: list[SignedTransactionAPI] = []
+            receipts: list[ReceiptAPI] = []
+            computations: list[ComputationAPI] = []
+            while position < len(txs):
+                tx = txs[position]
+                if block_txs and header.gas_used + tx.gas > header.gas_limit:
+                    break  # the block is full: seal it and go on in the next one
+                try:
+                    receipt, computation = vm.apply_transaction(header, tx)
+                except ValidationError as error:
+                    raise ChainError(f"transaction rejected: {error}") from error
+                if fail_fast and computation.is_error:
+                    raise TransactionReverted(_computation_failure(computation))
+                header = vm.add_receipt_to_header(header, receipt)
+                header = vm.increment_blob_gas_used(header, tx)
+                block_txs.append(tx)
+                receipts.append(receipt)
+                computations.append(computation)
+                position += 1
+            block = self._seal(vm, header, block_txs, receipts)
+            results.extend(self._index(block, receipts, computations))
+        return results
+
+    def _seal(
+        self,
+        vm: VirtualMachineAPI,
+        header: BlockHeaderAPI,
+        txs: list[SignedTransactionAPI],
+        receipts: list[ReceiptAPI],
+    ) -> BlockAPI:
+        filled = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, txs, receipts)
+        # prevrandao: deterministic, derived from the parent, so replays are reproducible.
+        mined = vm.mine_block(filled, mix_hash=keccak(header.parent_hash)).block
+        self._evm.chaindb.persist_block(mined)
+        if self._pinned_timestamp is not None:
+            self._pinned_timestamp = None
+            self._write_clock()
+        return mined
+
+    def _index(
+        self,
+        block: BlockAPI,
+        receipts: list[ReceiptAPI],
+        computations: list[ComputationAPI],
+    ) -> list[Receipt]:
+        number = int(block.number)
+        tx_rows: list[tuple[Any, ...]] = []
+        log_rows: list[tuple[Any, ...]] = []
+        results: list[Receipt] = []
+        cumulative = 0
+        log_index = 0
+        for tx_index, (tx, receipt, computation) in enumerate(
+            zip(block.transactions, receipts, computations, strict=True)
+        ):
+            tx_hash = bytes(tx.hash)
+            gas_used = receipt.gas_used - cumulative  # py-evm's gas_used is cumulative
+            cumulative = receipt.gas_used
+            status = 0 if computation.is_error else 1
+            reason = _computation_failure(computation) if status == 0 else None
+            contract = bytes(computation.msg.storage_address) if status == 1 and not tx.to else None
+            logs: list[Log] = []
+            for entry in receipt.logs:
+                topics = tuple(t.to_bytes(32, "big") for t in entry.topics)
+                padded = (topics + (None, None, None, None))[:4]
+                log_rows.append(
+                    (
+                        number,
+                        log_index,
+                        tx_hash,
+                        bytes(entry.address),
+                        len(topics),
+                        *padded,
+                        bytes(entry.data),
+                    )
+                )
+                logs.append(
+                    Log(
+                        address=to_checksum_address(entry.address),
+                        topics=topics,
+                        data=bytes(entry.data),
+                        block_number=number,
+                        tx_hash=tx_hash,
+                        log_index=log_index,
+                    )
+                )
+                log_index += 1
+            tx_rows.append((tx_hash, number, tx_index, status, gas_used, contract, reason))
+            results.append(
+                Receipt(
+                    tx_hash=tx_hash,
+                    status=status,
+                    gas_used=gas_used,
+                    block_number=number,
+                    logs=tuple(logs),
+                    contract_address=to_checksum_address(contract) if contract else None,
+                    revert_reason=reason,
+                )
+            )
+        connection = self._store.connection
+        connection.executemany("INSERT INTO txs VALUES (?, ?, ?, ?, ?, ?, ?)", tx_rows)
+        connection.executemany("INSERT INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", log_rows)
+        return results
+
+    def _sign(
+        self,
+        key: PrivateKey,
+        nonce: int,
+        to: str | None,
+        data: bytes,
+        gas: int,
+        header: BlockHeaderAPI,
+    ) -> SignedTransactionAPI:
+        builder = cast(type[PragueTransactionBuilder], PragueVM.get_transaction_builder())
+        unsigned = builder.new_unsigned_dynamic_fee_transaction(
+            chain_id=CHAIN_ID,
+            nonce=nonce,
+            max_priority_fee_per_gas=_PRIORITY_FEE,
+            # Headroom so that a batch spilling into later blocks stays valid if the base
+            # fee rises; only the base fee is charged.
+            max_fee_per_gas=2 * (header.base_fee_per_gas or 0) + 10**9,
+            gas=gas,
+            to=self._to(to),
+            value=0,
+            data=bytes(data),
+            access_list=(),
+        )
+        return unsigned.as_signed_transaction(key)
+
+    def _to(self, to: str | None) -> Address:
+        # py-evm spells "create a contract" as an empty `to`.
+        return to_canonical_address(self.address_of(to)) if to else Address(b"")
+
+    def _key_for(self, sender: str) -> PrivateKey:
+        address = to_canonical_address(self.address_of(sender))
+        try:
+            return self._keys[address]
+        except KeyError:
+            raise ChainError(
+                f"the embedded chain has no key for {to_checksum_address(address)}",
+                hint="send as one of: " + ", ".join(self.accounts),
+            ) from None
+
+    # -- internals: state and clock ------------------------------------------------------
+
+    def _pending_header(self) -> BlockHeaderAPI:
+        head = self._evm.get_canonical_head()
+        return self._evm.create_header_from_parent(head, timestamp=self._next_timestamp(head))
+
+    def _next_timestamp(self, head: BlockHeaderAPI) -> int:
+        if self._pinned_timestamp is not None:
+            wanted = self._pinned_timestamp
+        else:
+            wanted = int(self._clock()) + self._time_offset
+        # py-evm requires strictly increasing block timestamps.
+        return max(wanted, int(head.timestamp) + 1)
+
+    def _scratch_state(self) -> StateAPI:
+        """State of the next block, free of charge, that is never persisted (eth_call)."""
+        header = self._pending_header().copy(base_fee_per_gas=0)
+        return self._evm.get_vm(header).state
+
+    def _spoof(
+        self, state: StateAPI, sender: str | None, to: str | None, data: bytes, gas: int
+    ) -> SignedTransactionAPI:
+        origin = to_canonical_address(self.address_of(sender)) if sender else ZERO_ADDRESS
+        unsigned = PragueVM.get_transaction_builder().create_unsigned_transaction(
+            nonce=state.get_nonce(origin),
+            gas_price=0,
+            gas=gas,
+            to=self._to(to),
+            value=0,
+            data=bytes(data),
+        )
+        return SpoofTransaction(unsigned, from_=origin)  # type: ignore[return-value]
+
+    def _reload(self) -> None:
+        self._evm = _PragueChain(AtomicDB(self._store))
+        rows = dict(self._store.connection.execute("SELECT name, value FROM meta").fetchall())
+        self._time_offset = int(rows.get("time_offset") or 0)
+        pinned = rows.get("pinned_timestamp")
+        self._pinned_timestamp = int(pinned) if pinned else None
+
+    def _write_clock(self) -> None:
+        self._store.connection.executemany(
+            "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+            [
+                ("time_offset", str(self._time_offset)),
+                (
+                    "pinned_timestamp",
+                    "" if self._pinned_timestamp is None else str(self._pinned_timestamp),
+                ),
+            ],
+        )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ChainError("the chain is closed")
+
+
+def _log_from_row(row: tuple[Any, ...]) -> Log:
+    address, count, t0, t1, t2, t3, data, block_number, tx_hash, log_index = row
+    return Log(
+        address=to_checksum_address(address),
+        topics=tuple(bytes(t) for t in (t0, t1, t2, t3)[:count]),
+        data=bytes(data),
+        block_number=block_number,
+        tx_hash=bytes(tx_hash),
+        log_index=log_index,
+    )
+
+
+def _is_initialised(store: SqliteKV) -> bool:
+    row = store.connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if row is None:
+        return False
+    version = store.connection.execute(
+        "SELECT value FROM meta WHERE name = 'schema_version'"
+    ).fetchone()
+    if version is None:
+        return False
+    if version[0] != _SCHEMA_VERSION:
+        raise ChainError(
+            f"{store.path} was written by another claimsengine version (schema {version[0]})",
+            hint="use the matching claimsengine, or `claims init` a fresh --state",
+        )
+    return True
+
+
+def _initialise(store: SqliteKV, timestamp: int) -> None:
+    """Create the genesis block (funded dev accounts) and the index tables, in one go."""
+    store.begin()
+    try:
+        for statement in _INDEX_SCHEMA.split(";"):
+            if statement.strip():
+                store.connection.execute(statement)
+        genesis_params: dict[str, Any] = {
+            "coinbase": ZERO_ADDRESS,
+            "difficulty": 0,
+            "extra_data": b"claimsengine",
+            "gas_limit": BLOCK_GAS_LIMIT,
+            "mix_hash": ZERO_HASH32,
+            "nonce": b"\x00" * 8,
+            "receipt_root": BLANK_ROOT_HASH,
+            "timestamp": timestamp,
+            "transaction_root": BLANK_ROOT_HASH,
+        }
+        genesis_state: dict[Address, Any] = {
+            _address(_dev_key(hex_key)): {
+                "balance": DEV_BALANCE,
+                "nonce": 0,
+                "code": b"",
+                "storage": {},
+            }
+            for hex_key in _DEV_KEYS.values()
+        }
+        _PragueChain.from_genesis(AtomicDB(store), genesis_params, genesis_state)
+        store.connection.executemany(
+            "INSERT INTO meta (name, value) VALUES (?, ?)",
+            [("schema_version", _SCHEMA_VERSION), ("time_offset", "0"), ("pinned_timestamp", "")],
+        )
+        store.commit()
+    except BaseException:
+        store.rollback()
+        raise
+
+
+def _acquire_lock(state_dir: Path, timeout: float, on_wait: Callable[[], None] | None) -> int:
+    """An exclusive flock on ``state_dir/lock``; the OS drops it if the process dies."""
+    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout
+    waiting = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            pass
+        if not waiting:
+            waiting = True
+            if on_wait is not None:
+                on_wait()
+        if time.monotonic() >= deadline:
+            os.close(fd)
+            raise StateLocked(
+                f"another claims command is using {state_dir}; "
+                f"waiting timed out after {timeout:g} s",
+                hint="let the other command finish, or stop it, then try again",
+            )
+        time.sleep(_LOCK_POLL_SECONDS)
+
+
+def _release_lock(fd: int) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

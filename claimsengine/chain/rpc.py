@@ -1,0 +1,502 @@
+"""The JSON-RPC chain: the same ``Chain`` interface over any Ethereum node (anvil, geth, Besu).
+
+It speaks plain JSON-RPC through web3's ``HTTPProvider`` (no contract middleware: that
+layer costs more than the node does on a local chain). Transient transport failures
+(refused or reset connections, timeouts, HTTP 5xx/429) are retried with exponential backoff
+by ``retry_transient``; anything else is a ``ChainError`` that says what failed.
+
+A real chain cannot roll back, so ``command()`` here is only a marker: what was mined stays
+mined even if the command fails afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import requests
+from eth_utils import to_checksum_address
+from web3 import HTTPProvider
+
+from claimsengine.chain.accounts import LocalSigner
+from claimsengine.chain.base import (
+    DEV_ALIASES,
+    Chain,
+    Log,
+    Receipt,
+    decode_revert_reason,
+    iter_topic_filter,
+)
+from claimsengine.errors import ChainError, TransactionReverted
+
+__all__ = ["RpcChain", "is_transient", "retry_transient"]
+
+T = TypeVar("T")
+
+_GAS_MARGIN_PERCENT = 20  # on top of eth_estimateGas, for state drift between estimate and mining
+_DEFAULT_TIP = 10**9  # 1 gwei, when the node has no eth_maxPriorityFeePerGas
+_BATCH_SIZE = 500  # requests per JSON-RPC batch
+_REVERT_CODE = 3  # JSON-RPC error code nodes use for "execution reverted"
+
+
+# -- retries -------------------------------------------------------------------------------
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether trying again later may succeed: the node was unreachable, slow or overloaded."""
+    if isinstance(error, requests.HTTPError):
+        status = error.response.status_code if error.response is not None else 0
+        return status >= 500 or status == 429
+    return isinstance(
+        error,
+        requests.ConnectionError | requests.Timeout | ConnectionError | TimeoutError,
+    )
+
+
+def retry_transient(
+    action: Callable[[], T],
+    *,
+    what: str,
+    tries: int = 5,
+    first_delay: float = 0.1,
+    max_delay: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``action``; on a transient failure wait (0.1 s, 0.2 s, 0.4 s ...) and try again.
+
+    After ``tries`` attempts, or at once on a failure that is not transient, raise
+    ``ChainError`` naming ``what`` was being done. ``ChainError`` from ``action`` passes.
+    """
+    for attempt in range(1, tries + 1):
+        try:
+            return action()
+        except ChainError:
+            raise
+        except Exception as error:
+            if not is_transient(error):
+                raise ChainError(f"{what} failed: {_describe(error)}") from error
+            if attempt == tries:
+                raise ChainError(
+                    f"{what} failed after {tries} tries: {_describe(error)}",
+                    hint="check that the node is running and the --rpc URL is right",
+                ) from error
+            sleep(min(max_delay, first_delay * 2 ** (attempt - 1)))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        return f"HTTP {error.response.status_code} {error.response.reason}"
+    if isinstance(error, requests.ConnectionError):
+        text = str(error)
+        for marker in ("Connection refused", "Connection reset", "Name or service not known"):
+            if marker in text:
+                return marker.lower()
+        return "connection failed"
+    if isinstance(error, requests.Timeout):
+        return "timed out"
+    return f"{type(error).__name__}: {error}"
+
+
+class _RpcError(ChainError):
+    """The node answered with a JSON-RPC error object."""
+
+    def __init__(self, method: str, error: Mapping[str, Any]) -> None:
+        self.code = int(error.get("code", 0))
+        self.rpc_message = str(error.get("message", ""))
+        self.data = error.get("data")
+        super().__init__(f"{method}: {self.rpc_message} (code {self.code})")
+
+    @property
+    def is_revert(self) -> bool:
+        return self.code == _REVERT_CODE or "revert" in self.rpc_message.lower()
+
+    def revert_reason(self) -> str:
+        data = self.data
+        if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x..."}}
+            data = data.get("data")
+        if isinstance(data, str) and data.startswith("0x"):
+            return decode_revert_reason(bytes.fromhex(data[2:]))
+        message = self.rpc_message
+        for prefix in ("execution reverted: ", "execution reverted"):
+            if message.startswith(prefix):
+                return message[len(prefix) :] or "execution reverted"
+        return message
+
+
+# -- the chain ------------------------------------------------------------------------------
+
+
+class RpcChain(Chain):
+    """A chain reached over JSON-RPC.
+
+    Aliases: with neither ``accounts`` nor ``keystore``, the node's own unlocked accounts
+    (``eth_accounts``) in order: insurer, adjudicator, auditor, hospital-1 .. hospital-4.
+    ``accounts`` names unlocked node accounts explicitly; ``keystore`` adds accounts whose
+    keys are held here (``accounts.load_keystore_dir``), which are signed for locally.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        accounts: Mapping[str, str] | None = None,
+        keystore: Mapping[str, LocalSigner] | None = None,
+        request_timeout: float = 30.0,
+        receipt_timeout: float = 120.0,
+        retries: int = 5,
+        fee_multiplier: int = 4,
+    ) -> None:
+        self.url = url
+        self._session = requests.Session()
+        self._provider = HTTPProvider(
+            url,
+            session=self._session,
+            request_kwargs={"timeout": request_timeout},
+            exception_retry_configuration=None,  # retry_transient does it, for every method
+        )
+        self._retries = retries
+        self._receipt_timeout = receipt_timeout
+        # Base fees climb while blocks are full (bulk sends): leave room so nothing stalls.
+        self._fee_multiplier = fee_multiplier
+        self._reasons: dict[bytes, str] = {}  # revert reasons of send_many, by tx hash
+        self._gas_limit: int | None = None
+        self.chain_id = int(self._request("eth_chainId"), 16)
+        signers = dict(keystore or {})
+        if accounts is None and not signers:
+            node_accounts = self._request("eth_accounts")
+            accounts = dict(zip(DEV_ALIASES, node_accounts, strict=False))
+        self.accounts = {alias: to_checksum_address(a) for alias, a in (accounts or {}).items()}
+        self._signers: dict[str, LocalSigner] = {}
+        for alias, signer in signers.items():
+            self.accounts[alias] = signer.address
+            self._signers[signer.address] = signer
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _request(self, method: str, *params: Any) -> Any:
+        response = retry_transient(
+            lambda: self._provider.make_request(method, list(params)),  # type: ignore[arg-type]
+            what=f"{method} to {self.url}",
+            tries=self._retries,
+        )
+        if "error" in response and response["error"] is not None:
+            raise _RpcError(method, response["error"])
+        return response.get("result")
+
+    def _batch(self, method: str, params_list: Sequence[list[Any]]) -> list[Any]:
+        """One JSON-RPC batch per ``_BATCH_SIZE`` requests; results (or ``_RpcError``) in order."""
+        results: list[Any] = []
+        for chunk in _iter_chunks(params_list, _BATCH_SIZE):
+            requests_ = [(method, params) for params in chunk]
+
+            def send_batch(requests_: list[tuple[str, list[Any]]] = requests_) -> Any:
+                return self._provider.make_batch_request(requests_)  # type: ignore[arg-type]
+
+            responses = retry_transient(
+                send_batch,
+                what=f"batch of {len(chunk)} {method} to {self.url}",
+                tries=self._retries,
+            )
+            if not isinstance(responses, list):  # the whole batch was refused
+                raise _RpcError(method, responses.get("error") or {})
+            for response in responses:
+                error = response.get("error")
+                results.append(_RpcError(method, error) if error else response.get("result"))
+        return results
+
+    # -- transactions -------------------------------------------------------------------
+
+    def send(self, sender: str, to: str | None, data: bytes, *, gas: int | None = None) -> Receipt:
+        address = self.address_of(sender)
+        call = self._call_object(address, to, data)
+        if gas is None:
+            estimate = self.estimate_gas(address, to, data)
+            gas = min(estimate * (100 + _GAS_MARGIN_PERCENT) // 100, self.block_gas_limit)
+        fees = self._fees()
+        if address in self._signers:
+            nonce = int(self._request("eth_getTransactionCount", address, "pending"), 16)
+            raw, tx_hash = self._sign(address, call, gas, fees, nonce)
+            self._send_raw([raw], [tx_hash])
+        else:
+            sent = self._request("eth_sendTransaction", {**call, "gas": hex(gas), **fees})
+            tx_hash = bytes.fromhex(sent[2:])
+        (receipt,) = self._wait_for([tx_hash])
+        if receipt.status != 1:
+            raise TransactionReverted(self._replay_failure(call, gas, receipt.block_number))
+        return receipt
+
+    def send_many(self, sender: str, calls: list[tuple[str, bytes]], *, gas: int) -> list[Receipt]:
+        if not calls:
+            return []
+        if gas > self.block_gas_limit:
+            raise ChainError(
+                f"gas {gas} per transaction exceeds the block gas limit {self.block_gas_limit}",
+                hint="send smaller batches",
+            )
+        address = self.address_of(sender)
+        fees = self._fees()
+        nonce = int(self._request("eth_getTransactionCount", address, "pending"), 16)
+        objects = [self._call_object(address, to, data) for to, data in calls]
+        if address in self._signers:
+            signed = [
+                self._sign(address, obj, gas, fees, nonce + i) for i, obj in enumerate(objects)
+            ]
+            hashes = [tx_hash for _, tx_hash in signed]
+            self._send_raw([raw for raw, _ in signed], hashes)
+        else:
+            results = self._batch(
+                "eth_sendTransaction",
+                [
+                    [{**obj, "gas": hex(gas), "nonce": hex(nonce + i), **fees}]
+                    for i, obj in enumerate(objects)
+                ],
+            )
+            _raise_first_error(results, len(calls))
+            hashes = [bytes.fromhex(result[2:]) for result in results]
+        receipts = self._wait_for(hashes)
+        out: list[Receipt] = []
+        for obj, receipt in zip(objects, receipts, strict=True):
+            if receipt.status != 1:
+                reason = self._replay_failure(obj, gas, receipt.block_number)
+                self._reasons[receipt.tx_hash] = reason
+                receipt = _with_reason(receipt, reason)
+            out.append(receipt)
+        return out
+
+    def call(self, to: str, data: bytes, *, sender: str | None = None) -> bytes:
+        call = self._call_object(self.address_of(sender) if sender else None, to, data)
+        try:
+            # "pending": the state and clock the next transaction would see, as embedded does.
+            result = self._request("eth_call", call, "pending")
+        except _RpcError as error:
+            if error.is_revert:
+                raise TransactionReverted(error.revert_reason()) from None
+            raise
+        return bytes.fromhex(result[2:])
+
+    def estimate_gas(self, sender: str, to: str | None, data: bytes) -> int:
+        call = self._call_object(self.address_of(sender), to, data)
+        try:
+            return int(self._request("eth_estimateGas", call), 16)
+        except _RpcError as error:
+            if error.is_revert:
+                raise TransactionReverted(error.revert_reason()) from None
+            raise
+
+    # -- reading ------------------------------------------------------------------------
+
+    def get_logs(
+        self,
+        address: str,
+        topics: list[bytes | None],
+        from_block: int = 0,
+        to_block: int | None = None,
+    ) -> list[Log]:
+        topic_filter: list[str | None] = [None] * len(topics)
+        for position, topic in iter_topic_filter(topics):
+            topic_filter[position] = "0x" + topic.hex()
+        while topic_filter and topic_filter[-1] is None:
+            topic_filter.pop()
+        entries = self._request(
+            "eth_getLogs",
+            {
+                "address": self.address_of(address),
+                "topics": topic_filter,
+                "fromBlock": hex(from_block),
+                "toBlock": "latest" if to_block is None else hex(to_block),
+            },
+        )
+        return [_log_from_json(entry) for entry in entries]
+
+    def receipt(self, tx_hash: bytes) -> Receipt:
+        raw = self._request("eth_getTransactionReceipt", "0x" + tx_hash.hex())
+        if raw is None:
+            raise ChainError(f"no mined transaction 0x{tx_hash.hex()} on {self.url}")
+        receipt = _receipt_from_json(raw)
+        reason = self._reasons.get(tx_hash)
+        return _with_reason(receipt, reason) if reason else receipt
+
+    def block_number(self) -> int:
+        return int(self._request("eth_blockNumber"), 16)
+
+    def balance(self, address: str) -> int:
+        return int(self._request("eth_getBalance", self.address_of(address), "latest"), 16)
+
+    @property
+    def block_gas_limit(self) -> int:
+        if self._gas_limit is None:
+            latest = self._request("eth_getBlockByNumber", "latest", False)
+            self._gas_limit = int(latest["gasLimit"], 16)
+        return self._gas_limit
+
+    # -- time ---------------------------------------------------------------------------
+
+    def now(self) -> int:
+        latest = self._request("eth_getBlockByNumber", "latest", False)
+        latest_time = int(latest["timestamp"], 16)
+        try:
+            pending = self._request("eth_getBlockByNumber", "pending", False)
+        except _RpcError:
+            pending = None
+        if pending is None:  # nodes without a pending block: assume one second later
+            return max(latest_time + 1, int(time.time()))
+        return max(int(pending["timestamp"], 16), latest_time)
+
+    def set_time(self, timestamp: int) -> None:
+        current = self.now()
+        if timestamp < current:
+            raise ChainError(
+                f"cannot move the clock back: the next block is at {current}, "
+                f"asked for {timestamp}",
+                hint="time only moves forward",
+            )
+        try:
+            self._request("evm_setNextBlockTimestamp", timestamp)
+        except _RpcError as error:
+            raise ChainError(
+                f"the node at {self.url} cannot set its clock ({error.rpc_message})",
+                hint="time can only be moved on a dev node such as anvil",
+            ) from error
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def command(self) -> contextlib.AbstractContextManager[None]:
+        """A no-op: a real chain cannot roll back what it has mined."""
+        return contextlib.nullcontext()
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- internals ----------------------------------------------------------------------
+
+    @staticmethod
+    def _call_object(sender: str | None, to: str | None, data: bytes) -> dict[str, Any]:
+        call: dict[str, Any] = {"data": "0x" + bytes(data).hex()}
+        if sender is not None:
+            call["from"] = sender
+        if to is not None:
+            call["to"] = to_checksum_address(to)
+        return call
+
+    def _fees(self) -> dict[str, str]:
+        latest = self._request("eth_getBlockByNumber", "latest", False)
+        base_fee = latest.get("baseFeePerGas")
+        if base_fee is None:  # a pre-London chain: legacy pricing
+            return {"gasPrice": self._request("eth_gasPrice")}
+        try:
+            tip = int(self._request("eth_maxPriorityFeePerGas"), 16)
+        except _RpcError:
+            tip = _DEFAULT_TIP
+        max_fee = int(base_fee, 16) * self._fee_multiplier + tip
+        return {"maxFeePerGas": hex(max_fee), "maxPriorityFeePerGas": hex(tip)}
+
+    def _sign(
+        self, address: str, call: dict[str, Any], gas: int, fees: dict[str, str], nonce: int
+    ) -> tuple[bytes, bytes]:
+        transaction: dict[str, Any] = {
+            "chainId": self.chain_id,
+            "nonce": nonce,
+            "gas": gas,
+            "value": 0,
+            "data": call["data"],
+            **{name: int(value, 16) for name, value in fees.items()},
+        }
+        if "to" in call:
+            transaction["to"] = call["to"]
+        return self._signers[address].sign_transaction(transaction)
+
+    def _send_raw(self, raws: list[bytes], hashes: list[bytes]) -> None:
+        results = self._batch("eth_sendRawTransaction", [["0x" + raw.hex()] for raw in raws])
+        for result, tx_hash in zip(results, hashes, strict=True):
+            # A retried batch may find its transactions already in the pool: that is fine.
+            if isinstance(result, _RpcError) and "already known" not in result.rpc_message:
+                raise ChainError(
+                    f"the node refused transaction 0x{tx_hash.hex()}: {result.rpc_message}"
+                )
+
+    def _wait_for(self, hashes: list[bytes]) -> list[Receipt]:
+        found: dict[bytes, Receipt] = {}
+        deadline = time.monotonic() + self._receipt_timeout
+        delay = 0.005
+        while True:
+            missing = [h for h in hashes if h not in found]
+            results = self._batch("eth_getTransactionReceipt", [["0x" + h.hex()] for h in missing])
+            for tx_hash, result in zip(missing, results, strict=True):
+                if isinstance(result, _RpcError):
+                    raise result
+                if result is not None:
+                    found[tx_hash] = _receipt_from_json(result)
+            if len(found) == len(hashes):
+                return [found[h] for h in hashes]
+            if time.monotonic() > deadline:
+                first = next(h for h in hashes if h not in found)
+                raise ChainError(
+                    f"{len(hashes) - len(found)} transaction(s) not mined after "
+                    f"{self._receipt_timeout:g} s (first: 0x{first.hex()})",
+                    hint="the node may be stalled, or the fee too low for the network",
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    def _replay_failure(self, call: dict[str, Any], gas: int, block_number: int) -> str:
+        """Why a mined transaction failed: replay it on the state before its block."""
+        try:
+            self._request("eth_call", {**call, "gas": hex(gas)}, hex(max(block_number - 1, 0)))
+        except _RpcError as error:
+            if error.is_revert:
+                return error.revert_reason()
+            return error.rpc_message
+        return "execution reverted"  # passes on replay: an earlier tx in its block decided
+
+
+def _raise_first_error(results: list[Any], total: int) -> None:
+    for index, result in enumerate(results):
+        if isinstance(result, _RpcError):
+            accepted = sum(not isinstance(r, _RpcError) for r in results)
+            raise ChainError(
+                f"the node refused transaction {index + 1} of {total}: {result.rpc_message} "
+                f"({accepted} were accepted and will be mined)"
+            )
+
+
+def _with_reason(receipt: Receipt, reason: str | None) -> Receipt:
+    return Receipt(
+        tx_hash=receipt.tx_hash,
+        status=receipt.status,
+        gas_used=receipt.gas_used,
+        block_number=receipt.block_number,
+        logs=receipt.logs,
+        contract_address=receipt.contract_address,
+        revert_reason=reason,
+    )
+
+
+def _log_from_json(entry: Mapping[str, Any]) -> Log:
+    return Log(
+        address=to_checksum_address(entry["address"]),
+        topics=tuple(bytes.fromhex(t[2:]) for t in entry["topics"]),
+        data=bytes.fromhex(entry["data"][2:]),
+        block_number=int(entry["blockNumber"], 16),
+        tx_hash=bytes.fromhex(entry["transactionHash"][2:]),
+        log_index=int(entry["logIndex"], 16),
+    )
+
+
+def _receipt_from_json(raw: Mapping[str, Any]) -> Receipt:
+    contract = raw.get("contractAddress")
+    return Receipt(
+        tx_hash=bytes.fromhex(raw["transactionHash"][2:]),
+        status=int(raw["status"], 16),
+        gas_used=int(raw["gasUsed"], 16),
+        block_number=int(raw["blockNumber"], 16),
+        logs=tuple(_log_from_json(entry) for entry in raw.get("logs", [])),
+        contract_address=to_checksum_address(contract) if contract else None,
+    )
+
+
+def _iter_chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

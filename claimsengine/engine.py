@@ -1,0 +1,431 @@
+"""Typed access to the deployed contracts: the claims engine and the settlement token.
+
+Everything here is one call or one transaction. It converts between the Python domain
+(plans, cents, days, pseudonyms) and the contract's ABI, and turns reverts into the
+project's exceptions with a hint of what to do. The SDK (sdk.py) builds on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum, IntFlag
+from typing import Any
+
+from claimsengine import compiler
+from claimsengine.abi import ContractABI, DecodedEvent, bytes32_to_text, text_to_bytes32
+from claimsengine.chain.base import Chain, Log, Receipt
+from claimsengine.errors import NotAuthorised, TransactionReverted
+from claimsengine.plan import Plan, Service
+
+# Mirrors of the contract's constants.
+MAX_LINES = 32
+MAX_BATCH = 100
+MAX_SERVICES_PER_CALL = 64
+MAX_ENROLMENTS_PER_CALL = 256
+MAX_SETTLE = 256
+
+
+class Status(IntEnum):
+    """A claim's status on-chain; NONE means never submitted."""
+
+    NONE = 0
+    DENIED = 1
+    PENDING_REVIEW = 2
+    QUEUED = 3
+    PAID = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Role(IntFlag):
+    """Per-plan roles, as the contract's `plan_access.Role` flag."""
+
+    ADMIN = 1
+    ADJUDICATOR = 2
+
+
+# What to do about each revert the contract can raise.
+HINTS = {
+    "access: not authorised": "act as an account that holds this role in the plan (--as)",
+    "claims: not authorised": (
+        "register the hospital with `claims provider add`, or act as it (--as)"
+    ),
+    "claims: duplicate": (
+        "this record was submitted before; look it up with `claims status --record`"
+    ),
+    "claims: invalid claim": "a claim needs 1 to 32 lines, each with at least 1 unit",
+    "claims: service date in the future": (
+        "wait until the service date, or move the dev clock (`claims time`)"
+    ),
+    "claims: plan exists": "choose another plan id",
+    "claims: unknown plan": "deploy the plan first (`claims deploy`)",
+    "claims: not pending review": "only claims with status pending_review can be reviewed",
+    "claims: plan paused": "the insurer has paused this plan; ask them to resume it",
+    "pool: amount exceeds free balance": "queued claims need that money; withdraw less",
+    "access: not pending admin": "only the account offered the admin role can accept it",
+}
+_ROLE_REVERTS = {"access: not authorised", "claims: not authorised", "access: not pending admin"}
+
+
+def reverted(error: TransactionReverted) -> TransactionReverted:
+    """The same revert as a project exception with a hint (NotAuthorised for role errors)."""
+    hint = HINTS.get(error.reason)
+    if error.reason in _ROLE_REVERTS:
+        return NotAuthorised(error.reason, hint=hint)
+    return TransactionReverted(error.reason, hint=hint)
+
+
+@dataclass(frozen=True)
+class ChainLine:
+    """One claim line as the contract takes it."""
+
+    code: str
+    units: int
+    billed: int
+
+    def as_abi(self) -> tuple[bytes, int, int]:
+        return (text_to_bytes32(self.code), self.units, self.billed)
+
+
+@dataclass(frozen=True)
+class ChainClaim:
+    """A claim as the contract takes it: no PHI, only pseudonym and commitment."""
+
+    commitment: bytes
+    member: bytes
+    service_day: int
+    prior_auth: bool
+    lines: tuple[ChainLine, ...]
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (
+            self.commitment,
+            self.member,
+            self.service_day,
+            self.prior_auth,
+            [line.as_abi() for line in self.lines],
+        )
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    member: bytes
+    coverage_start: int
+    coverage_end: int | None
+
+    def as_abi(self) -> tuple[bytes, int, int]:
+        return (self.member, self.coverage_start, self.coverage_end or 0)
+
+
+@dataclass(frozen=True)
+class PoolState:
+    balance: int
+    reserved: int
+    head: int
+    tail: int
+
+    @property
+    def free(self) -> int:
+        return self.balance - self.reserved
+
+    @property
+    def queued(self) -> int:
+        return self.tail - self.head
+
+
+@dataclass(frozen=True)
+class ClaimState:
+    claim_id: int
+    status: Status
+    plan_paid: int
+
+
+def service_abi(service: Service) -> tuple[Any, ...]:
+    return (
+        text_to_bytes32(service.code),
+        service.fee,
+        service.copay is not None,
+        service.copay or 0,
+        service.deductible_applies,
+        service.prior_auth,
+        service.max_units_per_day or 0,
+        service.max_units_per_period or 0,
+    )
+
+
+def terms_abi(plan: Plan, token: str) -> tuple[Any, ...]:
+    return (
+        token,
+        plan.effective_day,
+        plan.benefit_period_days,
+        plan.waiting_period_days,
+        plan.timely_filing_days,
+        plan.deductible,
+        plan.out_of_pocket_max,
+        plan.annual_benefit_max is not None,
+        plan.annual_benefit_max or 0,
+        plan.coinsurance_bps,
+        plan.auto_approve_limit,
+    )
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Contract:
+    """A deployed contract: calls, transactions and its decoded events."""
+
+    artifact_name = ""
+
+    def __init__(self, chain: Chain, address: str) -> None:
+        self.chain = chain
+        self.address = address
+        self.abi = ContractABI(compiler.load(self.artifact_name).abi)
+
+    @classmethod
+    def deploy(cls, chain: Chain, sender: str, *args: Any) -> Contract:
+        artifact = compiler.load(cls.artifact_name)
+        abi = ContractABI(artifact.abi)
+        try:
+            receipt = chain.send(sender, None, artifact.bytecode + abi.encode_constructor(*args))
+        except TransactionReverted as error:
+            raise reverted(error) from error
+        assert receipt.contract_address is not None
+        return cls(chain, receipt.contract_address)
+
+    def call(self, name: str, *args: Any) -> Any:
+        try:
+            data = self.chain.call(self.address, self.abi.encode_call(name, *args))
+        except TransactionReverted as error:
+            raise reverted(error) from error
+        return self.abi.decode_result(name, data)
+
+    def transact(self, sender: str, name: str, *args: Any, gas: int | None = None) -> Receipt:
+        try:
+            return self.chain.send(sender, self.address, self.abi.encode_call(name, *args), gas=gas)
+        except TransactionReverted as error:
+            raise reverted(error) from error
+
+    def decode_logs(self, logs: Iterable[Log]) -> list[DecodedEvent]:
+        events = []
+        for log in logs:
+            if log.address.lower() != self.address.lower() or not log.topics:
+                continue
+            event = self.abi.event_for(log.topics[0])
+            if event is None:
+                continue
+            events.append(
+                DecodedEvent(
+                    name=event.name,
+                    args=event.decode(log.topics, log.data),
+                    block_number=log.block_number,
+                    tx_hash=log.tx_hash,
+                    log_index=log.log_index,
+                    address=log.address,
+                )
+            )
+        return events
+
+    def events(self, name: str, *topics: bytes | None, from_block: int = 0) -> list[DecodedEvent]:
+        """Every `name` event, optionally filtered by its indexed fields (as topics)."""
+        topic0 = self.abi.events[name].topic
+        logs = self.chain.get_logs(self.address, [topic0, *topics], from_block=from_block)
+        return self.decode_logs(logs)
+
+
+class DevToken(Contract):
+    """The 6-decimal test stablecoin of dev chains (snekmate erc20)."""
+
+    artifact_name = compiler.DEV_TOKEN
+
+    def mint(self, sender: str, to: str, amount: int) -> Receipt:
+        return self.transact(sender, "mint", to, amount)
+
+    def approve(self, sender: str, spender: str, amount: int) -> Receipt:
+        return self.transact(sender, "approve", spender, amount)
+
+    def transfer(self, sender: str, to: str, amount: int) -> Receipt:
+        return self.transact(sender, "transfer", to, amount)
+
+    def balance_of(self, account: str) -> int:
+        return int(self.call("balanceOf", account))
+
+    def allowance(self, owner: str, spender: str) -> int:
+        return int(self.call("allowance", owner, spender))
+
+    def decimals(self) -> int:
+        return int(self.call("decimals"))
+
+
+class Engine(Contract):
+    """The claims engine: plans, members, providers, claims, review and pools."""
+
+    artifact_name = compiler.ENGINE
+
+    # -- insurer -----------------------------------------------------------------------
+    def create_plan(self, sender: str, plan: Plan, token: str) -> list[Receipt]:
+        plan_id = text_to_bytes32(plan.id)
+        services = [service_abi(s) for s in plan.services]
+        first = services[:MAX_SERVICES_PER_CALL]
+        receipts = [self.transact(sender, "create_plan", plan_id, terms_abi(plan, token), first)]
+        for chunk in _chunks(services[MAX_SERVICES_PER_CALL:], MAX_SERVICES_PER_CALL):
+            receipts.append(self.transact(sender, "set_services", plan_id, list(chunk)))
+        return receipts
+
+    def set_services(self, sender: str, plan_id: str, services: Sequence[Service]) -> list[Receipt]:
+        return [
+            self.transact(
+                sender, "set_services", text_to_bytes32(plan_id), [service_abi(s) for s in chunk]
+            )
+            for chunk in _chunks(list(services), MAX_SERVICES_PER_CALL)
+        ]
+
+    def enroll(self, sender: str, plan_id: str, enrollments: Sequence[Enrollment]) -> list[Receipt]:
+        return [
+            self.transact(sender, "enroll", text_to_bytes32(plan_id), [e.as_abi() for e in chunk])
+            for chunk in _chunks(list(enrollments), MAX_ENROLMENTS_PER_CALL)
+        ]
+
+    def set_provider(
+        self,
+        sender: str,
+        plan_id: str,
+        account: str,
+        payout: str,
+        provider_id: str,
+        active: bool = True,
+    ) -> Receipt:
+        return self.transact(
+            sender,
+            "set_provider",
+            text_to_bytes32(plan_id),
+            account,
+            payout,
+            text_to_bytes32(provider_id),
+            active,
+        )
+
+    def set_role(self, sender: str, plan_id: str, account: str, roles: Role) -> Receipt:
+        return self.transact(sender, "set_role", text_to_bytes32(plan_id), account, int(roles))
+
+    def transfer_admin(self, sender: str, plan_id: str, new_admin: str) -> Receipt:
+        return self.transact(sender, "transfer_admin", text_to_bytes32(plan_id), new_admin)
+
+    def accept_admin(self, sender: str, plan_id: str) -> Receipt:
+        return self.transact(sender, "accept_admin", text_to_bytes32(plan_id))
+
+    def set_paused(self, sender: str, plan_id: str, paused: bool) -> Receipt:
+        return self.transact(sender, "set_paused", text_to_bytes32(plan_id), paused)
+
+    def fund(self, sender: str, plan_id: str, cents: int) -> Receipt:
+        return self.transact(sender, "fund", text_to_bytes32(plan_id), cents)
+
+    def withdraw(self, sender: str, plan_id: str, cents: int, recipient: str) -> Receipt:
+        return self.transact(sender, "withdraw", text_to_bytes32(plan_id), cents, recipient)
+
+    # -- hospital ----------------------------------------------------------------------
+    def submit_claim(
+        self, sender: str, plan_id: str, claim: ChainClaim, *, gas: int | None = None
+    ) -> Receipt:
+        return self.transact(
+            sender, "submit_claim", text_to_bytes32(plan_id), claim.as_abi(), gas=gas
+        )
+
+    def submit_claims_data(self, plan_id: str, claims: Sequence[ChainClaim]) -> bytes:
+        """The calldata of one batch (for callers that send many batches at once)."""
+        return self.abi.encode_call(
+            "submit_claims", text_to_bytes32(plan_id), [c.as_abi() for c in claims]
+        )
+
+    def submit_claims(
+        self, sender: str, plan_id: str, claims: Sequence[ChainClaim], *, gas: int | None = None
+    ) -> Receipt:
+        return self.transact(
+            sender, "submit_claims", text_to_bytes32(plan_id), [c.as_abi() for c in claims], gas=gas
+        )
+
+    # -- adjudicator and anyone --------------------------------------------------------
+    def review(self, sender: str, claim_id: int, approve: bool) -> Receipt:
+        return self.transact(sender, "review", claim_id, approve)
+
+    def settle(self, sender: str, plan_id: str, max_claims: int = MAX_SETTLE) -> Receipt:
+        return self.transact(sender, "settle", text_to_bytes32(plan_id), max_claims)
+
+    # -- views -------------------------------------------------------------------------
+    def plan_exists(self, plan_id: str) -> bool:
+        return self.call("admin", text_to_bytes32(plan_id)) != "0x" + "0" * 40
+
+    def plan_admin(self, plan_id: str) -> str:
+        return str(self.call("admin", text_to_bytes32(plan_id)))
+
+    def plan_terms(self, plan_id: str) -> tuple[Any, ...]:
+        return tuple(self.call("plan_terms", text_to_bytes32(plan_id)))
+
+    def service(self, plan_id: str, code: str) -> tuple[Any, ...] | None:
+        result = self.call("service", text_to_bytes32(plan_id), text_to_bytes32(code))
+        return None if result[0] == b"\0" * 32 else tuple(result)
+
+    def member(self, plan_id: str, member: bytes) -> tuple[bool, int, int | None]:
+        enrolled, start, end = self.call("member", text_to_bytes32(plan_id), member)
+        return bool(enrolled), int(start), (int(end) or None)
+
+    def accumulators(self, plan_id: str, member: bytes, period: int) -> tuple[int, int, int]:
+        deductible, oop, benefit = self.call(
+            "accumulators", text_to_bytes32(plan_id), member, period
+        )
+        return int(deductible), int(oop), int(benefit)
+
+    def units_used(self, plan_id: str, member: bytes, period: int, code: str) -> int:
+        return int(
+            self.call("units_used", text_to_bytes32(plan_id), member, period, text_to_bytes32(code))
+        )
+
+    def claim_status(self, commitment: bytes) -> ClaimState:
+        claim_id, status, plan_paid = self.call("claim_status", commitment)
+        return ClaimState(int(claim_id), Status(status), int(plan_paid))
+
+    def pool_state(self, plan_id: str) -> PoolState:
+        return PoolState(*(int(v) for v in self.call("pool_state", text_to_bytes32(plan_id))))
+
+    def token_of(self, plan_id: str) -> tuple[str, int]:
+        token, scale = self.call("token_of", text_to_bytes32(plan_id))
+        return str(token), int(scale)
+
+    def provider(self, plan_id: str, account: str) -> tuple[str, bool]:
+        payout, active = self.call("provider", text_to_bytes32(plan_id), account)
+        return str(payout), bool(active)
+
+    def roles(self, plan_id: str, account: str) -> Role:
+        return Role(int(self.call("roles", text_to_bytes32(plan_id), account)))
+
+    def paused(self, plan_id: str) -> bool:
+        return bool(self.call("paused", text_to_bytes32(plan_id)))
+
+    def today(self) -> int:
+        return int(self.call("today"))
+
+    def next_claim_id(self) -> int:
+        return int(self.call("next_claim_id"))
+
+
+__all__ = [
+    "ChainClaim",
+    "ChainLine",
+    "ClaimState",
+    "DevToken",
+    "Engine",
+    "Enrollment",
+    "HINTS",
+    "MAX_BATCH",
+    "MAX_LINES",
+    "PoolState",
+    "Role",
+    "Status",
+    "bytes32_to_text",
+    "reverted",
+]

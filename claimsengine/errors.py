@@ -1,0 +1,117 @@
+"""The exceptions of claimsengine: one root, ``ClaimsError``, and a subclass per domain.
+
+Callers catch ``ClaimsError`` to handle any failure the engine reports on purpose; anything
+else is a bug. Every message says what went wrong and, where it can, what to do about it
+(``hint``), because the CLI prints them to users as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ChainError",
+    "ClaimsError",
+    "InputError",
+    "NotAuthorised",
+    "NotFound",
+    "PlanError",
+    "RecordError",
+    "StateLocked",
+    "TransactionReverted",
+]
+
+
+class ClaimsError(Exception):
+    """The root of every error claimsengine raises on purpose.
+
+    ``hint`` is an optional next step for the user ("quote the code in the YAML file").
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take keyword-only arguments, which the default pickling drops; rebuild
+        # from the instance dict so errors survive multiprocessing (pytest-xdist, workers).
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+class InputError(ClaimsError):
+    """Bad user input: a file, a record in it, or a field of that record.
+
+    ``str()`` reads ``FILE: record RECORD: field FIELD: message``; parts that are not known
+    are left out, so the user can find the exact spot to fix.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        record: str | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.file = file
+        self.record = record
+        self.field = field
+        # Exception.args feeds str(); keep it equal to the located message.
+        self.args = (self._located(),)
+
+    def _located(self) -> str:
+        parts: list[str] = []
+        if self.file is not None:
+            parts.append(self.file)
+        if self.record is not None:
+            parts.append(f"record {self.record}")
+        if self.field is not None:
+            parts.append(f"field {self.field}")
+        parts.append(self.message)
+        return ": ".join(parts)
+
+    def __str__(self) -> str:
+        # Recomputed so that a caller who fills in file/record later gets them in the text.
+        return self._located()
+
+
+class PlanError(InputError):
+    """A plan file (YAML) or plan dictionary is invalid."""
+
+
+class RecordError(InputError):
+    """A treatment record is invalid; it is set aside, the other records go on."""
+
+
+class ChainError(ClaimsError):
+    """The chain (embedded or JSON-RPC) could not do what was asked."""
+
+
+class TransactionReverted(ChainError):
+    """A transaction reverted; ``reason`` is the contract's revert string, word for word."""
+
+    def __init__(self, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"transaction reverted: {reason}", hint=hint)
+        self.reason = reason
+
+
+class NotAuthorised(TransactionReverted):
+    """The sender lacks the role the call needs (the contract said so)."""
+
+
+class NotFound(ClaimsError):
+    """A plan, claim, record or member that was asked for does not exist."""
+
+
+class StateLocked(ChainError):
+    """The chain state is held by another command (or is paused); try again later."""
+
+
+def _rebuild(cls: type[ClaimsError], args: tuple[Any, ...], state: dict[str, Any]) -> ClaimsError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error

@@ -1,0 +1,158 @@
+"""Claims read back from the chain's events.
+
+Any party can rebuild a claim's result from the engine's events alone, against any node:
+the submission, each line's adjudication, and what happened after (review, queue,
+payment). The contract's current status comes from storage (`claim_status`), which is
+authoritative; everything else comes from events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from claimsengine.abi import DecodedEvent, bytes32_to_text, text_to_bytes32
+from claimsengine.adjudication import LineAdjudication
+from claimsengine.days import from_day
+from claimsengine.engine import Engine, Status
+from claimsengine.errors import NotFound
+from claimsengine.results import ClaimResult, LineResult, ResultStatus, Totals
+
+
+def _topic(value: int | bytes) -> bytes:
+    return value.to_bytes(32, "big") if isinstance(value, int) else value
+
+
+def line_result(args: Mapping[str, object]) -> LineResult:
+    """A LineResult from one LineAdjudicated event."""
+    denial = int(args["denial"])  # type: ignore[call-overload]
+    return LineResult.from_adjudication(
+        LineAdjudication(
+            code=bytes32_to_text(args["code"]),  # type: ignore[arg-type]
+            units=int(args["units"]),  # type: ignore[call-overload]
+            billed=int(args["billed"]),  # type: ignore[call-overload]
+            allowed=int(args["allowed"]),  # type: ignore[call-overload]
+            deductible=int(args["deductible"]),  # type: ignore[call-overload]
+            copay=int(args["copay"]),  # type: ignore[call-overload]
+            coinsurance=int(args["coinsurance"]),  # type: ignore[call-overload]
+            benefit_limit=int(args["benefit_limit"]),  # type: ignore[call-overload]
+            plan_paid=int(args["plan_paid"]),  # type: ignore[call-overload]
+            denial=denial or None,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ClaimEvents:
+    """Every event of one claim, in chain order."""
+
+    submitted: DecodedEvent
+    lines: tuple[DecodedEvent, ...]
+    later: tuple[DecodedEvent, ...]
+
+    @property
+    def claim_id(self) -> int:
+        return int(self.submitted.args["claim_id"])
+
+    @property
+    def commitment(self) -> bytes:
+        return bytes(self.submitted.args["commitment"])
+
+    @property
+    def provider_account(self) -> str:
+        return str(self.submitted.args["provider"])
+
+    @property
+    def paid_event(self) -> DecodedEvent | None:
+        return next((e for e in self.later if e.name == "ClaimPaid"), None)
+
+
+def group_claim_events(events: Iterable[DecodedEvent]) -> dict[int, ClaimEvents]:
+    """Group decoded events (from one receipt or a log query) by claim id."""
+    submitted: dict[int, DecodedEvent] = {}
+    lines: dict[int, list[DecodedEvent]] = {}
+    later: dict[int, list[DecodedEvent]] = {}
+    for event in events:
+        claim_id = event.args.get("claim_id")
+        if claim_id is None:
+            continue
+        if event.name == "ClaimSubmitted":
+            submitted[claim_id] = event
+        elif event.name == "LineAdjudicated":
+            lines.setdefault(claim_id, []).append(event)
+        else:
+            later.setdefault(claim_id, []).append(event)
+    return {
+        claim_id: ClaimEvents(
+            submitted=event,
+            lines=tuple(sorted(lines.get(claim_id, []), key=lambda e: e.args["line"])),
+            later=tuple(later.get(claim_id, [])),
+        )
+        for claim_id, event in submitted.items()
+    }
+
+
+def claim_events(engine: Engine, claim_id: int) -> ClaimEvents:
+    """One claim's events, read from the chain."""
+    topic = _topic(claim_id)
+    events: list[DecodedEvent] = []
+    for name in (
+        "ClaimSubmitted",
+        "LineAdjudicated",
+        "ClaimPendingReview",
+        "ClaimReviewed",
+        "ClaimQueued",
+        "ClaimPaid",
+    ):
+        events.extend(engine.events(name, topic))
+    grouped = group_claim_events(events)
+    if claim_id not in grouped:
+        raise NotFound(f"no claim {claim_id} on this chain", hint="check the claim id")
+    return grouped[claim_id]
+
+
+def build_result(
+    events: ClaimEvents,
+    *,
+    status: Status,
+    record_id: str | None,
+    provider_id: str | None,
+) -> ClaimResult:
+    """The formats.md claim result of one claim."""
+    lines = tuple(line_result(e.args) for e in events.lines)
+    transactions = {"submitted": "0x" + events.submitted.tx_hash.hex()}
+    for event in events.later:
+        step = {"ClaimPaid": "paid", "ClaimReviewed": "reviewed", "ClaimQueued": "queued"}.get(
+            event.name
+        )
+        if step:
+            transactions[step] = "0x" + event.tx_hash.hex()
+    label: ResultStatus = status.label  # type: ignore[assignment]
+    return ClaimResult(
+        claim_id=events.claim_id,
+        plan_id=bytes32_to_text(events.submitted.args["plan_id"]),
+        record_id=record_id,
+        provider_id=provider_id,
+        service_date=from_day(int(events.submitted.args["service_day"])),
+        status=label,
+        lines=lines,
+        totals=Totals.of_lines(lines),
+        transactions=transactions,
+    )
+
+
+def plan_claim_events(engine: Engine, plan_id: str, from_block: int = 0) -> dict[int, ClaimEvents]:
+    """Every claim of a plan, with all its events (for reconciliation and reports)."""
+    plan_topic = text_to_bytes32(plan_id)
+    submitted = engine.events("ClaimSubmitted", None, plan_topic, from_block=from_block)
+    ids = {int(e.args["claim_id"]) for e in submitted}
+    events: list[DecodedEvent] = list(submitted)
+    # LineAdjudicated is indexed by claim id only: read them all once and keep this plan's.
+    events.extend(
+        e
+        for e in engine.events("LineAdjudicated", from_block=from_block)
+        if e.args["claim_id"] in ids
+    )
+    for name in ("ClaimPendingReview", "ClaimReviewed", "ClaimQueued", "ClaimPaid"):
+        events.extend(engine.events(name, None, plan_topic, from_block=from_block))
+    return group_claim_events(events)

@@ -1,0 +1,167 @@
+"""The submission journal: a SQLite file next to the state, one row per record.
+
+It is keyed by the record commitment, which is deterministic for a record's content (see
+workspace.record_salt), so that sending the same record twice is recognised, a different
+record under a used record_id is caught, and a run killed at any point can be resumed:
+a row is written as `prepared` before its transaction is sent, and marked `submitted` with
+its claim id once the chain has it. On resume, a `prepared` row is checked against the
+chain (`claim_status`) before anything is sent again, and the contract refuses a
+commitment it has seen, so nothing is ever submitted, or paid, twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+PREPARED = "prepared"
+SUBMITTED = "submitted"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    commitment BLOB PRIMARY KEY,
+    chain TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    plan_id TEXT NOT NULL,
+    source TEXT,
+    state TEXT NOT NULL,
+    claim_id INTEGER,
+    tx_hash BLOB,
+    updated_at REAL NOT NULL,
+    UNIQUE (chain, provider_id, record_id)
+);
+CREATE INDEX IF NOT EXISTS records_by_claim ON records (chain, claim_id);
+"""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    commitment: bytes
+    chain: str
+    provider_id: str
+    record_id: str
+    plan_id: str
+    source: str | None
+    state: str
+    claim_id: int | None
+    tx_hash: bytes | None
+
+
+class Journal:
+    """The journal of one state folder. Every write is its own committed transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self._deferred: list[tuple[bytes, int, bytes | None]] | None = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _rows(self, where: str, *args: object) -> list[JournalEntry]:
+        cursor = self._db.execute(
+            "SELECT commitment, chain, provider_id, record_id, plan_id, source, state, claim_id,"
+            f" tx_hash FROM records WHERE {where}",
+            args,
+        )
+        return [JournalEntry(*row) for row in cursor.fetchall()]
+
+    def by_commitment(self, commitment: bytes) -> JournalEntry | None:
+        rows = self._rows("commitment = ?", commitment)
+        return rows[0] if rows else None
+
+    def by_record(self, chain: str, provider_id: str, record_id: str) -> JournalEntry | None:
+        rows = self._rows(
+            "chain = ? AND provider_id = ? AND record_id = ?", chain, provider_id, record_id
+        )
+        return rows[0] if rows else None
+
+    def by_record_id(self, chain: str, record_id: str) -> list[JournalEntry]:
+        return self._rows("chain = ? AND record_id = ?", chain, record_id)
+
+    def by_claim(self, chain: str, claim_id: int) -> JournalEntry | None:
+        rows = self._rows("chain = ? AND claim_id = ?", chain, claim_id)
+        return rows[0] if rows else None
+
+    def pending(self, chain: str) -> list[JournalEntry]:
+        """Rows prepared but not known to be on the chain (a run stopped mid-way)."""
+        return self._rows("chain = ? AND state = ?", chain, PREPARED)
+
+    def prepare(
+        self,
+        commitment: bytes,
+        *,
+        chain: str,
+        provider_id: str,
+        record_id: str,
+        plan_id: str,
+        source: str | None,
+    ) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO records (commitment, chain, provider_id, record_id, plan_id,"
+            " source, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (commitment, chain, provider_id, record_id, plan_id, source, PREPARED, time.time()),
+        )
+
+    @contextmanager
+    def after_commit(self) -> Iterator[None]:
+        """Hold `submitted` marks until the block exits cleanly, i.e. until the chain has
+        committed what they describe; on an error they are dropped and the rows stay
+        `prepared`, to be checked against the chain on the next run."""
+        if self._deferred is not None:
+            yield
+            return
+        self._deferred = []
+        try:
+            yield
+            marks = self._deferred
+        finally:
+            self._deferred = None
+        with self.transaction():
+            for commitment, claim_id, tx_hash in marks:
+                self.mark_submitted(commitment, claim_id, tx_hash)
+
+    def mark_submitted(self, commitment: bytes, claim_id: int, tx_hash: bytes | None) -> None:
+        if self._deferred is not None:
+            self._deferred.append((commitment, claim_id, tx_hash))
+            return
+        self._db.execute(
+            "UPDATE records SET state = ?, claim_id = ?, tx_hash = ?, updated_at = ?"
+            " WHERE commitment = ?",
+            (SUBMITTED, claim_id, tx_hash, time.time(), commitment),
+        )
+
+    def forget(self, commitment: bytes) -> None:
+        """Drop a prepared row whose record the chain refused (it may be fixed and sent again)."""
+        self._db.execute(
+            "DELETE FROM records WHERE commitment = ? AND state = ?", (commitment, PREPARED)
+        )
+
+    def count(self, chain: str, state: str | None = None) -> int:
+        if state is None:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM records WHERE chain = ?", (chain,)
+            ).fetchone()
+        else:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM records WHERE chain = ? AND state = ?", (chain, state)
+            ).fetchone()
+        return int(row[0])

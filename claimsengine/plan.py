@@ -1,0 +1,411 @@
+"""Plans: the insurer's YAML (formats.md, "Plan") as validated, typed ``Plan`` / ``Service``.
+
+Every money value is int cents and the coinsurance is basis points, so what the adjudicator
+and the contract read is exact. Validation is strict, because a plan sets how money moves:
+an unknown key (a typo such as ``copy:``), a duplicated key or an unquoted code that YAML
+turned into a number is an error, never silently ignored. Each error names the file and the
+field, e.g. ``silver.yaml: field services[2].allowed: ...`` (list indexes count from 0).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cached_property
+from typing import Any, NoReturn, TypeVar
+
+import yaml
+from eth_utils import is_checksum_address, to_checksum_address
+
+from claimsengine.days import parse_date, to_day
+from claimsengine.errors import InputError, PlanError
+from claimsengine.money import format_cents, parse_amount, parse_percent_bps
+
+__all__ = [
+    "DEV_TOKEN",
+    "MAX_CODE_LENGTH",
+    "MAX_PLAN_ID_LENGTH",
+    "Plan",
+    "Service",
+    "load_plan",
+    "plan_from_dict",
+    "plan_to_dict",
+]
+
+_T = TypeVar("_T")
+
+DEV_TOKEN = "dev"
+# Plan ids and codes go on-chain as left-aligned bytes32.
+MAX_PLAN_ID_LENGTH = 32
+MAX_CODE_LENGTH = 32
+
+_PLAN_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
+_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+# Printable ASCII, space included; leading/trailing spaces are refused separately.
+_CODE = re.compile(r"[\x20-\x7e]{1,32}")
+
+_PLAN_KEYS = (
+    "id",
+    "name",
+    "token",
+    "effective_date",
+    "benefit_period_days",
+    "deductible",
+    "out_of_pocket_max",
+    "coinsurance",
+    "annual_benefit_max",
+    "waiting_period_days",
+    "timely_filing_days",
+    "auto_approve_limit",
+    "services",
+)
+_OPTIONAL_PLAN_KEYS = frozenset({"annual_benefit_max"})
+_SERVICE_KEYS = (
+    "code",
+    "description",
+    "allowed",
+    "copay",
+    "deductible_applies",
+    "max_units_per_day",
+    "max_units_per_period",
+    "prior_auth",
+)
+_REQUIRED_SERVICE_KEYS = frozenset({"code", "allowed"})
+
+
+@dataclass(frozen=True)
+class Service:
+    """One entry of the fee schedule. Money is int cents; ``fee`` is per unit (YAML ``allowed``)."""
+
+    code: str
+    description: str
+    fee: int
+    copay: int | None = None
+    deductible_applies: bool = True
+    max_units_per_day: int | None = None
+    max_units_per_period: int | None = None
+    prior_auth: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated plan. Money is int cents, ``coinsurance_bps`` is basis points (20% = 2000)."""
+
+    id: str
+    name: str
+    token: str  # "dev" or a checksummed ERC-20 address
+    effective_date: date
+    benefit_period_days: int
+    deductible: int
+    out_of_pocket_max: int
+    coinsurance_bps: int
+    annual_benefit_max: int | None  # None: no limit
+    waiting_period_days: int
+    timely_filing_days: int
+    auto_approve_limit: int
+    services: tuple[Service, ...]
+
+    @property
+    def effective_day(self) -> int:
+        """The effective date as an on-chain day number."""
+        return to_day(self.effective_date)
+
+    @cached_property
+    def _services_by_code(self) -> dict[str, Service]:
+        # Frozen, so the index never goes stale; built once per plan.
+        return {service.code: service for service in self.services}
+
+    def service(self, code: str) -> Service | None:
+        """The fee-schedule entry for ``code``, or None when the plan does not cover it."""
+        return self._services_by_code.get(code)
+
+
+def load_plan(path: str | os.PathLike[str]) -> Plan:
+    """Read and validate a plan YAML file; ``PlanError`` names the file and the field."""
+    source = os.fspath(path)
+    try:
+        with open(source, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise PlanError(
+            f"cannot read the plan file: {error.strerror or error}", file=source
+        ) from None
+    except UnicodeDecodeError:
+        raise PlanError("the plan file is not UTF-8 text", file=source) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        raise PlanError(f"not valid YAML: {_describe_yaml_error(error)}", file=source) from None
+    return plan_from_dict(data, source=source)
+
+
+def plan_from_dict(data: Any, *, source: str) -> Plan:
+    """Validate a plan as parsed from YAML (or built in code); ``source`` names it in errors."""
+    check = _Checker(source)
+    if not isinstance(data, Mapping):
+        check.fail(None, "a plan must be a mapping of keys (id, name, token, ...)")
+    check.keys(data, None, _PLAN_KEYS, required=set(_PLAN_KEYS) - _OPTIONAL_PLAN_KEYS)
+
+    plan_id = data["id"]
+    if not isinstance(plan_id, str) or not _PLAN_ID.fullmatch(plan_id):
+        check.fail(
+            "id",
+            f"plan id {plan_id!r} must be 1-32 characters of A-Z a-z 0-9 . _ -",
+            hint="quote it if YAML reads it as a number",
+        )
+    name = data["name"]
+    if not isinstance(name, str) or not name.strip():
+        check.fail("name", f"expected a non-empty name, got {name!r}")
+
+    token = _token(check, data["token"])
+    effective_date = check.wrap(lambda: parse_date(data["effective_date"], field="effective_date"))
+    benefit_period_days = check.integer(data, "benefit_period_days", "benefit_period_days", 1)
+    deductible = check.money(data["deductible"], "deductible")
+    out_of_pocket_max = check.money(data["out_of_pocket_max"], "out_of_pocket_max")
+    coinsurance_bps = check.wrap(
+        lambda: parse_percent_bps(data["coinsurance"], field="coinsurance")
+    )
+    annual_benefit_max = None
+    if data.get("annual_benefit_max") is not None:
+        annual_benefit_max = check.money(data["annual_benefit_max"], "annual_benefit_max")
+    waiting_period_days = check.integer(data, "waiting_period_days", "waiting_period_days", 0)
+    timely_filing_days = check.integer(data, "timely_filing_days", "timely_filing_days", 0)
+    auto_approve_limit = check.money(data["auto_approve_limit"], "auto_approve_limit")
+
+    raw_services = data["services"]
+    if not isinstance(raw_services, list) or not raw_services:
+        check.fail("services", "expected a list of at least one service (the fee schedule)")
+    services: list[Service] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_services):
+        service = _service_from_dict(check, raw, f"services[{index}]")
+        if service.code in seen:
+            check.fail(
+                f"services[{index}].code",
+                f"code {service.code!r} is already listed at services[{seen[service.code]}]",
+            )
+        seen[service.code] = index
+        services.append(service)
+
+    return Plan(
+        id=plan_id,
+        name=name,
+        token=token,
+        effective_date=effective_date,
+        benefit_period_days=benefit_period_days,
+        deductible=deductible,
+        out_of_pocket_max=out_of_pocket_max,
+        coinsurance_bps=coinsurance_bps,
+        annual_benefit_max=annual_benefit_max,
+        waiting_period_days=waiting_period_days,
+        timely_filing_days=timely_filing_days,
+        auto_approve_limit=auto_approve_limit,
+        services=tuple(services),
+    )
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The plan as formats.md writes it: ``plan_from_dict(plan_to_dict(p), ...) == p``.
+
+    Plain str/int/bool values only, so it dumps to YAML or JSON as it is.
+    """
+    data: dict[str, Any] = {
+        "id": plan.id,
+        "name": plan.name,
+        "token": plan.token,
+        "effective_date": plan.effective_date.isoformat(),
+        "benefit_period_days": plan.benefit_period_days,
+        "deductible": format_cents(plan.deductible),
+        "out_of_pocket_max": format_cents(plan.out_of_pocket_max),
+        "coinsurance": _format_percent(plan.coinsurance_bps),
+    }
+    if plan.annual_benefit_max is not None:
+        data["annual_benefit_max"] = format_cents(plan.annual_benefit_max)
+    data["waiting_period_days"] = plan.waiting_period_days
+    data["timely_filing_days"] = plan.timely_filing_days
+    data["auto_approve_limit"] = format_cents(plan.auto_approve_limit)
+    data["services"] = [_service_to_dict(service) for service in plan.services]
+    return data
+
+
+def _service_to_dict(service: Service) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "code": service.code,
+        "description": service.description,
+        "allowed": format_cents(service.fee),
+    }
+    if service.copay is not None:
+        entry["copay"] = format_cents(service.copay)
+    entry["deductible_applies"] = service.deductible_applies
+    if service.max_units_per_day is not None:
+        entry["max_units_per_day"] = service.max_units_per_day
+    if service.max_units_per_period is not None:
+        entry["max_units_per_period"] = service.max_units_per_period
+    entry["prior_auth"] = service.prior_auth
+    return entry
+
+
+def _format_percent(bps: int) -> int | str:
+    # Whole percentages stay ints (20); others are exact strings ("12.5"), never floats.
+    whole, part = divmod(bps, 100)
+    if part == 0:
+        return whole
+    return str(Decimal(bps).scaleb(-2).normalize())
+
+
+def _service_from_dict(check: _Checker, raw: Any, path: str) -> Service:
+    if not isinstance(raw, Mapping):
+        check.fail(path, "a service must be a mapping with at least code and allowed")
+    check.keys(raw, path, _SERVICE_KEYS, required=_REQUIRED_SERVICE_KEYS)
+    code = raw["code"]
+    if not isinstance(code, str):
+        check.fail(
+            f"{path}.code",
+            f"code {code!r} must be a string",
+            hint='quote it ("0140"): YAML reads unquoted digits as a number and may change them',
+        )
+    if not _CODE.fullmatch(code) or code != code.strip():
+        check.fail(
+            f"{path}.code",
+            f"code {code!r} must be 1-32 printable ASCII characters, with no spaces at the ends",
+        )
+    description = raw.get("description", "")
+    if description is None:
+        description = ""
+    if not isinstance(description, str):
+        check.fail(f"{path}.description", f"expected text, got {description!r}")
+    copay = raw.get("copay")
+    return Service(
+        code=code,
+        description=description,
+        fee=check.money(raw["allowed"], f"{path}.allowed"),
+        copay=None if copay is None else check.money(copay, f"{path}.copay"),
+        deductible_applies=check.boolean(
+            raw, "deductible_applies", f"{path}.deductible_applies", default=True
+        ),
+        max_units_per_day=check.optional_integer(
+            raw, "max_units_per_day", f"{path}.max_units_per_day"
+        ),
+        max_units_per_period=check.optional_integer(
+            raw, "max_units_per_period", f"{path}.max_units_per_period"
+        ),
+        prior_auth=check.boolean(raw, "prior_auth", f"{path}.prior_auth", default=False),
+    )
+
+
+def _token(check: _Checker, token: Any) -> str:
+    if token == DEV_TOKEN:
+        return DEV_TOKEN
+    if not isinstance(token, str) or not _HEX_ADDRESS.fullmatch(token):
+        check.fail(
+            "token",
+            f"token {token!r} must be 'dev' or an ERC-20 address (0x and 40 hex digits)",
+            hint="quote the address: YAML reads an unquoted 0x... as a number",
+        )
+    digits = token[2:]
+    mixed_case = digits != digits.lower() and digits != digits.upper()
+    if mixed_case and not is_checksum_address(token):
+        check.fail("token", f"address {token} has a wrong checksum (mixed case); check for a typo")
+    return str(to_checksum_address(token))
+
+
+class _Checker:
+    """Raises ``PlanError`` for one plan source, with the field path of the bad value."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, field: str | None, message: str, *, hint: str | None = None) -> NoReturn:
+        raise PlanError(message, file=self.source, field=field, hint=hint)
+
+    def wrap(self, parse: Callable[[], _T]) -> _T:
+        # The parsers of money.py / days.py name the field; add the file.
+        try:
+            return parse()
+        except InputError as error:
+            raise PlanError(
+                error.message, file=self.source, field=error.field, hint=error.hint
+            ) from None
+
+    def money(self, value: Any, field: str) -> int:
+        return self.wrap(lambda: parse_amount(value, field=field))
+
+    def keys(
+        self,
+        data: Mapping[Any, Any],
+        path: str | None,
+        allowed: tuple[str, ...],
+        *,
+        required: set[str] | frozenset[str],
+    ) -> None:
+        for key in data:
+            if key not in allowed:
+                where = f"{path}.{key}" if path else str(key)
+                self.fail(where, f"unknown key {key!r}", hint=f"the keys are: {', '.join(allowed)}")
+        for key in allowed:
+            if key in required and data.get(key) is None:
+                self.fail(f"{path}.{key}" if path else key, "is required")
+
+    def integer(self, data: Mapping[str, Any], key: str, field: str, minimum: int) -> int:
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(field, f"expected a whole number, got {value!r}")
+        if value < minimum:
+            qualifier = "positive" if minimum == 1 else f"at least {minimum}"
+            self.fail(field, f"must be {qualifier}, got {value}")
+        return value
+
+    def optional_integer(self, data: Mapping[str, Any], key: str, field: str) -> int | None:
+        if data.get(key) is None:
+            return None
+        return self.integer(data, key, field, 0)
+
+    def boolean(self, data: Mapping[str, Any], key: str, field: str, *, default: bool) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(field, f"expected true or false, got {value!r}")
+        return value
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice (plain YAML keeps the last one silently)."""
+
+
+def _construct_unique_mapping(
+    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+        except TypeError:  # an unhashable key: construct_mapping reports it
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping",
+                node.start_mark,
+                f"found the key {key!r} twice",
+                key_node.start_mark,
+            )
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+)
+
+
+def _describe_yaml_error(error: yaml.YAMLError) -> str:
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark
+        problem = error.problem or str(error)
+        if mark is not None:
+            return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+        return problem
+    return str(error)

@@ -1,0 +1,317 @@
+"""Typed claim results and member accumulators, in the JSON of formats.md.
+
+``to_json`` gives exactly the documented keys, in the documented order, with amounts as
+strings with 2 decimals; ``from_json`` reads them back (and checks them). Amounts inside
+these objects are int cents, like everywhere in the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal, cast
+
+from claimsengine.adjudication import Accumulators, ClaimAdjudication, LineAdjudication
+from claimsengine.days import parse_date
+from claimsengine.errors import InputError
+from claimsengine.money import format_cents, parse_amount
+
+__all__ = [
+    "STATUSES",
+    "AccumulatorReport",
+    "ClaimResult",
+    "LineResult",
+    "ResultStatus",
+    "Totals",
+]
+
+ResultStatus = Literal["paid", "queued", "pending_review", "denied"]
+STATUSES: tuple[ResultStatus, ...] = ("paid", "queued", "pending_review", "denied")
+
+_LINE_AMOUNTS = (
+    "billed",
+    "allowed",
+    "deductible",
+    "copay",
+    "coinsurance",
+    "benefit_limit",
+    "plan_paid",
+    "patient_responsibility",
+)
+_TOTAL_AMOUNTS = ("billed", "allowed", "plan_paid", "patient_responsibility")
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """One line of a claim result (formats.md), amounts in cents."""
+
+    code: str
+    units: int
+    billed: int
+    allowed: int
+    deductible: int
+    copay: int
+    coinsurance: int
+    benefit_limit: int
+    plan_paid: int
+    patient_responsibility: int
+    denied: bool
+    reasons: tuple[str, ...]
+
+    @classmethod
+    def from_adjudication(cls, line: LineAdjudication) -> LineResult:
+        return cls(
+            code=line.code,
+            units=line.units,
+            billed=line.billed,
+            allowed=line.allowed,
+            deductible=line.deductible,
+            copay=line.copay,
+            coinsurance=line.coinsurance,
+            benefit_limit=line.benefit_limit,
+            plan_paid=line.plan_paid,
+            patient_responsibility=line.patient_responsibility,
+            denied=line.denied,
+            reasons=line.reasons,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"code": self.code, "units": self.units}
+        for key in _LINE_AMOUNTS:
+            data[key] = format_cents(getattr(self, key))
+        data["denied"] = self.denied
+        data["reasons"] = list(self.reasons)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, where: str = "lines[0]") -> LineResult:
+        _require_mapping(data, where)
+        code = _require(data, "code", str, where)
+        units = _require(data, "units", int, where)
+        amounts = {key: _amount(data, key, where) for key in _LINE_AMOUNTS}
+        denied = _require(data, "denied", bool, where)
+        reasons = _require(data, "reasons", list, where)
+        if not all(isinstance(reason, str) for reason in reasons):
+            raise InputError('reasons must be strings such as "45"', field=f"{where}.reasons")
+        return cls(code=code, units=units, denied=denied, reasons=tuple(reasons), **amounts)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The sums over a claim's lines (formats.md ``totals``), in cents."""
+
+    billed: int
+    allowed: int
+    plan_paid: int
+    patient_responsibility: int
+
+    @classmethod
+    def of_lines(cls, lines: Iterable[LineResult | LineAdjudication]) -> Totals:
+        lines = tuple(lines)
+        return cls(
+            billed=sum(line.billed for line in lines),
+            allowed=sum(line.allowed for line in lines),
+            plan_paid=sum(line.plan_paid for line in lines),
+            patient_responsibility=sum(line.patient_responsibility for line in lines),
+        )
+
+    def to_json(self) -> dict[str, str]:
+        return {key: format_cents(getattr(self, key)) for key in _TOTAL_AMOUNTS}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, where: str = "totals") -> Totals:
+        _require_mapping(data, where)
+        return cls(**{key: _amount(data, key, where) for key in _TOTAL_AMOUNTS})
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """A claim's result, as ``claims --json status`` and ``claims --json submit`` print it.
+
+    ``record_id`` and ``provider_id`` are off-chain names (the chain never holds them); they
+    are None when the caller does not know them, and print as null.
+    ``transactions`` maps a step ("submitted", "paid", ...) to its transaction hash.
+    """
+
+    claim_id: int
+    plan_id: str
+    record_id: str | None
+    provider_id: str | None
+    service_date: date
+    status: ResultStatus
+    lines: tuple[LineResult, ...]
+    totals: Totals
+    transactions: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
+
+    @classmethod
+    def from_adjudication(
+        cls,
+        adjudication: ClaimAdjudication,
+        *,
+        claim_id: int,
+        plan_id: str,
+        record_id: str | None,
+        provider_id: str | None,
+        service_date: date,
+        status: ResultStatus | None = None,
+        transactions: Mapping[str, str] | None = None,
+    ) -> ClaimResult:
+        """Build the result of an adjudicated claim.
+
+        ``status`` may be left out for a denied or pending claim. An approved claim is either
+        ``paid`` or ``queued``, which only the pool knows, so the caller must say which.
+        """
+        if status is None:
+            if adjudication.status == "approved":
+                raise ValueError("an approved claim is 'paid' or 'queued': pass status")
+            status = adjudication.status
+        lines = tuple(LineResult.from_adjudication(line) for line in adjudication.lines)
+        return cls(
+            claim_id=claim_id,
+            plan_id=plan_id,
+            record_id=record_id,
+            provider_id=provider_id,
+            service_date=service_date,
+            status=status,
+            lines=lines,
+            totals=Totals.of_lines(lines),
+            transactions=dict(transactions or {}),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "claim_id": self.claim_id,
+            "plan_id": self.plan_id,
+            "record_id": self.record_id,
+            "provider_id": self.provider_id,
+            "service_date": self.service_date.isoformat(),
+            "status": self.status,
+            "lines": [line.to_json() for line in self.lines],
+            "totals": self.totals.to_json(),
+            "transactions": dict(self.transactions),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ClaimResult:
+        _require_mapping(data, None)
+        status = _require(data, "status", str, None)
+        if status not in STATUSES:
+            raise InputError(
+                f"status must be one of {', '.join(STATUSES)}, got {status!r}", field="status"
+            )
+        raw_lines = _require(data, "lines", list, None)
+        transactions = data.get("transactions") or {}
+        if not isinstance(transactions, Mapping) or not all(
+            isinstance(key, str) and isinstance(value, str) for key, value in transactions.items()
+        ):
+            raise InputError("expected a mapping of step to hash", field="transactions")
+        return cls(
+            claim_id=_require(data, "claim_id", int, None),
+            plan_id=_require(data, "plan_id", str, None),
+            record_id=_optional_str(data, "record_id"),
+            provider_id=_optional_str(data, "provider_id"),
+            service_date=parse_date(
+                _require(data, "service_date", str, None), field="service_date"
+            ),
+            status=cast(ResultStatus, status),
+            lines=tuple(
+                LineResult.from_json(line, where=f"lines[{index}]")
+                for index, line in enumerate(raw_lines)
+            ),
+            totals=Totals.from_json(_require(data, "totals", Mapping, None)),
+            transactions=dict(transactions),
+        )
+
+
+@dataclass(frozen=True)
+class AccumulatorReport:
+    """A member's accumulators for one period, as ``claims --json member`` prints them."""
+
+    plan_id: str
+    member_id: str
+    period: int
+    deductible_met: int
+    oop_met: int
+    benefit_used: int
+    units_used: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_accumulators(
+        cls, accumulators: Accumulators, *, plan_id: str, member_id: str, period: int
+    ) -> AccumulatorReport:
+        return cls(
+            plan_id=plan_id,
+            member_id=member_id,
+            period=period,
+            deductible_met=accumulators.deductible_met,
+            oop_met=accumulators.oop_met,
+            benefit_used=accumulators.benefit_used,
+            units_used=dict(accumulators.units_used),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plan_id": self.plan_id,
+            "member_id": self.member_id,
+            "period": self.period,
+            "deductible_met": format_cents(self.deductible_met),
+            "oop_met": format_cents(self.oop_met),
+            "benefit_used": format_cents(self.benefit_used),
+            "units_used": dict(sorted(self.units_used.items())),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AccumulatorReport:
+        _require_mapping(data, None)
+        units_used = _require(data, "units_used", Mapping, None)
+        for code, units in units_used.items():
+            if not isinstance(code, str) or isinstance(units, bool) or not isinstance(units, int):
+                raise InputError("expected code: whole number of units", field="units_used")
+        return cls(
+            plan_id=_require(data, "plan_id", str, None),
+            member_id=_require(data, "member_id", str, None),
+            period=_require(data, "period", int, None),
+            deductible_met=_amount(data, "deductible_met", None),
+            oop_met=_amount(data, "oop_met", None),
+            benefit_used=_amount(data, "benefit_used", None),
+            units_used=dict(units_used),
+        )
+
+
+def _path(where: str | None, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _require_mapping(data: Any, where: str | None) -> None:
+    if not isinstance(data, Mapping):
+        raise InputError(f"expected a JSON object, got {type(data).__name__}", field=where)
+
+
+def _require(data: Mapping[str, Any], key: str, kind: Any, where: str | None) -> Any:
+    if key not in data:
+        raise InputError("is missing", field=_path(where, key))
+    value = data[key]
+    # bool is an int subclass; a count or an id is never true/false.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise InputError(
+            f"expected {getattr(kind, '__name__', kind)}, got {value!r}", field=_path(where, key)
+        )
+    return value
+
+
+def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InputError(f"expected a string or null, got {value!r}", field=key)
+    return value
+
+
+def _amount(data: Mapping[str, Any], key: str, where: str | None) -> int:
+    # Result amounts are written as strings; a number here is refused like anywhere else.
+    value = _require(data, key, str, where)
+    return parse_amount(value, field=_path(where, key))

@@ -1,0 +1,569 @@
+"""Typed clients for each party: the insurer, the hospital and the adjudicator.
+
+The same code runs on the embedded chain and over JSON-RPC: a client holds a
+`Workspace` (state folder + chain) and the account it acts as. Amounts are int cents;
+results are the `ClaimResult` / `AccumulatorReport` of results.py.
+
+A hospital submits a claim in a few lines::
+
+    from claimsengine.sdk import HospitalClient
+    from claimsengine.records import load_records
+    from claimsengine.workspace import Workspace
+
+    with Workspace.open(".claims") as workspace:
+        hospital = HospitalClient(workspace, "hospital-1")
+        for record in load_records("visit.json").records:
+            print(hospital.submit(record.record).status)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from claimsengine.abi import text_to_bytes32
+from claimsengine.days import day_of_timestamp, from_day, to_day
+from claimsengine.engine import (
+    MAX_BATCH,
+    MAX_LINES,
+    ChainClaim,
+    ChainLine,
+    DevToken,
+    Enrollment,
+    PoolState,
+    Role,
+    Status,
+)
+from claimsengine.errors import ClaimsError, InputError, NotFound, RecordError, TransactionReverted
+from claimsengine.history import (
+    ClaimEvents,
+    build_result,
+    claim_events,
+    group_claim_events,
+)
+from claimsengine.members import Member
+from claimsengine.plan import DEV_TOKEN, Plan
+from claimsengine.records import TreatmentRecord
+from claimsengine.results import AccumulatorReport, ClaimResult
+from claimsengine.workspace import PlanInfo, Workspace
+
+#: Gas a batch may use, well under any node's block limit (anvil's is 30M).
+BATCH_GAS_BUDGET = 12_000_000
+#: A generous estimate of one claim's gas in a batch, per line and fixed.
+GAS_PER_CLAIM = 60_000
+GAS_PER_LINE = 30_000
+
+
+class Party:
+    """A workspace and the account a party acts as (an alias or an address)."""
+
+    def __init__(self, workspace: Workspace, account: str) -> None:
+        self.workspace = workspace
+        self.account = workspace.chain.address_of(account)
+
+    @property
+    def engine(self):  # type: ignore[no-untyped-def]
+        return self.workspace.engine
+
+
+# -- reading claims -------------------------------------------------------------------------
+
+
+def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
+    """A claim's result: amounts from its events, status from the contract's storage, and
+    the off-chain names (record id, provider id) that this workspace knows."""
+    state = workspace.engine.claim_status(events.commitment)
+    entry = workspace.journal.by_commitment(events.commitment)
+    plan_id = events.submitted.args["plan_id"].rstrip(b"\0").decode("ascii")
+    provider_id = workspace.provider_ids_by_account(plan_id).get(events.provider_account)
+    return build_result(
+        events,
+        status=state.status,
+        record_id=entry.record_id if entry else None,
+        provider_id=provider_id,
+    )
+
+
+def claim_result(workspace: Workspace, claim_id: int) -> ClaimResult:
+    """The current result of one claim, read from the chain."""
+    return result_of(workspace, claim_events(workspace.engine, claim_id))
+
+
+def record_result(
+    workspace: Workspace, record_id: str, provider_id: str | None = None
+) -> ClaimResult:
+    """The result of the claim submitted for a record (looked up in the local journal)."""
+    entries = [
+        e
+        for e in workspace.journal.by_record_id(workspace.chain_key, record_id)
+        if provider_id is None or e.provider_id == provider_id
+    ]
+    if not entries:
+        raise NotFound(
+            f"record {record_id} was not submitted from this workspace",
+            hint="look the claim up by its id: `claims status CLAIM_ID`",
+        )
+    if len(entries) > 1:
+        providers = ", ".join(sorted(e.provider_id for e in entries))
+        raise InputError(
+            f"record id {record_id} is used by several providers ({providers})",
+            hint="name the provider too",
+        )
+    entry = entries[0]
+    state = workspace.engine.claim_status(entry.commitment)
+    if state.status == Status.NONE:
+        raise NotFound(f"record {record_id} is not on the chain yet", hint="submit it again")
+    return claim_result(workspace, state.claim_id)
+
+
+# -- the insurer ----------------------------------------------------------------------------
+
+
+class InsurerClient(Party):
+    """Deploys plans, enrols members, registers providers, funds and runs the pool."""
+
+    def deploy(self, plan: Plan) -> PlanInfo:
+        engine = self.workspace.setup(self.account)
+        if engine.plan_exists(plan.id):
+            raise ClaimsError(
+                f"plan {plan.id} already exists on this chain", hint="choose another id"
+            )
+        token = self.workspace.dev_token.address if plan.token == DEV_TOKEN else plan.token
+        engine.create_plan(self.account, plan, token)
+        return self.workspace.plan(plan.id)
+
+    def enroll(self, plan_id: str, members: Sequence[Member]) -> int:
+        self.workspace.plan(plan_id)
+        enrollments = [
+            Enrollment(
+                member=self.workspace.pseudonym(plan_id, m.member_id),
+                coverage_start=to_day(m.coverage_start),
+                coverage_end=to_day(m.coverage_end) if m.coverage_end else None,
+            )
+            for m in members
+        ]
+        self.engine.enroll(self.account, plan_id, enrollments)
+        return len(enrollments)
+
+    def add_provider(
+        self, plan_id: str, provider_id: str, account: str, payout: str | None = None
+    ) -> None:
+        chain = self.workspace.chain
+        address = chain.address_of(account)
+        self.engine.set_provider(
+            self.account, plan_id, address, chain.address_of(payout or account), provider_id, True
+        )
+
+    def set_provider_active(self, plan_id: str, provider_id: str, active: bool) -> None:
+        provider = self.workspace.provider(plan_id, provider_id)
+        self.engine.set_provider(
+            self.account, plan_id, provider.account, provider.payout, provider_id, active
+        )
+
+    def set_adjudicator(self, plan_id: str, account: str, enabled: bool = True) -> None:
+        address = self.workspace.chain.address_of(account)
+        roles = self.engine.roles(plan_id, address)
+        roles = roles | Role.ADJUDICATOR if enabled else roles & ~Role.ADJUDICATOR
+        self.engine.set_role(self.account, plan_id, address, roles & ~Role.ADMIN)
+
+    def fund(self, plan_id: str, cents: int) -> PoolState:
+        if cents <= 0:
+            raise InputError("the amount must be more than 0.00", field="AMOUNT")
+        info = self.workspace.plan(plan_id)
+        token = DevToken(self.workspace.chain, info.token)
+        units = cents * info.token_scale
+        balance = token.balance_of(self.account)
+        if balance < units:
+            raise ClaimsError(
+                f"the insurer holds {balance // info.token_scale} cents of the token, "
+                f"{cents} are needed",
+                hint="top up the insurer's account first",
+            )
+        if token.allowance(self.account, self.engine.address) < units:
+            token.approve(self.account, self.engine.address, units)
+        self.engine.fund(self.account, plan_id, cents)
+        return self.engine.pool_state(plan_id)
+
+    def withdraw(self, plan_id: str, cents: int, to: str | None = None) -> PoolState:
+        recipient = self.workspace.chain.address_of(to) if to else self.account
+        self.engine.withdraw(self.account, plan_id, cents, recipient)
+        return self.engine.pool_state(plan_id)
+
+    def pause(self, plan_id: str, paused: bool = True) -> None:
+        self.engine.set_paused(self.account, plan_id, paused)
+
+    def pool(self, plan_id: str) -> PoolState:
+        self.workspace.plan(plan_id)
+        return self.engine.pool_state(plan_id)
+
+
+# -- the hospital ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedClaim:
+    """A record made ready for the chain: its salt, commitment and on-chain claim."""
+
+    record: TreatmentRecord
+    source: str | None
+    salt: bytes
+    claim: ChainClaim
+    sender: str
+
+    @property
+    def commitment(self) -> bytes:
+        return self.claim.commitment
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What happened to one record: its result, or the error that set it aside."""
+
+    record: TreatmentRecord
+    source: str | None
+    result: ClaimResult | None = None
+    error: ClaimsError | None = None
+    already_submitted: bool = False
+
+
+def estimate_batch_gas(claims: Iterable[ChainClaim]) -> int:
+    return sum(GAS_PER_CLAIM + GAS_PER_LINE * len(c.lines) for c in claims)
+
+
+class HospitalClient(Party):
+    """Submits treatment records and follows their claims.
+
+    `account` is the account to act as; None acts as each record's registered provider
+    account (the CLI's default).
+    """
+
+    def __init__(self, workspace: Workspace, account: str | None = None) -> None:
+        self.workspace = workspace
+        self.account = workspace.chain.address_of(account) if account else ""
+
+    def today(self) -> int:
+        return day_of_timestamp(self.workspace.chain.now())
+
+    def prepare(self, record: TreatmentRecord, source: str | None = None) -> PreparedClaim:
+        """Check a record against the chain and build its claim. Raises RecordError."""
+        label = record.record_id
+        if len(record.lines) > MAX_LINES:
+            raise RecordError(
+                f"a claim may have at most {MAX_LINES} lines, this one has {len(record.lines)}",
+                file=source,
+                record=label,
+                field="lines",
+            )
+        try:
+            self.workspace.plan(record.plan_id)
+            provider = self.workspace.provider(record.plan_id, record.provider_id)
+        except NotFound as error:
+            field = "plan_id" if "plan" in error.message.split()[:2] else "provider_id"
+            raise RecordError(error.message, file=source, record=label, field=field) from None
+        if record.service_day > self.today():
+            raise RecordError(
+                f"service date {record.service_date} is after the chain's today "
+                f"{from_day(self.today())}",
+                file=source,
+                record=label,
+                field="service_date",
+                hint="submit it on or after the service date",
+            )
+        salt, commitment = self.workspace.commitment(record)
+        claim = ChainClaim(
+            commitment=commitment,
+            member=self.workspace.pseudonym(record.plan_id, record.member_id),
+            service_day=record.service_day,
+            prior_auth=bool(record.prior_auth),
+            lines=tuple(ChainLine(line.code, line.units, line.billed) for line in record.lines),
+        )
+        sender = self.account or provider.account
+        return PreparedClaim(record, source, salt, claim, sender)
+
+    def submit(self, record: TreatmentRecord) -> ClaimResult:
+        """Submit one record; the same record sent again returns its existing claim."""
+        (outcome,) = self.submit_many([record])
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.result is not None
+        return outcome.result
+
+    def submit_many(
+        self,
+        records: Sequence[TreatmentRecord],
+        *,
+        sources: Sequence[str | None] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Submission]:
+        """Submit records in gas-sized batches. A record that cannot go (bad plan, provider,
+        date, a different record under a used id) is returned with its error; the others
+        still go. Records already on the chain are recognised and not sent again."""
+        ws = self.workspace
+        srcs = list(sources) if sources is not None else [None] * len(records)
+        outcomes: dict[int, Submission] = {}
+        to_send: list[tuple[int, PreparedClaim]] = []
+        for index, (record, source) in enumerate(zip(records, srcs, strict=True)):
+            try:
+                prepared = self.prepare(record, source)
+                if self._known(index, prepared, outcomes):
+                    continue
+            except ClaimsError as error:
+                outcomes[index] = Submission(record, source, error=error)
+                continue
+            ws.vault.put(record, prepared.salt)
+            ws.journal.prepare(
+                prepared.commitment,
+                chain=ws.chain_key,
+                provider_id=record.provider_id,
+                record_id=record.record_id,
+                plan_id=record.plan_id,
+                source=source,
+            )
+            to_send.append((index, prepared))
+        if progress and outcomes:
+            progress(len(outcomes))
+
+        for batch in self._batches(to_send):
+            self._send_batch(batch, outcomes)
+            if progress:
+                progress(len(batch))
+        return [outcomes[i] for i in range(len(records))]
+
+    def _known(self, index: int, prepared: PreparedClaim, outcomes: dict[int, Submission]) -> bool:
+        """True when the record is already on the chain (its result is filled in). Raises
+        when a different record was submitted under the same record id."""
+        ws = self.workspace
+        record = prepared.record
+        earlier = ws.journal.by_record(ws.chain_key, record.provider_id, record.record_id)
+        if earlier is not None and earlier.commitment != prepared.commitment:
+            raise RecordError(
+                f"record_id {record.record_id} was already submitted by {record.provider_id} "
+                f"with different content (first from {earlier.source or 'an earlier run'}, "
+                f"commitment 0x{earlier.commitment.hex()[:16]}…); this version differs",
+                file=prepared.source,
+                record=record.record_id,
+                field="record_id",
+                hint="give a corrected record a new record_id",
+            )
+        state = ws.engine.claim_status(prepared.commitment)
+        if state.status == Status.NONE:
+            return False
+        if earlier is None or earlier.claim_id is None:
+            ws.journal.prepare(
+                prepared.commitment,
+                chain=ws.chain_key,
+                provider_id=record.provider_id,
+                record_id=record.record_id,
+                plan_id=record.plan_id,
+                source=prepared.source,
+            )
+            ws.journal.mark_submitted(prepared.commitment, state.claim_id, None)
+        outcomes[index] = Submission(
+            record,
+            prepared.source,
+            result=claim_result(ws, state.claim_id),
+            already_submitted=True,
+        )
+        return True
+
+    def _batches(
+        self, to_send: list[tuple[int, PreparedClaim]]
+    ) -> Iterable[list[tuple[int, PreparedClaim]]]:
+        """Group by (plan, sender) in order, and cut by count and by estimated gas."""
+        groups: dict[tuple[str, str], list[tuple[int, PreparedClaim]]] = {}
+        for item in to_send:
+            key = (item[1].record.plan_id, item[1].sender)
+            groups.setdefault(key, []).append(item)
+        for items in groups.values():
+            batch: list[tuple[int, PreparedClaim]] = []
+            gas = 0
+            for item in items:
+                cost = estimate_batch_gas([item[1].claim])
+                if batch and (len(batch) >= MAX_BATCH or gas + cost > BATCH_GAS_BUDGET):
+                    yield batch
+                    batch, gas = [], 0
+                batch.append(item)
+                gas += cost
+            if batch:
+                yield batch
+
+    def _send_batch(
+        self, batch: list[tuple[int, PreparedClaim]], outcomes: dict[int, Submission]
+    ) -> None:
+        ws = self.workspace
+        plan_id = batch[0][1].record.plan_id
+        sender = batch[0][1].sender
+        claims = [p.claim for _, p in batch]
+        try:
+            if len(claims) == 1:
+                receipt = ws.engine.submit_claim(sender, plan_id, claims[0])
+            else:
+                receipt = ws.engine.submit_claims(sender, plan_id, claims)
+        except TransactionReverted as error:
+            if len(batch) == 1:
+                index, prepared = batch[0]
+                ws.journal.forget(prepared.commitment)
+                outcomes[index] = Submission(
+                    prepared.record,
+                    prepared.source,
+                    error=RecordError(
+                        error.reason,
+                        file=prepared.source,
+                        record=prepared.record.record_id,
+                        hint=error.hint,
+                    ),
+                )
+                return
+            # A batch is atomic: find the claim that was refused by sending one by one.
+            for item in batch:
+                self._send_batch([item], outcomes)
+            return
+        grouped = group_claim_events(ws.engine.decode_logs(receipt.logs))
+        by_commitment = {events.commitment: events for events in grouped.values()}
+        for index, prepared in batch:
+            events = by_commitment[prepared.commitment]
+            ws.journal.mark_submitted(prepared.commitment, events.claim_id, receipt.tx_hash)
+            outcomes[index] = Submission(
+                prepared.record, prepared.source, result=result_of(ws, events)
+            )
+
+    def resume(self) -> list[Submission]:
+        """Finish what a stopped run left `prepared` in the journal: mark what the chain
+        already has, and submit the rest from the vault (never twice)."""
+        ws = self.workspace
+        records: list[TreatmentRecord] = []
+        sources: list[str | None] = []
+        for entry in ws.journal.pending(ws.chain_key):
+            state = ws.engine.claim_status(entry.commitment)
+            if state.status != Status.NONE:
+                ws.journal.mark_submitted(entry.commitment, state.claim_id, None)
+                continue
+            record, _salt = ws.vault.get(entry.commitment)
+            records.append(record)
+            sources.append(entry.source)
+        return self.submit_many(records, sources=sources) if records else []
+
+    def status(self, claim_id: int) -> ClaimResult:
+        return claim_result(self.workspace, claim_id)
+
+    def status_of_record(self, record_id: str, provider_id: str | None = None) -> ClaimResult:
+        return record_result(self.workspace, record_id, provider_id)
+
+    def wait_for_payment(
+        self, claim_id: int, *, timeout: float = 60.0, poll: float = 1.0
+    ) -> ClaimResult:
+        """Wait until the claim is paid (or denied); raise ClaimsError on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.status(claim_id)
+            if result.status in ("paid", "denied") or time.monotonic() >= deadline:
+                break
+            time.sleep(poll)
+        if result.status not in ("paid", "denied"):
+            raise ClaimsError(
+                f"claim {claim_id} is still {result.status} after {timeout:g} s",
+                hint="queued claims are paid when the insurer funds the pool or someone settles",
+            )
+        return result
+
+    def accumulators(
+        self, plan_id: str, member_id: str, on: date | None = None
+    ) -> AccumulatorReport:
+        return member_accumulators(self.workspace, plan_id, member_id, on)
+
+
+def member_accumulators(
+    workspace: Workspace, plan_id: str, member_id: str, on: date | None = None
+) -> AccumulatorReport:
+    """A member's accumulators in the benefit period that holds `on` (default: today).
+
+    Deductible, out-of-pocket and benefit come from the contract's storage. Units come from
+    the events of the member's claims that stand (the contract stores units only for codes
+    with a period limit, the one check that needs them)."""
+    info = workspace.plan(plan_id)
+    day = to_day(on) if on else day_of_timestamp(workspace.chain.now())
+    if day < info.effective_day:
+        raise InputError(
+            f"{from_day(day)} is before the plan's effective date {from_day(info.effective_day)}",
+            field="--date",
+        )
+    period = (day - info.effective_day) // info.benefit_period_days
+    member = workspace.pseudonym(plan_id, member_id)
+    enrolled, _start, _end = workspace.engine.member(plan_id, member)
+    if not enrolled:
+        raise NotFound(f"member {member_id} is not enrolled in plan {plan_id}")
+    deductible, oop, benefit = workspace.engine.accumulators(plan_id, member, period)
+    units: dict[str, int] = {}
+    engine = workspace.engine
+    submitted = engine.events("ClaimSubmitted", None, text_to_bytes32(plan_id), member)
+    for event in submitted:
+        service_day = int(event.args["service_day"])
+        if service_day < info.effective_day:
+            continue
+        if (service_day - info.effective_day) // info.benefit_period_days != period:
+            continue
+        claim_id = int(event.args["claim_id"])
+        if engine.claim_status(bytes(event.args["commitment"])).status == Status.DENIED:
+            continue
+        for line in engine.events("LineAdjudicated", claim_id.to_bytes(32, "big")):
+            if int(line.args["denial"]) == 0:
+                code = line.args["code"].rstrip(b"\0").decode("ascii")
+                units[code] = units.get(code, 0) + int(line.args["units"])
+    return AccumulatorReport(
+        plan_id=plan_id,
+        member_id=member_id,
+        period=period,
+        deductible_met=deductible,
+        oop_met=oop,
+        benefit_used=benefit,
+        units_used=units,
+    )
+
+
+# -- the adjudicator ------------------------------------------------------------------------
+
+
+class AdjudicatorClient(Party):
+    """Works the review queue: claims above a plan's auto-approve limit."""
+
+    def queue(self, plan_id: str | None = None) -> list[ClaimResult]:
+        engine = self.engine
+        topics: list[bytes | None] = [None, text_to_bytes32(plan_id)] if plan_id else []
+        waiting = []
+        for event in engine.events("ClaimPendingReview", *topics):
+            claim_id = int(event.args["claim_id"])
+            pending = engine.call("pending", claim_id)
+            if pending[0] != b"\0" * 32:
+                waiting.append(claim_result(self.workspace, claim_id))
+        return waiting
+
+    def approve(self, claim_id: int) -> ClaimResult:
+        self.engine.review(self.account, claim_id, True)
+        return claim_result(self.workspace, claim_id)
+
+    def deny(self, claim_id: int) -> ClaimResult:
+        self.engine.review(self.account, claim_id, False)
+        return claim_result(self.workspace, claim_id)
+
+
+def settle(workspace: Workspace, plan_id: str, account: str) -> tuple[int, PoolState]:
+    """Pay queued claims first-in, first-out while funds last (anyone may)."""
+    workspace.plan(plan_id)
+    receipt = workspace.engine.settle(workspace.chain.address_of(account), plan_id)
+    paid = sum(1 for e in workspace.engine.decode_logs(receipt.logs) if e.name == "ClaimPaid")
+    return paid, workspace.engine.pool_state(plan_id)
+
+
+__all__ = [
+    "AdjudicatorClient",
+    "HospitalClient",
+    "InsurerClient",
+    "PreparedClaim",
+    "Submission",
+    "claim_result",
+    "member_accumulators",
+    "record_result",
+    "settle",
+]

@@ -1,0 +1,253 @@
+"""A workspace: one state folder and the chain it talks to.
+
+The state folder (`--state`, default `./.claims`) holds the embedded chain (when no
+`--rpc` is given), the addresses of the deployed engine per chain, the journal of
+submitted records, the encrypted record vault, and, apart from the data, the key file.
+Everything a party needs to know about plans, providers and claims is read from the
+chain's events, so any party can work against any node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from claimsengine.abi import bytes32_to_text, text_to_bytes32
+from claimsengine.chain.base import Chain
+from claimsengine.engine import DevToken, Engine
+from claimsengine.errors import ChainError, NotFound
+from claimsengine.journal import Journal
+from claimsengine.privacy import KeyStore, member_pseudonym, record_commitment
+from claimsengine.records import TreatmentRecord
+from claimsengine.vault import RecordVault
+
+DEFAULT_STATE = Path(".claims")
+#: Dev-chain supply minted to the insurer when the engine is set up: 1,000,000,000.00.
+DEV_SUPPLY_CENTS = 100_000_000_000
+
+
+@dataclass(frozen=True)
+class PlanInfo:
+    """A deployed plan, as its PlanCreated event and the engine's views describe it."""
+
+    plan_id: str
+    admin: str
+    token: str
+    token_scale: int
+    effective_day: int
+    benefit_period_days: int
+    block_number: int
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    provider_id: str
+    account: str
+    payout: str
+    active: bool
+
+
+class Workspace:
+    """A state folder and an open chain. Use as a context manager."""
+
+    def __init__(self, state_dir: Path, chain: Chain, chain_key: str) -> None:
+        self.state_dir = state_dir
+        self.chain = chain
+        self.chain_key = chain_key
+
+    @classmethod
+    def open(
+        cls,
+        state_dir: Path | str = DEFAULT_STATE,
+        *,
+        rpc: str | None = None,
+        create: bool = False,
+        on_wait: Callable[[], None] | None = None,
+    ) -> Workspace:
+        """Open the embedded chain in `state_dir`, or the node at `rpc`."""
+        state = Path(state_dir)
+        if rpc:
+            from claimsengine.chain.rpc import RpcChain
+
+            state.mkdir(parents=True, exist_ok=True)
+            chain: Chain = RpcChain(rpc)
+            return cls(state, chain, f"rpc:{chain.chain_id}")
+        from claimsengine.chain.embedded import EmbeddedChain
+
+        if not create and not (state / "chain").exists():
+            raise NotFound(
+                f"no embedded chain in {state}", hint="run `claims init` first (or pass --state)"
+            )
+        state.mkdir(parents=True, exist_ok=True)
+        chain = EmbeddedChain.open(state / "chain", create=create, on_wait=on_wait)
+        return cls(state, chain, "embedded")
+
+    def close(self) -> None:
+        self.chain.close()
+        if "journal" in self.__dict__:
+            self.journal.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def command(self) -> Iterator[None]:
+        """One atomic command on the chain (embedded: commits whole or not at all). The
+        journal records a claim as submitted only once the chain has committed it."""
+        with self.journal.after_commit(), self.chain.command():
+            yield
+
+    # -- registry of deployed contracts -----------------------------------------------
+    @property
+    def _registry_path(self) -> Path:
+        return self.state_dir / "deployments.json"
+
+    def _registry(self) -> dict[str, Any]:
+        if not self._registry_path.exists():
+            return {}
+        data: dict[str, Any] = json.loads(self._registry_path.read_text())
+        return data
+
+    def _deployment(self) -> dict[str, Any]:
+        entry: dict[str, Any] = self._registry().get(self.chain_key, {})
+        return entry
+
+    def _remember(self, **values: str) -> None:
+        registry = self._registry()
+        registry.setdefault(self.chain_key, {}).update(values)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=self.state_dir, delete=False, suffix=".tmp"
+        ) as tmp:
+            json.dump(registry, tmp, indent=2)
+        os.replace(tmp.name, self._registry_path)
+
+    @property
+    def has_engine(self) -> bool:
+        return "engine" in self._deployment()
+
+    @cached_property
+    def engine(self) -> Engine:
+        address = self._deployment().get("engine")
+        if not address:
+            raise NotFound(
+                "no claims engine is deployed on this chain",
+                hint="run `claims init` (embedded) or `claims deploy PLAN.yaml` (--rpc)",
+            )
+        return Engine(self.chain, address)
+
+    @cached_property
+    def dev_token(self) -> DevToken:
+        address = self._deployment().get("dev_token")
+        if not address:
+            raise NotFound("this chain has no dev token", hint="give the plan an ERC-20 address")
+        return DevToken(self.chain, address)
+
+    def setup(self, deployer: str = "insurer") -> Engine:
+        """Deploy the engine and the dev token, and mint the insurer its dev supply.
+        Does nothing when they are already deployed."""
+        if self.has_engine:
+            return self.engine
+        token = DevToken.deploy(self.chain, deployer)
+        engine = Engine.deploy(self.chain, deployer)
+        assert isinstance(token, DevToken) and isinstance(engine, Engine)
+        token.mint(deployer, self.chain.address_of("insurer"), DEV_SUPPLY_CENTS * 10**4)
+        self._remember(engine=engine.address, dev_token=token.address)
+        self.__dict__.pop("engine", None)
+        self.__dict__.pop("dev_token", None)
+        return self.engine
+
+    # -- keys, vault, journal ----------------------------------------------------------
+    @cached_property
+    def keys(self) -> KeyStore:
+        folder = Path(os.environ.get("CLAIMS_KEYS_DIR") or self.state_dir / "keys")
+        return KeyStore(folder)
+
+    @cached_property
+    def vault(self) -> RecordVault:
+        return RecordVault(self.state_dir / "vault", self.keys.vault_key())
+
+    @cached_property
+    def journal(self) -> Journal:
+        return Journal(self.state_dir / "journal.sqlite")
+
+    def pseudonym(self, plan_id: str, member_id: str) -> bytes:
+        return member_pseudonym(self.keys.pseudonym_key(plan_id), member_id)
+
+    def record_salt(self, record: TreatmentRecord) -> bytes:
+        """A salt that is secret (keyed) but deterministic for a record's content, so the
+        same record always has the same commitment and is never submitted twice."""
+        salt_key = hmac.new(
+            self.keys.vault_key(), b"claimsengine record salt", hashlib.sha256
+        ).digest()
+        return hmac.new(salt_key, record.canonical_bytes(), hashlib.sha256).digest()
+
+    def commitment(self, record: TreatmentRecord) -> tuple[bytes, bytes]:
+        """(salt, commitment) of a record."""
+        salt = self.record_salt(record)
+        return salt, record_commitment(salt, record)
+
+    # -- plans and providers, from events ---------------------------------------------
+    def plan(self, plan_id: str) -> PlanInfo:
+        events = self.engine.events("PlanCreated", text_to_bytes32(plan_id))
+        if not events:
+            raise NotFound(
+                f"no plan {plan_id!r} on this chain", hint="deploy it with `claims deploy`"
+            )
+        event = events[0]
+        token, scale = self.engine.token_of(plan_id)
+        return PlanInfo(
+            plan_id=plan_id,
+            admin=self.engine.plan_admin(plan_id),
+            token=token,
+            token_scale=scale,
+            effective_day=int(event.args["effective_day"]),
+            benefit_period_days=int(event.args["benefit_period_days"]),
+            block_number=event.block_number,
+        )
+
+    def plan_ids(self) -> list[str]:
+        return [bytes32_to_text(e.args["plan_id"]) for e in self.engine.events("PlanCreated")]
+
+    def providers(self, plan_id: str) -> dict[str, ProviderInfo]:
+        """The plan's providers by provider id, as the latest ProviderSet events left them."""
+        latest: dict[str, ProviderInfo] = {}
+        for event in self.engine.events("ProviderSet", text_to_bytes32(plan_id)):
+            info = ProviderInfo(
+                provider_id=bytes32_to_text(event.args["provider_ref"]),
+                account=str(event.args["account"]),
+                payout=str(event.args["payout"]),
+                active=bool(event.args["active"]),
+            )
+            latest[info.provider_id] = info
+        return latest
+
+    def provider_ids_by_account(self, plan_id: str) -> dict[str, str]:
+        return {p.account: p.provider_id for p in self.providers(plan_id).values()}
+
+    def provider(self, plan_id: str, provider_id: str) -> ProviderInfo:
+        providers = self.providers(plan_id)
+        if provider_id not in providers:
+            known = ", ".join(sorted(providers)) or "none"
+            raise NotFound(
+                f"provider {provider_id!r} is not registered for plan {plan_id}",
+                hint=f"register it with `claims provider add`; registered: {known}",
+            )
+        return providers[provider_id]
+
+
+def require_dev_chain(workspace: Workspace) -> None:
+    if not workspace.has_engine:
+        raise ChainError("the engine is not set up on this chain", hint="run `claims init`")

@@ -1,0 +1,1 @@
+"""The `claims` command line (installed as claimsengine.cli)."""

@@ -1,0 +1,1 @@
+"""The Vyper sources of the engine, shipped as package data (see compiler.py)."""

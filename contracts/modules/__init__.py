@@ -1,0 +1,1 @@
+"""Vyper library modules of the engine."""

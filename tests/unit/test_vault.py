@@ -1,0 +1,140 @@
+"""The encrypted record vault: round trip, tamper detection, wrong key."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from claimsengine.errors import NotFound
+from claimsengine.privacy import KeyStore, new_plan_key, new_salt, record_commitment
+from claimsengine.records import TreatmentRecord, load_paths
+from claimsengine.vault import RecordVault, VaultIntegrityError
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+@pytest.fixture
+def record() -> TreatmentRecord:
+    return next(s.record for s in load_paths([FIXTURES / "records"]).records
+                if s.record.patient is not None)
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> RecordVault:
+    return RecordVault(tmp_path / "vault", KeyStore(tmp_path / "keys").vault_key())
+
+
+def test_round_trip(vault: RecordVault, record: TreatmentRecord) -> None:
+    salt = new_salt()
+    commitment = vault.put(record, salt)
+    assert commitment == record_commitment(salt, record)
+    assert vault.get(commitment) == (record, salt)
+    assert commitment in vault and list(vault.commitments()) == [commitment]
+
+
+def test_every_fixture_record_round_trips(vault: RecordVault) -> None:
+    stored = {}
+    for sourced in load_paths([FIXTURES / "records", FIXTURES / "fhir"],
+                              default_plan="SILVER-2027", default_provider="HOSP-A").records:
+        salt = new_salt()
+        stored[vault.put(sourced.record, salt)] = (sourced.record, salt)
+    assert len(stored) == 13
+    for commitment, expected in stored.items():
+        assert vault.get(commitment) == expected
+
+
+def test_the_file_is_encrypted_and_private(
+    vault: RecordVault, record: TreatmentRecord
+) -> None:
+    commitment = vault.put(record, new_salt())
+    path = vault.folder / f"{commitment.hex()}.rec"
+    body = path.read_bytes()
+    assert record.patient is not None
+    for secret in (record.member_id, record.record_id, str(record.patient["name"]), "99213"):
+        assert secret.encode() not in body
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(vault.folder.stat().st_mode) == 0o700
+
+
+def test_put_twice_keeps_the_first_file(vault: RecordVault, record: TreatmentRecord) -> None:
+    salt = new_salt()
+    commitment = vault.put(record, salt)
+    path = vault.folder / f"{commitment.hex()}.rec"
+    before = path.read_bytes()
+    assert vault.put(record, salt) == commitment
+    assert path.read_bytes() == before
+
+
+def test_the_same_record_under_two_salts_is_two_entries(
+    vault: RecordVault, record: TreatmentRecord
+) -> None:
+    first, second = vault.put(record, new_salt()), vault.put(record, new_salt())
+    assert first != second and len(list(vault.commitments())) == 2
+
+
+@pytest.mark.parametrize("where", ["magic", "nonce", "ciphertext", "tag"])
+def test_a_tampered_file_raises_a_clear_error(
+    vault: RecordVault, record: TreatmentRecord, where: str
+) -> None:
+    commitment = vault.put(record, new_salt())
+    path = vault.folder / f"{commitment.hex()}.rec"
+    body = bytearray(path.read_bytes())
+    position = {"magic": 0, "nonce": 5, "ciphertext": 40, "tag": len(body) - 1}[where]
+    body[position] ^= 0x01
+    path.write_bytes(bytes(body))
+    with pytest.raises(VaultIntegrityError) as caught:
+        vault.get(commitment)
+    assert str(path) in str(caught.value)
+    assert ("does not authenticate" in str(caught.value)
+            or "not a vault file" in str(caught.value))
+
+
+def test_a_truncated_file_raises(vault: RecordVault, record: TreatmentRecord) -> None:
+    commitment = vault.put(record, new_salt())
+    path = vault.folder / f"{commitment.hex()}.rec"
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(VaultIntegrityError, match="not a vault file"):
+        vault.get(commitment)
+
+
+def test_a_file_moved_to_another_commitment_fails(
+    vault: RecordVault, record: TreatmentRecord
+) -> None:
+    commitment = vault.put(record, new_salt())
+    other = bytes(32)
+    os.replace(vault.folder / f"{commitment.hex()}.rec", vault.folder / f"{other.hex()}.rec")
+    with pytest.raises(VaultIntegrityError, match="does not authenticate"):
+        vault.get(other)
+
+
+def test_the_wrong_key_cannot_read(tmp_path: Path, record: TreatmentRecord) -> None:
+    commitment = RecordVault(tmp_path, new_plan_key()).put(record, new_salt())
+    with pytest.raises(VaultIntegrityError, match="another vault key") as caught:
+        RecordVault(tmp_path, new_plan_key()).get(commitment)
+    assert caught.value.hint is not None and "keys.json" in caught.value.hint
+
+
+def test_a_missing_commitment_is_not_found(vault: RecordVault) -> None:
+    with pytest.raises(NotFound, match="0x" + "ab" * 32):
+        vault.get(bytes([0xAB]) * 32)
+    assert bytes(32) not in vault
+
+
+def test_verify_checks_record_and_salt_against_the_chain(
+    vault: RecordVault, record: TreatmentRecord
+) -> None:
+    salt = new_salt()
+    onchain = vault.put(record, salt)
+    assert vault.verify(record, salt, onchain)
+    assert not vault.verify(record, new_salt(), onchain)
+    changed = TreatmentRecord.from_json({**record.to_json(), "member_id": "M-0002"})
+    assert not vault.verify(changed, salt, onchain)
+    assert not vault.verify(record, b"short", onchain)
+
+
+def test_the_vault_refuses_a_bad_key(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        RecordVault(tmp_path, b"too short")
