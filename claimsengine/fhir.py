@@ -24,8 +24,9 @@ Bundle positions: a record's ``index`` is its Claim's position in ``Bundle.entry
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
@@ -52,6 +53,7 @@ __all__ = [
     "PLAN_SYSTEM",
     "PROVIDER_SYSTEM",
     "RECORD_SYSTEM",
+    "BundleIndex",
     "ClaimOutcome",
     "claim_to_record",
     "read_bundle",
@@ -86,6 +88,10 @@ _CONDITIONAL_REFERENCE = re.compile(
 )
 
 
+# fail(message, field, hint=None) builds the RecordError of the Claim being read.
+_Fail = Callable[..., RecordError]
+
+
 @dataclass(frozen=True)
 class ClaimOutcome:
     """What became of one Claim: a record, or the error that set it aside."""
@@ -97,7 +103,7 @@ class ClaimOutcome:
     error: RecordError | None
 
 
-class _BundleIndex:
+class BundleIndex:
     """Resources of a Bundle by fullUrl and by ``Type/id``, for resolving references."""
 
     def __init__(self, entries: list[Any]) -> None:
@@ -144,7 +150,7 @@ def read_bundle(
     if not isinstance(entries, list):
         error = RecordError("expected an array of entries", field="entry")
         return [ClaimOutcome(0, bundle, None, None, error)]
-    index = _BundleIndex(entries)
+    index = BundleIndex(entries)
     outcomes: list[ClaimOutcome] = []
     for position, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
@@ -171,7 +177,7 @@ def read_claim(
     default_provider: str | None = None,
     full_url: str | None = None,
     index: int = 0,
-    bundle: _BundleIndex | None = None,
+    bundle: BundleIndex | None = None,
 ) -> ClaimOutcome:
     """One Claim as a ``ClaimOutcome`` (never raises ``RecordError``)."""
     try:
@@ -193,7 +199,7 @@ def claim_to_record(
     default_plan: str | None = None,
     default_provider: str | None = None,
     full_url: str | None = None,
-    bundle: _BundleIndex | None = None,
+    bundle: BundleIndex | None = None,
 ) -> TreatmentRecord:
     """Map one FHIR Claim (a JSON object, numbers as ``Decimal``) to a ``TreatmentRecord``.
 
@@ -210,8 +216,9 @@ def claim_to_record(
         return RecordError(message, record=label, field=field, hint=hint)
 
     if model.status in _REFUSED_STATUSES:
-        raise fail(f"the Claim's status is {model.status!r}; only an active Claim is paid",
-                   "status")
+        raise fail(
+            f"the Claim's status is {model.status!r}; only an active Claim is paid", "status"
+        )
     if model.use not in (None, "claim"):
         raise fail(
             f"the Claim's use is {model.use!r}; only use 'claim' is a bill to pay "
@@ -219,13 +226,14 @@ def claim_to_record(
             "use",
         )
     if label is None:
-        raise fail("the Claim has no identifier, id or urn:uuid fullUrl to use as record_id",
-                   "identifier")
+        raise fail(
+            "the Claim has no identifier, id or urn:uuid fullUrl to use as record_id", "identifier"
+        )
 
     member_id = _member_id(model.patient, fail)
     provider_id = _provider_id(model.provider, default_provider, fail)
     plan_id = _plan_id(model, default_plan, fail)
-    lines, line_items = _lines(model, claim, fail)
+    lines, line_items = _lines(model, fail)
     service_date = _service_date(claim, line_items, fail)
     extensions = _extensions(model, fail)
     patient = extensions.get(PATIENT_EXTENSION)
@@ -317,25 +325,28 @@ def _reference_id(reference: Reference | None) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _member_id(patient: Reference, fail: Any) -> str:
+def _member_id(patient: Reference, fail: _Fail) -> str:
     identifier = patient.identifier
     if identifier is not None and identifier.system == MEMBER_SYSTEM and identifier.value:
         return identifier.value
     kind, rid = _reference_id(patient)
     if kind not in (None, "Patient"):
-        raise fail(f"expected a reference to a Patient, got {patient.reference!r}",
-                   "patient.reference")
+        raise fail(
+            f"expected a reference to a Patient, got {patient.reference!r}", "patient.reference"
+        )
     if rid:
         return rid
     if identifier is not None and identifier.value:
         return identifier.value
     if patient.reference:
-        raise fail(f"cannot read a Patient id from the reference {patient.reference!r}",
-                   "patient.reference")
+        raise fail(
+            f"cannot read a Patient id from the reference {patient.reference!r}",
+            "patient.reference",
+        )
     raise fail("the Claim does not say which Patient it is for", "patient")
 
 
-def _provider_id(provider: Reference, default: str | None, fail: Any) -> str:
+def _provider_id(provider: Reference, default: str | None, fail: _Fail) -> str:
     identifier = provider.identifier
     if identifier is not None and identifier.system == PROVIDER_SYSTEM and identifier.value:
         return identifier.value
@@ -354,7 +365,7 @@ def _provider_id(provider: Reference, default: str | None, fail: Any) -> str:
     )
 
 
-def _plan_id(model: Claim, default: str | None, fail: Any) -> str:
+def _plan_id(model: Claim, default: str | None, fail: _Fail) -> str:
     for insurance in model.insurance or []:
         identifier = insurance.coverage.identifier if insurance.coverage else None
         if identifier is not None and identifier.system == PLAN_SYSTEM and identifier.value:
@@ -368,9 +379,7 @@ def _plan_id(model: Claim, default: str | None, fail: Any) -> str:
     )
 
 
-def _lines(
-    model: Claim, claim: Mapping[str, Any], fail: Any
-) -> tuple[list[RecordLine], list[tuple[int, ClaimItem]]]:
+def _lines(model: Claim, fail: _Fail) -> tuple[list[RecordLine], list[tuple[int, ClaimItem]]]:
     """Priced items as lines, with each line's item position (for error paths)."""
     lines: list[RecordLine] = []
     items: list[tuple[int, ClaimItem]] = []
@@ -381,16 +390,21 @@ def _lines(
         coding = item.productOrService.coding or []
         code = coding[0].code if coding else None
         if not code:
-            raise fail("the priced item has no code in productOrService.coding",
-                       f"{prefix}.productOrService.coding")
+            raise fail(
+                "the priced item has no code in productOrService.coding",
+                f"{prefix}.productOrService.coding",
+            )
         units = _units(item, prefix, fail)
         if item.net is not None:
             billed = _cents(item.net, f"{prefix}.net", fail)
         else:
             assert item.unitPrice is not None
             if item.factor is not None and item.factor != 1:
-                raise fail("a factor other than 1 is not supported without a net amount",
-                           f"{prefix}.factor", hint="give the item's net amount")
+                raise fail(
+                    "a factor other than 1 is not supported without a net amount",
+                    f"{prefix}.factor",
+                    hint="give the item's net amount",
+                )
             billed = _cents(item.unitPrice, f"{prefix}.unitPrice", fail) * units
         lines.append(RecordLine(code=code, units=units, billed=billed))
         items.append((position, item))
@@ -398,8 +412,11 @@ def _lines(
         count = len(model.item or [])
         kinds = [c.code for c in (model.type.coding or []) if c.code]
         # Synthea's pharmacy Claims price the medication only in Claim.total.
-        why = " (a pharmacy Claim that prices its medication only in Claim.total)" if (
-            "pharmacy" in kinds) else ""
+        why = (
+            " (a pharmacy Claim that prices its medication only in Claim.total)"
+            if ("pharmacy" in kinds)
+            else ""
+        )
         raise fail(
             f"the Claim has no priced items{why}: none of its {count} item"
             f"{'s' if count != 1 else ''} has a net or unitPrice, so there is no line to bill; "
@@ -410,20 +427,24 @@ def _lines(
     return lines, items
 
 
-def _units(item: ClaimItem, prefix: str, fail: Any) -> int:
+def _units(item: ClaimItem, prefix: str, fail: _Fail) -> int:
     if item.quantity is None or item.quantity.value is None:
         return 1
     value = Decimal(item.quantity.value)
     if value != value.to_integral_value() or value < 1:
-        raise fail(f"the quantity must be a whole number of at least 1, got {value}",
-                   f"{prefix}.quantity.value")
+        raise fail(
+            f"the quantity must be a whole number of at least 1, got {value}",
+            f"{prefix}.quantity.value",
+        )
     return int(value)
 
 
-def _cents(money: Money, field: str, fail: Any) -> int:
+def _cents(money: Money, field: str, fail: _Fail) -> int:
     if money.currency not in (None, _CURRENCY):
-        raise fail(f"currency {money.currency!r} is not supported; amounts must be in USD",
-                   f"{field}.currency")
+        raise fail(
+            f"currency {money.currency!r} is not supported; amounts must be in USD",
+            f"{field}.currency",
+        )
     if money.value is None:
         raise fail("the amount has no value", f"{field}.value")
     value = Decimal(money.value)
@@ -442,15 +463,15 @@ def _cents(money: Money, field: str, fail: Any) -> int:
 
 
 def _service_date(
-    claim: Mapping[str, Any], line_items: list[tuple[int, ClaimItem]], fail: Any
-) -> Any:
+    claim: Mapping[str, Any], line_items: list[tuple[int, ClaimItem]], fail: _Fail
+) -> date:
     # Read from the text, so the date is the one written, in its own zone (never UTC).
     period = claim.get("billablePeriod")
     start = period.get("start") if isinstance(period, Mapping) else None
     if start is not None:
         return _date_part(start, "billablePeriod.start", fail)
     raw_items = claim.get("item") or []
-    dates: dict[Any, str] = {}
+    dates: dict[date, str] = {}
     for position, _ in line_items:
         raw = raw_items[position]
         served = raw.get("servicedDate")
@@ -477,17 +498,18 @@ def _service_date(
     return next(iter(dates))
 
 
-def _date_part(text: Any, field: str, fail: Any) -> Any:
+def _date_part(text: Any, field: str, fail: _Fail) -> date:
     if not isinstance(text, str):
         raise fail(f"expected a date, got {text!r}", field)
     try:
         return parse_date(text[:10], field=field)
     except InputError:
-        raise fail(f"expected a full date (YYYY-MM-DD, optionally with a time), got {text!r}",
-                   field) from None
+        raise fail(
+            f"expected a full date (YYYY-MM-DD, optionally with a time), got {text!r}", field
+        ) from None
 
 
-def _diagnoses(model: Claim, bundle: _BundleIndex | None) -> list[str]:
+def _diagnoses(model: Claim, bundle: BundleIndex | None) -> list[str]:
     """Diagnosis codes (off-chain only), in order: coded concepts, or the Conditions
     referenced (Synthea), when they resolve inside the Bundle; others are left out."""
     codes: list[str] = []
@@ -531,7 +553,7 @@ def _patient_details(patient: Mapping[str, Any] | None) -> dict[str, Any] | None
     return details or None
 
 
-def _extensions(model: Claim, fail: Any) -> dict[str, Any]:
+def _extensions(model: Claim, fail: _Fail) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for position, extension in enumerate(model.extension or []):
         if extension.url not in (PATIENT_EXTENSION, EXTRA_EXTENSION):
@@ -556,8 +578,11 @@ _RECORD_TO_FHIR = {
     "prior_auth": "insurance.preAuthRef",
     "patient": f"extension({PATIENT_EXTENSION})",
 }
-_LINE_TO_FHIR = {"code": "productOrService.coding[0].code", "units": "quantity.value",
-                 "billed": "net"}
+_LINE_TO_FHIR = {
+    "code": "productOrService.coding[0].code",
+    "units": "quantity.value",
+    "billed": "net",
+}
 
 
 def _to_fhir_field(
@@ -642,11 +667,16 @@ def record_to_fhir_claim(record: TreatmentRecord) -> dict[str, Any]:
         ]
     extensions = []
     if record.patient is not None:
-        extensions.append({"url": PATIENT_EXTENSION,
-                           "valueString": canonical_json(record.patient).decode("utf-8")})
+        extensions.append(
+            {
+                "url": PATIENT_EXTENSION,
+                "valueString": canonical_json(record.patient).decode("utf-8"),
+            }
+        )
     if record.extra:
-        extensions.append({"url": EXTRA_EXTENSION,
-                           "valueString": canonical_json(record.extra).decode("utf-8")})
+        extensions.append(
+            {"url": EXTRA_EXTENSION, "valueString": canonical_json(record.extra).decode("utf-8")}
+        )
     if extensions:
         claim["extension"] = extensions
     return claim

@@ -153,8 +153,9 @@ class KeyStore:
             key = b""
         if len(key) != KEY_BYTES:
             where = section if name is None else f"{section}.{name}"
-            raise ClaimsError(f"{self.path}: the key {where} is damaged",
-                              hint="restore keys.json from its backup")
+            raise ClaimsError(
+                f"{self.path}: the key {where} is damaged", hint="restore keys.json from its backup"
+            )
         return key
 
     def _read(self) -> dict[str, Any]:
@@ -170,11 +171,15 @@ class KeyStore:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise ClaimsError(f"{self.path}: cannot read the key file: {error}",
-                              hint="restore keys.json from its backup") from None
+            raise ClaimsError(
+                f"{self.path}: cannot read the key file: {error}",
+                hint="restore keys.json from its backup",
+            ) from None
         if not isinstance(data, dict) or data.get("version") != _FORMAT_VERSION:
-            raise ClaimsError(f"{self.path}: not a key file of this version",
-                              hint="restore keys.json from its backup")
+            raise ClaimsError(
+                f"{self.path}: not a key file of this version",
+                hint="restore keys.json from its backup",
+            )
         return data
 
     def _write(self, data: dict[str, Any]) -> None:

@@ -299,9 +299,7 @@ def _id_problem(value: str) -> str | None:
 
 def _check_id(value: Any, *, record: str | None, field: str) -> None:
     if not isinstance(value, str):
-        raise RecordError(
-            f"expected a string, got {_describe(value)}", record=record, field=field
-        )
+        raise RecordError(f"expected a string, got {_describe(value)}", record=record, field=field)
     problem = _id_problem(value)
     if problem is not None:
         raise RecordError(f"{value!r} {problem}", record=record, field=field)
@@ -449,8 +447,9 @@ def _parse_record(
     record_id = required("record_id")
     _check_id(record_id, record=label, field="record_id")
     if record_id.startswith("#"):
-        raise RecordError(f"{record_id!r} {_record_id_problem(record_id)}", record=label,
-                          field="record_id")
+        raise RecordError(
+            f"{record_id!r} {_record_id_problem(record_id)}", record=label, field="record_id"
+        )
     plan_id = required("plan_id", default_plan)
     if not isinstance(plan_id, str):
         raise RecordError(
@@ -663,6 +662,8 @@ def load_records(
                 )
     for index, value in values:
         _read_value(path, name, index, value, result, default_plan, default_provider)
+    # In file order: a line that is not JSON sits among the records around it.
+    result.rejected.sort(key=lambda entry: -1 if entry.index is None else entry.index)
     return find_duplicates(result)
 
 
@@ -701,8 +702,6 @@ def _read_lines(
                 return []
             values.append((index, value))
         index += 1
-    if not values and not failures:
-        result.rejected.append(_file_rejection(path, "the file holds no records", text))
     result.rejected.extend(failures)
     return values
 
@@ -730,16 +729,23 @@ def _read_value(
         outcomes = (
             fhir.read_bundle(value, default_plan=default_plan, default_provider=default_provider)
             if resource_type == "Bundle"
-            else [fhir.read_claim(value, default_plan=default_plan,
-                                  default_provider=default_provider)]
+            else [
+                fhir.read_claim(value, default_plan=default_plan, default_provider=default_provider)
+            ]
         )
         if not outcomes:
             # A Bundle with nothing to bill is reported, not passed over in silence.
             result.rejected.append(
                 RejectedRecord(
-                    path, None, index,
-                    RecordError("the Bundle holds no Claim resources", file=name,
-                                record=f"#{index}", field="entry"),
+                    path,
+                    None,
+                    index,
+                    RecordError(
+                        "the Bundle holds no Claim resources",
+                        file=name,
+                        record=f"#{index}",
+                        field="entry",
+                    ),
                     value,
                 )
             )
@@ -853,8 +859,9 @@ def find_duplicates(loaded: LoadResult | Iterable[SourcedRecord]) -> LoadResult:
                 hint="give the corrected record a new record_id, or send the same record again",
             )
             result.rejected.append(
-                RejectedRecord(sourced.file, record.record_id, sourced.index, error,
-                               record.to_json())
+                RejectedRecord(
+                    sourced.file, record.record_id, sourced.index, error, record.to_json()
+                )
             )
     return result
 
@@ -894,8 +901,9 @@ def check_context(
             result.records.append(sourced)
         else:
             result.rejected.append(
-                RejectedRecord(sourced.file, record.record_id, sourced.index, error,
-                               record.to_json())
+                RejectedRecord(
+                    sourced.file, record.record_id, sourced.index, error, record.to_json()
+                )
             )
     return find_duplicates(result)
 

@@ -425,9 +425,15 @@ class HospitalClient(Party):
         for index, prepared in batch:
             events = by_commitment[prepared.commitment]
             ws.journal.mark_submitted(prepared.commitment, events.claim_id, receipt.tx_hash)
-            outcomes[index] = Submission(
-                prepared.record, prepared.source, result=result_of(ws, events)
+            # Right after its batch, a claim's status is the one it was submitted with:
+            # only a later review, funding or settlement changes it.
+            result = build_result(
+                events,
+                status=Status(int(events.submitted.args["status"])),
+                record_id=prepared.record.record_id,
+                provider_id=prepared.record.provider_id,
             )
+            outcomes[index] = Submission(prepared.record, prepared.source, result=result)
 
     def resume(self) -> list[Submission]:
         """Finish what a stopped run left `prepared` in the journal: mark what the chain

@@ -76,8 +76,9 @@ class RecordVault:
         try:
             body = path.read_bytes()
         except FileNotFoundError:
-            raise NotFound(f"no record in the vault {self.folder} for commitment "
-                           f"0x{commitment.hex()}") from None
+            raise NotFound(
+                f"no record in the vault {self.folder} for commitment 0x{commitment.hex()}"
+            ) from None
         if len(body) < len(_MAGIC) + _NONCE_BYTES + 16 or not body.startswith(_MAGIC):
             raise VaultIntegrityError(f"{path}: not a vault file (damaged or truncated)")
         nonce = body[len(_MAGIC) : len(_MAGIC) + _NONCE_BYTES]
@@ -114,9 +115,11 @@ class RecordVault:
         return hmac.compare_digest(computed, onchain_commitment)
 
     def __contains__(self, commitment: object) -> bool:
-        return isinstance(commitment, bytes) and len(commitment) == 32 and self._path(
-            commitment
-        ).exists()
+        return (
+            isinstance(commitment, bytes)
+            and len(commitment) == 32
+            and self._path(commitment).exists()
+        )
 
     def commitments(self) -> Iterator[bytes]:
         """The commitments stored, in name order."""

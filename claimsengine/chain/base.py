@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Self
 
 from eth_abi import decode as abi_decode
 from eth_utils import is_address, to_checksum_address
@@ -185,7 +186,7 @@ class Chain(ABC):
         known = ", ".join(self.accounts) or "none"
         raise ChainError(f"unknown account {who!r}", hint=f"use an address or one of: {known}")
 
-    def __enter__(self) -> Chain:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

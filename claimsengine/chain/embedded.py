@@ -115,7 +115,10 @@ CREATE TABLE logs (
     data BLOB NOT NULL,
     PRIMARY KEY (block_number, log_index)
 ) WITHOUT ROWID;
-CREATE INDEX logs_by_address_topic0 ON logs (address, topic0, block_number);
+CREATE INDEX logs_by_event ON logs (address, topic0, block_number);
+CREATE INDEX logs_by_topic1 ON logs (address, topic0, topic1, block_number);
+CREATE INDEX logs_by_topic2 ON logs (address, topic0, topic2, block_number);
+CREATE INDEX logs_by_topic3 ON logs (address, topic0, topic3, block_number);
 CREATE INDEX logs_by_tx ON logs (tx_hash);
 """
 

@@ -187,7 +187,7 @@ class RpcChain(Chain):
         return response.get("result")
 
     def _batch(self, method: str, params_list: Sequence[list[Any]]) -> list[Any]:
-        """One JSON-RPC batch per ``_BATCH_SIZE`` requests; results (or ``_RpcError``) in order."""
+        """Read-only requests in JSON-RPC batches; results (or ``_RpcError``) in order."""
         results: list[Any] = []
         for chunk in _iter_chunks(params_list, _BATCH_SIZE):
             requests_ = [(method, params) for params in chunk]
@@ -215,14 +215,7 @@ class RpcChain(Chain):
         if gas is None:
             estimate = self.estimate_gas(address, to, data)
             gas = min(estimate * (100 + _GAS_MARGIN_PERCENT) // 100, self.block_gas_limit)
-        fees = self._fees()
-        if address in self._signers:
-            nonce = int(self._request("eth_getTransactionCount", address, "pending"), 16)
-            raw, tx_hash = self._sign(address, call, gas, fees, nonce)
-            self._send_raw([raw], [tx_hash])
-        else:
-            sent = self._request("eth_sendTransaction", {**call, "gas": hex(gas), **fees})
-            tx_hash = bytes.fromhex(sent[2:])
+        tx_hash = self._submit(address, call, gas, self._fees(), None)
         (receipt,) = self._wait_for([tx_hash])
         if receipt.status != 1:
             raise TransactionReverted(self._replay_failure(call, gas, receipt.block_number))
@@ -240,22 +233,18 @@ class RpcChain(Chain):
         fees = self._fees()
         nonce = int(self._request("eth_getTransactionCount", address, "pending"), 16)
         objects = [self._call_object(address, to, data) for to, data in calls]
-        if address in self._signers:
-            signed = [
-                self._sign(address, obj, gas, fees, nonce + i) for i, obj in enumerate(objects)
-            ]
-            hashes = [tx_hash for _, tx_hash in signed]
-            self._send_raw([raw for raw, _ in signed], hashes)
-        else:
-            results = self._batch(
-                "eth_sendTransaction",
-                [
-                    [{**obj, "gas": hex(gas), "nonce": hex(nonce + i), **fees}]
-                    for i, obj in enumerate(objects)
-                ],
-            )
-            _raise_first_error(results, len(calls))
-            hashes = [bytes.fromhex(result[2:]) for result in results]
+        # One request per transaction, in nonce order. Not a JSON-RPC batch: anvil handles a
+        # batch's requests concurrently, and in automine mode transactions that arrive out of
+        # nonce order can stay "queued" forever (measured with anvil 1.7.1; foundry#10122).
+        hashes = []
+        for i, obj in enumerate(objects):
+            try:
+                hashes.append(self._submit(address, obj, gas, fees, nonce + i))
+            except ChainError as error:
+                raise ChainError(
+                    f"transaction {i + 1} of {len(calls)} was not accepted: {error.message} "
+                    f"({i} before it were accepted and will be mined)"
+                ) from error
         receipts = self._wait_for(hashes)
         out: list[Receipt] = []
         for obj, receipt in zip(objects, receipts, strict=True):
@@ -408,14 +397,35 @@ class RpcChain(Chain):
             transaction["to"] = call["to"]
         return self._signers[address].sign_transaction(transaction)
 
-    def _send_raw(self, raws: list[bytes], hashes: list[bytes]) -> None:
-        results = self._batch("eth_sendRawTransaction", [["0x" + raw.hex()] for raw in raws])
-        for result, tx_hash in zip(results, hashes, strict=True):
-            # A retried batch may find its transactions already in the pool: that is fine.
-            if isinstance(result, _RpcError) and "already known" not in result.rpc_message:
-                raise ChainError(
-                    f"the node refused transaction 0x{tx_hash.hex()}: {result.rpc_message}"
-                )
+    def _submit(
+        self,
+        address: str,
+        call: dict[str, Any],
+        gas: int,
+        fees: dict[str, str],
+        nonce: int | None,
+    ) -> bytes:
+        """Hand one transaction to the node: signed here if we hold the key, else by the node."""
+        if address in self._signers:
+            if nonce is None:
+                nonce = int(self._request("eth_getTransactionCount", address, "pending"), 16)
+            raw, tx_hash = self._sign(address, call, gas, fees, nonce)
+            try:
+                self._request("eth_sendRawTransaction", "0x" + raw.hex())
+            except _RpcError as error:
+                # A retried request may find the transaction already in the pool: fine.
+                if "already known" not in error.rpc_message:
+                    message = f"the node refused the transaction: {error.rpc_message}"
+                    raise ChainError(message) from None
+            return tx_hash
+        request = {**call, "gas": hex(gas), **fees}
+        if nonce is not None:
+            request["nonce"] = hex(nonce)
+        try:
+            sent = self._request("eth_sendTransaction", request)
+        except _RpcError as error:
+            raise ChainError(f"the node refused the transaction: {error.rpc_message}") from None
+        return bytes.fromhex(sent[2:])
 
     def _wait_for(self, hashes: list[bytes]) -> list[Receipt]:
         found: dict[bytes, Receipt] = {}
@@ -450,16 +460,6 @@ class RpcChain(Chain):
                 return error.revert_reason()
             return error.rpc_message
         return "execution reverted"  # passes on replay: an earlier tx in its block decided
-
-
-def _raise_first_error(results: list[Any], total: int) -> None:
-    for index, result in enumerate(results):
-        if isinstance(result, _RpcError):
-            accepted = sum(not isinstance(r, _RpcError) for r in results)
-            raise ChainError(
-                f"the node refused transaction {index + 1} of {total}: {result.rpc_message} "
-                f"({accepted} were accepted and will be mined)"
-            )
 
 
 def _with_reason(receipt: Receipt, reason: str | None) -> Receipt:

@@ -4,6 +4,8 @@ and one plan funded and ready, plus named actors (insurer, adjudicator, hospital
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -14,17 +16,90 @@ import pytest
 from claimsengine.abi import DecodedEvent
 from claimsengine.chain.base import Receipt
 from claimsengine.chain.embedded import EmbeddedChain
-from claimsengine.days import to_day
-from claimsengine.engine import ChainClaim, ChainLine, DevToken, Engine, Enrollment, Role
-from claimsengine.plan import Plan, load_plan
+from claimsengine.days import from_day, to_day
+from claimsengine.engine import (
+    ChainClaim,
+    ChainLine,
+    DevToken,
+    Engine,
+    Enrollment,
+    PoolState,
+    Role,
+)
+from claimsengine.errors import TransactionReverted
+from claimsengine.plan import Plan, Service, load_plan
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 TOKEN_SCALE = 10**4  # 6-decimal token: units per cent
 
 
+TODAY = date(2027, 6, 1)  # the chain clock of the `chain` fixture
+
+
 def noon(d: date) -> int:
     """A timestamp at noon UTC of a day."""
     return to_day(d) * 86_400 + 43_200
+
+
+@contextmanager
+def reverts(reason: str) -> Iterator[pytest.ExceptionInfo[TransactionReverted]]:
+    """Expect a transaction to revert with exactly `reason`, word for word."""
+    with pytest.raises(TransactionReverted) as info:
+        yield info
+    assert info.value.reason == reason
+
+
+def service(code: str, fee: int, **options: Any) -> Service:
+    """A fee-schedule entry (fee in cents per unit); options as `Service` names them."""
+    return Service(code=code, description=f"test service {code}", fee=fee, **options)
+
+
+def make_plan(
+    plan_id: str,
+    services: Sequence[Service],
+    *,
+    effective: date = date(2027, 1, 1),
+    benefit_period_days: int = 365,
+    deductible: int = 0,
+    out_of_pocket_max: int = 1_000_000,
+    coinsurance_bps: int = 2000,
+    annual_benefit_max: int | None = None,
+    waiting_period_days: int = 0,
+    timely_filing_days: int = 365,
+    auto_approve_limit: int = 100_000_000,
+) -> Plan:
+    """A plan built in code. Money in cents; the defaults keep every rule but the ones a
+    test names out of the way (no deductible, oop max 10000.00, 20%, no benefit max)."""
+    return Plan(
+        id=plan_id,
+        name=f"Test plan {plan_id}",
+        token="dev",
+        effective_date=effective,
+        benefit_period_days=benefit_period_days,
+        deductible=deductible,
+        out_of_pocket_max=out_of_pocket_max,
+        coinsurance_bps=coinsurance_bps,
+        annual_benefit_max=annual_benefit_max,
+        waiting_period_days=waiting_period_days,
+        timely_filing_days=timely_filing_days,
+        auto_approve_limit=auto_approve_limit,
+        services=tuple(services),
+    )
+
+
+def line_amounts(line: dict[str, Any]) -> tuple[int, ...]:
+    """A LineAdjudicated event's money, in the order of the spec's balance equation:
+    (billed, allowed, deductible, copay, coinsurance, benefit_limit, plan_paid, denial)."""
+    return (
+        line["billed"],
+        line["allowed"],
+        line["deductible"],
+        line["copay"],
+        line["coinsurance"],
+        line["benefit_limit"],
+        line["plan_paid"],
+        line["denial"],
+    )
 
 
 def pseudonym(name: str) -> bytes:
@@ -119,10 +194,55 @@ class Deployment:
         (submitted,) = self.read(receipt)
         return submitted
 
-    def fund(self, cents: int) -> Receipt:
-        self.token.mint(self.insurer, self.chain.address_of(self.insurer), cents * TOKEN_SCALE)
-        self.token.approve(self.insurer, self.engine.address, cents * TOKEN_SCALE)
-        return self.engine.fund(self.insurer, self.plan_id, cents)
+    def submit_batch(
+        self, claims: Sequence[ChainClaim], *, sender: str | None = None
+    ) -> list[Submitted]:
+        receipt = self.engine.submit_claims(sender or self.hospital, self.plan_id, claims)
+        return self.read(receipt)
+
+    def review(self, claim_id: int, approve: bool, *, sender: str | None = None) -> Receipt:
+        return self.engine.review(sender or self.adjudicator, claim_id, approve)
+
+    def fund(self, cents: int, *, sender: str | None = None) -> Receipt:
+        """Mint `cents` to the funder (the plan's insurer unless told), approve, fund."""
+        funder = sender or self.insurer
+        minter = self.chain.accounts["insurer"]  # the token's deployer and only minter
+        self.token.mint(minter, self.chain.address_of(funder), cents * TOKEN_SCALE)
+        self.token.approve(funder, self.engine.address, cents * TOKEN_SCALE)
+        return self.engine.fund(funder, self.plan_id, cents)
+
+    def events(self, receipt: Receipt, name: str) -> list[dict[str, Any]]:
+        """The args of every `name` event of the engine in a receipt, in order."""
+        return [e.args for e in self.engine.decode_logs(receipt.logs) if e.name == name]
+
+    def all_events(self, name: str) -> list[dict[str, Any]]:
+        """The args of every `name` event the engine ever emitted, oldest first."""
+        return [e.args for e in self.engine.events(name)]
+
+    def accumulators(self, member: bytes, period: int = 0) -> tuple[int, int, int]:
+        return self.engine.accumulators(self.plan_id, member, period)
+
+    def units(self, member: bytes, code: str, period: int = 0) -> int:
+        return self.engine.units_used(self.plan_id, member, period, code)
+
+    def pool(self) -> PoolState:
+        return self.engine.pool_state(self.plan_id)
+
+    def balance(self, account: str) -> int:
+        """A token balance in token units."""
+        return self.token.balance_of(self.chain.address_of(account))
+
+    def today(self) -> date:
+        return from_day(self.engine.today())
+
+    def with_plan(
+        self, plan: Plan, *, fund_cents: int = 0, insurer: str | None = None
+    ) -> Deployment:
+        """Another plan in the same engine (same token, actors and commitment counter)."""
+        return open_plan(
+            self.chain, self.engine, self.token, plan,
+            fund_cents=fund_cents, insurer=insurer, counter=self.counter,
+        )
 
 
 def deploy(chain: EmbeddedChain, plan: Plan, *, fund_cents: int) -> Deployment:
@@ -130,6 +250,22 @@ def deploy(chain: EmbeddedChain, plan: Plan, *, fund_cents: int) -> Deployment:
     token = DevToken.deploy(chain, insurer)
     engine = Engine.deploy(chain, insurer)
     assert isinstance(token, DevToken) and isinstance(engine, Engine)
+    return open_plan(chain, engine, token, plan, fund_cents=fund_cents)
+
+
+def open_plan(
+    chain: EmbeddedChain,
+    engine: Engine,
+    token: DevToken,
+    plan: Plan,
+    *,
+    fund_cents: int = 0,
+    insurer: str | None = None,
+    counter: list[int] | None = None,
+) -> Deployment:
+    """Create `plan` in `engine` as `insurer` (default: the insurer account), give the
+    adjudicator its role, register both hospitals (paid to themselves) and fund it."""
+    insurer = chain.address_of(insurer) if insurer else chain.accounts["insurer"]
     engine.create_plan(insurer, plan, token.address)
     d = Deployment(
         chain=chain,
@@ -141,6 +277,7 @@ def deploy(chain: EmbeddedChain, plan: Plan, *, fund_cents: int) -> Deployment:
         hospital=chain.accounts["hospital-1"],
         hospital2=chain.accounts["hospital-2"],
         outsider=chain.accounts["auditor"],
+        counter=counter if counter is not None else [0],
     )
     engine.set_role(insurer, plan.id, d.adjudicator, Role.ADJUDICATOR)
     engine.set_provider(insurer, plan.id, d.hospital, d.hospital, "HOSP-A")
@@ -150,10 +287,16 @@ def deploy(chain: EmbeddedChain, plan: Plan, *, fund_cents: int) -> Deployment:
     return d
 
 
+def new_chain(today: date = TODAY) -> EmbeddedChain:
+    """A fresh in-memory chain whose clock is at noon of `today`."""
+    c = EmbeddedChain.memory()
+    c.set_time(noon(today))
+    return c
+
+
 @pytest.fixture
 def chain() -> Any:
-    c = EmbeddedChain.memory()
-    c.set_time(noon(date(2027, 6, 1)))
+    c = new_chain()
     yield c
     c.close()
 

@@ -47,8 +47,11 @@ DEFAULTS = {"default_plan": "SILVER-2027", "default_provider": "HOSP-A"}
 
 def raw_claims(path: Path) -> list[tuple[int, dict[str, Any]]]:
     bundle = load_json_text(path.read_text("utf-8"))
-    return [(n, e["resource"]) for n, e in enumerate(bundle["entry"])
-            if e["resource"]["resourceType"] == "Claim"]
+    return [
+        (n, e["resource"])
+        for n, e in enumerate(bundle["entry"])
+        if e["resource"]["resourceType"] == "Claim"
+    ]
 
 
 def claim_type(claim: dict[str, Any]) -> str:
@@ -61,10 +64,26 @@ def claim_type(claim: dict[str, Any]) -> str:
 
 SYNTHEA_CASES = [
     # file, Claims, records, priced lines, rejections by Claim type, patient uuid, name
-    (MELINDA, 30, 22, 85, {"pharmacy": 5, "institutional": 3},
-     "d1376fd1-810a-3a17-b510-3a1b4cd399b2", "Melinda114 Thiel172", "1996-01-27"),
-    (BENNETT, 19, 7, 39, {"pharmacy": 2, "institutional": 10},
-     "704c9750-f6e6-473b-ee83-fbd48e07fe3f", "Bennett146 Swaniawski813", "1983-10-04"),
+    (
+        MELINDA,
+        30,
+        22,
+        85,
+        {"pharmacy": 5, "institutional": 3},
+        "d1376fd1-810a-3a17-b510-3a1b4cd399b2",
+        "Melinda114 Thiel172",
+        "1996-01-27",
+    ),
+    (
+        BENNETT,
+        19,
+        7,
+        39,
+        {"pharmacy": 2, "institutional": 10},
+        "704c9750-f6e6-473b-ee83-fbd48e07fe3f",
+        "Bennett146 Swaniawski813",
+        "1983-10-04",
+    ),
 ]
 
 
@@ -74,8 +93,14 @@ SYNTHEA_CASES = [
     ids=["Melinda", "Bennett"],
 )
 def test_synthea_bundle_gives_the_exact_split(
-    path: Path, claims: int, records: int, lines: int, rejected_by_type: dict[str, int],
-    patient: str, name: str, born: str,
+    path: Path,
+    claims: int,
+    records: int,
+    lines: int,
+    rejected_by_type: dict[str, int],
+    patient: str,
+    name: str,
+    born: str,
 ) -> None:
     result = load_records(path, **DEFAULTS)
     by_entry = dict(raw_claims(path))
@@ -135,18 +160,27 @@ def test_synthea_dates_are_not_converted_to_utc() -> None:
 
 def test_synthea_total_with_a_float_artefact_does_not_matter() -> None:
     result = load_records(MELINDA, **DEFAULTS)
-    record = next(s.record for s in result.records
-                  if s.record.record_id == "e08af8de-357d-be81-cd80-ce1b6c2dbaef")
+    record = next(
+        s.record
+        for s in result.records
+        if s.record.record_id == "e08af8de-357d-be81-cd80-ce1b6c2dbaef"
+    )
     # Claim.total is 786.3299999999999; the lines are read instead.
     assert [(line.code, line.billed) for line in record.lines] == [
-        ("140", 14052), ("710841007", 51665), ("171207006", 51665), ("715252007", 3754)
+        ("140", 14052),
+        ("710841007", 51665),
+        ("171207006", 51665),
+        ("715252007", 3754),
     ]
 
 
 def test_synthea_diagnoses_come_from_the_referenced_conditions() -> None:
     result = load_records(BENNETT, **DEFAULTS)
-    record = next(s.record for s in result.records
-                  if s.record.record_id == "0f7ba636-c7d9-a624-686e-f8fd574d01e3")
+    record = next(
+        s.record
+        for s in result.records
+        if s.record.record_id == "0f7ba636-c7d9-a624-686e-f8fd574d01e3"
+    )
     assert record.diagnoses == ("160904001", "73595000")
     assert record.service_date == date(2014, 12, 16)
     assert len(record.lines) == 13
@@ -161,8 +195,9 @@ def test_synthea_without_defaults_says_what_to_pass() -> None:
     no_provider = load_paths([SYNTHEA], default_plan="SILVER-2027")
     fields = Counter(r.error.field for r in no_provider.rejected)
     assert fields == {"provider": 29, "item": 20}
-    bennett = next(r for r in no_provider.rejected
-                   if r.file == BENNETT and r.error.field == "provider")
+    bennett = next(
+        r for r in no_provider.rejected if r.file == BENNETT and r.error.field == "provider"
+    )
     # The conditional reference Organization?identifier=...|<uuid> gives the uuid, which is
     # too long for a bytes32 provider reference.
     organization = bennett.raw["provider"]["reference"].rsplit("|", 1)[1]
@@ -184,13 +219,25 @@ def test_synthea_names_never_reach_the_chain_side() -> None:
     for sourced in load_records(MELINDA, **DEFAULTS).records:
         record = sourced.record
         onchain = b"".join(
-            [member_pseudonym(key, record.member_id), record_commitment(salt, record),
-             record.service_day.to_bytes(8, "big"), record.plan_id.encode()]
-            + [line.code.encode() + line.units.to_bytes(4, "big")
-               + line.billed.to_bytes(16, "big") for line in record.lines]
+            [
+                member_pseudonym(key, record.member_id),
+                record_commitment(salt, record),
+                record.service_day.to_bytes(8, "big"),
+                record.plan_id.encode(),
+            ]
+            + [
+                line.code.encode() + line.units.to_bytes(4, "big") + line.billed.to_bytes(16, "big")
+                for line in record.lines
+            ]
         )
-        for secret in ("Melinda114", "Thiel172", "1996-01-27", record.member_id,
-                       record.record_id, *record.diagnoses):
+        for secret in (
+            "Melinda114",
+            "Thiel172",
+            "1996-01-27",
+            record.member_id,
+            record.record_id,
+            *record.diagnoses,
+        ):
             assert secret.encode() not in onchain, secret
 
 
@@ -203,12 +250,19 @@ def test_fixture_bundles() -> None:
     result = load_paths([FIXTURES / "fhir"], **DEFAULTS)
     assert result.rejected == []
     by_id = {s.record.record_id: s.record for s in result.records}
-    assert sorted(by_id) == ["HOSP-A-2027-000401", "HOSP-A-2027-000402",
-                             "HOSP-B-2027-000301", "HOSP-B-2027-000302"]
+    assert sorted(by_id) == [
+        "HOSP-A-2027-000401",
+        "HOSP-A-2027-000402",
+        "HOSP-B-2027-000301",
+        "HOSP-B-2027-000302",
+    ]
 
     visit = by_id["HOSP-A-2027-000401"]  # unitPrice, items' servicedDate, no billablePeriod
-    assert (visit.member_id, visit.provider_id, visit.plan_id) == ("M-0005", "HOSP-A",
-                                                                   "SILVER-2027")
+    assert (visit.member_id, visit.provider_id, visit.plan_id) == (
+        "M-0005",
+        "HOSP-A",
+        "SILVER-2027",
+    )
     assert visit.service_date == date(2027, 3, 18)
     assert visit.lines == (RecordLine("99213", 1, 18000), RecordLine("71046", 1, 9500))
     assert by_id["HOSP-A-2027-000402"].lines == (RecordLine("80053", 2, 6250),)
@@ -250,11 +304,18 @@ def claim(**changes: Any) -> dict[str, Any]:
         "priority": {"coding": [{"code": "normal"}]},
         "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "Silver"}}],
         "item": [
-            {"sequence": 1, "productOrService": {"coding": [{"code": "99213"}]},
-             "net": {"value": Decimal("180.00"), "currency": "USD"}},
+            {
+                "sequence": 1,
+                "productOrService": {"coding": [{"code": "99213"}]},
+                "net": {"value": Decimal("180.00"), "currency": "USD"},
+            },
             {"sequence": 2, "productOrService": {"coding": [{"code": "185349003"}]}},
-            {"sequence": 3, "productOrService": {"coding": [{"code": "71046"}]},
-             "quantity": {"value": Decimal("2")}, "unitPrice": {"value": Decimal("47.50")}},
+            {
+                "sequence": 3,
+                "productOrService": {"coding": [{"code": "71046"}]},
+                "quantity": {"value": Decimal("2")},
+                "unitPrice": {"value": Decimal("47.50")},
+            },
         ],
     }
     base.update(changes)
@@ -301,8 +362,11 @@ def test_record_id_prefers_the_identifier(
 def test_record_id_falls_back_to_the_fullurl_uuid() -> None:
     resource = claim()
     del resource["id"]
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"fullUrl": "urn:uuid:9f0e", "resource": resource}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": "urn:uuid:9f0e", "resource": resource}],
+    }
     [outcome] = read_bundle(bundle, **DEFAULTS)
     assert outcome.record is not None and outcome.record.record_id == "9f0e"
 
@@ -314,8 +378,13 @@ def test_record_id_falls_back_to_the_fullurl_uuid() -> None:
         ({"reference": "https://fhir.example/r4/Patient/M-0002/_history/3"}, "M-0002"),
         ({"reference": "Patient?identifier=https://hosp.example/mrn|M-0003"}, "M-0003"),
         ({"identifier": {"system": "https://hosp.example/mrn", "value": "M-0004"}}, "M-0004"),
-        ({"reference": "Patient/x", "identifier": {"system": "urn:claimsengine:member",
-                                                   "value": "M 0005"}}, "M 0005"),
+        (
+            {
+                "reference": "Patient/x",
+                "identifier": {"system": "urn:claimsengine:member", "value": "M 0005"},
+            },
+            "M 0005",
+        ),
     ],
 )
 def test_member_id_is_the_referenced_patient(
@@ -330,12 +399,21 @@ def test_member_id_is_the_referenced_patient(
     [
         ({"identifier": {"system": PROVIDER_SYSTEM, "value": "HOSP-B"}}, DEFAULTS, "HOSP-B"),
         ({"identifier": {"system": "https://npi", "value": "1234567890"}}, DEFAULTS, "HOSP-A"),
-        ({"identifier": {"system": "https://npi", "value": "1234567890"}},
-         {"default_plan": "SILVER-2027"}, "1234567890"),
-        ({"reference": "Organization?identifier=https://npi|998877"},
-         {"default_plan": "SILVER-2027"}, "998877"),
-        ({"reference": "Organization/org-7", "display": "Hospital Seven"},
-         {"default_plan": "SILVER-2027"}, "org-7"),
+        (
+            {"identifier": {"system": "https://npi", "value": "1234567890"}},
+            {"default_plan": "SILVER-2027"},
+            "1234567890",
+        ),
+        (
+            {"reference": "Organization?identifier=https://npi|998877"},
+            {"default_plan": "SILVER-2027"},
+            "998877",
+        ),
+        (
+            {"reference": "Organization/org-7", "display": "Hospital Seven"},
+            {"default_plan": "SILVER-2027"},
+            "org-7",
+        ),
     ],
 )
 def test_provider_id_rules(
@@ -346,24 +424,37 @@ def test_provider_id_rules(
 
 
 def test_plan_from_the_engine_system_beats_the_default(tmp_path: Path) -> None:
-    insurance = [{"sequence": 1, "focal": True,
-                  "coverage": {"identifier": {"system": PLAN_SYSTEM, "value": "GOLD-2027"}}}]
+    insurance = [
+        {
+            "sequence": 1,
+            "focal": True,
+            "coverage": {"identifier": {"system": PLAN_SYSTEM, "value": "GOLD-2027"}},
+        }
+    ]
     _, result = load_claim(tmp_path, claim(insurance=insurance), **DEFAULTS)
     assert result.records[0].record.plan_id == "GOLD-2027"
 
 
 def test_prior_auth_comes_from_pre_auth_ref(tmp_path: Path) -> None:
-    insurance = [{"sequence": 1, "focal": True, "coverage": {"display": "A"}},
-                 {"sequence": 2, "focal": False, "coverage": {"display": "B"},
-                  "preAuthRef": ["PA-77", "PA-78"]}]
+    insurance = [
+        {"sequence": 1, "focal": True, "coverage": {"display": "A"}},
+        {
+            "sequence": 2,
+            "focal": False,
+            "coverage": {"display": "B"},
+            "preAuthRef": ["PA-77", "PA-78"],
+        },
+    ]
     _, result = load_claim(tmp_path, claim(insurance=insurance), **DEFAULTS)
     assert result.records[0].record.prior_auth == "PA-77"
 
 
 def test_coded_diagnoses_are_kept(tmp_path: Path) -> None:
-    diagnosis = [{"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"code": "J20.9"}]}},
-                 {"sequence": 2, "diagnosisCodeableConcept": {"text": "Cough"}},
-                 {"sequence": 3, "diagnosisReference": {"reference": "Condition/elsewhere"}}]
+    diagnosis = [
+        {"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"code": "J20.9"}]}},
+        {"sequence": 2, "diagnosisCodeableConcept": {"text": "Cough"}},
+        {"sequence": 3, "diagnosisReference": {"reference": "Condition/elsewhere"}},
+    ]
     _, result = load_claim(tmp_path, claim(diagnosis=diagnosis), **DEFAULTS)
     assert result.records[0].record.diagnoses == ("J20.9", "Cough")
 
@@ -378,46 +469,98 @@ def test_service_date_falls_back_to_the_items(tmp_path: Path) -> None:
 
 
 BAD_CLAIMS: list[tuple[str, dict[str, Any], str, str]] = [
-    ("float artefact", {"item": item_change(0, net={"value": Decimal("28.104000000000003")})},
-     "item[0].net", "28.104000000000003 has more than 2 decimals"),
-    ("3 decimals", {"item": item_change(0, net={"value": Decimal("180.125")})},
-     "item[0].net", "more than 2 decimals"),
-    ("negative net", {"item": item_change(0, net={"value": Decimal("-10.00")})},
-     "item[0].net", "negative"),
-    ("unit price decimals", {"item": item_change(2, unitPrice={"value": Decimal("47.505")})},
-     "item[2].unitPrice", "more than 2 decimals"),
-    ("currency", {"item": item_change(0, net={"value": Decimal("10"), "currency": "EUR"})},
-     "item[0].net.currency", "EUR"),
-    ("no value", {"item": item_change(0, net={"currency": "USD"})},
-     "item[0].net.value", "no value"),
-    ("fractional quantity", {"item": item_change(2, quantity={"value": Decimal("1.5")})},
-     "item[2].quantity.value", "whole number"),
-    ("zero quantity", {"item": item_change(2, quantity={"value": Decimal("0")})},
-     "item[2].quantity.value", "at least 1"),
+    (
+        "float artefact",
+        {"item": item_change(0, net={"value": Decimal("28.104000000000003")})},
+        "item[0].net",
+        "28.104000000000003 has more than 2 decimals",
+    ),
+    (
+        "3 decimals",
+        {"item": item_change(0, net={"value": Decimal("180.125")})},
+        "item[0].net",
+        "more than 2 decimals",
+    ),
+    (
+        "negative net",
+        {"item": item_change(0, net={"value": Decimal("-10.00")})},
+        "item[0].net",
+        "negative",
+    ),
+    (
+        "unit price decimals",
+        {"item": item_change(2, unitPrice={"value": Decimal("47.505")})},
+        "item[2].unitPrice",
+        "more than 2 decimals",
+    ),
+    (
+        "currency",
+        {"item": item_change(0, net={"value": Decimal("10"), "currency": "EUR"})},
+        "item[0].net.currency",
+        "EUR",
+    ),
+    (
+        "no value",
+        {"item": item_change(0, net={"currency": "USD"})},
+        "item[0].net.value",
+        "no value",
+    ),
+    (
+        "fractional quantity",
+        {"item": item_change(2, quantity={"value": Decimal("1.5")})},
+        "item[2].quantity.value",
+        "whole number",
+    ),
+    (
+        "zero quantity",
+        {"item": item_change(2, quantity={"value": Decimal("0")})},
+        "item[2].quantity.value",
+        "at least 1",
+    ),
     ("factor", {"item": item_change(2, factor=Decimal("0.5"))}, "item[2].factor", "factor"),
-    ("no code", {"item": item_change(0, productOrService={"text": "visit"})},
-     "item[0].productOrService.coding", "no code"),
-    ("long code", {"item": item_change(0, productOrService={"coding": [{"code": "9" * 40}]})},
-     "item[0].productOrService.coding[0].code", "not a service code"),
-    ("no priced item", {"item": [{"sequence": 1, "productOrService": {"text": "visit"}}]},
-     "item", "no priced items"),
-    ("partial date", {"billablePeriod": {"start": "2027-03"}}, "billablePeriod.start",
-     "full date"),
+    (
+        "no code",
+        {"item": item_change(0, productOrService={"text": "visit"})},
+        "item[0].productOrService.coding",
+        "no code",
+    ),
+    (
+        "long code",
+        {"item": item_change(0, productOrService={"coding": [{"code": "9" * 40}]})},
+        "item[0].productOrService.coding[0].code",
+        "not a service code",
+    ),
+    (
+        "no priced item",
+        {"item": [{"sequence": 1, "productOrService": {"text": "visit"}}]},
+        "item",
+        "no priced items",
+    ),
+    ("partial date", {"billablePeriod": {"start": "2027-03"}}, "billablePeriod.start", "full date"),
     ("not a patient", {"patient": {"reference": "Group/g1"}}, "patient.reference", "Patient"),
-    ("contained patient", {"patient": {"reference": "#p1"}}, "patient.reference",
-     "cannot read a Patient id"),
+    (
+        "contained patient",
+        {"patient": {"reference": "#p1"}},
+        "patient.reference",
+        "cannot read a Patient id",
+    ),
     ("no patient", {"patient": {"display": "Ada"}}, "patient", "which Patient"),
     ("cancelled", {"status": "cancelled"}, "status", "active"),
     ("preauthorization", {"use": "preauthorization"}, "use", "preauthorization"),
     ("missing priority", {"priority": None}, "priority", "missing"),
     ("unknown element", {"colour": "blue"}, "colour", "not an element"),
-    ("bad element", {"item": item_change(0, sequence="first")}, "item[0].sequence",
-     "not valid FHIR"),
+    (
+        "bad element",
+        {"item": item_change(0, sequence="first")},
+        "item[0].sequence",
+        "not valid FHIR",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("changes", "field", "words"), [c[1:] for c in BAD_CLAIMS],
-                         ids=[c[0] for c in BAD_CLAIMS])
+@pytest.mark.parametrize(
+    ("changes", "field", "words"), [c[1:] for c in BAD_CLAIMS], ids=[c[0] for c in BAD_CLAIMS]
+)
 def test_a_bad_claim_is_rejected_naming_file_record_and_element(
     tmp_path: Path, changes: dict[str, Any], field: str, words: str
 ) -> None:
@@ -428,16 +571,16 @@ def test_a_bad_claim_is_rejected_naming_file_record_and_element(
     assert result.records == []
     [rejected] = result.rejected
     assert (rejected.error.file, rejected.error.record, rejected.error.field) == (
-        str(path), "claim-1", field
+        str(path),
+        "claim-1",
+        field,
     )
     assert str(rejected.error).startswith(f"{path}: record claim-1: field {field}: ")
     assert words in rejected.error.message
     assert rejected.raw["id"] == "claim-1"
 
 
-def test_items_on_different_days_without_a_billable_period_are_rejected(
-    tmp_path: Path
-) -> None:
+def test_items_on_different_days_without_a_billable_period_are_rejected(tmp_path: Path) -> None:
     items = item_change(0, servicedDate="2027-03-02")
     items[2]["servicedDate"] = "2027-03-03"
     resource = claim(item=items)
@@ -458,27 +601,38 @@ def test_a_claim_with_no_date_at_all_is_rejected(tmp_path: Path) -> None:
 def test_a_bad_claim_in_a_bundle_never_stops_the_others(tmp_path: Path) -> None:
     bad = claim(id="claim-2", item=item_change(0, net={"value": Decimal("1.001")}))
     bundle = {
-        "resourceType": "Bundle", "type": "transaction",
+        "resourceType": "Bundle",
+        "type": "transaction",
         "entry": [
             {"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient", "id": "p"}},
-            {"resource": claim()}, {"resource": bad}, {"resource": claim(id="claim-3")},
+            {"resource": claim()},
+            {"resource": bad},
+            {"resource": claim(id="claim-3")},
         ],
     }
     path = tmp_path / "bundle.json"
     path.write_text(dump_json(bundle), "utf-8")
     result = load_records(path, **DEFAULTS)
-    assert [(s.index, s.record.record_id) for s in result.records] == [(1, "claim-1"),
-                                                                        (3, "claim-3")]
+    assert [(s.index, s.record.record_id) for s in result.records] == [
+        (1, "claim-1"),
+        (3, "claim-3"),
+    ]
     [rejected] = result.rejected
-    assert (rejected.index, rejected.record_id, rejected.error.field) == (2, "claim-2",
-                                                                           "item[0].net")
+    assert (rejected.index, rejected.record_id, rejected.error.field) == (
+        2,
+        "claim-2",
+        "item[0].net",
+    )
 
 
 def test_a_claim_without_any_id_is_named_by_its_entry(tmp_path: Path) -> None:
     resource = claim()
     del resource["id"]
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"resource": {"resourceType": "Patient"}}, {"resource": resource}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": {"resourceType": "Patient"}}, {"resource": resource}],
+    }
     path = tmp_path / "bundle.json"
     path.write_text(dump_json(bundle), "utf-8")
     [rejected] = load_records(path, **DEFAULTS).rejected
@@ -487,8 +641,16 @@ def test_a_claim_without_any_id_is_named_by_its_entry(tmp_path: Path) -> None:
 
 def test_a_bundle_without_claims_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "bundle.json"
-    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [
-        {"resource": {"resourceType": "Patient", "id": "p"}}]}), "utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": {"resourceType": "Patient", "id": "p"}}],
+            }
+        ),
+        "utf-8",
+    )
     [rejected] = load_records(path, **DEFAULTS).rejected
     assert rejected.error.field == "entry" and "no Claim" in rejected.error.message
 
@@ -522,17 +684,24 @@ names = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, ma
 
 @st.composite
 def records(draw: st.DrawFn) -> TreatmentRecord:
-    lines = draw(st.lists(
-        st.builds(RecordLine, code=ids, units=st.integers(1, 1000),
-                  billed=st.integers(0, 10**12)),
-        min_size=1, max_size=5,
-    ))
-    extra = draw(st.dictionaries(
-        st.sampled_from(["encounter", "ward", "weight"]),
-        st.one_of(names, st.integers(), st.decimals(allow_nan=False, allow_infinity=False,
-                                                    places=3)),
-        max_size=2,
-    ))
+    lines = draw(
+        st.lists(
+            st.builds(
+                RecordLine, code=ids, units=st.integers(1, 1000), billed=st.integers(0, 10**12)
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    extra = draw(
+        st.dictionaries(
+            st.sampled_from(["encounter", "ward", "weight"]),
+            st.one_of(
+                names, st.integers(), st.decimals(allow_nan=False, allow_infinity=False, places=3)
+            ),
+            max_size=2,
+        )
+    )
     return TreatmentRecord(
         record_id=draw(names.filter(lambda s: bool(s.strip()) and not s.startswith("#"))),
         plan_id=draw(st.from_regex(r"[A-Za-z0-9._-]{1,32}", fullmatch=True)),

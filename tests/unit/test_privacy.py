@@ -28,16 +28,18 @@ FIXED_KEY = bytes(range(32))
 
 
 def a_record(**changes: object) -> TreatmentRecord:
-    record = TreatmentRecord.from_json({
-        "record_id": "HOSP-A-2027-000123",
-        "plan_id": "SILVER-2027",
-        "member_id": "M-0001",
-        "provider_id": "HOSP-A",
-        "service_date": "2027-03-14",
-        "diagnoses": ["J20.9"],
-        "lines": [{"code": "99213", "units": 1, "billed": "180.00"}],
-        "patient": {"name": "Ada Example"},
-    })
+    record = TreatmentRecord.from_json(
+        {
+            "record_id": "HOSP-A-2027-000123",
+            "plan_id": "SILVER-2027",
+            "member_id": "M-0001",
+            "provider_id": "HOSP-A",
+            "service_date": "2027-03-14",
+            "diagnoses": ["J20.9"],
+            "lines": [{"code": "99213", "units": 1, "billed": "180.00"}],
+            "patient": {"name": "Ada Example"},
+        }
+    )
     return replace(record, **changes)  # type: ignore[arg-type]
 
 
@@ -167,8 +169,11 @@ def test_key_store_creates_keys_on_first_use_with_private_permissions(tmp_path: 
 
 def test_key_store_keeps_one_key_per_plan_and_a_vault_key(tmp_path: Path) -> None:
     keys = KeyStore(tmp_path)
-    silver, gold, vault = keys.pseudonym_key("SILVER-2027"), keys.pseudonym_key("GOLD"), (
-        keys.vault_key())
+    silver, gold, vault = (
+        keys.pseudonym_key("SILVER-2027"),
+        keys.pseudonym_key("GOLD"),
+        (keys.vault_key()),
+    )
     assert len({silver, gold, vault}) == 3
     assert keys.vault_key() == vault
     assert keys.plans() == ["GOLD", "SILVER-2027"]
@@ -213,7 +218,10 @@ def test_key_store_never_loses_a_key_when_created_concurrently(tmp_path: Path) -
 def test_key_store_must_live_apart_from_the_data(tmp_path: Path) -> None:
     keys = KeyStore(tmp_path / "state" / "keys")
     keys.check_apart_from(tmp_path / "state" / "vault", tmp_path / "records")
-    for folder in (tmp_path / "state" / "keys", tmp_path / "state", tmp_path / "state" / "keys"
-                   / "vault"):
+    for folder in (
+        tmp_path / "state" / "keys",
+        tmp_path / "state",
+        tmp_path / "state" / "keys" / "vault",
+    ):
         with pytest.raises(ClaimsError, match="overlap"):
             keys.check_apart_from(folder)

@@ -99,7 +99,9 @@ def test_an_array_file_loads_every_record_with_its_index(tmp_path: Path) -> None
     records = [good(record_id=f"R-{n}") for n in range(3)]
     result = load_records(write(tmp_path, "many.json", records))
     assert [(s.index, s.record.record_id) for s in result.records] == [
-        (0, "R-0"), (1, "R-1"), (2, "R-2")
+        (0, "R-0"),
+        (1, "R-1"),
+        (2, "R-2"),
     ]
 
 
@@ -118,8 +120,11 @@ def test_json_lines_are_detected_in_a_json_file_too(tmp_path: Path) -> None:
 
 
 def test_a_bad_json_line_is_one_rejection_and_the_others_load(tmp_path: Path) -> None:
-    lines = [json.dumps(good(record_id="R-0")), '{"record_id": "R-1", oops', json.dumps(
-        good(record_id="R-2"))]
+    lines = [
+        json.dumps(good(record_id="R-0")),
+        '{"record_id": "R-1", oops',
+        json.dumps(good(record_id="R-2")),
+    ]
     path = write(tmp_path, "batch.ndjson", "\n".join(lines))
     result = load_records(path)
     assert [s.record.record_id for s in result.records] == ["R-0", "R-2"]
@@ -133,7 +138,9 @@ def test_the_fixture_folder_loads_every_format() -> None:
     assert result.rejected == []
     files = sorted({s.file.name for s in result.records})
     assert files == [
-        "hosp-a-2027-02-office-visit.json", "hosp-a-2027-batch.json", "hosp-b-2027.jsonl"
+        "hosp-a-2027-02-office-visit.json",
+        "hosp-a-2027-batch.json",
+        "hosp-b-2027.jsonl",
     ]
     assert len(result.records) == 9
     ids = {s.record.member_id for s in result.records}
@@ -146,7 +153,8 @@ def test_a_bad_record_never_stops_the_good_ones_in_its_file() -> None:
     path = FIXTURES / "records-bad" / "hosp-a-2027-mixed.json"
     result = load_records(path)
     assert [(s.index, s.record.record_id) for s in result.records] == [
-        (0, "HOSP-A-2027-000901"), (5, "HOSP-A-2027-000906")
+        (0, "HOSP-A-2027-000901"),
+        (5, "HOSP-A-2027-000906"),
     ]
     found = [(r.index, r.record_id, r.error.field) for r in result.rejected]
     assert found == [
@@ -178,8 +186,11 @@ def test_json_numbers_for_amounts_are_read_exactly(tmp_path: Path) -> None:
 
 
 def test_defaults_fill_missing_plan_and_provider_but_never_override(tmp_path: Path) -> None:
-    path = write(tmp_path, "r.json", [good(plan_id=_DELETE, provider_id=_DELETE),
-                                      good(record_id="R-2", plan_id="GOLD-2027")])
+    path = write(
+        tmp_path,
+        "r.json",
+        [good(plan_id=_DELETE, provider_id=_DELETE), good(record_id="R-2", plan_id="GOLD-2027")],
+    )
     result = load_records(path, default_plan="SILVER-2027", default_provider="HOSP-B")
     first, second = (s.record for s in result.records)
     assert (first.plan_id, first.provider_id) == ("SILVER-2027", "HOSP-B")
@@ -221,42 +232,95 @@ BAD_LINES: list[tuple[str, Any, str, str]] = [
     ("missing code", {"units": 1, "billed": "1.00"}, "lines[1].code", "missing"),
     ("missing units", {"code": "99213", "billed": "1.00"}, "lines[1].units", "missing"),
     ("missing billed", {"code": "99213", "units": 1}, "lines[1].billed", "missing"),
-    ("3 decimals", {"code": "X", "units": 1, "billed": "95.125"}, "lines[1].billed",
-     "more than 2 decimals"),
-    ("3 decimal number", {"code": "X", "units": 1, "billed": Decimal("28.104000000000003")},
-     "lines[1].billed", "not a whole number of cents"),
+    (
+        "3 decimals",
+        {"code": "X", "units": 1, "billed": "95.125"},
+        "lines[1].billed",
+        "more than 2 decimals",
+    ),
+    (
+        "3 decimal number",
+        {"code": "X", "units": 1, "billed": Decimal("28.104000000000003")},
+        "lines[1].billed",
+        "not a whole number of cents",
+    ),
     ("negative", {"code": "X", "units": 1, "billed": "-5.00"}, "lines[1].billed", "negative"),
-    ("not amount", {"code": "X", "units": 1, "billed": "abc"}, "lines[1].billed",
-     "not a number"),
-    ("bool amount", {"code": "X", "units": 1, "billed": True}, "lines[1].billed",
-     "expected an amount"),
-    ("zero units", {"code": "X", "units": 0, "billed": "1.00"}, "lines[1].units",
-     "at least 1"),
-    ("negative units", {"code": "X", "units": -2, "billed": "1.00"}, "lines[1].units",
-     "at least 1"),
-    ("fractional units", {"code": "X", "units": Decimal("1.5"), "billed": "1.00"},
-     "lines[1].units", "whole number"),
-    ("float-like units", {"code": "X", "units": Decimal("1.0"), "billed": "1.00"},
-     "lines[1].units", "whole number"),
-    ("string units", {"code": "X", "units": "1", "billed": "1.00"}, "lines[1].units",
-     "whole number"),
-    ("bool units", {"code": "X", "units": True, "billed": "1.00"}, "lines[1].units",
-     "whole number"),
-    ("empty code", {"code": "", "units": 1, "billed": "1.00"}, "lines[1].code",
-     "not a service code"),
-    ("long code", {"code": "9" * 33, "units": 1, "billed": "1.00"}, "lines[1].code",
-     "not a service code"),
-    ("non-ASCII code", {"code": "9921\u00e9", "units": 1, "billed": "1.00"}, "lines[1].code",
-     "not a service code"),
-    ("code with space", {"code": "992 13", "units": 1, "billed": "1.00"}, "lines[1].code",
-     "not a service code"),
-    ("code not string", {"code": 99213, "units": 1, "billed": "1.00"}, "lines[1].code",
-     "expected a code as a string"),
+    ("not amount", {"code": "X", "units": 1, "billed": "abc"}, "lines[1].billed", "not a number"),
+    (
+        "bool amount",
+        {"code": "X", "units": 1, "billed": True},
+        "lines[1].billed",
+        "expected an amount",
+    ),
+    ("zero units", {"code": "X", "units": 0, "billed": "1.00"}, "lines[1].units", "at least 1"),
+    (
+        "negative units",
+        {"code": "X", "units": -2, "billed": "1.00"},
+        "lines[1].units",
+        "at least 1",
+    ),
+    (
+        "fractional units",
+        {"code": "X", "units": Decimal("1.5"), "billed": "1.00"},
+        "lines[1].units",
+        "whole number",
+    ),
+    (
+        "float-like units",
+        {"code": "X", "units": Decimal("1.0"), "billed": "1.00"},
+        "lines[1].units",
+        "whole number",
+    ),
+    (
+        "string units",
+        {"code": "X", "units": "1", "billed": "1.00"},
+        "lines[1].units",
+        "whole number",
+    ),
+    (
+        "bool units",
+        {"code": "X", "units": True, "billed": "1.00"},
+        "lines[1].units",
+        "whole number",
+    ),
+    (
+        "empty code",
+        {"code": "", "units": 1, "billed": "1.00"},
+        "lines[1].code",
+        "not a service code",
+    ),
+    (
+        "long code",
+        {"code": "9" * 33, "units": 1, "billed": "1.00"},
+        "lines[1].code",
+        "not a service code",
+    ),
+    (
+        "non-ASCII code",
+        {"code": "9921\u00e9", "units": 1, "billed": "1.00"},
+        "lines[1].code",
+        "not a service code",
+    ),
+    (
+        "code with space",
+        {"code": "992 13", "units": 1, "billed": "1.00"},
+        "lines[1].code",
+        "not a service code",
+    ),
+    (
+        "code not string",
+        {"code": 99213, "units": 1, "billed": "1.00"},
+        "lines[1].code",
+        "expected a code as a string",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("changes", "field", "words"),
-                         [case[1:] for case in BAD_RECORDS], ids=[c[0] for c in BAD_RECORDS])
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [case[1:] for case in BAD_RECORDS],
+    ids=[c[0] for c in BAD_RECORDS],
+)
 def test_a_bad_field_is_named_with_file_and_record(
     tmp_path: Path, changes: dict[str, Any], field: str, words: str
 ) -> None:
@@ -272,8 +336,9 @@ def test_a_bad_field_is_named_with_file_and_record(
     assert rejected.index == 1 and rejected.record_id == "HOSP-A-2027-000123"
 
 
-@pytest.mark.parametrize(("line", "field", "words"),
-                         [case[1:] for case in BAD_LINES], ids=[c[0] for c in BAD_LINES])
+@pytest.mark.parametrize(
+    ("line", "field", "words"), [case[1:] for case in BAD_LINES], ids=[c[0] for c in BAD_LINES]
+)
 def test_a_bad_line_is_named_with_its_index(
     tmp_path: Path, line: Any, field: str, words: str
 ) -> None:
@@ -281,7 +346,9 @@ def test_a_bad_line_is_named_with_its_index(
     raw["lines"][1] = line
     rejected = only_rejection(write(tmp_path, "bad.json", dump_json(raw)))
     assert (rejected.error.file, rejected.error.record, rejected.error.field) == (
-        str(tmp_path / "bad.json"), "HOSP-A-2027-000123", field
+        str(tmp_path / "bad.json"),
+        "HOSP-A-2027-000123",
+        field,
     )
     assert str(rejected.error).startswith(
         f"{tmp_path / 'bad.json'}: record HOSP-A-2027-000123: field {field}: "
@@ -290,9 +357,7 @@ def test_a_bad_line_is_named_with_its_index(
 
 
 @pytest.mark.parametrize("record_id", [None, 12, "", "x" * 129, "#1"])
-def test_a_record_without_a_usable_id_is_named_by_its_index(
-    tmp_path: Path, record_id: Any
-) -> None:
+def test_a_record_without_a_usable_id_is_named_by_its_index(tmp_path: Path, record_id: Any) -> None:
     path = write(tmp_path, "bad.json", [good(record_id="OK"), good(record_id=record_id)])
     rejected = only_rejection(path)
     assert rejected.error.record == "#1" and rejected.error.field == "record_id"
@@ -487,7 +552,9 @@ def test_a_different_record_under_a_used_id_names_both_versions(tmp_path: Path) 
     [rejected] = result.rejected
     error = rejected.error
     assert (error.file, error.record, error.field) == (
-        str(tmp_path / "b.json"), "HOSP-A-2027-000123", "record_id"
+        str(tmp_path / "b.json"),
+        "HOSP-A-2027-000123",
+        "record_id",
     )
     assert f"{tmp_path / 'a.json'} #1" in str(error)
     assert f"{tmp_path / 'b.json'} #0" in str(error)
@@ -520,8 +587,9 @@ def test_check_context_rejects_an_unknown_member() -> None:
         asked.append((plan_id, member_id))
         return member_id == "M-0001"
 
-    result = check_context([sourced(), sourced(record_id="R-2", member_id="M-0099")],
-                           {"SILVER-2027"}, known)
+    result = check_context(
+        [sourced(), sourced(record_id="R-2", member_id="M-0099")], {"SILVER-2027"}, known
+    )
     assert [s.record.record_id for s in result.records] == ["HOSP-A-2027-000123"]
     [rejected] = result.rejected
     assert str(rejected.error) == (
@@ -571,7 +639,8 @@ def test_quarantine_never_overwrites_an_earlier_file(tmp_path: Path) -> None:
     second = quarantine(result.rejected, tmp_path / "q")
     third = quarantine(result.rejected, tmp_path / "q")
     assert [p.name for p in first + second + third] == [
-        "in.HOSP-A-2027-000123.json", "in.HOSP-A-2027-000123-2.json",
+        "in.HOSP-A-2027-000123.json",
+        "in.HOSP-A-2027-000123-2.json",
         "in.HOSP-A-2027-000123-3.json",
     ]
     assert (tmp_path / "q" / "in.HOSP-A-2027-000123-3.error.txt").exists()

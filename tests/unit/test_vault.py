@@ -18,8 +18,9 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 @pytest.fixture
 def record() -> TreatmentRecord:
-    return next(s.record for s in load_paths([FIXTURES / "records"]).records
-                if s.record.patient is not None)
+    return next(
+        s.record for s in load_paths([FIXTURES / "records"]).records if s.record.patient is not None
+    )
 
 
 @pytest.fixture
@@ -37,8 +38,11 @@ def test_round_trip(vault: RecordVault, record: TreatmentRecord) -> None:
 
 def test_every_fixture_record_round_trips(vault: RecordVault) -> None:
     stored = {}
-    for sourced in load_paths([FIXTURES / "records", FIXTURES / "fhir"],
-                              default_plan="SILVER-2027", default_provider="HOSP-A").records:
+    for sourced in load_paths(
+        [FIXTURES / "records", FIXTURES / "fhir"],
+        default_plan="SILVER-2027",
+        default_provider="HOSP-A",
+    ).records:
         salt = new_salt()
         stored[vault.put(sourced.record, salt)] = (sourced.record, salt)
     assert len(stored) == 13
@@ -46,9 +50,7 @@ def test_every_fixture_record_round_trips(vault: RecordVault) -> None:
         assert vault.get(commitment) == expected
 
 
-def test_the_file_is_encrypted_and_private(
-    vault: RecordVault, record: TreatmentRecord
-) -> None:
+def test_the_file_is_encrypted_and_private(vault: RecordVault, record: TreatmentRecord) -> None:
     commitment = vault.put(record, new_salt())
     path = vault.folder / f"{commitment.hex()}.rec"
     body = path.read_bytes()
@@ -88,8 +90,7 @@ def test_a_tampered_file_raises_a_clear_error(
     with pytest.raises(VaultIntegrityError) as caught:
         vault.get(commitment)
     assert str(path) in str(caught.value)
-    assert ("does not authenticate" in str(caught.value)
-            or "not a vault file" in str(caught.value))
+    assert "does not authenticate" in str(caught.value) or "not a vault file" in str(caught.value)
 
 
 def test_a_truncated_file_raises(vault: RecordVault, record: TreatmentRecord) -> None:
