@@ -1,0 +1,98 @@
+"""The insurer -> hospital -> adjudicator flow through the SDK, on the embedded chain and on
+a real anvil node: the same code, the same results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from claimsengine.days import to_day
+from claimsengine.errors import NotAuthorised
+from claimsengine.members import load_members
+from claimsengine.plan import load_plan
+from claimsengine.records import load_paths
+from claimsengine.sdk import AdjudicatorClient, HospitalClient, InsurerClient, settle
+from claimsengine.workspace import Workspace
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+PLAN = "SILVER-2027"
+
+
+@pytest.fixture(params=["embedded", "anvil"])
+def workspace(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
+    if request.param == "embedded":
+        ws = Workspace.open(tmp_path / "state", create=True)
+    else:
+        node = request.getfixturevalue("anvil_node")
+        ws = Workspace.open(tmp_path / "state", rpc=node.url)
+    target = to_day(date(2027, 7, 1)) * 86_400 + 43_200
+    # anvil is shared by the session's tests and its clock only moves forward.
+    if ws.chain.now() < target:
+        ws.chain.set_time(target)
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+def test_flow(workspace: Workspace) -> None:
+    insurer = InsurerClient(workspace, "insurer")
+    with workspace.command():
+        insurer.deploy(load_plan(FIXTURES / "plans" / "silver.yaml"))
+        insurer.enroll(PLAN, load_members(FIXTURES / "members.csv"))
+        insurer.add_provider(PLAN, "HOSP-A", "hospital-1")
+        insurer.add_provider(PLAN, "HOSP-B", "hospital-2")
+        insurer.set_adjudicator(PLAN, "adjudicator")
+        insurer.fund(PLAN, 150_000)  # 1,500.00: not enough for the knee replacement
+
+    loaded = load_paths([FIXTURES / "records"])
+    hospital = HospitalClient(workspace)
+    with workspace.command():
+        outcomes = hospital.submit_many([s.record for s in loaded.records])
+    results = {o.record.record_id: o.result for o in outcomes}
+    assert all(o.error is None for o in outcomes)
+
+    # 99213 billed 180.00, fee 120.00 (45: 60.00), copay 25.00 (3) -> plan paid 95.00.
+    visit = results["HOSP-A-2027-000101"]
+    assert visit is not None and visit.status == "paid"
+    assert visit.totals.plan_paid == 9_500
+    assert visit.lines[0].reasons == ("45", "3")
+    # M-0005's coverage ended 2027-04-30; service 2027-05-05 -> denied 27.
+    late = results["HOSP-A-2027-000105"]
+    assert late is not None and late.status == "denied" and late.lines[0].reasons == ("27",)
+    # Knee replacement for M-0001, 27447 billed 48,500.00 with prior auth: allowed
+    # 30,000.00 (fee); deductible 1,000.00. M-0001 already paid a 25.00 copay (claim 101),
+    # so oop_left is 3,000 - 25 - 1,000 = 1,975.00 and coinsurance = min(20% x 29,000.00 =
+    # 5,800.00, 1,975.00) = 1,975.00. Plan paid 30,000 - 1,000 - 1,975 = 27,025.00, above
+    # the 5,000.00 auto-approve limit -> pending review.
+    knee = results["HOSP-A-2027-000104"]
+    assert knee is not None and knee.status == "pending_review"
+    assert knee.totals.plan_paid == 2_702_500
+
+    adjudicator = AdjudicatorClient(workspace, "adjudicator")
+    assert [c.claim_id for c in adjudicator.queue(PLAN)] == [knee.claim_id]
+    with pytest.raises(NotAuthorised) as refused:
+        AdjudicatorClient(workspace, "auditor").approve(knee.claim_id)
+    assert refused.value.reason == "access: not authorised"
+    with workspace.command():
+        assert adjudicator.approve(knee.claim_id).status == "queued"
+
+    with workspace.command():
+        insurer.fund(PLAN, 3_000_000)  # 30,000.00 -> the queued claim settles
+    assert hospital.status(knee.claim_id).status == "paid"
+    assert hospital.status_of_record("HOSP-A-2027-000104").status == "paid"
+    paid_now, pool = settle(workspace, PLAN, "auditor")
+    assert paid_now == 0 and pool.reserved == 0 and pool.queued == 0
+
+    # The same records again: recognised, nothing sent twice.
+    with workspace.command():
+        again = hospital.submit_many([s.record for s in loaded.records])
+    assert all(o.already_submitted for o in again)
+
+    report = hospital.accumulators(PLAN, "M-0001")
+    # 25.00 copay + 1,000.00 deductible + 1,975.00 coinsurance = the 3,000.00 maximum.
+    assert report.oop_met == 300_000
+    assert report.deductible_met == 100_000
