@@ -88,7 +88,9 @@ class Workspace:
                 f"no embedded chain in {state}", hint="run `claims init` first (or pass --state)"
             )
         state.mkdir(parents=True, exist_ok=True)
-        chain = EmbeddedChain.open(state / "chain", create=create, on_wait=on_wait)
+        chain = EmbeddedChain.open(
+            state / "chain", create=create, on_wait=on_wait, display_name=str(state)
+        )
         return cls(state, chain, "embedded")
 
     def close(self) -> None:

@@ -1,17 +1,20 @@
 """The chain layer: one ``Chain`` interface, an embedded py-evm backend and a JSON-RPC one.
 
-``open_chain`` is the one way the CLI and SDK pick a backend: ``--rpc URL`` gives an
-``RpcChain``; otherwise the embedded chain kept in ``--state DIR``.
+Everything above it (engine, SDK, CLI) talks to ``Chain`` only. ``Workspace.open`` picks the
+backend: ``--rpc URL`` gives an ``RpcChain``, otherwise the ``EmbeddedChain`` in ``--state``.
+The two backends are imported on first use, so a command on the embedded chain never pays
+for importing web3 (about 0.3 s), and one over JSON-RPC never pays for py-evm.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claimsengine.chain.base import DEV_ALIASES, Chain, Log, Receipt, decode_revert_reason
-from claimsengine.chain.embedded import EmbeddedChain
-from claimsengine.chain.rpc import RpcChain, retry_transient
+
+if TYPE_CHECKING:
+    from claimsengine.chain.embedded import EmbeddedChain
+    from claimsengine.chain.rpc import RpcChain, retry_transient
 
 __all__ = [
     "DEV_ALIASES",
@@ -21,21 +24,17 @@ __all__ = [
     "Receipt",
     "RpcChain",
     "decode_revert_reason",
-    "open_chain",
     "retry_transient",
 ]
 
 
-def open_chain(
-    *,
-    state: Path | str | None = None,
-    rpc: str | None = None,
-    create: bool = False,
-    on_wait: Callable[[], None] | None = None,
-) -> Chain:
-    """The chain a command should use: ``rpc`` if given, else the embedded one in ``state``."""
-    if rpc is not None:
-        return RpcChain(rpc)
-    return EmbeddedChain.open(
-        state if state is not None else ".claims", create=create, on_wait=on_wait
-    )
+def __getattr__(name: str) -> object:
+    if name == "EmbeddedChain":
+        from claimsengine.chain.embedded import EmbeddedChain
+
+        return EmbeddedChain
+    if name in ("RpcChain", "retry_transient"):
+        from claimsengine.chain import rpc
+
+        return getattr(rpc, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ hashes, topics and call data are ``bytes``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
@@ -113,7 +113,9 @@ class Chain(ABC):
         """
 
     @abstractmethod
-    def send_many(self, sender: str, calls: list[tuple[str, bytes]], *, gas: int) -> list[Receipt]:
+    def send_many(
+        self, sender: str, calls: Sequence[tuple[str | None, bytes]], *, gas: int
+    ) -> list[Receipt]:
         """Send many transactions from one sender as fast as the backend allows.
 
         Receipts come back in the order of ``calls``. A failed call does not raise: its
@@ -134,7 +136,7 @@ class Chain(ABC):
     def get_logs(
         self,
         address: str,
-        topics: list[bytes | None],
+        topics: Sequence[bytes | None],
         from_block: int = 0,
         to_block: int | None = None,
     ) -> list[Log]:
@@ -198,7 +200,7 @@ class Chain(ABC):
         self.close()
 
 
-def iter_topic_filter(topics: list[bytes | None]) -> Iterator[tuple[int, bytes]]:
+def iter_topic_filter(topics: Sequence[bytes | None]) -> Iterator[tuple[int, bytes]]:
     """(position, topic) pairs of a positional topic filter, skipping wildcards."""
     if len(topics) > 4:
         raise ChainError(f"a log has at most 4 topics; the filter gave {len(topics)}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -204,23 +204,25 @@ class EmbeddedChain(Chain):
         lock_timeout: float = 30.0,
         on_wait: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.time,
+        display_name: str | None = None,
     ) -> EmbeddedChain:
         """Open the chain kept in ``state_dir``, holding its lock until ``close()``.
 
         ``create=True`` makes a new chain (funded dev accounts) when there is none yet, and
         opens the existing one otherwise. If another process holds the lock, wait up to
         ``lock_timeout`` seconds, calling ``on_wait()`` once when the wait starts, then raise
-        ``StateLocked``.
+        ``StateLocked``. ``display_name`` names the state in messages (default: the path).
         """
         state_dir = Path(state_dir)
+        name = display_name or str(state_dir)
         if create:
             state_dir.mkdir(parents=True, exist_ok=True)
         elif not (state_dir / STATE_FILE).exists():
             raise ChainError(
-                f"no chain in {state_dir}",
+                f"no chain in {name}",
                 hint="run `claims init` to create one there, or point --state at an existing one",
             )
-        lock_fd = _acquire_lock(state_dir, lock_timeout, on_wait)
+        lock_fd = _acquire_lock(state_dir, name, lock_timeout, on_wait)
         store: SqliteKV | None = None
         try:
             store = SqliteKV(state_dir / STATE_FILE)
@@ -257,7 +259,7 @@ class EmbeddedChain(Chain):
 
     @property
     def block_gas_limit(self) -> int:
-        return int(self._evm.get_canonical_head().gas_limit)
+        return int(self._head.gas_limit)
 
     # -- atomic commands ----------------------------------------------------------------
 
@@ -301,26 +303,30 @@ class EmbeddedChain(Chain):
 
     def send(self, sender: str, to: str | None, data: bytes, *, gas: int | None = None) -> Receipt:
         with self.command():
-            header = self._pending_header()
             key = self._key_for(sender)
-            nonce = self._evm.get_vm(header).state.get_nonce(_address(key))
+            vm = self._evm.get_vm(self._pending_header())
+            header = vm.get_header()
+            nonce = vm.state.get_nonce(_address(key))
             # Without a limit, offer the whole block: gas_used (what is charged) is the same.
             tx = self._sign(key, nonce, to, data, gas or header.gas_limit, header)
-            (receipt,) = self._mine([tx], fail_fast=True)
+            (receipt,) = self._mine([tx], fail_fast=True, vm=vm)
             return receipt
 
-    def send_many(self, sender: str, calls: list[tuple[str, bytes]], *, gas: int) -> list[Receipt]:
+    def send_many(
+        self, sender: str, calls: Sequence[tuple[str | None, bytes]], *, gas: int
+    ) -> list[Receipt]:
         if not calls:
             return []
         with self.command():
-            header = self._pending_header()
             key = self._key_for(sender)
-            nonce = self._evm.get_vm(header).state.get_nonce(_address(key))
+            vm = self._evm.get_vm(self._pending_header())
+            header = vm.get_header()
+            nonce = vm.state.get_nonce(_address(key))
             txs = [
                 self._sign(key, nonce + i, to, data, gas, header)
                 for i, (to, data) in enumerate(calls)
             ]
-            return self._mine(txs, fail_fast=False)
+            return self._mine(txs, fail_fast=False, vm=vm)
 
     def call(self, to: str, data: bytes, *, sender: str | None = None) -> bytes:
         self._check_open()
@@ -379,7 +385,7 @@ class EmbeddedChain(Chain):
     def get_logs(
         self,
         address: str,
-        topics: list[bytes | None],
+        topics: Sequence[bytes | None],
         from_block: int = 0,
         to_block: int | None = None,
     ) -> list[Log]:
@@ -397,19 +403,18 @@ class EmbeddedChain(Chain):
 
     def block_number(self) -> int:
         self._check_open()
-        return int(self._evm.get_canonical_head().block_number)
+        return int(self._head.block_number)
 
     def balance(self, address: str) -> int:
         self._check_open()
-        head = self._evm.get_canonical_head()
-        state = self._evm.get_vm(head).state
+        state = self._evm.get_vm(self._head).state
         return int(state.get_balance(to_canonical_address(self.address_of(address))))
 
     # -- time ---------------------------------------------------------------------------
 
     def now(self) -> int:
         self._check_open()
-        return self._next_timestamp(self._evm.get_canonical_head())
+        return self._next_timestamp(self._head)
 
     def set_time(self, timestamp: int) -> None:
         with self.command():
@@ -428,16 +433,24 @@ class EmbeddedChain(Chain):
 
     # -- internals: mining --------------------------------------------------------------
 
-    def _mine(self, txs: list[SignedTransactionAPI], *, fail_fast: bool) -> list[Receipt]:
-        """Apply ``txs`` in order, as few blocks as the gas limit allows, and index them.
+    def _mine(
+        self,
+        txs: list[SignedTransactionAPI],
+        *,
+        fail_fast: bool,
+        vm: VirtualMachineAPI | None = None,
+    ) -> list[Receipt]:
+        """Apply ``txs`` in order, in as few blocks as the gas limit allows, and index them.
 
-        With ``fail_fast`` the first failing transaction raises before anything is mined.
+        ``vm`` is the pending block's VM if the caller already built it. With ``fail_fast``
+        the first failing transaction raises before anything is mined.
         """
         results: list[Receipt] = []
         position = 0
         while position < len(txs):
-            header = self._pending_header()
-            vm = self._evm.get_vm(header)
+            if vm is None:
+                vm = self._evm.get_vm(self._pending_header())
+            header = vm.get_header()
             block_txs: list[SignedTransactionAPI] = []
             receipts: list[ReceiptAPI] = []
             computations: list[ComputationAPI] = []
@@ -459,6 +472,7 @@ class EmbeddedChain(Chain):
                 position += 1
             block = self._seal(vm, header, block_txs, receipts)
             results.extend(self._index(block, receipts, computations))
+            vm = None
         return results
 
     def _seal(
@@ -472,6 +486,7 @@ class EmbeddedChain(Chain):
         # prevrandao: deterministic, derived from the parent, so replays are reproducible.
         mined = vm.mine_block(filled, mix_hash=keccak(header.parent_hash)).block
         self._evm.chaindb.persist_block(mined)
+        self._head = mined.header
         if self._pinned_timestamp is not None:
             self._pinned_timestamp = None
             self._write_clock()
@@ -583,7 +598,7 @@ class EmbeddedChain(Chain):
     # -- internals: state and clock ------------------------------------------------------
 
     def _pending_header(self) -> BlockHeaderAPI:
-        head = self._evm.get_canonical_head()
+        head = self._head
         return self._evm.create_header_from_parent(head, timestamp=self._next_timestamp(head))
 
     def _next_timestamp(self, head: BlockHeaderAPI) -> int:
@@ -615,6 +630,7 @@ class EmbeddedChain(Chain):
 
     def _reload(self) -> None:
         self._evm = _PragueChain(AtomicDB(self._store))
+        self._head = self._evm.get_canonical_head()
         rows = dict(self._store.connection.execute("SELECT name, value FROM meta").fetchall())
         self._time_offset = int(rows.get("time_offset") or 0)
         pinned = rows.get("pinned_timestamp")
@@ -706,7 +722,9 @@ def _initialise(store: SqliteKV, timestamp: int) -> None:
         raise
 
 
-def _acquire_lock(state_dir: Path, timeout: float, on_wait: Callable[[], None] | None) -> int:
+def _acquire_lock(
+    state_dir: Path, name: str, timeout: float, on_wait: Callable[[], None] | None
+) -> int:
     """An exclusive flock on ``state_dir/lock``; the OS drops it if the process dies."""
     fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + timeout
@@ -724,8 +742,7 @@ def _acquire_lock(state_dir: Path, timeout: float, on_wait: Callable[[], None] |
         if time.monotonic() >= deadline:
             os.close(fd)
             raise StateLocked(
-                f"another claims command is using {state_dir}; "
-                f"waiting timed out after {timeout:g} s",
+                f"another claims command is using {name}; waiting timed out after {timeout:g} s",
                 hint="let the other command finish, or stop it, then try again",
             )
         time.sleep(_LOCK_POLL_SECONDS)

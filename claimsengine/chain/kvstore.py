@@ -16,7 +16,7 @@ from eth.db.backends.base import BaseDB
 
 __all__ = ["SqliteKV"]
 
-_CACHE_ENTRIES = 200_000  # about 40 MB of trie nodes
+_CACHE_ENTRIES = 100_000  # trie nodes are at most ~530 bytes: tens of MB at worst
 _SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
 
 

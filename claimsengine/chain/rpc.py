@@ -163,11 +163,15 @@ class RpcChain(Chain):
         self._fee_multiplier = fee_multiplier
         self._reasons: dict[bytes, str] = {}  # revert reasons of send_many, by tx hash
         self._gas_limit: int | None = None
-        self.chain_id = int(self._request("eth_chainId"), 16)
         signers = dict(keystore or {})
-        if accounts is None and not signers:
-            node_accounts = self._request("eth_accounts")
-            accounts = dict(zip(DEV_ALIASES, node_accounts, strict=False))
+        try:
+            self.chain_id = int(self._request("eth_chainId"), 16)
+            if accounts is None and not signers:
+                node_accounts = self._request("eth_accounts")
+                accounts = dict(zip(DEV_ALIASES, node_accounts, strict=False))
+        except BaseException:
+            self._session.close()
+            raise
         self.accounts = {alias: to_checksum_address(a) for alias, a in (accounts or {}).items()}
         self._signers: dict[str, LocalSigner] = {}
         for alias, signer in signers.items():
@@ -221,7 +225,9 @@ class RpcChain(Chain):
             raise TransactionReverted(self._replay_failure(call, gas, receipt.block_number))
         return receipt
 
-    def send_many(self, sender: str, calls: list[tuple[str, bytes]], *, gas: int) -> list[Receipt]:
+    def send_many(
+        self, sender: str, calls: Sequence[tuple[str | None, bytes]], *, gas: int
+    ) -> list[Receipt]:
         if not calls:
             return []
         if gas > self.block_gas_limit:
@@ -280,7 +286,7 @@ class RpcChain(Chain):
     def get_logs(
         self,
         address: str,
-        topics: list[bytes | None],
+        topics: Sequence[bytes | None],
         from_block: int = 0,
         to_block: int | None = None,
     ) -> list[Log]:

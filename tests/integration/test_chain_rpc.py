@@ -26,7 +26,7 @@ from claimsengine.chain.accounts import (
     load_keystore_dir,
 )
 from claimsengine.chain.anvil import AnvilNode, start_anvil
-from claimsengine.chain.base import DEV_ALIASES, Chain, Receipt
+from claimsengine.chain.base import DEV_ALIASES, Chain
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.chain.rpc import RpcChain, retry_transient
 from claimsengine.errors import ChainError, TransactionReverted
@@ -109,9 +109,11 @@ def test_gas_matches_the_embedded_chain(rpc_chain: RpcChain, counter: Counter) -
         address = deployed.contract_address
         assert address is not None
         one = chain.send("insurer", address, counter.increment)
+        # Calldata-heavy: priced by Prague's calldata floor (EIP-7623) on both chains.
+        heavy = chain.send("insurer", address, counter.count + b"\x01" * 10_000, gas=2_000_000)
         calls = [(address, counter.increment)] * 3 + [(address, counter.fail)]
         many = chain.send_many("insurer", calls, gas=100_000)
-        return [deployed.gas_used, one.gas_used, *(r.gas_used for r in many)]
+        return [deployed.gas_used, one.gas_used, heavy.gas_used, *(r.gas_used for r in many)]
 
     with EmbeddedChain.memory() as embedded:
         expected = run(embedded)
@@ -212,9 +214,7 @@ def test_keystore_passwords_never_come_from_arguments_by_default(
 
 
 @pytest.mark.anvil
-def test_set_time_moves_the_next_block_forward_only(
-    rpc_chain: RpcChain, counter: Counter
-) -> None:
+def test_set_time_moves_the_next_block_forward_only(rpc_chain: RpcChain, counter: Counter) -> None:
     chain = rpc_chain
     address = deploy(chain, counter)
     latest = block_time(chain, chain.block_number())
@@ -242,7 +242,8 @@ def test_nothing_listening_fails_after_bounded_retries() -> None:
 
 
 @pytest.mark.anvil
-def test_a_node_that_starts_late_is_waited_for(counter: Counter) -> None:
+def test_a_node_that_starts_late_is_waited_for(anvil_node: AnvilNode, counter: Counter) -> None:
+    del anvil_node  # not used: asked for so that a missing anvil skips (or fails under CI)
     port = free_port()
     ready = threading.Event()
     stop = threading.Event()
@@ -373,5 +374,17 @@ def test_http_4xx_is_not_retried() -> None:
     assert "tries" not in str(raised.value)
 
 
-def receipts_equal_ignoring_reason(a: Receipt, b: Receipt) -> bool:
-    return (a.tx_hash, a.status, a.gas_used, a.logs) == (b.tx_hash, b.status, b.gas_used, b.logs)
+def test_find_anvil_falls_back_to_the_repos_tools_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claimsengine.chain import anvil
+
+    binary = tmp_path / ".tools" / "node_modules" / ".bin" / "anvil"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(anvil, "_REPO_ROOT", tmp_path)
+    assert anvil.find_anvil() == str(binary)
+    binary.unlink()
+    assert anvil.find_anvil() is None

@@ -440,11 +440,18 @@ def test_a_second_process_waits_then_times_out(tmp_path: Path) -> None:
         wait_for_line(holder, "OPEN")
         waits: list[bool] = []
         started = time.monotonic()
-        with pytest.raises(StateLocked, match="another claims command is using") as raised:
-            EmbeddedChain.open(state, lock_timeout=0.5, on_wait=lambda: waits.append(True))
+        with pytest.raises(StateLocked) as raised:
+            EmbeddedChain.open(
+                state,
+                lock_timeout=0.5,
+                on_wait=lambda: waits.append(True),
+                display_name=".claims",
+            )
         assert time.monotonic() - started >= 0.5
         assert waits == [True]  # called once, however long the wait
-        assert "waiting timed out after 0.5 s" in str(raised.value)
+        assert str(raised.value) == (
+            "another claims command is using .claims; waiting timed out after 0.5 s"
+        )
     finally:
         holder.communicate("go\n", timeout=10)
     with EmbeddedChain.open(state, lock_timeout=0.5) as chain:
