@@ -401,6 +401,19 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
+def _construct_checked_timestamp(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
+    # PyYAML raises a bare ValueError for an impossible date such as 2027-02-30.
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as error:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a real date ({error})", node.start_mark
+        ) from None
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_checked_timestamp)
+
+
 def _describe_yaml_error(error: yaml.YAMLError) -> str:
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark

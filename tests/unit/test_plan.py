@@ -391,3 +391,13 @@ def test_error_hierarchy() -> None:
     assert issubclass(NotAuthorised, TransactionReverted)
     assert issubclass(TransactionReverted, ChainError) and issubclass(StateLocked, ChainError)
     assert issubclass(ChainError, ClaimsError)
+
+
+def test_impossible_date_is_a_plan_error(tmp_path: Path) -> None:
+    text = SILVER.read_text()
+    bad = tmp_path / "bad-date.yaml"
+    bad.write_text(text.replace("effective_date: 2027-01-01", "effective_date: 2027-02-30"))
+    with pytest.raises(PlanError) as caught:
+        load_plan(bad)
+    assert caught.value.file == str(bad)
+    assert "2027-02-30" in str(caught.value) and "line 6" in str(caught.value)
