@@ -14,7 +14,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,8 @@ def _snekmate_dir() -> Path:
 
 def source_hash() -> str:
     """Hash of every source a compilation can read, and of the compiler's version."""
-    import vyper
-
-    digest = hashlib.sha256(vyper.__version__.encode())
+    # The installed version, without importing the compiler (slow) on the cached path.
+    digest = hashlib.sha256(metadata.version("vyper").encode())
     for root in (contracts_dir(), _snekmate_dir()):
         for path in sorted(root.rglob("*.vy")) + sorted(root.rglob("*.vyi")):
             digest.update(str(path.relative_to(root)).encode())

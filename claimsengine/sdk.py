@@ -35,6 +35,7 @@ from claimsengine.engine import (
     PoolState,
     Role,
     Status,
+    reverted,
 )
 from claimsengine.errors import ClaimsError, InputError, NotFound, RecordError, TransactionReverted
 from claimsengine.history import (
@@ -47,7 +48,7 @@ from claimsengine.members import Member
 from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.records import TreatmentRecord
 from claimsengine.results import AccumulatorReport, ClaimResult
-from claimsengine.workspace import PlanInfo, Workspace
+from claimsengine.workspace import PlanInfo, ProviderInfo, Workspace
 
 #: Gas a batch may use, well under any node's block limit (anvil's is 30M).
 BATCH_GAS_BUDGET = 12_000_000
@@ -172,6 +173,9 @@ class InsurerClient(Party):
         if cents <= 0:
             raise InputError("the amount must be more than 0.00", field="AMOUNT")
         info = self.workspace.plan(plan_id)
+        if Role.ADMIN not in self.engine.roles(plan_id, self.account):
+            # The contract would refuse it too; say so before touching the token.
+            raise reverted(TransactionReverted("access: not authorised"))
         token = DevToken(self.workspace.chain, info.token)
         units = cents * info.token_scale
         balance = token.balance_of(self.account)
@@ -242,6 +246,20 @@ class HospitalClient(Party):
     def __init__(self, workspace: Workspace, account: str | None = None) -> None:
         self.workspace = workspace
         self.account = workspace.chain.address_of(account) if account else ""
+        # Providers looked up during one submit_many (None outside it): one read per
+        # provider instead of one per record.
+        self._providers: dict[tuple[str, str], ProviderInfo] | None = None
+
+    def _provider(self, plan_id: str, provider_id: str) -> ProviderInfo:
+        """The registered provider (raises NotFound for an unknown plan or provider)."""
+        key = (plan_id, provider_id)
+        if self._providers is not None and key in self._providers:
+            return self._providers[key]
+        self.workspace.plan(plan_id)
+        provider = self.workspace.provider(plan_id, provider_id)
+        if self._providers is not None:
+            self._providers[key] = provider
+        return provider
 
     def today(self) -> int:
         return day_of_timestamp(self.workspace.chain.now())
@@ -257,8 +275,7 @@ class HospitalClient(Party):
                 field="lines",
             )
         try:
-            self.workspace.plan(record.plan_id)
-            provider = self.workspace.provider(record.plan_id, record.provider_id)
+            provider = self._provider(record.plan_id, record.provider_id)
         except NotFound as error:
             field = "plan_id" if "plan" in error.message.split()[:2] else "provider_id"
             raise RecordError(error.message, file=source, record=label, field=field) from None
@@ -300,6 +317,18 @@ class HospitalClient(Party):
         """Submit records in gas-sized batches. A record that cannot go (bad plan, provider,
         date, a different record under a used id) is returned with its error; the others
         still go. Records already on the chain are recognised and not sent again."""
+        self._providers = {}
+        try:
+            return self._submit_many(records, sources, progress)
+        finally:
+            self._providers = None
+
+    def _submit_many(
+        self,
+        records: Sequence[TreatmentRecord],
+        sources: Sequence[str | None] | None,
+        progress: Callable[[int], None] | None,
+    ) -> list[Submission]:
         ws = self.workspace
         srcs = list(sources) if sources is not None else [None] * len(records)
         outcomes: dict[int, Submission] = {}
@@ -404,6 +433,18 @@ class HospitalClient(Party):
         except TransactionReverted as error:
             if len(batch) == 1:
                 index, prepared = batch[0]
+                state = ws.engine.claim_status(prepared.commitment)
+                if state.status != Status.NONE:
+                    # "claims: duplicate": an earlier send did land (a retried JSON-RPC
+                    # request whose first answer was lost). It is on the chain: not an error.
+                    ws.journal.mark_submitted(prepared.commitment, state.claim_id, None)
+                    outcomes[index] = Submission(
+                        prepared.record,
+                        prepared.source,
+                        result=claim_result(ws, state.claim_id),
+                        already_submitted=True,
+                    )
+                    return
                 ws.journal.forget(prepared.commitment)
                 outcomes[index] = Submission(
                     prepared.record,

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from claimsengine.cli.context import App, OneLineUsageError, json_option, pass_app
 
+from claimsengine.cli.context import App, OneLineUsageError, json_option, pass_app
 from claimsengine.errors import ClaimsError
 
 if TYPE_CHECKING:

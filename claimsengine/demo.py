@@ -1,0 +1,303 @@
+"""The end-to-end demo behind `claims demo`, callable from Python and tests.
+
+On a fresh embedded chain in a temporary folder (never ``./.claims``), every party plays its
+part with the SDK:
+
+1. the insurer deploys the Silver plan, enrols the members, registers HOSP-A (hospital-1)
+   and HOSP-B (hospital-2), makes ``adjudicator`` an adjudicator, and funds the pool with a
+   small amount, so that some approved claims have to queue;
+2. the clock is set to 2027-07-01 and the hospitals submit the nine demo records;
+3. the adjudicator approves the knee replacement that went to review (it queues too);
+4. the insurer tops the pool up, which pays the queue first in first out, and anyone settles.
+
+The inputs are the repository's ``fixtures/`` when they are there (an editable install),
+else the copy shipped as package data in ``claimsengine/demo_data/`` (a plain install).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from claimsengine.errors import ClaimsError
+from claimsengine.money import format_cents
+from claimsengine.results import ClaimResult
+
+__all__ = [
+    "DEMO_DATE",
+    "DEMO_STEPS",
+    "DemoClaim",
+    "DemoInputs",
+    "DemoSummary",
+    "demo_inputs",
+    "run_demo",
+]
+
+PLAN_ID = "SILVER-2027"
+#: The demo's "today": after every record's service date, inside every timely-filing window.
+DEMO_DATE = date(2027, 7, 1)
+#: The first funding, in cents: enough for a few claims, so later ones queue.
+INITIAL_FUNDING = 300_00
+#: The top-up, in cents, that pays everything queued.
+TOP_UP = 50_000_00
+HOSPITALS = (("HOSP-A", "hospital-1"), ("HOSP-B", "hospital-2"))
+
+DEMO_STEPS = (
+    "Create a fresh embedded chain",
+    "Deploy the plan",
+    "Enrol the members",
+    "Register the hospitals and the adjudicator",
+    "Fund the pool (a little)",
+    "Submit the treatment records",
+    "Review the claims pending review",
+    "Top up the pool and settle",
+)
+
+
+@dataclass(frozen=True)
+class DemoInputs:
+    """The demo's input files: the plan, the members and the folder of records."""
+
+    plan: Path
+    members: Path
+    records: Path
+
+
+@contextmanager
+def demo_inputs() -> Iterator[DemoInputs]:
+    """The repository's fixtures when present (editable install), else the package's copy."""
+    # This module's own path, not claimsengine.__file__: an editable install can import the
+    # package as a namespace package (no __file__) when run outside the repository.
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    repo = DemoInputs(
+        plan=fixtures / "plans" / "silver.yaml",
+        members=fixtures / "members.csv",
+        records=fixtures / "records",
+    )
+    if repo.plan.is_file() and repo.members.is_file() and repo.records.is_dir():
+        yield repo
+        return
+    try:
+        shipped = resources.files("claimsengine") / "demo_data"
+    except (NotADirectoryError, TypeError):  # a namespace-package import: read it from here
+        shipped = Path(__file__).resolve().parent / "demo_data"
+    with resources.as_file(shipped) as folder:
+        yield DemoInputs(
+            plan=folder / "silver.yaml",
+            members=folder / "members.csv",
+            records=folder / "records",
+        )
+
+
+@dataclass
+class DemoClaim:
+    """One record's journey: what it was when submitted, and what it ended as."""
+
+    record_id: str
+    provider_id: str
+    submitted_status: str
+    result: ClaimResult
+    reviewed: str | None = None  # "approved" or "denied"
+    statuses: list[str] = field(default_factory=list)
+
+    @property
+    def queued_then_settled(self) -> bool:
+        return "queued" in self.statuses and self.result.status == "paid"
+
+    def reasons(self) -> list[str]:
+        """Each line's reasons, as "CODE: 45 3", with "(denied)" on a denied line."""
+        return [
+            f"{line.code}: {' '.join(line.reasons)}" + (" (denied)" if line.denied else "")
+            for line in self.result.lines
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "claim_id": self.result.claim_id,
+            "record_id": self.record_id,
+            "provider_id": self.provider_id,
+            "submitted_status": self.submitted_status,
+            "reviewed": self.reviewed,
+            "status": self.result.status,
+            "statuses": list(self.statuses),
+            "plan_paid": format_cents(self.result.totals.plan_paid),
+            "reasons": self.reasons(),
+            "result": self.result.to_json(),
+        }
+
+
+@dataclass
+class DemoSummary:
+    """What the demo did, claim by claim, and the totals."""
+
+    plan_id: str
+    clock: date
+    claims: list[DemoClaim]
+    funded: int
+    pool_balance: int
+    pool_queued: int
+    rejected: list[str] = field(default_factory=list)
+    state_dir: str | None = None
+
+    def count(self, status: str) -> int:
+        return sum(1 for claim in self.claims if claim.result.status == status)
+
+    @property
+    def plan_paid(self) -> int:
+        return sum(c.result.totals.plan_paid for c in self.claims if c.result.status == "paid")
+
+    def totals(self) -> dict[str, Any]:
+        return {
+            "claims": len(self.claims),
+            "paid": self.count("paid"),
+            "denied": self.count("denied"),
+            "pending_review": self.count("pending_review"),
+            "queued": self.count("queued"),
+            "reviewed": sum(1 for c in self.claims if c.reviewed),
+            "queued_then_settled": sum(1 for c in self.claims if c.queued_then_settled),
+            "plan_paid": format_cents(self.plan_paid),
+            "funded": format_cents(self.funded),
+            "pool_balance": format_cents(self.pool_balance),
+            "pool_queued": self.pool_queued,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plan_id": self.plan_id,
+            "clock": self.clock.isoformat(),
+            "state_dir": self.state_dir,
+            "claims": [claim.to_json() for claim in self.claims],
+            "rejected": list(self.rejected),
+            "totals": self.totals(),
+        }
+
+
+def run_demo(
+    folder: Path | str | None = None,
+    *,
+    initial_funding: int = INITIAL_FUNDING,
+    top_up: int = TOP_UP,
+    on_step: Callable[[str], None] | None = None,
+) -> DemoSummary:
+    """Run the demo on a fresh embedded chain in ``folder`` (default: a temporary folder,
+    removed afterwards) and return its summary. ``on_step`` is told each step as it starts.
+
+    Raises ``ClaimsError`` if ``folder`` already holds a chain: the demo never touches an
+    existing one.
+    """
+    if folder is None:
+        with tempfile.TemporaryDirectory(prefix="claims-demo-") as tmp:
+            return _run(Path(tmp), initial_funding, top_up, on_step, keep=False)
+    return _run(Path(folder), initial_funding, top_up, on_step, keep=True)
+
+
+def _run(
+    folder: Path,
+    initial_funding: int,
+    top_up: int,
+    on_step: Callable[[str], None] | None,
+    *,
+    keep: bool,
+) -> DemoSummary:
+    from claimsengine.days import SECONDS_PER_DAY, to_day
+    from claimsengine.members import load_members
+    from claimsengine.plan import load_plan
+    from claimsengine.records import load_paths
+    from claimsengine.sdk import AdjudicatorClient, HospitalClient, InsurerClient, settle
+    from claimsengine.workspace import Workspace
+
+    steps = iter(DEMO_STEPS)
+
+    def step() -> None:
+        if on_step is not None:
+            on_step(next(steps))
+
+    if folder.exists() and any(folder.iterdir()):
+        raise ClaimsError(
+            f"{folder} is not empty; the demo needs a fresh folder",
+            hint="give a new folder, or leave it out to use a temporary one",
+        )
+
+    step()
+    with demo_inputs() as inputs, Workspace.open(folder, create=True) as workspace:
+        plan = load_plan(inputs.plan)
+        members = load_members(inputs.members)
+        loaded = load_paths([inputs.records])
+        with workspace.command():
+            workspace.chain.set_time(to_day(DEMO_DATE) * SECONDS_PER_DAY)
+            workspace.setup()
+        insurer = InsurerClient(workspace, "insurer")
+
+        step()
+        with workspace.command():
+            insurer.deploy(plan)
+        step()
+        with workspace.command():
+            insurer.enroll(plan.id, members)
+        step()
+        with workspace.command():
+            for provider_id, account in HOSPITALS:
+                insurer.add_provider(plan.id, provider_id, account)
+            insurer.set_adjudicator(plan.id, "adjudicator")
+        step()
+        with workspace.command():
+            insurer.fund(plan.id, initial_funding)
+
+        step()
+        hospital = HospitalClient(workspace)  # acts as each record's provider
+        with workspace.command():
+            outcomes = hospital.submit_many(
+                [sourced.record for sourced in loaded.records],
+                sources=[str(sourced.file) for sourced in loaded.records],
+            )
+        claims: list[DemoClaim] = []
+        rejected = [f"{entry.file}: {entry.error}" for entry in loaded.rejected]
+        for outcome in outcomes:
+            if outcome.result is None:
+                rejected.append(f"{outcome.record.record_id}: {outcome.error}")
+                continue
+            claims.append(
+                DemoClaim(
+                    record_id=outcome.record.record_id,
+                    provider_id=outcome.record.provider_id,
+                    submitted_status=outcome.result.status,
+                    result=outcome.result,
+                    statuses=[outcome.result.status],
+                )
+            )
+
+        step()
+        adjudicator = AdjudicatorClient(workspace, "adjudicator")
+        pending = {result.claim_id for result in adjudicator.queue(plan.id)}
+        with workspace.command():
+            for claim in claims:
+                if claim.result.claim_id in pending:
+                    claim.result = adjudicator.approve(claim.result.claim_id)
+                    claim.reviewed = "approved"
+                    claim.statuses.append(claim.result.status)
+
+        step()
+        with workspace.command():
+            insurer.fund(plan.id, top_up)
+            _paid, pool = settle(workspace, plan.id, "insurer")
+        for claim in claims:
+            claim.result = hospital.status(claim.result.claim_id)
+            if claim.statuses[-1] != claim.result.status:
+                claim.statuses.append(claim.result.status)
+
+        return DemoSummary(
+            plan_id=plan.id,
+            clock=DEMO_DATE,
+            claims=claims,
+            funded=initial_funding + top_up,
+            pool_balance=pool.balance,
+            pool_queued=pool.queued,
+            rejected=rejected,
+            state_dir=str(folder) if keep else None,
+        )

@@ -1,0 +1,1 @@
+"""One module per `claims` command (or group of commands), imported only when it runs."""

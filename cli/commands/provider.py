@@ -1,0 +1,149 @@
+"""`claims provider add|suspend|reinstate|list`: the hospitals a plan pays."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from claimsengine.cli.context import App, json_option, pass_app, require_role, table
+
+if TYPE_CHECKING:
+    from claimsengine.workspace import ProviderInfo
+
+
+def _provider_json(plan_id: str, info: ProviderInfo) -> dict[str, Any]:
+    return {
+        "plan_id": plan_id,
+        "provider_id": info.provider_id,
+        "account": info.account,
+        "payout": info.payout,
+        "active": info.active,
+    }
+
+
+@click.group(short_help="Register, suspend or reinstate a hospital.")
+def provider() -> None:
+    """Register a plan's hospitals (providers) and their payout accounts, as the insurer.
+
+    \b
+    Example:
+      claims provider add SILVER-2027 HOSP-A --account hospital-1
+      claims provider list SILVER-2027
+    """
+
+
+@provider.command(short_help="Register a hospital and its payout account.")
+@click.argument("plan_id")
+@click.argument("provider_id")
+@click.option(
+    "--account", required=True, metavar="ALIAS", help="The account the hospital submits from."
+)
+@click.option("--payout", metavar="ALIAS", help="Where its payments go (default: the --account).")
+@json_option
+@pass_app
+def add(app: App, plan_id: str, provider_id: str, account: str, payout: str | None) -> None:
+    """Register PROVIDER_ID as a hospital of PLAN_ID that submits from --account and is paid
+    to --payout. Registering it again updates the accounts and makes it active.
+
+    \b
+    Example:
+      claims provider add SILVER-2027 HOSP-A --account hospital-1
+    """
+    from claimsengine.sdk import InsurerClient
+
+    workspace = app.workspace()
+    acting = app.account("insurer")
+    insurer = InsurerClient(workspace, acting)
+    workspace.chain.address_of(account)  # an unknown alias fails before anything is sent
+    if payout:
+        workspace.chain.address_of(payout)
+    with workspace.command():
+        require_role(workspace, plan_id, acting, "admin", "register providers")
+        insurer.add_provider(plan_id, provider_id, account, payout)
+    info = workspace.provider(plan_id, provider_id)
+    _show(app, plan_id, info, "Registered")
+
+
+def _set_active(app: App, plan_id: str, provider_id: str, active: bool) -> None:
+    from claimsengine.sdk import InsurerClient
+
+    workspace = app.workspace()
+    acting = app.account("insurer")
+    insurer = InsurerClient(workspace, acting)
+    action = "reinstate providers" if active else "suspend providers"
+    with workspace.command():
+        require_role(workspace, plan_id, acting, "admin", action)
+        insurer.set_provider_active(plan_id, provider_id, active)
+    info = workspace.provider(plan_id, provider_id)
+    _show(app, plan_id, info, "Reinstated" if active else "Suspended")
+
+
+@provider.command(short_help="Stop a hospital submitting claims.")
+@click.argument("plan_id")
+@click.argument("provider_id")
+@json_option
+@pass_app
+def suspend(app: App, plan_id: str, provider_id: str) -> None:
+    """Suspend PROVIDER_ID in PLAN_ID: its new claims are refused until it is reinstated.
+    Claims already queued are still paid.
+
+    \b
+    Example:
+      claims provider suspend SILVER-2027 HOSP-B
+    """
+    _set_active(app, plan_id, provider_id, False)
+
+
+@provider.command(short_help="Let a suspended hospital submit again.")
+@click.argument("plan_id")
+@click.argument("provider_id")
+@json_option
+@pass_app
+def reinstate(app: App, plan_id: str, provider_id: str) -> None:
+    """Reinstate a suspended PROVIDER_ID in PLAN_ID.
+
+    \b
+    Example:
+      claims provider reinstate SILVER-2027 HOSP-B
+    """
+    _set_active(app, plan_id, provider_id, True)
+
+
+@provider.command("list", short_help="A plan's hospitals and their accounts.")
+@click.argument("plan_id")
+@json_option
+@pass_app
+def list_providers(app: App, plan_id: str) -> None:
+    """List the hospitals registered for PLAN_ID, as the chain's events left them.
+
+    \b
+    Example:
+      claims provider list SILVER-2027
+    """
+    workspace = app.workspace()
+    with workspace.command():
+        workspace.plan(plan_id)
+        providers = workspace.providers(plan_id)
+    data = [_provider_json(plan_id, info) for info in providers.values()]
+
+    def render(console: Any) -> None:
+        rows = table("provider", "account", "payout", "active", title=f"Providers of {plan_id}")
+        for info in providers.values():
+            rows.add_row(
+                info.provider_id, info.account, info.payout, "yes" if info.active else "no"
+            )
+        console.print(rows)
+
+    app.emit(data, render)
+
+
+def _show(app: App, plan_id: str, info: ProviderInfo, verb: str) -> None:
+    def render(console: Any) -> None:
+        state = "active" if info.active else "suspended"
+        console.print(
+            f"{verb} {info.provider_id} for {plan_id}: account {info.account}, "
+            f"payout {info.payout} ({state})."
+        )
+
+    app.emit(_provider_json(plan_id, info), render)

@@ -1,0 +1,220 @@
+"""`claims reconcile PLAN_ID --ledger FILE [--format F] [--out FILE]`: settlements vs a ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from claimsengine.cli.context import App, json_option, key_value_table, pass_app, table
+from claimsengine.errors import ClaimsError
+
+if TYPE_CHECKING:
+    from claimsengine.reconcile import ReconciliationReport
+
+#: Above this many records, the human table shows only those that are not matched.
+RECORD_ROWS_SHOWN = 100
+FORMATS = ("json", "csv", "x12-835", "fhir")
+
+
+@click.command(short_help="Check settlements against a ledger.")
+@click.argument("plan_id")
+@click.option(
+    "--ledger",
+    "ledger_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="CSV with the header record_id,expected_paid (provider_id optional).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Write the report in this format: to --out, or to stdout instead of the tables.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE",
+    help="Write the report (in --format, default json) to FILE.",
+)
+@click.option(
+    "--provider",
+    "provider_id",
+    metavar="PROVIDER_ID",
+    help="Only this provider's claims (a hospital reconciling its own ledger).",
+)
+@json_option
+@pass_app
+def reconcile(
+    app: App,
+    plan_id: str,
+    ledger_path: Path,
+    fmt: str | None,
+    out_path: Path | None,
+    provider_id: str | None,
+) -> None:
+    """Reconcile PLAN_ID's settlements on the chain against a ledger of what you expect to
+    be paid. Every record gets a result: matched, short_paid (with the adjustment codes and
+    amounts), over_paid, denied, pending_review, queued, not_on_chain (in the ledger, never
+    submitted) or not_in_ledger (paid on-chain, not in the ledger). Per provider, what the
+    plan paid is checked against the token transfers its payout address received.
+
+    Amounts, statuses and payments are read from the chain's events. Record ids never go
+    on-chain: they are matched through this state folder's journal (or vault), so run it
+    where the records were submitted, or with a copy of that state folder.
+
+    Exits 0 with the report, whatever the records' results; exits 1 only when a balancing
+    check fails (a line or claim whose billed − adjustments is not its payment, or
+    payments that differ from the token transfers).
+
+    \b
+    Examples:
+      claims reconcile SILVER-2027 --ledger ledger.csv
+      claims --json reconcile SILVER-2027 --ledger ledger.csv --provider HOSP-A
+      claims reconcile SILVER-2027 --ledger ledger.csv --format x12-835 --out remit.835
+    """
+    from claimsengine.exports import render as render_export
+    from claimsengine.reconcile import reconcile as run_reconcile
+
+    workspace = app.workspace()
+    with workspace.command():
+        report = run_reconcile(workspace, plan_id, ledger_path, provider=provider_id)
+
+    if out_path is not None:
+        out_format = fmt or "json"
+        text = render_export(report, out_format)
+        try:
+            out_path.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise ClaimsError(
+                f"cannot write {out_path}: {error.strerror}", hint="choose another --out"
+            ) from None
+        data = report.to_json()
+        data["output"] = {"format": out_format, "path": str(out_path)}
+        app.emit(data, lambda console: _render(console, report, (out_format, out_path)))
+    elif fmt is not None:
+        click.echo(render_export(report, fmt), nl=False)
+    else:
+        app.emit(report.to_json(), lambda console: _render(console, report, None))
+
+    failed = [check for check in report.checks if not check.ok]
+    if failed:
+        names = ", ".join(check.name for check in failed)
+        raise ClaimsError(
+            f"reconciliation of {plan_id}: balancing failed ({names}): {failed[0].detail}",
+            hint="the chain's payments do not add up; keep the report and tell the insurer",
+        )
+
+
+def _render(console: Any, report: ReconciliationReport, written: tuple[str, Path] | None) -> None:
+    from claimsengine.money import format_cents
+
+    def cents(value: int | None) -> str:
+        return "" if value is None else format_cents(value)
+
+    scope = f" · provider {report.provider}" if report.provider else ""
+    console.print(
+        f"[bold]Reconciliation of {report.plan_id}[/bold] against {report.ledger}{scope}"
+        f" · chain date {report.today_date.isoformat()}"
+    )
+    records = list(report.records)
+    note = ""
+    if len(records) > RECORD_ROWS_SHOWN:
+        unmatched = [r for r in records if r.result != "matched"]
+        note = (
+            f"{len(records)} records: showing {min(len(unmatched), RECORD_ROWS_SHOWN)} of the "
+            f"{len(unmatched)} that are not matched (--json or --format csv has them all)"
+        )
+        records = unmatched[:RECORD_ROWS_SHOWN]
+    rows = table(
+        "record",
+        "result",
+        "expected",
+        "plan paid",
+        "paid",
+        "difference",
+        "claim",
+        "reasons",
+        title="Records",
+        right=("expected", "plan paid", "paid", "difference", "claim"),
+    )
+    for record in records:
+        rows.add_row(
+            record.record_id or "(record id unknown here)",
+            record.result,
+            cents(record.expected_paid),
+            cents(record.plan_paid),
+            cents(record.paid),
+            cents(record.difference),
+            "" if record.claim is None else str(record.claim.claim_id),
+            ", ".join(record.reasons),
+        )
+    console.print(rows)
+    if note:
+        console.print(note)
+
+    summary = report.summary
+    console.print(
+        key_value_table(
+            [(result.replace("_", " "), str(count)) for result, count in summary.items()],
+            title="Results",
+        )
+    )
+
+    providers = table(
+        "provider",
+        "claims",
+        "expected",
+        "plan paid",
+        "paid",
+        "queued",
+        "pending review",
+        "transfers",
+        "check",
+        title="Per provider: payments against token transfers",
+        right=(
+            "claims",
+            "expected",
+            "plan paid",
+            "paid",
+            "queued",
+            "pending review",
+            "transfers",
+        ),
+    )
+    for provider in report.providers:
+        providers.add_row(
+            provider.provider_id,
+            str(provider.claims),
+            format_cents(provider.expected_paid),
+            format_cents(provider.plan_paid),
+            format_cents(provider.paid),
+            format_cents(provider.queued),
+            format_cents(provider.pending_review),
+            provider.to_json()["transfers"],
+            "ok" if provider.ok else "MISMATCH",
+        )
+    console.print(providers)
+
+    checks = table("balancing check", "result", "detail", title="Balancing")
+    for check in report.checks:
+        checks.add_row(check.name, "ok" if check.ok else "FAILED", check.detail)
+    console.print(checks)
+
+    if report.unledgered:
+        by_status: dict[str, int] = {}
+        for claim in report.unledgered:
+            by_status[claim.claim.status] = by_status.get(claim.claim.status, 0) + 1
+        parts = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in by_status.items())
+        console.print(
+            f"{len(report.unledgered)} other claims on the chain are not in the ledger and not "
+            f"paid ({parts}); --json lists them under `unledgered`."
+        )
+    for warning in report.warnings:
+        console.print(f"[bold]warning:[/bold] {warning}")
+    if written is not None:
+        console.print(f"Wrote the {written[0]} report to {written[1]}.")

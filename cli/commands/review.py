@@ -1,0 +1,128 @@
+"""`claims review CLAIM_ID --approve|--deny` and `claims review list [PLAN_ID]`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from claimsengine.cli.context import App, claim_table, json_option, pass_app, require_role, table
+
+
+class ReviewGroup(click.Group):
+    """`review list` is a subcommand; anything else (`review 4 --approve`) is a decision."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] in self.commands and args[0] != "decide":
+            return super().resolve_command(ctx, args)
+        return "decide", decide, args
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, "CLAIM_ID --approve|--deny")
+        formatter.write_usage(ctx.command_path, "list [PLAN_ID]", prefix="   or: ")
+
+
+@click.group(
+    cls=ReviewGroup,
+    short_help="Approve or deny a claim pending review; list them.",
+    context_settings={"ignore_unknown_options": True},
+)
+def review() -> None:
+    """Decide a claim that is pending review (its plan_paid is above the plan's
+    auto-approve limit), as the adjudicator (or --as). An approved claim is paid, or queued
+    until the pool can pay it; a denied one is not paid and its accumulators are undone.
+
+    \b
+    Example:
+      claims review list SILVER-2027
+      claims review 4 --approve
+      claims --as adjudicator review 7 --deny
+    """
+
+
+@review.command(hidden=True, short_help="Approve or deny one claim.")
+@click.argument("claim_id", type=click.IntRange(min=1))
+@click.option("--approve", is_flag=True, help="Approve the claim.")
+@click.option("--deny", is_flag=True, help="Deny the claim.")
+@json_option
+@pass_app
+def decide(app: App, claim_id: int, approve: bool, deny: bool) -> None:
+    """Approve or deny CLAIM_ID.
+
+    \b
+    Example:
+      claims review 4 --approve
+    """
+    if approve == deny:
+        raise click.UsageError("say --approve or --deny (one of them)", click.get_current_context())
+    decision = "approve" if approve else "deny"
+    from claimsengine.sdk import AdjudicatorClient, claim_result
+
+    workspace = app.workspace()
+    account = app.account("adjudicator")
+    adjudicator = AdjudicatorClient(workspace, account)
+    with workspace.command():
+        current = claim_result(workspace, claim_id)
+        verb = "approve" if decision == "approve" else "deny"
+        require_role(workspace, current.plan_id, account, "adjudicator", f"{verb} claims")
+        if current.status != "pending_review":
+            from claimsengine.errors import ClaimsError
+
+            raise ClaimsError(
+                f"claim {claim_id} is {current.status}, not pending_review",
+                hint="only claims pending review can be decided; see `claims review list`",
+            )
+        if decision == "approve":
+            result = adjudicator.approve(claim_id)
+        else:
+            result = adjudicator.deny(claim_id)
+
+    def render(console: Any) -> None:
+        done = "Approved" if decision == "approve" else "Denied"
+        console.print(f"{done} claim {claim_id}: it is now {result.status}.")
+        console.print(claim_table(result))
+
+    app.emit(result.to_json(), render)
+
+
+@review.command("list", short_help="Claims waiting for review.")
+@click.argument("plan_id", required=False)
+@json_option
+@pass_app
+def list_pending(app: App, plan_id: str | None) -> None:
+    """List the claims pending review, in PLAN_ID or in every plan.
+
+    \b
+    Example:
+      claims review list SILVER-2027
+    """
+    from claimsengine.money import format_cents
+    from claimsengine.sdk import AdjudicatorClient
+
+    workspace = app.workspace()
+    with workspace.command():
+        if plan_id:
+            workspace.plan(plan_id)
+        waiting = AdjudicatorClient(workspace, app.account("adjudicator")).queue(plan_id)
+
+    def render(console: Any) -> None:
+        if not waiting:
+            console.print("No claims are pending review.")
+            return
+        columns = ("claim", "plan", "record", "provider", "service date", "billed", "plan paid")
+        rows = table(*columns, title="Pending review", right=("claim", "billed", "plan paid"))
+        for result in waiting:
+            rows.add_row(
+                str(result.claim_id),
+                result.plan_id,
+                result.record_id or "",
+                result.provider_id or "",
+                result.service_date.isoformat(),
+                format_cents(result.totals.billed),
+                format_cents(result.totals.plan_paid),
+            )
+        console.print(rows)
+
+    app.emit([result.to_json() for result in waiting], render)

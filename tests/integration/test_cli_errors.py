@@ -1,0 +1,302 @@
+"""Bad input to the `claims` CLI: each mistake gets exactly one `error:` line on stderr, nothing
+on stdout, exit status 2 for a usage error and 1 otherwise, and leaves the chain as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from claimsengine.cli.main import main
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+PLAN = "SILVER-2027"
+RUNNER = CliRunner()
+
+
+def invoke(state: Path, *args: object) -> Result:
+    return RUNNER.invoke(main, ["--state", str(state), *map(str, args)], catch_exceptions=False)
+
+
+def ok(state: Path, *args: object) -> Any:
+    result = invoke(state, "--json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    state = tmp_path_factory.mktemp("errors") / "state"
+    ok(state, "init")
+    ok(state, "deploy", FIXTURES / "plans" / "silver.yaml")
+    ok(state, "enroll", PLAN, FIXTURES / "members.csv")
+    ok(state, "provider", "add", PLAN, "HOSP-A", "--account", "hospital-1")
+    ok(state, "adjudicator", "add", PLAN, "--account", "adjudicator")
+    ok(state, "fund", PLAN, "1000.00")
+    ok(state, "time", "set", "2027-07-01")
+    return state
+
+
+@pytest.fixture
+def state(prepared: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "state"
+    shutil.copytree(prepared, copy)
+    return copy
+
+
+def snapshot(state: Path) -> dict[str, Any]:
+    """What the failures must not change: the pool, a member, the providers, the review
+    queue, and the chain's height (any transaction would have mined a block)."""
+    from claimsengine.workspace import Workspace
+
+    with Workspace.open(state) as workspace:
+        height = workspace.chain.block_number()
+    return {
+        "blocks": height,
+        "pool": ok(state, "pool", PLAN),
+        "member": ok(state, "member", PLAN, "M-0001"),
+        "providers": ok(state, "provider", "list", PLAN),
+        "pending_review": ok(state, "review", "list"),
+    }
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def bad_plan(folder: Path) -> Path:
+    return write(folder, "bad.yaml", "id: BROKEN\nname: [unclosed\n")
+
+
+def plan_missing_a_field(folder: Path) -> Path:
+    text = (FIXTURES / "plans" / "silver.yaml").read_text().replace('deductible: "1000.00"\n', "")
+    return write(folder, "no-deductible.yaml", text.replace("SILVER-2027", "OTHER-2027"))
+
+
+def bad_members(folder: Path) -> Path:
+    return write(
+        folder,
+        "members.csv",
+        "member_id,coverage_start,coverage_end\nM-0100,2027-01-01,\nM-0101,2027-02-31,\n",
+    )
+
+
+def members_wrong_header(folder: Path) -> Path:
+    return write(folder, "header.csv", "id,start,end\nM-0100,2027-01-01,\n")
+
+
+# (args, or a function of a tmp folder giving the args), exit status, text the error holds.
+Case = tuple[Callable[[Path], list[object]], int, str]
+CASES: dict[str, Case] = {
+    "missing plan": (lambda _: ["fund", "NOPE-2027", "10.00"], 1, "no plan 'NOPE-2027'"),
+    "missing plan (read)": (lambda _: ["pool", "NOPE-2027"], 1, "no plan 'NOPE-2027'"),
+    "unknown alias (--as)": (
+        lambda _: ["--as", "nobody", "fund", PLAN, "10.00"],
+        1,
+        "unknown account 'nobody'",
+    ),
+    "unknown alias (--account)": (
+        lambda _: ["provider", "add", PLAN, "HOSP-C", "--account", "hospital-9"],
+        1,
+        "unknown account 'hospital-9'",
+    ),
+    "malformed plan file": (lambda d: ["deploy", bad_plan(d)], 1, "bad.yaml: not valid YAML"),
+    "plan missing a field": (
+        lambda d: ["deploy", plan_missing_a_field(d)],
+        1,
+        "no-deductible.yaml",
+    ),
+    "plan file not there": (
+        lambda d: ["deploy", d / "nowhere.yaml"],
+        1,
+        "cannot read the plan file",
+    ),
+    "plan deployed twice": (
+        lambda _: ["deploy", FIXTURES / "plans" / "silver.yaml"],
+        1,
+        "plan SILVER-2027 already exists",
+    ),
+    "wrong role: hospital funds": (
+        lambda _: ["--as", "hospital-1", "fund", PLAN, "10.00"],
+        1,
+        "hospital-1 (0x90F7…b906) is not the insurer (admin) of plan SILVER-2027, so it "
+        "cannot fund the pool",
+    ),
+    "wrong role: hospital enrols": (
+        lambda _: ["--as", "hospital-1", "enroll", PLAN, FIXTURES / "members.csv"],
+        1,
+        "is not the insurer (admin) of plan SILVER-2027, so it cannot enrol members",
+    ),
+    "wrong role: hospital registers itself": (
+        lambda _: [
+            "--as",
+            "hospital-2",
+            "provider",
+            "add",
+            PLAN,
+            "HOSP-B",
+            "--account",
+            "hospital-2",
+        ],
+        1,
+        "cannot register providers",
+    ),
+    "wrong role: auditor pauses": (
+        lambda _: ["--as", "auditor", "pause", PLAN],
+        1,
+        "is not the insurer (admin)",
+    ),
+    "malformed members CSV": (
+        lambda d: ["enroll", PLAN, bad_members(d)],
+        1,
+        "members.csv: record line 3: field coverage_start: '2027-02-31' is not a calendar date",
+    ),
+    "members CSV with a wrong header": (
+        lambda d: ["enroll", PLAN, members_wrong_header(d)],
+        1,
+        "the first line must be the header member_id,coverage_start,coverage_end",
+    ),
+    "member not enrolled": (
+        lambda _: ["member", PLAN, "M-9999"],
+        1,
+        "member M-9999 is not enrolled in plan SILVER-2027",
+    ),
+    "claim not there": (lambda _: ["status", "42"], 1, "no claim 42 on this chain"),
+    "record not submitted here": (
+        lambda _: ["status", "--record", "HOSP-A-2027-999999"],
+        1,
+        "record HOSP-A-2027-999999 was not submitted from this workspace",
+    ),
+    "provider not registered": (
+        lambda _: ["provider", "suspend", PLAN, "HOSP-Z"],
+        1,
+        "provider 'HOSP-Z' is not registered for plan SILVER-2027",
+    ),
+    "withdraw more than the pool": (
+        lambda _: ["withdraw", PLAN, "5000.00"],
+        1,
+        "pool: amount exceeds free balance",
+    ),
+    "clock backwards": (lambda _: ["time", "set", "2020-01-01"], 1, "cannot move the clock back"),
+    # usage errors: exit 2
+    "amount with 3 decimals": (
+        lambda _: ["fund", PLAN, "10.005"],
+        2,
+        "Invalid value for 'AMOUNT': amount '10.005' has more than 2 decimals",
+    ),
+    "amount not a number": (
+        lambda _: ["fund", PLAN, "ten"],
+        2,
+        "Invalid value for 'AMOUNT': amount 'ten' is not a number",
+    ),
+    "negative amount": (lambda _: ["fund", PLAN, "-1"], 2, "amount '-1' is negative"),
+    "missing argument": (lambda _: ["fund", PLAN], 2, "Missing argument 'AMOUNT'"),
+    "unknown option": (lambda _: ["pool", PLAN, "--colour"], 2, "No such option '--colour'"),
+    "unknown command": (lambda _: ["fnud", PLAN], 2, "No such command 'fnud'"),
+    "bad date": (
+        lambda _: ["member", PLAN, "M-0001", "--date", "2027-13-01"],
+        2,
+        "Invalid value for '--date'",
+    ),
+    "bad claim id": (lambda _: ["status", "abc"], 2, "Invalid value for '[CLAIM_ID]'"),
+    "review without a decision": (lambda _: ["review", "1"], 2, "say --approve or --deny"),
+    "provider add without --account": (
+        lambda _: ["provider", "add", PLAN, "HOSP-C"],
+        2,
+        "Missing option '--account'",
+    ),
+    "demo with --rpc": (
+        lambda _: ["--rpc", "http://127.0.0.1:9", "demo"],
+        2,
+        "the demo runs on a fresh embedded chain of its own",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_gets_one_error_line_and_changes_nothing(
+    name: str, state: Path, tmp_path: Path
+) -> None:
+    make_args, code, text = CASES[name]
+    args = make_args(tmp_path)
+    before = snapshot(state)
+    result = invoke(state, *args)
+    assert result.exit_code == code, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert text in lines[0]
+    if code == 2:
+        assert "(hint: see `claims" in lines[0]
+    assert snapshot(state) == before
+
+
+def test_json_mode_errors_are_the_same_line(state: Path) -> None:
+    result = invoke(state, "--json", "fund", "NOPE-2027", "10.00")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: no plan 'NOPE-2027' on this chain (hint: deploy it with `claims deploy`)\n"
+    )
+
+
+def test_a_missing_state_dir_is_named_and_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-state"
+    for args in (["pool", PLAN], ["member", PLAN, "M-0001"], ["fund", PLAN, "1.00"]):
+        result = invoke(missing, *args)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"error: no embedded chain in {missing} "
+            "(hint: run `claims init` first (or pass --state))\n"
+        )
+    assert not missing.exists()
+
+
+def test_an_unreachable_node_is_one_error_line(tmp_path: Path) -> None:
+    result = invoke(tmp_path / "s", "--rpc", "http://127.0.0.1:9", "pool", PLAN)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("error: ") and "127.0.0.1:9" in result.stderr
+
+
+def test_a_command_that_fails_half_way_commits_nothing(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`enroll` sends 256 members per transaction; when the second one fails, the first one
+    (already mined) is rolled back with it: the command commits whole or not at all."""
+    from claimsengine.errors import ChainError
+    from claimsengine.sdk import InsurerClient
+
+    rows = "".join(f"G-{i:04d},2027-01-01,\n" for i in range(300))
+    members = write(tmp_path, "many.csv", "member_id,coverage_start,coverage_end\n" + rows)
+    real_enroll = InsurerClient.enroll
+    calls: list[int] = []
+
+    def enroll_then_fail(self: InsurerClient, plan_id: str, chunk: Any) -> int:
+        calls.append(len(chunk))
+        if len(calls) == 2:
+            raise ChainError("the node went away", hint="try again")
+        return real_enroll(self, plan_id, chunk)
+
+    monkeypatch.setattr(InsurerClient, "enroll", enroll_then_fail)
+    before = snapshot(state)
+    result = invoke(state, "enroll", PLAN, members)
+    assert calls == [256, 44]
+    assert result.exit_code == 1
+    assert result.stderr == "error: the node went away (hint: try again)\n"
+    assert snapshot(state) == before
+    assert invoke(state, "member", PLAN, "G-0000").exit_code == 1  # not enrolled
+
+    monkeypatch.setattr(InsurerClient, "enroll", real_enroll)
+    assert ok(state, "enroll", PLAN, members) == {"plan_id": PLAN, "enrolled": 300}
+    assert ok(state, "member", PLAN, "G-0299")["member_id"] == "G-0299"

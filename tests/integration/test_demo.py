@@ -1,0 +1,179 @@
+"""`claims demo`: the whole flow on a fresh chain, with outcomes worked out by hand.
+
+Plan SILVER-2027 (fixtures/plans/silver.yaml): deductible 1000.00, out-of-pocket max
+3000.00, coinsurance 20%, auto-approve limit 5000.00. The pool gets 300.00 first, so it
+pays the first three 95.00 claims and then runs dry (15.00 left); later approved claims
+queue until the 50,000.00 top-up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from claimsengine import demo as demo_module
+from claimsengine.cli.main import main
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "fixtures"
+DEMO_DATA = REPO / "claimsengine" / "demo_data"
+
+
+@pytest.fixture(scope="module")
+def summary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    workdir = tmp_path_factory.mktemp("demo-cwd")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(workdir)
+        result = CliRunner().invoke(main, ["--json", "demo"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    # A fresh chain in a temporary folder: nothing in the working directory (no .claims).
+    assert list(workdir.iterdir()) == []
+    yield json.loads(result.stdout)
+
+
+def by_record(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {claim["record_id"]: claim for claim in summary["claims"]}
+
+
+def test_totals(summary: dict[str, Any]) -> None:
+    assert summary["plan_id"] == "SILVER-2027"
+    assert summary["clock"] == "2027-07-01"
+    assert summary["rejected"] == []
+    assert summary["state_dir"] is None
+    # paid: 101, 102, 103, 201, 203 (its visit line) and 104 after review.
+    # 95 * 4 + 272.00 + 27025.00 = 27677.00; pool: 300 + 50000 - 27677 = 22623.00.
+    assert summary["totals"] == {
+        "claims": 9,
+        "paid": 6,
+        "denied": 3,
+        "pending_review": 0,
+        "queued": 0,
+        "reviewed": 1,
+        "queued_then_settled": 3,
+        "plan_paid": "27677.00",
+        "funded": "50300.00",
+        "pool_balance": "22623.00",
+        "pool_queued": 0,
+    }
+
+
+def test_office_visit_with_copay(summary: dict[str, Any]) -> None:
+    # 99213 billed 180.00, fee 120.00 -> allowed 120.00 (45); copay 25.00 (3), no
+    # deductible for this code -> plan pays 95.00. Paid at once from the 300.00.
+    claim = by_record(summary)["HOSP-A-2027-000101"]
+    assert claim["statuses"] == ["paid"]
+    assert claim["plan_paid"] == "95.00"
+    (line,) = claim["result"]["lines"]
+    assert (line["billed"], line["allowed"], line["copay"]) == ("180.00", "120.00", "25.00")
+    assert (line["deductible"], line["coinsurance"]) == ("0.00", "0.00")
+    assert line["plan_paid"] == "95.00" and line["reasons"] == ["45", "3"]
+
+
+def test_knee_replacement_goes_to_review_then_queues_then_is_paid(
+    summary: dict[str, Any],
+) -> None:
+    # M-0001 paid 25.00 of copay on 000101 already. 27447: allowed 30000.00; deductible
+    # 1000.00; coinsurance 20% of 29000.00 = 5800.00, capped by what is left of the
+    # out-of-pocket max: 3000.00 - 25.00 - 1000.00 = 1975.00. Plan pays 30000 - 2975 =
+    # 27025.00: above the 5000.00 auto-approve limit, so it waits for review; approved,
+    # it queues behind the pool's 15.00 until the top-up.
+    claim = by_record(summary)["HOSP-A-2027-000104"]
+    assert claim["submitted_status"] == "pending_review"
+    assert claim["reviewed"] == "approved"
+    assert claim["statuses"] == ["pending_review", "queued", "paid"]
+    (line,) = claim["result"]["lines"]
+    assert line["allowed"] == "30000.00"
+    assert line["deductible"] == "1000.00"
+    assert line["coinsurance"] == "1975.00"
+    assert line["patient_responsibility"] == "2975.00"
+    assert line["plan_paid"] == "27025.00"
+    assert line["reasons"] == ["45", "1", "2"]
+
+
+def test_emergency_visit_meets_the_deductible_and_queues(summary: dict[str, Any]) -> None:
+    # M-0004's first claim: 99285 allowed 1200.00 takes the whole 1000.00 deductible, then
+    # 20% of 200.00 = 40.00 -> 160.00; 71046 95.00 - 19.00 = 76.00; 80053 45.00 - 9.00 =
+    # 36.00. Total 272.00, more than the 15.00 left in the pool: queued, then paid.
+    claim = by_record(summary)["HOSP-B-2027-000201"]
+    assert claim["statuses"] == ["queued", "paid"]
+    lines = claim["result"]["lines"]
+    assert [(ln["code"], ln["deductible"], ln["coinsurance"], ln["plan_paid"]) for ln in lines] == [
+        ("99285", "1000.00", "40.00", "160.00"),
+        ("71046", "0.00", "19.00", "76.00"),
+        ("80053", "0.00", "9.00", "36.00"),
+    ]
+    assert claim["plan_paid"] == "272.00"
+
+
+def test_denials(summary: dict[str, Any]) -> None:
+    claims = by_record(summary)
+    # After coverage ended (27), in the waiting period (26), two units a day of a
+    # one-a-day code (151): whole claims denied.
+    for record_id, reason in (
+        ("HOSP-A-2027-000105", "27"),
+        ("HOSP-B-2027-000202", "26"),
+        ("HOSP-B-2027-000204", "151"),
+    ):
+        claim = claims[record_id]
+        assert claim["status"] == "denied" and claim["plan_paid"] == "0.00"
+        assert all(line["reasons"] == [reason] for line in claim["result"]["lines"])
+    # A knee replacement without prior authorisation (197): that line only.
+    mixed = claims["HOSP-B-2027-000203"]
+    assert mixed["status"] == "paid" and mixed["plan_paid"] == "95.00"
+    assert mixed["reasons"] == ["99213: 45 3", "27447: 197 (denied)"]
+
+
+def test_the_table_for_people(tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    result = CliRunner().invoke(main, ["demo", "--keep", str(kept)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "pending_review → queued → paid (approved in review)" in out
+    assert "27677.00" in out and "22623.00" in out
+    # The kept chain can be explored afterwards.
+    status = CliRunner().invoke(main, ["--state", str(kept), "--json", "status", "4"])
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.stdout)["record_id"] == "HOSP-A-2027-000104"
+    again = CliRunner().invoke(main, ["demo", "--keep", str(kept)])
+    assert again.exit_code == 1
+    assert again.stderr.startswith(f"error: {kept} is not empty")
+
+
+def test_run_demo_from_python_reports_each_step(tmp_path: Path) -> None:
+    steps: list[str] = []
+    result = demo_module.run_demo(on_step=steps.append, initial_funding=100_000_00)
+    assert steps == list(demo_module.DEMO_STEPS)
+    # With a big pool nothing queues: the approved claim is paid at once.
+    assert result.totals()["queued_then_settled"] == 0
+    assert result.totals()["paid"] == 6
+    knee = next(c for c in result.claims if c.record_id == "HOSP-A-2027-000104")
+    assert knee.statuses == ["pending_review", "paid"]
+
+
+def test_the_shipped_demo_data_is_a_copy_of_the_fixtures() -> None:
+    pairs = {
+        DEMO_DATA / "silver.yaml": FIXTURES / "plans" / "silver.yaml",
+        DEMO_DATA / "members.csv": FIXTURES / "members.csv",
+    }
+    records = sorted(p.name for p in (FIXTURES / "records").iterdir() if p.suffix != ".md")
+    assert sorted(p.name for p in (DEMO_DATA / "records").iterdir()) == records
+    for name in records:
+        pairs[DEMO_DATA / "records" / name] = FIXTURES / "records" / name
+    for shipped, fixture in pairs.items():
+        assert shipped.read_bytes() == fixture.read_bytes(), f"{shipped} is out of date"
+
+
+def test_without_the_repository_the_demo_uses_the_package_data(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # As in a plain `pip install .`: no fixtures/ next to the package.
+    monkeypatch.setattr(demo_module, "__file__", str(tmp_path / "claimsengine" / "demo.py"))
+    with demo_module.demo_inputs() as inputs:
+        assert inputs.plan.read_bytes() == (DEMO_DATA / "silver.yaml").read_bytes()
+        assert inputs.members.name == "members.csv"
+        assert len(list(inputs.records.iterdir())) == 3
