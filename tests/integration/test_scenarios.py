@@ -11,10 +11,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from claimsengine.cli.main import main
 from click.testing import CliRunner, Result
 
 from claimsengine.chain.anvil import find_anvil, start_anvil
+from claimsengine.cli.main import main
 from claimsengine.scenario import run_file
 
 ROOT = Path(__file__).resolve().parents[2]
