@@ -329,9 +329,22 @@ class Engine(Contract):
         return self.transact(sender, "withdraw", text_to_bytes32(plan_id), cents, recipient)
 
     # -- hospital ----------------------------------------------------------------------
+    @staticmethod
+    def _check_shape(claims: Sequence[ChainClaim]) -> None:
+        # The contract's ABI bounds refuse these before its code runs, so without a
+        # reason string: give the spec's reason (check 3) instead of a bare revert.
+        if len(claims) > MAX_BATCH:
+            raise TransactionReverted(
+                "claims: invalid batch", hint=f"send at most {MAX_BATCH} claims per batch"
+            )
+        for claim in claims:
+            if len(claim.lines) > MAX_LINES:
+                raise reverted(TransactionReverted("claims: invalid claim"))
+
     def submit_claim(
         self, sender: str, plan_id: str, claim: ChainClaim, *, gas: int | None = None
     ) -> Receipt:
+        self._check_shape([claim])
         return self.transact(
             sender, "submit_claim", text_to_bytes32(plan_id), claim.as_abi(), gas=gas
         )
@@ -345,6 +358,7 @@ class Engine(Contract):
     def submit_claims(
         self, sender: str, plan_id: str, claims: Sequence[ChainClaim], *, gas: int | None = None
     ) -> Receipt:
+        self._check_shape(claims)
         return self.transact(
             sender, "submit_claims", text_to_bytes32(plan_id), [c.as_abi() for c in claims], gas=gas
         )

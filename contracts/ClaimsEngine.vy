@@ -81,11 +81,14 @@ struct ClaimInput:
     lines: DynArray[ClaimLine, MAX_LINES]
 
 
-# @dev What a review denial must take back of one line.
+# @dev What a review denial must take back of one line: whether it was priced (so its
+# duplicate-line key is set) and whether its units were counted toward a period limit,
+# both as they were at submission (the schedule may change before the review).
 struct PendingLine:
     code: bytes32
     units: uint256
     counted: bool
+    units_counted: bool
 
 
 # @dev A claim waiting for an adjudicator, with its accumulator effects.
@@ -906,8 +909,15 @@ def _submit(
     if status == STATUS_PENDING_REVIEW:
         lines: DynArray[PendingLine, MAX_LINES] = []
         for i: uint256 in range(len(claim.lines), bound=MAX_LINES):
+            priced_line: bool = (counted >> i) & 1 == 1
+            limited: bool = (self.service_words[plan_id][claim.lines[i].code] >> 179) & MASK_32 != 0
             lines.append(
-                PendingLine(code=claim.lines[i].code, units=claim.lines[i].units, counted=(counted >> i) & 1 == 1)
+                PendingLine(
+                    code=claim.lines[i].code,
+                    units=claim.lines[i].units,
+                    counted=priced_line,
+                    units_counted=priced_line and limited,
+                )
             )
         self.pending[claim_id] = PendingClaim(
             plan_id=plan_id,
@@ -1012,7 +1022,7 @@ def _reverse(claim: PendingClaim):
         if not line.counted:
             continue
         svc: uint256 = self.service_words[claim.plan_id][line.code]
-        if (svc >> 179) & MASK_32 != 0:
+        if line.units_counted:
             self.units_used[claim.plan_id][claim.member][claim.period][line.code] -= line.units
         index: uint256 = svc & MASK_16
         key: bytes32 = keccak256(abi_encode(claim.member, claim.provider, claim.service_day, index >> 8))

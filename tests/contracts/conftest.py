@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from claimsengine.abi import DecodedEvent
+from claimsengine.adjudication import LineAdjudication
 from claimsengine.chain.base import Receipt
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.days import from_day, to_day
@@ -31,8 +32,6 @@ from claimsengine.plan import Plan, Service, load_plan
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 TOKEN_SCALE = 10**4  # 6-decimal token: units per cent
-
-
 TODAY = date(2027, 6, 1)  # the chain clock of the `chain` fixture
 
 
@@ -87,19 +86,27 @@ def make_plan(
     )
 
 
-def line_amounts(line: dict[str, Any]) -> tuple[int, ...]:
-    """A LineAdjudicated event's money, in the order of the spec's balance equation:
-    (billed, allowed, deductible, copay, coinsurance, benefit_limit, plan_paid, denial)."""
-    return (
-        line["billed"],
-        line["allowed"],
-        line["deductible"],
-        line["copay"],
-        line["coinsurance"],
-        line["benefit_limit"],
-        line["plan_paid"],
-        line["denial"],
-    )
+LINE_FIELDS = (
+    "units",
+    "billed",
+    "allowed",
+    "deductible",
+    "copay",
+    "coinsurance",
+    "benefit_limit",
+    "plan_paid",
+)
+
+
+def line_result(line: dict[str, Any]) -> tuple[int, ...]:
+    """A LineAdjudicated event as (units, billed, allowed, deductible, copay, coinsurance,
+    benefit_limit, plan_paid, denial), to compare with `oracle_line_result`."""
+    return (*(int(line[name]) for name in LINE_FIELDS), int(line["denial"]))
+
+
+def oracle_line_result(line: LineAdjudication) -> tuple[int, ...]:
+    """The oracle's line in the shape of `line_result` (a priced line has denial 0)."""
+    return (*(int(getattr(line, name)) for name in LINE_FIELDS), line.denial or 0)
 
 
 def pseudonym(name: str) -> bytes:
@@ -215,6 +222,14 @@ class Deployment:
         """The args of every `name` event of the engine in a receipt, in order."""
         return [e.args for e in self.engine.decode_logs(receipt.logs) if e.name == name]
 
+    def transfers(self, receipt: Receipt) -> list[tuple[str, str, int]]:
+        """(sender, receiver, value) of every token Transfer in a receipt, in order."""
+        return [
+            (e.args["sender"], e.args["receiver"], e.args["value"])
+            for e in self.token.decode_logs(receipt.logs)
+            if e.name == "Transfer"
+        ]
+
     def all_events(self, name: str) -> list[dict[str, Any]]:
         """The args of every `name` event the engine ever emitted, oldest first."""
         return [e.args for e in self.engine.events(name)]
@@ -240,8 +255,13 @@ class Deployment:
     ) -> Deployment:
         """Another plan in the same engine (same token, actors and commitment counter)."""
         return open_plan(
-            self.chain, self.engine, self.token, plan,
-            fund_cents=fund_cents, insurer=insurer, counter=self.counter,
+            self.chain,
+            self.engine,
+            self.token,
+            plan,
+            fund_cents=fund_cents,
+            insurer=insurer,
+            counter=self.counter,
         )
 
 

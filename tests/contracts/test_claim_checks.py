@@ -196,11 +196,6 @@ def test_3_thirty_two_lines_and_one_unit_are_accepted(checks: Deployment) -> Non
     assert checks.accumulators(member) == (3_200, 3_200, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="contract bug: a 33-line claim fails ABI decoding of DynArray[ClaimLine, 32] and "
-    "reverts with no reason ('execution reverted'), not 'claims: invalid claim' (spec check 3)",
-)
 def test_3_more_lines_than_the_limit_is_rejected(checks: Deployment) -> None:
     member = checks.enroll("m1", date(2026, 1, 1))
     with reverts("claims: invalid claim"):
@@ -210,7 +205,7 @@ def test_3_more_lines_than_the_limit_is_rejected(checks: Deployment) -> None:
 def test_3_more_lines_than_the_limit_reverts_and_records_nothing(checks: Deployment) -> None:
     member = checks.enroll("m1", date(2026, 1, 1))
     claim = checks.claim(member, DAY, [("X", 1, 100)] * 33)
-    with pytest.raises(TransactionReverted):  # its reason: the xfail above
+    with pytest.raises(TransactionReverted):
         checks.submit(claim)
     assert checks.engine.claim_status(claim.commitment).status == Status.NONE
     assert checks.engine.next_claim_id() == 1

@@ -1,0 +1,256 @@
+"""The contract and the Python adjudicator (`claimsengine.adjudication`, the test oracle)
+decide random claims on random plans alike: every line's amounts and denial, every claim's
+status, and every member's accumulators, including after review denials.
+
+One engine is deployed per test run; each example creates its plan inside a chain
+command that is rolled back afterwards, so every example starts from the same state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from claimsengine import adjudication as oracle
+from claimsengine.chain.embedded import EmbeddedChain
+from claimsengine.days import from_day, to_day
+from claimsengine.engine import ChainClaim, ChainLine, DevToken, Engine, Enrollment, Status
+from claimsengine.errors import TransactionReverted
+from claimsengine.plan import Plan, Service
+
+from .conftest import (
+    TODAY,
+    Deployment,
+    line_result,
+    make_plan,
+    new_chain,
+    open_plan,
+    oracle_line_result,
+    pseudonym,
+)
+
+CODES = ("A", "B", "C", "D")
+MEMBERS = ("m0", "m1", "m2", "m3")  # m3 is never enrolled
+PROVIDERS = ("hospital", "hospital2")
+TODAY_DAY = to_day(TODAY)
+STATUS = {
+    "denied": Status.DENIED,
+    "pending_review": Status.PENDING_REVIEW,
+    "approved": Status.PAID,
+}  # the pool is funded far beyond any claim, so approved claims are paid at once
+
+
+@dataclass(frozen=True)
+class Scenario:
+    plan: Plan
+    enrollments: dict[str, oracle.Enrollment]
+    claims: list[tuple[oracle.ClaimInput, str]]  # with the review decision if it waits
+
+
+def optional(strategy: st.SearchStrategy[int]) -> st.SearchStrategy[int | None]:
+    return st.one_of(st.none(), strategy)
+
+
+@st.composite
+def services(draw: st.DrawFn) -> tuple[Service, ...]:
+    codes = draw(st.lists(st.sampled_from(CODES), min_size=1, max_size=4, unique=True))
+    return tuple(
+        Service(
+            code=code,
+            description=code,
+            fee=draw(st.integers(0, 100_000)),
+            copay=draw(optional(st.integers(0, 5_000))),
+            deductible_applies=draw(st.booleans()),
+            max_units_per_day=draw(optional(st.integers(1, 4))),
+            max_units_per_period=draw(optional(st.integers(1, 6))),
+            prior_auth=draw(st.sampled_from([False, False, False, True])),  # 1 in 4
+        )
+        for code in codes
+    )
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    age = draw(st.integers(0, 400))  # how long the plan has been in effect
+    effective = TODAY_DAY - age
+    plan = make_plan(
+        "ORACLE",
+        draw(services()),
+        effective=from_day(effective),
+        benefit_period_days=draw(st.sampled_from([30, 90, 365]) | st.integers(1, 400)),
+        deductible=draw(st.sampled_from([10_000, 0]) | st.integers(0, 200_000)),
+        out_of_pocket_max=draw(st.sampled_from([30_000, 0]) | st.integers(0, 400_000)),
+        coinsurance_bps=draw(
+            st.sampled_from([2_000, 1_250, 0, 3_333, 10_000]) | st.integers(0, 10_000)
+        ),
+        annual_benefit_max=draw(optional(st.integers(0, 300_000))),
+        waiting_period_days=draw(st.sampled_from([0] * 7 + [10, 30, 60])),
+        timely_filing_days=draw(st.sampled_from([400] * 7 + [0, 90, 365])),
+        auto_approve_limit=draw(st.sampled_from([50_000, 0]) | st.integers(0, 200_000)),
+    )
+    enrollments = {}
+    for name in MEMBERS[:3]:
+        kind = draw(st.sampled_from(["open"] * 6 + ["ended"] * 2 + ["late", "none"]))
+        if kind == "none":
+            continue
+        if kind == "late":  # joins while the plan runs
+            start = effective + draw(st.integers(0, age))
+        else:  # covered from before the plan's effective day
+            start = effective - draw(st.integers(0, 400))
+        end = start + draw(st.integers(0, 900)) if kind == "ended" else None
+        enrollments[name] = oracle.Enrollment(start, end)
+    # Few distinct days, so the duplicate-line rule and the units limits come into play:
+    # mostly days the plan is in effect; now and then the day before, or tomorrow (a reject).
+    kinds = st.sampled_from(["in"] * 8 + ["before", "future"])
+    ago = kinds.flatmap(
+        lambda kind: (
+            st.integers(0, age) if kind == "in" else st.just(age + 1 if kind == "before" else -1)
+        )
+    )
+    days = draw(st.lists(ago, min_size=1, max_size=4))
+    line = st.builds(
+        oracle.ClaimLineInput,
+        code=st.sampled_from([s.code for s in plan.services] * 4 + ["NOPE"]),
+        units=st.integers(1, 4),
+        billed=st.sampled_from([10_000, 0]) | st.integers(0, 150_000),
+    )
+    claim = st.builds(
+        oracle.ClaimInput,
+        member=st.sampled_from(["m0", "m1", "m2"] * 3 + ["m3"]),  # the stranger 1 in 10
+        provider=st.sampled_from(PROVIDERS),
+        service_day=st.sampled_from(days).map(lambda ago: TODAY_DAY - ago),
+        prior_auth=st.booleans(),
+        lines=st.lists(line, min_size=1, max_size=4).map(tuple),
+    )
+    decision = st.sampled_from(["approve", "deny", "leave"])
+    claims = draw(st.lists(st.tuples(claim, decision), min_size=1, max_size=8))
+    return Scenario(plan, enrollments, claims)
+
+
+@dataclass
+class Base:
+    chain: EmbeddedChain
+    engine: Engine
+    token: DevToken
+
+
+@cache
+def base() -> Base:
+    """One chain, token and engine for the whole run (each example is rolled back)."""
+    chain = new_chain()
+    insurer = chain.accounts["insurer"]
+    token = DevToken.deploy(chain, insurer)
+    engine = Engine.deploy(chain, insurer)
+    assert isinstance(token, DevToken) and isinstance(engine, Engine)
+    return Base(chain, engine, token)
+
+
+class _Undo(Exception):
+    pass
+
+
+@contextmanager
+def rolled_back(chain: EmbeddedChain) -> Iterator[None]:
+    """Run a block in one chain command and undo all of it afterwards."""
+    try:
+        with chain.command():
+            yield
+            raise _Undo
+    except _Undo:
+        pass
+
+
+def chain_claim(d: Deployment, claim: oracle.ClaimInput) -> ChainClaim:
+    lines = tuple(ChainLine(line.code, line.units, line.billed) for line in claim.lines)
+    d.counter[0] += 1
+    commitment = (b"oracle-%d" % d.counter[0]).ljust(32, b"\0")
+    return ChainClaim(
+        commitment, pseudonym(claim.member), claim.service_day, claim.prior_auth, lines
+    )
+
+
+def check_accumulators(d: Deployment, plan: Plan, ledger: oracle.Ledger) -> None:
+    limited = [s.code for s in plan.services if s.max_units_per_period is not None]
+    for (member, period), acc in ledger.periods():
+        assert period >= 0
+        got = d.accumulators(pseudonym(member), period)
+        assert got == (acc.deductible_met, acc.oop_met, acc.benefit_used), (member, period)
+        for code in limited:
+            units = d.units(pseudonym(member), code, period)
+            assert units == acc.units_used.get(code, 0), (member, period, code)
+        # Never past the maxima.
+        assert acc.oop_met <= plan.out_of_pocket_max
+        assert acc.deductible_met <= plan.deductible
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(scenarios())
+def test_contract_agrees_with_the_oracle(scenario: Scenario) -> None:
+    b = base()
+    with rolled_back(b.chain):
+        plan = scenario.plan
+        d = open_plan(b.chain, b.engine, b.token, plan, fund_cents=100_000_000)
+        d.engine.enroll(
+            d.insurer,
+            d.plan_id,
+            [
+                Enrollment(pseudonym(name), e.coverage_start, e.coverage_end)
+                for name, e in scenario.enrollments.items()
+            ],
+        )
+        ledger = oracle.Ledger()
+        for name, enrollment in scenario.enrollments.items():
+            ledger.enroll(name, enrollment)
+        today = d.engine.today()
+        assert today == TODAY_DAY
+        providers = {"hospital": d.hospital, "hospital2": d.hospital2}
+
+        for claim, decision in scenario.claims:
+            on_chain = chain_claim(d, claim)
+            try:
+                expected = oracle.adjudicate(plan, ledger, claim, today=today)
+            except oracle.ClaimRejected as rejected:
+                try:
+                    d.submit(on_chain, sender=providers[claim.provider])
+                except TransactionReverted as error:
+                    assert error.reason == f"claims: {rejected.reason}"
+                    event("rejected")
+                else:
+                    raise AssertionError(f"the contract took a claim the oracle rejects: {claim}")
+                continue
+            sub = d.submit(on_chain, sender=providers[claim.provider])
+            event(f"status {expected.status}")
+            for line in expected.lines:
+                event(f"line {line.denial or 'priced'}")
+            assert [line_result(e) for e in sub.lines] == [
+                oracle_line_result(x) for x in expected.lines
+            ]
+            assert sub.status == STATUS[expected.status], (claim, expected)
+            assert sub.submitted["plan_paid"] == expected.plan_paid
+            if expected.status == "pending_review" and decision != "leave":
+                d.review(sub.claim_id, decision == "approve")
+                if decision == "deny":
+                    oracle.reverse(plan, ledger, claim, expected)
+                final = d.engine.claim_status(on_chain.commitment).status
+                assert final == (Status.PAID if decision == "approve" else Status.DENIED)
+            check_accumulators(d, plan, ledger)
+
+
+def test_examples_are_rolled_back() -> None:
+    # The rollback the property test relies on: a plan created in one example is gone.
+    b = base()
+    plan = make_plan("ROLLBACK", [Service("A", "A", fee=100)])
+    with rolled_back(b.chain):
+        open_plan(b.chain, b.engine, b.token, plan)
+        assert b.engine.plan_exists("ROLLBACK")
+    assert not b.engine.plan_exists("ROLLBACK")
+    assert b.engine.today() == TODAY_DAY
