@@ -129,7 +129,13 @@ class PoolState:
 
     @property
     def free(self) -> int:
-        return self.balance - self.reserved
+        """What the insurer may withdraw: the balance no queued claim needs."""
+        return max(self.balance - self.reserved, 0)
+
+    @property
+    def shortfall(self) -> int:
+        """What the pool lacks to pay every queued claim."""
+        return max(self.reserved - self.balance, 0)
 
     @property
     def queued(self) -> int:

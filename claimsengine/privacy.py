@@ -3,9 +3,11 @@
 - A member goes on-chain as HMAC-SHA256(plan pseudonym key, member_id). A plain hash of a
   member id could be reversed by hashing every likely id; without the plan's key it cannot.
   One key per plan, so the same person is unlinkable across plans.
-- A record goes on-chain as keccak256(salt || canonical record bytes), with 32 fresh random
-  bytes of salt per record, so the commitment reveals nothing, yet an auditor given the record
-  and its salt can check it against the chain.
+- A record goes on-chain as keccak256(salt || canonical record bytes), with a 32-byte secret
+  salt per record, so the commitment reveals nothing, yet an auditor given the record and its
+  salt can check it against the chain. The workspace derives the salt with a keyed HMAC of
+  the record (``Workspace.record_salt``), so the same record always has the same commitment
+  and is never submitted twice; ``new_salt`` gives a random one for other uses.
 
 Keys live in a ``KeyStore``: one ``keys.json`` (mode 0600) in a folder the caller chooses,
 apart from the data (the vault, the journal, the records). Losing it makes pseudonyms

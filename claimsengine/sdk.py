@@ -298,8 +298,17 @@ class HospitalClient(Party):
             prior_auth=bool(record.prior_auth),
             lines=tuple(ChainLine(line.code, line.units, line.billed) for line in record.lines),
         )
-        sender = self.account or provider.account
-        return PreparedClaim(record, source, salt, claim, sender)
+        if self.account and self.account != provider.account:
+            # The chain pays whoever sends the claim: never send another provider's record.
+            raise RecordError(
+                f"provider {record.provider_id} is registered to {provider.account}, "
+                f"not to the account acting here ({self.account})",
+                file=source,
+                record=label,
+                field="provider_id",
+                hint="act as the provider's account, or leave --as out",
+            )
+        return PreparedClaim(record, source, salt, claim, self.account or provider.account)
 
     def submit(self, record: TreatmentRecord) -> ClaimResult:
         """Submit one record; the same record sent again returns its existing claim."""

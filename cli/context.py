@@ -362,6 +362,7 @@ def pool_json(plan_id: str, pool: PoolState) -> dict[str, Any]:
         "balance": format_cents(pool.balance),
         "reserved": format_cents(pool.reserved),
         "free": format_cents(pool.free),
+        "shortfall": format_cents(pool.shortfall),
         "queued": pool.queued,
     }
 
@@ -373,6 +374,7 @@ def pool_rows(pool: PoolState) -> list[tuple[str, str]]:
         ("balance", format_cents(pool.balance)),
         ("owed to queued claims", format_cents(pool.reserved)),
         ("free", format_cents(pool.free)),
+        ("short of queued claims", format_cents(pool.shortfall)),
         ("queued claims", str(pool.queued)),
     ]
 

@@ -9,13 +9,13 @@ import click
 
 from claimsengine.cli.context import App, json_option, key_value_table, pass_app, table
 from claimsengine.errors import ClaimsError
+from claimsengine.exports import FORMATS
 
 if TYPE_CHECKING:
     from claimsengine.reconcile import ReconciliationReport
 
 #: Above this many records, the human table shows only those that are not matched.
 RECORD_ROWS_SHOWN = 100
-FORMATS = ("json", "csv", "x12-835", "fhir")
 
 
 @click.command(short_help="Check settlements against a ledger.")

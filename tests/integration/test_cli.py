@@ -119,6 +119,7 @@ def set_up_plan(state: Path) -> None:
         "balance": "300.00",
         "reserved": "0.00",
         "free": "300.00",
+        "shortfall": "0.00",
         "queued": 0,
     }
     assert claims_json(state, "time", "set", "2027-07-01")["date"] == "2027-07-01"
@@ -283,7 +284,8 @@ def test_pool_json(prepared: tuple[Path, dict[str, int]]) -> None:
         "plan_id": PLAN,
         "balance": "15.00",
         "reserved": "367.00",
-        "free": "-352.00",
+        "free": "0.00",  # nothing may be withdrawn: queued claims need 367.00
+        "shortfall": "352.00",  # 367.00 - 15.00
         "queued": 2,
     }
 

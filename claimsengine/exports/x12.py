@@ -1,0 +1,394 @@
+"""An X12 5010 835-style remittance advice (health care claim payment) for a report.
+
+Layout: one interchange (ISA/IEA) with one functional group (GS/GE, ``HP``), and in it one
+transaction set (ST/SE) per provider, since an 835 goes to one payee:
+
+    ST  835, implementation 005010X221A1
+    BPR the total paid to the payee (BPR01 ``I``: remittance information only; the money
+        already moved on-chain as token transfers), credit, ``NON``, date
+    TRN a trace number for this remittance, and the payer's id
+    DTM*405 production date
+    N1*PR the plan (payer); N1*PE the provider (payee), REF*PQ its payout address
+    LX  one header number, then per claim:
+      CLP record id (CLP01), status (1 processed as primary, 4 denied), charge, payment,
+          patient responsibility, filing indicator CI, on-chain claim id (CLP07)
+      DTM*232 service date
+      per line: SVC (HC:code, charge, paid, units), DTM*472, CAS (group CO/PR from the spec,
+          reason code, amount), AMT*B6 allowed amount
+    SE  segment count
+
+Claims that are paid or denied are remitted; queued and pending-review claims are not
+(nothing was paid or finally decided yet: they appear in a later 835). Amounts are dollars
+with 2 decimals. Free text (ids, codes) has the delimiters ``* : ^ ~`` replaced by ``-``.
+
+Before the text is returned it is checked from the values it was built from, with no X12
+parser: SE counts its segments, GE its transaction sets, IEA its groups; every line and
+every claim balances (charge − adjustments = paid); Σ CLP04 = BPR02; and BPR02 equals the
+token transfers the payee received for the plan. Anything off raises ``ExportError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
+
+from claimsengine.adjudication import GROUP_CODES
+from claimsengine.exports import ExportError
+from claimsengine.money import format_cents
+
+if TYPE_CHECKING:
+    from claimsengine.reconcile import OnChainClaim, ReconciliationReport
+
+__all__ = [
+    "CLAIM_STATUS_DENIED",
+    "CLAIM_STATUS_PRIMARY",
+    "IMPLEMENTATION",
+    "Remittance",
+    "Segment",
+    "build_835",
+    "check_835",
+]
+
+ELEMENT = "*"
+COMPONENT = ":"
+REPETITION = "^"
+TERMINATOR = "~"
+IMPLEMENTATION = "005010X221A1"
+CLAIM_STATUS_PRIMARY = "1"  # processed as primary
+CLAIM_STATUS_DENIED = "4"
+CLAIM_FILING_INDICATOR = "CI"  # commercial insurance
+MAX_CAS_TRIPLETS = 6
+
+_DELIMITERS = re.compile(r"[*:^~\r\n]")
+_CPT_LIKE = re.compile(r"[A-Z0-9]{5}")
+
+
+def _text(value: str) -> str:
+    """Free text made safe for an element: no delimiter can end it early."""
+    return _DELIMITERS.sub("-", value)
+
+
+class Segment(NamedTuple):
+    """One segment: its id and its elements, already as text."""
+
+    id: str
+    elements: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return ELEMENT.join((self.id, *self.elements))
+
+
+def _seg(segment_id: str, *elements: str) -> Segment:
+    # Trailing empty elements are left out, as X12 asks.
+    end = len(elements)
+    while end and not elements[end - 1]:
+        end -= 1
+    return Segment(segment_id, elements[:end])
+
+
+# Amounts repeat (the same fees, copays and totals), so their text is formatted once each.
+_dollars = lru_cache(maxsize=1 << 16)(format_cents)
+
+
+@dataclass(frozen=True)
+class _Line:
+    charge: int
+    paid: int
+    adjustments: tuple[tuple[str, int, int], ...]  # (group, reason, cents)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    claim_id: int
+    charge: int
+    paid: int
+    patient: int
+    lines: tuple[_Line, ...]
+
+
+@dataclass
+class _Transaction:
+    control: str
+    provider: str
+    paid: int
+    transfers: int  # token units the payee received for the plan
+    token_scale: int
+    claims: list[_Claim] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Remittance:
+    """A built and checked 835: its text, its segments, and what it holds."""
+
+    text: str
+    segments: tuple[Segment, ...]
+    transaction_sets: int
+    claims: int
+    total_paid: int
+
+
+def _payer_id(plan_id: str) -> str:
+    """TRN03: X12 wants "1" and the payer's 9-digit tax id. A plan on a chain has none, so
+    this is a stable 9-digit number derived from the plan id."""
+    digest = int.from_bytes(hashlib.sha256(plan_id.encode()).digest()[:8], "big")
+    return f"1{digest % 10**9:09d}"
+
+
+def _fixed(value: str, width: int) -> str:
+    return _text(value)[:width].ljust(width)
+
+
+@lru_cache(maxsize=1 << 12)
+def _procedure(code: str) -> str:
+    """SVC01: HC (CPT/HCPCS) for 5-character codes; other schedules' codes as ER."""
+    qualifier = "HC" if _CPT_LIKE.fullmatch(code) else "ER"
+    return f"{qualifier}{COMPONENT}{_text(code)}"
+
+
+def _cas_segments(adjustments: Sequence[tuple[str, int, int]]) -> list[Segment]:
+    """CAS segments: one per group (in order of first use), at most 6 reasons each."""
+    groups: dict[str, list[tuple[int, int]]] = {}
+    for group, reason, cents in adjustments:
+        groups.setdefault(group, []).append((reason, cents))
+    segments = []
+    for group, reasons in groups.items():
+        for start in range(0, len(reasons), MAX_CAS_TRIPLETS):
+            elements = [group]
+            for reason, cents in reasons[start : start + MAX_CAS_TRIPLETS]:
+                elements.extend((str(reason), _dollars(cents), ""))
+            segments.append(_seg("CAS", *elements))
+    return segments
+
+
+def _claim_segments(
+    claim: OnChainClaim, record_id: str | None, service: str
+) -> tuple[_Claim, list[Segment]]:
+    lines = []
+    line_segments: list[Segment] = []
+    for line, cuts in zip(claim.lines, claim.line_adjustments, strict=True):
+        adjustments = tuple((GROUP_CODES[code], code, cents) for code, cents in cuts)
+        lines.append(_Line(line.billed, line.plan_paid, adjustments))
+        line_segments.append(
+            _seg(
+                "SVC",
+                _procedure(line.code),
+                _dollars(line.billed),
+                _dollars(line.plan_paid),
+                "",
+                str(line.units),
+            )
+        )
+        line_segments.append(_seg("DTM", "472", service))
+        line_segments.extend(_cas_segments(adjustments))
+        line_segments.append(_seg("AMT", "B6", _dollars(line.allowed)))
+    patient = sum(cents for line in lines for group, _r, cents in line.adjustments if group == "PR")
+    built = _Claim(claim.claim_id, claim.billed, claim.paid, patient, tuple(lines))
+    status = CLAIM_STATUS_DENIED if claim.status == "denied" else CLAIM_STATUS_PRIMARY
+    header = [
+        _seg(
+            "CLP",
+            _text(record_id or f"CLAIM-{claim.claim_id}"),
+            status,
+            _dollars(built.charge),
+            _dollars(built.paid),
+            _dollars(patient),
+            CLAIM_FILING_INDICATOR,
+            str(claim.claim_id),
+        ),
+        _seg("DTM", "232", service),
+    ]
+    return built, header + line_segments
+
+
+def build_835(
+    report: ReconciliationReport,
+    *,
+    sender_id: str = "CLAIMSENGINE",
+    receiver_id: str | None = None,
+    control_number: int = 1,
+    created: datetime | None = None,
+    usage: str = "P",
+) -> Remittance:
+    """The 835 of a report's paid and denied claims, one transaction set per provider.
+
+    ``created`` defaults to the chain's today at 00:00, so the same chain gives the same
+    file. ``usage`` is ISA15: P (production) or T (test). Raises ``ExportError`` when the
+    result would not balance.
+    """
+    when = created or datetime.combine(report.today_date, time())
+    day, clock = when.strftime("%Y%m%d"), when.strftime("%H%M")
+    receiver = receiver_id or report.provider or report.plan_id
+    transfers = {p.provider_id: p.transfers for p in report.providers}
+    by_provider: dict[str, list[OnChainClaim]] = {}
+    for claim in report.claims:
+        if claim.status in ("paid", "denied"):
+            by_provider.setdefault(claim.provider, []).append(claim)
+
+    transactions: list[_Transaction] = []
+    for number, provider in enumerate(sorted(by_provider), start=1):
+        claims = by_provider[provider]
+        paid = sum(c.paid for c in claims)
+        transaction = _Transaction(
+            control=f"{number:04d}",
+            provider=provider,
+            paid=paid,
+            transfers=transfers.get(provider, 0),
+            token_scale=report.token_scale,
+        )
+        payees = sorted({c.payee for c in claims if c.payee})
+        body = [
+            _seg("ST", "835", transaction.control, IMPLEMENTATION),
+            _seg(
+                "BPR",
+                "I" if paid else "H",  # H: notification only (nothing paid)
+                format_cents(paid),
+                "C",
+                "NON",
+                *([""] * 11),
+                day,
+            ),
+            _seg("TRN", "1", _text(f"{report.plan_id}.{number:04d}"), _payer_id(report.plan_id)),
+            _seg("DTM", "405", day),
+            _seg("N1", "PR", _text(report.plan_id)),
+            _seg("N1", "PE", _text(provider)),
+            *(_seg("REF", "PQ", payee) for payee in payees),
+            _seg("LX", "1"),
+        ]
+        for claim in sorted(claims, key=lambda c: c.claim_id):
+            service = claim.service_date.strftime("%Y%m%d")
+            built, segments = _claim_segments(claim, report.record_id_of(claim), service)
+            transaction.claims.append(built)
+            body.extend(segments)
+        body.append(_seg("SE", str(len(body) + 1), transaction.control))
+        transaction.segments = body
+        transactions.append(transaction)
+
+    control = f"{control_number:09d}"
+    envelope_head = [
+        _seg(
+            "ISA",
+            "00",
+            " " * 10,
+            "00",
+            " " * 10,
+            "ZZ",
+            _fixed(sender_id, 15),
+            "ZZ",
+            _fixed(receiver, 15),
+            when.strftime("%y%m%d"),
+            clock,
+            REPETITION,
+            "00501",
+            control,
+            "0",
+            usage,
+            COMPONENT,
+        ),
+        _seg(
+            "GS",
+            "HP",
+            _text(sender_id)[:15],
+            _text(receiver)[:15],
+            day,
+            clock,
+            str(control_number),
+            "X",
+            IMPLEMENTATION,
+        ),
+    ]
+    envelope_tail = [
+        _seg("GE", str(len(transactions)), str(control_number)),
+        _seg("IEA", "1", control),
+    ]
+    segments = [
+        *envelope_head,
+        *(s for t in transactions for s in t.segments),
+        *envelope_tail,
+    ]
+    text = "".join(f"{ELEMENT.join((s.id, *s.elements))}{TERMINATOR}\n" for s in segments)
+    problems = check_835(transactions, segments) + _check_delimiters(text, segments)
+    if problems:
+        raise ExportError(
+            "the 835 is not right: " + "; ".join(problems[:5]),
+            hint="reconcile without an export to see the failing checks",
+        )
+    return Remittance(
+        text=text,
+        segments=tuple(segments),
+        transaction_sets=len(transactions),
+        claims=sum(len(t.claims) for t in transactions),
+        total_paid=sum(t.paid for t in transactions),
+    )
+
+
+def check_835(transactions: Sequence[_Transaction], segments: Sequence[Segment]) -> list[str]:
+    """The 835's own checks, from the values it was built from (no X12 parser).
+    Returns the problems; empty when it is right."""
+    problems: list[str] = []
+    for transaction in transactions:
+        body = transaction.segments
+        where = f"ST {transaction.control} ({transaction.provider})"
+        if body[0].id != "ST" or body[-1].id != "SE":
+            problems.append(f"{where}: does not run from ST to SE")
+        elif body[-1].elements[0] != str(len(body)):
+            problems.append(f"{where}: SE01 {body[-1].elements[0]}, but it has {len(body)}")
+        clp = [s for s in body if s.id == "CLP"]
+        if len(clp) != len(transaction.claims):
+            problems.append(f"{where}: {len(clp)} CLP segments for {len(transaction.claims)}")
+        for claim in transaction.claims:
+            cut = 0
+            for number, line in enumerate(claim.lines, start=1):
+                line_cut = sum(cents for _g, _r, cents in line.adjustments)
+                cut += line_cut
+                if line.charge - line_cut != line.paid:
+                    problems.append(
+                        f"claim {claim.claim_id} line {number}: charge {format_cents(line.charge)}"
+                        f" - adjustments {format_cents(line_cut)} != paid {format_cents(line.paid)}"
+                    )
+            if claim.charge - cut != claim.paid:
+                problems.append(
+                    f"claim {claim.claim_id}: charge {format_cents(claim.charge)} - adjustments "
+                    f"{format_cents(cut)} != paid {format_cents(claim.paid)}"
+                )
+            if sum(line.charge for line in claim.lines) != claim.charge:
+                problems.append(f"claim {claim.claim_id}: the lines' charges do not add up")
+        paid = sum(claim.paid for claim in transaction.claims)
+        if paid != transaction.paid:
+            problems.append(
+                f"{where}: the CLP04 sum {format_cents(paid)} != BPR02 "
+                f"{format_cents(transaction.paid)}"
+            )
+        if transaction.paid * transaction.token_scale != transaction.transfers:
+            problems.append(
+                f"{where}: BPR02 {format_cents(transaction.paid)} != the token transfers the "
+                f"payee received ({transaction.transfers} units)"
+            )
+    ge = [s for s in segments if s.id == "GE"]
+    st = [s for s in segments if s.id == "ST"]
+    if len(ge) != 1 or ge[0].elements[0] != str(len(st)):
+        problems.append(f"GE01 does not count the {len(st)} transaction sets")
+    iea = [s for s in segments if s.id == "IEA"]
+    if len(iea) != 1 or iea[0].elements[0] != str(sum(1 for s in segments if s.id == "GS")):
+        problems.append("IEA01 does not count the functional groups")
+    isa = segments[0]
+    if isa.id != "ISA" or len(isa.text) + len(TERMINATOR) != 106:
+        problems.append("the ISA segment is not 106 characters long")
+    return problems
+
+
+def _check_delimiters(text: str, segments: Sequence[Segment]) -> list[str]:
+    """No element holds a delimiter: the text has exactly one terminator per segment and
+    one element separator per element (counted, not parsed)."""
+    problems = []
+    if text.count(TERMINATOR) != len(segments):
+        problems.append("an element holds the segment terminator")
+    if text.count(ELEMENT) != sum(len(s.elements) for s in segments):
+        problems.append("an element holds the element separator")
+    return problems

@@ -1,0 +1,696 @@
+"""The submission orchestrator: record files in, claims on the chain, crash-safe.
+
+``submit_paths`` is what ``claims submit`` runs. In order:
+
+1. **Load and validate** the files and folders (``records.load_paths``): one JSON record, a
+   JSON array, JSON Lines, a FHIR Claim or a FHIR Bundle. A path that does not exist stops
+   the run here, before anything touches the chain.
+2. **Check the context** before anything is sent: the plan is on the chain, the member is
+   enrolled (the plan's enrolment of their pseudonym is on-chain), no record id is used
+   for two different records (``records.check_context``; across runs the journal catches
+   it), and with ``as_account`` the sender is the record's provider.
+3. **Set aside** each bad record in the quarantine folder (default ``<state>/quarantine``),
+   the record as read next to its error. A bad record never stops the good ones.
+4. **Finish an earlier run.** ``HospitalClient.resume()`` submits, from the encrypted vault,
+   every record that a killed run left ``prepared`` in the journal, and marks the ones the
+   chain already has. Nothing is sent twice: the journal and the chain are keyed by the
+   record's deterministic commitment, and the contract refuses a commitment it has seen.
+5. **Submit** the good records with ``HospitalClient.submit_many`` (gas-sized batches per
+   plan and sender), ``chunk_size`` records per ``workspace.command()``, so a long run
+   commits as it goes and a crash loses at most the chunk in flight, which the next run
+   finishes from the journal.
+
+Transient JSON-RPC failures are retried by ``RpcChain`` (``retry_transient``). A failure
+that remains stops the run with ``SubmitInterrupted``, which says what was done and that
+running the same command again resumes from the journal.
+
+``verify_record`` is the other direction, for an auditor: a record and its salt against the
+commitment the chain holds. docs/orchestrator.md and docs/privacy.md tell the whole story.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from claimsengine.abi import bytes32_to_text
+from claimsengine.engine import Status
+from claimsengine.errors import ChainError, ClaimsError, InputError, NotFound, RecordError
+from claimsengine.history import claim_events
+from claimsengine.journal import PREPARED
+from claimsengine.privacy import SALT_BYTES, record_commitment
+from claimsengine.records import (
+    LoadResult,
+    RejectedRecord,
+    SourcedRecord,
+    TreatmentRecord,
+    canonical_json,
+    check_context,
+    load_paths,
+    quarantine,
+)
+from claimsengine.results import STATUSES, ClaimResult
+from claimsengine.sdk import HospitalClient, Submission
+from claimsengine.workspace import Workspace
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "Progress",
+    "SetAside",
+    "SubmitInterrupted",
+    "SubmitReport",
+    "SubmittedClaim",
+    "Verification",
+    "submit_paths",
+    "verify_record",
+]
+
+#: Records per atomic command: what a crash can cost, and how often the embedded chain commits.
+DEFAULT_CHUNK_SIZE = 1_000
+
+#: ``progress(done, total)``: first called with ``done=0`` once the total is known.
+Progress = Callable[[int, int], None]
+
+_QUARANTINE_INDEX = ".index.json"
+
+
+@dataclass(frozen=True)
+class SubmittedClaim:
+    """One record's claim on the chain.
+
+    ``already_submitted``: the chain had it before this run. ``resumed``: an earlier run
+    that was stopped had prepared it, and this run sent it.
+    """
+
+    result: ClaimResult
+    source: str | None
+    already_submitted: bool = False
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A record (or a whole file) that was not submitted, its error, and its quarantine copy."""
+
+    file: str
+    record_id: str | None
+    error: ClaimsError
+    quarantined: Path | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``{"file", "record_id", "error"}`` object of ``claims --json submit``."""
+        return {"file": self.file, "record_id": self.record_id, "error": _error_text(self.error)}
+
+
+@dataclass
+class SubmitReport:
+    """What a run did. ``claims`` is in input order (records finished from an earlier run
+    come first); ``set_aside`` in the order the problems were found."""
+
+    claims: list[SubmittedClaim] = field(default_factory=list)
+    set_aside: list[SetAside] = field(default_factory=list)
+    #: Identical copies of a record in the input (harmless: each record is sent once).
+    repeated: int = 0
+    quarantine_dir: Path | None = None
+
+    @property
+    def results(self) -> list[ClaimResult]:
+        return [claim.result for claim in self.claims]
+
+    @property
+    def submitted(self) -> int:
+        """Claims this run put on the chain (including those finished for an earlier run)."""
+        return sum(1 for claim in self.claims if not claim.already_submitted)
+
+    @property
+    def already_submitted(self) -> int:
+        """Records that were on the chain before this run (recognised, not sent again)."""
+        return sum(1 for claim in self.claims if claim.already_submitted)
+
+    @property
+    def resumed(self) -> int:
+        return sum(1 for claim in self.claims if claim.resumed)
+
+    @property
+    def quarantined(self) -> int:
+        return len(self.set_aside)
+
+    def count(self, status: str) -> int:
+        """How many of the run's claims now have ``status`` (paid, queued, ...)."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        return sum(1 for claim in self.claims if claim.result.status == status)
+
+    @property
+    def paid(self) -> int:
+        return self.count("paid")
+
+    @property
+    def denied(self) -> int:
+        return self.count("denied")
+
+    @property
+    def pending_review(self) -> int:
+        return self.count("pending_review")
+
+    @property
+    def queued(self) -> int:
+        return self.count("queued")
+
+    @property
+    def plan_paid(self) -> int:
+        """Cents the plan pays (or owes, for queued claims) on the run's approved claims."""
+        return sum(
+            claim.result.totals.plan_paid
+            for claim in self.claims
+            if claim.result.status in ("paid", "queued")
+        )
+
+    @property
+    def ok(self) -> bool:
+        """True when no record was set aside (``claims submit`` exits 0)."""
+        return not self.set_aside
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """``claims --json submit``: the claim results, then one object per record set aside."""
+        return [claim.result.to_json() for claim in self.claims] + [
+            entry.to_json() for entry in self.set_aside
+        ]
+
+
+class SubmitInterrupted(ChainError):
+    """The chain failed for good during a run. ``report`` holds what was done before it.
+
+    Nothing is lost: the records in flight are ``prepared`` in the journal, and running the
+    same command again finishes them (and never submits a record twice).
+    """
+
+    def __init__(self, message: str, *, report: SubmitReport, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.report = report
+
+
+def submit_paths(
+    workspace: Workspace,
+    paths: Iterable[Path | str],
+    *,
+    default_plan: str | None = None,
+    default_provider: str | None = None,
+    as_account: str | None = None,
+    quarantine_dir: Path | str | None = None,
+    progress: Progress | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> SubmitReport:
+    """Submit every record in ``paths`` (files or folders) and report what happened.
+
+    ``default_plan`` / ``default_provider`` fill records that lack them (Synthea's FHIR).
+    ``as_account`` sends as that account; None sends as each record's registered provider.
+    Bad records are set aside in ``quarantine_dir`` (default ``<state>/quarantine``) and
+    listed in the report; they never stop the good ones. A path that does not exist raises
+    ``InputError`` before anything is done. A chain failure that retries cannot cure raises
+    ``SubmitInterrupted``.
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    folder = (
+        Path(quarantine_dir) if quarantine_dir is not None else workspace.state_dir / "quarantine"
+    )
+    report = SubmitReport(quarantine_dir=folder)
+    jail = _QuarantineFolder(folder)
+
+    # Read everything before touching the chain: a typo in a path stops the run here.
+    loaded = load_paths(paths, default_plan=default_plan, default_provider=default_provider)
+    report.repeated = len(loaded.repeated)
+    known_plans = _known_plans(workspace, loaded)
+    loaded = _check_keys(workspace, loaded, known_plans)
+    checked = check_context(loaded, known_plans, _MemberCheck(workspace))
+    if as_account is not None:
+        checked = _check_sender(workspace, checked, as_account)
+    for rejected in checked.rejected:
+        report.set_aside.append(jail.put(rejected))
+
+    good = checked.records
+    pending = workspace.journal.count(workspace.chain_key, PREPARED)
+    total = pending + len(good)
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(min(done, total), total)
+
+    if progress is not None:
+        progress(0, total)
+
+    client = HospitalClient(workspace, as_account)
+    resumed: dict[bytes, Submission] = {}
+    try:
+        if pending:
+            with workspace.command():
+                for outcome in client.resume():
+                    resumed[workspace.commitment(outcome.record)[1]] = outcome
+            advance(pending)
+            for outcome in resumed.values():
+                _record_outcome(report, jail, outcome, resumed=True)
+        for start in range(0, len(good), chunk_size):
+            chunk = good[start : start + chunk_size]
+            with workspace.command():
+                outcomes = client.submit_many(
+                    [sourced.record for sourced in chunk],
+                    sources=[str(sourced.file) for sourced in chunk],
+                    progress=advance,
+                )
+            for sourced, outcome in zip(chunk, outcomes, strict=True):
+                if resumed and workspace.commitment(sourced.record)[1] in resumed:
+                    continue  # sent by resume() a moment ago; already in the report
+                _record_outcome(report, jail, outcome, sourced=sourced)
+    except ChainError as error:
+        if isinstance(error, SubmitInterrupted):
+            raise
+        raise SubmitInterrupted(
+            f"{error.message}; stopped after {report.submitted} claims were submitted in this run",
+            report=report,
+            hint=(
+                (f"{error.hint}; then " if error.hint else "")
+                + "run the same command again: it resumes from the journal and never "
+                "submits a record twice"
+            ),
+        ) from error
+    return report
+
+
+# -- the auditor's check -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Whether a record (and its salt) matches a commitment that is on the chain.
+
+    ``commitment`` is the on-chain commitment the record was checked against; ``computed``
+    is keccak256(salt || canonical record). ``differences`` names the fields in which the
+    record differs from the committed copy, when that copy is known (the vault).
+    ``claim_differences`` names what the claim on the chain bills differently from the
+    record (plan, service date, lines), which a commitment alone cannot show.
+    """
+
+    record: TreatmentRecord
+    source: str | None
+    commitment: bytes
+    computed: bytes
+    claim_id: int | None
+    status: str | None
+    salt: bytes
+    salt_from: str
+    differences: tuple[str, ...] = ()
+    claim_differences: tuple[str, ...] = ()
+
+    @property
+    def on_chain(self) -> bool:
+        return self.claim_id is not None
+
+    @property
+    def matches(self) -> bool:
+        return self.on_chain and self.computed == self.commitment and not self.claim_differences
+
+    @property
+    def problem(self) -> str | None:
+        """Why the record does not match, in words; None when it matches."""
+        if self.matches:
+            return None
+        if not self.on_chain:
+            return f"no claim on the chain has the commitment 0x{self.commitment.hex()}"
+        if self.computed == self.commitment:
+            return (
+                f"the record matches the commitment of claim {self.claim_id}, but the claim "
+                "on the chain bills differently: " + ", ".join(self.claim_differences)
+            )
+        text = (
+            f"the record and salt hash to 0x{self.computed.hex()}, not to the commitment "
+            f"0x{self.commitment.hex()} of claim {self.claim_id}"
+        )
+        if self.differences:
+            text += "; it differs from the committed record in " + ", ".join(self.differences)
+        return text
+
+    def to_json(self, *, reveal_salt: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "file": self.source,
+            "record_id": self.record.record_id,
+            "provider_id": self.record.provider_id,
+            "match": self.matches,
+            "claim_id": self.claim_id,
+            "status": self.status,
+            "commitment": "0x" + self.commitment.hex(),
+            "computed": "0x" + self.computed.hex(),
+            "problem": self.problem,
+            "claim_differences": list(self.claim_differences),
+        }
+        if reveal_salt:
+            data["salt"] = "0x" + self.salt.hex()
+        return data
+
+
+def verify_record(
+    workspace: Workspace,
+    record: TreatmentRecord,
+    *,
+    salt: bytes | None = None,
+    commitment: bytes | None = None,
+    claim_id: int | None = None,
+    source: str | None = None,
+) -> Verification:
+    """Check a record against its on-chain commitment: keccak256(salt || canonical record).
+
+    The commitment to check against is, in order: that of claim ``claim_id`` (read from
+    its ClaimSubmitted event); ``commitment``; the one this workspace's journal holds for
+    the record's (provider_id, record_id); else, with a ``salt``, the record's own, which
+    the chain must then know. The salt is ``salt``, else the vault's copy for that
+    commitment. Raises ``InputError`` when neither can be found.
+    """
+    if claim_id is not None:
+        onchain = claim_events(workspace.engine, claim_id).commitment
+        if commitment is not None and commitment != onchain:
+            raise InputError(
+                f"claim {claim_id} has commitment 0x{onchain.hex()}, not the one given",
+                field="--commitment",
+                hint="give --claim or --commitment, not both",
+            )
+        commitment = onchain
+    if commitment is None:
+        entry = workspace.journal.by_record(
+            workspace.chain_key, record.provider_id, record.record_id
+        )
+        if entry is not None:
+            commitment = entry.commitment
+    if salt is not None and len(salt) != SALT_BYTES:
+        raise InputError(f"a salt is {SALT_BYTES} bytes (64 hex digits)", field="--salt")
+    if commitment is None and salt is None:
+        raise InputError(
+            f"record {record.record_id} of {record.provider_id} was not submitted from this "
+            "workspace, so its commitment and salt are not known here",
+            file=source,
+            hint="pass the claim (--claim CLAIM_ID) or commitment (--commitment HEX) and the "
+            "salt (--salt HEX) that the hospital gave you",
+        )
+
+    committed: TreatmentRecord | None = None
+    salt_from = "given"
+    if salt is None:
+        assert commitment is not None
+        committed, salt = _vault_copy(workspace, commitment, record, source)
+        salt_from = "vault"
+    computed = record_commitment(salt, record)
+    if commitment is None:
+        commitment = computed
+
+    state = workspace.engine.claim_status(commitment)
+    on_chain = state.status != Status.NONE
+    differences: tuple[str, ...] = ()
+    if committed is not None and computed != commitment:
+        differences = tuple(_differences(committed.to_json(), record.to_json()))
+    claim_differences: tuple[str, ...] = ()
+    if on_chain:
+        claim_differences = _claim_differences(workspace, state.claim_id, record)
+    return Verification(
+        record=record,
+        source=source,
+        commitment=commitment,
+        computed=computed,
+        claim_id=state.claim_id if on_chain else None,
+        status=state.status.label if on_chain else None,
+        salt=salt,
+        salt_from=salt_from,
+        differences=differences,
+        claim_differences=claim_differences,
+    )
+
+
+def _claim_differences(
+    workspace: Workspace, claim_id: int, record: TreatmentRecord
+) -> tuple[str, ...]:
+    """What the claim's events bill differently from the record: a hospital could commit to
+    one record and send other lines; the commitment alone would not show it."""
+    events = claim_events(workspace.engine, claim_id)
+    found: list[str] = []
+    if bytes32_to_text(events.submitted.args["plan_id"]) != record.plan_id:
+        found.append("plan_id")
+    if int(events.submitted.args["service_day"]) != record.service_day:
+        found.append("service_date")
+    billed = [
+        (bytes32_to_text(e.args["code"]), int(e.args["units"]), int(e.args["billed"]))
+        for e in events.lines
+    ]
+    recorded = [(line.code, line.units, line.billed) for line in record.lines]
+    if len(billed) != len(recorded):
+        found.append(f"lines ({len(billed)} on the chain, {len(recorded)} in the record)")
+    else:
+        found.extend(
+            f"lines[{position}]"
+            for position, (onchain, given) in enumerate(zip(billed, recorded, strict=True))
+            if onchain != given
+        )
+    return tuple(found)
+
+
+def _vault_copy(
+    workspace: Workspace, commitment: bytes, record: TreatmentRecord, source: str | None
+) -> tuple[TreatmentRecord, bytes]:
+    hint = "pass the salt the hospital gave you (--salt HEX)"
+    # An auditor's workspace has no keys: do not create any just to look.
+    if not workspace.keys.path.exists():
+        raise InputError(
+            "this workspace has no record vault to take the salt from",
+            file=source,
+            record=record.record_id,
+            hint=hint,
+        )
+    try:
+        return workspace.vault.get(commitment)
+    except NotFound:
+        raise InputError(
+            f"the vault holds no salt for commitment 0x{commitment.hex()}",
+            file=source,
+            record=record.record_id,
+            hint=hint,
+        ) from None
+
+
+def _differences(committed: Any, given: Any, where: str = "") -> list[str]:
+    """The paths at which two JSON values differ: ``lines[0].billed``."""
+    if isinstance(committed, dict) and isinstance(given, dict):
+        found: list[str] = []
+        for key in sorted(set(committed) | set(given)):
+            path = f"{where}.{key}" if where else key
+            if key not in committed or key not in given:
+                found.append(path)
+            else:
+                found.extend(_differences(committed[key], given[key], path))
+        return found
+    if isinstance(committed, list) and isinstance(given, list) and len(committed) == len(given):
+        found = []
+        for position, (left, right) in enumerate(zip(committed, given, strict=True)):
+            found.extend(_differences(left, right, f"{where}[{position}]"))
+        return found
+    return [] if committed == given else [where or "the record"]
+
+
+# -- internals ------------------------------------------------------------------------------
+
+
+def _record_outcome(
+    report: SubmitReport,
+    jail: _QuarantineFolder,
+    outcome: Submission,
+    *,
+    sourced: SourcedRecord | None = None,
+    resumed: bool = False,
+) -> None:
+    if outcome.result is not None:
+        report.claims.append(
+            SubmittedClaim(
+                result=outcome.result,
+                source=outcome.source,
+                already_submitted=outcome.already_submitted,
+                resumed=resumed,
+            )
+        )
+        return
+    assert outcome.error is not None
+    record = outcome.record
+    error = outcome.error
+    source = outcome.source or "(vault)"
+    if not isinstance(error, RecordError):
+        error = RecordError(error.message, file=source, record=record.record_id, hint=error.hint)
+    elif error.file is None:
+        error = RecordError(
+            error.message,
+            file=source,
+            record=error.record or record.record_id,
+            field=error.field,
+            hint=error.hint,
+        )
+    file = sourced.file if sourced is not None else Path(source)
+    index = sourced.index if sourced is not None else 0
+    rejected = RejectedRecord(file, record.record_id, index, error, record.to_json())
+    report.set_aside.append(jail.put(rejected))
+
+
+def _known_plans(workspace: Workspace, loaded: LoadResult) -> set[str]:
+    """The plans the records name that exist on the chain (one call per plan)."""
+    named = {sourced.record.plan_id for sourced in loaded.records}
+    return {plan_id for plan_id in named if workspace.engine.plan_exists(plan_id)}
+
+
+def _check_keys(workspace: Workspace, loaded: LoadResult, known_plans: set[str]) -> LoadResult:
+    """Set aside the records of a plan whose pseudonym key this workspace does not hold.
+
+    Without the plan's key the member's on-chain id cannot be computed, and asking for it
+    would create a new, wrong key for good (keys are never replaced).
+    """
+    with_keys = set(workspace.keys.plans())
+    result = LoadResult(rejected=list(loaded.rejected), repeated=list(loaded.repeated))
+    for sourced in loaded.records:
+        record = sourced.record
+        if record.plan_id not in known_plans or record.plan_id in with_keys:
+            result.records.append(sourced)  # an unknown plan is reported by check_context
+            continue
+        error = RecordError(
+            f"this workspace holds no pseudonym key for plan {record.plan_id}, so the "
+            "member's on-chain id cannot be computed",
+            file=str(sourced.file),
+            record=record.record_id,
+            field="plan_id",
+            hint=f"add the plan's pseudonym key (from the insurer) to {workspace.keys.path}",
+        )
+        result.rejected.append(
+            RejectedRecord(sourced.file, record.record_id, sourced.index, error, record.to_json())
+        )
+    return result
+
+
+def _check_sender(workspace: Workspace, checked: LoadResult, as_account: str) -> LoadResult:
+    """Set aside the records of a provider whose registered account is not ``as_account``.
+
+    The chain pays a claim to the provider that sends it, whatever the record says: a
+    record of HOSP-A sent from HOSP-B's account would be paid to HOSP-B.
+    """
+    sender = workspace.chain.address_of(as_account)
+    providers: dict[str, dict[str, str]] = {}
+    result = LoadResult(rejected=list(checked.rejected), repeated=list(checked.repeated))
+    for sourced in checked.records:
+        record = sourced.record
+        if record.plan_id not in providers:
+            providers[record.plan_id] = {
+                info.provider_id: info.account
+                for info in workspace.providers(record.plan_id).values()
+            }
+        account = providers[record.plan_id].get(record.provider_id)
+        if account is None or account == sender:
+            result.records.append(sourced)  # an unknown provider is reported when sent
+            continue
+        error = RecordError(
+            f"provider {record.provider_id!r} is registered to account {account}, but this "
+            f"run acts as {as_account} ({sender}), which the chain would pay instead",
+            file=str(sourced.file),
+            record=record.record_id,
+            field="provider_id",
+            hint="leave out --as to send each record as its provider's account",
+        )
+        result.rejected.append(
+            RejectedRecord(sourced.file, record.record_id, sourced.index, error, record.to_json())
+        )
+    return result
+
+
+class _MemberCheck:
+    """Whether a member is enrolled: the plan's enrolment of their pseudonym is on-chain.
+
+    One call per (plan, member), however many records the member has.
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+        self._known: dict[tuple[str, str], bool] = {}
+
+    def __call__(self, plan_id: str, member_id: str) -> bool:
+        key = (plan_id, member_id)
+        if key not in self._known:
+            workspace = self._workspace
+            pseudonym = workspace.pseudonym(plan_id, member_id)
+            enrolled, _start, _end = workspace.engine.member(plan_id, pseudonym)
+            self._known[key] = enrolled
+        return self._known[key]
+
+
+def _error_text(error: ClaimsError) -> str:
+    text = str(error)
+    return f"{text} (hint: {error.hint})" if error.hint else text
+
+
+class _QuarantineFolder:
+    """``records.quarantine`` that writes each distinct rejection once.
+
+    Running the same folder twice would otherwise leave a second copy of every bad record.
+    A hidden index maps a fingerprint of (file, position, error, record as read) to the
+    file written for it; a copy that was since deleted (the user fixed it) is written again.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._index_path = folder / _QUARANTINE_INDEX
+        self._index: dict[str, str] | None = None
+
+    def put(self, rejected: RejectedRecord) -> SetAside:
+        fingerprint = _fingerprint(rejected)
+        index = self._load()
+        name = index.get(fingerprint)
+        if name is not None and (self.folder / name).exists():
+            path = self.folder / name
+        else:
+            (path,) = quarantine([rejected], self.folder)
+            index[fingerprint] = path.name
+            self._save(index)
+        return SetAside(
+            file=str(rejected.file),
+            record_id=rejected.record_id,
+            error=rejected.error,
+            quarantined=path,
+        )
+
+    def _load(self) -> dict[str, str]:
+        if self._index is None:
+            try:
+                data = json.loads(self._index_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = {}
+            self._index = (
+                {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+            )
+        return self._index
+
+    def _save(self, index: dict[str, str]) -> None:
+        temporary = self._index_path.with_name(f"{_QUARANTINE_INDEX}.{os.getpid()}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(index, handle, indent=1, sort_keys=True)
+        os.replace(temporary, self._index_path)
+
+
+def _fingerprint(rejected: RejectedRecord) -> str:
+    try:
+        raw = canonical_json(rejected.raw).decode("utf-8")
+    except (TypeError, ValueError):
+        raw = repr(rejected.raw)
+    parts: Sequence[str] = (
+        str(Path(rejected.file).resolve()),
+        str(rejected.index),
+        _error_text(rejected.error),
+        raw,
+    )
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
