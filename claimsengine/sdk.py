@@ -400,12 +400,14 @@ class HospitalClient(Party):
                 source=prepared.source,
             )
             ws.journal.mark_submitted(prepared.commitment, state.claim_id, None)
-        outcomes[index] = Submission(
-            record,
-            prepared.source,
-            result=claim_result(ws, state.claim_id),
-            already_submitted=True,
+        # Build the result from the state just read: no second storage read, no provider map.
+        result = build_result(
+            claim_events(ws.engine, state.claim_id),
+            status=state.status,
+            record_id=record.record_id,
+            provider_id=record.provider_id,
         )
+        outcomes[index] = Submission(record, prepared.source, result=result, already_submitted=True)
         return True
 
     def _batches(
