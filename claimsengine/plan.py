@@ -24,6 +24,7 @@ from eth_utils import is_checksum_address, to_checksum_address
 from claimsengine.days import parse_date, to_day
 from claimsengine.errors import InputError, PlanError
 from claimsengine.money import format_cents, parse_amount, parse_percent_bps
+from claimsengine.yamlfile import StrictLoader, describe_yaml_error
 
 __all__ = [
     "DEV_TOKEN",
@@ -137,9 +138,9 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     except UnicodeDecodeError:
         raise PlanError("the plan file is not UTF-8 text", file=source) from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
-        raise PlanError(f"not valid YAML: {_describe_yaml_error(error)}", file=source) from None
+        raise PlanError(f"not valid YAML: {describe_yaml_error(error)}", file=source) from None
     return plan_from_dict(data, source=source)
 
 
@@ -371,54 +372,3 @@ class _Checker:
         return value
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice (plain YAML keeps the last one silently)."""
-
-
-def _construct_unique_mapping(
-    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
-) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            duplicate = key in seen
-        except TypeError:  # an unhashable key: construct_mapping reports it
-            continue
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping",
-                node.start_mark,
-                f"found the key {key!r} twice",
-                key_node.start_mark,
-            )
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
-)
-
-
-def _construct_checked_timestamp(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
-    # PyYAML raises a bare ValueError for an impossible date such as 2027-02-30.
-    try:
-        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except ValueError as error:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"{node.value!r} is not a real date ({error})", node.start_mark
-        ) from None
-
-
-_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_checked_timestamp)
-
-
-def _describe_yaml_error(error: yaml.YAMLError) -> str:
-    if isinstance(error, yaml.MarkedYAMLError):
-        mark = error.problem_mark
-        problem = error.problem or str(error)
-        if mark is not None:
-            return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
-        return problem
-    return str(error)

@@ -38,6 +38,7 @@ from claimsengine.money import format_cents, parse_amount
 from claimsengine.plan import DEV_TOKEN, Plan, load_plan, plan_from_dict
 from claimsengine.records import TreatmentRecord, load_paths
 from claimsengine.results import STATUSES
+from claimsengine.yamlfile import StrictLoader, check_unique_keys
 
 if TYPE_CHECKING:
     from claimsengine.sdk import InsurerClient, Submission
@@ -349,48 +350,20 @@ class _Mapping(dict[Any, Any]):
     line: int | None = None
 
 
-class _ScenarioLoader(yaml.SafeLoader):
-    """SafeLoader that records each mapping's line and refuses a key given twice."""
+class _ScenarioLoader(StrictLoader):
+    """The strict loader, recording each mapping's line for error messages."""
 
 
 def _construct_mapping(loader: _ScenarioLoader, node: yaml.MappingNode) -> _Mapping:
-    seen: set[Any] = set()
-    for key_node, _value in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            duplicate = key in seen
-        except TypeError:  # an unhashable key: construct_mapping reports it
-            continue
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping",
-                node.start_mark,
-                f"found the key {key!r} twice",
-                key_node.start_mark,
-            )
-        seen.add(key)
+    check_unique_keys(loader, node)
     mapping = _Mapping(loader.construct_mapping(node, deep=True))
     mapping.line = node.start_mark.line + 1
     return mapping
 
 
-def _construct_timestamp(loader: _ScenarioLoader, node: yaml.ScalarNode) -> Any:
-    # PyYAML raises a bare ValueError, with no line, for an impossible date (2027-02-30).
-    try:
-        return loader.construct_yaml_timestamp(node)
-    except ValueError:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"{node.value!r} is not a calendar date", node.start_mark
-        ) from None
-
-
 _ScenarioLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _construct_mapping,  # type: ignore[arg-type]
-)
-_ScenarioLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp",
-    _construct_timestamp,  # type: ignore[arg-type]
 )
 
 
