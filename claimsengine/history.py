@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from claimsengine.abi import DecodedEvent, bytes32_to_text, text_to_bytes32
 from claimsengine.adjudication import LineAdjudication
@@ -23,23 +24,26 @@ def _topic(value: int | bytes) -> bytes:
     return value.to_bytes(32, "big") if isinstance(value, int) else value
 
 
-def line_result(args: Mapping[str, object]) -> LineResult:
-    """A LineResult from one LineAdjudicated event."""
-    denial = int(args["denial"])  # type: ignore[call-overload]
-    return LineResult.from_adjudication(
-        LineAdjudication(
-            code=bytes32_to_text(args["code"]),  # type: ignore[arg-type]
-            units=int(args["units"]),  # type: ignore[call-overload]
-            billed=int(args["billed"]),  # type: ignore[call-overload]
-            allowed=int(args["allowed"]),  # type: ignore[call-overload]
-            deductible=int(args["deductible"]),  # type: ignore[call-overload]
-            copay=int(args["copay"]),  # type: ignore[call-overload]
-            coinsurance=int(args["coinsurance"]),  # type: ignore[call-overload]
-            benefit_limit=int(args["benefit_limit"]),  # type: ignore[call-overload]
-            plan_paid=int(args["plan_paid"]),  # type: ignore[call-overload]
-            denial=denial or None,
-        )
+def line_adjudication(args: Mapping[str, Any]) -> LineAdjudication:
+    """The LineAdjudication of one LineAdjudicated event."""
+    denial = int(args["denial"])
+    return LineAdjudication(
+        code=bytes32_to_text(args["code"]),
+        units=int(args["units"]),
+        billed=int(args["billed"]),
+        allowed=int(args["allowed"]),
+        deductible=int(args["deductible"]),
+        copay=int(args["copay"]),
+        coinsurance=int(args["coinsurance"]),
+        benefit_limit=int(args["benefit_limit"]),
+        plan_paid=int(args["plan_paid"]),
+        denial=denial or None,
     )
+
+
+def line_result(args: Mapping[str, Any]) -> LineResult:
+    """A LineResult from one LineAdjudicated event."""
+    return LineResult.from_adjudication(line_adjudication(args))
 
 
 @dataclass(frozen=True)

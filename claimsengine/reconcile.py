@@ -33,7 +33,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from claimsengine.abi import DecodedEvent, bytes32_to_text
+from claimsengine.abi import DecodedEvent
 from claimsengine.adjudication import (
     ADJ_BENEFIT_LIMIT,
     ADJ_COINSURANCE,
@@ -45,7 +45,7 @@ from claimsengine.adjudication import (
 from claimsengine.days import day_of_timestamp, from_day
 from claimsengine.engine import DevToken, Status
 from claimsengine.errors import ClaimsError, InputError
-from claimsengine.history import ClaimEvents, plan_claim_events
+from claimsengine.history import ClaimEvents, line_adjudication, plan_claim_events
 from claimsengine.money import format_cents, parse_amount
 from claimsengine.results import ResultStatus
 
@@ -366,22 +366,6 @@ def claim_status(events: ClaimEvents) -> ResultStatus:
     return status
 
 
-def _line(args: Mapping[str, Any]) -> LineAdjudication:
-    denial = int(args["denial"])
-    return LineAdjudication(
-        code=bytes32_to_text(args["code"]),
-        units=int(args["units"]),
-        billed=int(args["billed"]),
-        allowed=int(args["allowed"]),
-        deductible=int(args["deductible"]),
-        copay=int(args["copay"]),
-        coinsurance=int(args["coinsurance"]),
-        benefit_limit=int(args["benefit_limit"]),
-        plan_paid=int(args["plan_paid"]),
-        denial=denial or None,
-    )
-
-
 def claims_from_events(
     grouped: Mapping[int, ClaimEvents], provider_ids: Mapping[str, str]
 ) -> list[OnChainClaim]:
@@ -401,7 +385,7 @@ def claims_from_events(
                 provider_id=provider_ids.get(str(submitted["provider"])),
                 service_day=int(submitted["service_day"]),
                 status=claim_status(events),
-                lines=tuple(_line(e.args) for e in events.lines),
+                lines=tuple(line_adjudication(e.args) for e in events.lines),
                 reported_plan_paid=int(submitted["plan_paid"]),
                 paid=int(paid.args["amount"]) if paid else 0,
                 payee=str(paid.args["payee"]) if paid else None,
