@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 PREPARED = "prepared"
 SUBMITTED = "submitted"
+
+#: (commitment, chain, provider_id, record_id, plan_id, source) of a row to prepare.
+PreparedRow = tuple[bytes, str, str, str, str, "str | None"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -120,6 +123,19 @@ class Journal:
             " source, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (commitment, chain, provider_id, record_id, plan_id, source, PREPARED, time.time()),
         )
+
+    def prepare_many(self, rows: Sequence[PreparedRow]) -> None:
+        """``prepare`` for a whole batch in one SQL transaction: one sync instead of one per
+        row (each autocommitted row costs a WAL fsync, about 4 ms here)."""
+        if not rows:
+            return
+        now = time.time()
+        with self.transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO records (commitment, chain, provider_id, record_id,"
+                " plan_id, source, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*row, PREPARED, now) for row in rows],
+            )
 
     @contextmanager
     def after_commit(self) -> Iterator[None]:

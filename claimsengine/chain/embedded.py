@@ -54,6 +54,7 @@ from claimsengine.chain.base import (
     decode_revert_reason,
     iter_topic_filter,
 )
+from claimsengine.chain.fast_evm import FastPragueVM
 from claimsengine.chain.kvstore import SqliteKV
 from claimsengine.errors import ChainError, StateLocked, TransactionReverted
 
@@ -127,11 +128,21 @@ _LOG_COLUMNS = (
 )
 
 
+def _interpreter() -> type[VirtualMachineAPI]:
+    """The fast opcode loop (fast_evm.py) unless CLAIMS_EVM=reference asks for py-evm's own:
+    both give identical blocks (tests/unit/test_fast_evm.py checks it)."""
+    if os.environ.get("CLAIMS_EVM", "").strip().lower() == "reference":
+        return PragueVM
+    return FastPragueVM
+
+
 class _PragueChain(MiningChain):
     """py-evm chain with Prague rules from genesis, no proof of work, a fixed gas limit."""
 
     chain_id = CHAIN_ID
-    vm_configuration = ConsensusApplier(NoProofConsensus).amend_vm_configuration(((0, PragueVM),))
+    vm_configuration = ConsensusApplier(NoProofConsensus).amend_vm_configuration(
+        ((0, _interpreter()),)
+    )
 
     def create_header_from_parent(
         self, parent_header: BlockHeaderAPI, **header_params: Any
