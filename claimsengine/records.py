@@ -250,8 +250,15 @@ class TreatmentRecord:
         return data
 
     def canonical_bytes(self) -> bytes:
-        """The bytes the record commitment hashes; see the module docstring for the form."""
-        return canonical_json(self.to_json())
+        """The bytes the record commitment hashes; see the module docstring for the form.
+
+        Computed once per record: the salt, the commitment, the vault and hashing all need
+        them. (A record is frozen; its mappings are never changed after validation.)"""
+        cached: bytes | None = self.__dict__.get("_canonical")
+        if cached is None:
+            cached = canonical_json(self.to_json())
+            object.__setattr__(self, "_canonical", cached)
+        return cached
 
     @classmethod
     def from_json(
