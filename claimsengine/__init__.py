@@ -6,15 +6,29 @@ docs/architecture.md for the map of the modules behind it.
 
 import os as _os
 
-# keccak256 is the engine's hottest hash (storage keys, tries, commitments). eth-hash picks
-# pycryptodome first when both are installed; pysha3's C keccak is about 6x faster per call.
-# A choice the user made in ETH_HASH_BACKEND is kept.
-try:
-    import sha3 as _sha3  # noqa: F401  (safe-pysha3)
-except ImportError:  # pragma: no cover - the dependency is pinned
-    pass
-else:
-    _os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
+from eth_hash.auto import keccak as _keccak
+
+
+def _prefer_fast_keccak() -> None:
+    """keccak256 is the engine's hottest hash (storage keys, tries, commitments). eth-hash
+    picks pycryptodome first when both are installed; pysha3's C keccak is about 6x faster
+    per call. eth-hash chooses its backend on its first call, once per process, so choose it
+    here through its own setting, then take the setting back out of the environment so that
+    no child process inherits it. A backend the user set in ETH_HASH_BACKEND is kept."""
+    if "ETH_HASH_BACKEND" in _os.environ:
+        return
+    try:
+        import sha3  # noqa: F401  (safe-pysha3)
+    except ImportError:  # pragma: no cover - the dependency is pinned
+        return
+    _os.environ["ETH_HASH_BACKEND"] = "pysha3"
+    try:
+        _keccak(b"")
+    finally:
+        del _os.environ["ETH_HASH_BACKEND"]
+
+
+_prefer_fast_keccak()
 
 from claimsengine.errors import (  # noqa: E402
     ChainError,
