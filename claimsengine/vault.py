@@ -1,17 +1,22 @@
 """The off-chain store of full records: each record and its salt, encrypted at rest.
 
-One file per commitment, ``<commitment hex>.rec``: a 4-byte magic, a 12-byte random nonce and
-the AES-256-GCM ciphertext of ``{"record": ..., "salt": ...}`` (canonical JSON). The
-commitment is the associated data, so a file renamed to another commitment, or changed in
-any byte, fails to decrypt. The key comes from a ``KeyStore``, which lives in another folder.
+One SQLite file, ``vault.sqlite`` in the vault folder, with one row per commitment whose body
+is a 4-byte magic, a 12-byte random nonce and the AES-256-GCM ciphertext of
+``{"record": ..., "salt": ...}`` (canonical JSON). The commitment is the associated data, so
+a body moved to another commitment, or changed in any byte, fails to decrypt. The key comes
+from a ``KeyStore``, which lives in another folder.
+
+A database rather than a file per record: creating a file costs about 0.6 ms on a common
+ext4 disk, which was most of the Python time of a 10,000-claim run; a batch of rows is one
+transaction (and one sync).
 """
 
 from __future__ import annotations
 
 import hmac
 import os
-import re
 import secrets
+import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -26,12 +31,12 @@ __all__ = ["RecordVault", "VaultIntegrityError"]
 
 _MAGIC = b"CEV1"
 _NONCE_BYTES = 12
-_SUFFIX = ".rec"
-_NAME = re.compile(r"[0-9a-f]{64}")
+_FILE = "vault.sqlite"
+_SCHEMA = "CREATE TABLE IF NOT EXISTS records (commitment BLOB PRIMARY KEY, body BLOB NOT NULL)"
 
 
 class VaultIntegrityError(ClaimsError):
-    """A vault file was changed, damaged, or encrypted under another key."""
+    """A vault entry was changed, damaged, or encrypted under another key."""
 
 
 class RecordVault:
@@ -41,7 +46,47 @@ class RecordVault:
         if not isinstance(key, bytes) or len(key) != KEY_BYTES:
             raise ValueError(f"the vault key must be {KEY_BYTES} bytes (KeyStore.vault_key())")
         self.folder = Path(folder)
+        self.path = self.folder / _FILE
         self._aead = AESGCM(key)
+        self._db: sqlite3.Connection | None = None
+
+    def _connection(self, *, create: bool) -> sqlite3.Connection | None:
+        """The database, opened on first use (created, mode 0600, only when writing)."""
+        if self._db is None:
+            if not self.path.exists():
+                if not create:
+                    return None
+                self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(_SCHEMA)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def body(self, commitment: bytes) -> bytes | None:
+        """The stored (encrypted) body under a commitment, as it is on disk."""
+        db = self._connection(create=False)
+        if db is None:
+            return None
+        row = db.execute(
+            "SELECT body FROM records WHERE commitment = ?", (self._key(commitment),)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def replace_body(self, commitment: bytes, body: bytes) -> None:
+        """Overwrite a stored body as it is (restoring a backup; tests tamper with it)."""
+        db = self._connection(create=True)
+        assert db is not None
+        db.execute(
+            "INSERT OR REPLACE INTO records (commitment, body) VALUES (?, ?)",
+            (self._key(commitment), body),
+        )
 
     def put(self, record: TreatmentRecord, salt: bytes) -> bytes:
         """Store the record and its salt; return the commitment (the file's name).
@@ -52,40 +97,32 @@ class RecordVault:
         return commitment
 
     def put_many(self, items: Iterable[tuple[TreatmentRecord, bytes]]) -> list[bytes]:
-        """Store several records and salts with one disk sync for all of them.
+        """Store several records and salts in one transaction (one sync for all of them).
 
-        Each is written to a temporary file; one ``os.sync()`` puts them all on disk; then
-        each is renamed into place and the folder is synced once. A crash at any point
-        leaves every file whole or absent, as one ``put`` at a time did, for two syncs per
-        batch instead of one ``fsync`` per record (about 4 ms each on this machine).
+        A crash leaves all of them stored or none. A commitment already stored is kept.
         """
+        rows: list[tuple[bytes, bytes]] = []
         commitments: list[bytes] = []
-        written: list[tuple[Path, Path]] = []
         for record, salt in items:
             commitment = record_commitment(salt, record)
             commitments.append(commitment)
-            path = self._path(commitment)
-            if path.exists():
-                continue
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             plaintext = canonical_json({"record": record.to_json(), "salt": salt.hex()})
             nonce = secrets.token_bytes(_NONCE_BYTES)
-            body = _MAGIC + nonce + self._aead.encrypt(nonce, plaintext, commitment)
-            # Write then rename, so a crash never leaves a half-written file under the real name.
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(body)
-            written.append((temporary, path))
-        if written:
-            os.sync()  # every temporary file's data on disk, in one go
-            for temporary, path in written:
-                os.replace(temporary, path)
-            folder = os.open(self.folder, os.O_RDONLY)
+            rows.append(
+                (commitment, _MAGIC + nonce + self._aead.encrypt(nonce, plaintext, commitment))
+            )
+        if rows:
+            db = self._connection(create=True)
+            assert db is not None
+            db.execute("BEGIN IMMEDIATE")
             try:
-                os.fsync(folder)  # and the renames
-            finally:
-                os.close(folder)
+                db.executemany(
+                    "INSERT OR IGNORE INTO records (commitment, body) VALUES (?, ?)", rows
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
         return commitments
 
     def get(self, commitment: bytes) -> tuple[TreatmentRecord, bytes]:
@@ -94,23 +131,22 @@ class RecordVault:
         Raises ``NotFound`` when there is none, and ``VaultIntegrityError`` when the file was
         tampered with, is damaged, or was written under another key.
         """
-        path = self._path(commitment)
-        try:
-            body = path.read_bytes()
-        except FileNotFoundError:
+        body = self.body(commitment)
+        path = f"{self.path} 0x{commitment.hex()[:16]}…"
+        if body is None:
             raise NotFound(
                 f"no record in the vault {self.folder} for commitment 0x{commitment.hex()}"
-            ) from None
+            )
         if len(body) < len(_MAGIC) + _NONCE_BYTES + 16 or not body.startswith(_MAGIC):
-            raise VaultIntegrityError(f"{path}: not a vault file (damaged or truncated)")
+            raise VaultIntegrityError(f"{path}: not a vault entry (damaged or truncated)")
         nonce = body[len(_MAGIC) : len(_MAGIC) + _NONCE_BYTES]
         try:
             plaintext = self._aead.decrypt(nonce, body[len(_MAGIC) + _NONCE_BYTES :], commitment)
         except InvalidTag:
             raise VaultIntegrityError(
-                f"{path}: the file does not authenticate: it was changed, renamed, or "
+                f"{path}: the entry does not authenticate: it was changed, moved, or "
                 "encrypted under another vault key",
-                hint="restore the file from a backup, and check that the right keys.json is used",
+                hint="restore the vault from a backup, and check that the right keys.json is used",
             ) from None
         try:
             stored = load_json_text(plaintext.decode("utf-8"))
@@ -137,21 +173,20 @@ class RecordVault:
         return hmac.compare_digest(computed, onchain_commitment)
 
     def __contains__(self, commitment: object) -> bool:
-        return (
-            isinstance(commitment, bytes)
-            and len(commitment) == 32
-            and self._path(commitment).exists()
-        )
+        if not isinstance(commitment, bytes) or len(commitment) != 32:
+            return False
+        return self.body(commitment) is not None
 
     def commitments(self) -> Iterator[bytes]:
-        """The commitments stored, in name order."""
-        if not self.folder.is_dir():
+        """The commitments stored, in order."""
+        db = self._connection(create=False)
+        if db is None:
             return
-        for path in sorted(self.folder.glob(f"*{_SUFFIX}")):
-            if _NAME.fullmatch(path.stem):
-                yield bytes.fromhex(path.stem)
+        for (commitment,) in db.execute("SELECT commitment FROM records ORDER BY commitment"):
+            yield bytes(commitment)
 
-    def _path(self, commitment: bytes) -> Path:
+    @staticmethod
+    def _key(commitment: bytes) -> bytes:
         if not isinstance(commitment, bytes) or len(commitment) != 32:
             raise ValueError("a commitment is 32 bytes")
-        return self.folder / f"{commitment.hex()}{_SUFFIX}"
+        return commitment

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
@@ -51,23 +50,26 @@ def test_every_fixture_record_round_trips(vault: RecordVault) -> None:
 
 
 def test_the_file_is_encrypted_and_private(vault: RecordVault, record: TreatmentRecord) -> None:
-    commitment = vault.put(record, new_salt())
-    path = vault.folder / f"{commitment.hex()}.rec"
-    body = path.read_bytes()
+    vault.put(record, new_salt())
+    vault.close()  # everything in the database file itself, not only in its WAL
+    files = [p for p in vault.folder.iterdir() if p.is_file()]
+    assert vault.path in files
     assert record.patient is not None
-    for secret in (record.member_id, record.record_id, str(record.patient["name"]), "99213"):
-        assert secret.encode() not in body
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    for path in files:
+        body = path.read_bytes()
+        for secret in (record.member_id, record.record_id, str(record.patient["name"]), "99213"):
+            assert secret.encode() not in body, (path, secret)
+    assert stat.S_IMODE(vault.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(vault.folder.stat().st_mode) == 0o700
 
 
-def test_put_twice_keeps_the_first_file(vault: RecordVault, record: TreatmentRecord) -> None:
+def test_put_twice_keeps_the_first_entry(vault: RecordVault, record: TreatmentRecord) -> None:
     salt = new_salt()
     commitment = vault.put(record, salt)
-    path = vault.folder / f"{commitment.hex()}.rec"
-    before = path.read_bytes()
+    before = vault.body(commitment)
     assert vault.put(record, salt) == commitment
-    assert path.read_bytes() == before
+    assert vault.body(commitment) == before
+    assert len(list(vault.commitments())) == 1
 
 
 def test_the_same_record_under_two_salts_is_two_entries(
@@ -78,35 +80,40 @@ def test_the_same_record_under_two_salts_is_two_entries(
 
 
 @pytest.mark.parametrize("where", ["magic", "nonce", "ciphertext", "tag"])
-def test_a_tampered_file_raises_a_clear_error(
+def test_a_tampered_entry_raises_a_clear_error(
     vault: RecordVault, record: TreatmentRecord, where: str
 ) -> None:
     commitment = vault.put(record, new_salt())
-    path = vault.folder / f"{commitment.hex()}.rec"
-    body = bytearray(path.read_bytes())
+    stored = vault.body(commitment)
+    assert stored is not None
+    body = bytearray(stored)
     position = {"magic": 0, "nonce": 5, "ciphertext": 40, "tag": len(body) - 1}[where]
     body[position] ^= 0x01
-    path.write_bytes(bytes(body))
+    vault.replace_body(commitment, bytes(body))
     with pytest.raises(VaultIntegrityError) as caught:
         vault.get(commitment)
-    assert str(path) in str(caught.value)
-    assert "does not authenticate" in str(caught.value) or "not a vault file" in str(caught.value)
+    assert str(vault.path) in str(caught.value)
+    text = str(caught.value)
+    assert "does not authenticate" in text or "not a vault entry" in text
 
 
-def test_a_truncated_file_raises(vault: RecordVault, record: TreatmentRecord) -> None:
+def test_a_truncated_entry_raises(vault: RecordVault, record: TreatmentRecord) -> None:
     commitment = vault.put(record, new_salt())
-    path = vault.folder / f"{commitment.hex()}.rec"
-    path.write_bytes(path.read_bytes()[:20])
-    with pytest.raises(VaultIntegrityError, match="not a vault file"):
+    stored = vault.body(commitment)
+    assert stored is not None
+    vault.replace_body(commitment, stored[:20])
+    with pytest.raises(VaultIntegrityError, match="not a vault entry"):
         vault.get(commitment)
 
 
-def test_a_file_moved_to_another_commitment_fails(
+def test_an_entry_moved_to_another_commitment_fails(
     vault: RecordVault, record: TreatmentRecord
 ) -> None:
     commitment = vault.put(record, new_salt())
     other = bytes(32)
-    os.replace(vault.folder / f"{commitment.hex()}.rec", vault.folder / f"{other.hex()}.rec")
+    stored = vault.body(commitment)
+    assert stored is not None
+    vault.replace_body(other, stored)
     with pytest.raises(VaultIntegrityError, match="does not authenticate"):
         vault.get(other)
 
