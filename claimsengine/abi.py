@@ -49,6 +49,36 @@ class Function:
         return values[0] if len(values) == 1 else values
 
 
+def _uint(word: bytes) -> int:
+    return int.from_bytes(word, "big")
+
+
+def _bool(word: bytes) -> bool:
+    value = int.from_bytes(word, "big")
+    if value > 1:
+        raise ValueError(f"not an ABI bool: 0x{word.hex()}")
+    return value == 1
+
+
+def _address(word: bytes) -> str:
+    if any(word[:12]):
+        raise ValueError(f"not an ABI address: 0x{word.hex()}")
+    return to_checksum_address(word[12:])
+
+
+def _bytes32(word: bytes) -> bytes:
+    return bytes(word)
+
+
+_WORD_DECODERS = {
+    "uint256": _uint,
+    "uint8": _uint,
+    "bool": _bool,
+    "address": _address,
+    "bytes32": _bytes32,
+}
+
+
 @dataclass(frozen=True)
 class Event:
     name: str
@@ -58,12 +88,29 @@ class Event:
     order: tuple[str, ...]
 
     def decode(self, topics: tuple[bytes, ...], data: bytes) -> dict[str, Any]:
+        if self._words_only and len(data) == 32 * len(self.data):
+            return self._decode_words(topics, data)
         fields: dict[str, Any] = {}
         for (name, kind), topic in zip(self.indexed, topics[1:], strict=True):
             fields[name] = _normalise(decode([kind], topic)[0])
         values = _normalise(decode([kind for _, kind in self.data], data))
         for (name, _), value in zip(self.data, values, strict=True):
             fields[name] = value
+        return {name: fields[name] for name in self.order}
+
+    @property
+    def _words_only(self) -> bool:
+        """Every field is one static 32-byte word (all the engine's events are)."""
+        return all(kind in _WORD_DECODERS for _, kind in (*self.indexed, *self.data))
+
+    def _decode_words(self, topics: tuple[bytes, ...], data: bytes) -> dict[str, Any]:
+        # The same values eth-abi gives, read straight from the words: decoding the
+        # engine's events was a measurable share of a 10,000-claim run.
+        fields: dict[str, Any] = {}
+        for (name, kind), topic in zip(self.indexed, topics[1:], strict=True):
+            fields[name] = _WORD_DECODERS[kind](topic)
+        for index, (name, kind) in enumerate(self.data):
+            fields[name] = _WORD_DECODERS[kind](data[32 * index : 32 * index + 32])
         return {name: fields[name] for name in self.order}
 
 
