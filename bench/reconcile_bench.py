@@ -14,7 +14,7 @@ Two baselines, run on the same machine in the same run:
 - ``nested_scan``: the obvious first version, which looks each ledger row up by scanning
   the claims. Timed on a sample of rows and extrapolated to the whole ledger.
 
-Writes bench/results/reconcile.json. A benchmark prints figures; it is not a test.
+Writes bench/results/reconcile_bench.json. A benchmark prints figures; it is not a test.
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         default=10_000,
         help="claims in the timed FHIR export (0: none); a Bundle of 100,000 claims is ~1 GB",
     )
-    parser.add_argument("--out", type=Path, default=RESULTS / "reconcile.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "reconcile_bench.json")
     args = parser.parse_args(argv)
 
     def log(text: str) -> None:

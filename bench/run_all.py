@@ -27,6 +27,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("cli_startup", ["--runs", "7"], ["--runs", "3"]),
     ("throughput", [], ["--claims", "500", "--naive-sample", "30"]),
     ("memory", [], ["--claims", "500"]),
+    ("reconcile_bench", [], ["--claims", "10000"]),
 ]
 
 
