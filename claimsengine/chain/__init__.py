@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from claimsengine.chain import lazy_precompiles  # noqa: F401  (before anything imports py-evm)
 from claimsengine.chain.base import DEV_ALIASES, Chain, Log, Receipt, decode_revert_reason
 
 if TYPE_CHECKING:
