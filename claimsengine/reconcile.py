@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from claimsengine.abi import DecodedEvent
 from claimsengine.adjudication import (
@@ -86,16 +86,7 @@ Result = Literal[
     "not_on_chain",
     "not_in_ledger",
 ]
-RESULTS: tuple[Result, ...] = (
-    "matched",
-    "short_paid",
-    "over_paid",
-    "denied",
-    "pending_review",
-    "queued",
-    "not_on_chain",
-    "not_in_ledger",
-)
+RESULTS: tuple[Result, ...] = get_args(Result)
 
 #: The spec's order of a line's adjustments (45, 1, 3, 2, 119); denial codes follow.
 ADJUSTMENT_ORDER: tuple[int, ...] = (

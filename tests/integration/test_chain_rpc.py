@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from claimsengine.chain.base import DEV_ALIASES, Chain
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.chain.rpc import RpcChain, retry_transient
 from claimsengine.errors import ChainError, TransactionReverted
+from tests import http_stub
 from tests.conftest import Counter
 
 # anvil's account 7: funded on the node, and not one of the seven aliases.
@@ -341,21 +342,8 @@ def slow(handler: BaseHTTPRequestHandler) -> None:
 
 @contextmanager
 def serve(node: FakeNode) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            node.handle(self)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_stub.serve(node.handle) as url:
+        yield url
 
 
 def test_http_5xx_and_timeouts_are_retried() -> None:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from claimsengine.orchestrator import SubmitInterrupted, submit_paths
 from claimsengine.records import TreatmentRecord, load_paths
 from claimsengine.sdk import HospitalClient
 from claimsengine.workspace import Workspace
+from tests import http_stub
 from tests.integration.test_orchestrator import (
     FIXTURES,
     PLAN,
@@ -367,21 +368,8 @@ class FlakyProxy:
 
 @contextmanager
 def serve(proxy: FlakyProxy) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            proxy.handle(self)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_stub.serve(proxy.handle) as url:
+        yield url
 
 
 def rpc_setup(tmp_path: Path, url: str, plan_id: str) -> Path:
