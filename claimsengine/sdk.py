@@ -135,13 +135,14 @@ class InsurerClient(Party):
             )
         token = self.workspace.dev_token.address if plan.token == DEV_TOKEN else plan.token
         engine.create_plan(self.account, plan, token)
+        self.workspace.keys.pseudonym_key(plan.id)  # the insurer makes the plan's key
         return self.workspace.plan(plan.id)
 
     def enroll(self, plan_id: str, members: Sequence[Member]) -> int:
         self.workspace.plan(plan_id)
         enrollments = [
             Enrollment(
-                member=self.workspace.pseudonym(plan_id, m.member_id),
+                member=self.workspace.pseudonym(plan_id, m.member_id, create=True),
                 coverage_start=to_day(m.coverage_start),
                 coverage_end=to_day(m.coverage_end) if m.coverage_end else None,
             )
@@ -290,10 +291,16 @@ class HospitalClient(Party):
                 field="service_date",
                 hint="submit it on or after the service date",
             )
+        try:
+            member = self.workspace.pseudonym(record.plan_id, record.member_id)
+        except NotFound as error:
+            raise RecordError(
+                error.message, file=source, record=label, field="plan_id", hint=error.hint
+            ) from None
         salt, commitment = self.workspace.commitment(record)
         claim = ChainClaim(
             commitment=commitment,
-            member=self.workspace.pseudonym(record.plan_id, record.member_id),
+            member=member,
             service_day=record.service_day,
             prior_auth=bool(record.prior_auth),
             lines=tuple(ChainLine(line.code, line.units, line.billed) for line in record.lines),

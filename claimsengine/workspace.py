@@ -185,7 +185,15 @@ class Workspace:
     def journal(self) -> Journal:
         return Journal(self.state_dir / "journal.sqlite")
 
-    def pseudonym(self, plan_id: str, member_id: str) -> bytes:
+    def pseudonym(self, plan_id: str, member_id: str, *, create: bool = False) -> bytes:
+        """The member's on-chain pseudonym under the plan's key. Only the insurer creates a
+        plan's key (`create=True`, when deploying and enrolling): a hospital without it
+        would make pseudonyms that match no enrolment, so that is an error here."""
+        if not create and plan_id not in self.keys.plans():
+            raise NotFound(
+                f"this workspace has no pseudonym key for plan {plan_id}",
+                hint=f"copy the plan's key from the insurer into {self.keys.path}",
+            )
         return member_pseudonym(self.keys.pseudonym_key(plan_id), member_id)
 
     def record_salt(self, record: TreatmentRecord) -> bytes:

@@ -96,3 +96,23 @@ def test_flow(workspace: Workspace) -> None:
     # 25.00 copay + 1,000.00 deductible + 1,975.00 coinsurance = the 3,000.00 maximum.
     assert report.oop_met == 300_000
     assert report.deductible_met == 100_000
+
+
+def test_a_hospital_without_the_plans_key_is_refused(tmp_path: Path) -> None:
+    """Pseudonyms made under a new key would match no enrolment: never make one silently."""
+    ws = Workspace.open(tmp_path / "state", create=True)
+    try:
+        ws.chain.set_time(to_day(date(2027, 7, 1)) * 86_400)
+        insurer = InsurerClient(ws, "insurer")
+        with ws.command():
+            insurer.deploy(load_plan(FIXTURES / "plans" / "silver.yaml"))
+            insurer.add_provider(PLAN, "HOSP-A", "hospital-1")
+        (ws.keys.path).unlink()  # this side does not hold the insurer's key file
+        record = load_paths([FIXTURES / "records" / "hosp-a-2027-02-office-visit.json"])
+        (outcome,) = HospitalClient(ws).submit_many([s.record for s in record.records])
+        assert outcome.error is not None and outcome.result is None
+        assert "no pseudonym key for plan SILVER-2027" in str(outcome.error)
+        assert "field plan_id" in str(outcome.error)
+        assert PLAN not in ws.keys.plans()  # and none was created
+    finally:
+        ws.close()
