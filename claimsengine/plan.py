@@ -24,7 +24,7 @@ from eth_utils import is_checksum_address, to_checksum_address
 from claimsengine.days import parse_date, to_day
 from claimsengine.errors import InputError, PlanError
 from claimsengine.money import format_cents, parse_amount, parse_percent_bps
-from claimsengine.yamlfile import StrictLoader, describe_yaml_error
+from claimsengine.yamlfile import StrictLoader, describe_yaml_error, read_text
 
 __all__ = [
     "DEV_TOKEN",
@@ -128,15 +128,7 @@ class Plan:
 def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Read and validate a plan YAML file; ``PlanError`` names the file and the field."""
     source = os.fspath(path)
-    try:
-        with open(source, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as error:
-        raise PlanError(
-            f"cannot read the plan file: {error.strerror or error}", file=source
-        ) from None
-    except UnicodeDecodeError:
-        raise PlanError("the plan file is not UTF-8 text", file=source) from None
+    text = read_text(source, "plan file", lambda message: PlanError(message, file=source))
     try:
         data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:

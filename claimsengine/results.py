@@ -18,7 +18,9 @@ from claimsengine.errors import InputError
 from claimsengine.money import format_cents, parse_amount
 
 __all__ = [
+    "LINE_AMOUNTS",
     "STATUSES",
+    "TOTAL_AMOUNTS",
     "AccumulatorReport",
     "ClaimResult",
     "LineResult",
@@ -29,7 +31,8 @@ __all__ = [
 ResultStatus = Literal["paid", "queued", "pending_review", "denied"]
 STATUSES: tuple[ResultStatus, ...] = ("paid", "queued", "pending_review", "denied")
 
-_LINE_AMOUNTS = (
+#: The money fields of a line result, in the order formats.md lists them.
+LINE_AMOUNTS = (
     "billed",
     "allowed",
     "deductible",
@@ -39,7 +42,7 @@ _LINE_AMOUNTS = (
     "plan_paid",
     "patient_responsibility",
 )
-_TOTAL_AMOUNTS = ("billed", "allowed", "plan_paid", "patient_responsibility")
+TOTAL_AMOUNTS = ("billed", "allowed", "plan_paid", "patient_responsibility")
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class LineResult:
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"code": self.code, "units": self.units}
-        for key in _LINE_AMOUNTS:
+        for key in LINE_AMOUNTS:
             data[key] = format_cents(getattr(self, key))
         data["denied"] = self.denied
         data["reasons"] = list(self.reasons)
@@ -89,7 +92,7 @@ class LineResult:
         _require_mapping(data, where)
         code = _require(data, "code", str, where)
         units = _require(data, "units", int, where)
-        amounts = {key: _amount(data, key, where) for key in _LINE_AMOUNTS}
+        amounts = {key: _amount(data, key, where) for key in LINE_AMOUNTS}
         denied = _require(data, "denied", bool, where)
         reasons = _require(data, "reasons", list, where)
         if not all(isinstance(reason, str) for reason in reasons):
@@ -117,12 +120,12 @@ class Totals:
         )
 
     def to_json(self) -> dict[str, str]:
-        return {key: format_cents(getattr(self, key)) for key in _TOTAL_AMOUNTS}
+        return {key: format_cents(getattr(self, key)) for key in TOTAL_AMOUNTS}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], *, where: str = "totals") -> Totals:
         _require_mapping(data, where)
-        return cls(**{key: _amount(data, key, where) for key in _TOTAL_AMOUNTS})
+        return cls(**{key: _amount(data, key, where) for key in TOTAL_AMOUNTS})
 
 
 @dataclass(frozen=True)

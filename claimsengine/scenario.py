@@ -37,8 +37,8 @@ from claimsengine.members import Member, load_members
 from claimsengine.money import format_cents, parse_amount
 from claimsengine.plan import DEV_TOKEN, Plan, load_plan, plan_from_dict
 from claimsengine.records import TreatmentRecord, load_paths
-from claimsengine.results import STATUSES
-from claimsengine.yamlfile import StrictLoader, check_unique_keys
+from claimsengine.results import LINE_AMOUNTS, STATUSES, TOTAL_AMOUNTS
+from claimsengine.yamlfile import StrictLoader, check_unique_keys, read_text
 
 if TYPE_CHECKING:
     from claimsengine.sdk import InsurerClient, Submission
@@ -91,18 +91,7 @@ _FUND_KEYS = ("plan", "amount", "as")
 _SETTLE_KEYS = ("plan", "as")
 _WITHDRAW_KEYS = ("plan", "amount", "to", "as")
 
-_AMOUNT_LINE_KEYS = (
-    "billed",
-    "allowed",
-    "deductible",
-    "copay",
-    "coinsurance",
-    "benefit_limit",
-    "plan_paid",
-    "patient_responsibility",
-)
-_LINE_KEYS = ("code", "units", *_AMOUNT_LINE_KEYS, "denied", "reasons")
-_TOTAL_KEYS = ("billed", "allowed", "plan_paid", "patient_responsibility")
+_LINE_KEYS = ("code", "units", *LINE_AMOUNTS, "denied", "reasons")
 # The keys about one claim; in a step's own `expect` they describe the step's claim.
 _CLAIM_KEYS = ("status", "claim_id", "already_submitted", "totals", "lines")
 _CLAIMS_ENTRY_KEYS = ("record", "provider", *_CLAIM_KEYS, "error")
@@ -115,7 +104,7 @@ _POOL_KEYS = ("plan", *_POOL_AMOUNTS, "queued")
 # How an expected value is shown and compared: amounts are int cents shown as "80.00".
 Kind = Literal["amount", "text", "count", "flag", "codes"]
 _KINDS: dict[str, Kind] = {
-    **{key: "amount" for key in _AMOUNT_LINE_KEYS},
+    **{key: "amount" for key in LINE_AMOUNTS},
     **{key: "amount" for key in _ACCUMULATOR_AMOUNTS},
     **{key: "amount" for key in _POOL_AMOUNTS},
     "code": "text",
@@ -382,14 +371,7 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises ``ScenarioError`` naming the file, the line and the field."""
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(
-            f"cannot read the scenario file: {error.strerror or error}", file=source
-        ) from None
-    except UnicodeDecodeError:
-        raise ScenarioError("the scenario file is not UTF-8 text", file=source) from None
+    text = read_text(path, "scenario file", lambda message: ScenarioError(message, file=source))
     try:
         data = yaml.load(text, Loader=_ScenarioLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
@@ -1029,9 +1011,9 @@ class _Reader:
         totals: dict[str, int] = {}
         totals_line = None
         if row.get("totals") is not None:
-            raw = self.mapping(row["totals"], f"{where}.totals", _TOTAL_KEYS, at=row)
+            raw = self.mapping(row["totals"], f"{where}.totals", TOTAL_AMOUNTS, at=row)
             totals_line = _line_of(raw)
-            for key in _TOTAL_KEYS:
+            for key in TOTAL_AMOUNTS:
                 if raw.get(key) is not None:
                     totals[key] = self.amount(raw[key], f"{where}.totals.{key}", raw)
         lines = None

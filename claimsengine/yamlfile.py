@@ -7,6 +7,8 @@ moves, both must be errors that point at the line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -64,3 +66,13 @@ def describe_yaml_error(error: yaml.YAMLError) -> str:
             return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
         return problem
     return str(error)
+
+
+def read_text(path: str | Path, what: str, error: Callable[[str], Exception]) -> str:
+    """A user's file as UTF-8 text; `error(message)` builds the exception that names it."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as failure:
+        raise error(f"cannot read the {what}: {failure.strerror or failure}") from None
+    except UnicodeDecodeError:
+        raise error(f"the {what} is not UTF-8 text") from None
