@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["CURRENCY", "bundle", "bundle_json", "dumps"]
 
 CURRENCY = "USD"
-# The engine's identifier systems (the same as the FHIR input mapping, claimsengine/fhir.py).
+# The engine's identifier systems (as in the FHIR input, claimsengine/records/fhir_fields.py).
 PLAN_SYSTEM = "urn:claimsengine:plan"
 PROVIDER_SYSTEM = "urn:claimsengine:provider"
 RECORD_SYSTEM = "urn:claimsengine:record"

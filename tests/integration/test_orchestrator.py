@@ -30,7 +30,7 @@ from claimsengine.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
-SYNTHEA = ROOT.parent / "shared" / "data" / "synthea"
+SYNTHEA = FIXTURES / "synthea"
 PLAN = "SILVER-2027"
 #: Noon on 2027-07-01: every fixture record's service date has passed.
 JULY_2027 = to_day(date(2027, 7, 1)) * 86_400 + 43_200
@@ -213,7 +213,6 @@ def test_every_record_format_goes_through(workspace: Workspace, tmp_path: Path) 
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
-@pytest.mark.skipif(not SYNTHEA.is_dir(), reason="the Synthea bundles are not in shared/data")
 def test_synthea_bundles_with_plan_and_provider_defaults(tmp_path: Path) -> None:
     # Synthea's dates run 2012-2022 and its bundles carry no plan: a plan effective from
     # 2010 whose schedule covers some of their codes, the two patients enrolled under their

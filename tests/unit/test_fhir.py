@@ -1,6 +1,6 @@
 """FHIR R4 Claims and Bundles -> treatment records (docs/fhir-mapping.md).
 
-Real input: the two Synthea Bundles in shared/data/synthea (README beside them gives the
+Real input: the two Synthea Bundles in fixtures/synthea (README beside them gives the
 counts asserted here). Hand-made input: fixtures/fhir and small Claims built below.
 """
 
@@ -20,13 +20,6 @@ from fhir.resources.R4B.claim import Claim
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claimsengine.fhir import (
-    PLAN_SYSTEM,
-    PROVIDER_SYSTEM,
-    claim_to_record,
-    read_bundle,
-    record_to_fhir_claim,
-)
 from claimsengine.privacy import member_pseudonym, new_plan_key, new_salt, record_commitment
 from claimsengine.records import (
     RecordLine,
@@ -36,9 +29,16 @@ from claimsengine.records import (
     load_paths,
     load_records,
 )
+from claimsengine.records.fhir_input import (
+    PLAN_SYSTEM,
+    PROVIDER_SYSTEM,
+    claim_to_record,
+    read_bundle,
+    record_to_fhir_claim,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-SYNTHEA = ROOT.parent / "shared" / "data" / "synthea"
+SYNTHEA = ROOT / "fixtures" / "synthea"
 MELINDA = SYNTHEA / "Melinda114_Thiel172_d1376fd1-810a-3a17-b510-3a1b4cd399b2.json"
 BENNETT = SYNTHEA / "Bennett146_Swaniawski813_704c9750-f6e6-473b-ee83-fbd48e07fe3f.json"
 FIXTURES = ROOT / "fixtures"

@@ -1,31 +1,14 @@
-"""FHIR R4 ``Claim`` resources and ``Bundle``s -> treatment records, and back.
+"""FHIR Claim elements, one by one, as the fields of a treatment record.
 
-Only the Claim resources are parsed with the ``fhir.resources`` models (the R4B models read
-R4 Claims: the Claim resource did not change between R4 and R4B). Everything else in a Bundle
-is read raw, and only when a Claim points at it (its Patient, its Conditions): Synthea
-Bundles hold hundreds of resources that the engine never needs.
-
-The mapping, with the reasons for each choice, is in docs/fhir-mapping.md. In short:
-
-- record_id: ``identifier[0].value``, else ``id``, else the uuid of a ``urn:uuid:`` fullUrl.
-- member_id: the id of the referenced Patient (``urn:uuid:X``, ``Patient/X``).
-- plan_id / provider_id: an identifier in the engine's own systems (``urn:claimsengine:plan``
-  on ``insurance[].coverage``, ``urn:claimsengine:provider`` on ``provider``) when the Claim
-  has one; else the default from the command line; for the provider only, else the Claim's
-  own provider identifier or reference id. A display name is never used as an id.
-- service_date: the date written in ``billablePeriod.start``, in its own time zone; else the
-  items' ``servicedDate`` (they must agree).
-- lines: each item with ``net`` or ``unitPrice``; others (Synthea's encounter lines) skipped.
-  Amounts that are not whole cents are rejected with the item named, never rounded.
-
-Bundle positions: a record's ``index`` is its Claim's position in ``Bundle.entry``.
+Each reader takes the parsed ``fhir.resources`` Claim (or its raw JSON) and either returns a
+record field or raises the ``RecordError`` that ``fail`` builds, naming the FHIR element
+(``item[3].net``). The mapping and its reasons are in docs/fhir-mapping.md.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -38,28 +21,9 @@ from pydantic import ValidationError
 
 from claimsengine.days import parse_date
 from claimsengine.errors import InputError, RecordError
-from claimsengine.money import format_cents, parse_amount
-from claimsengine.records import (
-    RecordLine,
-    TreatmentRecord,
-    canonical_json,
-    load_json_text,
-)
-
-__all__ = [
-    "EXTRA_EXTENSION",
-    "MEMBER_SYSTEM",
-    "PATIENT_EXTENSION",
-    "PLAN_SYSTEM",
-    "PROVIDER_SYSTEM",
-    "RECORD_SYSTEM",
-    "BundleIndex",
-    "ClaimOutcome",
-    "claim_to_record",
-    "read_bundle",
-    "read_claim",
-    "record_to_fhir_claim",
-]
+from claimsengine.money import parse_amount
+from claimsengine.records.jsontext import load_json_text
+from claimsengine.records.model import RecordLine
 
 # The engine's own identifier systems: a value in one of these is exact, so it is used as is
 # (like a field of a native record); foreign identifiers are only a fallback.
@@ -72,35 +36,23 @@ MEMBER_SYSTEM = "urn:claimsengine:member"
 PATIENT_EXTENSION = "urn:claimsengine:record-patient"
 EXTRA_EXTENSION = "urn:claimsengine:record-extra"
 
-_CLAIM_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claim-type"
-_PRIORITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/processpriority"
-_CURRENCY = "USD"  # the engine counts cents of US dollars (docs/adjudication.md, "Units")
-_REFUSED_STATUSES = {"cancelled", "draft", "entered-in-error"}
+CLAIM_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claim-type"
+PRIORITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/processpriority"
+CURRENCY = "USD"  # the engine counts cents of US dollars (docs/adjudication.md, "Units")
 
-_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 # A literal reference, relative or absolute, with an optional version: .../Type/id[/_history/v]
-_LITERAL_REFERENCE = re.compile(
+LITERAL_REFERENCE = re.compile(
     r"(?:^|/)(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$"
 )
 # A conditional reference, as in Synthea transaction Bundles: Type?identifier=system|value
-_CONDITIONAL_REFERENCE = re.compile(
+CONDITIONAL_REFERENCE = re.compile(
     r"^(?P<type>[A-Z][A-Za-z]+)\?identifier=(?:(?P<system>[^|&]*)\|)?(?P<value>[^&]+)$"
 )
 
 
 # fail(message, field, hint=None) builds the RecordError of the Claim being read.
-_Fail = Callable[..., RecordError]
-
-
-@dataclass(frozen=True)
-class ClaimOutcome:
-    """What became of one Claim: a record, or the error that set it aside."""
-
-    index: int  # the Claim's position in Bundle.entry (0 for a Claim on its own)
-    raw: Any  # the Claim resource as read
-    record_id: str | None  # the record id, when the Claim yields one
-    record: TreatmentRecord | None
-    error: RecordError | None
+Fail = Callable[..., RecordError]
 
 
 class BundleIndex:
@@ -126,7 +78,7 @@ class BundleIndex:
             return None
         found = self._by_key.get(reference)
         if found is None:
-            match = _LITERAL_REFERENCE.search(reference)
+            match = LITERAL_REFERENCE.search(reference)
             if match:
                 found = self._by_key.get(f"{match['type']}/{match['id']}")
         if found is not None and found.get("resourceType") == kind:
@@ -134,141 +86,7 @@ class BundleIndex:
         return None
 
 
-def read_bundle(
-    bundle: Mapping[str, Any],
-    *,
-    default_plan: str | None = None,
-    default_provider: str | None = None,
-) -> list[ClaimOutcome]:
-    """Every Claim in a Bundle, each as a record or a rejection. Other resources are skipped.
-
-    Any Bundle type is read (Synthea writes ``collection`` and ``transaction``).
-    """
-    entries = bundle.get("entry")
-    if entries is None:
-        entries = []
-    if not isinstance(entries, list):
-        error = RecordError("expected an array of entries", field="entry")
-        return [ClaimOutcome(0, bundle, None, None, error)]
-    index = BundleIndex(entries)
-    outcomes: list[ClaimOutcome] = []
-    for position, entry in enumerate(entries):
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        if not isinstance(resource, Mapping) or resource.get("resourceType") != "Claim":
-            continue
-        full_url = entry.get("fullUrl")
-        outcomes.append(
-            read_claim(
-                resource,
-                default_plan=default_plan,
-                default_provider=default_provider,
-                full_url=full_url if isinstance(full_url, str) else None,
-                index=position,
-                bundle=index,
-            )
-        )
-    return outcomes
-
-
-def read_claim(
-    claim: Mapping[str, Any],
-    *,
-    default_plan: str | None = None,
-    default_provider: str | None = None,
-    full_url: str | None = None,
-    index: int = 0,
-    bundle: BundleIndex | None = None,
-) -> ClaimOutcome:
-    """One Claim as a ``ClaimOutcome`` (never raises ``RecordError``)."""
-    try:
-        record = claim_to_record(
-            claim,
-            default_plan=default_plan,
-            default_provider=default_provider,
-            full_url=full_url,
-            bundle=bundle,
-        )
-    except RecordError as error:
-        return ClaimOutcome(index, claim, _raw_record_id(claim, full_url), None, error)
-    return ClaimOutcome(index, claim, record.record_id, record, None)
-
-
-def claim_to_record(
-    claim: Mapping[str, Any],
-    *,
-    default_plan: str | None = None,
-    default_provider: str | None = None,
-    full_url: str | None = None,
-    bundle: BundleIndex | None = None,
-) -> TreatmentRecord:
-    """Map one FHIR Claim (a JSON object, numbers as ``Decimal``) to a ``TreatmentRecord``.
-
-    Raises ``RecordError`` naming the record and the FHIR field (``item[3].net``). The
-    caller adds the file.
-    """
-    label = _raw_record_id(claim, full_url)
-    try:
-        model = Claim.model_validate(claim)
-    except ValidationError as error:
-        raise _validation_error(error, label) from None
-
-    def fail(message: str, field: str, hint: str | None = None) -> RecordError:
-        return RecordError(message, record=label, field=field, hint=hint)
-
-    if model.status in _REFUSED_STATUSES:
-        raise fail(
-            f"the Claim's status is {model.status!r}; only an active Claim is paid", "status"
-        )
-    if model.use not in (None, "claim"):
-        raise fail(
-            f"the Claim's use is {model.use!r}; only use 'claim' is a bill to pay "
-            "(a preauthorization or predetermination is not)",
-            "use",
-        )
-    if label is None:
-        raise fail(
-            "the Claim has no identifier, id or urn:uuid fullUrl to use as record_id", "identifier"
-        )
-
-    member_id = _member_id(model.patient, fail)
-    provider_id = _provider_id(model.provider, default_provider, fail)
-    plan_id = _plan_id(model, default_plan, fail)
-    lines, line_items = _lines(model, fail)
-    service_date = _service_date(claim, line_items, fail)
-    extensions = _extensions(model, fail)
-    patient = extensions.get(PATIENT_EXTENSION)
-    if patient is None and bundle is not None:
-        patient = _patient_details(bundle.resolve(model.patient.reference, "Patient"))
-
-    prior_auth: str | None = None
-    for insurance in model.insurance or []:
-        if insurance.preAuthRef:
-            prior_auth = insurance.preAuthRef[0]
-            break
-
-    try:
-        return TreatmentRecord(
-            record_id=label,
-            plan_id=plan_id,
-            member_id=member_id,
-            provider_id=provider_id,
-            service_date=service_date,
-            prior_auth=prior_auth,
-            diagnoses=tuple(_diagnoses(model, bundle)),
-            lines=tuple(lines),
-            patient=patient,
-            extra=extensions.get(EXTRA_EXTENSION) or {},
-        )
-    except RecordError as error:
-        raise _to_fhir_field(error, label, line_items) from None
-
-
-# --------------------------------------------------------------------------------------------
-# Field by field
-# --------------------------------------------------------------------------------------------
-
-
-def _raw_record_id(claim: Mapping[str, Any], full_url: str | None) -> str | None:
+def raw_record_id(claim: Mapping[str, Any], full_url: str | None) -> str | None:
     """The record id, read before validation so that even an invalid Claim is named."""
     identifiers = claim.get("identifier")
     if isinstance(identifiers, list) and identifiers and isinstance(identifiers[0], Mapping):
@@ -283,7 +101,7 @@ def _raw_record_id(claim: Mapping[str, Any], full_url: str | None) -> str | None
     return None
 
 
-def _validation_error(error: ValidationError, label: str | None) -> RecordError:
+def validation_error(error: ValidationError, label: str | None) -> RecordError:
     first = error.errors()[0]
     field = _path(first["loc"])
     kind = first["type"]
@@ -316,16 +134,16 @@ def _reference_id(reference: Reference | None) -> tuple[str | None, str | None]:
     text = reference.reference
     if text.startswith(("urn:uuid:", "urn:oid:")):
         return None, text.split(":", 2)[2]
-    match = _CONDITIONAL_REFERENCE.match(text)
+    match = CONDITIONAL_REFERENCE.match(text)
     if match:
         return match["type"], unquote(match["value"])
-    match = _LITERAL_REFERENCE.search(text)
+    match = LITERAL_REFERENCE.search(text)
     if match:
         return match["type"], match["id"]
     return None, None
 
 
-def _member_id(patient: Reference, fail: _Fail) -> str:
+def member_id_of(patient: Reference, fail: Fail) -> str:
     identifier = patient.identifier
     if identifier is not None and identifier.system == MEMBER_SYSTEM and identifier.value:
         return identifier.value
@@ -346,7 +164,7 @@ def _member_id(patient: Reference, fail: _Fail) -> str:
     raise fail("the Claim does not say which Patient it is for", "patient")
 
 
-def _provider_id(provider: Reference, default: str | None, fail: _Fail) -> str:
+def provider_id_of(provider: Reference, default: str | None, fail: Fail) -> str:
     identifier = provider.identifier
     if identifier is not None and identifier.system == PROVIDER_SYSTEM and identifier.value:
         return identifier.value
@@ -365,7 +183,7 @@ def _provider_id(provider: Reference, default: str | None, fail: _Fail) -> str:
     )
 
 
-def _plan_id(model: Claim, default: str | None, fail: _Fail) -> str:
+def plan_id_of(model: Claim, default: str | None, fail: Fail) -> str:
     for insurance in model.insurance or []:
         identifier = insurance.coverage.identifier if insurance.coverage else None
         if identifier is not None and identifier.system == PLAN_SYSTEM and identifier.value:
@@ -379,7 +197,7 @@ def _plan_id(model: Claim, default: str | None, fail: _Fail) -> str:
     )
 
 
-def _lines(model: Claim, fail: _Fail) -> tuple[list[RecordLine], list[tuple[int, ClaimItem]]]:
+def lines_of(model: Claim, fail: Fail) -> tuple[list[RecordLine], list[tuple[int, ClaimItem]]]:
     """Priced items as lines, with each line's item position (for error paths)."""
     lines: list[RecordLine] = []
     items: list[tuple[int, ClaimItem]] = []
@@ -427,7 +245,7 @@ def _lines(model: Claim, fail: _Fail) -> tuple[list[RecordLine], list[tuple[int,
     return lines, items
 
 
-def _units(item: ClaimItem, prefix: str, fail: _Fail) -> int:
+def _units(item: ClaimItem, prefix: str, fail: Fail) -> int:
     if item.quantity is None or item.quantity.value is None:
         return 1
     value = Decimal(item.quantity.value)
@@ -439,8 +257,8 @@ def _units(item: ClaimItem, prefix: str, fail: _Fail) -> int:
     return int(value)
 
 
-def _cents(money: Money, field: str, fail: _Fail) -> int:
-    if money.currency not in (None, _CURRENCY):
+def _cents(money: Money, field: str, fail: Fail) -> int:
+    if money.currency not in (None, CURRENCY):
         raise fail(
             f"currency {money.currency!r} is not supported; amounts must be in USD",
             f"{field}.currency",
@@ -462,8 +280,8 @@ def _cents(money: Money, field: str, fail: _Fail) -> int:
         raise fail(error.message, field, hint=error.hint) from None
 
 
-def _service_date(
-    claim: Mapping[str, Any], line_items: list[tuple[int, ClaimItem]], fail: _Fail
+def service_date_of(
+    claim: Mapping[str, Any], line_items: list[tuple[int, ClaimItem]], fail: Fail
 ) -> date:
     # Read from the text, so the date is the one written, in its own zone (never UTC).
     period = claim.get("billablePeriod")
@@ -498,7 +316,7 @@ def _service_date(
     return next(iter(dates))
 
 
-def _date_part(text: Any, field: str, fail: _Fail) -> date:
+def _date_part(text: Any, field: str, fail: Fail) -> date:
     if not isinstance(text, str):
         raise fail(f"expected a date, got {text!r}", field)
     try:
@@ -509,7 +327,7 @@ def _date_part(text: Any, field: str, fail: _Fail) -> date:
         ) from None
 
 
-def _diagnoses(model: Claim, bundle: BundleIndex | None) -> list[str]:
+def diagnoses_of(model: Claim, bundle: BundleIndex | None) -> list[str]:
     """Diagnosis codes (off-chain only), in order: coded concepts, or the Conditions
     referenced (Synthea), when they resolve inside the Bundle; others are left out."""
     codes: list[str] = []
@@ -532,7 +350,7 @@ def _diagnoses(model: Claim, bundle: BundleIndex | None) -> list[str]:
     return codes
 
 
-def _patient_details(patient: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def patient_details(patient: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """Name and birth date of the Patient resource: kept in the (encrypted) record only."""
     if patient is None:
         return None
@@ -553,7 +371,7 @@ def _patient_details(patient: Mapping[str, Any] | None) -> dict[str, Any] | None
     return details or None
 
 
-def _extensions(model: Claim, fail: _Fail) -> dict[str, Any]:
+def extensions_of(model: Claim, fail: Fail) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for position, extension in enumerate(model.extension or []):
         if extension.url not in (PATIENT_EXTENSION, EXTRA_EXTENSION):
@@ -569,114 +387,3 @@ def _extensions(model: Claim, fail: _Fail) -> dict[str, Any]:
     return found
 
 
-# Record fields -> the FHIR element they came from, for errors raised by TreatmentRecord.
-_RECORD_TO_FHIR = {
-    "record_id": "identifier[0].value",
-    "member_id": "patient",
-    "provider_id": "provider",
-    "plan_id": "insurance",
-    "prior_auth": "insurance.preAuthRef",
-    "patient": f"extension({PATIENT_EXTENSION})",
-}
-_LINE_TO_FHIR = {
-    "code": "productOrService.coding[0].code",
-    "units": "quantity.value",
-    "billed": "net",
-}
-
-
-def _to_fhir_field(
-    error: RecordError, label: str, line_items: list[tuple[int, ClaimItem]]
-) -> RecordError:
-    field = error.field or ""
-    match = re.fullmatch(r"lines\[(\d+)\]\.(\w+)", field)
-    if match:
-        position, item = line_items[int(match[1])]
-        element = _LINE_TO_FHIR.get(match[2], match[2])
-        if match[2] == "billed" and item.net is None:
-            element = "unitPrice"
-        field = f"item[{position}].{element}"
-    elif field.startswith("diagnoses"):
-        field = "diagnosis"
-    else:
-        field = _RECORD_TO_FHIR.get(field, field)
-    hint = error.hint
-    if hint is None and field in ("provider", "insurance"):
-        option = "--provider" if field == "provider" else "--plan"
-        hint = f"pass a default {field if field == 'provider' else 'plan'} ({option})"
-    return RecordError(error.message, record=label, field=field or None, hint=hint)
-
-
-# --------------------------------------------------------------------------------------------
-# Record -> FHIR
-# --------------------------------------------------------------------------------------------
-
-
-def record_to_fhir_claim(record: TreatmentRecord) -> dict[str, Any]:
-    """A FHIR R4 Claim for a record; ``claim_to_record`` gives the same record back.
-
-    Ids travel as identifiers in the engine's systems; ``patient`` and ``extra`` ride in two
-    extensions as JSON text. Amounts are ``Decimal`` values: write the result with
-    ``claimsengine.records.dump_json`` (the standard ``json`` module cannot). The Claim holds
-    the record's PHI: it is for the hospital's side, never for the chain.
-    """
-    patient_reference: dict[str, Any] = {
-        "identifier": {"system": MEMBER_SYSTEM, "value": record.member_id}
-    }
-    if _FHIR_ID.fullmatch(record.member_id):
-        patient_reference["reference"] = f"Patient/{record.member_id}"
-    insurance: dict[str, Any] = {
-        "sequence": 1,
-        "focal": True,
-        "coverage": {
-            "identifier": {"system": PLAN_SYSTEM, "value": record.plan_id},
-            "display": record.plan_id,
-        },
-    }
-    if record.prior_auth is not None:
-        insurance["preAuthRef"] = [record.prior_auth]
-    day = record.service_date.isoformat()
-    claim: dict[str, Any] = {
-        "resourceType": "Claim",
-        "identifier": [{"system": RECORD_SYSTEM, "value": record.record_id}],
-        "status": "active",
-        "type": {"coding": [{"system": _CLAIM_TYPE_SYSTEM, "code": "institutional"}]},
-        "use": "claim",
-        "patient": patient_reference,
-        "billablePeriod": {"start": day, "end": day},
-        "created": day,
-        "provider": {"identifier": {"system": PROVIDER_SYSTEM, "value": record.provider_id}},
-        "priority": {"coding": [{"system": _PRIORITY_SYSTEM, "code": "normal"}]},
-        "insurance": [insurance],
-        "item": [
-            {
-                "sequence": n,
-                "productOrService": {"coding": [{"code": line.code}]},
-                "quantity": {"value": line.units},
-                "net": {"value": Decimal(format_cents(line.billed)), "currency": _CURRENCY},
-            }
-            for n, line in enumerate(record.lines, start=1)
-        ],
-    }
-    if _FHIR_ID.fullmatch(record.record_id):
-        claim["id"] = record.record_id
-    if record.diagnoses:
-        claim["diagnosis"] = [
-            {"sequence": n, "diagnosisCodeableConcept": {"coding": [{"code": code}]}}
-            for n, code in enumerate(record.diagnoses, start=1)
-        ]
-    extensions = []
-    if record.patient is not None:
-        extensions.append(
-            {
-                "url": PATIENT_EXTENSION,
-                "valueString": canonical_json(record.patient).decode("utf-8"),
-            }
-        )
-    if record.extra:
-        extensions.append(
-            {"url": EXTRA_EXTENSION, "valueString": canonical_json(record.extra).decode("utf-8")}
-        )
-    if extensions:
-        claim["extension"] = extensions
-    return claim

@@ -1,0 +1,100 @@
+"""The rules for a record's identifiers, and the wording of its errors.
+
+Each failure is a ``RecordError`` naming the record (its ``record_id``, or ``#index`` when it
+has none) and the field, such as ``lines[1].billed``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from claimsengine.errors import InputError, RecordError
+
+# Plan ids go on-chain as bytes32 (formats.md, "Plan").
+PLAN_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
+# A service code goes on-chain as left-aligned bytes32: visible ASCII, no spaces.
+CODE = re.compile(r"[!-~]{1,32}")
+# So does the provider's reference (the id a plan registers the provider under).
+PROVIDER_ID = CODE
+MAX_ID_LENGTH = 128
+MAX_DIAGNOSIS_LENGTH = 64
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def label_of(obj: Any, index: int | None) -> str | None:
+    """record_id when the raw record has a usable one, else ``#index``."""
+    if isinstance(obj, Mapping):
+        record_id = obj.get("record_id")
+        if isinstance(record_id, str) and record_id_problem(record_id) is None:
+            return record_id
+    return None if index is None else f"#{index}"
+
+
+def record_id_problem(value: str) -> str | None:
+    if value.startswith("#"):
+        # "#3" names a record by its position in error messages; an id must not look alike.
+        return "starts with '#'"
+    return id_problem(value)
+
+
+def id_problem(value: str) -> str | None:
+    if not value.strip():
+        return "is empty"
+    if len(value) > MAX_ID_LENGTH:
+        return f"is longer than {MAX_ID_LENGTH} characters"
+    if CONTROL.search(value):
+        return "contains a control character"
+    return None
+
+
+def check_id(value: Any, *, record: str | None, field: str) -> None:
+    if not isinstance(value, str):
+        raise RecordError(f"expected a string, got {describe(value)}", record=record, field=field)
+    problem = id_problem(value)
+    if problem is not None:
+        raise RecordError(f"{value!r} {problem}", record=record, field=field)
+
+
+def describe(value: Any) -> str:
+    """A short description of a JSON value for an error message: 'a number 1.5'."""
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, bool):
+        return f"a boolean {'true' if value else 'false'}"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, int | Decimal | float):
+        return f"a number {value}"
+    elif isinstance(value, list):
+        return f"an array of {len(value)}"
+    else:
+        return type(value).__name__
+    return f"a string {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def located(parse: Callable[..., Any], value: Any, label: str | None, name: str) -> Any:
+    """Run a money/days parser, turning its ``InputError`` into a located ``RecordError``."""
+    try:
+        return parse(value, field=name)
+    except InputError as error:
+        raise RecordError(error.message, record=label, field=name, hint=error.hint) from None
+
+
+def relabel(
+    error: InputError, *, file: str | None = None, record: str | None = None
+) -> RecordError:
+    """The same error with the file (and record, when unknown so far) filled in."""
+    return RecordError(
+        error.message,
+        file=file if file is not None else error.file,
+        record=error.record if error.record is not None else record,
+        field=error.field,
+        hint=error.hint,
+    )
+
