@@ -14,6 +14,7 @@ import hmac
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,6 +93,46 @@ class Workspace:
             state / "chain", create=create, on_wait=on_wait, display_name=str(state)
         )
         return cls(state, chain, "embedded")
+
+    @classmethod
+    @contextmanager
+    def ephemeral(
+        cls,
+        *,
+        rpc: str | None = None,
+        clock: Callable[[], float] = time.time,
+        in_memory: bool = True,
+        prefix: str = "claims-",
+    ) -> Iterator[Workspace]:
+        """A workspace in a temporary folder, closed and removed on exit: its keys, journal
+        and vault never touch the user's (not even CLAIMS_KEYS_DIR).
+
+        The chain is a fresh embedded one (in memory, or on disk in the folder when
+        ``in_memory`` is False; ``clock`` gives its time), or the node at ``rpc``."""
+        with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+            state = Path(folder)
+            chain: Chain
+            if rpc:
+                from claimsengine.chain.rpc import RpcChain
+
+                chain = RpcChain(rpc)
+                key = f"rpc:{chain.chain_id}"
+            else:
+                from claimsengine.chain.embedded import EmbeddedChain
+
+                if in_memory:
+                    chain = EmbeddedChain.memory(clock=clock)
+                else:
+                    chain = EmbeddedChain.open(
+                        state / "chain", create=True, clock=clock, display_name=str(state)
+                    )
+                key = "embedded"
+            workspace = cls(state, chain, key)
+            workspace.keys = KeyStore(state / "keys")
+            try:
+                yield workspace
+            finally:
+                workspace.close()
 
     def close(self) -> None:
         self.chain.close()

@@ -1,0 +1,218 @@
+"""Reading a scenario's timeline: each step's date, its action, and what it expects."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from claimsengine.errors import InputError
+from claimsengine.records import TreatmentRecord, load_paths
+from claimsengine.scenario.expect import ExpectationReader
+from claimsengine.scenario.model import (
+    ACTIONS,
+    Action,
+    Fund,
+    Review,
+    Settle,
+    Step,
+    Submit,
+    Withdraw,
+)
+from claimsengine.scenario.reader import LineMapping, describe, line_of
+
+_STEP_KEYS = ("name", "date", "advance", *ACTIONS, "expect")
+_SUBMIT_KEYS = ("records", "files", "plan", "provider")
+_REVIEW_KEYS = ("record", "provider", "decision", "as")
+_FUND_KEYS = ("plan", "amount", "as")
+_SETTLE_KEYS = ("plan", "as")
+_WITHDRAW_KEYS = ("plan", "amount", "to", "as")
+
+
+class StepReader(ExpectationReader):
+    """Reads the steps of the timeline; each step's ``expect`` through ``ExpectationReader``."""
+
+    def steps(self, value: Any, at: Any, start: date) -> list[Step]:
+        entries = self.items(value, "steps", at, what="steps")
+        if not entries:
+            self.fail("steps", "needs at least one step", at)
+        today = start
+        steps: list[Step] = []
+        for index, entry in enumerate(entries):
+            step = self.step(entry, index, at, today)
+            if step.date is not None:
+                today = step.date
+            elif step.advance is not None:
+                today = today + timedelta(days=step.advance)
+            steps.append(step)
+        return steps
+
+    def step(self, value: Any, index: int, at: Any, today: date) -> Step:
+        where = f"steps[{index}]"
+        data = self.mapping(value, where, _STEP_KEYS, at=at, what="a step")
+        line = line_of(data)
+        name = data.get("name")
+        if name is not None and not isinstance(name, str):
+            self.fail(f"{where}.name", f"expected text, got {describe(name)}", data)
+        if "date" in data and "advance" in data:
+            self.fail(where, "give date or advance, not both", data)
+        on = None
+        if "date" in data:
+            on = self.date_value(data["date"], f"{where}.date", data)
+            if on < today:
+                self.fail(
+                    f"{where}.date",
+                    f"{on} is before the scenario's date at this point ({today})",
+                    data,
+                    hint="time only moves forward: order the steps by date",
+                )
+        advance = None
+        if "advance" in data:
+            advance = self.count(data["advance"], f"{where}.advance", data, minimum=1)
+        actions = [key for key in ACTIONS if key in data]
+        if len(actions) > 1:
+            self.fail(
+                where,
+                f"a step does one thing; this one has {' and '.join(actions)}",
+                data,
+                hint="split it into several steps",
+            )
+        if not actions and on is None and advance is None and "expect" not in data:
+            self.fail(
+                where,
+                "a step needs an action, a date or advance, or an expect",
+                data,
+                hint=f"the actions are: {', '.join(ACTIONS)}",
+            )
+        action: Action | None = None
+        own: tuple[str, str | None] | None = None  # (record, provider) of the step's claim
+        this_step: set[tuple[str, str]] = set()
+        if actions:
+            key = actions[0]
+            here = f"{where}.{key}"
+            raw = data[key]
+            if key == "submit":
+                submit = self.submit(raw, here, data)
+                action = submit
+                this_step = {(r.provider_id, r.record_id) for r in submit.records}
+                if len(submit.records) == 1:
+                    own = (submit.records[0].record_id, submit.records[0].provider_id)
+            elif key == "review":
+                review = self.review(raw, here, data)
+                action = review
+                own = (review.record, review.provider)
+            elif key == "fund":
+                row = self.mapping(raw, here, _FUND_KEYS, required=("amount",), at=data)
+                action = Fund(
+                    self.plan_ref(row.get("plan"), f"{here}.plan", row),
+                    self.positive_amount(row["amount"], f"{here}.amount", row),
+                    self.optional_account(row, "as", here),
+                )
+            elif key == "settle":
+                row = self.mapping(raw, here, _SETTLE_KEYS, at=data)
+                action = Settle(
+                    self.plan_ref(row.get("plan"), f"{here}.plan", row),
+                    self.optional_account(row, "as", here),
+                )
+            else:
+                row = self.mapping(raw, here, _WITHDRAW_KEYS, required=("amount",), at=data)
+                action = Withdraw(
+                    self.plan_ref(row.get("plan"), f"{here}.plan", row),
+                    self.positive_amount(row["amount"], f"{here}.amount", row),
+                    self.optional_account(row, "to", here),
+                    self.optional_account(row, "as", here),
+                )
+        self.submitted |= this_step
+        expect = self.expectation(data.get("expect"), f"{where}.expect", data, own, this_step)
+        return Step(
+            number=index + 1,
+            line=line,
+            name=name,
+            date=on,
+            advance=advance,
+            action=action,
+            expect=expect,
+        )
+
+    def positive_amount(self, value: Any, where: str, at: Any) -> int:
+        cents = self.amount(value, where, at)
+        if cents <= 0:
+            self.fail(where, "must be more than 0.00", at)
+        return cents
+
+    def submit(self, value: Any, where: str, at: Any) -> Submit:
+        # `submit: [records]` is short for `submit: {records: [records]}`.
+        shorthand = isinstance(value, list)
+        if shorthand:
+            value = LineMapping(records=value)
+            value.line = line_of(at)
+        row = self.mapping(
+            value,
+            where,
+            _SUBMIT_KEYS,
+            at=at,
+            what="a list of records, or a mapping with records and/or files",
+        )
+        if row.get("records") is None and row.get("files") is None:
+            self.fail(where, "needs records (inline) or files", row)
+        default_plan = (
+            self.plan_ref(row["plan"], f"{where}.plan", row)
+            if row.get("plan") is not None
+            else (self.plan_ids[0] if len(self.plan_ids) == 1 else None)
+        )
+        default_provider = row.get("provider")
+        if default_provider is None:
+            known = {p.provider_id for p in self.providers}
+            default_provider = known.pop() if len(known) == 1 else None
+        elif not isinstance(default_provider, str):
+            self.fail(f"{where}.provider", f"expected text, got {describe(default_provider)}", row)
+        records: list[TreatmentRecord] = []
+        sources: list[str | None] = []
+        raw_records = row.get("records")
+        if raw_records is not None:
+            here = where if shorthand else f"{where}.records"
+            for index, raw in enumerate(self.items(raw_records, here, row, what="records")):
+                try:
+                    record = TreatmentRecord.from_json(
+                        raw,
+                        index=index,
+                        default_plan=default_plan,
+                        default_provider=default_provider,
+                    )
+                except InputError as error:
+                    field_path = f"{here}[{index}]" + (f".{error.field}" if error.field else "")
+                    self.fail(field_path, error.message, raw if line_of(raw) else row)
+                records.append(record)
+                sources.append(f"{self.source}:{line_of(raw) or ''}".rstrip(":"))
+        if row.get("files") is not None:
+            raw_files = row["files"]
+            names = [raw_files] if isinstance(raw_files, str) else raw_files
+            paths = [
+                self.file(name, f"{where}.files[{i}]", row)
+                for i, name in enumerate(self.items(names, f"{where}.files", row, what="paths"))
+            ]
+            try:
+                loaded = load_paths(
+                    paths, default_plan=default_plan, default_provider=default_provider
+                )
+            except InputError as error:
+                self.fail(f"{where}.files", str(error), row)
+            if loaded.rejected:
+                self.fail(f"{where}.files", str(loaded.rejected[0].error), row)
+            for item in loaded.records:
+                records.append(item.record)
+                sources.append(str(item.file))
+        if not records:
+            self.fail(where, "submits no records", row)
+        return Submit(tuple(records), tuple(sources))
+
+    def review(self, value: Any, where: str, at: Any) -> Review:
+        row = self.mapping(value, where, _REVIEW_KEYS, required=("record", "decision"), at=at)
+        record, provider = self.record_ref(row, where, set())
+        decision = row["decision"]
+        if decision not in ("approve", "deny"):
+            self.fail(
+                f"{where}.decision", f"expected approve or deny, got {describe(decision)}", row
+            )
+        return Review(
+            record, provider, decision == "approve", self.optional_account(row, "as", where)
+        )
