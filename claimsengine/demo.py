@@ -23,11 +23,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claimsengine.errors import ClaimsError
 from claimsengine.money import format_cents
 from claimsengine.results import ClaimResult
+
+if TYPE_CHECKING:
+    from claimsengine.engine import PoolState
+    from claimsengine.records import LoadResult
+    from claimsengine.workspace import Workspace
 
 __all__ = [
     "DEMO_DATE",
@@ -207,9 +212,9 @@ def _run(
 ) -> DemoSummary:
     from claimsengine.days import SECONDS_PER_DAY, to_day
     from claimsengine.members import load_members
+    from claimsengine.onboarding import PlanOnboarding, ProviderEntry, onboard
     from claimsengine.plan import load_plan
     from claimsengine.records import load_paths
-    from claimsengine.sdk import AdjudicatorClient, HospitalClient, InsurerClient, settle
     from claimsengine.workspace import Workspace
 
     steps = iter(DEMO_STEPS)
@@ -227,70 +232,24 @@ def _run(
     step()
     with demo_inputs() as inputs, Workspace.open(folder, create=True) as workspace:
         plan = load_plan(inputs.plan)
-        members = load_members(inputs.members)
         loaded = load_paths([inputs.records])
         with workspace.command():
             workspace.chain.set_time(to_day(DEMO_DATE) * SECONDS_PER_DAY)
             workspace.setup()
-        insurer = InsurerClient(workspace, "insurer")
-
+        # Deploy, enrol, register the hospitals and the adjudicator, fund: a step each.
+        onboarding = PlanOnboarding(
+            plan=plan,
+            members=load_members(inputs.members),
+            providers=[ProviderEntry(provider_id, account) for provider_id, account in HOSPITALS],
+            funding=initial_funding,
+        )
+        onboard(workspace, onboarding, on_stage=lambda _stage: step())
         step()
-        with workspace.command():
-            insurer.deploy(plan)
+        claims, rejected = _submit(workspace, loaded)
         step()
-        with workspace.command():
-            insurer.enroll(plan.id, members)
+        _review(workspace, plan.id, claims)
         step()
-        with workspace.command():
-            for provider_id, account in HOSPITALS:
-                insurer.add_provider(plan.id, provider_id, account)
-            insurer.set_adjudicator(plan.id, "adjudicator")
-        step()
-        with workspace.command():
-            insurer.fund(plan.id, initial_funding)
-
-        step()
-        hospital = HospitalClient(workspace)  # acts as each record's provider
-        with workspace.command():
-            outcomes = hospital.submit_many(
-                [sourced.record for sourced in loaded.records],
-                sources=[str(sourced.file) for sourced in loaded.records],
-            )
-        claims: list[DemoClaim] = []
-        rejected = [f"{entry.file}: {entry.error}" for entry in loaded.rejected]
-        for outcome in outcomes:
-            if outcome.result is None:
-                rejected.append(f"{outcome.record.record_id}: {outcome.error}")
-                continue
-            claims.append(
-                DemoClaim(
-                    record_id=outcome.record.record_id,
-                    provider_id=outcome.record.provider_id,
-                    submitted_status=outcome.result.status,
-                    result=outcome.result,
-                    statuses=[outcome.result.status],
-                )
-            )
-
-        step()
-        adjudicator = AdjudicatorClient(workspace, "adjudicator")
-        pending = {result.claim_id for result in adjudicator.queue(plan.id)}
-        with workspace.command():
-            for claim in claims:
-                if claim.result.claim_id in pending:
-                    claim.result = adjudicator.approve(claim.result.claim_id)
-                    claim.reviewed = "approved"
-                    claim.statuses.append(claim.result.status)
-
-        step()
-        with workspace.command():
-            insurer.fund(plan.id, top_up)
-            _paid, pool = settle(workspace, plan.id, "insurer")
-        for claim in claims:
-            claim.result = hospital.status(claim.result.claim_id)
-            if claim.statuses[-1] != claim.result.status:
-                claim.statuses.append(claim.result.status)
-
+        pool = _top_up_and_settle(workspace, plan.id, top_up, claims)
         return DemoSummary(
             plan_id=plan.id,
             clock=DEMO_DATE,
@@ -301,3 +260,62 @@ def _run(
             rejected=rejected,
             state_dir=str(folder) if keep else None,
         )
+
+
+def _submit(workspace: Workspace, loaded: LoadResult) -> tuple[list[DemoClaim], list[str]]:
+    """The hospitals submit the loaded records: the claims made, and what was set aside."""
+    from claimsengine.sdk import HospitalClient
+
+    hospital = HospitalClient(workspace)  # acts as each record's provider
+    with workspace.command():
+        outcomes = hospital.submit_many(
+            [sourced.record for sourced in loaded.records],
+            sources=[str(sourced.file) for sourced in loaded.records],
+        )
+    claims: list[DemoClaim] = []
+    rejected = [f"{entry.file}: {entry.error}" for entry in loaded.rejected]
+    for outcome in outcomes:
+        if outcome.result is None:
+            rejected.append(f"{outcome.record.record_id}: {outcome.error}")
+            continue
+        claims.append(
+            DemoClaim(
+                record_id=outcome.record.record_id,
+                provider_id=outcome.record.provider_id,
+                submitted_status=outcome.result.status,
+                result=outcome.result,
+                statuses=[outcome.result.status],
+            )
+        )
+    return claims, rejected
+
+
+def _review(workspace: Workspace, plan_id: str, claims: list[DemoClaim]) -> None:
+    """The adjudicator approves every claim pending review."""
+    from claimsengine.sdk import AdjudicatorClient
+
+    adjudicator = AdjudicatorClient(workspace, "adjudicator")
+    pending = {result.claim_id for result in adjudicator.queue(plan_id)}
+    with workspace.command():
+        for claim in claims:
+            if claim.result.claim_id in pending:
+                claim.result = adjudicator.approve(claim.result.claim_id)
+                claim.reviewed = "approved"
+                claim.statuses.append(claim.result.status)
+
+
+def _top_up_and_settle(
+    workspace: Workspace, plan_id: str, top_up: int, claims: list[DemoClaim]
+) -> PoolState:
+    """The insurer tops the pool up and settles the queue; each claim's final status."""
+    from claimsengine.sdk import HospitalClient, InsurerClient, settle
+
+    with workspace.command():
+        InsurerClient(workspace, "insurer").fund(plan_id, top_up)
+        _paid, pool = settle(workspace, plan_id, "insurer")
+    hospital = HospitalClient(workspace)
+    for claim in claims:
+        claim.result = hospital.status(claim.result.claim_id)
+        if claim.statuses[-1] != claim.result.status:
+            claim.statuses.append(claim.result.status)
+    return pool
