@@ -201,44 +201,7 @@ def _read_value(
     """One JSON value of a file: a native record, a FHIR Claim, or a FHIR Bundle."""
     resource_type = value.get("resourceType") if isinstance(value, Mapping) else None
     if resource_type in ("Claim", "Bundle"):
-        # Imported on the first FHIR value: fhir.resources and pydantic would add about
-        # 0.07 s to every command that reads records. (fhir_input never imports this module.)
-        from claimsengine.records import fhir_input as fhir
-
-        outcomes = (
-            fhir.read_bundle(value, default_plan=default_plan, default_provider=default_provider)
-            if resource_type == "Bundle"
-            else [
-                fhir.read_claim(value, default_plan=default_plan, default_provider=default_provider)
-            ]
-        )
-        if not outcomes:
-            # A Bundle with nothing to bill is reported, not passed over in silence.
-            result.rejected.append(
-                RejectedRecord(
-                    path,
-                    None,
-                    index,
-                    RecordError(
-                        "the Bundle holds no Claim resources",
-                        file=name,
-                        record=f"#{index}",
-                        field="entry",
-                    ),
-                    value,
-                )
-            )
-        for outcome in outcomes:
-            # A Claim's position is its Bundle entry; a Claim on its own takes the file's.
-            position = outcome.index if resource_type == "Bundle" else index
-            if outcome.record is not None:
-                result.records.append(SourcedRecord(path, position, outcome.record))
-            else:
-                assert outcome.error is not None
-                error = relabel(outcome.error, file=name, record=f"#{position}")
-                result.rejected.append(
-                    RejectedRecord(path, outcome.record_id, position, error, outcome.raw)
-                )
+        _read_fhir(path, name, index, value, result, default_plan, default_provider)
         return
     try:
         record = parse_record(value, index, default_plan, default_provider)
@@ -255,6 +218,48 @@ def _read_value(
         )
     else:
         result.records.append(SourcedRecord(path, index, record))
+
+
+def _read_fhir(
+    path: Path,
+    name: str,
+    index: int,
+    value: Mapping[str, Any],
+    result: LoadResult,
+    default_plan: str | None,
+    default_provider: str | None,
+) -> None:
+    """A FHIR Claim, or each Claim of a Bundle, as a record or a rejection."""
+    # Imported on the first FHIR value: fhir.resources and pydantic would add about 0.07 s
+    # to every command that reads records. (fhir_input never imports this module.)
+    from claimsengine.records import fhir_input as fhir
+
+    is_bundle = value.get("resourceType") == "Bundle"
+    if is_bundle:
+        outcomes = fhir.read_bundle(
+            value, default_plan=default_plan, default_provider=default_provider
+        )
+    else:
+        outcomes = [
+            fhir.read_claim(value, default_plan=default_plan, default_provider=default_provider)
+        ]
+    if not outcomes:
+        # A Bundle with nothing to bill is reported, not passed over in silence.
+        error = RecordError(
+            "the Bundle holds no Claim resources", file=name, record=f"#{index}", field="entry"
+        )
+        result.rejected.append(RejectedRecord(path, None, index, error, value))
+    for outcome in outcomes:
+        # A Claim's position is its Bundle entry; a Claim on its own takes the file's.
+        position = outcome.index if is_bundle else index
+        if outcome.record is not None:
+            result.records.append(SourcedRecord(path, position, outcome.record))
+        else:
+            assert outcome.error is not None
+            error = relabel(outcome.error, file=name, record=f"#{position}")
+            result.rejected.append(
+                RejectedRecord(path, outcome.record_id, position, error, outcome.raw)
+            )
 
 
 def _walk(folder: Path) -> Iterator[Path]:

@@ -155,39 +155,14 @@ def _validate(record: TreatmentRecord) -> None:
     label = record.record_id
     if label.startswith("#"):
         raise RecordError(f"{label!r} {record_id_problem(label)}", field="record_id")
-    if not isinstance(record.plan_id, str) or not PLAN_ID.fullmatch(record.plan_id):
-        raise RecordError(
-            f"{record.plan_id!r} is not a plan id: 1-32 characters from A-Z a-z 0-9 . _ -",
-            record=label,
-            field="plan_id",
-        )
-    check_id(record.member_id, record=label, field="member_id")
-    if not isinstance(record.provider_id, str) or not PROVIDER_ID.fullmatch(record.provider_id):
-        raise RecordError(
-            f"{record.provider_id!r} is not a provider id: 1-32 ASCII letters, digits or "
-            "symbols, no spaces (it is the provider's reference on the chain)",
-            record=label,
-            field="provider_id",
-        )
+    _validate_ids(record, label)
     if not isinstance(record.service_date, date) or isinstance(record.service_date, datetime):
         raise RecordError(
             f"expected a date, got {record.service_date!r}", record=label, field="service_date"
         )
     if record.prior_auth is not None:
         check_id(record.prior_auth, record=label, field="prior_auth")
-    for position, diagnosis in enumerate(record.diagnoses):
-        name = f"diagnoses[{position}]"
-        if not isinstance(diagnosis, str) or not diagnosis.strip():
-            raise RecordError(
-                f"expected a diagnosis code, got {describe(diagnosis)}", record=label, field=name
-            )
-        if len(diagnosis) > MAX_DIAGNOSIS_LENGTH or CONTROL.search(diagnosis):
-            raise RecordError(
-                f"{diagnosis!r} is not a diagnosis code (at most {MAX_DIAGNOSIS_LENGTH} "
-                "characters, no control characters)",
-                record=label,
-                field=name,
-            )
+    _validate_diagnoses(record.diagnoses, label)
     if not record.lines:
         raise RecordError(
             "the record has no lines; a claim needs at least one billed service",
@@ -211,6 +186,40 @@ def _validate(record: TreatmentRecord) -> None:
             record=label,
             field="patient" if record.patient is not None else None,
         ) from None
+
+
+def _validate_ids(record: TreatmentRecord, label: str) -> None:
+    """The plan, member and provider ids: the plan's and provider's go on-chain as bytes32."""
+    if not isinstance(record.plan_id, str) or not PLAN_ID.fullmatch(record.plan_id):
+        raise RecordError(
+            f"{record.plan_id!r} is not a plan id: 1-32 characters from A-Z a-z 0-9 . _ -",
+            record=label,
+            field="plan_id",
+        )
+    check_id(record.member_id, record=label, field="member_id")
+    if not isinstance(record.provider_id, str) or not PROVIDER_ID.fullmatch(record.provider_id):
+        raise RecordError(
+            f"{record.provider_id!r} is not a provider id: 1-32 ASCII letters, digits or "
+            "symbols, no spaces (it is the provider's reference on the chain)",
+            record=label,
+            field="provider_id",
+        )
+
+
+def _validate_diagnoses(diagnoses: tuple[str, ...], label: str) -> None:
+    for position, diagnosis in enumerate(diagnoses):
+        name = f"diagnoses[{position}]"
+        if not isinstance(diagnosis, str) or not diagnosis.strip():
+            raise RecordError(
+                f"expected a diagnosis code, got {describe(diagnosis)}", record=label, field=name
+            )
+        if len(diagnosis) > MAX_DIAGNOSIS_LENGTH or CONTROL.search(diagnosis):
+            raise RecordError(
+                f"{diagnosis!r} is not a diagnosis code (at most {MAX_DIAGNOSIS_LENGTH} "
+                "characters, no control characters)",
+                record=label,
+                field=name,
+            )
 
 
 def _validate_line(line: RecordLine, *, label: str | None, prefix: str) -> None:
@@ -244,6 +253,7 @@ def _validate_line(line: RecordLine, *, label: str | None, prefix: str) -> None:
 def parse_record(
     obj: Any, index: int | None, default_plan: str | None, default_provider: str | None
 ) -> TreatmentRecord:
+    """A record from its JSON object; ``RecordError`` names the record and the field."""
     label = label_of(obj, index)
     if not isinstance(obj, Mapping):
         raise RecordError(
@@ -256,57 +266,14 @@ def parse_record(
             record=label,
             field="resourceType",
         )
-
-    def required(name: str, default: str | None = None) -> Any:
-        value = obj.get(name)
-        if value is None:
-            if default is not None:
-                return default
-            hint = {
-                "plan_id": "; add it to the record or pass a default plan (--plan)",
-                "provider_id": "; add it to the record or pass a default provider (--provider)",
-            }.get(name, "")
-            raise RecordError(f"missing{hint}", record=label, field=name)
-        return value
-
-    record_id = required("record_id")
-    check_id(record_id, record=label, field="record_id")
-    if record_id.startswith("#"):
-        raise RecordError(
-            f"{record_id!r} {record_id_problem(record_id)}", record=label, field="record_id"
-        )
-    plan_id = required("plan_id", default_plan)
-    if not isinstance(plan_id, str):
-        raise RecordError(
-            f"expected a string, got {describe(plan_id)}", record=label, field="plan_id"
-        )
-    member_id = required("member_id")
-    check_id(member_id, record=label, field="member_id")
-    provider_id = required("provider_id", default_provider)
-    check_id(provider_id, record=label, field="provider_id")
-    service_date = located(parse_date, required("service_date"), label, "service_date")
-
+    record_id, plan_id, member_id, provider_id = _read_ids(
+        obj, label, default_plan, default_provider
+    )
+    service_date = located(parse_date, _required(obj, "service_date", label), label, "service_date")
     prior_auth = obj.get("prior_auth")
     if prior_auth is not None:
         check_id(prior_auth, record=label, field="prior_auth")
-
-    diagnoses = obj.get("diagnoses")
-    if diagnoses is None:
-        diagnoses = []
-    if not isinstance(diagnoses, list):
-        raise RecordError(
-            f"expected an array of codes, got {describe(diagnoses)}",
-            record=label,
-            field="diagnoses",
-        )
-
-    raw_lines = required("lines")
-    if not isinstance(raw_lines, list):
-        raise RecordError(
-            f"expected an array of lines, got {describe(raw_lines)}", record=label, field="lines"
-        )
-    lines = [_parse_line(raw, label, f"lines[{n}]") for n, raw in enumerate(raw_lines)]
-
+    diagnoses, lines = _read_lists(obj, label)
     patient = obj.get("patient")
     if patient is not None and not isinstance(patient, Mapping):
         raise RecordError(
@@ -328,6 +295,67 @@ def parse_record(
         )
     except RecordError as error:
         raise relabel(error, record=label) from None
+
+
+def _required(
+    obj: Mapping[str, Any], name: str, label: str | None, default: str | None = None
+) -> Any:
+    """A key the record must have (or its default from the command line)."""
+    value = obj.get(name)
+    if value is None:
+        if default is not None:
+            return default
+        hint = {
+            "plan_id": "; add it to the record or pass a default plan (--plan)",
+            "provider_id": "; add it to the record or pass a default provider (--provider)",
+        }.get(name, "")
+        raise RecordError(f"missing{hint}", record=label, field=name)
+    return value
+
+
+def _read_ids(
+    obj: Mapping[str, Any],
+    label: str | None,
+    default_plan: str | None,
+    default_provider: str | None,
+) -> tuple[str, str, str, str]:
+    """(record_id, plan_id, member_id, provider_id), each checked as it is read."""
+    record_id = _required(obj, "record_id", label)
+    check_id(record_id, record=label, field="record_id")
+    if record_id.startswith("#"):
+        raise RecordError(
+            f"{record_id!r} {record_id_problem(record_id)}", record=label, field="record_id"
+        )
+    plan_id = _required(obj, "plan_id", label, default_plan)
+    if not isinstance(plan_id, str):
+        raise RecordError(
+            f"expected a string, got {describe(plan_id)}", record=label, field="plan_id"
+        )
+    member_id = _required(obj, "member_id", label)
+    check_id(member_id, record=label, field="member_id")
+    provider_id = _required(obj, "provider_id", label, default_provider)
+    check_id(provider_id, record=label, field="provider_id")
+    return record_id, plan_id, member_id, provider_id
+
+
+def _read_lists(obj: Mapping[str, Any], label: str | None) -> tuple[list[Any], list[RecordLine]]:
+    """The diagnoses (checked as the record is made) and the parsed lines."""
+    diagnoses = obj.get("diagnoses")
+    if diagnoses is None:
+        diagnoses = []
+    if not isinstance(diagnoses, list):
+        raise RecordError(
+            f"expected an array of codes, got {describe(diagnoses)}",
+            record=label,
+            field="diagnoses",
+        )
+    raw_lines = _required(obj, "lines", label)
+    if not isinstance(raw_lines, list):
+        raise RecordError(
+            f"expected an array of lines, got {describe(raw_lines)}", record=label, field="lines"
+        )
+    lines = [_parse_line(raw, label, f"lines[{n}]") for n, raw in enumerate(raw_lines)]
+    return diagnoses, lines
 
 
 def _parse_line(raw: Any, label: str | None, prefix: str) -> RecordLine:
