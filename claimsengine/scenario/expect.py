@@ -95,23 +95,7 @@ class ExpectationReader(FieldReader):
             for index, entry in enumerate(
                 self.items(row["claims"], f"{where}.claims", row, what="claims")
             ):
-                here = f"{where}.claims[{index}]"
-                item = self.mapping(entry, here, _CLAIMS_ENTRY_KEYS, required=("record",), at=row)
-                record, provider = self.record_ref(item, here, this_step)
-                expectation = self.claim_values(item, here, record, provider)
-                step_only = [k for k in ("already_submitted", "error") if k in item]
-                in_step = any(r == record for _, r in this_step)
-                if step_only and not in_step:
-                    self.fail(
-                        f"{here}.{step_only[0]}",
-                        f"only for a record this step submits; {record} was submitted earlier",
-                        item,
-                    )
-                if item.get("error") is not None:
-                    expectation = replace(
-                        expectation, error=self.text(item["error"], f"{here}.error", item)
-                    )
-                claims.append(expectation)
+                claims.append(self.claims_entry(entry, f"{where}.claims[{index}]", row, this_step))
         members = []
         if row.get("members") is not None:
             for index, entry in enumerate(
@@ -124,18 +108,7 @@ class ExpectationReader(FieldReader):
                 self.items(row["pools"], f"{where}.pools", row, what="pools")
             ):
                 pools.append(self.pool_expectation(entry, f"{where}.pools[{index}]", row))
-        balances: dict[str, int] = {}
-        if row.get("balances") is not None:
-            raw = row["balances"]
-            if not isinstance(raw, Mapping):
-                self.fail(
-                    f"{where}.balances",
-                    f"expected a mapping of account to amount, got {describe(raw)}",
-                    row,
-                )
-            for account, amount in raw.items():
-                here = f"{where}.balances.{account}"
-                balances[self.account(account, here, raw)] = self.amount(amount, here, raw)
+        balances = self.balances(row, where)
         return Expectation(
             claim=claim,
             claims=tuple(claims),
@@ -146,6 +119,44 @@ class ExpectationReader(FieldReader):
             line=line_of(row),
             balances_line=line_of(row.get("balances")) or line_of(row),
         )
+
+    def claims_entry(
+        self, entry: Any, here: str, at: Any, this_step: set[tuple[str, str]]
+    ) -> ClaimExpectation:
+        """One entry of ``expect.claims``: a claim named by its record (and provider)."""
+        item = self.mapping(entry, here, _CLAIMS_ENTRY_KEYS, required=("record",), at=at)
+        record, provider = self.record_ref(item, here, this_step)
+        expectation = self.claim_values(item, here, record, provider)
+        step_only = [k for k in ("already_submitted", "error") if k in item]
+        in_step = any(r == record for _, r in this_step)
+        if step_only and not in_step:
+            self.fail(
+                f"{here}.{step_only[0]}",
+                f"only for a record this step submits; {record} was submitted earlier",
+                item,
+            )
+        if item.get("error") is not None:
+            expectation = replace(
+                expectation, error=self.text(item["error"], f"{here}.error", item)
+            )
+        return expectation
+
+    def balances(self, row: Mapping[str, Any], where: str) -> dict[str, int]:
+        """``expect.balances``: token balances (cents) by account."""
+        balances: dict[str, int] = {}
+        if row.get("balances") is None:
+            return balances
+        raw = row["balances"]
+        if not isinstance(raw, Mapping):
+            self.fail(
+                f"{where}.balances",
+                f"expected a mapping of account to amount, got {describe(raw)}",
+                row,
+            )
+        for account, amount in raw.items():
+            here = f"{where}.balances.{account}"
+            balances[self.account(account, here, raw)] = self.amount(amount, here, raw)
+        return balances
 
     def claim_values(
         self, row: Mapping[str, Any], where: str, record: str, provider: str | None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
 from claimsengine.errors import InputError
-from claimsengine.records import TreatmentRecord, load_paths
+from claimsengine.records import SourcedRecord, TreatmentRecord, load_paths
 from claimsengine.scenario.expect import ExpectationReader
 from claimsengine.scenario.model import (
     ACTIONS,
@@ -49,25 +50,10 @@ class StepReader(ExpectationReader):
     def step(self, value: Any, index: int, at: Any, today: date) -> Step:
         where = f"steps[{index}]"
         data = self.mapping(value, where, _STEP_KEYS, at=at, what="a step")
-        line = line_of(data)
         name = data.get("name")
         if name is not None and not isinstance(name, str):
             self.fail(f"{where}.name", f"expected text, got {describe(name)}", data)
-        if "date" in data and "advance" in data:
-            self.fail(where, "give date or advance, not both", data)
-        on = None
-        if "date" in data:
-            on = self.date_value(data["date"], f"{where}.date", data)
-            if on < today:
-                self.fail(
-                    f"{where}.date",
-                    f"{on} is before the scenario's date at this point ({today})",
-                    data,
-                    hint="time only moves forward: order the steps by date",
-                )
-        advance = None
-        if "advance" in data:
-            advance = self.count(data["advance"], f"{where}.advance", data, minimum=1)
+        on, advance = self.when(data, where, today)
         actions = [key for key in ACTIONS if key in data]
         if len(actions) > 1:
             self.fail(
@@ -87,51 +73,79 @@ class StepReader(ExpectationReader):
         own: tuple[str, str | None] | None = None  # (record, provider) of the step's claim
         this_step: set[tuple[str, str]] = set()
         if actions:
-            key = actions[0]
-            here = f"{where}.{key}"
-            raw = data[key]
-            if key == "submit":
-                submit = self.submit(raw, here, data)
-                action = submit
-                this_step = {(r.provider_id, r.record_id) for r in submit.records}
-                if len(submit.records) == 1:
-                    own = (submit.records[0].record_id, submit.records[0].provider_id)
-            elif key == "review":
-                review = self.review(raw, here, data)
-                action = review
-                own = (review.record, review.provider)
-            elif key == "fund":
-                row = self.mapping(raw, here, _FUND_KEYS, required=("amount",), at=data)
-                action = Fund(
-                    self.plan_ref(row.get("plan"), f"{here}.plan", row),
-                    self.positive_amount(row["amount"], f"{here}.amount", row),
-                    self.optional_account(row, "as", here),
-                )
-            elif key == "settle":
-                row = self.mapping(raw, here, _SETTLE_KEYS, at=data)
-                action = Settle(
-                    self.plan_ref(row.get("plan"), f"{here}.plan", row),
-                    self.optional_account(row, "as", here),
-                )
-            else:
-                row = self.mapping(raw, here, _WITHDRAW_KEYS, required=("amount",), at=data)
-                action = Withdraw(
-                    self.plan_ref(row.get("plan"), f"{here}.plan", row),
-                    self.positive_amount(row["amount"], f"{here}.amount", row),
-                    self.optional_account(row, "to", here),
-                    self.optional_account(row, "as", here),
-                )
+            action, own, this_step = self.action(actions[0], where, data)
         self.submitted |= this_step
         expect = self.expectation(data.get("expect"), f"{where}.expect", data, own, this_step)
         return Step(
             number=index + 1,
-            line=line,
+            line=line_of(data),
             name=name,
             date=on,
             advance=advance,
             action=action,
             expect=expect,
         )
+
+    def when(
+        self, data: Mapping[str, Any], where: str, today: date
+    ) -> tuple[date | None, int | None]:
+        """The step's ``date`` or ``advance`` (days), never both; time only moves forward."""
+        if "date" in data and "advance" in data:
+            self.fail(where, "give date or advance, not both", data)
+        on = None
+        if "date" in data:
+            on = self.date_value(data["date"], f"{where}.date", data)
+            if on < today:
+                self.fail(
+                    f"{where}.date",
+                    f"{on} is before the scenario's date at this point ({today})",
+                    data,
+                    hint="time only moves forward: order the steps by date",
+                )
+        advance = None
+        if "advance" in data:
+            advance = self.count(data["advance"], f"{where}.advance", data, minimum=1)
+        return on, advance
+
+    def action(
+        self, key: str, where: str, data: Mapping[str, Any]
+    ) -> tuple[Action, tuple[str, str | None] | None, set[tuple[str, str]]]:
+        """The step's action; the (record, provider) of its own claim, if it has one; and
+        the (provider, record) pairs it submits."""
+        here = f"{where}.{key}"
+        raw = data[key]
+        if key == "submit":
+            submit = self.submit(raw, here, data)
+            own = None
+            if len(submit.records) == 1:
+                own = (submit.records[0].record_id, submit.records[0].provider_id)
+            return submit, own, {(r.provider_id, r.record_id) for r in submit.records}
+        if key == "review":
+            review = self.review(raw, here, data)
+            return review, (review.record, review.provider), set()
+        action: Action
+        if key == "fund":
+            row = self.mapping(raw, here, _FUND_KEYS, required=("amount",), at=data)
+            action = Fund(
+                self.plan_ref(row.get("plan"), f"{here}.plan", row),
+                self.positive_amount(row["amount"], f"{here}.amount", row),
+                self.optional_account(row, "as", here),
+            )
+        elif key == "settle":
+            row = self.mapping(raw, here, _SETTLE_KEYS, at=data)
+            action = Settle(
+                self.plan_ref(row.get("plan"), f"{here}.plan", row),
+                self.optional_account(row, "as", here),
+            )
+        else:
+            row = self.mapping(raw, here, _WITHDRAW_KEYS, required=("amount",), at=data)
+            action = Withdraw(
+                self.plan_ref(row.get("plan"), f"{here}.plan", row),
+                self.positive_amount(row["amount"], f"{here}.amount", row),
+                self.optional_account(row, "to", here),
+                self.optional_account(row, "as", here),
+            )
+        return action, None, set()
 
     def positive_amount(self, value: Any, where: str, at: Any) -> int:
         cents = self.amount(value, where, at)
@@ -154,6 +168,25 @@ class StepReader(ExpectationReader):
         )
         if row.get("records") is None and row.get("files") is None:
             self.fail(where, "needs records (inline) or files", row)
+        defaults = self.submit_defaults(row, where)
+        records: list[TreatmentRecord] = []
+        sources: list[str | None] = []
+        if row.get("records") is not None:
+            here = where if shorthand else f"{where}.records"
+            for record, source in self.inline_records(row, here, defaults):
+                records.append(record)
+                sources.append(source)
+        if row.get("files") is not None:
+            for sourced in self.file_records(row, where, defaults):
+                records.append(sourced.record)
+                sources.append(str(sourced.file))
+        if not records:
+            self.fail(where, "submits no records", row)
+        return Submit(tuple(records), tuple(sources))
+
+    def submit_defaults(self, row: Mapping[str, Any], where: str) -> tuple[str | None, str | None]:
+        """(plan, provider) for records that leave them out: the submit's own, else the
+        scenario's only plan and only provider."""
         default_plan = (
             self.plan_ref(row["plan"], f"{where}.plan", row)
             if row.get("plan") is not None
@@ -165,45 +198,43 @@ class StepReader(ExpectationReader):
             default_provider = known.pop() if len(known) == 1 else None
         elif not isinstance(default_provider, str):
             self.fail(f"{where}.provider", f"expected text, got {describe(default_provider)}", row)
-        records: list[TreatmentRecord] = []
-        sources: list[str | None] = []
-        raw_records = row.get("records")
-        if raw_records is not None:
-            here = where if shorthand else f"{where}.records"
-            for index, raw in enumerate(self.items(raw_records, here, row, what="records")):
-                try:
-                    record = TreatmentRecord.from_json(
-                        raw,
-                        index=index,
-                        default_plan=default_plan,
-                        default_provider=default_provider,
-                    )
-                except InputError as error:
-                    field_path = f"{here}[{index}]" + (f".{error.field}" if error.field else "")
-                    self.fail(field_path, error.message, raw if line_of(raw) else row)
-                records.append(record)
-                sources.append(f"{self.source}:{line_of(raw) or ''}".rstrip(":"))
-        if row.get("files") is not None:
-            raw_files = row["files"]
-            names = [raw_files] if isinstance(raw_files, str) else raw_files
-            paths = [
-                self.file(name, f"{where}.files[{i}]", row)
-                for i, name in enumerate(self.items(names, f"{where}.files", row, what="paths"))
-            ]
+        return default_plan, default_provider
+
+    def inline_records(
+        self, row: Mapping[str, Any], here: str, defaults: tuple[str | None, str | None]
+    ) -> list[tuple[TreatmentRecord, str]]:
+        """The records written in the scenario, each with its ``FILE:LINE``."""
+        default_plan, default_provider = defaults
+        found: list[tuple[TreatmentRecord, str]] = []
+        for index, raw in enumerate(self.items(row["records"], here, row, what="records")):
             try:
-                loaded = load_paths(
-                    paths, default_plan=default_plan, default_provider=default_provider
+                record = TreatmentRecord.from_json(
+                    raw, index=index, default_plan=default_plan, default_provider=default_provider
                 )
             except InputError as error:
-                self.fail(f"{where}.files", str(error), row)
-            if loaded.rejected:
-                self.fail(f"{where}.files", str(loaded.rejected[0].error), row)
-            for item in loaded.records:
-                records.append(item.record)
-                sources.append(str(item.file))
-        if not records:
-            self.fail(where, "submits no records", row)
-        return Submit(tuple(records), tuple(sources))
+                field_path = f"{here}[{index}]" + (f".{error.field}" if error.field else "")
+                self.fail(field_path, error.message, raw if line_of(raw) else row)
+            found.append((record, f"{self.source}:{line_of(raw) or ''}".rstrip(":")))
+        return found
+
+    def file_records(
+        self, row: Mapping[str, Any], where: str, defaults: tuple[str | None, str | None]
+    ) -> list[SourcedRecord]:
+        """The records of the files the submit names; any bad record fails the scenario."""
+        default_plan, default_provider = defaults
+        raw_files = row["files"]
+        names = [raw_files] if isinstance(raw_files, str) else raw_files
+        paths = [
+            self.file(name, f"{where}.files[{i}]", row)
+            for i, name in enumerate(self.items(names, f"{where}.files", row, what="paths"))
+        ]
+        try:
+            loaded = load_paths(paths, default_plan=default_plan, default_provider=default_provider)
+        except InputError as error:
+            self.fail(f"{where}.files", str(error), row)
+        if loaded.rejected:
+            self.fail(f"{where}.files", str(loaded.rejected[0].error), row)
+        return loaded.records
 
     def review(self, value: Any, where: str, at: Any) -> Review:
         row = self.mapping(value, where, _REVIEW_KEYS, required=("record", "decision"), at=at)
