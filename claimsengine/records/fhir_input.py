@@ -25,7 +25,7 @@ Bundle positions: a record's ``index`` is its Claim's position in ``Bundle.entry
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -172,16 +172,7 @@ def claim_to_record(
     def fail(message: str, field: str, hint: str | None = None) -> RecordError:
         return RecordError(message, record=label, field=field, hint=hint)
 
-    if model.status in _REFUSED_STATUSES:
-        raise fail(
-            f"the Claim's status is {model.status!r}; only an active Claim is paid", "status"
-        )
-    if model.use not in (None, "claim"):
-        raise fail(
-            f"the Claim's use is {model.use!r}; only use 'claim' is a bill to pay "
-            "(a preauthorization or predetermination is not)",
-            "use",
-        )
+    _check_billable(model, fail)
     if label is None:
         raise fail(
             "the Claim has no identifier, id or urn:uuid fullUrl to use as record_id", "identifier"
@@ -197,12 +188,6 @@ def claim_to_record(
     if patient is None and bundle is not None:
         patient = patient_details(bundle.resolve(model.patient.reference, "Patient"))
 
-    prior_auth: str | None = None
-    for insurance in model.insurance or []:
-        if insurance.preAuthRef:
-            prior_auth = insurance.preAuthRef[0]
-            break
-
     try:
         return TreatmentRecord(
             record_id=label,
@@ -210,7 +195,7 @@ def claim_to_record(
             member_id=member_id,
             provider_id=provider_id,
             service_date=service_date,
-            prior_auth=prior_auth,
+            prior_auth=_prior_auth(model),
             diagnoses=tuple(diagnoses_of(model, bundle)),
             lines=tuple(lines),
             patient=patient,
@@ -218,6 +203,28 @@ def claim_to_record(
         )
     except RecordError as error:
         raise _to_fhir_field(error, label, line_items) from None
+
+
+def _check_billable(model: Claim, fail: Callable[..., RecordError]) -> None:
+    """Only an active Claim whose use is 'claim' is a bill to pay."""
+    if model.status in _REFUSED_STATUSES:
+        raise fail(
+            f"the Claim's status is {model.status!r}; only an active Claim is paid", "status"
+        )
+    if model.use not in (None, "claim"):
+        raise fail(
+            f"the Claim's use is {model.use!r}; only use 'claim' is a bill to pay "
+            "(a preauthorization or predetermination is not)",
+            "use",
+        )
+
+
+def _prior_auth(model: Claim) -> str | None:
+    """The first insurance's prior authorisation reference, if any has one."""
+    for insurance in model.insurance or []:
+        if insurance.preAuthRef:
+            return insurance.preAuthRef[0]
+    return None
 
 
 # Record fields -> the FHIR element they came from, for errors raised by TreatmentRecord.
@@ -266,21 +273,6 @@ def record_to_fhir_claim(record: TreatmentRecord) -> dict[str, Any]:
     ``claimsengine.records.dump_json`` (the standard ``json`` module cannot). The Claim holds
     the record's PHI: it is for the hospital's side, never for the chain.
     """
-    patient_reference: dict[str, Any] = {
-        "identifier": {"system": MEMBER_SYSTEM, "value": record.member_id}
-    }
-    if FHIR_ID.fullmatch(record.member_id):
-        patient_reference["reference"] = f"Patient/{record.member_id}"
-    insurance: dict[str, Any] = {
-        "sequence": 1,
-        "focal": True,
-        "coverage": {
-            "identifier": {"system": PLAN_SYSTEM, "value": record.plan_id},
-            "display": record.plan_id,
-        },
-    }
-    if record.prior_auth is not None:
-        insurance["preAuthRef"] = [record.prior_auth]
     day = record.service_date.isoformat()
     claim: dict[str, Any] = {
         "resourceType": "Claim",
@@ -288,12 +280,12 @@ def record_to_fhir_claim(record: TreatmentRecord) -> dict[str, Any]:
         "status": "active",
         "type": {"coding": [{"system": CLAIM_TYPE_SYSTEM, "code": "institutional"}]},
         "use": "claim",
-        "patient": patient_reference,
+        "patient": _patient_reference(record),
         "billablePeriod": {"start": day, "end": day},
         "created": day,
         "provider": {"identifier": {"system": PROVIDER_SYSTEM, "value": record.provider_id}},
         "priority": {"coding": [{"system": PRIORITY_SYSTEM, "code": "normal"}]},
-        "insurance": [insurance],
+        "insurance": [_insurance(record)],
         "item": [
             {
                 "sequence": n,
@@ -311,6 +303,37 @@ def record_to_fhir_claim(record: TreatmentRecord) -> dict[str, Any]:
             {"sequence": n, "diagnosisCodeableConcept": {"coding": [{"code": code}]}}
             for n, code in enumerate(record.diagnoses, start=1)
         ]
+    extensions = _extensions(record)
+    if extensions:
+        claim["extension"] = extensions
+    return claim
+
+
+def _patient_reference(record: TreatmentRecord) -> dict[str, Any]:
+    reference: dict[str, Any] = {
+        "identifier": {"system": MEMBER_SYSTEM, "value": record.member_id}
+    }
+    if FHIR_ID.fullmatch(record.member_id):
+        reference["reference"] = f"Patient/{record.member_id}"
+    return reference
+
+
+def _insurance(record: TreatmentRecord) -> dict[str, Any]:
+    insurance: dict[str, Any] = {
+        "sequence": 1,
+        "focal": True,
+        "coverage": {
+            "identifier": {"system": PLAN_SYSTEM, "value": record.plan_id},
+            "display": record.plan_id,
+        },
+    }
+    if record.prior_auth is not None:
+        insurance["preAuthRef"] = [record.prior_auth]
+    return insurance
+
+
+def _extensions(record: TreatmentRecord) -> list[dict[str, Any]]:
+    """``patient`` and ``extra`` as canonical JSON text, so that nothing is lost."""
     extensions = []
     if record.patient is not None:
         extensions.append(
@@ -323,6 +346,4 @@ def record_to_fhir_claim(record: TreatmentRecord) -> dict[str, Any]:
         extensions.append(
             {"url": EXTRA_EXTENSION, "valueString": canonical_json(record.extra).decode("utf-8")}
         )
-    if extensions:
-        claim["extension"] = extensions
-    return claim
+    return extensions
