@@ -223,12 +223,7 @@ def _run(
         if on_step is not None:
             on_step(next(steps))
 
-    if folder.exists() and any(folder.iterdir()):
-        raise ClaimsError(
-            f"{folder} is not empty; the demo needs a fresh folder",
-            hint="give a new folder, or leave it out to use a temporary one",
-        )
-
+    _refuse_a_used_folder(folder)
     step()
     with demo_inputs() as inputs, Workspace.open(folder, create=True) as workspace:
         plan = load_plan(inputs.plan)
@@ -259,6 +254,15 @@ def _run(
             pool_queued=pool.queued,
             rejected=rejected,
             state_dir=str(folder) if keep else None,
+        )
+
+
+def _refuse_a_used_folder(folder: Path) -> None:
+    """The demo never touches an existing chain."""
+    if folder.exists() and any(folder.iterdir()):
+        raise ClaimsError(
+            f"{folder} is not empty; the demo needs a fresh folder",
+            hint="give a new folder, or leave it out to use a temporary one",
         )
 
 

@@ -143,7 +143,6 @@ def _show(kind: Kind, value: Any) -> str:
     return str(value)
 
 
-
 def junit_xml(results: Sequence[ScenarioResult]) -> str:
     """JUnit XML for CI: one ``testsuite`` per scenario file, one ``testcase`` per step.
 
@@ -155,50 +154,63 @@ def junit_xml(results: Sequence[ScenarioResult]) -> str:
     root = ET.Element("testsuites", name="claims simulate")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for result in results:
-        suite = ET.SubElement(root, "testsuite", name=result.name, file=result.file)
-        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-        classname = f"simulate.{Path(result.file).stem}"
-        if result.load_error is not None or result.setup_error is not None:
-            kind = "load" if result.load_error is not None else "setup"
-            case = ET.SubElement(
-                suite, "testcase", classname=classname, name=kind, file=result.file, time="0"
-            )
-            message = result.load_error or result.setup_error or ""
-            error = ET.SubElement(case, "error", message=message, type="ScenarioError")
-            error.text = message
-            counts["tests"] += 1
-            counts["errors"] += 1
-        for step in result.steps:
-            attributes = {
-                "classname": classname,
-                "name": f"step {step.number}: {step.title}",
-                "file": result.file,
-                "time": f"{step.seconds:.3f}",
-            }
-            if step.line is not None:
-                attributes["line"] = str(step.line)
-            case = ET.SubElement(suite, "testcase", attributes)
-            counts["tests"] += 1
-            messages = step.messages(result.file)
-            if step.skipped:
-                ET.SubElement(case, "skipped", message="setup failed")
-                counts["skipped"] += 1
-            elif step.error is not None:
-                error = ET.SubElement(case, "error", message=messages[0], type="ClaimsError")
-                error.text = "\n".join(messages)
-                counts["errors"] += 1
-            elif messages:
-                failure = ET.SubElement(
-                    case, "failure", message=messages[0], type="ExpectationFailed"
-                )
-                failure.text = "\n".join(messages)
-                counts["failures"] += 1
+        counts = _suite(root, result)
         for key, value in counts.items():
-            suite.set(key, str(value))
             totals[key] += value
-        suite.set("time", f"{result.seconds:.3f}")
     for key, value in totals.items():
         root.set(key, str(value))
     root.set("time", f"{sum(r.seconds for r in results):.3f}")
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _suite(root: ET.Element, result: ScenarioResult) -> dict[str, int]:
+    """One scenario file's ``testsuite``; returns its counts."""
+    suite = ET.SubElement(root, "testsuite", name=result.name, file=result.file)
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    classname = f"simulate.{Path(result.file).stem}"
+    if result.load_error is not None or result.setup_error is not None:
+        kind = "load" if result.load_error is not None else "setup"
+        case = ET.SubElement(
+            suite, "testcase", classname=classname, name=kind, file=result.file, time="0"
+        )
+        message = result.load_error or result.setup_error or ""
+        error = ET.SubElement(case, "error", message=message, type="ScenarioError")
+        error.text = message
+        counts["tests"] += 1
+        counts["errors"] += 1
+    for step in result.steps:
+        counts["tests"] += 1
+        outcome = _testcase(suite, classname, result.file, step)
+        if outcome is not None:
+            counts[outcome] += 1
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("time", f"{result.seconds:.3f}")
+    return counts
+
+
+def _testcase(suite: ET.Element, classname: str, file: str, step: StepResult) -> str | None:
+    """One step's ``testcase``; returns which count it adds to, beyond ``tests``."""
+    attributes = {
+        "classname": classname,
+        "name": f"step {step.number}: {step.title}",
+        "file": file,
+        "time": f"{step.seconds:.3f}",
+    }
+    if step.line is not None:
+        attributes["line"] = str(step.line)
+    case = ET.SubElement(suite, "testcase", attributes)
+    messages = step.messages(file)
+    if step.skipped:
+        ET.SubElement(case, "skipped", message="setup failed")
+        return "skipped"
+    if step.error is not None:
+        error = ET.SubElement(case, "error", message=messages[0], type="ClaimsError")
+        error.text = "\n".join(messages)
+        return "errors"
+    if messages:
+        failure = ET.SubElement(case, "failure", message=messages[0], type="ExpectationFailed")
+        failure.text = "\n".join(messages)
+        return "failures"
+    return None

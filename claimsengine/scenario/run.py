@@ -30,6 +30,7 @@ from claimsengine.scenario.model import (
 from claimsengine.scenario.result import Checks, ScenarioResult, StepResult
 
 if TYPE_CHECKING:
+    from claimsengine.results import ClaimResult
     from claimsengine.sdk import InsurerClient, Submission
     from claimsengine.workspace import Workspace
 
@@ -290,19 +291,8 @@ class _Runner:
         for key, cents in expect.totals.items():
             actual = getattr(result.totals, key)
             checks.compare(f"{what}: totals.{key}", "amount", cents, actual, expect.totals_line)
-        if expect.lines is None:
-            return
-        if len(expect.lines) != len(result.lines):
-            checks.fail(
-                f"{what}: lines",
-                f"expected {len(expect.lines)} lines, got {len(result.lines)}",
-                line,
-            )
-        pairs = zip(expect.lines, expect.line_numbers, result.lines, strict=False)
-        for index, (wanted, number, result_line) in enumerate(pairs):
-            for key, value in wanted.items():
-                actual = getattr(result_line, key)
-                checks.compare(f"{what}: lines[{index}].{key}", KINDS[key], value, actual, number)
+        if expect.lines is not None:
+            _check_lines(what, expect, result, checks)
 
     def check_member(self, expect: MemberExpectation, checks: Checks) -> None:
         from claimsengine.sdk import member_accumulators
@@ -339,6 +329,24 @@ class _Runner:
         units = token.balance_of(self.workspace.chain.address_of(account))
         actual = token_units_to_cents(units, token.decimals())
         checks.compare(f"token balance of {account}", "amount", cents, actual, line)
+
+
+def _check_lines(
+    what: str, expect: ClaimExpectation, result: ClaimResult, checks: Checks
+) -> None:
+    """The claim's lines, one by one, against ``expect.lines``."""
+    assert expect.lines is not None
+    if len(expect.lines) != len(result.lines):
+        checks.fail(
+            f"{what}: lines",
+            f"expected {len(expect.lines)} lines, got {len(result.lines)}",
+            expect.line,
+        )
+    pairs = zip(expect.lines, expect.line_numbers, result.lines, strict=False)
+    for index, (wanted, number, result_line) in enumerate(pairs):
+        for key, value in wanted.items():
+            actual = getattr(result_line, key)
+            checks.compare(f"{what}: lines[{index}].{key}", KINDS[key], value, actual, number)
 
 
 def _match_error(
