@@ -13,6 +13,8 @@ from typing import Any
 from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
 
+from claimsengine.ids import bytes32_to_text, text_to_bytes32  # noqa: F401  (re-exported)
+
 
 def _type_string(param: dict[str, Any]) -> str:
     kind = str(param["type"])
@@ -176,15 +178,3 @@ class ContractABI:
 
     def event_for(self, topic0: bytes) -> Event | None:
         return self._by_topic.get(topic0)
-
-
-def text_to_bytes32(text: str) -> bytes:
-    """An ASCII id (plan id, service code, provider id) as a left-aligned bytes32."""
-    raw = text.encode("ascii")
-    if not 1 <= len(raw) <= 32:
-        raise ValueError(f"{text!r} must be 1 to 32 ASCII characters")
-    return raw.ljust(32, b"\0")
-
-
-def bytes32_to_text(value: bytes) -> str:
-    return value.rstrip(b"\0").decode("ascii")

@@ -23,6 +23,7 @@ from eth_utils import is_checksum_address, to_checksum_address
 
 from claimsengine.days import parse_date, to_day
 from claimsengine.errors import InputError, PlanError
+from claimsengine.ids import CODE, MAX_CODE_LENGTH, MAX_PLAN_ID_LENGTH, PLAN_ID
 from claimsengine.money import format_cents, parse_amount, parse_percent_bps
 from claimsengine.yamlfile import StrictLoader, describe_yaml_error, read_text
 
@@ -40,14 +41,8 @@ __all__ = [
 _T = TypeVar("_T")
 
 DEV_TOKEN = "dev"
-# Plan ids and codes go on-chain as left-aligned bytes32.
-MAX_PLAN_ID_LENGTH = 32
-MAX_CODE_LENGTH = 32
 
-_PLAN_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-# Printable ASCII, space included; leading/trailing spaces are refused separately.
-_CODE = re.compile(r"[\x20-\x7e]{1,32}")
 
 _PLAN_KEYS = (
     "id",
@@ -144,7 +139,7 @@ def plan_from_dict(data: Any, *, source: str) -> Plan:
     check.keys(data, None, _PLAN_KEYS, required=set(_PLAN_KEYS) - _OPTIONAL_PLAN_KEYS)
 
     plan_id = data["id"]
-    if not isinstance(plan_id, str) or not _PLAN_ID.fullmatch(plan_id):
+    if not isinstance(plan_id, str) or not PLAN_ID.fullmatch(plan_id):
         check.fail(
             "id",
             f"plan id {plan_id!r} must be 1-32 characters of A-Z a-z 0-9 . _ -",
@@ -261,10 +256,11 @@ def _service_from_dict(check: _Checker, raw: Any, path: str) -> Service:
             f"code {code!r} must be a string",
             hint='quote it ("0140"): YAML reads unquoted digits as a number and may change them',
         )
-    if not _CODE.fullmatch(code) or code != code.strip():
+    if not CODE.fullmatch(code):
+        # The records' rule: a code a record cannot carry is a code no claim can bill.
         check.fail(
             f"{path}.code",
-            f"code {code!r} must be 1-32 printable ASCII characters, with no spaces at the ends",
+            f"code {code!r} must be 1-32 printable ASCII characters, with no spaces",
         )
     description = raw.get("description", "")
     if description is None:

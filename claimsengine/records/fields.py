@@ -1,4 +1,4 @@
-"""The rules for a record's identifiers, and the wording of its errors.
+"""The rules for a record's off-chain identifiers, and the wording of its errors.
 
 Each failure is a ``RecordError`` naming the record (its ``record_id``, or ``#index`` when it
 has none) and the field, such as ``lines[1].billed``.
@@ -14,12 +14,8 @@ from typing import Any
 
 from claimsengine.errors import InputError, RecordError
 
-# Plan ids go on-chain as bytes32 (formats.md, "Plan").
-PLAN_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
-# A service code goes on-chain as left-aligned bytes32: visible ASCII, no spaces.
-CODE = re.compile(r"[!-~]{1,32}")
-# So does the provider's reference (the id a plan registers the provider under).
-PROVIDER_ID = CODE
+# Plan ids, codes and provider ids go on-chain as bytes32: their rules are in ids.py. A
+# record id, a member id and a prior authorisation stay off-chain, under the rule below.
 MAX_ID_LENGTH = 128
 MAX_DIAGNOSIS_LENGTH = 64
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")

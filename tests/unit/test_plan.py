@@ -28,6 +28,7 @@ from claimsengine.errors import (
     TransactionReverted,
 )
 from claimsengine.plan import Plan, Service, load_plan, plan_from_dict, plan_to_dict
+from claimsengine.records import RecordLine, TreatmentRecord
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "plans"
 SILVER = FIXTURES / "silver.yaml"
@@ -160,6 +161,10 @@ def test_token_address_is_checksummed() -> None:
 Mutation = Callable[[dict[str, Any]], None]
 
 
+# Codes with a space inside: records refuse them, so plans must too.
+INNER_SPACES = ["99 213", "XR CHEST", "A\tB"]
+
+
 def setting(key: str, value: Any) -> Mutation:
     def mutate(data: dict[str, Any]) -> None:
         data[key] = value
@@ -257,6 +262,9 @@ BAD_FIELDS: list[Any] = [
                  id="code-space"),
     pytest.param(service_setting(0, "code", ""), "services[0].code", "1-32 printable",
                  id="code-empty"),
+    *(pytest.param(service_setting(1, "code", code), "services[1].code",
+                   f"{code!r} must be 1-32 printable ASCII characters, with no spaces",
+                   id=f"code-inner-space-{n}") for n, code in enumerate(INNER_SPACES)),
     pytest.param(service_setting(1, "code", "99213"), "services[1].code", "already listed",
                  id="code-duplicate"),
     pytest.param(service_setting(0, "description", 5), "services[0].description",
@@ -310,6 +318,23 @@ def test_unquoted_code_gets_a_hint(tmp_path: Path) -> None:
         load_plan(path)
     assert caught.value.field == "services[6].code"
     assert caught.value.hint is not None and "quote" in caught.value.hint
+
+
+@pytest.mark.parametrize("code", INNER_SPACES)
+def test_records_refuse_the_codes_a_plan_refuses(code: str) -> None:
+    # A claim line is matched to the plan's code byte for byte, and a record's code may hold
+    # no space: a plan that covered "99 213" would cover a code no claim could ever bill.
+    with pytest.raises(RecordError, match="is not a service code"):
+        TreatmentRecord(
+            record_id="R-1",
+            plan_id="SILVER-2027",
+            member_id="M-1",
+            provider_id="HOSP-A",
+            service_date=date(2027, 3, 14),
+            prior_auth=None,
+            diagnoses=(),
+            lines=(RecordLine(code, 1, 100),),
+        )
 
 
 def test_missing_file_names_the_file(tmp_path: Path) -> None:

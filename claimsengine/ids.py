@@ -1,0 +1,45 @@
+"""The identifiers that go on-chain, one rule each, and their bytes32 encoding.
+
+A plan id, a service code and a provider's reference are stored on the chain as a
+left-aligned, zero-padded ``bytes32`` (docs/architecture.md, "On-chain identifiers"). Plans,
+records and the SDK all check them against the patterns here, so a plan can never cover a
+code that no record can bill, nor a record name a plan no plan file can have.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "CODE",
+    "MAX_CODE_LENGTH",
+    "MAX_PLAN_ID_LENGTH",
+    "PLAN_ID",
+    "PROVIDER_ID",
+    "bytes32_to_text",
+    "text_to_bytes32",
+]
+
+MAX_PLAN_ID_LENGTH = 32
+MAX_CODE_LENGTH = 32
+
+# A plan id (formats.md, "Plan"): 1-32 characters of A-Z a-z 0-9 . _ -
+PLAN_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
+# A service code: 1-32 visible ASCII characters, no spaces (a space anywhere in a code is
+# almost always a typo, and a record's code is matched to the plan's byte for byte).
+CODE = re.compile(r"[!-~]{1,32}")
+# The id a plan registers a provider under: the same rule as a code.
+PROVIDER_ID = CODE
+
+
+def text_to_bytes32(text: str) -> bytes:
+    """An ASCII id (plan id, service code, provider id) as a left-aligned bytes32."""
+    raw = text.encode("ascii")
+    if not 1 <= len(raw) <= 32:
+        raise ValueError(f"{text!r} must be 1 to 32 ASCII characters")
+    return raw.ljust(32, b"\0")
+
+
+def bytes32_to_text(value: bytes) -> str:
+    """The id a left-aligned bytes32 holds (the inverse of ``text_to_bytes32``)."""
+    return value.rstrip(b"\0").decode("ascii")

@@ -1,0 +1,42 @@
+"""The on-chain identifiers: one rule each, shared by plans and records, and their bytes32."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from claimsengine import abi, ids
+from claimsengine.ids import CODE, PLAN_ID, PROVIDER_ID, bytes32_to_text, text_to_bytes32
+
+
+def test_bytes32_is_left_aligned_and_zero_padded() -> None:
+    assert text_to_bytes32("SILVER-2027") == b"SILVER-2027" + b"\0" * 21
+    assert bytes32_to_text(text_to_bytes32("99213")) == "99213"
+    assert len(text_to_bytes32("C" * 32)) == 32
+
+
+@pytest.mark.parametrize("text", ["", "C" * 33, "café"])
+def test_bytes32_refuses_what_does_not_fit(text: str) -> None:
+    with pytest.raises(ValueError):
+        text_to_bytes32(text)
+
+
+def test_abi_re_exports_the_one_encoding() -> None:
+    assert abi.text_to_bytes32 is ids.text_to_bytes32
+    assert abi.bytes32_to_text is ids.bytes32_to_text
+
+
+@pytest.mark.parametrize(
+    ("pattern", "good", "bad"),
+    [
+        (PLAN_ID, ["SILVER-2027", "a.b_c-1", "P" * 32], ["SILVER 2027", "P" * 33, "", "PLAN/1"]),
+        (CODE, ["99213", "J1100:A", "~!", "C" * 32], ["99 213", " 99213", "C" * 33, "café"]),
+        (PROVIDER_ID, ["HOSP-A", "hosp/a#1"], ["HOSP A", "", "H" * 33]),
+    ],
+)
+def test_each_rule_holds_and_refuses(
+    pattern: re.Pattern[str], good: list[str], bad: list[str]
+) -> None:
+    assert all(pattern.fullmatch(text) for text in good)
+    assert not any(pattern.fullmatch(text) for text in bad)
