@@ -7,6 +7,7 @@ else is a bug. Every message says what went wrong and, where it can, what to do 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -17,8 +18,11 @@ __all__ = [
     "NotFound",
     "PlanError",
     "RecordError",
+    "RpcError",
+    "ScenarioError",
     "StateLocked",
     "TransactionReverted",
+    "VaultIntegrityError",
 ]
 
 
@@ -62,10 +66,15 @@ class InputError(ClaimsError):
         # Exception.args feeds str(); keep it equal to the located message.
         self.args = (self._located(),)
 
+    def _where(self) -> str | None:
+        """The file part of the message (a subclass may add a line)."""
+        return self.file
+
     def _located(self) -> str:
         parts: list[str] = []
-        if self.file is not None:
-            parts.append(self.file)
+        where = self._where()
+        if where is not None:
+            parts.append(where)
         if self.record is not None:
             parts.append(f"record {self.record}")
         if self.field is not None:
@@ -84,6 +93,31 @@ class PlanError(InputError):
 
 class RecordError(InputError):
     """A treatment record is invalid; it is set aside, the other records go on."""
+
+
+class ScenarioError(InputError):
+    """A scenario file that cannot be read or is invalid.
+
+    ``str()`` reads ``FILE:LINE: field FIELD: message``: the line of the YAML mapping that
+    holds the bad value, and the field path inside the file (list indexes from 0).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.line = line
+        super().__init__(message, file=file, field=field, hint=hint)
+
+    def _where(self) -> str | None:
+        if self.file is not None and self.line:
+            return f"{self.file}:{self.line}"
+        return self.file
 
 
 class ChainError(ClaimsError):
@@ -108,6 +142,24 @@ class NotFound(ClaimsError):
 
 class StateLocked(ChainError):
     """The chain state is held by another command (or is paused); try again later."""
+
+
+class RpcError(ChainError):
+    """A JSON-RPC node answered ``method`` with an error object (``code``, message, data).
+
+    The JSON-RPC chain reads a revert out of it (chain/rpc.py); any other is a chain failure.
+    """
+
+    def __init__(self, method: str, error: Mapping[str, Any]) -> None:
+        self.method = method
+        self.code = int(error.get("code", 0))
+        self.rpc_message = str(error.get("message", ""))
+        self.data = error.get("data")
+        super().__init__(f"{method}: {self.rpc_message} (code {self.code})")
+
+
+class VaultIntegrityError(ClaimsError):
+    """A vault entry was changed, damaged, or encrypted under another key."""
 
 
 def _rebuild(cls: type[ClaimsError], args: tuple[Any, ...], state: dict[str, Any]) -> ClaimsError:

@@ -23,7 +23,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from claimsengine.errors import ClaimsError, NotFound, RecordError
+from claimsengine.errors import NotFound, RecordError, VaultIntegrityError
 from claimsengine.privacy import KEY_BYTES, SALT_BYTES, record_commitment
 from claimsengine.records import TreatmentRecord, canonical_json, load_json_text
 
@@ -33,10 +33,6 @@ _MAGIC = b"CEV1"
 _NONCE_BYTES = 12
 _FILE = "vault.sqlite"
 _SCHEMA = "CREATE TABLE IF NOT EXISTS records (commitment BLOB PRIMARY KEY, body BLOB NOT NULL)"
-
-
-class VaultIntegrityError(ClaimsError):
-    """A vault entry was changed, damaged, or encrypted under another key."""
 
 
 class RecordVault:

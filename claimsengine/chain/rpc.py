@@ -29,7 +29,7 @@ from claimsengine.chain.base import (
     decode_revert_reason,
     iter_topic_filter,
 )
-from claimsengine.errors import ChainError, TransactionReverted
+from claimsengine.errors import ChainError, RpcError, TransactionReverted
 
 __all__ = ["RpcChain", "is_transient", "retry_transient"]
 
@@ -100,30 +100,22 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-class _RpcError(ChainError):
-    """The node answered with a JSON-RPC error object."""
+def _is_revert(error: RpcError) -> bool:
+    return error.code == _REVERT_CODE or "revert" in error.rpc_message.lower()
 
-    def __init__(self, method: str, error: Mapping[str, Any]) -> None:
-        self.code = int(error.get("code", 0))
-        self.rpc_message = str(error.get("message", ""))
-        self.data = error.get("data")
-        super().__init__(f"{method}: {self.rpc_message} (code {self.code})")
 
-    @property
-    def is_revert(self) -> bool:
-        return self.code == _REVERT_CODE or "revert" in self.rpc_message.lower()
-
-    def revert_reason(self) -> str:
-        data = self.data
-        if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x..."}}
-            data = data.get("data")
-        if isinstance(data, str) and data.startswith("0x"):
-            return decode_revert_reason(bytes.fromhex(data[2:]))
-        message = self.rpc_message
-        for prefix in ("execution reverted: ", "execution reverted"):
-            if message.startswith(prefix):
-                return message[len(prefix) :] or "execution reverted"
-        return message
+def _revert_reason(error: RpcError) -> str:
+    """The revert string a node's error carries: in its data, else in its message."""
+    data = error.data
+    if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x..."}}
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x"):
+        return decode_revert_reason(bytes.fromhex(data[2:]))
+    message = error.rpc_message
+    for prefix in ("execution reverted: ", "execution reverted"):
+        if message.startswith(prefix):
+            return message[len(prefix) :] or "execution reverted"
+    return message
 
 
 # -- the chain ------------------------------------------------------------------------------
@@ -187,11 +179,11 @@ class RpcChain(Chain):
             tries=self._retries,
         )
         if "error" in response and response["error"] is not None:
-            raise _RpcError(method, response["error"])
+            raise RpcError(method, response["error"])
         return response.get("result")
 
     def _batch(self, method: str, params_list: Sequence[list[Any]]) -> list[Any]:
-        """Read-only requests in JSON-RPC batches; results (or ``_RpcError``) in order."""
+        """Read-only requests in JSON-RPC batches; results (or ``RpcError``) in order."""
         results: list[Any] = []
         for chunk in _iter_chunks(params_list, _BATCH_SIZE):
             requests_ = [(method, params) for params in chunk]
@@ -205,10 +197,10 @@ class RpcChain(Chain):
                 tries=self._retries,
             )
             if not isinstance(responses, list):  # the whole batch was refused
-                raise _RpcError(method, responses.get("error") or {})
+                raise RpcError(method, responses.get("error") or {})
             for response in responses:
                 error = response.get("error")
-                results.append(_RpcError(method, error) if error else response.get("result"))
+                results.append(RpcError(method, error) if error else response.get("result"))
         return results
 
     # -- transactions -------------------------------------------------------------------
@@ -266,9 +258,9 @@ class RpcChain(Chain):
         try:
             # "pending": the state and clock the next transaction would see, as embedded does.
             result = self._request("eth_call", call, "pending")
-        except _RpcError as error:
-            if error.is_revert:
-                raise TransactionReverted(error.revert_reason()) from None
+        except RpcError as error:
+            if _is_revert(error):
+                raise TransactionReverted(_revert_reason(error)) from None
             raise
         return bytes.fromhex(result[2:])
 
@@ -276,9 +268,9 @@ class RpcChain(Chain):
         call = self._call_object(self.address_of(sender), to, data)
         try:
             return int(self._request("eth_estimateGas", call), 16)
-        except _RpcError as error:
-            if error.is_revert:
-                raise TransactionReverted(error.revert_reason()) from None
+        except RpcError as error:
+            if _is_revert(error):
+                raise TransactionReverted(_revert_reason(error)) from None
             raise
 
     # -- reading ------------------------------------------------------------------------
@@ -334,7 +326,7 @@ class RpcChain(Chain):
         latest_time = int(latest["timestamp"], 16)
         try:
             pending = self._request("eth_getBlockByNumber", "pending", False)
-        except _RpcError:
+        except RpcError:
             pending = None
         if pending is None:  # nodes without a pending block: assume one second later
             return max(latest_time + 1, int(time.time()))
@@ -350,7 +342,7 @@ class RpcChain(Chain):
             )
         try:
             self._request("evm_setNextBlockTimestamp", timestamp)
-        except _RpcError as error:
+        except RpcError as error:
             raise ChainError(
                 f"the node at {self.url} cannot set its clock ({error.rpc_message})",
                 hint="time can only be moved on a dev node such as anvil",
@@ -383,7 +375,7 @@ class RpcChain(Chain):
             return {"gasPrice": self._request("eth_gasPrice")}
         try:
             tip = int(self._request("eth_maxPriorityFeePerGas"), 16)
-        except _RpcError:
+        except RpcError:
             tip = _DEFAULT_TIP
         max_fee = int(base_fee, 16) * self._fee_multiplier + tip
         return {"maxFeePerGas": hex(max_fee), "maxPriorityFeePerGas": hex(tip)}
@@ -418,7 +410,7 @@ class RpcChain(Chain):
             raw, tx_hash = self._sign(address, call, gas, fees, nonce)
             try:
                 self._request("eth_sendRawTransaction", "0x" + raw.hex())
-            except _RpcError as error:
+            except RpcError as error:
                 # A retried request may find the transaction already in the pool: fine.
                 if "already known" not in error.rpc_message:
                     message = f"the node refused the transaction: {error.rpc_message}"
@@ -429,7 +421,7 @@ class RpcChain(Chain):
             request["nonce"] = hex(nonce)
         try:
             sent = self._request("eth_sendTransaction", request)
-        except _RpcError as error:
+        except RpcError as error:
             raise ChainError(f"the node refused the transaction: {error.rpc_message}") from None
         return bytes.fromhex(sent[2:])
 
@@ -441,7 +433,7 @@ class RpcChain(Chain):
             missing = [h for h in hashes if h not in found]
             results = self._batch("eth_getTransactionReceipt", [["0x" + h.hex()] for h in missing])
             for tx_hash, result in zip(missing, results, strict=True):
-                if isinstance(result, _RpcError):
+                if isinstance(result, RpcError):
                     raise result
                 if result is not None:
                     found[tx_hash] = _receipt_from_json(result)
@@ -461,9 +453,9 @@ class RpcChain(Chain):
         """Why a mined transaction failed: replay it on the state before its block."""
         try:
             self._request("eth_call", {**call, "gas": hex(gas)}, hex(max(block_number - 1, 0)))
-        except _RpcError as error:
-            if error.is_revert:
-                return error.revert_reason()
+        except RpcError as error:
+            if _is_revert(error):
+                return _revert_reason(error)
             return error.rpc_message
         return "execution reverted"  # passes on replay: an earlier tx in its block decided
 

@@ -22,6 +22,7 @@ failed, and JUnit XML).
 
 from __future__ import annotations
 
+from claimsengine.errors import ScenarioError
 from claimsengine.scenario.load import load_scenario
 from claimsengine.scenario.model import (
     Action,
@@ -34,7 +35,6 @@ from claimsengine.scenario.model import (
     ProviderSetup,
     Review,
     Scenario,
-    ScenarioError,
     Settle,
     Step,
     Submit,

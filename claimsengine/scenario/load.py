@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from claimsengine.errors import InputError
+from claimsengine.errors import InputError, ScenarioError
 from claimsengine.members import Member, load_members
 from claimsengine.plan import DEV_TOKEN, Plan, load_plan, plan_from_dict
 from claimsengine.scenario.model import (
@@ -17,7 +17,6 @@ from claimsengine.scenario.model import (
     PlanSetup,
     ProviderSetup,
     Scenario,
-    ScenarioError,
 )
 from claimsengine.scenario.reader import ScenarioLoader, describe, join
 from claimsengine.scenario.steps import StepReader
@@ -38,8 +37,6 @@ _PROVIDER_KEYS = ("id", "account", "plan", "payout")
 _MEMBER_KEYS = ("member_id", "coverage_start", "coverage_end")
 
 
-
-
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file, with the plans, members and records it names.
 
@@ -55,7 +52,6 @@ def load_scenario(path: str | Path) -> Scenario:
         problem = getattr(error, "problem", None) or str(error)
         raise ScenarioError(f"not valid YAML: {problem}", file=source, line=line) from None
     return _Reader(path).scenario(data)
-
 
 
 class _Reader(StepReader):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from claimsengine.days import SECONDS_PER_DAY
-from claimsengine.errors import InputError
+from claimsengine.errors import ScenarioError as ScenarioError  # re-exported
 from claimsengine.members import Member
 from claimsengine.money import format_cents
 from claimsengine.plan import Plan
@@ -49,37 +49,6 @@ KINDS: dict[str, Kind] = {
     "already_submitted": "flag",
     "reasons": "codes",
 }
-
-
-
-class ScenarioError(InputError):
-    """A scenario file that cannot be read or is invalid.
-
-    ``str()`` reads ``FILE:LINE: field FIELD: message``: the line of the YAML mapping that
-    holds the bad value, and the field path inside the file (list indexes from 0).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        file: str | None = None,
-        line: int | None = None,
-        field: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        self.line = line
-        super().__init__(message, file=file, field=field, hint=hint)
-
-    def _located(self) -> str:
-        parts: list[str] = []
-        if self.file is not None:
-            parts.append(f"{self.file}:{self.line}" if self.line else self.file)
-        if self.field is not None:
-            parts.append(f"field {self.field}")
-        parts.append(self.message)
-        return ": ".join(parts)
-
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from typing import Any, NoReturn
 import yaml
 
 from claimsengine.days import parse_date
-from claimsengine.errors import InputError
+from claimsengine.errors import InputError, ScenarioError
 from claimsengine.members import Member
 from claimsengine.money import parse_amount
-from claimsengine.scenario.model import ProviderSetup, ScenarioError
+from claimsengine.scenario.model import ProviderSetup
 from claimsengine.yamlfile import StrictLoader, check_unique_keys
 
 
@@ -48,7 +48,6 @@ def line_of(value: Any) -> int | None:
     return getattr(value, "line", None)
 
 
-
 def join(where: str | None, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -67,7 +66,6 @@ def describe(value: Any) -> str:
     if isinstance(value, date):
         return f"the date {value.isoformat()}"
     return repr(value)
-
 
 
 class FieldReader:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from claimsengine.days import SECONDS_PER_DAY, day_of_timestamp, from_day, to_day
-from claimsengine.errors import ClaimsError
+from claimsengine.errors import ClaimsError, ScenarioError
 from claimsengine.scenario.load import load_scenario
 from claimsengine.scenario.model import (
     DEFAULT_INSURER,
@@ -22,7 +22,6 @@ from claimsengine.scenario.model import (
     PoolExpectation,
     Review,
     Scenario,
-    ScenarioError,
     Settle,
     Step,
     Submit,
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     from claimsengine.results import ClaimResult
     from claimsengine.sdk import InsurerClient, Submission
     from claimsengine.workspace import Workspace
+
 
 def run_file(path: str | Path, *, rpc: str | None = None) -> ScenarioResult:
     """Load and run one scenario file; a file that does not load gives a failed result."""
@@ -331,9 +331,7 @@ class _Runner:
         checks.compare(f"token balance of {account}", "amount", cents, actual, line)
 
 
-def _check_lines(
-    what: str, expect: ClaimExpectation, result: ClaimResult, checks: Checks
-) -> None:
+def _check_lines(what: str, expect: ClaimExpectation, result: ClaimResult, checks: Checks) -> None:
     """The claim's lines, one by one, against ``expect.lines``."""
     assert expect.lines is not None
     if len(expect.lines) != len(result.lines):
@@ -359,5 +357,3 @@ def _match_error(
         checks.count += 1
     else:
         checks.fail(what, f"expected an error containing {expected!r}, got {str(error)!r}", line)
-
-
