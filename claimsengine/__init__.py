@@ -5,6 +5,8 @@ docs/architecture.md for the map of the modules behind it.
 """
 
 import os as _os
+from importlib import import_module as _import_module
+from typing import TYPE_CHECKING, Any
 
 from eth_hash.auto import keccak as _keccak
 
@@ -30,38 +32,111 @@ def _prefer_fast_keccak() -> None:
 
 _prefer_fast_keccak()
 
-from claimsengine.errors import (  # noqa: E402
-    ChainError,
-    ClaimsError,
-    InputError,
-    NotAuthorised,
-    NotFound,
-    PlanError,
-    RecordError,
-    StateLocked,
-    TransactionReverted,
-)
-from claimsengine.plan import Plan, Service, load_plan  # noqa: E402
-from claimsengine.results import AccumulatorReport, ClaimResult, LineResult, Totals  # noqa: E402
+# The public API, imported on first use (PEP 562), so that ``import claimsengine`` stays
+# cheap: a command that only needs the records never pays for web3 or the chain. Each name
+# maps to the module that defines it.
+_EXPORTS: dict[str, str] = {
+    # a state folder and its chain
+    "Workspace": "claimsengine.workspace",
+    # the three parties
+    "AdjudicatorClient": "claimsengine.sdk",
+    "HospitalClient": "claimsengine.sdk",
+    "InsurerClient": "claimsengine.sdk",
+    # inputs: plans, members, treatment records
+    "Plan": "claimsengine.plan",
+    "Service": "claimsengine.plan",
+    "load_plan": "claimsengine.plan",
+    "Member": "claimsengine.members",
+    "load_members": "claimsengine.members",
+    "LoadResult": "claimsengine.records",
+    "RecordLine": "claimsengine.records",
+    "TreatmentRecord": "claimsengine.records",
+    "load_records": "claimsengine.records",
+    # results (formats.md, "Result")
+    "AccumulatorReport": "claimsengine.results",
+    "ClaimResult": "claimsengine.results",
+    "LineResult": "claimsengine.results",
+    "ResultStatus": "claimsengine.results",
+    "Totals": "claimsengine.results",
+    # errors: one root, ClaimsError, and its domain subclasses
+    "ChainError": "claimsengine.errors",
+    "ClaimsError": "claimsengine.errors",
+    "InputError": "claimsengine.errors",
+    "NotAuthorised": "claimsengine.errors",
+    "NotFound": "claimsengine.errors",
+    "PlanError": "claimsengine.errors",
+    "RecordError": "claimsengine.errors",
+    "StateLocked": "claimsengine.errors",
+    "TransactionReverted": "claimsengine.errors",
+}
+
+if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at run time
+    from claimsengine.errors import (
+        ChainError,
+        ClaimsError,
+        InputError,
+        NotAuthorised,
+        NotFound,
+        PlanError,
+        RecordError,
+        StateLocked,
+        TransactionReverted,
+    )
+    from claimsengine.members import Member, load_members
+    from claimsengine.plan import Plan, Service, load_plan
+    from claimsengine.records import LoadResult, RecordLine, TreatmentRecord, load_records
+    from claimsengine.results import (
+        AccumulatorReport,
+        ClaimResult,
+        LineResult,
+        ResultStatus,
+        Totals,
+    )
+    from claimsengine.sdk import AdjudicatorClient, HospitalClient, InsurerClient
+    from claimsengine.workspace import Workspace
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AccumulatorReport",
+    "AdjudicatorClient",
     "ChainError",
     "ClaimResult",
     "ClaimsError",
+    "HospitalClient",
     "InputError",
+    "InsurerClient",
     "LineResult",
+    "LoadResult",
+    "Member",
     "NotAuthorised",
     "NotFound",
     "Plan",
     "PlanError",
     "RecordError",
+    "RecordLine",
+    "ResultStatus",
     "Service",
     "StateLocked",
     "Totals",
     "TransactionReverted",
+    "TreatmentRecord",
+    "Workspace",
     "__version__",
+    "load_members",
     "load_plan",
+    "load_records",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_import_module(module), name)
+    globals()[name] = value  # the next look-up is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
