@@ -37,6 +37,11 @@ class ClaimsError(Exception):
         self.message = message
         self.hint = hint
 
+    def explained(self) -> str:
+        """The message with its location and its hint, as one text: ``... (hint: ...)``."""
+        text = str(self)
+        return f"{text} (hint: {self.hint})" if self.hint else text
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclasses take keyword-only arguments, which the default pickling drops; rebuild
         # from the instance dict so errors survive multiprocessing (pytest-xdist, workers).

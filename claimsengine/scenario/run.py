@@ -40,11 +40,10 @@ def run_file(path: str | Path, *, rpc: str | None = None) -> ScenarioResult:
     try:
         scenario = load_scenario(path)
     except ScenarioError as error:
-        hint = f" (hint: {error.hint})" if error.hint else ""
         return ScenarioResult(
             file=str(path),
             name=Path(path).stem,
-            load_error=f"{error}{hint}",
+            load_error=error.explained(),
             seconds=time.perf_counter() - started,
         )
     return run_scenario(scenario, rpc=rpc)
@@ -67,7 +66,7 @@ def run_scenario(scenario: Scenario, *, rpc: str | None = None) -> ScenarioResul
         try:
             runner.setup()
         except ClaimsError as error:
-            result.setup_error = _error_text(error)
+            result.setup_error = error.explained()
         for step in scenario.steps:
             if result.setup_error is not None:
                 result.steps.append(StepResult(step.number, step.line, step.title, skipped=True))
@@ -75,10 +74,6 @@ def run_scenario(scenario: Scenario, *, rpc: str | None = None) -> ScenarioResul
             result.steps.append(runner.run(step))
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _error_text(error: ClaimsError) -> str:
-    return str(error) + (f" (hint: {error.hint})" if error.hint else "")
 
 
 @dataclass
@@ -221,7 +216,7 @@ class _Runner:
         expected = step.expect.error
         if expected is None:
             if error is not None:
-                result.error = _error_text(error)
+                result.error = error.explained()
             return
         _match_error("error", expected, error, checks, step.expect.line)
 
@@ -235,7 +230,7 @@ class _Runner:
                 if submission.error is not None and record not in expected_errors:
                     checks.fail(
                         f"record {record}",
-                        f"set aside: {_error_text(submission.error)}",
+                        f"set aside: {submission.error.explained()}",
                         step.line,
                     )
         if expect.claim is not None and not expect.claim.is_empty:
