@@ -83,7 +83,7 @@ def test_an_rpc_error_keeps_what_the_node_said() -> None:
 
 
 def test_explained_adds_the_hint_to_the_located_message() -> None:
-    # The one way to show an error with where it is and what to do (scenarios, submit).
+    # The one way to show an error with where it is and what to do.
     error = InputError("not a number", file="p.yaml", field="deductible", hint="quote it")
     assert error.explained() == "p.yaml: field deductible: not a number (hint: quote it)"
     assert ClaimsError("plan not found").explained() == "plan not found"
