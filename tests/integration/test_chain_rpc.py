@@ -243,28 +243,41 @@ def test_nothing_listening_fails_after_bounded_retries() -> None:
 
 
 @pytest.mark.anvil
-def test_a_node_that_starts_late_is_waited_for(anvil_node: AnvilNode, counter: Counter) -> None:
+def test_a_node_that_starts_late_is_waited_for(
+    anvil_node: AnvilNode, counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     del anvil_node  # not used: asked for so that a missing anvil skips (or fails under CI)
     port = free_port()
-    ready = threading.Event()
+    refused = threading.Event()
     stop = threading.Event()
     failure: list[BaseException] = []
+    send = requests.Session.send
+
+    def noting_refusals(session: requests.Session, request: Any, **kwargs: Any) -> Any:
+        try:
+            return send(session, request, **kwargs)
+        except requests.ConnectionError:
+            refused.set()
+            raise
+
+    monkeypatch.setattr(requests.Session, "send", noting_refusals)
 
     def late_node() -> None:
         try:
-            time.sleep(0.3)
+            # Start the node only once the client has been turned away: late on any
+            # machine, however busy, with no wall-clock delay to guess.
+            refused.wait(30)
             with start_anvil(port):
-                ready.set()
                 stop.wait(30)
         except BaseException as error:  # surfaced by the main thread
             failure.append(error)
-            ready.set()
 
     thread = threading.Thread(target=late_node, daemon=True)
     thread.start()
     try:
-        with RpcChain(f"http://127.0.0.1:{port}") as chain:  # retries until the node is up
-            assert ready.is_set() and not failure
+        # Ten tries back off for ~11 s in all: room for anvil to start on a busy machine.
+        with RpcChain(f"http://127.0.0.1:{port}", retries=10) as chain:
+            assert refused.is_set() and not failure
             assert deploy(chain, counter)
     finally:
         stop.set()
