@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -316,9 +316,12 @@ class FakeNode:
     def __init__(self, failures: list[Callable[[BaseHTTPRequestHandler], None]]) -> None:
         self.failures = failures
         self.requests = 0
+        self.arrived = threading.Event()  # set by a request once the failures are used
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         self.requests += 1
+        if not self.failures:
+            self.arrived.set()
         length = int(handler.headers.get("Content-Length", 0))
         request = json.loads(handler.rfile.read(length))
         if self.failures:
@@ -348,9 +351,17 @@ def status(code: int) -> Callable[[BaseHTTPRequestHandler], None]:
     return answer
 
 
-def slow(handler: BaseHTTPRequestHandler) -> None:
-    time.sleep(1.0)
-    status(200)(handler)
+def too_slow(node: FakeNode) -> Callable[[BaseHTTPRequestHandler], None]:
+    """No answer until the client has timed out and tried again: late however busy the
+    machine is, where a fixed delay might not be."""
+    node.arrived.clear()
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        node.arrived.wait(30)
+        with suppress(OSError):  # the client has gone; had it waited, it gets no JSON
+            status(200)(handler)
+
+    return answer
 
 
 @contextmanager
@@ -360,7 +371,8 @@ def serve(node: FakeNode) -> Iterator[str]:
 
 
 def test_http_5xx_and_timeouts_are_retried() -> None:
-    node = FakeNode([status(503), status(502), slow])
+    node = FakeNode([status(503), status(502)])
+    node.failures.append(too_slow(node))
     with serve(node) as url, RpcChain(url, request_timeout=0.3) as chain:
         assert chain.chain_id == 31337
         assert chain.block_number() == 42
