@@ -33,11 +33,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from claimsengine import faults
 from claimsengine.abi import bytes32_to_text
 from claimsengine.engine import Status
 from claimsengine.errors import ChainError, ClaimsError, InputError, NotFound, RecordError
@@ -248,11 +250,15 @@ def submit_paths(
     if progress is not None:
         progress(0, total)
 
+    def sent(count: int) -> None:
+        advance(count)
+        faults.reach(faults.AFTER_PREPARE)
+
     client = HospitalClient(workspace, as_account)
     resumed: dict[bytes, Submission] = {}
     try:
         if pending:
-            with workspace.command():
+            with _command(workspace):
                 for outcome in client.resume():
                     resumed[workspace.commitment(outcome.record)[1]] = outcome
             advance(pending)
@@ -260,11 +266,11 @@ def submit_paths(
                 _record_outcome(report, jail, outcome, resumed=True)
         for start in range(0, len(good), chunk_size):
             chunk = good[start : start + chunk_size]
-            with workspace.command():
+            with _command(workspace):
                 outcomes = client.submit_many(
                     [sourced.record for sourced in chunk],
                     sources=[str(sourced.file) for sourced in chunk],
-                    progress=advance,
+                    progress=sent,
                 )
             for sourced, outcome in zip(chunk, outcomes, strict=True):
                 if resumed and workspace.commitment(sourced.record)[1] in resumed:
@@ -501,6 +507,17 @@ def _differences(committed: Any, given: Any, where: str = "") -> list[str]:
 
 
 # -- internals ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _command(workspace: Workspace) -> Iterator[None]:
+    """``workspace.command()`` with the fault points between its two commits: the chain's,
+    then the journal's. ``journal.after_commit`` nests: the outer one holds the marks."""
+    with workspace.journal.after_commit():
+        with workspace.command():
+            yield
+        faults.reach(faults.AFTER_SEND)
+    faults.reach(faults.AFTER_RECEIPT)
 
 
 def _record_outcome(

@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -243,28 +243,41 @@ def test_nothing_listening_fails_after_bounded_retries() -> None:
 
 
 @pytest.mark.anvil
-def test_a_node_that_starts_late_is_waited_for(anvil_node: AnvilNode, counter: Counter) -> None:
+def test_a_node_that_starts_late_is_waited_for(
+    anvil_node: AnvilNode, counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     del anvil_node  # not used: asked for so that a missing anvil skips (or fails under CI)
     port = free_port()
-    ready = threading.Event()
+    refused = threading.Event()
     stop = threading.Event()
     failure: list[BaseException] = []
+    send = requests.Session.send
+
+    def noting_refusals(session: requests.Session, request: Any, **kwargs: Any) -> Any:
+        try:
+            return send(session, request, **kwargs)
+        except requests.ConnectionError:
+            refused.set()
+            raise
+
+    monkeypatch.setattr(requests.Session, "send", noting_refusals)
 
     def late_node() -> None:
         try:
-            time.sleep(0.3)
+            # Start the node only once the client has been turned away: late on any
+            # machine, however busy, with no wall-clock delay to guess.
+            refused.wait(30)
             with start_anvil(port):
-                ready.set()
                 stop.wait(30)
         except BaseException as error:  # surfaced by the main thread
             failure.append(error)
-            ready.set()
 
     thread = threading.Thread(target=late_node, daemon=True)
     thread.start()
     try:
-        with RpcChain(f"http://127.0.0.1:{port}") as chain:  # retries until the node is up
-            assert ready.is_set() and not failure
+        # Ten tries back off for ~11 s in all: room for anvil to start on a busy machine.
+        with RpcChain(f"http://127.0.0.1:{port}", retries=10) as chain:
+            assert refused.is_set() and not failure
             assert deploy(chain, counter)
     finally:
         stop.set()
@@ -303,9 +316,12 @@ class FakeNode:
     def __init__(self, failures: list[Callable[[BaseHTTPRequestHandler], None]]) -> None:
         self.failures = failures
         self.requests = 0
+        self.arrived = threading.Event()  # set by a request once the failures are used
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         self.requests += 1
+        if not self.failures:
+            self.arrived.set()
         length = int(handler.headers.get("Content-Length", 0))
         request = json.loads(handler.rfile.read(length))
         if self.failures:
@@ -335,9 +351,17 @@ def status(code: int) -> Callable[[BaseHTTPRequestHandler], None]:
     return answer
 
 
-def slow(handler: BaseHTTPRequestHandler) -> None:
-    time.sleep(1.0)
-    status(200)(handler)
+def too_slow(node: FakeNode) -> Callable[[BaseHTTPRequestHandler], None]:
+    """No answer until the client has timed out and tried again: late however busy the
+    machine is, where a fixed delay might not be."""
+    node.arrived.clear()
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        node.arrived.wait(30)
+        with suppress(OSError):  # the client has gone; had it waited, it gets no JSON
+            status(200)(handler)
+
+    return answer
 
 
 @contextmanager
@@ -347,7 +371,8 @@ def serve(node: FakeNode) -> Iterator[str]:
 
 
 def test_http_5xx_and_timeouts_are_retried() -> None:
-    node = FakeNode([status(503), status(502), slow])
+    node = FakeNode([status(503), status(502)])
+    node.failures.append(too_slow(node))
     with serve(node) as url, RpcChain(url, request_timeout=0.3) as chain:
         assert chain.chain_id == 31337
         assert chain.block_number() == 42

@@ -5,6 +5,9 @@ Besides the plain flow, two things only separate processes can show:
   command, and the next command works;
 - a second command started while one runs waits for it (saying so on stderr) instead of
   corrupting the state.
+
+Both stop the first command at an exact step with a fault point (``claimsengine.faults``),
+not after a wall-clock delay, so that the outcome never depends on the machine's load.
 """
 
 from __future__ import annotations
@@ -22,20 +25,28 @@ from typing import Any
 
 import pytest
 
+from claimsengine import faults
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PLAN = "SILVER-2027"
 CLAIMS = shutil.which("claims", path=str(Path(sys.executable).parent)) or shutil.which("claims")
 #: Members in the long-running enrolment: about 5 s on a laptop (20 transactions).
 BIG = 5000
+#: HOSP-A's records: the only provider the prepared state registers.
+HOSP_A_RECORDS = [
+    FIXTURES / "records" / "hosp-a-2027-02-office-visit.json",
+    FIXTURES / "records" / "hosp-a-2027-batch.json",
+]
 
 pytestmark = pytest.mark.skipif(CLAIMS is None, reason="the claims executable is not installed")
 
 
-def run(state: Path, *args: object, code: int = 0) -> subprocess.CompletedProcess[str]:
+def run(state: Path, *args: object, code: int | None = 0) -> subprocess.CompletedProcess[str]:
+    """Run `claims ARGS`; check its exit status is ``code`` (None: any)."""
     assert CLAIMS is not None
     argv = [CLAIMS, "--state", str(state), *map(str, args)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    assert done.returncode == code, (
+    assert code is None or done.returncode == code, (
         f"{' '.join(argv)} exited {done.returncode}, expected {code}\n"
         f"stdout: {done.stdout}\nstderr: {done.stderr}"
     )
@@ -46,22 +57,49 @@ def run_json(state: Path, *args: object) -> Any:
     return json.loads(run(state, "--json", *args).stdout)
 
 
-def start(state: Path, *args: object) -> subprocess.Popen[str]:
+def start(state: Path, *args: object, fault: str | None = None) -> subprocess.Popen[str]:
+    """Start `claims ARGS`; ``fault`` sets ``CLAIMS_TEST_FAULT`` (claimsengine.faults)."""
     assert CLAIMS is not None
+    env = {key: value for key, value in os.environ.items() if key != faults.ENV}
+    if fault is not None:
+        env[faults.ENV] = fault
     return subprocess.Popen(
         [CLAIMS, "--state", str(state), *map(str, args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
 
 
+def read_stderr_until(process: subprocess.Popen[str], expected: str) -> list[str]:
+    """The process's stderr lines up to the first that contains ``expected``."""
+    assert process.stderr is not None
+    lines: list[str] = []
+    for line in process.stderr:
+        lines.append(line)
+        if expected in line:
+            return lines
+    process.wait(timeout=60)
+    raise AssertionError(f"{expected!r} never came; exit {process.returncode}: {''.join(lines)}")
+
+
+def start_paused(state: Path, point: str, *args: object) -> subprocess.Popen[str]:
+    """Start `claims ARGS` and return once it has stopped itself (SIGSTOP) at ``point``,
+    holding the state."""
+    process = start(state, *args, fault=f"{point}:pause")
+    read_stderr_until(process, f"fault: paused at {point}")
+    return process
+
+
 def wait_until_locked(state: Path, process: subprocess.Popen[str], timeout: float = 60) -> None:
-    """Wait until `process` holds the embedded chain's lock (it has opened the chain)."""
+    """Wait until `process` holds the embedded chain's lock (it has opened the chain), or
+    has ended already (on a busy machine this loop may not run again before it does)."""
     lock = state / "chain" / "lock"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, f"the command ended early: {process.communicate()}"
+        if process.poll() is not None:
+            return
         fd = os.open(lock, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -123,47 +161,82 @@ def test_errors_from_the_executable(prepared: Path, tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr
 
 
-def test_sigkill_half_way_leaves_the_chain_as_it_was(state: Path, tmp_path: Path) -> None:
-    big = members_csv(tmp_path, "G", BIG)
+def claims_on_chain(state: Path) -> int:
+    """How many ClaimSubmitted events the state's chain holds."""
+    from claimsengine.workspace import Workspace
+
+    with Workspace.open(state) as workspace:
+        return len(workspace.engine.events("ClaimSubmitted"))
+
+
+def test_sigkill_half_way_leaves_the_chain_as_it_was(state: Path) -> None:
     pool_before = run_json(state, "pool", PLAN)
     member_before = run_json(state, "member", PLAN, "M-0001")
     time_before = run_json(state, "time", "show")
 
-    enrolling = start(state, "enroll", PLAN, big)
-    wait_until_locked(state, enrolling)
-    time.sleep(1.5)  # well into the 20 enrolment transactions
-    assert enrolling.poll() is None, "enroll finished before it could be killed: raise BIG"
-    os.kill(enrolling.pid, signal.SIGKILL)
-    enrolling.communicate(timeout=30)
-    assert enrolling.returncode == -signal.SIGKILL
+    # Stopped after its batch was sent, before the command committed; killed there.
+    submitting = start_paused(state, "after-prepare:1", "--json", "submit", *HOSP_A_RECORDS)
+    submitting.kill()
+    out, _ = submitting.communicate(timeout=30)
+    assert submitting.returncode == -signal.SIGKILL
+    assert out == ""
 
-    # Nothing of the killed command is left: not the first members, not the last.
-    for member_id in ("G-00000", f"G-{BIG - 1:05d}"):
-        gone = run(state, "member", PLAN, member_id, code=1)
-        assert f"member {member_id} is not enrolled" in gone.stderr
+    # Nothing of the killed command is left on the chain.
+    assert claims_on_chain(state) == 0
     assert run_json(state, "pool", PLAN) == pool_before
     assert run_json(state, "member", PLAN, "M-0001") == member_before
     assert run_json(state, "time", "show")["date"] == time_before["date"]
 
-    # ... and the next commands work, the same enrolment included.
+    # ... and the next commands work, the same submission included (each claim once).
     funded = run_json(state, "fund", PLAN, "1.00")
     assert funded["pool"]["balance"] == "2501.00"
-    assert run_json(state, "enroll", PLAN, big) == {"plan_id": PLAN, "enrolled": BIG}
+    claims = run_json(state, "submit", *HOSP_A_RECORDS)
+    assert sorted(claim["claim_id"] for claim in claims) == [1, 2, 3, 4, 5]
+    assert claims_on_chain(state) == 5
+
+
+def test_sigkill_at_a_moment_leaves_a_command_whole_or_not_at_all(
+    state: Path, tmp_path: Path
+) -> None:
+    # Extra coverage: a kill at a wall-clock moment lands wherever the machine's load puts
+    # it (before, during or after the 20 transactions), so only the outcome is asserted.
+    big = members_csv(tmp_path, "G", BIG)
+    pool_before = run_json(state, "pool", PLAN)
+    enrolling = start(state, "enroll", PLAN, big)
+    wait_until_locked(state, enrolling)
+    time.sleep(1.5)
+    enrolling.kill()
+    enrolling.communicate(timeout=30)
+
+    first, last = (
+        run(state, "member", PLAN, member_id, code=None).returncode == 0
+        for member_id in ("G-00000", f"G-{BIG - 1:05d}")
+    )
+    assert first == last  # all of the enrolment, or none of it
+    assert run_json(state, "pool", PLAN) == pool_before
+    assert run_json(state, "fund", PLAN, "1.00")["pool"]["balance"] == "2501.00"
+    if not first:
+        assert run_json(state, "enroll", PLAN, big) == {"plan_id": PLAN, "enrolled": BIG}
     assert run_json(state, "member", PLAN, f"G-{BIG - 1:05d}")["period"] == 0
 
 
-def test_a_second_command_waits_for_the_first(state: Path, tmp_path: Path) -> None:
-    big = members_csv(tmp_path, "W", BIG)
-    enrolling = start(state, "enroll", PLAN, big)
-    wait_until_locked(state, enrolling)
+def test_a_second_command_waits_for_the_first(state: Path) -> None:
+    # The first is stopped inside its command, holding the state, until the second has
+    # said that it waits.
+    submitting = start_paused(state, "after-prepare:1", "--json", "submit", *HOSP_A_RECORDS)
+    funding = start(state, "--json", "fund", PLAN, "10.00")
+    try:
+        read_stderr_until(funding, "waiting for another claims command to finish")
+    finally:
+        submitting.send_signal(signal.SIGCONT)
+    out, err = submitting.communicate(timeout=120)
+    assert submitting.returncode == 0, err
+    funded, err = funding.communicate(timeout=120)
+    assert funding.returncode == 0, err
 
-    second = run(state, "--json", "fund", PLAN, "10.00")  # waits, then runs
-    assert "waiting for another claims command to finish" in second.stderr
-    assert json.loads(second.stdout)["pool"]["balance"] == "2510.00"
-    out, err = enrolling.communicate(timeout=120)
-    assert enrolling.returncode == 0, err
-    assert f"Enrolled {BIG} members" in out
-
-    # Both commands took effect, one after the other.
-    assert run_json(state, "member", PLAN, f"W-{BIG - 1:05d}")["member_id"] == f"W-{BIG - 1:05d}"
-    assert run_json(state, "pool", PLAN)["balance"] == "2510.00"
+    # Both took effect, one after the other: the fund saw the submission's payments.
+    paid = [claim["totals"]["plan_paid"] for claim in json.loads(out) if claim["status"] == "paid"]
+    assert paid == ["95.00"] * 3  # three office visits: allowed 120.00 - copay 25.00
+    # 2500.00 funded - 3 x 95.00 paid + 10.00 = 2225.00
+    assert json.loads(funded)["pool"]["balance"] == "2225.00"
+    assert run_json(state, "pool", PLAN)["balance"] == "2225.00"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 import types
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -50,12 +51,14 @@ def line_of(path: Path, fragment: str) -> int:
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_every_fixture_scenario_passes(path: Path) -> None:
+    started = time.process_time()
     result = run_file(path)
     assert result.messages() == []
     assert result.passed
     assert result.checks > 10
-    # "a few seconds at most", with room for a slow CI machine.
-    assert result.seconds < 10
+    # "a few seconds at most", with room for a slow CI machine. CPU time, not the wall
+    # clock (result.seconds): other processes on a busy machine do not count against it.
+    assert time.process_time() - started < 10
 
 
 def test_the_command_runs_several_files(tmp_path: Path) -> None:
