@@ -77,7 +77,16 @@ def onboard(
     stage("register")
     with workspace.command():
         for provider in setup.providers:
-            insurer.add_provider(plan_id, provider.provider_id, provider.account, provider.payout)
+            insurer.add_provider(plan_id, provider.provider_id, provider.account)
+            if provider.payout is not None:
+                # Only the provider moves its payout address: it does so itself.
+                chain = workspace.chain
+                workspace.engine.set_payout(
+                    chain.address_of(provider.account),
+                    plan_id,
+                    provider.provider_id,
+                    chain.address_of(provider.payout),
+                )
         insurer.set_adjudicator(plan_id, setup.adjudicator)
     stage("fund")
     if setup.funding is not None:

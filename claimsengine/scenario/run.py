@@ -125,6 +125,10 @@ class _Runner:
                 token = ws.dev_token
                 grant = INSURER_GRANT * token_scale(token.decimals())
                 with ws.command():
+                    # The engine's owner (the default insurer) admits the plan's insurer.
+                    ws.engine.set_insurer(
+                        ws.chain.address_of(DEFAULT_INSURER), ws.chain.address_of(setup.insurer), True
+                    )
                     token.transfer(
                         ws.chain.address_of(DEFAULT_INSURER),
                         ws.chain.address_of(setup.insurer),
