@@ -28,7 +28,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "foundation": ("errors", "ids"),
+    "foundation": ("errors", "ids", "faults"),
     "domain": (
         "money",
         "days",
