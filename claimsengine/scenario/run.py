@@ -126,14 +126,10 @@ class _Runner:
                 grant = INSURER_GRANT * token_scale(token.decimals())
                 with ws.command():
                     # The engine's owner (the default insurer) admits the plan's insurer.
-                    ws.engine.set_insurer(
-                        ws.chain.address_of(DEFAULT_INSURER), ws.chain.address_of(setup.insurer), True
-                    )
-                    token.transfer(
-                        ws.chain.address_of(DEFAULT_INSURER),
-                        ws.chain.address_of(setup.insurer),
-                        grant,
-                    )
+                    owner = ws.chain.address_of(DEFAULT_INSURER)
+                    insurer = ws.chain.address_of(setup.insurer)
+                    ws.engine.set_insurer(owner, insurer, True)
+                    token.transfer(owner, insurer, grant)
                 granted.add(setup.insurer)
             providers = [
                 ProviderEntry(p.provider_id, p.account, p.payout)
