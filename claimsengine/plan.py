@@ -24,6 +24,7 @@ from eth_utils import is_checksum_address, to_checksum_address
 from claimsengine.days import parse_date, to_day
 from claimsengine.errors import InputError, PlanError
 from claimsengine.money import format_cents, parse_amount, parse_percent_bps
+from claimsengine.payer import Payer, payer_from_dict, payer_to_dict
 from claimsengine.yamlfile import StrictLoader, describe_yaml_error, read_text
 
 __all__ = [
@@ -63,8 +64,9 @@ _PLAN_KEYS = (
     "timely_filing_days",
     "auto_approve_limit",
     "services",
+    "payer",
 )
-_OPTIONAL_PLAN_KEYS = frozenset({"annual_benefit_max"})
+_OPTIONAL_PLAN_KEYS = frozenset({"annual_benefit_max", "payer"})
 _SERVICE_KEYS = (
     "code",
     "description",
@@ -109,6 +111,7 @@ class Plan:
     timely_filing_days: int
     auto_approve_limit: int
     services: tuple[Service, ...]
+    payer: Payer | None = None  # off-chain: who pays, for remittance (payer.py)
 
     @property
     def effective_day(self) -> int:
@@ -198,6 +201,7 @@ def plan_from_dict(data: Any, *, source: str) -> Plan:
         timely_filing_days=timely_filing_days,
         auto_approve_limit=auto_approve_limit,
         services=tuple(services),
+        payer=None if data.get("payer") is None else payer_from_dict(data["payer"], check.fail),
     )
 
 
@@ -222,6 +226,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     data["timely_filing_days"] = plan.timely_filing_days
     data["auto_approve_limit"] = format_cents(plan.auto_approve_limit)
     data["services"] = [_service_to_dict(service) for service in plan.services]
+    if plan.payer is not None:
+        data["payer"] = payer_to_dict(plan.payer)
     return data
 
 
@@ -362,5 +368,3 @@ class _Checker:
         if not isinstance(value, bool):
             self.fail(field, f"expected true or false, got {value!r}")
         return value
-
-

@@ -43,6 +43,7 @@ token balance (the hospitals hold no token otherwise).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -53,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from fhir.resources.R4B.bundle import Bundle
 
@@ -60,11 +62,12 @@ from claimsengine.cli.main import main
 from claimsengine.days import to_day
 from claimsengine.engine import DevToken
 from claimsengine.members import load_members
-from claimsengine.plan import load_plan
+from claimsengine.plan import load_plan, plan_to_dict
 from claimsengine.reconcile import ReconciliationReport, reconcile
 from claimsengine.records import TreatmentRecord
 from claimsengine.sdk import AdjudicatorClient, HospitalClient, InsurerClient
 from claimsengine.workspace import Workspace
+from tests.x12_validator import assert_valid_835
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PLAN = "SILVER-2027"
@@ -315,22 +318,78 @@ def test_cli_unknown_provider_is_an_error(state: Path, ledger: Path) -> None:
     assert result.stderr.startswith("error: provider 'HOSP-Z' is not registered")
 
 
-def test_cli_x12_835_to_a_file(state: Path, ledger: Path, tmp_path: Path) -> None:
+def test_cli_x12_835_without_npis_is_refused_and_writes_nothing(
+    state: Path, ledger: Path, tmp_path: Path
+) -> None:
+    # The plan was deployed with its payer block (recorded in the state folder), but the
+    # providers were registered without an NPI: the 835 cannot name its payees.
     out = tmp_path / "remit.835"
     result = claims(
         state, "reconcile", PLAN, "--ledger", str(ledger), "--format", "x12-835", "--out", str(out)
     )
-    assert result.exit_code == 0, result.output
-    assert f"Wrote the x12-835 report to {out}." in result.stdout
-    segments = [s.strip().split("*") for s in out.read_text().split("~") if s.strip()]
-    assert segments[0][0] == "ISA" and segments[-1][0] == "IEA"
-    bpr = {s[2] for s in segments if s[0] == "BPR"}
-    assert bpr == {"190.00"}  # HOSP-A and HOSP-B were each paid 190.00
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "error: provider HOSP-A, HOSP-B of plan SILVER-2027 has no NPI: an 835 names the payee"
+    )
+    assert f"claims provider add {PLAN} HOSP-A --account ALIAS --npi NPI" in result.stderr
+    assert not out.exists()
+
+
+def test_cli_x12_835_without_a_payer_block_is_refused(
+    state: Path, ledger: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "no-payer"
+    shutil.copytree(state, copy)
+    registry = json.loads((copy / "deployments.json").read_text())
+    for entry in registry.values():
+        entry.pop("payers", None)  # as if deployed from a plan file without the block
+    (copy / "deployments.json").write_text(json.dumps(registry))
+    result = claims(copy, "reconcile", PLAN, "--ledger", str(ledger), "--format", "x12-835")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: plan {PLAN} has no payer block")
+    assert "--plan-file PLAN.yaml" in result.stderr
+    assert result.stdout == ""
+
+
+def test_cli_plan_file_must_be_the_plan_and_have_a_payer(
+    state: Path, ledger: Path, tmp_path: Path
+) -> None:
+    plan = load_plan(FIXTURES / "plans" / "silver.yaml")
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({**plan_to_dict(plan), "id": "GOLD-2027"}))
+    result = claims(state, "reconcile", PLAN, "--ledger", str(ledger), "--plan-file", str(other))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {other}: field id: is plan GOLD-2027, not {PLAN}")
+    bare = tmp_path / "bare.yaml"
+    data = plan_to_dict(plan)
+    del data["payer"]
+    bare.write_text(yaml.safe_dump(data))
+    result = claims(state, "reconcile", PLAN, "--ledger", str(ledger), "--plan-file", str(bare))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {bare}: field payer: has no payer block")
+
+
+def test_x12_835_from_the_chain_passes_pyx12(state: Path, ledger: Path) -> None:
+    """The chain's settlements, the payer block deploy recorded, the member ids from the
+    vault, and NPIs for the two hospitals: pyx12 finds no error, and it balances."""
+    from claimsengine import reconcile as module
+    from claimsengine.exports.x12 import build_835
+
+    with Workspace.open(state) as ws:
+        read = module.read_settlements(ws, PLAN, member_ids=True)
+    assert read.payer is not None and read.payer.name == "Silver Health Plan"
+    assert sorted(read.member_ids.values()) == sorted(r.member_id for r in RECORDS)
+    with_npis = dataclasses.replace(read, npis={"HOSP-A": "1234567893", "HOSP-B": "1245319599"})
+    text = build_835(module.match(with_npis, module.load_ledger(ledger))).text
+    assert_valid_835(text)
+    segments = [s.strip().split("*") for s in text.split("~") if s.strip()]
+    assert {s[2] for s in segments if s[0] == "BPR"} == {"190.00"}  # each hospital: 190.00
     clp = {s[1]: s for s in segments if s[0] == "CLP"}
     # Paid and denied claims are remitted; queued and pending ones wait for a later 835.
     assert set(clp) == {"A-1001", "A-1002", "A-1003", "B-2001", "B-2002"}
-    assert clp["A-1003"][2:6] == ["4", "180.00", "0.00", "180.00"]
-    assert clp["A-1002"][2:6] == ["1", "180.00", "95.00", "25.00"]
+    assert clp["A-1003"][2:7] == ["4", "180.00", "0.00", "180.00", "12"]
+    assert clp["A-1002"][2:7] == ["1", "180.00", "95.00", "25.00", "12"]
+    assert ["NM1", "QC", "1", "", "", "", "", "", "MI", "M-0002"] in segments
 
 
 def test_cli_fhir_to_stdout_validates(state: Path, ledger: Path) -> None:
@@ -379,8 +438,10 @@ def test_cli_exits_1_when_balancing_fails(
 
     real = module.read_settlements
 
-    def short_transfers(workspace: Workspace, plan_id: str) -> module.PlanSettlements:
-        read = real(workspace, plan_id)  # as if one payment's transfer never happened
+    def short_transfers(
+        workspace: Workspace, plan_id: str, **options: Any
+    ) -> module.PlanSettlements:
+        read = real(workspace, plan_id, **options)  # as if one payment's transfer never happened
         return dataclasses.replace(read, transfers=read.transfers[:-1])
 
     monkeypatch.setattr(module, "read_settlements", short_transfers)

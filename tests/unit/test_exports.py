@@ -88,7 +88,7 @@ def test_835_envelope_and_segment_counts() -> None:
     ends = [i for i, s in enumerate(segs) if s[0] == "SE"]
     assert len(starts) == len(ends) == 2  # one transaction set per provider
     for start, end in zip(starts, ends, strict=True):
-        assert segs[start][1:] == ["835", segs[end][2], "005010X221A1"]
+        assert segs[start][1:] == ["835", segs[end][2]]  # no ST03: the guide marks it not used
         assert int(segs[end][1]) == end - start + 1  # SE01 counts ST through SE
     assert segs[-2][1:] == ["2", "1"]  # GE: 2 transaction sets, group control 1
     assert segs[-1][1:] == ["1", "000000001"]  # IEA: 1 group, the ISA control number
@@ -147,8 +147,9 @@ def test_835_claims_status_and_adjustment_groups() -> None:
     clp = {s[7]: s for s in segs if s[0] == "CLP"}
     # Queued (5) and pending (6) claims are not remitted yet.
     assert sorted(clp, key=int) == ["1", "2", "3", "4", "7", "8"]
-    # CLP: record id, status, charge, paid, patient responsibility, CI, claim id.
-    assert clp["1"] == ["CLP", "REC-1", "1", "180.00", "95.00", "25.00", "CI", "1"]
+    # CLP: record id, status, charge, paid, patient responsibility, filing indicator (the
+    # default 15, indemnity insurance), claim id.
+    assert clp["1"] == ["CLP", "REC-1", "1", "180.00", "95.00", "25.00", "15", "1"]
     assert clp["4"][2:6] == ["4", "180.00", "0.00", "180.00"]  # denied 27: PR
     assert clp["3"][2:6] == ["1", "46430.00", "95.00", "25.00"]  # 197 is the provider's (CO)
     assert clp["8"][2:6] == ["4", "50.00", "0.00", "50.00"]  # 96: PR
@@ -161,7 +162,8 @@ def test_835_claims_status_and_adjustment_groups() -> None:
     assert ["SVC", "HC:99213", "180.00", "95.00", "", "1"] in svc
     assert ["SVC", "ER:X", "500.00", "80.00", "", "1"] in svc  # not a CPT-shaped code
     assert ["AMT", "B6", "120.00"] in segs  # allowed amount
-    assert ["N1", "PE", "HOSP-A"] in segs and ["REF", "PQ", "0x" + "aa" * 20] in segs
+    assert ["N1", "PE", "HOSP-A", "XX", "1234567893"] in segs
+    assert ["REF", "PQ", "0x" + "aa" * 20] in segs
 
 
 def test_835_is_deterministic_and_takes_a_creation_time() -> None:
@@ -195,7 +197,7 @@ def test_835_with_nothing_paid_is_a_notification() -> None:
 def test_835_is_refused_when_payments_and_transfers_differ() -> None:
     paid = claim(1)
     report = match(settlements([paid], [transfer_for(paid, units=90 * 100 * SCALE)]), [])
-    with pytest.raises(ExportError, match="BPR02 95.00 != the token transfers"):
+    with pytest.raises(ExportError, match="BPR02 95.00 != what the payee received"):
         build_835(report)
 
 
