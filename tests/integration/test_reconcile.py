@@ -67,6 +67,7 @@ from claimsengine.reconcile import ReconciliationReport, reconcile
 from claimsengine.records import TreatmentRecord
 from claimsengine.sdk import AdjudicatorClient, HospitalClient, InsurerClient
 from claimsengine.workspace import Workspace
+from tests.fhir_validator import assert_valid_bundle
 from tests.x12_validator import assert_valid_835
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -392,22 +393,63 @@ def test_x12_835_from_the_chain_passes_pyx12(state: Path, ledger: Path) -> None:
     assert ["NM1", "QC", "1", "", "", "", "", "", "MI", "M-0002"] in segments
 
 
+def test_review_denied_and_queued_then_paid_on_the_chain_pass_pyx12(
+    state: Path, ledger: Path, tmp_path: Path
+) -> None:
+    """The adjudicator denies A-1004 (27447 billed 48,500.00, priced to pay 27,025.00) with
+    no reason: every line reads denied under 50, so the claim is CLP02 4 with CAS CO 50
+    48,500.00 and balances (48,500.00 - 48,500.00 = 0.00). The insurer funds 95.00: the
+    queued B-2003 is paid 95.00 (the pool had 20.00 left, so 115.00 covers it)."""
+    from claimsengine import reconcile as module
+    from claimsengine.exports.x12 import build_835
+
+    copy = tmp_path / "reviewed"
+    shutil.copytree(state, copy)
+    with Workspace.open(copy) as ws:
+        report = reconcile(ws, PLAN, ledger)
+        knee = by_record(report)["A-1004"].claim.claim_id
+        with ws.command():
+            AdjudicatorClient(ws, "adjudicator").deny(knee)
+            InsurerClient(ws, "insurer").fund(PLAN, 9_500)
+        read = module.read_settlements(ws, PLAN, member_ids=True)
+    npis = {"HOSP-A": "1234567893", "HOSP-B": "1245319599"}
+    report = module.match(dataclasses.replace(read, npis=npis), module.load_ledger(ledger))
+    records = by_record(report)
+    assert records["A-1004"].result == "denied"
+    assert records["A-1004"].reasons == ("50: 48500.00",)
+    assert (records["A-1004"].plan_paid, records["A-1004"].paid) == (0, 0)
+    assert records["B-2003"].result == "matched" and records["B-2003"].paid == 9_500
+    assert report.ok, report.checks
+    text = build_835(report).text
+    assert_valid_835(text)
+    segments = [s.strip().split("*") for s in text.split("~") if s.strip()]
+    clp = {s[1]: s for s in segments if s[0] == "CLP"}
+    assert clp["A-1004"][2:6] == ["4", "48500.00", "0.00", "0.00"]
+    assert clp["B-2003"][2:6] == ["1", "120.00", "95.00", "25.00"]
+    assert ["CAS", "CO", "50", "48500.00"] in segments
+    # HOSP-A 190.00 as before; HOSP-B 190.00 + 95.00.
+    assert [s[2] for s in segments if s[0] == "BPR"] == ["190.00", "285.00"]
+
+
 def test_cli_fhir_to_stdout_validates(state: Path, ledger: Path) -> None:
     result = claims(state, "reconcile", PLAN, "--ledger", str(ledger), "--format", "fhir")
     assert result.exit_code == 0, result.output
-    bundle = Bundle.model_validate_json(result.stdout)
+    data = assert_valid_bundle(result.stdout)
+    bundle = Bundle.model_validate(data)
     kinds = [entry.resource.__resource_type__ for entry in bundle.entry]
     assert kinds.count("ClaimResponse") == 7 and kinds.count("ExplanationOfBenefit") == 7
+    urls = {e.fullUrl: e.resource for e in bundle.entry}
     payments = {
-        e.resource.paymentIssuer.identifier.value
-        + ":"
-        + e.resource.id: e.resource.paymentAmount.value
+        urls[e.resource.paymentIssuer.reference].name + ":" + e.resource.id: (
+            e.resource.paymentAmount.value
+        )
         for e in bundle.entry
         if e.resource.__resource_type__ == "PaymentReconciliation"
     }
+    # The payer's name comes from the payer block that deploy recorded.
     assert payments == {
-        f"{PLAN}:payments-HOSP-A": Decimal("190.00"),
-        f"{PLAN}:payments-HOSP-B": Decimal("190.00"),
+        "Silver Health Plan:payments-HOSP-A": Decimal("190.00"),
+        "Silver Health Plan:payments-HOSP-B": Decimal("190.00"),
     }
 
 
