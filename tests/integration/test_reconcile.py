@@ -531,3 +531,27 @@ def test_cli_needs_the_ledger_option(state: Path) -> None:
     result = claims(state, "reconcile", PLAN)
     assert result.exit_code == 2
     assert result.stderr.startswith("error:") and "--ledger" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("npi", "message"),
+    [
+        ("1234567890", "error: field --npi: NPI 1234567890 fails its check digit"),
+        ("12345", "error: field --npi: NPI '12345' must be 10 digits"),
+    ],
+)
+def test_cli_provider_add_refuses_a_bad_npi(state: Path, npi: str, message: str) -> None:
+    result = claims(
+        state, "provider", "add", PLAN, "HOSP-C", "--account", "hospital-3", "--npi", npi
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(message)
+    assert len(result.stderr.strip().splitlines()) == 1
+    listed = claims(state, "--json", "provider", "list", PLAN)
+    assert "HOSP-C" not in listed.stdout  # nothing was sent
+
+
+def test_cli_provider_add_help_names_the_npi(state: Path) -> None:
+    result = claims(state, "provider", "add", "--help")
+    assert result.exit_code == 0 and "--npi NPI" in result.stdout
+    assert "10-digit National Provider Identifier" in result.stdout
