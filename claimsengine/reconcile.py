@@ -401,7 +401,7 @@ def claims_from_events(
                 commitment=bytes(submitted["commitment"]),
                 member=bytes(submitted["member"]),
                 provider_account=str(submitted["provider"]),
-                provider_id=provider_ids.get(str(submitted["provider"])),
+                provider_id=_provider_id(submitted, provider_ids),
                 service_day=int(submitted["service_day"]),
                 status=claim_status(events),
                 lines=lines,
@@ -416,6 +416,15 @@ def claims_from_events(
             )
         )
     return claims
+
+
+def _provider_id(submitted: Mapping[str, Any], provider_ids: Mapping[str, str]) -> str | None:
+    """The claim's provider id: its ClaimSubmitted ``provider_ref`` when the engine emits
+    one, else the id registered for the submitting account."""
+    ref = submitted.get("provider_ref")
+    if ref:
+        return bytes32_to_text(ref)
+    return provider_ids.get(str(submitted["provider"]))
 
 
 def _review_denial(events: ClaimEvents) -> int | None:

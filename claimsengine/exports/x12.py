@@ -393,9 +393,11 @@ def _require_remittance_data(
     no_npi = [p for p in sorted(by_provider) if p not in report.npis]
     if no_npi:
         first = no_npi[0]
+        which = (
+            f"provider {first} has" if len(no_npi) == 1 else f"providers {', '.join(no_npi)} have"
+        )
         raise ExportError(
-            f"provider {', '.join(no_npi)} of plan {plan} has no NPI: an 835 names the payee "
-            "by its NPI",
+            f"{which} no NPI in plan {plan}: an 835 names the payee by its NPI",
             hint=f"register it with one: `claims provider add {plan} {first} --account ALIAS "
             "--npi NPI`",
         )

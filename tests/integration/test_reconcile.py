@@ -330,7 +330,7 @@ def test_cli_x12_835_without_npis_is_refused_and_writes_nothing(
     )
     assert result.exit_code == 1
     assert result.stderr.startswith(
-        "error: provider HOSP-A, HOSP-B of plan SILVER-2027 has no NPI: an 835 names the payee"
+        "error: providers HOSP-A, HOSP-B have no NPI in plan SILVER-2027: an 835 names the payee"
     )
     assert f"claims provider add {PLAN} HOSP-A --account ALIAS --npi NPI" in result.stderr
     assert not out.exists()

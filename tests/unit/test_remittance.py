@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from claimsengine.abi import text_to_bytes32
 from claimsengine.engine import Status
 from claimsengine.errors import InputError, PlanError
 from claimsengine.exports import ExportError, adjustment_group
@@ -304,7 +305,7 @@ def test_a_provider_without_npi_is_a_refusal() -> None:
     report = match(settlements(both, npis={"HOSP-A": "1234567893"}), [])
     with pytest.raises(ExportError) as caught:
         build_835(report)
-    assert str(caught.value).startswith("provider HOSP-B of plan SILVER-2027 has no NPI")
+    assert str(caught.value).startswith("provider HOSP-B has no NPI in plan SILVER-2027")
     assert caught.value.hint == (
         "register it with one: `claims provider add SILVER-2027 HOSP-B --account ALIAS --npi NPI`"
     )
@@ -409,3 +410,13 @@ def test_settlements_helper_defaults_are_valid() -> None:
     report = match(settlements([claim(1), claim(7, provider="HOSP-B")]), [])
     assert all(is_valid_npi(n) for n in report.npis.values())
     assert report.payer == PAYER
+
+
+def test_the_provider_comes_from_the_claims_provider_ref_when_the_engine_emits_it() -> None:
+    # A second account of HOSP-A (unknown to the account map) sends the claim; the event's
+    # provider_ref names the provider.
+    events = submitted(1, Status.PAID, 9_500)
+    events[1].args["provider"] = ACCOUNT_B
+    events[1].args["provider_ref"] = text_to_bytes32("HOSP-A")
+    (found,) = claims_from_events(group_claim_events(events), {})
+    assert found.provider_id == "HOSP-A" and found.provider_account == ACCOUNT_B
