@@ -78,10 +78,10 @@ class Party:
 def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
     """A claim's result: amounts from its events, status from the contract's storage, and
     the off-chain names (record id, provider id) that this workspace knows."""
-    state = workspace.engine.claim_status(events.commitment)
     entry = workspace.journal.by_commitment(events.commitment)
     plan_id = events.submitted.args["plan_id"].rstrip(b"\0").decode("ascii")
     provider_id = workspace.provider_ids_by_account(plan_id).get(events.provider_account)
+    state = workspace.engine.claim_status(plan_id, provider_id or "", events.commitment)
     return build_result(
         events,
         status=state.status,
@@ -116,7 +116,7 @@ def record_result(
             hint="name the provider too",
         )
     entry = entries[0]
-    state = workspace.engine.claim_status(entry.commitment)
+    state = workspace.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
     if state.status == Status.NONE:
         raise NotFound(f"record {record_id} is not on the chain yet", hint="submit it again")
     return claim_result(workspace, state.claim_id)
@@ -165,21 +165,21 @@ class InsurerClient(Party):
         """Register a provider; ``npi`` (10 digits, Luhn-checked) is what remittance names
         it by, and it is stored on-chain with the provider."""
         number = 0 if npi is None else int(parse_npi(npi))
-        if number and not hasattr(self.engine, "register_provider"):
-            raise ClaimsError(
-                "this engine cannot store a provider's NPI", hint="upgrade the engine contract"
-            )
         chain = self.workspace.chain
         address = chain.address_of(account)
-        self.engine.set_provider(
-            self.account, plan_id, address, chain.address_of(payout or account), provider_id, True
-        )
+        # The payout starts as the provider's own account; only the provider moves it.
+        if payout is not None and chain.address_of(payout) != address:
+            raise InputError(
+                "only the provider sets its payout address",
+                field="--payout",
+                hint="register the provider with its account; it then runs "
+                "`claims provider payout`",
+            )
+        self.engine.register_provider(self.account, plan_id, provider_id, address, number)
 
     def set_provider_active(self, plan_id: str, provider_id: str, active: bool) -> None:
-        provider = self.workspace.provider(plan_id, provider_id)
-        self.engine.set_provider(
-            self.account, plan_id, provider.account, provider.payout, provider_id, active
-        )
+        self.workspace.provider(plan_id, provider_id)  # NotFound with the registered ids
+        self.engine.set_provider_active(self.account, plan_id, provider_id, active)
 
     def set_adjudicator(self, plan_id: str, account: str, enabled: bool = True) -> None:
         address = self.workspace.chain.address_of(account)
@@ -421,7 +421,7 @@ class HospitalClient(Party):
             # shares its keys; then the contract refuses it as a duplicate, and _send_batch
             # finds it with claim_status. This saves a claim_status call per new record.
             return False
-        state = ws.engine.claim_status(prepared.commitment)
+        state = ws.engine.claim_status(record.plan_id, record.provider_id, prepared.commitment)
         if state.status == Status.NONE:
             return False
         if earlier.claim_id is None:
@@ -486,7 +486,10 @@ class HospitalClient(Party):
         except TransactionReverted as error:
             if len(batch) == 1:
                 index, prepared = batch[0]
-                state = ws.engine.claim_status(prepared.commitment)
+                record = prepared.record
+                state = ws.engine.claim_status(
+                    record.plan_id, record.provider_id, prepared.commitment
+                )
                 if state.status != Status.NONE:
                     # "claims: duplicate": an earlier send did land (a retried JSON-RPC
                     # request whose first answer was lost). It is on the chain: not an error.
@@ -536,7 +539,7 @@ class HospitalClient(Party):
         records: list[TreatmentRecord] = []
         sources: list[str | None] = []
         for entry in ws.journal.pending(ws.chain_key):
-            state = ws.engine.claim_status(entry.commitment)
+            state = ws.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
             if state.status != Status.NONE:
                 ws.journal.mark_submitted(entry.commitment, state.claim_id, None)
                 continue
@@ -605,7 +608,9 @@ def member_accumulators(
         if (service_day - info.effective_day) // info.benefit_period_days != period:
             continue
         claim_id = int(event.args["claim_id"])
-        if engine.claim_status(bytes(event.args["commitment"])).status == Status.DENIED:
+        provider_id, _active = engine.provider_of(plan_id, str(event.args["provider"]))
+        commitment = bytes(event.args["commitment"])
+        if engine.claim_status(plan_id, provider_id or "", commitment).status == Status.DENIED:
             continue
         for line in engine.events("LineAdjudicated", claim_id.to_bytes(32, "big")):
             if int(line.args["denial"]) == 0:
@@ -634,8 +639,7 @@ class AdjudicatorClient(Party):
         waiting = []
         for event in engine.events("ClaimPendingReview", *topics):
             claim_id = int(event.args["claim_id"])
-            pending = engine.call("pending", claim_id)
-            if pending[0] != b"\0" * 32:
+            if not engine.events("ClaimReviewed", claim_id.to_bytes(32, "big")):
                 waiting.append(claim_result(self.workspace, claim_id))
         return waiting
 
