@@ -61,6 +61,7 @@ from fhir.resources.R4B.bundle import Bundle
 from claimsengine.cli.main import main
 from claimsengine.days import to_day
 from claimsengine.engine import DevToken
+from claimsengine.exports.fhir import bundle_json
 from claimsengine.members import load_members
 from claimsengine.plan import load_plan, plan_to_dict
 from claimsengine.reconcile import ReconciliationReport, reconcile
@@ -370,18 +371,33 @@ def test_cli_plan_file_must_be_the_plan_and_have_a_payer(
     assert result.stderr.startswith(f"error: {bare}: field payer: has no payer block")
 
 
-def test_x12_835_from_the_chain_passes_pyx12(state: Path, ledger: Path) -> None:
-    """The chain's settlements, the payer block deploy recorded, the member ids from the
-    vault, and NPIs for the two hospitals: pyx12 finds no error, and it balances."""
+NPIS = {"HOSP-A": "1234567893", "HOSP-B": "1245319599"}
+
+
+def with_npis(state: Path, tmp_path: Path) -> Path:
+    """A copy of the state in which the insurer registered the hospitals' NPIs (again,
+    with the same accounts: that keeps them and sets the NPI on-chain)."""
+    copy = tmp_path / "with-npis"
+    shutil.copytree(state, copy)
+    with Workspace.open(copy) as ws, ws.command():
+        insurer = InsurerClient(ws, "insurer")
+        insurer.add_provider(PLAN, "HOSP-A", "hospital-1", npi=NPIS["HOSP-A"])
+        insurer.add_provider(PLAN, "HOSP-B", "hospital-2", npi=NPIS["HOSP-B"])
+    return copy
+
+
+def test_x12_835_from_the_chain_passes_pyx12(state: Path, ledger: Path, tmp_path: Path) -> None:
+    """The chain's settlements and NPIs, the payer block deploy recorded, the member ids
+    from the vault: pyx12 finds no error, and it balances."""
     from claimsengine import reconcile as module
     from claimsengine.exports.x12 import build_835
 
-    with Workspace.open(state) as ws:
+    with Workspace.open(with_npis(state, tmp_path)) as ws:
         read = module.read_settlements(ws, PLAN, member_ids=True)
     assert read.payer is not None and read.payer.name == "Silver Health Plan"
     assert sorted(read.member_ids.values()) == sorted(r.member_id for r in RECORDS)
-    with_npis = dataclasses.replace(read, npis={"HOSP-A": "1234567893", "HOSP-B": "1245319599"})
-    text = build_835(module.match(with_npis, module.load_ledger(ledger))).text
+    assert read.npis == NPIS
+    text = build_835(module.match(read, module.load_ledger(ledger))).text
     assert_valid_835(text)
     segments = [s.strip().split("*") for s in text.split("~") if s.strip()]
     assert {s[2] for s in segments if s[0] == "BPR"} == {"190.00"}  # each hospital: 190.00
@@ -393,30 +409,36 @@ def test_x12_835_from_the_chain_passes_pyx12(state: Path, ledger: Path) -> None:
     assert ["NM1", "QC", "1", "", "", "", "", "", "MI", "M-0002"] in segments
 
 
+@pytest.mark.parametrize(
+    ("reason", "cas", "patient"),
+    [
+        (0, ["CAS", "CO", "50", "48500.00"], "0.00"),
+        (204, ["CAS", "PR", "204", "48500.00"], "48500.00"),
+    ],
+)
 def test_review_denied_and_queued_then_paid_on_the_chain_pass_pyx12(
-    state: Path, ledger: Path, tmp_path: Path
+    state: Path, ledger: Path, tmp_path: Path, reason: int, cas: list[str], patient: str
 ) -> None:
-    """The adjudicator denies A-1004 (27447 billed 48,500.00, priced to pay 27,025.00) with
-    no reason: every line reads denied under 50, so the claim is CLP02 4 with CAS CO 50
-    48,500.00 and balances (48,500.00 - 48,500.00 = 0.00). The insurer funds 95.00: the
-    queued B-2003 is paid 95.00 (the pool had 20.00 left, so 115.00 covers it)."""
+    """The adjudicator denies A-1004 (27447 billed 48,500.00, priced to pay 27,025.00), with
+    no reason (50, a CO code) or 204 (a PR code): every line reads denied under it, so the
+    claim is CLP02 4 with one CAS of 48,500.00 and balances (48,500.00 - 48,500.00 = 0.00);
+    the patient owes it only under the PR code. The insurer funds 95.00: the queued B-2003
+    is paid 95.00 (the pool had 20.00 left, so 115.00 covers it)."""
     from claimsengine import reconcile as module
     from claimsengine.exports.x12 import build_835
 
-    copy = tmp_path / "reviewed"
-    shutil.copytree(state, copy)
-    with Workspace.open(copy) as ws:
+    with Workspace.open(with_npis(state, tmp_path)) as ws:
         report = reconcile(ws, PLAN, ledger)
         knee = by_record(report)["A-1004"].claim.claim_id
         with ws.command():
-            AdjudicatorClient(ws, "adjudicator").deny(knee)
+            adjudicator = ws.chain.address_of("adjudicator")
+            ws.engine.review(adjudicator, knee, False, reason)
             InsurerClient(ws, "insurer").fund(PLAN, 9_500)
         read = module.read_settlements(ws, PLAN, member_ids=True)
-    npis = {"HOSP-A": "1234567893", "HOSP-B": "1245319599"}
-    report = module.match(dataclasses.replace(read, npis=npis), module.load_ledger(ledger))
+    report = module.match(read, module.load_ledger(ledger))
     records = by_record(report)
     assert records["A-1004"].result == "denied"
-    assert records["A-1004"].reasons == ("50: 48500.00",)
+    assert records["A-1004"].reasons == (f"{cas[2]}: 48500.00",)
     assert (records["A-1004"].plan_paid, records["A-1004"].paid) == (0, 0)
     assert records["B-2003"].result == "matched" and records["B-2003"].paid == 9_500
     assert report.ok, report.checks
@@ -424,11 +446,52 @@ def test_review_denied_and_queued_then_paid_on_the_chain_pass_pyx12(
     assert_valid_835(text)
     segments = [s.strip().split("*") for s in text.split("~") if s.strip()]
     clp = {s[1]: s for s in segments if s[0] == "CLP"}
-    assert clp["A-1004"][2:6] == ["4", "48500.00", "0.00", "0.00"]
+    assert clp["A-1004"][2:6] == ["4", "48500.00", "0.00", patient]
     assert clp["B-2003"][2:6] == ["1", "120.00", "95.00", "25.00"]
-    assert ["CAS", "CO", "50", "48500.00"] in segments
+    assert cas in segments
     # HOSP-A 190.00 as before; HOSP-B 190.00 + 95.00.
     assert [s[2] for s in segments if s[0] == "BPR"] == ["190.00", "285.00"]
+    fhir = assert_valid_bundle(bundle_json(report))
+    (response,) = [
+        e["resource"]
+        for e in fhir["entry"]
+        if e["resource"]["id"] == f"claim-{records['A-1004'].claim.claim_id}-response"
+    ]
+    assert response["disposition"] == f"denied in review (reason {cas[2]})"
+
+
+def test_cli_x12_835_with_npis_passes_pyx12(state: Path, ledger: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "cli"
+    shutil.copytree(state, copy)
+    for provider, account in (("HOSP-A", "hospital-1"), ("HOSP-B", "hospital-2")):
+        added = claims(
+            copy, "provider", "add", PLAN, provider, "--account", account, "--npi", NPIS[provider]
+        )
+        assert added.exit_code == 0, added.output
+    out = tmp_path / "remit.835"
+    result = claims(
+        copy, "reconcile", PLAN, "--ledger", str(ledger), "--format", "x12-835", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Wrote the x12-835 report to {out}." in result.stdout
+    text = out.read_text()
+    assert_valid_835(text)
+    segments = [s.strip().split("*") for s in text.split("~") if s.strip()]
+    assert ["N1", "PE", "HOSP-A", "XX", "1234567893"] in segments
+    assert ["N1", "PE", "HOSP-B", "XX", "1245319599"] in segments
+
+    # A hospital's own state folder has no deploy record: it gives the plan file.
+    registry = json.loads((copy / "deployments.json").read_text())
+    for entry in registry.values():
+        entry.pop("payers", None)
+    (copy / "deployments.json").write_text(json.dumps(registry))
+    plan_file = str(FIXTURES / "plans" / "silver.yaml")
+    from_file = claims(
+        copy, "reconcile", PLAN, "--ledger", str(ledger), "--format", "x12-835",
+        "--plan-file", plan_file,
+    )  # fmt: skip
+    assert from_file.exit_code == 0, from_file.output
+    assert from_file.stdout == text  # the same payer block, from the file
 
 
 def test_cli_fhir_to_stdout_validates(state: Path, ledger: Path) -> None:
@@ -474,7 +537,6 @@ def test_cli_bad_ledger_names_file_line_and_field(state: Path, tmp_path: Path) -
 def test_cli_exits_1_when_balancing_fails(
     state: Path, ledger: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dataclasses
 
     from claimsengine import reconcile as module
 
