@@ -57,6 +57,7 @@ __all__ = [
     "ADJUSTMENT_ORDER",
     "RESULTS",
     "BalanceCheck",
+    "CreditCollection",
     "LedgerError",
     "LedgerRow",
     "OnChainClaim",
@@ -67,6 +68,7 @@ __all__ = [
     "Result",
     "TokenTransfer",
     "UnledgeredClaim",
+    "apply_credits",
     "claim_status",
     "claims_from_events",
     "load_ledger",
@@ -368,7 +370,7 @@ def claim_status(events: ClaimEvents) -> ResultStatus:
     if status is None:
         raise ClaimsError(f"claim {events.claim_id} has no status in its ClaimSubmitted event")
     for event in events.later:
-        if event.name in ("ClaimPaid", "ProviderCredited"):
+        if event.name == "ClaimPaid":
             return "paid"
     for event in events.later:
         if event.name == "ClaimReviewed" and not event.args["approved"]:
@@ -393,8 +395,6 @@ def claims_from_events(
         review_reason = _review_denial(events)
         if review_reason is not None:
             lines = tuple(denied_in_review(line, review_reason) for line in lines)
-        credit = next((e for e in events.later if e.name == "ProviderCredited"), None)
-        credited = int(credit.args["amount"]) if credit else 0
         claims.append(
             OnChainClaim(
                 claim_id=claim_id,
@@ -406,13 +406,12 @@ def claims_from_events(
                 status=claim_status(events),
                 lines=lines,
                 reported_plan_paid=int(submitted["plan_paid"]),
-                paid=int(paid.args["amount"]) if paid else credited,
+                paid=int(paid.args["amount"]) if paid else 0,
                 payee=str(paid.args["payee"]) if paid else None,
                 paid_tx=paid.tx_hash if paid else None,
                 paid_log_index=paid.log_index if paid else None,
                 submitted_tx=events.submitted.tx_hash,
                 review_reason=review_reason,
-                credited=credited,
             )
         )
     return claims
@@ -498,12 +497,12 @@ def read_settlements(
     """
     info = workspace.plan(plan_id)
     engine = workspace.engine
-    grouped = _with_credits(
-        plan_claim_events(engine, plan_id, from_block=info.block_number),
+    grouped = plan_claim_events(engine, plan_id, from_block=info.block_number)
+    provider_ids = workspace.provider_ids_by_account(plan_id)
+    claims = apply_credits(
+        claims_from_events(grouped, provider_ids),
         _events_if_known(engine, "ProviderCredited", plan_id, info.block_number),
     )
-    provider_ids = workspace.provider_ids_by_account(plan_id)
-    claims = claims_from_events(grouped, provider_ids)
     collections = tuple(
         CreditCollection(
             provider_id=bytes32_to_text(e.args["provider_ref"]),
@@ -546,15 +545,34 @@ def _events_if_known(
     return engine.events(name, text_to_bytes32(plan_id), from_block=from_block)
 
 
-def _with_credits(
-    grouped: dict[int, ClaimEvents], credits: Sequence[DecodedEvent]
-) -> dict[int, ClaimEvents]:
-    """Each ProviderCredited event added to its claim's later events."""
+def apply_credits(
+    claims: Sequence[OnChainClaim], credits: Iterable[DecodedEvent]
+) -> list[OnChainClaim]:
+    """The claims with what the engine credited instead of transferring (ProviderCredited):
+    a claim's own credit, or, for the one refused transfer of a batch (claim id 0), every
+    claim of that provider paid in that transaction, when their payments add up to it."""
+    by_claim: dict[int, int] = {}
+    by_batch: dict[tuple[bytes, str], int] = {}
     for event in credits:
-        events = grouped.get(int(event.args["claim_id"]))
-        if events is not None:
-            grouped[events.claim_id] = replace(events, later=(*events.later, event))
-    return grouped
+        claim_id, amount = int(event.args["claim_id"]), int(event.args["amount"])
+        if claim_id:
+            by_claim[claim_id] = by_claim.get(claim_id, 0) + amount
+        else:
+            key = (event.tx_hash, bytes32_to_text(event.args["provider_ref"]))
+            by_batch[key] = by_batch.get(key, 0) + amount
+    batches: dict[tuple[bytes, str], list[OnChainClaim]] = {}
+    for claim in claims:
+        if claim.paid_tx is not None and (claim.paid_tx, claim.provider) in by_batch:
+            batches.setdefault((claim.paid_tx, claim.provider), []).append(claim)
+    for key, paid in batches.items():
+        if sum(c.paid for c in paid) == by_batch[key]:
+            by_claim.update((c.claim_id, c.paid) for c in paid)
+        # Otherwise the credit explains no set of payments: left out, the transfer check
+        # then shows the payments the token did not move.
+    return [
+        replace(claim, credited=by_claim[claim.claim_id]) if claim.claim_id in by_claim else claim
+        for claim in claims
+    ]
 
 
 def provider_npis(workspace: Workspace, plan_id: str, from_block: int = 0) -> dict[str, str]:

@@ -26,6 +26,7 @@ from claimsengine.plan import plan_from_dict
 from claimsengine.reconcile import (
     CreditCollection,
     TokenTransfer,
+    apply_credits,
     claims_from_events,
     match,
 )
@@ -333,22 +334,45 @@ def test_nothing_to_remit_is_a_refusal() -> None:
 # -- provider credits ------------------------------------------------------------------------
 
 
+def credit_event(claim_id: int, tx: int, amount: int = 9_500) -> Any:
+    return event(
+        "ProviderCredited",
+        tx,
+        3,
+        plan_id=b"",
+        provider_ref=text_to_bytes32("HOSP-A"),
+        claim_id=claim_id,
+        amount=amount,
+    )
+
+
 def credited_claim(claim_id: int, tx: int) -> Any:
-    """A claim whose payment the token refused: ProviderCredited, and no ClaimPaid."""
-    events = [
-        *submitted(claim_id, Status.QUEUED, 9_500, tx=1),
-        event(
-            "ProviderCredited",
-            tx,
-            0,
-            plan_id=b"",
-            provider_ref=b"",
-            claim_id=claim_id,
-            amount=9_500,
-        ),
-    ]
-    (found,) = claims_from_events(group_claim_events(events), {ACCOUNT_A: "HOSP-A"})
+    """A queued claim paid at settlement in transaction ``tx``, whose transfer the token
+    refused: ClaimPaid, and ProviderCredited for the claim."""
+    events = [*submitted(claim_id, Status.QUEUED, 9_500, tx=1), paid_event(claim_id, tx)]
+    claims = claims_from_events(group_claim_events(events), {ACCOUNT_A: "HOSP-A"})
+    (found,) = apply_credits(claims, [credit_event(claim_id, tx)])
     return found
+
+
+def test_a_batchs_refused_transfer_credits_each_claim_paid_in_it() -> None:
+    # Two claims paid in one batch transaction (tx 5) and one refused transfer of 190.00:
+    # ProviderCredited with claim id 0. Each claim is credited its own 95.00.
+    events = [
+        *submitted(1, Status.PAID, 9_500, tx=5),
+        paid_event(1, 5),
+        *submitted(2, Status.PAID, 9_500, tx=5),
+        paid_event(2, 5, index=4),
+    ]
+    claims = claims_from_events(group_claim_events(events), {ACCOUNT_A: "HOSP-A"})
+    credited = apply_credits(claims, [credit_event(0, 5, amount=19_000)])
+    assert [c.credited for c in credited] == [9_500, 9_500]
+    report = match(settlements(credited, []), [])
+    assert report.ok and report.providers[0].credit_in_engine == 19_000
+    # A batch credit that matches no set of payments credits nothing: the check shows it.
+    unexplained = apply_credits(claims, [credit_event(0, 5, amount=100)])
+    assert [c.credited for c in unexplained] == [0, 0]
+    assert not match(settlements(unexplained, []), []).ok
 
 
 def test_a_credited_claim_is_paid_and_the_totals_say_where_the_money_is() -> None:
