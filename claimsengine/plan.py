@@ -25,6 +25,7 @@ from claimsengine.days import parse_date, to_day
 from claimsengine.errors import InputError, PlanError
 from claimsengine.ids import CODE, MAX_CODE_LENGTH, MAX_PLAN_ID_LENGTH, PLAN_ID
 from claimsengine.money import format_cents, parse_amount, parse_percent_bps
+from claimsengine.payer import Payer, payer_from_dict, payer_to_dict
 from claimsengine.yamlfile import StrictLoader, describe_yaml_error, read_text
 
 __all__ = [
@@ -59,8 +60,9 @@ _PLAN_KEYS = (
     "auto_approve_limit",
     "provider_daily_limit",
     "services",
+    "payer",
 )
-_OPTIONAL_PLAN_KEYS = frozenset({"annual_benefit_max", "provider_daily_limit"})
+_OPTIONAL_PLAN_KEYS = frozenset({"annual_benefit_max", "provider_daily_limit", "payer"})
 _SERVICE_KEYS = (
     "code",
     "description",
@@ -106,6 +108,7 @@ class Plan:
     auto_approve_limit: int
     services: tuple[Service, ...]
     provider_daily_limit: int | None = None  # None: no limit
+    payer: Payer | None = None  # off-chain: who pays, for remittance (payer.py)
 
     @property
     def effective_day(self) -> int:
@@ -199,6 +202,7 @@ def plan_from_dict(data: Any, *, source: str) -> Plan:
         auto_approve_limit=auto_approve_limit,
         services=tuple(services),
         provider_daily_limit=provider_daily_limit,
+        payer=None if data.get("payer") is None else payer_from_dict(data["payer"], check.fail),
     )
 
 
@@ -225,6 +229,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     if plan.provider_daily_limit is not None:
         data["provider_daily_limit"] = format_cents(plan.provider_daily_limit)
     data["services"] = [_service_to_dict(service) for service in plan.services]
+    if plan.payer is not None:
+        data["payer"] = payer_to_dict(plan.payer)
     return data
 
 

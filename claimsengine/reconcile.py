@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from claimsengine.abi import DecodedEvent
+from claimsengine.abi import DecodedEvent, bytes32_to_text, text_to_bytes32
 from claimsengine.adjudication import (
     ADJ_BENEFIT_LIMIT,
     ADJ_COINSURANCE,
@@ -43,10 +43,11 @@ from claimsengine.adjudication import (
     LineAdjudication,
 )
 from claimsengine.days import day_of_timestamp, from_day
-from claimsengine.engine import DevToken, Status
+from claimsengine.engine import DevToken, Engine, Status
 from claimsengine.errors import ClaimsError, InputError
 from claimsengine.history import ClaimEvents, line_adjudication, plan_claim_events
 from claimsengine.money import format_cents, parse_amount
+from claimsengine.payer import Payer
 from claimsengine.results import ResultStatus
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ __all__ = [
     "ADJUSTMENT_ORDER",
     "RESULTS",
     "BalanceCheck",
+    "CreditCollection",
     "LedgerError",
     "LedgerRow",
     "OnChainClaim",
@@ -66,6 +68,7 @@ __all__ = [
     "Result",
     "TokenTransfer",
     "UnledgeredClaim",
+    "apply_credits",
     "claim_status",
     "claims_from_events",
     "load_ledger",
@@ -96,6 +99,10 @@ ADJUSTMENT_ORDER: tuple[int, ...] = (
     ADJ_COINSURANCE,
     ADJ_BENEFIT_LIMIT,
 )
+
+#: The reason code of a denial in review when the adjudicator gives none (not medically
+#: necessary, adjudication.md "Claim outcome").
+REVIEW_DENIAL_DEFAULT = 50
 
 LEDGER_COLUMNS = ("record_id", "expected_paid")
 #: An optional ledger column: names the provider when record ids repeat across providers.
@@ -272,6 +279,12 @@ class OnChainClaim:
     paid_tx: bytes | None = None
     paid_log_index: int | None = None
     submitted_tx: bytes = b""
+    #: The reason code of a denial in review (its lines then read as denied with it).
+    review_reason: int | None = None
+    #: Cents of the payment that the token refused and the engine credited to the provider
+    #: instead (ProviderCredited): paid, but the money reached the provider only through
+    #: `provider collect`, or is still in the engine.
+    credited: int = 0
 
     @property
     def provider(self) -> str:
@@ -313,6 +326,17 @@ class OnChainClaim:
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)  # frozen: set once, here
+
+
+@dataclass(frozen=True)
+class CreditCollection:
+    """A provider collecting what the engine credited it (CreditCollected): ``amount`` cents
+    sent to ``payout`` in transaction ``tx_hash``."""
+
+    provider_id: str
+    payout: str
+    amount: int
+    tx_hash: bytes
 
 
 @dataclass(frozen=True)
@@ -367,25 +391,54 @@ def claims_from_events(
         events = grouped[claim_id]
         submitted = events.submitted.args
         paid = events.paid_event
+        lines = tuple(line_adjudication(e.args) for e in events.lines)
+        review_reason = _review_denial(events)
+        if review_reason is not None:
+            lines = tuple(denied_in_review(line, review_reason) for line in lines)
         claims.append(
             OnChainClaim(
                 claim_id=claim_id,
                 commitment=bytes(submitted["commitment"]),
                 member=bytes(submitted["member"]),
                 provider_account=str(submitted["provider"]),
-                provider_id=provider_ids.get(str(submitted["provider"])),
+                provider_id=_provider_id(submitted, provider_ids),
                 service_day=int(submitted["service_day"]),
                 status=claim_status(events),
-                lines=tuple(line_adjudication(e.args) for e in events.lines),
+                lines=lines,
                 reported_plan_paid=int(submitted["plan_paid"]),
                 paid=int(paid.args["amount"]) if paid else 0,
                 payee=str(paid.args["payee"]) if paid else None,
                 paid_tx=paid.tx_hash if paid else None,
                 paid_log_index=paid.log_index if paid else None,
                 submitted_tx=events.submitted.tx_hash,
+                review_reason=review_reason,
             )
         )
     return claims
+
+
+def _provider_id(submitted: Mapping[str, Any], provider_ids: Mapping[str, str]) -> str | None:
+    """The claim's provider id: its ClaimSubmitted ``provider_ref`` when the engine emits
+    one, else the id registered for the submitting account."""
+    ref = submitted.get("provider_ref")
+    if ref:
+        return bytes32_to_text(ref)
+    return provider_ids.get(str(submitted["provider"]))
+
+
+def _review_denial(events: ClaimEvents) -> int | None:
+    """The reason code of the claim's denial in review, or None when it was not denied
+    there. An engine whose ClaimReviewed has no reason denies with the default, 50."""
+    for event in events.later:
+        if event.name == "ClaimReviewed" and not event.args["approved"]:
+            return int(event.args.get("reason") or REVIEW_DENIAL_DEFAULT)
+    return None
+
+
+def denied_in_review(line: LineAdjudication, reason: int) -> LineAdjudication:
+    """A line of a claim denied in review, as the spec reads it: allowed 0, plan_paid 0,
+    the whole billed amount under the review's reason code."""
+    return LineAdjudication(line.code, line.units, line.billed, 0, 0, 0, 0, 0, 0, denial=reason)
 
 
 def transfers_from_events(
@@ -418,20 +471,49 @@ class PlanSettlements:
     claims: tuple[OnChainClaim, ...]
     transfers: tuple[TokenTransfer, ...]
     record_ids: Mapping[bytes, str]
+    #: Credits collected by the plan's providers (refused payments taken later).
+    collections: tuple[CreditCollection, ...] = ()
+    #: What remittance needs besides the chain's numbers (exports/x12.py): the plan's payer
+    #: block, each provider's NPI by provider id, and each claim's member id by commitment
+    #: (off-chain, from the submitter's vault; read only for an 835).
+    payer: Payer | None = None
+    npis: Mapping[str, str] = field(default_factory=dict)
+    member_ids: Mapping[bytes, str] = field(default_factory=dict)
 
 
-def read_settlements(workspace: Workspace, plan_id: str) -> PlanSettlements:
+def read_settlements(
+    workspace: Workspace,
+    plan_id: str,
+    *,
+    payer: Payer | None = None,
+    member_ids: bool = False,
+) -> PlanSettlements:
     """Read a plan's claims, payments and token transfers from the chain's events.
 
     Only events are read: any party can run this against any node. Record ids come from
-    the workspace's journal, then its vault.
+    the workspace's journal, then its vault. ``payer`` defaults to the block `claims deploy`
+    recorded in this workspace; ``member_ids`` also reads each claim's member id from the
+    vault (the 835 names the patient by it).
     """
     info = workspace.plan(plan_id)
     engine = workspace.engine
     grouped = plan_claim_events(engine, plan_id, from_block=info.block_number)
     provider_ids = workspace.provider_ids_by_account(plan_id)
-    claims = claims_from_events(grouped, provider_ids)
+    claims = apply_credits(
+        claims_from_events(grouped, provider_ids),
+        _events_if_known(engine, "ProviderCredited", plan_id, info.block_number),
+    )
+    collections = tuple(
+        CreditCollection(
+            provider_id=bytes32_to_text(e.args["provider_ref"]),
+            payout=str(e.args["payout"]),
+            amount=int(e.args["amount"]),
+            tx_hash=e.tx_hash,
+        )
+        for e in _events_if_known(engine, "CreditCollected", plan_id, info.block_number)
+    )
     payment_txs = {c.paid_tx for c in claims if c.paid_tx is not None}
+    payment_txs |= {c.tx_hash for c in collections}
     token = DevToken(workspace.chain, info.token)  # any ERC-20: Transfer is standard
     engine_topic = bytes(12) + bytes.fromhex(engine.address[2:])
     transfer_events = (
@@ -446,7 +528,79 @@ def read_settlements(workspace: Workspace, plan_id: str) -> PlanSettlements:
         claims=tuple(claims),
         transfers=tuple(transfers_from_events(transfer_events, payment_txs)),
         record_ids=_record_ids(workspace, claims),
+        collections=collections,
+        payer=payer if payer is not None else workspace.recorded_payer(plan_id),
+        npis=provider_npis(workspace, plan_id, info.block_number),
+        member_ids=_member_ids(workspace, claims) if member_ids else {},
     )
+
+
+def _events_if_known(
+    engine: Engine, name: str, plan_id: str, from_block: int
+) -> list[DecodedEvent]:
+    """The plan's ``name`` events, or none when this engine's ABI has no such event (an
+    engine deployed before providers were credited and NPIs stored)."""
+    if name not in engine.abi.events:
+        return []
+    return engine.events(name, text_to_bytes32(plan_id), from_block=from_block)
+
+
+def apply_credits(
+    claims: Sequence[OnChainClaim], credits: Iterable[DecodedEvent]
+) -> list[OnChainClaim]:
+    """The claims with what the engine credited instead of transferring (ProviderCredited):
+    a claim's own credit, or, for the one refused transfer of a batch (claim id 0), every
+    claim of that provider paid in that transaction, when their payments add up to it."""
+    by_claim: dict[int, int] = {}
+    by_batch: dict[tuple[bytes, str], int] = {}
+    for event in credits:
+        claim_id, amount = int(event.args["claim_id"]), int(event.args["amount"])
+        if claim_id:
+            by_claim[claim_id] = by_claim.get(claim_id, 0) + amount
+        else:
+            key = (event.tx_hash, bytes32_to_text(event.args["provider_ref"]))
+            by_batch[key] = by_batch.get(key, 0) + amount
+    batches: dict[tuple[bytes, str], list[OnChainClaim]] = {}
+    for claim in claims:
+        if claim.paid_tx is not None and (claim.paid_tx, claim.provider) in by_batch:
+            batches.setdefault((claim.paid_tx, claim.provider), []).append(claim)
+    for key, paid in batches.items():
+        if sum(c.paid for c in paid) == by_batch[key]:
+            by_claim.update((c.claim_id, c.paid) for c in paid)
+        # Otherwise the credit explains no set of payments: left out, the transfer check
+        # then shows the payments the token did not move.
+    return [
+        replace(claim, credited=by_claim[claim.claim_id]) if claim.claim_id in by_claim else claim
+        for claim in claims
+    ]
+
+
+def provider_npis(workspace: Workspace, plan_id: str, from_block: int = 0) -> dict[str, str]:
+    """provider id -> NPI, as the plan's ProviderRegistered events last set them (an event
+    with npi 0 keeps the NPI registered before)."""
+    npis: dict[str, str] = {}
+    for event in _events_if_known(workspace.engine, "ProviderRegistered", plan_id, from_block):
+        number = int(event.args.get("npi") or 0)
+        if number:
+            npis[bytes32_to_text(event.args["provider_ref"])] = f"{number:010d}"
+    return npis
+
+
+def _member_ids(workspace: Workspace, claims: Sequence[OnChainClaim]) -> dict[bytes, str]:
+    """commitment -> member id, from this workspace's vault (the records it submitted)."""
+    member_ids: dict[bytes, str] = {}
+    if not (workspace.state_dir / "vault").exists():
+        return member_ids
+    vault = workspace.vault
+    for claim in claims:
+        if claim.commitment not in vault:
+            continue
+        try:
+            record, _salt = vault.get(claim.commitment)
+        except ClaimsError:
+            continue  # another party's vault key: the member stays unknown
+        member_ids[claim.commitment] = record.member_id
+    return member_ids
 
 
 def _record_ids(workspace: Workspace, claims: Sequence[OnChainClaim]) -> dict[bytes, str]:
@@ -508,6 +662,9 @@ class RecordResult:
             "reasons": list(self.reasons),
             "claim_id": self.claim.claim_id if self.claim else None,
             "provider_id": self.provider_id,
+            "credited": _amount(self.claim.credited)
+            if self.claim and self.claim.credited
+            else None,
             "status": self.claim.status if self.claim else None,
             "ledger_line": self.line,
         }
@@ -533,8 +690,12 @@ class UnledgeredClaim:
 
 @dataclass(frozen=True)
 class ProviderTotals:
-    """A provider's totals in this plan. ``transfers`` is in token units; the check is
-    ``paid × token_scale == transfers``."""
+    """A provider's totals in this plan. ``transfers`` (token units) are the payments'
+    own transfers; ``credited`` (cents) is what was paid as a credit in the engine because
+    the token refused the transfer, ``collected`` (cents) what the provider has collected
+    of its credits, through ``collected_transfers`` (token units). The checks are
+    ``(paid − credited) × token_scale == transfers`` and
+    ``collected × token_scale == collected_transfers``."""
 
     provider_id: str
     payees: tuple[str, ...]
@@ -547,14 +708,26 @@ class ProviderTotals:
     pending_review: int
     transfers: int
     token_scale: int
+    credited: int = 0
+    collected: int = 0
+    collected_transfers: int = 0
 
     @property
     def transfers_cents(self) -> int:
         return self.transfers // self.token_scale
 
     @property
+    def credit_in_engine(self) -> int:
+        """Credited and not yet collected: the engine still holds it for the provider."""
+        return self.credited - self.collected
+
+    @property
     def ok(self) -> bool:
-        return self.paid * self.token_scale == self.transfers
+        return (
+            self.paid - self.credited
+        ) * self.token_scale == self.transfers and self.collected * self.token_scale == (
+            self.collected_transfers
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -568,6 +741,9 @@ class ProviderTotals:
             "queued": format_cents(self.queued),
             "pending_review": format_cents(self.pending_review),
             "transfers": _units_text(self.transfers, self.token_scale),
+            "credited": format_cents(self.credited),
+            "collected": format_cents(self.collected),
+            "credit_in_engine": format_cents(self.credit_in_engine),
             "ok": self.ok,
         }
 
@@ -601,6 +777,9 @@ class ReconciliationReport:
     claims: tuple[OnChainClaim, ...]
     record_ids: Mapping[bytes, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    payer: Payer | None = None
+    npis: Mapping[str, str] = field(default_factory=dict)
+    member_ids: Mapping[bytes, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -620,6 +799,9 @@ class ReconciliationReport:
 
     def record_id_of(self, claim: OnChainClaim) -> str | None:
         return self.record_ids.get(claim.commitment)
+
+    def member_id_of(self, claim: OnChainClaim) -> str | None:
+        return self.member_ids.get(claim.commitment)
 
     def totals(self) -> dict[str, str]:
         return {
@@ -734,9 +916,11 @@ def match(
         else:
             unledgered.append(UnledgeredClaim(claim, record_id))
 
-    received, unexplained = _attribute_transfers(settlements.claims, settlements.transfers)
+    received, collected, unexplained = _attribute_transfers(
+        settlements.claims, settlements.transfers, settlements.collections
+    )
     providers = _provider_totals(
-        settlements, claims, expected_by_provider, received, scope=provider
+        settlements, claims, expected_by_provider, received, collected, scope=provider
     )
     checks = _balance_checks(claims, providers, unexplained, settlements.token_scale)
     warnings: list[str] = []
@@ -760,6 +944,9 @@ def match(
         claims=tuple(claims),
         record_ids=record_ids,
         warnings=tuple(warnings),
+        payer=settlements.payer,
+        npis=settlements.npis,
+        member_ids=settlements.member_ids,
     )
 
 
@@ -814,20 +1001,30 @@ def _classify(row: LedgerRow, claim: OnChainClaim) -> RecordResult:
 
 
 def _attribute_transfers(
-    claims: Sequence[OnChainClaim], transfers: Sequence[TokenTransfer]
-) -> tuple[dict[str, int], list[TokenTransfer]]:
-    """Token units received per provider, and the transfers no payment explains.
+    claims: Sequence[OnChainClaim],
+    transfers: Sequence[TokenTransfer],
+    collections: Sequence[CreditCollection] = (),
+) -> tuple[dict[str, int], dict[str, int], list[TokenTransfer]]:
+    """Token units received per provider for payments, and for collected credits; and the
+    transfers that neither explains.
 
     A transfer belongs to the provider whose claim was paid to the same payee in the same
     transaction. When several providers share a payee in one settlement, each transfer
-    goes to the claim paid just before it (settle logs ClaimPaid, then transfers)."""
+    goes to the claim paid just before it (settle logs ClaimPaid, then transfers). A
+    transfer in a collect transaction to its payout belongs to the collecting provider."""
     paid_in: dict[tuple[bytes, str], list[OnChainClaim]] = {}
     for claim in claims:
         if claim.paid_tx is not None and claim.payee is not None:
             paid_in.setdefault((claim.paid_tx, claim.payee), []).append(claim)
+    collected_in = {(c.tx_hash, c.payout): c.provider_id for c in collections}
     received: dict[str, int] = {}
+    collected: dict[str, int] = {}
     unexplained: list[TokenTransfer] = []
     for transfer in transfers:
+        collector = collected_in.get((transfer.tx_hash, transfer.payee))
+        if collector is not None:
+            collected[collector] = collected.get(collector, 0) + transfer.units
+            continue
         candidates = paid_in.get((transfer.tx_hash, transfer.payee))
         if not candidates:
             unexplained.append(transfer)
@@ -838,7 +1035,7 @@ def _attribute_transfers(
             nearest = max(before or candidates, key=lambda c: c.paid_log_index or 0)
             owner = nearest.provider
         received[owner] = received.get(owner, 0) + transfer.units
-    return received, unexplained
+    return received, collected, unexplained
 
 
 def _provider_totals(
@@ -846,6 +1043,7 @@ def _provider_totals(
     claims: Sequence[OnChainClaim],
     expected: Mapping[str, int],
     received: Mapping[str, int],
+    collected_units: Mapping[str, int],
     *,
     scope: str | None,
 ) -> tuple[ProviderTotals, ...]:
@@ -853,6 +1051,11 @@ def _provider_totals(
     for claim in claims:
         by_provider.setdefault(claim.provider, []).append(claim)
     names = {scope} if scope is not None else set(by_provider) | set(expected)
+    collected: dict[str, int] = {}
+    for collection in settlements.collections:
+        collected[collection.provider_id] = (
+            collected.get(collection.provider_id, 0) + collection.amount
+        )
     totals = []
     for name in sorted(names):
         own = by_provider.get(name, [])
@@ -869,6 +1072,9 @@ def _provider_totals(
                 pending_review=sum(c.plan_paid for c in own if c.status == "pending_review"),
                 transfers=received.get(name, 0),
                 token_scale=settlements.token_scale,
+                credited=sum(c.credited for c in own),
+                collected=collected.get(name, 0),
+                collected_transfers=collected_units.get(name, 0),
             )
         )
     return tuple(totals)
@@ -902,7 +1108,9 @@ def _balance_checks(
                     f" - adjustments {format_cents(cut)} != paid {format_cents(line.plan_paid)}"
                 )
         plan_paid = claim.plan_paid
-        if claim.billed - adjusted != plan_paid or plan_paid != claim.reported_plan_paid:
+        # A claim denied in review was submitted with its pricing; its lines now read denied.
+        reported = claim.reported_plan_paid if claim.review_reason is None else plan_paid
+        if claim.billed - adjusted != plan_paid or plan_paid != reported:
             claim_problems.append(
                 f"claim {claim.claim_id}: billed {format_cents(claim.billed)} - adjustments "
                 f"{format_cents(adjusted)} != paid {format_cents(plan_paid)} "
@@ -917,8 +1125,17 @@ def _balance_checks(
 
     paid = sum(p.paid for p in providers)
     moved = sum(p.transfers for p in providers)
+    credited = sum(p.credited for p in providers)
     transfer_problems = [
-        f"{p.provider_id}: paid {format_cents(p.paid)}, transfers {_units_text(p.transfers, scale)}"
+        f"{p.provider_id}: paid {format_cents(p.paid)}"
+        + (f" (credited in the engine {format_cents(p.credited)})" if p.credited else "")
+        + f", transfers {_units_text(p.transfers, scale)}"
+        + (
+            f"; collected {format_cents(p.collected)}, "
+            f"transfers {_units_text(p.collected_transfers, scale)}"
+            if p.collected or p.collected_transfers
+            else ""
+        )
         for p in providers
         if not p.ok
     ]
@@ -942,7 +1159,8 @@ def _balance_checks(
             "payments match transfers",
             not transfer_problems,
             _detail(transfer_problems)
-            or f"paid {format_cents(paid)} = transfers {_units_text(moved, scale)}",
+            or f"paid {format_cents(paid)} = transfers {_units_text(moved, scale)}"
+            + (f" + credited in the engine {format_cents(credited)}" if credited else ""),
         ),
     )
 
@@ -962,14 +1180,17 @@ def reconcile(
     ledger_path: str | Path,
     *,
     provider: str | None = None,
+    payer: Payer | None = None,
+    member_ids: bool = False,
 ) -> ReconciliationReport:
     """Reconcile a plan's settlements on the chain against a ledger CSV.
 
     ``provider`` limits the report to one provider's claims. The ledger is read first, so
-    a bad file fails before the chain is read.
+    a bad file fails before the chain is read. ``payer`` and ``member_ids`` are for the
+    835 export (see ``read_settlements``).
     """
     ledger = load_ledger(ledger_path)
     if provider is not None:
         workspace.provider(plan_id, provider)  # NotFound with the registered ids
-    settlements = read_settlements(workspace, plan_id)
+    settlements = read_settlements(workspace, plan_id, payer=payer, member_ids=member_ids)
     return match(settlements, ledger, provider=provider, ledger_name=str(ledger_path))

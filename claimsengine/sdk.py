@@ -45,6 +45,7 @@ from claimsengine.history import (
     group_claim_events,
 )
 from claimsengine.members import Member
+from claimsengine.npi import parse_npi
 from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.records import TreatmentRecord
 from claimsengine.results import AccumulatorReport, ClaimResult
@@ -136,6 +137,8 @@ class InsurerClient(Party):
         token = self.workspace.dev_token.address if plan.token == DEV_TOKEN else plan.token
         engine.create_plan(self.account, plan, token)
         self.workspace.keys.pseudonym_key(plan.id)  # the insurer makes the plan's key
+        if plan.payer is not None:  # off-chain metadata that remittance needs
+            self.workspace.remember_payer(plan.id, plan.payer)
         return self.workspace.plan(plan.id)
 
     def enroll(self, plan_id: str, members: Sequence[Member]) -> int:
@@ -152,8 +155,16 @@ class InsurerClient(Party):
         return len(enrollments)
 
     def add_provider(
-        self, plan_id: str, provider_id: str, account: str, payout: str | None = None
+        self,
+        plan_id: str,
+        provider_id: str,
+        account: str,
+        payout: str | None = None,
+        npi: str | None = None,
     ) -> None:
+        """Register a provider; ``npi`` (10 digits, Luhn-checked) is what remittance names
+        it by, and it is stored on-chain with the provider."""
+        number = 0 if npi is None else int(parse_npi(npi))
         chain = self.workspace.chain
         address = chain.address_of(account)
         # The payout starts as the provider's own account; only the provider moves it.
@@ -164,7 +175,7 @@ class InsurerClient(Party):
                 hint="register the provider with its account; it then runs "
                 "`claims provider payout`",
             )
-        self.engine.register_provider(self.account, plan_id, provider_id, address)
+        self.engine.register_provider(self.account, plan_id, provider_id, address, number)
 
     def set_provider_active(self, plan_id: str, provider_id: str, active: bool) -> None:
         self.workspace.provider(plan_id, provider_id)  # NotFound with the registered ids

@@ -20,13 +20,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from claimsengine.abi import bytes32_to_text, text_to_bytes32
 from claimsengine.chain.base import Chain
 from claimsengine.engine import DevToken, Engine
-from claimsengine.errors import ChainError, NotFound
+from claimsengine.errors import ChainError, InputError, NotFound
 from claimsengine.journal import Journal
+from claimsengine.payer import Payer, payer_from_dict, payer_to_dict
 from claimsengine.privacy import KeyStore, member_pseudonym, record_commitment
 from claimsengine.records import TreatmentRecord
 from claimsengine.vault import RecordVault
@@ -167,7 +168,7 @@ class Workspace:
         entry: dict[str, Any] = self._registry().get(self.chain_key, {})
         return entry
 
-    def _remember(self, **values: str) -> None:
+    def _remember(self, **values: Any) -> None:
         registry = self._registry()
         registry.setdefault(self.chain_key, {}).update(values)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -176,6 +177,24 @@ class Workspace:
         ) as tmp:
             json.dump(registry, tmp, indent=2)
         os.replace(tmp.name, self._registry_path)
+
+    def remember_payer(self, plan_id: str, payer: Payer) -> None:
+        """Record a plan's payer block (off-chain metadata that remittance needs) beside
+        the deployment, under ``payers`` of this chain's entry."""
+        payers = dict(self._deployment().get("payers", {}))
+        payers[plan_id] = payer_to_dict(payer)
+        self._remember(payers=payers)
+
+    def recorded_payer(self, plan_id: str) -> Payer | None:
+        """The payer block that `claims deploy` recorded here for the plan, if any."""
+        data = self._deployment().get("payers", {}).get(plan_id)
+        if data is None:
+            return None
+
+        def fail(field: str, message: str) -> NoReturn:
+            raise InputError(message, file=str(self._registry_path), field=field)
+
+        return payer_from_dict(data, fail, f"payers.{plan_id}")
 
     @property
     def has_engine(self) -> bool:

@@ -1,17 +1,27 @@
-"""A reconciliation report as a FHIR R4B Bundle (type ``collection``) that validates with
-the ``fhir.resources`` R4B models.
+"""A reconciliation report as a FHIR R4B Bundle (type ``collection``) in which every
+resource validates with the ``fhir.resources`` R4B models and every reference resolves to
+an entry of the bundle (``urn:uuid:`` full URLs).
 
+- One **Organization** for the payer: the plan's ``payer`` block (name, id, address, the
+  claims contact and its phone or email), or, for a plan deployed without one, the plan id
+  alone. One **Organization** per provider, identified by its provider id and its NPI
+  (``http://hl7.org/fhir/sid/us-npi``) when it has one.
+- One **Patient** per member pseudonym, and one **Coverage** of it by the plan (payor: the
+  payer): the patient is the on-chain pseudonym, with no name and no member id.
 - One **ClaimResponse** and one **ExplanationOfBenefit** per claim of the report (every
   status). ``outcome`` is ``complete`` once adjudication is final (paid, queued, denied) and
   ``queued`` while a claim waits for review. Per item, the adjudication lists
   ``submitted`` (billed), ``eligible`` (allowed), ``deductible``, ``copay``, ``benefit``
   (plan paid), and one entry per adjustment with its X12 reason code (CARC) in ``reason``
-  and its group (CO/PR) as the category, so the numbers balance as in the 835.
+  and its group (CO/PR) as the category, so the numbers balance as in the 835. A claim
+  denied in review has every item denied under the review's reason code (CO 50 by default).
+  The record id (the hospital's own identifier, which never goes on-chain) is the second
+  identifier, beside the on-chain claim id.
 - One **PaymentReconciliation** per provider: what the plan paid it, with one ``detail``
-  per paid claim pointing at its ClaimResponse, and the chain transaction that paid it.
+  per paid claim pointing at its ClaimResponse, and the chain transaction that paid it (a
+  payment the token refused and the engine credited has no transaction; the disposition
+  says how much was credited).
 
-No PHI: the patient is referred to by the on-chain member pseudonym, never a member id; the
-record id (the hospital's own identifier, which never goes on-chain) names the request.
 Amounts are JSON numbers with exactly 2 decimals (written from Decimal, never a float).
 """
 
@@ -21,14 +31,17 @@ import json
 import re
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from claimsengine.adjudication import GROUP_CODES, LineAdjudication
-from claimsengine.money import cents_to_decimal
+from claimsengine.adjudication import LineAdjudication
+from claimsengine.exports import adjustment_group
+from claimsengine.money import cents_to_decimal, format_cents
 
 if TYPE_CHECKING:
+    from claimsengine.payer import Payer
     from claimsengine.reconcile import OnChainClaim, ReconciliationReport
 
 __all__ = ["CURRENCY", "bundle", "bundle_json", "dumps"]
@@ -43,6 +56,10 @@ PSEUDONYM_SYSTEM = "urn:claimsengine:member-pseudonym"
 SERVICE_SYSTEM = "urn:claimsengine:service-code"
 TRANSACTION_SYSTEM = "urn:claimsengine:transaction"
 PAYEE_SYSTEM = "urn:claimsengine:payout-address"
+PAYER_SYSTEM = "urn:claimsengine:payer"
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+ORGANIZATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/organization-type"
+CONTACT_PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/contactentity-type"
 ADJUSTMENT_GROUP_SYSTEM = "urn:claimsengine:adjustment-group"
 CARC_SYSTEM = "https://x12.org/codes/claim-adjustment-reason-codes"
 ADJUDICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/adjudication"
@@ -78,8 +95,9 @@ def _identifier(system: str, value: str) -> dict[str, Any]:
     return {"system": system, "value": value}
 
 
-def _ref(system: str, value: str) -> dict[str, Any]:
-    return {"identifier": _identifier(system, value)}
+def _ref(url: str) -> dict[str, Any]:
+    """A reference to an entry of the bundle, by its full URL."""
+    return {"reference": url}
 
 
 def _fhir_id(text: str) -> str:
@@ -110,7 +128,7 @@ def _adjudication(
             {"category": _concept(ADJUDICATION_SYSTEM, "copay"), "amount": _money(line.copay)}
         )
     for code, cents in adjustments:
-        group = GROUP_CODES[code]
+        group = adjustment_group(code)
         entries.append(
             {
                 "category": _concept(ADJUSTMENT_GROUP_SYSTEM, group, _GROUP_NAMES[group]),
@@ -145,32 +163,53 @@ def _payment(claim: OnChainClaim, day: str) -> dict[str, Any] | None:
     return payment
 
 
-def _common(report: ReconciliationReport, claim: OnChainClaim, day: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Parties:
+    """The full URLs of the bundle's parties: the payer, each provider, each patient (by
+    pseudonym) and each patient's coverage."""
+
+    payer: str
+    providers: dict[str, str]
+    patients: dict[bytes, str]
+    coverages: dict[bytes, str]
+
+
+def _disposition(claim: OnChainClaim) -> str:
+    if claim.review_reason is not None:
+        return f"denied in review (reason {claim.review_reason})"
+    return _DISPOSITIONS[claim.status]
+
+
+def _common(
+    report: ReconciliationReport, claim: OnChainClaim, day: str, parties: _Parties
+) -> dict[str, Any]:
     """The fields ClaimResponse and ExplanationOfBenefit share."""
-    fields: dict[str, Any] = {
-        "identifier": [_identifier(CLAIM_SYSTEM, str(claim.claim_id))],
+    identifiers = [_identifier(CLAIM_SYSTEM, str(claim.claim_id))]
+    record_id = report.record_id_of(claim)
+    if record_id is not None:
+        identifiers.append(_identifier(RECORD_SYSTEM, record_id))
+    return {
+        "identifier": identifiers,
         "status": "active",
         "type": _concept(CLAIM_TYPE_SYSTEM, "institutional"),
         "use": "claim",
-        "patient": _ref(PSEUDONYM_SYSTEM, "0x" + claim.member.hex()),
+        "patient": _ref(parties.patients[claim.member]),
         "created": day,
-        "insurer": _ref(PLAN_SYSTEM, report.plan_id),
+        "insurer": _ref(parties.payer),
         "outcome": "queued" if claim.status == "pending_review" else "complete",
-        "disposition": _DISPOSITIONS[claim.status],
+        "disposition": _disposition(claim),
     }
-    return fields
 
 
-def _claim_response(report: ReconciliationReport, claim: OnChainClaim, day: str) -> dict[str, Any]:
+def _claim_response(
+    report: ReconciliationReport, claim: OnChainClaim, day: str, parties: _Parties
+) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "ClaimResponse",
         "id": f"claim-{claim.claim_id}-response",
-        **_common(report, claim, day),
-        "requestor": _ref(PROVIDER_SYSTEM, claim.provider),
+        **_common(report, claim, day, parties),
+        "requestor": _ref(parties.providers[claim.provider]),
     }
-    record_id = report.record_id_of(claim)
-    if record_id is not None:
-        resource["request"] = _ref(RECORD_SYSTEM, record_id)
     resource["item"] = [
         {"itemSequence": number, "adjudication": _adjudication(line, cuts)}
         for number, (line, cuts) in enumerate(
@@ -185,21 +224,22 @@ def _claim_response(report: ReconciliationReport, claim: OnChainClaim, day: str)
 
 
 def _explanation(
-    report: ReconciliationReport, claim: OnChainClaim, day: str, response_url: str
+    report: ReconciliationReport,
+    claim: OnChainClaim,
+    day: str,
+    response_url: str,
+    parties: _Parties,
 ) -> dict[str, Any]:
     service = claim.service_date.isoformat()
     resource: dict[str, Any] = {
         "resourceType": "ExplanationOfBenefit",
         "id": f"claim-{claim.claim_id}-eob",
-        **_common(report, claim, day),
+        **_common(report, claim, day, parties),
         "billablePeriod": {"start": service, "end": service},
-        "provider": _ref(PROVIDER_SYSTEM, claim.provider),
+        "provider": _ref(parties.providers[claim.provider]),
     }
-    record_id = report.record_id_of(claim)
-    if record_id is not None:
-        resource["claim"] = _ref(RECORD_SYSTEM, record_id)
-    resource["claimResponse"] = {"reference": response_url}
-    resource["insurance"] = [{"focal": True, "coverage": _ref(PLAN_SYSTEM, report.plan_id)}]
+    resource["claimResponse"] = _ref(response_url)
+    resource["insurance"] = [{"focal": True, "coverage": _ref(parties.coverages[claim.member])}]
     resource["item"] = [
         {
             "sequence": number,
@@ -226,31 +266,36 @@ def _reconciliation(
     claims: Iterable[OnChainClaim],
     response_urls: dict[int, str],
     day: str,
+    parties: _Parties,
 ) -> dict[str, Any]:
     paid = [c for c in claims if c.status == "paid"]
     details = []
     for claim in paid:
         detail: dict[str, Any] = {
             "type": _concept(PAYMENT_DETAIL_SYSTEM, "payment"),
-            "response": {"reference": response_urls[claim.claim_id]},
-            "payee": _ref(PROVIDER_SYSTEM, provider),
+            "response": _ref(response_urls[claim.claim_id]),
+            "payee": _ref(parties.providers[provider]),
             "date": day,
             "amount": _money(claim.paid),
         }
         if claim.paid_tx:
             detail["identifier"] = _identifier(TRANSACTION_SYSTEM, "0x" + claim.paid_tx.hex())
-        record_id = report.record_id_of(claim)
-        if record_id is not None:
-            detail["request"] = _ref(RECORD_SYSTEM, record_id)
         details.append(detail)
+    disposition = f"{len(paid)} paid claims of plan {report.plan_id}"
+    credited = sum(c.credited for c in paid)
+    if credited:
+        disposition += (
+            f"; {format_cents(credited)} of it credited in the engine (the token refused the "
+            "transfer), for the provider to collect"
+        )
     resource: dict[str, Any] = {
         "resourceType": "PaymentReconciliation",
         "id": _fhir_id(f"payments-{provider}"),
         "status": "active",
         "created": day,
-        "paymentIssuer": _ref(PLAN_SYSTEM, report.plan_id),
+        "paymentIssuer": _ref(parties.payer),
         "outcome": "complete",
-        "disposition": f"{len(paid)} paid claims of plan {report.plan_id}",
+        "disposition": disposition,
         "paymentDate": day,
         "paymentAmount": _money(sum(c.paid for c in paid)),
     }
@@ -262,23 +307,120 @@ def _reconciliation(
     return resource
 
 
+def _payer_organization(plan_id: str, payer: Payer | None) -> dict[str, Any]:
+    """The payer as an Organization: the plan's payer block, or the plan id alone."""
+    resource: dict[str, Any] = {
+        "resourceType": "Organization",
+        "id": "payer",
+        "identifier": [_identifier(PLAN_SYSTEM, plan_id)],
+        "active": True,
+        "type": [_concept(ORGANIZATION_TYPE_SYSTEM, "pay", "Payer")],
+        "name": plan_id,
+    }
+    if payer is None:
+        return resource
+    resource["identifier"].append(_identifier(PAYER_SYSTEM, payer.id))
+    resource["name"] = payer.name
+    telecom = []
+    if payer.contact.phone is not None:
+        telecom.append({"system": "phone", "value": payer.contact.phone, "use": "work"})
+    if payer.contact.email is not None:
+        telecom.append({"system": "email", "value": payer.contact.email, "use": "work"})
+    lines = [payer.address.line, *([payer.address.line2] if payer.address.line2 else [])]
+    address = {
+        "use": "work",
+        "type": "postal",
+        "line": lines,
+        "city": payer.address.city,
+        "state": payer.address.state,
+        "postalCode": payer.address.zip,
+        "country": "US",
+    }
+    resource["telecom"] = telecom
+    resource["address"] = [address]
+    resource["contact"] = [
+        {
+            "purpose": _concept(CONTACT_PURPOSE_SYSTEM, "PAYOR", "Payor"),
+            "name": {"text": payer.contact.name},
+            "telecom": telecom,
+        }
+    ]
+    return resource
+
+
+def _provider_organization(provider: str, npi: str | None) -> dict[str, Any]:
+    identifiers = [_identifier(PROVIDER_SYSTEM, provider)]
+    if npi is not None:
+        identifiers.insert(0, _identifier(NPI_SYSTEM, npi))
+    return {
+        "resourceType": "Organization",
+        "id": _fhir_id(f"provider-{provider}"),
+        "identifier": identifiers,
+        "active": True,
+        "type": [_concept(ORGANIZATION_TYPE_SYSTEM, "prov", "Healthcare Provider")],
+        "name": provider,
+    }
+
+
 def bundle(report: ReconciliationReport) -> dict[str, Any]:
     """The report as a FHIR Bundle: a dict in which amounts are Decimal. Identical codings
     and amounts are one shared object: copy the dict before changing it."""
     day = report.today_date.isoformat()
-    entries: list[dict[str, Any]] = []
-    response_urls: dict[int, str] = {}
-    by_provider: dict[str, list[OnChainClaim]] = {}
     key = report.plan_id
+    by_provider: dict[str, list[OnChainClaim]] = {}
+    members: dict[bytes, None] = {}
+    for claim in report.claims:
+        by_provider.setdefault(claim.provider, []).append(claim)
+        members.setdefault(claim.member)
+    parties = _Parties(
+        payer=_full_url("Organization", f"{key}/payer"),
+        providers={p: _full_url("Organization", f"{key}/provider/{p}") for p in by_provider},
+        patients={m: _full_url("Patient", f"{key}/{m.hex()}") for m in members},
+        coverages={m: _full_url("Coverage", f"{key}/{m.hex()}") for m in members},
+    )
+    entries: list[dict[str, Any]] = [
+        {"fullUrl": parties.payer, "resource": _payer_organization(key, report.payer)}
+    ]
+    for provider in sorted(by_provider):
+        entries.append(
+            {
+                "fullUrl": parties.providers[provider],
+                "resource": _provider_organization(provider, report.npis.get(provider)),
+            }
+        )
+    for number, member in enumerate(members, start=1):
+        pseudonym = _identifier(PSEUDONYM_SYSTEM, "0x" + member.hex())
+        entries.append(
+            {
+                "fullUrl": parties.patients[member],
+                "resource": {"resourceType": "Patient", "id": f"patient-{number}",
+                             "identifier": [pseudonym]},
+            }
+        )  # fmt: skip
+        entries.append(
+            {
+                "fullUrl": parties.coverages[member],
+                "resource": {
+                    "resourceType": "Coverage",
+                    "id": f"coverage-{number}",
+                    "identifier": [_identifier(PLAN_SYSTEM, key)],
+                    "status": "active",
+                    "beneficiary": _ref(parties.patients[member]),
+                    "payor": [_ref(parties.payer)],
+                },
+            }
+        )
+    response_urls: dict[int, str] = {}
     for claim in report.claims:
         response_url = _full_url("ClaimResponse", f"{key}/{claim.claim_id}")
         response_urls[claim.claim_id] = response_url
-        by_provider.setdefault(claim.provider, []).append(claim)
-        entries.append({"fullUrl": response_url, "resource": _claim_response(report, claim, day)})
+        entries.append(
+            {"fullUrl": response_url, "resource": _claim_response(report, claim, day, parties)}
+        )
         entries.append(
             {
                 "fullUrl": _full_url("ExplanationOfBenefit", f"{key}/{claim.claim_id}"),
-                "resource": _explanation(report, claim, day, response_url),
+                "resource": _explanation(report, claim, day, response_url, parties),
             }
         )
     for provider in sorted(by_provider):
@@ -286,7 +428,7 @@ def bundle(report: ReconciliationReport) -> dict[str, Any]:
             {
                 "fullUrl": _full_url("PaymentReconciliation", f"{key}/{provider}"),
                 "resource": _reconciliation(
-                    report, provider, by_provider[provider], response_urls, day
+                    report, provider, by_provider[provider], response_urls, day, parties
                 ),
             }
         )

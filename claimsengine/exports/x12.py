@@ -1,30 +1,42 @@
-"""An X12 5010 835-style remittance advice (health care claim payment) for a report.
+"""An ASC X12 005010X221A1 835 (health care claim payment/advice) for a report, valid as
+pyx12 validates it and balanced.
 
 Layout: one interchange (ISA/IEA) with one functional group (GS/GE, ``HP``), and in it one
 transaction set (ST/SE) per provider, since an 835 goes to one payee:
 
-    ST  835, implementation 005010X221A1
-    BPR the total paid to the payee (BPR01 ``I``: remittance information only; the money
-        already moved on-chain as token transfers), credit, ``NON``, date
-    TRN a trace number for this remittance, and the payer's id
-    DTM*405 production date
-    N1*PR the plan (payer); N1*PE the provider (payee), REF*PQ its payout address
-    LX  one header number, then per claim:
-      CLP record id (CLP01), status (1 processed as primary, 4 denied), charge, payment,
-          patient responsibility, filing indicator CI, on-chain claim id (CLP07)
-      DTM*232 service date
-      per line: SVC (HC:code, charge, paid, units), DTM*472, CAS (group CO/PR from the spec,
-          reason code, amount), AMT*B6 allowed amount
+    ST  835 and the control number (no ST03: the guide marks it not used)
+    BPR the total paid to the payee (``I``: remittance information only, the money moved
+        on-chain as token transfers; ``H``: notification only, when nothing was paid),
+        credit, ``NON``, the production date
+    TRN a trace number for this remittance, and ``1`` + a 9-digit payer number
+    DTM*405 production date (the chain's today)
+    1000A the payer, from the plan's ``payer`` block: N1*PR name, N3 address, N4 city,
+          state and zip, REF*2U the payer's id, PER*BL the technical contact
+    1000B the payee: N1*PE provider id with XX and its NPI, REF*PQ its payout address
+    LX  one header number, then per claim (2100):
+      CLP record id, status (1 processed as primary, 4 denied), charge, payment, patient
+          responsibility, claim filing indicator (the payer block's, default 15), the
+          on-chain claim id
+      NM1*QC the patient: the member id with qualifier MI, never a name
+      DTM*232 / DTM*233 the service date (statement from and to)
+      per line (2110): SVC (HC:code, charge, paid, units), DTM*472 service date, CAS (group
+          CO/PR from the spec, reason code, amount), AMT*B6 allowed amount
     SE  segment count
 
-Claims that are paid or denied are remitted; queued and pending-review claims are not
-(nothing was paid or finally decided yet: they appear in a later 835). Amounts are dollars
-with 2 decimals. Free text (ids, codes) has the delimiters ``* : ^ ~`` replaced by ``-``.
+Claims that are paid or denied (at submission or in review) are remitted; queued and
+pending-review claims are not (nothing was paid or finally decided yet: they appear in a
+later 835). A claim denied in review is CLP02 4 with every line denied under the review's
+reason code (CO 50 by default). Amounts are dollars with 2 decimals. Free text (ids, codes)
+has the delimiters ``* : ^ ~`` replaced by ``-``.
 
-Before the text is returned it is checked from the values it was built from, with no X12
-parser: SE counts its segments, GE its transaction sets, IEA its groups; every line and
-every claim balances (charge − adjustments = paid); Σ CLP04 = BPR02; and BPR02 equals the
-token transfers the payee received for the plan. Anything off raises ``ExportError``.
+An 835 that would be incomplete is refused before anything is built (``ExportError``,
+naming what to add): a plan without a ``payer`` block, a provider without an NPI, a claim
+whose member id this workspace does not know. Then it is checked from the values it was
+built from, with no X12 parser: SE counts its segments, GE its transaction sets, IEA its
+groups; every line and every claim balances (charge − adjustments = paid); Σ CLP04 = BPR02;
+and BPR02 equals the token transfers the payee received for the plan plus what the engine
+credited it (payments the token refused). Anything off raises ``ExportError``. The test
+suite also runs pyx12 over every 835 it makes.
 """
 
 from __future__ import annotations
@@ -37,11 +49,12 @@ from datetime import datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
-from claimsengine.adjudication import GROUP_CODES
-from claimsengine.exports import ExportError
+from claimsengine.exports import ExportError, adjustment_group
 from claimsengine.money import format_cents
+from claimsengine.npi import is_valid_npi
 
 if TYPE_CHECKING:
+    from claimsengine.payer import Payer
     from claimsengine.reconcile import OnChainClaim, ReconciliationReport
 
 __all__ = [
@@ -61,7 +74,6 @@ TERMINATOR = "~"
 IMPLEMENTATION = "005010X221A1"
 CLAIM_STATUS_PRIMARY = "1"  # processed as primary
 CLAIM_STATUS_DENIED = "4"
-CLAIM_FILING_INDICATOR = "CI"  # commercial insurance
 MAX_CAS_TRIPLETS = 6
 
 _DELIMITERS = re.compile(r"[*:^~\r\n]")
@@ -134,10 +146,13 @@ class Remittance:
     total_paid: int
 
 
-def _payer_id(plan_id: str) -> str:
-    """TRN03: X12 wants "1" and the payer's 9-digit tax id. A plan on a chain has none, so
-    this is a stable 9-digit number derived from the plan id."""
-    digest = int.from_bytes(hashlib.sha256(plan_id.encode()).digest()[:8], "big")
+def _payer_number(payer_id: str) -> str:
+    """TRN03: X12 wants "1" and a 9-digit number for the payer (its tax id). The payer block
+    gives an id of any form, so this is that id when it is 9 digits, and otherwise a stable
+    9-digit number derived from it."""
+    if len(payer_id) == 9 and payer_id.isdigit():
+        return f"1{payer_id}"
+    digest = int.from_bytes(hashlib.sha256(payer_id.encode()).digest()[:8], "big")
     return f"1{digest % 10**9:09d}"
 
 
@@ -168,12 +183,12 @@ def _cas_segments(adjustments: Sequence[tuple[str, int, int]]) -> list[Segment]:
 
 
 def _claim_segments(
-    claim: OnChainClaim, record_id: str | None, service: str
+    claim: OnChainClaim, record_id: str | None, member_id: str, service: str, filing: str
 ) -> tuple[_Claim, list[Segment]]:
     lines = []
     line_segments: list[Segment] = []
     for line, cuts in zip(claim.lines, claim.line_adjustments, strict=True):
-        adjustments = tuple((GROUP_CODES[code], code, cents) for code, cents in cuts)
+        adjustments = tuple((adjustment_group(code), code, cents) for code, cents in cuts)
         lines.append(_Line(line.billed, line.plan_paid, adjustments))
         line_segments.append(
             _seg(
@@ -199,10 +214,12 @@ def _claim_segments(
             _dollars(built.charge),
             _dollars(built.paid),
             _dollars(patient),
-            CLAIM_FILING_INDICATOR,
+            filing,
             str(claim.claim_id),
         ),
+        _seg("NM1", "QC", "1", "", "", "", "", "", "MI", _text(member_id)),
         _seg("DTM", "232", service),
+        _seg("DTM", "233", service),
     ]
     return built, header + line_segments
 
@@ -219,17 +236,22 @@ def build_835(
     """The 835 of a report's paid and denied claims, one transaction set per provider.
 
     ``created`` defaults to the chain's today at 00:00, so the same chain gives the same
-    file. ``usage`` is ISA15: P (production) or T (test). Raises ``ExportError`` when the
-    result would not balance.
+    file. ``usage`` is ISA15: P (production) or T (test). Raises ``ExportError`` when data
+    an 835 needs is missing, or when the result would not balance.
     """
     when = created or datetime.combine(report.today_date, time())
     day, clock = when.strftime("%Y%m%d"), when.strftime("%H%M")
     receiver = receiver_id or report.provider or report.plan_id
-    transfers = {p.provider_id: p.transfers for p in report.providers}
+    # What the payee received for the plan, in token units: the payments' transfers, and
+    # the payments credited in the engine (collected later, or still there).
+    transfers = {
+        p.provider_id: p.transfers + p.credited * report.token_scale for p in report.providers
+    }
     by_provider: dict[str, list[OnChainClaim]] = {}
     for claim in report.claims:
         if claim.status in ("paid", "denied"):
             by_provider.setdefault(claim.provider, []).append(claim)
+    payer = _require_remittance_data(report, by_provider)
 
     transactions: list[_Transaction] = []
     for number, provider in enumerate(sorted(by_provider), start=1):
@@ -244,7 +266,7 @@ def build_835(
         )
         payees = sorted({c.payee for c in claims if c.payee})
         body = [
-            _seg("ST", "835", transaction.control, IMPLEMENTATION),
+            _seg("ST", "835", transaction.control),
             _seg(
                 "BPR",
                 "I" if paid else "H",  # H: notification only (nothing paid)
@@ -254,21 +276,31 @@ def build_835(
                 *([""] * 11),
                 day,
             ),
-            _seg("TRN", "1", _text(f"{report.plan_id}.{number:04d}"), _payer_id(report.plan_id)),
+            _seg("TRN", "1", _text(f"{report.plan_id}.{number:04d}"), _payer_number(payer.id)),
             _seg("DTM", "405", day),
-            _seg("N1", "PR", _text(report.plan_id)),
-            _seg("N1", "PE", _text(provider)),
+            *_payer_segments(payer),
+            _seg("N1", "PE", _text(provider), "XX", report.npis[provider]),
             *(_seg("REF", "PQ", payee) for payee in payees),
             _seg("LX", "1"),
         ]
         for claim in sorted(claims, key=lambda c: c.claim_id):
             service = claim.service_date.strftime("%Y%m%d")
-            built, segments = _claim_segments(claim, report.record_id_of(claim), service)
+            member_id = report.member_id_of(claim)
+            assert member_id is not None  # _require_remittance_data checked it
+            built, segments = _claim_segments(
+                claim, report.record_id_of(claim), member_id, service, payer.claim_filing_indicator
+            )
             transaction.claims.append(built)
             body.extend(segments)
         body.append(_seg("SE", str(len(body) + 1), transaction.control))
         transaction.segments = body
         transactions.append(transaction)
+    if not transactions:
+        raise ExportError(
+            f"plan {report.plan_id} has no paid or denied claims to remit"
+            + (f" for {report.provider}" if report.provider else ""),
+            hint="an 835 remits finished claims; queued and pending claims come in a later one",
+        )
 
     control = f"{control_number:09d}"
     envelope_head = [
@@ -328,6 +360,72 @@ def build_835(
     )
 
 
+def _payer_segments(payer: Payer) -> list[Segment]:
+    """Loop 1000A: the payer's name, address, id and technical contact."""
+    address, contact = payer.address, payer.contact
+    numbers: list[str] = []
+    if contact.phone is not None:
+        numbers.extend(("TE", contact.phone))
+    if contact.email is not None:
+        numbers.extend(("EM", _text(contact.email)))
+    return [
+        _seg("N1", "PR", _text(payer.name)),
+        _seg("N3", _text(address.line), _text(address.line2 or "")),
+        _seg("N4", _text(address.city), address.state, address.zip),
+        _seg("REF", "2U", _text(payer.id)),
+        _seg("PER", "BL", _text(contact.name), *numbers),
+    ]
+
+
+def _require_remittance_data(
+    report: ReconciliationReport, by_provider: dict[str, list[OnChainClaim]]
+) -> Payer:
+    """The payer block, once every piece of data the 835 needs is known; otherwise an
+    ``ExportError`` that names what to add and how. Nothing is written before this."""
+    plan = report.plan_id
+    if report.payer is None:
+        raise ExportError(
+            f"plan {plan} has no payer block: an 835 names the payer with its id, address "
+            "and contact",
+            hint="add a `payer:` block to the plan file (formats.md) and pass "
+            "`--plan-file PLAN.yaml`, or deploy the plan with it",
+        )
+    no_npi = [p for p in sorted(by_provider) if p not in report.npis]
+    if no_npi:
+        first = no_npi[0]
+        which = (
+            f"provider {first} has" if len(no_npi) == 1 else f"providers {', '.join(no_npi)} have"
+        )
+        raise ExportError(
+            f"{which} no NPI in plan {plan}: an 835 names the payee by its NPI",
+            hint=f"register it with one: `claims provider add {plan} {first} --account ALIAS "
+            "--npi NPI`",
+        )
+    bad = [p for p in sorted(by_provider) if not is_valid_npi(report.npis[p])]
+    if bad:
+        raise ExportError(
+            f"the NPI of provider {bad[0]} ({report.npis[bad[0]]}) fails its check digit",
+            hint=f"register it again with its right NPI: `claims provider add {plan} {bad[0]} "
+            "--account ALIAS --npi NPI`",
+        )
+    unknown = [
+        c.claim_id
+        for claims in by_provider.values()
+        for c in claims
+        if report.member_id_of(c) is None
+    ]
+    if unknown:
+        shown = ", ".join(str(i) for i in sorted(unknown)[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        raise ExportError(
+            f"the member id of claim {shown}{more} is not known here: an 835 names the patient "
+            "by the member id, which never goes on-chain",
+            hint="export from the state folder the claims were submitted from (its vault "
+            "holds the records)",
+        )
+    return report.payer
+
+
 def check_835(transactions: Sequence[_Transaction], segments: Sequence[Segment]) -> list[str]:
     """The 835's own checks, from the values it was built from (no X12 parser).
     Returns the problems; empty when it is right."""
@@ -367,8 +465,8 @@ def check_835(transactions: Sequence[_Transaction], segments: Sequence[Segment])
             )
         if transaction.paid * transaction.token_scale != transaction.transfers:
             problems.append(
-                f"{where}: BPR02 {format_cents(transaction.paid)} != the token transfers the "
-                f"payee received ({transaction.transfers} units)"
+                f"{where}: BPR02 {format_cents(transaction.paid)} != what the payee received: "
+                f"token transfers and credits in the engine ({transaction.transfers} units)"
             )
     ge = [s for s in segments if s.id == "GE"]
     st = [s for s in segments if s.id == "ST"]

@@ -40,18 +40,29 @@ def provider() -> None:
     "--account", required=True, metavar="ALIAS", help="The account the hospital submits from."
 )
 @click.option("--payout", metavar="ALIAS", help="Where its payments go (default: the --account).")
+@click.option(
+    "--npi",
+    metavar="NPI",
+    help="Its 10-digit National Provider Identifier (Luhn-checked); remittance names it by it.",
+)
 @json_option
 @pass_app
-def add(app: App, plan_id: str, provider_id: str, account: str, payout: str | None) -> None:
+def add(
+    app: App, plan_id: str, provider_id: str, account: str, payout: str | None, npi: str | None
+) -> None:
     """Register PROVIDER_ID as a hospital of PLAN_ID that submits from --account and is paid
-    to --payout. Registering it again updates the accounts and makes it active.
+    to --payout. Registering it again updates the accounts and makes it active. An X12 835
+    export names the hospital by its --npi, and refuses a hospital without one.
 
     \b
     Example:
-      claims provider add SILVER-2027 HOSP-A --account hospital-1
+      claims provider add SILVER-2027 HOSP-A --account hospital-1 --npi 1234567893
     """
+    from claimsengine.npi import parse_npi
     from claimsengine.sdk import InsurerClient
 
+    if npi is not None:
+        npi = parse_npi(npi, field="--npi")  # a bad NPI fails before anything is sent
     workspace = app.workspace()
     acting = app.account("insurer")
     insurer = InsurerClient(workspace, acting)
@@ -60,7 +71,7 @@ def add(app: App, plan_id: str, provider_id: str, account: str, payout: str | No
         workspace.chain.address_of(payout)
     with workspace.command():
         require_role(workspace, plan_id, acting, "admin", "register providers")
-        insurer.add_provider(plan_id, provider_id, account, payout)
+        insurer.add_provider(plan_id, provider_id, account, payout, npi=npi)
     info = workspace.provider(plan_id, provider_id)
     _show(app, plan_id, info, "Registered")
 

@@ -47,6 +47,14 @@ RECORD_ROWS_SHOWN = 100
     metavar="PROVIDER_ID",
     help="Only this provider's claims (a hospital reconciling its own ledger).",
 )
+@click.option(
+    "--plan-file",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PLAN.yaml",
+    help="Take the payer block (for x12-835 and fhir) from this plan file, instead of the "
+    "one `claims deploy` recorded in this state folder.",
+)
 @json_option
 @pass_app
 def reconcile(
@@ -56,6 +64,7 @@ def reconcile(
     fmt: str | None,
     out_path: Path | None,
     provider_id: str | None,
+    plan_file: Path | None,
 ) -> None:
     """Reconcile PLAN_ID's settlements on the chain against a ledger of what you expect to
     be paid. Every record gets a result: matched, short_paid (with the adjustment codes and
@@ -71,18 +80,47 @@ def reconcile(
     check fails (a line or claim whose billed − adjustments is not its payment, or
     payments that differ from the token transfers).
 
+    An x12-835 needs the plan's payer block (recorded by `claims deploy`, or given with
+    --plan-file), each provider's NPI (`claims provider add ... --npi`) and the member ids
+    of this state folder's records; without them it is refused and nothing is written.
+
     \b
     Examples:
       claims reconcile SILVER-2027 --ledger ledger.csv
       claims --json reconcile SILVER-2027 --ledger ledger.csv --provider HOSP-A
       claims reconcile SILVER-2027 --ledger ledger.csv --format x12-835 --out remit.835
+      claims reconcile SILVER-2027 --ledger ledger.csv --format x12-835 --plan-file plan.yaml
     """
     from claimsengine.exports import render as render_export
     from claimsengine.reconcile import reconcile as run_reconcile
 
+    payer = None
+    if plan_file is not None:
+        from claimsengine.errors import PlanError
+        from claimsengine.plan import load_plan
+
+        plan = load_plan(plan_file)
+        if plan.id != plan_id:
+            raise PlanError(
+                f"is plan {plan.id}, not {plan_id}", file=str(plan_file), field="id",
+                hint="give the plan file of the plan you reconcile",
+            )  # fmt: skip
+        if plan.payer is None:
+            raise PlanError(
+                "has no payer block", file=str(plan_file), field="payer",
+                hint="add the plan's payer (name, id, address, contact): formats.md",
+            )  # fmt: skip
+        payer = plan.payer
     workspace = app.workspace()
     with workspace.command():
-        report = run_reconcile(workspace, plan_id, ledger_path, provider=provider_id)
+        report = run_reconcile(
+            workspace,
+            plan_id,
+            ledger_path,
+            provider=provider_id,
+            payer=payer,
+            member_ids=fmt == "x12-835",
+        )
 
     if out_path is not None:
         out_format = fmt or "json"
@@ -199,6 +237,14 @@ def _render(console: Any, report: ReconciliationReport, written: tuple[str, Path
             "ok" if provider.ok else "MISMATCH",
         )
     console.print(providers)
+    for provider in report.providers:
+        if provider.credited:
+            console.print(
+                f"{provider.provider_id}: {format_cents(provider.credited)} of its payments was "
+                f"credited in the engine (the token refused the transfer); collected "
+                f"{format_cents(provider.collected)}, still in the engine "
+                f"{format_cents(provider.credit_in_engine)} (`claims provider collect`)."
+            )
 
     checks = table("balancing check", "result", "detail", title="Balancing")
     for check in report.checks:

@@ -43,6 +43,7 @@ token balance (the hospitals hold no token otherwise).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -53,18 +54,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from fhir.resources.R4B.bundle import Bundle
 
 from claimsengine.cli.main import main
 from claimsengine.days import to_day
 from claimsengine.engine import DevToken
+from claimsengine.exports.fhir import bundle_json
 from claimsengine.members import load_members
-from claimsengine.plan import load_plan
+from claimsengine.plan import load_plan, plan_to_dict
 from claimsengine.reconcile import ReconciliationReport, reconcile
 from claimsengine.records import TreatmentRecord
 from claimsengine.sdk import AdjudicatorClient, HospitalClient, InsurerClient
 from claimsengine.workspace import Workspace
+from tests.fhir_validator import assert_valid_bundle
+from tests.x12_validator import assert_valid_835
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PLAN = "SILVER-2027"
@@ -315,40 +320,199 @@ def test_cli_unknown_provider_is_an_error(state: Path, ledger: Path) -> None:
     assert result.stderr.startswith("error: provider 'HOSP-Z' is not registered")
 
 
-def test_cli_x12_835_to_a_file(state: Path, ledger: Path, tmp_path: Path) -> None:
+def test_cli_x12_835_without_npis_is_refused_and_writes_nothing(
+    state: Path, ledger: Path, tmp_path: Path
+) -> None:
+    # The plan was deployed with its payer block (recorded in the state folder), but the
+    # providers were registered without an NPI: the 835 cannot name its payees.
     out = tmp_path / "remit.835"
     result = claims(
         state, "reconcile", PLAN, "--ledger", str(ledger), "--format", "x12-835", "--out", str(out)
     )
-    assert result.exit_code == 0, result.output
-    assert f"Wrote the x12-835 report to {out}." in result.stdout
-    segments = [s.strip().split("*") for s in out.read_text().split("~") if s.strip()]
-    assert segments[0][0] == "ISA" and segments[-1][0] == "IEA"
-    bpr = {s[2] for s in segments if s[0] == "BPR"}
-    assert bpr == {"190.00"}  # HOSP-A and HOSP-B were each paid 190.00
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "error: providers HOSP-A, HOSP-B have no NPI in plan SILVER-2027: an 835 names the payee"
+    )
+    assert f"claims provider add {PLAN} HOSP-A --account ALIAS --npi NPI" in result.stderr
+    assert not out.exists()
+
+
+def test_cli_x12_835_without_a_payer_block_is_refused(
+    state: Path, ledger: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "no-payer"
+    shutil.copytree(state, copy)
+    registry = json.loads((copy / "deployments.json").read_text())
+    for entry in registry.values():
+        entry.pop("payers", None)  # as if deployed from a plan file without the block
+    (copy / "deployments.json").write_text(json.dumps(registry))
+    result = claims(copy, "reconcile", PLAN, "--ledger", str(ledger), "--format", "x12-835")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: plan {PLAN} has no payer block")
+    assert "--plan-file PLAN.yaml" in result.stderr
+    assert result.stdout == ""
+
+
+def test_cli_plan_file_must_be_the_plan_and_have_a_payer(
+    state: Path, ledger: Path, tmp_path: Path
+) -> None:
+    plan = load_plan(FIXTURES / "plans" / "silver.yaml")
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({**plan_to_dict(plan), "id": "GOLD-2027"}))
+    result = claims(state, "reconcile", PLAN, "--ledger", str(ledger), "--plan-file", str(other))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {other}: field id: is plan GOLD-2027, not {PLAN}")
+    bare = tmp_path / "bare.yaml"
+    data = plan_to_dict(plan)
+    del data["payer"]
+    bare.write_text(yaml.safe_dump(data))
+    result = claims(state, "reconcile", PLAN, "--ledger", str(ledger), "--plan-file", str(bare))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {bare}: field payer: has no payer block")
+
+
+NPIS = {"HOSP-A": "1234567893", "HOSP-B": "1245319599"}
+
+
+def with_npis(state: Path, tmp_path: Path) -> Path:
+    """A copy of the state in which the insurer registered the hospitals' NPIs (again,
+    with the same accounts: that keeps them and sets the NPI on-chain)."""
+    copy = tmp_path / "with-npis"
+    shutil.copytree(state, copy)
+    with Workspace.open(copy) as ws, ws.command():
+        insurer = InsurerClient(ws, "insurer")
+        insurer.add_provider(PLAN, "HOSP-A", "hospital-1", npi=NPIS["HOSP-A"])
+        insurer.add_provider(PLAN, "HOSP-B", "hospital-2", npi=NPIS["HOSP-B"])
+    return copy
+
+
+def test_x12_835_from_the_chain_passes_pyx12(state: Path, ledger: Path, tmp_path: Path) -> None:
+    """The chain's settlements and NPIs, the payer block deploy recorded, the member ids
+    from the vault: pyx12 finds no error, and it balances."""
+    from claimsengine import reconcile as module
+    from claimsengine.exports.x12 import build_835
+
+    with Workspace.open(with_npis(state, tmp_path)) as ws:
+        read = module.read_settlements(ws, PLAN, member_ids=True)
+    assert read.payer is not None and read.payer.name == "Silver Health Plan"
+    assert sorted(read.member_ids.values()) == sorted(r.member_id for r in RECORDS)
+    assert read.npis == NPIS
+    text = build_835(module.match(read, module.load_ledger(ledger))).text
+    assert_valid_835(text)
+    segments = [s.strip().split("*") for s in text.split("~") if s.strip()]
+    assert {s[2] for s in segments if s[0] == "BPR"} == {"190.00"}  # each hospital: 190.00
     clp = {s[1]: s for s in segments if s[0] == "CLP"}
     # Paid and denied claims are remitted; queued and pending ones wait for a later 835.
     assert set(clp) == {"A-1001", "A-1002", "A-1003", "B-2001", "B-2002"}
-    assert clp["A-1003"][2:6] == ["4", "180.00", "0.00", "180.00"]
-    assert clp["A-1002"][2:6] == ["1", "180.00", "95.00", "25.00"]
+    assert clp["A-1003"][2:7] == ["4", "180.00", "0.00", "180.00", "12"]
+    assert clp["A-1002"][2:7] == ["1", "180.00", "95.00", "25.00", "12"]
+    assert ["NM1", "QC", "1", "", "", "", "", "", "MI", "M-0002"] in segments
+
+
+@pytest.mark.parametrize(
+    ("reason", "cas", "patient"),
+    [
+        (0, ["CAS", "CO", "50", "48500.00"], "0.00"),
+        (204, ["CAS", "PR", "204", "48500.00"], "48500.00"),
+    ],
+)
+def test_review_denied_and_queued_then_paid_on_the_chain_pass_pyx12(
+    state: Path, ledger: Path, tmp_path: Path, reason: int, cas: list[str], patient: str
+) -> None:
+    """The adjudicator denies A-1004 (27447 billed 48,500.00, priced to pay 27,025.00), with
+    no reason (50, a CO code) or 204 (a PR code): every line reads denied under it, so the
+    claim is CLP02 4 with one CAS of 48,500.00 and balances (48,500.00 - 48,500.00 = 0.00);
+    the patient owes it only under the PR code. The insurer funds 95.00: the queued B-2003
+    is paid 95.00 (the pool had 20.00 left, so 115.00 covers it)."""
+    from claimsengine import reconcile as module
+    from claimsengine.exports.x12 import build_835
+
+    with Workspace.open(with_npis(state, tmp_path)) as ws:
+        report = reconcile(ws, PLAN, ledger)
+        knee = by_record(report)["A-1004"].claim.claim_id
+        with ws.command():
+            adjudicator = ws.chain.address_of("adjudicator")
+            ws.engine.review(adjudicator, knee, False, reason)
+            InsurerClient(ws, "insurer").fund(PLAN, 9_500)
+        read = module.read_settlements(ws, PLAN, member_ids=True)
+    report = module.match(read, module.load_ledger(ledger))
+    records = by_record(report)
+    assert records["A-1004"].result == "denied"
+    assert records["A-1004"].reasons == (f"{cas[2]}: 48500.00",)
+    assert (records["A-1004"].plan_paid, records["A-1004"].paid) == (0, 0)
+    assert records["B-2003"].result == "matched" and records["B-2003"].paid == 9_500
+    assert report.ok, report.checks
+    text = build_835(report).text
+    assert_valid_835(text)
+    segments = [s.strip().split("*") for s in text.split("~") if s.strip()]
+    clp = {s[1]: s for s in segments if s[0] == "CLP"}
+    assert clp["A-1004"][2:6] == ["4", "48500.00", "0.00", patient]
+    assert clp["B-2003"][2:6] == ["1", "120.00", "95.00", "25.00"]
+    assert cas in segments
+    # HOSP-A 190.00 as before; HOSP-B 190.00 + 95.00.
+    assert [s[2] for s in segments if s[0] == "BPR"] == ["190.00", "285.00"]
+    fhir = assert_valid_bundle(bundle_json(report))
+    (response,) = [
+        e["resource"]
+        for e in fhir["entry"]
+        if e["resource"]["id"] == f"claim-{records['A-1004'].claim.claim_id}-response"
+    ]
+    assert response["disposition"] == f"denied in review (reason {cas[2]})"
+
+
+def test_cli_x12_835_with_npis_passes_pyx12(state: Path, ledger: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "cli"
+    shutil.copytree(state, copy)
+    for provider, account in (("HOSP-A", "hospital-1"), ("HOSP-B", "hospital-2")):
+        added = claims(
+            copy, "provider", "add", PLAN, provider, "--account", account, "--npi", NPIS[provider]
+        )
+        assert added.exit_code == 0, added.output
+    out = tmp_path / "remit.835"
+    result = claims(
+        copy, "reconcile", PLAN, "--ledger", str(ledger), "--format", "x12-835", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Wrote the x12-835 report to {out}." in result.stdout
+    text = out.read_text()
+    assert_valid_835(text)
+    segments = [s.strip().split("*") for s in text.split("~") if s.strip()]
+    assert ["N1", "PE", "HOSP-A", "XX", "1234567893"] in segments
+    assert ["N1", "PE", "HOSP-B", "XX", "1245319599"] in segments
+
+    # A hospital's own state folder has no deploy record: it gives the plan file.
+    registry = json.loads((copy / "deployments.json").read_text())
+    for entry in registry.values():
+        entry.pop("payers", None)
+    (copy / "deployments.json").write_text(json.dumps(registry))
+    plan_file = str(FIXTURES / "plans" / "silver.yaml")
+    from_file = claims(
+        copy, "reconcile", PLAN, "--ledger", str(ledger), "--format", "x12-835",
+        "--plan-file", plan_file,
+    )  # fmt: skip
+    assert from_file.exit_code == 0, from_file.output
+    assert from_file.stdout == text  # the same payer block, from the file
 
 
 def test_cli_fhir_to_stdout_validates(state: Path, ledger: Path) -> None:
     result = claims(state, "reconcile", PLAN, "--ledger", str(ledger), "--format", "fhir")
     assert result.exit_code == 0, result.output
-    bundle = Bundle.model_validate_json(result.stdout)
+    data = assert_valid_bundle(result.stdout)
+    bundle = Bundle.model_validate(data)
     kinds = [entry.resource.__resource_type__ for entry in bundle.entry]
     assert kinds.count("ClaimResponse") == 7 and kinds.count("ExplanationOfBenefit") == 7
+    urls = {e.fullUrl: e.resource for e in bundle.entry}
     payments = {
-        e.resource.paymentIssuer.identifier.value
-        + ":"
-        + e.resource.id: e.resource.paymentAmount.value
+        urls[e.resource.paymentIssuer.reference].name + ":" + e.resource.id: (
+            e.resource.paymentAmount.value
+        )
         for e in bundle.entry
         if e.resource.__resource_type__ == "PaymentReconciliation"
     }
+    # The payer's name comes from the payer block that deploy recorded.
     assert payments == {
-        f"{PLAN}:payments-HOSP-A": Decimal("190.00"),
-        f"{PLAN}:payments-HOSP-B": Decimal("190.00"),
+        "Silver Health Plan:payments-HOSP-A": Decimal("190.00"),
+        "Silver Health Plan:payments-HOSP-B": Decimal("190.00"),
     }
 
 
@@ -373,14 +537,15 @@ def test_cli_bad_ledger_names_file_line_and_field(state: Path, tmp_path: Path) -
 def test_cli_exits_1_when_balancing_fails(
     state: Path, ledger: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dataclasses
 
     from claimsengine import reconcile as module
 
     real = module.read_settlements
 
-    def short_transfers(workspace: Workspace, plan_id: str) -> module.PlanSettlements:
-        read = real(workspace, plan_id)  # as if one payment's transfer never happened
+    def short_transfers(
+        workspace: Workspace, plan_id: str, **options: Any
+    ) -> module.PlanSettlements:
+        read = real(workspace, plan_id, **options)  # as if one payment's transfer never happened
         return dataclasses.replace(read, transfers=read.transfers[:-1])
 
     monkeypatch.setattr(module, "read_settlements", short_transfers)
@@ -428,3 +593,27 @@ def test_cli_needs_the_ledger_option(state: Path) -> None:
     result = claims(state, "reconcile", PLAN)
     assert result.exit_code == 2
     assert result.stderr.startswith("error:") and "--ledger" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("npi", "message"),
+    [
+        ("1234567890", "error: field --npi: NPI 1234567890 fails its check digit"),
+        ("12345", "error: field --npi: NPI '12345' must be 10 digits"),
+    ],
+)
+def test_cli_provider_add_refuses_a_bad_npi(state: Path, npi: str, message: str) -> None:
+    result = claims(
+        state, "provider", "add", PLAN, "HOSP-C", "--account", "hospital-3", "--npi", npi
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(message)
+    assert len(result.stderr.strip().splitlines()) == 1
+    listed = claims(state, "--json", "provider", "list", PLAN)
+    assert "HOSP-C" not in listed.stdout  # nothing was sent
+
+
+def test_cli_provider_add_help_names_the_npi(state: Path) -> None:
+    result = claims(state, "provider", "add", "--help")
+    assert result.exit_code == 0 and "--npi NPI" in result.stdout
+    assert "10-digit National Provider Identifier" in result.stdout

@@ -16,20 +16,24 @@ import json
 import re
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.claimresponse import ClaimResponse
-from fhir.resources.R4B.explanationofbenefit import ExplanationOfBenefit
-from fhir.resources.R4B.paymentreconciliation import PaymentReconciliation
+from fhir.resources.R4B.organization import Organization
 
+from claimsengine.engine import Status
 from claimsengine.errors import ClaimsError
 from claimsengine.exports import ExportError, render
 from claimsengine.exports.csv import COLUMNS, report_csv
 from claimsengine.exports.fhir import bundle, bundle_json, dumps
 from claimsengine.exports.x12 import Segment, _Transaction, build_835, check_835
-from claimsengine.reconcile import ReconciliationReport, TokenTransfer, match
+from claimsengine.history import group_claim_events
+from claimsengine.reconcile import ReconciliationReport, TokenTransfer, claims_from_events, match
+from tests.fhir_validator import assert_valid_bundle
 from tests.unit.test_reconcile_core import (
+    ACCOUNT_A,
     CLAIM_A,
     COPAY_VISIT,
     SCALE,
@@ -38,8 +42,10 @@ from tests.unit.test_reconcile_core import (
     priced,
     rows,
     settlements,
+    submitted,
     transfer_for,
 )
+from tests.x12_validator import assert_valid_835
 
 PRIOR_AUTH_MISSING = denied_line("27447", 4_625_000, 197)  # CO
 NOT_COVERED = denied_line("J3490", 5_000, 96)  # PR
@@ -63,6 +69,13 @@ def sample_report(**changes: object) -> ReconciliationReport:
     return match(settlements(claims, **changes), ledger)  # type: ignore[arg-type]
 
 
+def valid_835(report: ReconciliationReport, **options: Any) -> str:
+    """The report's 835 text, after pyx12 found no error in it."""
+    text = build_835(report, **options).text
+    assert_valid_835(text)
+    return text
+
+
 def segments_of(text: str) -> list[list[str]]:
     return [s.strip().split("*") for s in text.split("~") if s.strip()]
 
@@ -77,7 +90,7 @@ def cents(amount: str) -> int:
 
 
 def test_835_envelope_and_segment_counts() -> None:
-    text = build_835(sample_report()).text
+    text = valid_835(sample_report())
     assert text.startswith("ISA*00*          *00*          *ZZ*CLAIMSENGINE   *ZZ*SILVER-2027    *")
     assert len(text.split("~")[0]) + 1 == 106  # ISA is fixed width
     segs = segments_of(text)
@@ -88,7 +101,7 @@ def test_835_envelope_and_segment_counts() -> None:
     ends = [i for i, s in enumerate(segs) if s[0] == "SE"]
     assert len(starts) == len(ends) == 2  # one transaction set per provider
     for start, end in zip(starts, ends, strict=True):
-        assert segs[start][1:] == ["835", segs[end][2], "005010X221A1"]
+        assert segs[start][1:] == ["835", segs[end][2]]  # no ST03: the guide marks it not used
         assert int(segs[end][1]) == end - start + 1  # SE01 counts ST through SE
     assert segs[-2][1:] == ["2", "1"]  # GE: 2 transaction sets, group control 1
     assert segs[-1][1:] == ["1", "000000001"]  # IEA: 1 group, the ISA control number
@@ -97,7 +110,7 @@ def test_835_envelope_and_segment_counts() -> None:
 
 def test_835_balances_line_by_line_claim_by_claim_and_in_total() -> None:
     report = sample_report()
-    segs = segments_of(build_835(report).text)
+    segs = segments_of(valid_835(report))
     transfers = {p.provider_id: p.transfers for p in report.providers}
     payee = None
     bpr_total = clp_total = 0
@@ -143,12 +156,13 @@ def test_835_balances_line_by_line_claim_by_claim_and_in_total() -> None:
 
 
 def test_835_claims_status_and_adjustment_groups() -> None:
-    segs = segments_of(build_835(sample_report()).text)
+    segs = segments_of(valid_835(sample_report()))
     clp = {s[7]: s for s in segs if s[0] == "CLP"}
     # Queued (5) and pending (6) claims are not remitted yet.
     assert sorted(clp, key=int) == ["1", "2", "3", "4", "7", "8"]
-    # CLP: record id, status, charge, paid, patient responsibility, CI, claim id.
-    assert clp["1"] == ["CLP", "REC-1", "1", "180.00", "95.00", "25.00", "CI", "1"]
+    # CLP: record id, status, charge, paid, patient responsibility, filing indicator (the
+    # default 15, indemnity insurance), claim id.
+    assert clp["1"] == ["CLP", "REC-1", "1", "180.00", "95.00", "25.00", "15", "1"]
     assert clp["4"][2:6] == ["4", "180.00", "0.00", "180.00"]  # denied 27: PR
     assert clp["3"][2:6] == ["1", "46430.00", "95.00", "25.00"]  # 197 is the provider's (CO)
     assert clp["8"][2:6] == ["4", "50.00", "0.00", "50.00"]  # 96: PR
@@ -161,14 +175,15 @@ def test_835_claims_status_and_adjustment_groups() -> None:
     assert ["SVC", "HC:99213", "180.00", "95.00", "", "1"] in svc
     assert ["SVC", "ER:X", "500.00", "80.00", "", "1"] in svc  # not a CPT-shaped code
     assert ["AMT", "B6", "120.00"] in segs  # allowed amount
-    assert ["N1", "PE", "HOSP-A"] in segs and ["REF", "PQ", "0x" + "aa" * 20] in segs
+    assert ["N1", "PE", "HOSP-A", "XX", "1234567893"] in segs
+    assert ["REF", "PQ", "0x" + "aa" * 20] in segs
 
 
 def test_835_is_deterministic_and_takes_a_creation_time() -> None:
     report = sample_report()
-    assert build_835(report).text == build_835(report).text
+    assert valid_835(report) == valid_835(report)
     when = datetime(2027, 7, 2, 9, 30)
-    segs = segments_of(build_835(report, created=when, control_number=42, usage="T").text)
+    segs = segments_of(valid_835(report, created=when, control_number=42, usage="T"))
     assert segs[0][9:11] == ["270702", "0930"] and segs[0][13] == "000000042"
     assert segs[0][15] == "T"
     assert segs[1][4:7] == ["20270702", "0930", "42"]
@@ -177,25 +192,25 @@ def test_835_is_deterministic_and_takes_a_creation_time() -> None:
 def test_835_replaces_delimiters_in_ids() -> None:
     report = sample_report()
     odd = {c.commitment: "R*1~x:y^z" for c in report.claims}
-    segs = segments_of(build_835(dataclasses.replace(report, record_ids=odd)).text)
+    segs = segments_of(valid_835(dataclasses.replace(report, record_ids=odd)))
     assert [s[1] for s in segs if s[0] == "CLP"][0] == "R-1-x-y-z"
 
 
 def test_835_without_record_ids_names_claims_by_id() -> None:
     report = dataclasses.replace(sample_report(), record_ids={})
-    assert [s[1] for s in segments_of(build_835(report).text) if s[0] == "CLP"][0] == "CLAIM-1"
+    assert [s[1] for s in segments_of(valid_835(report)) if s[0] == "CLP"][0] == "CLAIM-1"
 
 
 def test_835_with_nothing_paid_is_a_notification() -> None:
     report = match(settlements([claim(4, (denied_line("99213", 100, 27),), status="denied")]), [])
-    segs = segments_of(build_835(report).text)
+    segs = segments_of(valid_835(report))
     assert [s for s in segs if s[0] == "BPR"][0][1:5] == ["H", "0.00", "C", "NON"]
 
 
 def test_835_is_refused_when_payments_and_transfers_differ() -> None:
     paid = claim(1)
     report = match(settlements([paid], [transfer_for(paid, units=90 * 100 * SCALE)]), [])
-    with pytest.raises(ExportError, match="BPR02 95.00 != the token transfers"):
+    with pytest.raises(ExportError, match="BPR02 95.00 != what the payee received"):
         build_835(report)
 
 
@@ -222,7 +237,7 @@ def test_835_self_check_catches_a_wrong_segment_count() -> None:
 
 
 def test_835_amounts_have_two_decimals() -> None:
-    for seg in segments_of(build_835(sample_report()).text):
+    for seg in segments_of(valid_835(sample_report())):
         if seg[0] in ("CLP",):
             assert all(re.fullmatch(r"[0-9]+\.[0-9]{2}", v) for v in seg[3:6])
         if seg[0] in ("SVC", "BPR"):
@@ -232,23 +247,85 @@ def test_835_amounts_have_two_decimals() -> None:
 # -- FHIR ------------------------------------------------------------------------------------
 
 
-def test_fhir_bundle_validates_with_the_r4b_models() -> None:
-    text = bundle_json(sample_report())
-    parsed = Bundle.model_validate_json(text)
-    assert parsed.type == "collection"
-    kinds = [e.resource.__resource_type__ for e in parsed.entry]
+def test_fhir_bundle_validates_and_its_references_resolve() -> None:
+    data = assert_valid_bundle(bundle_json(sample_report()))
+    assert data["type"] == "collection"
+    kinds = [e["resource"]["resourceType"] for e in data["entry"]]
     assert kinds.count("ClaimResponse") == 8 and kinds.count("ExplanationOfBenefit") == 8
     assert kinds.count("PaymentReconciliation") == 2
-    models = {
-        "ClaimResponse": ClaimResponse,
-        "ExplanationOfBenefit": ExplanationOfBenefit,
-        "PaymentReconciliation": PaymentReconciliation,
+    # The payer and the two providers; one patient (every sample claim has one pseudonym)
+    # and its coverage.
+    assert kinds.count("Organization") == 3
+    assert kinds.count("Patient") == 1 and kinds.count("Coverage") == 1
+
+
+def test_fhir_payer_and_providers_are_organizations() -> None:
+    data = assert_valid_bundle(bundle_json(sample_report()))
+    resources = {e["fullUrl"]: e["resource"] for e in data["entry"]}
+    payer = Organization.model_validate(next(r for r in resources.values() if r["id"] == "payer"))
+    assert payer.name == "Silver Health Plan"
+    assert [(i.system, i.value) for i in payer.identifier] == [
+        ("urn:claimsengine:plan", "SILVER-2027"),
+        ("urn:claimsengine:payer", "SHP01"),
+    ]
+    (address,) = payer.address
+    assert (address.line, address.city, address.state, address.postalCode) == (
+        ["1 Main St"], "Springfield", "IL", "62701"
+    )  # fmt: skip
+    assert payer.contact[0].name.text == "Claims Support"
+    assert payer.telecom[0].value == "8005551234"
+    hosp_a = resources[
+        next(r["provider"]["reference"] for r in resources.values()
+             if r["resourceType"] == "ExplanationOfBenefit")
+    ]  # fmt: skip
+    assert hosp_a["name"] == "HOSP-A"
+    assert hosp_a["identifier"][0] == {
+        "system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"
+    }  # fmt: skip
+    for resource in resources.values():
+        if resource["resourceType"] in ("ClaimResponse", "ExplanationOfBenefit"):
+            assert resources[resource["insurer"]["reference"]]["id"] == "payer"
+        if resource["resourceType"] == "PaymentReconciliation":
+            assert resources[resource["paymentIssuer"]["reference"]]["id"] == "payer"
+
+
+def test_fhir_without_a_payer_block_names_the_plan() -> None:
+    report = dataclasses.replace(sample_report(), payer=None, npis={})
+    data = assert_valid_bundle(bundle_json(report))
+    payer = next(e["resource"] for e in data["entry"] if e["resource"]["id"] == "payer")
+    assert payer["name"] == "SILVER-2027" and "address" not in payer
+    providers = [
+        e["resource"] for e in data["entry"] if e["resource"]["id"].startswith("provider-")
+    ]
+    assert [p["identifier"] for p in providers] == [
+        [{"system": "urn:claimsengine:provider", "value": "HOSP-A"}],
+        [{"system": "urn:claimsengine:provider", "value": "HOSP-B"}],
+    ]
+
+
+def test_fhir_marks_a_review_denial_denied() -> None:
+    from tests.unit.test_remittance import reviewed
+
+    events = [*submitted(1, Status.PENDING_REVIEW, 9_500), reviewed(1, False, 2)]
+    (denied,) = claims_from_events(group_claim_events(events), {ACCOUNT_A: "HOSP-A"})
+    data = assert_valid_bundle(bundle_json(match(settlements([denied]), [])))
+    response = ClaimResponse.model_validate(
+        next(
+            e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "ClaimResponse"
+        )
+    )
+    assert response.outcome == "complete"
+    assert response.disposition == "denied in review (reason 50)"
+    entries = {
+        (a.category.coding[0].code, a.reason.coding[0].code if a.reason else None): a.amount.value
+        for a in response.item[0].adjudication
     }
-    for entry in json.loads(text)["entry"]:
-        resource = entry["resource"]
-        model = models[resource["resourceType"]].model_validate(resource)
-        assert model.id == resource["id"]
-        assert entry["fullUrl"].startswith("urn:uuid:")
+    assert entries == {
+        ("submitted", None): Decimal("180.00"),
+        ("eligible", None): Decimal("0.00"),
+        ("CO", "50"): Decimal("180.00"),
+        ("benefit", None): Decimal("0.00"),
+    }
 
 
 def test_fhir_amounts_balance_and_round_trip() -> None:
@@ -261,7 +338,10 @@ def test_fhir_amounts_balance_and_round_trip() -> None:
     }
     visit = responses["1"]
     assert visit.outcome == "complete" and visit.payment.amount.value == Decimal("95.00")
-    assert visit.request.identifier.value == "REC-1"
+    assert [(i.system, i.value) for i in visit.identifier] == [
+        ("urn:claimsengine:claim", "1"),
+        ("urn:claimsengine:record", "REC-1"),
+    ]
     item = visit.item[0]
     by_category = {}
     cut = Decimal(0)
@@ -291,10 +371,15 @@ def test_fhir_amounts_balance_and_round_trip() -> None:
 
 def test_fhir_carries_no_member_id_only_the_pseudonym() -> None:
     data = bundle(sample_report())
-    patient = data["entry"][0]["resource"]["patient"]
+    (patient,) = [
+        e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Patient"
+    ]
     assert patient == {
-        "identifier": {"system": "urn:claimsengine:member-pseudonym", "value": "0x" + "01" * 32}
+        "resourceType": "Patient",
+        "id": "patient-1",
+        "identifier": [{"system": "urn:claimsengine:member-pseudonym", "value": "0x" + "01" * 32}],
     }
+    assert "M-0001" not in bundle_json(sample_report())  # the member id never appears
 
 
 def test_fhir_numbers_are_exact_decimals() -> None:
@@ -347,7 +432,7 @@ def test_render_switches_formats() -> None:
     report = sample_report()
     assert json.loads(render(report, "json")) == report.to_json()
     assert render(report, "csv") == report_csv(report)
-    assert render(report, "x12-835") == build_835(report).text
+    assert render(report, "x12-835") == valid_835(report)
     assert render(report, "fhir") == bundle_json(report)
     with pytest.raises(ClaimsError, match="unknown export format"):
         render(report, "pdf")

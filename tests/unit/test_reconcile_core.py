@@ -20,6 +20,7 @@ from claimsengine.abi import DecodedEvent, text_to_bytes32
 from claimsengine.adjudication import LineAdjudication
 from claimsengine.engine import Status
 from claimsengine.history import group_claim_events
+from claimsengine.payer import payer_from_dict
 from claimsengine.reconcile import (
     RESULTS,
     LedgerError,
@@ -97,15 +98,34 @@ def transfer_for(c: OnChainClaim, units: int | None = None, log_index: int = 1) 
     return TokenTransfer(c.paid_tx, log_index, c.payee, c.paid * SCALE if units is None else units)
 
 
+#: The formats.md example payer, and valid NPIs (Luhn over 80840 + the first 9 digits).
+PAYER = payer_from_dict(
+    {
+        "name": "Silver Health Plan",
+        "id": "SHP01",
+        "address": {"line": "1 Main St", "city": "Springfield", "state": "IL", "zip": "62701"},
+        "contact": {"name": "Claims Support", "phone": "8005551234"},
+    },
+    fail=lambda field, message: pytest.fail(f"{field}: {message}"),
+)
+NPIS = {"HOSP-A": "1234567893", "HOSP-B": "1245319599"}
+
+
 def settlements(
     claims: list[OnChainClaim],
     transfers: list[TokenTransfer] | None = None,
     record_ids: dict[int, str] | None = None,
+    **remittance: object,
 ) -> PlanSettlements:
+    """The plan's settlements; ``remittance`` overrides payer, npis, member_ids or
+    collections (defaults: PAYER, NPIS, member M-000<claim id>, no collections)."""
     if transfers is None:
         transfers = [transfer_for(c) for c in claims if c.status == "paid"]
     if record_ids is None:
         record_ids = {c.claim_id: f"REC-{c.claim_id}" for c in claims}
+    remittance.setdefault("payer", PAYER)
+    remittance.setdefault("npis", NPIS)
+    remittance.setdefault("member_ids", {c.commitment: f"M-{c.claim_id:04d}" for c in claims})
     return PlanSettlements(
         plan_id="SILVER-2027",
         token="0x" + "70" * 20,
@@ -115,6 +135,7 @@ def settlements(
         claims=tuple(claims),
         transfers=tuple(transfers),
         record_ids={cid.to_bytes(32, "big"): rid for cid, rid in record_ids.items()},
+        **remittance,  # type: ignore[arg-type]
     )
 
 
