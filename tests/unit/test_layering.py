@@ -38,6 +38,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "records",
         "results",
         "adjudication",
+        "npi",
+        "payer",
     ),
     "stores": ("privacy", "vault", "journal"),
     "chain": ("chain",),
