@@ -83,7 +83,9 @@ class Workspace:
             chain: Chain = RpcChain(rpc)
             return cls(state, chain, f"rpc:{chain.chain_id}")
         from claimsengine.chain.embedded import EmbeddedChain
+        from claimsengine.chain.node import refuse_if_served
 
+        refuse_if_served(state)
         if not create and not (state / "chain").exists():
             raise NotFound(
                 f"no embedded chain in {state}", hint="run `claims init` first (or pass --state)"

@@ -12,6 +12,7 @@ mined even if the command fails afterwards.
 from __future__ import annotations
 
 import contextlib
+import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -39,6 +40,17 @@ _GAS_MARGIN_PERCENT = 20  # on top of eth_estimateGas, for state drift between e
 _DEFAULT_TIP = 10**9  # 1 gwei, when the node has no eth_maxPriorityFeePerGas
 _BATCH_SIZE = 500  # requests per JSON-RPC batch
 _REVERT_CODE = 3  # JSON-RPC error code nodes use for "execution reverted"
+_NONCE_TRIES = 20  # sends of one transaction when other processes keep taking its nonce
+_NONCE_BACKOFF = 0.02  # seconds, times the attempt: spreads out processes that collide
+#: What nodes say when a transaction's nonce is not the account's next (anvil, geth, Besu,
+#: claims node): another process used it first.
+_NONCE_TAKEN = (
+    "nonce too low",
+    "replacement transaction underpriced",
+    "nonce has already been used",
+    "known transaction",
+    "nonce too high",  # our count ran ahead (a transaction was dropped): ask the node again
+)
 
 
 # -- retries -------------------------------------------------------------------------------
@@ -100,6 +112,15 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+class _NonceTaken(Exception):
+    """Another sender used the nonce this transaction was given: send it again."""
+
+
+def _is_nonce_taken(error: RpcError) -> bool:
+    message = error.rpc_message.lower()
+    return any(marker in message for marker in _NONCE_TAKEN)
+
+
 def _is_revert(error: RpcError) -> bool:
     return error.code == _REVERT_CODE or "revert" in error.rpc_message.lower()
 
@@ -155,6 +176,7 @@ class RpcChain(Chain):
         self._fee_multiplier = fee_multiplier
         self._reasons: dict[bytes, str] = {}  # revert reasons of send_many, by tx hash
         self._gas_limit: int | None = None
+        self._nonces: dict[str, int] = {}  # next nonce of each account we sign for
         signers = dict(keystore or {})
         try:
             self.chain_id = int(self._request("eth_chainId"), 16)
@@ -211,7 +233,7 @@ class RpcChain(Chain):
         if gas is None:
             estimate = self.estimate_gas(address, to, data)
             gas = min(estimate * (100 + _GAS_MARGIN_PERCENT) // 100, self.block_gas_limit)
-        tx_hash = self._submit(address, call, gas, self._fees(), None)
+        tx_hash = self._submit(address, call, gas, self._fees())
         (receipt,) = self._wait_for([tx_hash])
         if receipt.status != 1:
             raise TransactionReverted(self._replay_failure(call, gas, receipt.block_number))
@@ -229,7 +251,6 @@ class RpcChain(Chain):
             )
         address = self.address_of(sender)
         fees = self._fees()
-        nonce = int(self._request("eth_getTransactionCount", address, "pending"), 16)
         objects = [self._call_object(address, to, data) for to, data in calls]
         # One request per transaction, in nonce order. Not a JSON-RPC batch: anvil handles a
         # batch's requests concurrently, and in automine mode transactions that arrive out of
@@ -237,7 +258,7 @@ class RpcChain(Chain):
         hashes = []
         for i, obj in enumerate(objects):
             try:
-                hashes.append(self._submit(address, obj, gas, fees, nonce + i))
+                hashes.append(self._submit(address, obj, gas, fees))
             except ChainError as error:
                 raise ChainError(
                     f"transaction {i + 1} of {len(calls)} was not accepted: {error.message} "
@@ -395,33 +416,55 @@ class RpcChain(Chain):
             transaction["to"] = call["to"]
         return self._signers[address].sign_transaction(transaction)
 
-    def _submit(
-        self,
-        address: str,
-        call: dict[str, Any],
-        gas: int,
-        fees: dict[str, str],
-        nonce: int | None,
-    ) -> bytes:
-        """Hand one transaction to the node: signed here if we hold the key, else by the node."""
-        if address in self._signers:
-            if nonce is None:
-                nonce = int(self._request("eth_getTransactionCount", address, "pending"), 16)
-            raw, tx_hash = self._sign(address, call, gas, fees, nonce)
+    def _submit(self, address: str, call: dict[str, Any], gas: int, fees: dict[str, str]) -> bytes:
+        """Hand one transaction to the node: signed here if we hold the key, else by the node.
+
+        Other processes may send as the same account at the same time. The node picks the
+        nonce of what it signs; for what we sign, we keep the next nonce and, when another
+        process took it first, take the next free one and sign again.
+        """
+        for attempt in range(1, _NONCE_TRIES + 1):
             try:
-                self._request("eth_sendRawTransaction", "0x" + raw.hex())
-            except RpcError as error:
-                # A retried request may find the transaction already in the pool: fine.
-                if "already known" not in error.rpc_message:
-                    message = f"the node refused the transaction: {error.rpc_message}"
-                    raise ChainError(message) from None
-            return tx_hash
+                if address in self._signers:
+                    return self._submit_signed(address, call, gas, fees)
+                return self._submit_unsigned(call, gas, fees)
+            except _NonceTaken as taken:
+                self._nonces.pop(address, None)
+                if attempt == _NONCE_TRIES:
+                    raise ChainError(
+                        f"the node refused the transaction {_NONCE_TRIES} times: {taken}",
+                        hint="many processes are sending as this account at once; try again",
+                    ) from None
+                time.sleep(random.uniform(0, _NONCE_BACKOFF * attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _submit_signed(
+        self, address: str, call: dict[str, Any], gas: int, fees: dict[str, str]
+    ) -> bytes:
+        nonce = self._nonces.get(address)
+        if nonce is None:  # first send, or after a clash: ask the node
+            nonce = int(self._request("eth_getTransactionCount", address, "pending"), 16)
+        raw, tx_hash = self._sign(address, call, gas, fees, nonce)
+        try:
+            self._request("eth_sendRawTransaction", "0x" + raw.hex())
+        except RpcError as error:
+            # A retried request may find the transaction already in the pool: fine.
+            if "already known" not in error.rpc_message:
+                if _is_nonce_taken(error):
+                    raise _NonceTaken(error.rpc_message) from None
+                message = f"the node refused the transaction: {error.rpc_message}"
+                raise ChainError(message) from None
+        self._nonces[address] = nonce + 1
+        return tx_hash
+
+    def _submit_unsigned(self, call: dict[str, Any], gas: int, fees: dict[str, str]) -> bytes:
+        # No nonce: the node gives the next one, so processes sharing the account never clash.
         request = {**call, "gas": hex(gas), **fees}
-        if nonce is not None:
-            request["nonce"] = hex(nonce)
         try:
             sent = self._request("eth_sendTransaction", request)
         except RpcError as error:
+            if _is_nonce_taken(error):
+                raise _NonceTaken(error.rpc_message) from None
             raise ChainError(f"the node refused the transaction: {error.rpc_message}") from None
         return bytes.fromhex(sent[2:])
 
