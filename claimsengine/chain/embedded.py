@@ -63,7 +63,7 @@ __all__ = [
     "CHAIN_ID",
     "DEV_BALANCE",
     "EmbeddedChain",
-    "dev_public_keys",
+    "dev_private_keys",
 ]
 
 CHAIN_ID = 1337
@@ -153,11 +153,13 @@ class _PragueChain(MiningChain):
         return super().create_header_from_parent(parent_header, **header_params)
 
 
-def dev_public_keys() -> dict[str, bytes]:
-    """The dev accounts' public keys (64 bytes, uncompressed without the 04 prefix), by
-    checksummed address: their private keys are public, so anyone can derive them."""
-    keys = (_dev_key(hex_key) for hex_key in _DEV_KEYS.values())
-    return {to_checksum_address(_address(key)): key.public_key.to_bytes() for key in keys}
+def dev_private_keys() -> dict[str, bytes]:
+    """The dev accounts' private keys by checksummed address. They are public test keys
+    (anvil's too): for dev chains only, to decrypt what is sealed to a dev account."""
+    return {
+        to_checksum_address(_address(_dev_key(hex_key))): bytes.fromhex(hex_key)
+        for hex_key in _DEV_KEYS.values()
+    }
 
 
 def _dev_key(hex_key: str) -> PrivateKey:
