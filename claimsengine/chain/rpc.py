@@ -42,6 +42,8 @@ _BATCH_SIZE = 500  # requests per JSON-RPC batch
 _REVERT_CODE = 3  # JSON-RPC error code nodes use for "execution reverted"
 _NONCE_TRIES = 20  # sends of one transaction when other processes keep taking its nonce
 _NONCE_BACKOFF = 0.02  # seconds, times the attempt: spreads out processes that collide
+_DISPLACED_CHECK_SECONDS = 1.0  # how often a wait asks whether a transaction was displaced
+_FEE_JITTER_WEI = 10**6  # see _sign
 #: What nodes say when a transaction's nonce is not the account's next (anvil, geth, Besu,
 #: claims node): another process used it first.
 _NONCE_TAKEN = (
@@ -177,6 +179,8 @@ class RpcChain(Chain):
         self._reasons: dict[bytes, str] = {}  # revert reasons of send_many, by tx hash
         self._gas_limit: int | None = None
         self._nonces: dict[str, int] = {}  # next nonce of each account we sign for
+        # What we signed, by hash, to send again if another process's transaction displaces it.
+        self._sent: dict[bytes, tuple[str, dict[str, Any], int, dict[str, str], int]] = {}
         signers = dict(keystore or {})
         try:
             self.chain_id = int(self._request("eth_chainId"), 16)
@@ -412,6 +416,12 @@ class RpcChain(Chain):
             "data": call["data"],
             **{name: int(value, 16) for name, value in fees.items()},
         }
+        if transaction.get("maxFeePerGas"):
+            # Two processes signing the same call as one account with the same nonce would
+            # make byte-identical transactions, and the node would take the second for the
+            # first: both would count it as theirs. A few wei more on the fee cap (never
+            # charged: only the base fee and the tip are) keeps every transaction distinct.
+            transaction["maxFeePerGas"] += random.randrange(1, _FEE_JITTER_WEI)
         if "to" in call:
             transaction["to"] = call["to"]
         return self._signers[address].sign_transaction(transaction)
@@ -455,6 +465,7 @@ class RpcChain(Chain):
                 message = f"the node refused the transaction: {error.rpc_message}"
                 raise ChainError(message) from None
         self._nonces[address] = nonce + 1
+        self._sent[tx_hash] = (address, call, gas, fees, nonce)
         return tx_hash
 
     def _submit_unsigned(self, call: dict[str, Any], gas: int, fees: dict[str, str]) -> bytes:
@@ -469,8 +480,12 @@ class RpcChain(Chain):
         return bytes.fromhex(sent[2:])
 
     def _wait_for(self, hashes: list[bytes]) -> list[Receipt]:
+        """The receipts of ``hashes``, in order. A transaction we signed that another
+        process's transaction displaced (same nonce) is sent again with a fresh nonce."""
+        hashes = list(hashes)
         found: dict[bytes, Receipt] = {}
         deadline = time.monotonic() + self._receipt_timeout
+        next_check = time.monotonic() + _DISPLACED_CHECK_SECONDS
         delay = 0.005
         while True:
             missing = [h for h in hashes if h not in found]
@@ -482,6 +497,9 @@ class RpcChain(Chain):
                     found[tx_hash] = _receipt_from_json(result)
             if len(found) == len(hashes):
                 return [found[h] for h in hashes]
+            if time.monotonic() > next_check:
+                next_check = time.monotonic() + _DISPLACED_CHECK_SECONDS
+                hashes = [self._resent_if_displaced(h) if h not in found else h for h in hashes]
             if time.monotonic() > deadline:
                 first = next(h for h in hashes if h not in found)
                 raise ChainError(
@@ -491,6 +509,22 @@ class RpcChain(Chain):
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+    def _resent_if_displaced(self, tx_hash: bytes) -> bytes:
+        """``tx_hash``, or the hash of its resend when it can no longer be mined: another
+        transaction took its nonce, or the node dropped it."""
+        sent = self._sent.get(tx_hash)
+        if sent is None:  # signed by the node: the node keeps its nonces straight
+            return tx_hash
+        address, call, gas, fees, nonce = sent
+        pooled = self._request("eth_getTransactionByHash", "0x" + tx_hash.hex())
+        if pooled is not None and pooled.get("blockNumber") is not None:
+            return tx_hash  # mined: its receipt is on the way
+        mined_count = int(self._request("eth_getTransactionCount", address, "latest"), 16)
+        if pooled is not None and mined_count <= nonce:
+            return tx_hash  # still waiting its turn
+        self._nonces.pop(address, None)
+        return self._submit(address, call, gas, fees)
 
     def _replay_failure(self, call: dict[str, Any], gas: int, block_number: int) -> str:
         """Why a mined transaction failed: replay it on the state before its block."""
