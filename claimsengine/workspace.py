@@ -179,6 +179,23 @@ class Workspace:
             json.dump(registry, tmp, indent=2)
         os.replace(tmp.name, self._registry_path)
 
+    def deployed_engine(self) -> str | None:
+        """The engine's address this state folder knows for the chain, if any."""
+        address = self._deployment().get("engine")
+        return str(address) if address else None
+
+    def use_engine(self, address: str, plan_id: str) -> None:
+        """Work with the engine at ``address`` from now on (a hospital's folder, from a key
+        bundle), once it is known to hold the plan ``plan_id``."""
+        engine = Engine(self.chain, address)
+        if not engine.events("PlanCreated", text_to_bytes32(plan_id)):
+            raise NotFound(
+                f"no plan {plan_id!r} on the engine at {address} on this chain",
+                hint="check the --rpc URL: it must be the insurer's chain",
+            )
+        self._remember(engine=address)
+        self.__dict__["engine"] = engine
+
     @property
     def has_engine(self) -> bool:
         return "engine" in self._deployment()

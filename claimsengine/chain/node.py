@@ -125,7 +125,7 @@ async def _serve(state_dir: Path, host: str, port: int, on_ready: Callable[[str]
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
-        bound = site._server.sockets[0].getsockname()[1] if site._server else port  # type: ignore[union-attr]
+        bound = runner.addresses[0][1]  # the port the OS gave, when asked for 0
         url = f"http://{host}:{bound}"
         _write_marker(marker, url)
         on_ready(url)

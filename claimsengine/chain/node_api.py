@@ -253,7 +253,7 @@ class NodeApi:
             "gasUsed": _hex(header.gas_used),
             "timestamp": _hex(header.timestamp),
             "mixHash": _data(header.mix_hash),
-            "baseFeePerGas": _hex(header.base_fee_per_gas),
+            "baseFeePerGas": _hex(header.base_fee_per_gas or 0),
             "transactions": txs,
             "uncles": [],
             "withdrawals": [],
@@ -418,13 +418,13 @@ class NodeApi:
         }
         type_id = getattr(tx, "type_id", None)
         if type_id is None:  # legacy
-            out.update(type="0x0", gasPrice=_hex(tx.gas_price), v=_hex(tx.v))
+            out.update(type="0x0", gasPrice=_hex(tx.gas_price), v=_hex(getattr(tx, "v", 0)))
             if tx.chain_id is not None:
                 out["chainId"] = _hex(tx.chain_id)
             return out
         out.update(
             type=_hex(type_id),
-            chainId=_hex(tx.chain_id),
+            chainId=_hex(tx.chain_id or 0),
             v=_hex(tx.y_parity),
             yParity=_hex(tx.y_parity),
             accessList=[

@@ -180,7 +180,8 @@ class RpcChain(Chain):
         self._gas_limit: int | None = None
         self._nonces: dict[str, int] = {}  # next nonce of each account we sign for
         # What we signed, by hash, to send again if another process's transaction displaces it.
-        self._sent: dict[bytes, tuple[str, dict[str, Any], int, dict[str, str], int]] = {}
+        # The nonce is None for what the node signed: the node chose it.
+        self._sent: dict[bytes, tuple[str, dict[str, Any], int, dict[str, str], int | None]] = {}
         signers = dict(keystore or {})
         try:
             self.chain_id = int(self._request("eth_chainId"), 16)
@@ -337,6 +338,27 @@ class RpcChain(Chain):
     def balance(self, address: str) -> int:
         return int(self._request("eth_getBalance", self.address_of(address), "latest"), 16)
 
+    def public_key_of(self, address: str, *, blocks: int = 10_000) -> bytes | None:
+        """The secp256k1 public key (65 bytes, uncompressed) of an account, recovered from
+        a typed transaction it signed in the last ``blocks`` blocks; None when there is none.
+        """
+        address = self.address_of(address)
+        if int(self._request("eth_getTransactionCount", address, "latest"), 16) == 0:
+            return None  # it has never signed a transaction
+        latest = self.block_number()
+        numbers = [[hex(n), True] for n in range(latest, max(-1, latest - blocks), -1)]
+        for chunk in _iter_chunks(numbers, 100):
+            for block in self._batch("eth_getBlockByNumber", chunk):
+                if isinstance(block, RpcError) or block is None:
+                    continue
+                for tx in block.get("transactions", []):
+                    if str(tx.get("from", "")).lower() == address.lower():
+                        raw = self._request("eth_getRawTransactionByHash", tx["hash"])
+                        key = _signer_public_key(bytes.fromhex(raw[2:])) if raw else None
+                        if key is not None:
+                            return key
+        return None
+
     @property
     def block_gas_limit(self) -> int:
         if self._gas_limit is None:
@@ -437,7 +459,7 @@ class RpcChain(Chain):
             try:
                 if address in self._signers:
                     return self._submit_signed(address, call, gas, fees)
-                return self._submit_unsigned(call, gas, fees)
+                return self._submit_unsigned(address, call, gas, fees)
             except _NonceTaken as taken:
                 self._nonces.pop(address, None)
                 if attempt == _NONCE_TRIES:
@@ -468,16 +490,26 @@ class RpcChain(Chain):
         self._sent[tx_hash] = (address, call, gas, fees, nonce)
         return tx_hash
 
-    def _submit_unsigned(self, call: dict[str, Any], gas: int, fees: dict[str, str]) -> bytes:
-        # No nonce: the node gives the next one, so processes sharing the account never clash.
+    def _submit_unsigned(
+        self, address: str, call: dict[str, Any], gas: int, fees: dict[str, str]
+    ) -> bytes:
+        # No nonce: the node gives the next one. A node that gave one nonce to two processes
+        # says so ("already imported", "underpriced"): ask again for another.
         request = {**call, "gas": hex(gas), **fees}
         try:
             sent = self._request("eth_sendTransaction", request)
         except RpcError as error:
-            if _is_nonce_taken(error):
+            message = error.rpc_message.lower()
+            if (
+                _is_nonce_taken(error)
+                or "already imported" in message
+                or "already known" in message
+            ):
                 raise _NonceTaken(error.rpc_message) from None
             raise ChainError(f"the node refused the transaction: {error.rpc_message}") from None
-        return bytes.fromhex(sent[2:])
+        tx_hash = bytes.fromhex(sent[2:])
+        self._sent[tx_hash] = (address, call, gas, fees, None)
+        return tx_hash
 
     def _wait_for(self, hashes: list[bytes]) -> list[Receipt]:
         """The receipts of ``hashes``, in order. A transaction we signed that another
@@ -514,15 +546,17 @@ class RpcChain(Chain):
         """``tx_hash``, or the hash of its resend when it can no longer be mined: another
         transaction took its nonce, or the node dropped it."""
         sent = self._sent.get(tx_hash)
-        if sent is None:  # signed by the node: the node keeps its nonces straight
+        if sent is None:
             return tx_hash
         address, call, gas, fees, nonce = sent
         pooled = self._request("eth_getTransactionByHash", "0x" + tx_hash.hex())
-        if pooled is not None and pooled.get("blockNumber") is not None:
-            return tx_hash  # mined: its receipt is on the way
-        mined_count = int(self._request("eth_getTransactionCount", address, "latest"), 16)
-        if pooled is not None and mined_count <= nonce:
-            return tx_hash  # still waiting its turn
+        if pooled is not None:
+            if pooled.get("blockNumber") is not None:
+                return tx_hash  # mined: its receipt is on the way
+            nonce = int(pooled["nonce"], 16)
+            mined_count = int(self._request("eth_getTransactionCount", address, "latest"), 16)
+            if mined_count <= nonce:
+                return tx_hash  # still waiting its turn
         self._nonces.pop(address, None)
         return self._submit(address, call, gas, fees)
 
@@ -535,6 +569,21 @@ class RpcChain(Chain):
                 return _revert_reason(error)
             return error.rpc_message
         return "execution reverted"  # passes on replay: an earlier tx in its block decided
+
+
+def _signer_public_key(raw: bytes) -> bytes | None:
+    """The public key that signed a typed (EIP-2718) transaction; None for a legacy one."""
+    from eth_account.typed_transactions import TypedTransaction
+    from eth_keys import keys
+    from hexbytes import HexBytes
+
+    if not raw or raw[0] >= 0x7F:
+        return None
+    transaction = TypedTransaction.from_bytes(HexBytes(raw))
+    v, r, s = transaction.vrs()
+    signature = keys.Signature(vrs=(v, r, s))
+    public = signature.recover_public_key_from_msg_hash(transaction.hash())
+    return b"\x04" + public.to_bytes()
 
 
 def _with_reason(receipt: Receipt, reason: str | None) -> Receipt:

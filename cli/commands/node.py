@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -48,6 +49,6 @@ def node(app: App, host: str, port: int) -> None:
             line = f"Serving the chain in {app.state} (chain id {CHAIN_ID}). Listening on {url}"
         click.echo(line)
         # Flushed at once: scripts wait for this line to know the node is up.
-        click.get_text_stream("stdout").flush()
+        sys.stdout.flush()
 
     serve(app.state, host=host, port=port, on_ready=ready)

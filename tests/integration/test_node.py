@@ -323,3 +323,18 @@ def test_a_batch_answers_each_request(node: NodeProcess) -> None:
     assert answers[1]["error"]["code"] == -32601 and len(answers) == 2
     garbled = requests.post(node.url, data=b"{", timeout=10).json()
     assert garbled["error"]["code"] == -32700
+
+
+@pytest.mark.parametrize("command", [["node"], ["keys"], ["keys", "export"], ["keys", "import"]])
+def test_help(command: list[str]) -> None:
+    shown = CliRunner().invoke(main, [*command, "--help"])
+    assert shown.exit_code == 0 and "Usage: claims" in shown.output
+
+
+def test_node_serves_the_embedded_chain_only(tmp_path: Path) -> None:
+    argv = ["--state", str(tmp_path), "--rpc", "http://127.0.0.1:1", "node"]
+    refused = CliRunner().invoke(main, argv)
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(
+        "error: `claims node` serves the embedded chain in --state; drop --rpc"
+    )
