@@ -25,7 +25,12 @@ from tests.integration.test_cli_subprocess import CLAIMS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PLAN = "SILVER-2027"
-HOSPITALS = {"HOSP-A": "hospital-1", "HOSP-B": "hospital-2", "HOSP-C": "hospital-3"}
+HOSPITALS = {
+    "HOSP-A": "hospital-1",
+    "HOSP-B": "hospital-2",
+    "HOSP-C": "hospital-3",
+    "HOSP-D": "hospital-4",
+}
 MEMBERS = ("M-0001", "M-0002", "M-0004")  # covered all 2027 (fixtures/members.csv)
 
 pytestmark = pytest.mark.skipif(CLAIMS is None, reason="the claims executable is not installed")
@@ -92,7 +97,7 @@ def test_hospitals_on_their_own_folders_through_the_insurers_node(tmp_path: Path
 
         imports = {}
         for provider, account in HOSPITALS.items():
-            bundle = tmp_path / f"{provider}.bundle.json"
+            bundle = tmp_path / f"{provider}.bundle.json"  # sealed: no plaintext key leaves
             exported = insurer.json("keys", "export", PLAN, "--to", account, "--out", bundle)
             assert exported["recipient"] == insurer.json("init")["accounts"][account]
             hospital = Cli(tmp_path / provider, node.url)
@@ -118,8 +123,9 @@ def test_hospitals_on_their_own_folders_through_the_insurers_node(tmp_path: Path
         # deductible on office visits: the plan pays 120.00 - 25.00 = 95.00.
         assert {r["status"] for r in results} == {"paid"}
         assert {r["totals"]["plan_paid"] for r in results} == {"95.00"}
-        # The pool paid 3 visits x 95.00 = 285.00 to each of 3 providers: 10000.00 - 855.00.
-        assert insurer.json("pool", PLAN)["balance"] == "9145.00"
+        # The pool paid 3 visits x 95.00 = 285.00 to each of 4 providers:
+        # 10000.00 - 4 x 285.00 = 8860.00.
+        assert insurer.json("pool", PLAN)["balance"] == "8860.00"
         after = provider_tokens(tmp_path / "insurer", node.url)
         assert {p: after[p] - before[p] for p in HOSPITALS} == dict.fromkeys(
             HOSPITALS, Decimal("285.00")
@@ -163,3 +169,32 @@ def test_keys_import_refuses_what_is_not_for_it(tmp_path: Path, anvil_node: Anvi
         assert "no public key is known for 0x1212121212121212121212121212121212121212" in (
             unknown.stderr
         )
+
+
+@pytest.mark.anvil
+def test_a_bundle_for_any_account_that_has_signed(tmp_path: Path, anvil_node: AnvilNode) -> None:
+    """Not a dev account: its public key is read from a transaction it signed, and it opens
+    the bundle with its own keystore."""
+    from claimsengine.chain.accounts import create_keystore
+    from claimsengine.chain.rpc import RpcChain
+
+    signer = create_keystore(tmp_path / "hospital.json", "pw", iterations=2)
+    insurer = Cli(tmp_path / "insurer", anvil_node.url)
+    insurer.json("deploy", FIXTURES / "plans" / "silver.yaml")
+    bundle = tmp_path / "bundle.json"
+    unknown = insurer("keys", "export", PLAN, "--to", signer.address, "--out", bundle, code=1)
+    assert f"no public key is known for {signer.address}: it has signed no transaction" in (
+        unknown.stderr
+    )
+    with RpcChain(anvil_node.url, keystore={"hospital": signer}) as chain:
+        chain._request("anvil_setBalance", signer.address, hex(10**18))
+        chain.send("hospital", signer.address, b"")  # any transaction shows its public key
+    exported = insurer.json("keys", "export", PLAN, "--to", signer.address, "--out", bundle)
+    assert exported["recipient"] == signer.address
+
+    hospital = Cli(tmp_path / "hospital", anvil_node.url)
+    no_key = hospital("keys", "import", bundle, code=1)
+    assert f"no key here for {signer.address} to open the bundle with" in no_key.stderr
+    hospital.runner.env = {"CLAIMS_KEYSTORE_PASSWORD": "pw"}
+    imported = hospital.json("keys", "import", bundle, "--keystore", tmp_path / "hospital.json")
+    assert imported["account"] == signer.address and imported["new_key"] is True
