@@ -24,8 +24,9 @@ from eth_utils import to_canonical_address, to_checksum_address
 from claimsengine.chain.base import Log, Receipt
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.errors import ChainError, TransactionReverted
+from claimsengine.errors import NodeRequestError as RpcFailure
 
-__all__ = ["NodeApi", "RpcFailure"]
+__all__ = ["NodeApi"]
 
 _PARSE_ERROR = -32700
 _INVALID_REQUEST = -32600
@@ -37,22 +38,6 @@ _REVERTED = 3
 _ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
 _GAS_MARGIN_PERCENT = 20
 _log = logging.getLogger(__name__)
-
-
-class RpcFailure(Exception):
-    """A JSON-RPC error object to answer with."""
-
-    def __init__(self, code: int, message: str, data: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
-
-    def as_json(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            error["data"] = self.data
-        return error
 
 
 def _hex(value: int) -> str:
@@ -184,12 +169,12 @@ class NodeApi:
             return function(*params)
         except TypeError as error:
             raise RpcFailure(_INVALID_PARAMS, f"{method}: wrong parameters ({error})") from None
+        except RpcFailure:
+            raise
         except TransactionReverted as error:
             raise _revert(error) from None
         except ChainError as error:
             raise RpcFailure(_SERVER_ERROR, _node_message(error.message)) from None
-        except RpcFailure:
-            raise
         except Exception as error:  # a bug here must not take the node down: say it, go on
             _log.exception("%s failed", method)
             raise RpcFailure(

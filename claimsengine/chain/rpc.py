@@ -30,7 +30,7 @@ from claimsengine.chain.base import (
     decode_revert_reason,
     iter_topic_filter,
 )
-from claimsengine.errors import ChainError, RpcError, TransactionReverted
+from claimsengine.errors import ChainError, NonceTaken, RpcError, TransactionReverted
 
 __all__ = ["RpcChain", "is_transient", "retry_transient"]
 
@@ -112,10 +112,6 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, requests.Timeout):
         return "timed out"
     return f"{type(error).__name__}: {error}"
-
-
-class _NonceTaken(Exception):
-    """Another sender used the nonce this transaction was given: send it again."""
 
 
 def _is_nonce_taken(error: RpcError) -> bool:
@@ -460,7 +456,7 @@ class RpcChain(Chain):
                 if address in self._signers:
                     return self._submit_signed(address, call, gas, fees)
                 return self._submit_unsigned(address, call, gas, fees)
-            except _NonceTaken as taken:
+            except NonceTaken as taken:
                 self._nonces.pop(address, None)
                 if attempt == _NONCE_TRIES:
                     raise ChainError(
@@ -483,7 +479,7 @@ class RpcChain(Chain):
             # A retried request may find the transaction already in the pool: fine.
             if "already known" not in error.rpc_message:
                 if _is_nonce_taken(error):
-                    raise _NonceTaken(error.rpc_message) from None
+                    raise NonceTaken(error.rpc_message) from None
                 message = f"the node refused the transaction: {error.rpc_message}"
                 raise ChainError(message) from None
         self._nonces[address] = nonce + 1
@@ -505,7 +501,7 @@ class RpcChain(Chain):
                 or "already imported" in message
                 or "already known" in message
             ):
-                raise _NonceTaken(error.rpc_message) from None
+                raise NonceTaken(error.rpc_message) from None
             raise ChainError(f"the node refused the transaction: {error.rpc_message}") from None
         tx_hash = bytes.fromhex(sent[2:])
         self._sent[tx_hash] = (address, call, gas, fees, None)

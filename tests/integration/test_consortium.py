@@ -86,7 +86,8 @@ def set_up_plan(insurer: Cli) -> None:
     for provider, account in HOSPITALS.items():
         insurer("provider", "add", PLAN, provider, "--account", account)
     insurer.json("fund", PLAN, "10000.00")
-    insurer.json("time", "set", "2027-07-01")
+    if insurer.json("time", "show")["date"] < "2027-07-01":  # a shared anvil may be ahead
+        insurer.json("time", "set", "2027-07-01")
 
 
 def test_hospitals_on_their_own_folders_through_the_insurers_node(tmp_path: Path) -> None:
