@@ -36,7 +36,6 @@ _INTERNAL_ERROR = -32603
 _SERVER_ERROR = -32000
 _REVERTED = 3
 _ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
-_GAS_MARGIN_PERCENT = 20
 _log = logging.getLogger(__name__)
 
 
@@ -361,11 +360,10 @@ class NodeApi:
             given = _quantity(request["nonce"], "nonce")
             if given != expected:
                 raise RpcFailure(_SERVER_ERROR, _nonce_message(expected, given))
-        if "gas" in request:
-            gas = _quantity(request["gas"], "gas")
-        else:
-            estimate = self.chain.estimate_gas(sender, to, data)
-            gas = min(estimate * (100 + _GAS_MARGIN_PERCENT) // 100, self.chain.block_gas_limit)
+        if "gas" not in request:
+            # Run once with the block's gas: a revert is refused (code 3), nothing mined.
+            return _data(self.chain.send(sender, to, data).tx_hash)
+        gas = _quantity(request["gas"], "gas")
         (receipt,) = self.chain.send_many(sender, [(to, data)], gas=gas)
         return _data(receipt.tx_hash)
 
