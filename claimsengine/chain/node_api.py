@@ -99,6 +99,7 @@ class NodeApi:
 
     def __init__(self, chain: EmbeddedChain) -> None:
         self.chain = chain
+        self._latest_json: tuple[bytes, dict[str, Any]] | None = None
         self._methods: dict[str, Callable[..., Any]] = {
             "web3_clientVersion": lambda: _client_version(),
             "net_version": lambda: str(chain.chain_id),
@@ -213,6 +214,15 @@ class NodeApi:
         return None if block is None else self._block_json(block, full)
 
     def _block_json(self, block: BlockAPI, full: bool) -> dict[str, Any]:
+        if not full and self._latest_json is not None and self._latest_json[0] == block.hash:
+            return dict(self._latest_json[1])  # clients ask for the latest block very often
+        out = self._build_block_json(block, full)
+        if not full:
+            self._latest_json = (block.hash, out)
+            return dict(out)
+        return out
+
+    def _build_block_json(self, block: BlockAPI, full: bool) -> dict[str, Any]:
         header = block.header
         txs: list[Any] = [
             self._tx_json(tx, block, index) if full else _data(tx.hash)

@@ -374,13 +374,15 @@ class RpcChain(Chain):
     # -- time ---------------------------------------------------------------------------
 
     def now(self) -> int:
-        latest = self._request("eth_getBlockByNumber", "latest", False)
+        # Both blocks in one round trip: commands ask the time often.
+        latest, pending = self._batch(
+            "eth_getBlockByNumber", [["latest", False], ["pending", False]]
+        )
+        if isinstance(latest, RpcError):
+            raise latest
         latest_time = int(latest["timestamp"], 16)
-        try:
-            pending = self._request("eth_getBlockByNumber", "pending", False)
-        except RpcError:
-            pending = None
-        if pending is None:  # nodes without a pending block: assume one second later
+        if isinstance(pending, RpcError) or pending is None:
+            # Nodes without a pending block: assume one second later.
             return max(latest_time + 1, int(time.time()))
         return max(int(pending["timestamp"], 16), latest_time)
 
