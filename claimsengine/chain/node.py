@@ -161,11 +161,14 @@ class NodeProcess:
 
 
 @contextmanager
-def start_node(state_dir: Path, *, startup_timeout: float = 60.0) -> Iterator[NodeProcess]:
-    """Run `claims --state STATE node --port 0` for the ``with`` block (tests, benchmarks)."""
+def start_node(
+    state_dir: Path, *, port: int = 0, startup_timeout: float = 60.0
+) -> Iterator[NodeProcess]:
+    """Run `claims --state STATE node --port PORT` for the ``with`` block (tests,
+    benchmarks); port 0 lets the OS pick a free one."""
     command = [sys.executable, "-c", "from claimsengine.cli.main import run; run()"]
     process = subprocess.Popen(
-        [*command, "--state", str(state_dir), "--json", "node", "--port", "0"],
+        [*command, "--state", str(state_dir), "--json", "node", "--port", str(port)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

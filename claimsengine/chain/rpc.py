@@ -503,13 +503,21 @@ class RpcChain(Chain):
         except RpcError as error:
             # A retried request may find the transaction already in the pool: fine.
             if "already known" not in error.rpc_message:
-                if _is_nonce_taken(error):
+                # Our own transaction, mined before a lost answer and sent again by the
+                # retry, also reads "nonce too low": it is sent, not taken.
+                if _is_nonce_taken(error) and not self._is_known(tx_hash):
                     raise NonceTaken(error.rpc_message) from None
+                if _is_nonce_taken(error):
+                    self._nonces[address] = nonce + 1
+                    return tx_hash
                 message = f"the node refused the transaction: {error.rpc_message}"
                 raise ChainError(message) from None
         self._nonces[address] = nonce + 1
         self._sent[tx_hash] = (address, call, gas, fees, nonce)
         return tx_hash
+
+    def _is_known(self, tx_hash: bytes) -> bool:
+        return self._request("eth_getTransactionByHash", "0x" + tx_hash.hex()) is not None
 
     def _submit_unsigned(
         self, address: str, call: dict[str, Any], gas: int | None, fees: dict[str, str]

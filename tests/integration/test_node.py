@@ -338,3 +338,42 @@ def test_node_serves_the_embedded_chain_only(tmp_path: Path) -> None:
     assert refused.stderr.startswith(
         "error: `claims node` serves the embedded chain in --state; drop --rpc"
     )
+
+
+def test_a_client_rides_out_a_killed_node(tmp_path: Path, counter: Counter) -> None:
+    """SIGKILL while a client sends: the client retries until the node is back, and every
+    one of its transactions lands exactly once (none lost, none doubled)."""
+    import threading
+    import time
+
+    state = tmp_path / "state"
+    signer = LocalSigner.from_key(INSURER_KEY)
+    sends = 30
+    done: list[int] = []
+    failure: list[BaseException] = []
+    with start_node(state) as first:
+        port = int(first.url.rsplit(":", 1)[1])
+        with RpcChain(first.url) as chain:
+            address = deploy(chain, counter)
+
+        def client() -> None:
+            try:
+                with RpcChain(first.url, keystore={"me": signer}, retries=12) as sending:
+                    for n in range(sends):
+                        sending.send("me", address, counter.increment, gas=100_000)
+                        done.append(n)
+            except BaseException as error:  # surfaced by the test thread
+                failure.append(error)
+
+        thread = threading.Thread(target=client)
+        thread.start()
+        while len(done) < 5 and thread.is_alive():
+            time.sleep(0.005)
+        first.kill()
+    killed_at = len(done)
+    with start_node(state, port=port) as again:
+        thread.join(120)
+        assert not failure, failure
+        assert killed_at < sends and done == list(range(sends))
+        with RpcChain(again.url) as chain:
+            assert count(chain, counter, address) == sends
