@@ -44,6 +44,7 @@ _NONCE_TRIES = 20  # sends of one transaction when other processes keep taking i
 _NONCE_BACKOFF = 0.02  # seconds, times the attempt: spreads out processes that collide
 _DISPLACED_CHECK_SECONDS = 1.0  # how often a wait asks whether a transaction was displaced
 _FEE_JITTER_WEI = 10**6  # see _sign
+_NOW_FRESH_SECONDS = 0.5  # how long now() reuses the node's answer (see now())
 _CLAIMS_NODE = "claimsengine/"  # how `claims node` names itself in web3_clientVersion
 #: What nodes say when a transaction's nonce is not the account's next (anvil, geth, Besu,
 #: claims node): another process used it first.
@@ -182,6 +183,7 @@ class RpcChain(Chain):
             bytes, tuple[str, dict[str, Any], int | None, dict[str, str], int | None]
         ] = {}
         self._sizes_gas: bool | None = None  # see _node_sizes_gas
+        self._now_cache: tuple[float, int] | None = None  # (monotonic time asked, now())
         signers = dict(keystore or {})
         try:
             self.chain_id = int(self._request("eth_chainId"), 16)
@@ -374,7 +376,19 @@ class RpcChain(Chain):
     # -- time ---------------------------------------------------------------------------
 
     def now(self) -> int:
-        # Both blocks in one round trip: commands ask the time often.
+        """The next block's timestamp, as the node said it at most ``_NOW_FRESH_SECONDS``
+        ago (and not before this client last sent or set the time). Commands ask it for
+        every record; the chain's own clock, not this, decides what a transaction sees."""
+        cached = self._now_cache
+        if cached is not None and time.monotonic() - cached[0] < _NOW_FRESH_SECONDS:
+            return cached[1]
+        asked = time.monotonic()
+        value = self._ask_now()
+        self._now_cache = (asked, value)
+        return value
+
+    def _ask_now(self) -> int:
+        # Both blocks in one round trip.
         latest, pending = self._batch(
             "eth_getBlockByNumber", [["latest", False], ["pending", False]]
         )
@@ -387,13 +401,14 @@ class RpcChain(Chain):
         return max(int(pending["timestamp"], 16), latest_time)
 
     def set_time(self, timestamp: int) -> None:
-        current = self.now()
+        current = self._ask_now()
         if timestamp < current:
             raise ChainError(
                 f"cannot move the clock back: the next block is at {current}, "
                 f"asked for {timestamp}",
                 hint="time only moves forward",
             )
+        self._now_cache = None
         try:
             self._request("evm_setNextBlockTimestamp", timestamp)
         except RpcError as error:
@@ -475,6 +490,7 @@ class RpcChain(Chain):
         nonce of what it signs; for what we sign, we keep the next nonce and, when another
         process took it first, take the next free one and sign again.
         """
+        self._now_cache = None  # a new block moves the clock
         for attempt in range(1, _NONCE_TRIES + 1):
             try:
                 if address in self._signers:
@@ -561,6 +577,7 @@ class RpcChain(Chain):
                 if result is not None:
                     found[tx_hash] = _receipt_from_json(result)
             if len(found) == len(hashes):
+                self._now_cache = None  # blocks were mined: the clock moved
                 return [found[h] for h in hashes]
             if time.monotonic() > next_check:
                 next_check = time.monotonic() + _DISPLACED_CHECK_SECONDS

@@ -377,3 +377,19 @@ def test_a_client_rides_out_a_killed_node(tmp_path: Path, counter: Counter) -> N
         assert killed_at < sends and done == list(range(sends))
         with RpcChain(again.url) as chain:
             assert count(chain, counter, address) == sends
+
+
+def test_now_is_reused_for_half_a_second_at_most(node: NodeProcess) -> None:
+    import time
+
+    with RpcChain(node.url) as reader, RpcChain(node.url) as other:
+        asked = time.monotonic()
+        before = reader.now()
+        target = before + 86_400 * 400
+        other.set_time(target)  # another process moves the clock
+        if time.monotonic() - asked < 0.4:  # (a loaded machine may take longer: then skip)
+            assert reader.now() == before  # this client's answer is less than 0.5 s old
+        time.sleep(0.5)
+        assert reader.now() == target
+        reader.set_time(target + 60)  # its own moves show at once
+        assert reader.now() == target + 60
