@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ANVIL_VERSION := 1.7.1
+CAST_VERSION := 1.7.1
 
 .PHONY: demo test install lint bench clean
 
@@ -15,7 +16,10 @@ $(BIN)/claims: pyproject.toml
 .tools/node_modules/.bin/anvil:
 	npm install --silent --no-audit --no-fund --prefix .tools @foundry-rs/anvil@$(ANVIL_VERSION)
 
-install: $(BIN)/claims .tools/node_modules/.bin/anvil
+.tools/node_modules/.bin/cast: .tools/node_modules/.bin/anvil
+	npm install --silent --no-audit --no-fund --prefix .tools @foundry-rs/cast@$(CAST_VERSION)
+
+install: $(BIN)/claims .tools/node_modules/.bin/anvil .tools/node_modules/.bin/cast
 
 demo: $(BIN)/claims
 	$(BIN)/claims demo

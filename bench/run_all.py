@@ -28,6 +28,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("throughput", [], ["--claims", "500", "--naive-sample", "30"]),
     ("memory", [], ["--claims", "500"]),
     ("reconcile_bench", [], ["--claims", "10000"]),
+    ("node_throughput", [], ["--claims", "200"]),
 ]
 
 

@@ -15,6 +15,8 @@ __all__ = [
     "ClaimsError",
     "InputError",
     "NotAuthorised",
+    "NodeRequestError",
+    "NonceTaken",
     "NotFound",
     "PlanError",
     "RecordError",
@@ -161,6 +163,28 @@ class RpcError(ChainError):
         self.rpc_message = str(error.get("message", ""))
         self.data = error.get("data")
         super().__init__(f"{method}: {self.rpc_message} (code {self.code})")
+
+
+class NonceTaken(ChainError):
+    """Another process sending as the same account used this transaction's nonce first.
+
+    The JSON-RPC chain catches it and sends the transaction again with a fresh nonce."""
+
+
+class NodeRequestError(ChainError):
+    """What `claims node` answers a JSON-RPC request with when it fails: a JSON-RPC error
+    object's ``code``, message and ``data``."""
+
+    def __init__(self, code: int, message: str, data: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.data = data
+
+    def as_json(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
 
 
 class VaultIntegrityError(ClaimsError):

@@ -101,6 +101,24 @@ class KeyStore:
             raise ValueError("plan_id must be a non-empty string")
         return self._get_or_create(("plans", plan_id))
 
+    def import_pseudonym_key(self, plan_id: str, key: bytes) -> bool:
+        """Keep a plan's key received from its insurer (a key bundle). False when this very
+        key is already kept; a different key for the plan is refused, never replaced."""
+        _check_key(key)
+        with self._locked():
+            data = self._read()
+            existing = self._lookup(data, "plans", plan_id)
+            if existing == key:
+                return False
+            if existing is not None:
+                raise ClaimsError(
+                    f"{self.path} already holds another pseudonym key for plan {plan_id}",
+                    hint="a plan has one key: use a fresh --state for a bundle from elsewhere",
+                )
+            data.setdefault("plans", {})[plan_id] = key.hex()
+            self._write(data)
+            return True
+
     def vault_key(self) -> bytes:
         """The key of the encrypted record vault, created on first use."""
         return self._get_or_create(("vault", None))

@@ -84,7 +84,9 @@ class Workspace:
             chain: Chain = RpcChain(rpc)
             return cls(state, chain, f"rpc:{chain.chain_id}")
         from claimsengine.chain.embedded import EmbeddedChain
+        from claimsengine.chain.node import refuse_if_served
 
+        refuse_if_served(state)
         if not create and not (state / "chain").exists():
             raise NotFound(
                 f"no embedded chain in {state}", hint="run `claims init` first (or pass --state)"
@@ -195,6 +197,23 @@ class Workspace:
             raise InputError(message, file=str(self._registry_path), field=field)
 
         return payer_from_dict(data, fail, f"payers.{plan_id}")
+
+    def deployed_engine(self) -> str | None:
+        """The engine's address this state folder knows for the chain, if any."""
+        address = self._deployment().get("engine")
+        return str(address) if address else None
+
+    def use_engine(self, address: str, plan_id: str) -> None:
+        """Work with the engine at ``address`` from now on (a hospital's folder, from a key
+        bundle), once it is known to hold the plan ``plan_id``."""
+        engine = Engine(self.chain, address)
+        if not engine.events("PlanCreated", text_to_bytes32(plan_id)):
+            raise NotFound(
+                f"no plan {plan_id!r} on the engine at {address} on this chain",
+                hint="check the --rpc URL: it must be the insurer's chain",
+            )
+        self._remember(engine=address)
+        self.__dict__["engine"] = engine
 
     @property
     def has_engine(self) -> bool:

@@ -93,6 +93,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "Run a scenario and check its expectations.",
         "Dev chain and tests",
     ),
+    "node": LazyCommand(f"{_PKG}.node:node", "Serve the embedded chain over JSON-RPC.", "Anyone"),
+    "keys": LazyCommand(
+        f"{_PKG}.keys:keys", "Hand a plan's key to a hospital, sealed to its account.", "Insurer"
+    ),
 }
 
 

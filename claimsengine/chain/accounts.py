@@ -46,6 +46,12 @@ class LocalSigner:
         signed = Account.sign_transaction(dict(transaction), self._key)
         return bytes(signed.raw_transaction), bytes(signed.hash)
 
+    @property
+    def private_key(self) -> bytes:
+        """The raw key, to open what was sealed to this account (key bundles). Never print
+        it or write it anywhere."""
+        return self._key
+
     @classmethod
     def from_key(cls, private_key: bytes) -> LocalSigner:
         """A signer for a raw 32-byte key (tests and dev tooling; not for user input)."""

@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from claimsengine.errors import ChainError
 
-__all__ = ["AnvilNode", "find_anvil", "start_anvil"]
+__all__ = ["AnvilNode", "find_anvil", "start_anvil", "stop_process"]
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _LISTENING = re.compile(rb"Listening on (127\.0\.0\.1):(\d+)")
@@ -39,14 +40,7 @@ class AnvilNode:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop this node (and only it): SIGTERM, then SIGKILL if it does not exit."""
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout)
+        stop_process(self.process, timeout)
 
     def log(self) -> str:
         """What the node printed so far (for failure messages)."""
@@ -54,6 +48,18 @@ class AnvilNode:
             return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
+    """Stop a child process we started: SIGTERM, then SIGKILL if it does not exit in time."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
 
 
 def find_anvil() -> str | None:

@@ -37,13 +37,13 @@ from eth.chains.base import MiningChain
 from eth.consensus import ConsensusApplier, NoProofConsensus
 from eth.constants import BLANK_ROOT_HASH, ZERO_ADDRESS, ZERO_HASH32
 from eth.db.atomic import AtomicDB
-from eth.exceptions import Revert
+from eth.exceptions import BlockNotFound, HeaderNotFound, Revert
 from eth.vm.forks import PragueVM
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
 from eth.vm.spoof import SpoofTransaction
 from eth_keys.backends import CoinCurveECCBackend
 from eth_keys.datatypes import PrivateKey
-from eth_typing import Address
+from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import ValidationError, keccak, to_canonical_address, to_checksum_address
 
 from claimsengine.chain.base import (
@@ -63,6 +63,7 @@ __all__ = [
     "CHAIN_ID",
     "DEV_BALANCE",
     "EmbeddedChain",
+    "dev_private_keys",
 ]
 
 CHAIN_ID = 1337
@@ -150,6 +151,15 @@ class _PragueChain(MiningChain):
         # Keep the block gas limit constant instead of drifting toward mainnet's.
         header_params.setdefault("gas_limit", parent_header.gas_limit)
         return super().create_header_from_parent(parent_header, **header_params)
+
+
+def dev_private_keys() -> dict[str, bytes]:
+    """The dev accounts' private keys by checksummed address. They are public test keys
+    (anvil's too): for dev chains only, to decrypt what is sealed to a dev account."""
+    return {
+        to_checksum_address(_address(_dev_key(hex_key))): bytes.fromhex(hex_key)
+        for hex_key in _DEV_KEYS.values()
+    }
 
 
 def _dev_key(hex_key: str) -> PrivateKey:
@@ -339,9 +349,13 @@ class EmbeddedChain(Chain):
             ]
             return self._mine(txs, fail_fast=False, vm=vm)
 
-    def call(self, to: str, data: bytes, *, sender: str | None = None) -> bytes:
+    def call(
+        self, to: str, data: bytes, *, sender: str | None = None, block: int | None = None
+    ) -> bytes:
+        """``Chain.call``; ``block`` runs it on the state that block left (JSON-RPC's block
+        tag, for ``claims node``), else on the latest."""
         self._check_open()
-        state = self._scratch_state()
+        state = self._scratch_state(None if block is None else self._header_at(block))
         computation = state.apply_transaction(self._spoof(state, sender, to, data, state.gas_limit))
         if computation.is_error:
             raise TransactionReverted(_computation_failure(computation))
@@ -420,6 +434,54 @@ class EmbeddedChain(Chain):
         self._check_open()
         state = self._evm.get_vm(self._head).state
         return int(state.get_balance(to_canonical_address(self.address_of(address))))
+
+    # -- serving other clients (claims node) -------------------------------------------
+
+    def send_raw(self, raw: bytes) -> Receipt:
+        """Mine one transaction signed elsewhere, alone in a block, committed on its own.
+
+        A transaction that reverts is mined with status 0, as on any node. One the chain
+        cannot take (bad encoding, signature, chain id, nonce or funds) raises ChainError and
+        nothing is mined.
+        """
+        with self.command():
+            builder = PragueVM.get_transaction_builder()
+            try:
+                tx = builder.decode(raw)
+            except Exception as error:
+                raise ChainError(f"transaction rejected: cannot decode it ({error})") from None
+            if getattr(tx, "chain_id", CHAIN_ID) not in (None, CHAIN_ID):
+                raise ChainError(
+                    f"transaction rejected: it is for chain {tx.chain_id}, this is {CHAIN_ID}"
+                )
+            (receipt,) = self._mine([tx], fail_fast=False)
+            return receipt
+
+    def state_at(self, block: int | None = None) -> StateAPI:
+        """The account state after ``block`` (default: the latest), read-only."""
+        self._check_open()
+        header = self._head if block is None else self._header_at(block)
+        return self._evm.get_vm(header).state
+
+    def block_at(self, ref: int | bytes) -> BlockAPI | None:
+        """A mined block by number or by hash; None when there is none."""
+        self._check_open()
+        try:
+            if isinstance(ref, int):
+                if not 0 <= ref <= self._head.block_number:
+                    return None
+                return self._evm.get_canonical_block_by_number(BlockNumber(ref))
+            return self._evm.get_block_by_hash(Hash32(ref))
+        except (BlockNotFound, HeaderNotFound):
+            return None
+
+    def transaction_position(self, tx_hash: bytes) -> tuple[int, int] | None:
+        """(block number, index in the block) of a mined transaction, or None."""
+        self._check_open()
+        row = self._store.connection.execute(
+            "SELECT block_number, tx_index FROM txs WHERE hash = ?", (tx_hash,)
+        ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
 
     # -- time ---------------------------------------------------------------------------
 
@@ -620,10 +682,20 @@ class EmbeddedChain(Chain):
         # py-evm requires strictly increasing block timestamps.
         return max(wanted, int(head.timestamp) + 1)
 
-    def _scratch_state(self) -> StateAPI:
-        """State of the next block, free of charge, that is never persisted (eth_call)."""
-        header = self._pending_header().copy(base_fee_per_gas=0)
-        return self._evm.get_vm(header).state
+    def _scratch_state(self, parent: BlockHeaderAPI | None = None) -> StateAPI:
+        """State of the block after ``parent`` (default: the next block), free of charge,
+        that is never persisted (eth_call)."""
+        if parent is None:
+            header = self._pending_header()
+        else:
+            header = self._evm.create_header_from_parent(parent, timestamp=parent.timestamp + 1)
+        return self._evm.get_vm(header.copy(base_fee_per_gas=0)).state
+
+    def _header_at(self, number: int) -> BlockHeaderAPI:
+        if not 0 <= number <= self._head.block_number:
+            latest = self._head.block_number
+            raise ChainError(f"no block {number} on this chain (the latest is {latest})")
+        return self._evm.chaindb.get_canonical_block_header_by_number(BlockNumber(number))
 
     def _spoof(
         self, state: StateAPI, sender: str | None, to: str | None, data: bytes, gas: int

@@ -12,6 +12,7 @@ mined even if the command fails afterwards.
 from __future__ import annotations
 
 import contextlib
+import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -29,7 +30,7 @@ from claimsengine.chain.base import (
     decode_revert_reason,
     iter_topic_filter,
 )
-from claimsengine.errors import ChainError, RpcError, TransactionReverted
+from claimsengine.errors import ChainError, NonceTaken, RpcError, TransactionReverted
 
 __all__ = ["RpcChain", "is_transient", "retry_transient"]
 
@@ -39,6 +40,21 @@ _GAS_MARGIN_PERCENT = 20  # on top of eth_estimateGas, for state drift between e
 _DEFAULT_TIP = 10**9  # 1 gwei, when the node has no eth_maxPriorityFeePerGas
 _BATCH_SIZE = 500  # requests per JSON-RPC batch
 _REVERT_CODE = 3  # JSON-RPC error code nodes use for "execution reverted"
+_NONCE_TRIES = 20  # sends of one transaction when other processes keep taking its nonce
+_NONCE_BACKOFF = 0.02  # seconds, times the attempt: spreads out processes that collide
+_DISPLACED_CHECK_SECONDS = 1.0  # how often a wait asks whether a transaction was displaced
+_FEE_JITTER_WEI = 10**6  # see _sign
+_NOW_FRESH_SECONDS = 0.5  # how long now() reuses the node's answer (see now())
+_CLAIMS_NODE = "claimsengine/"  # how `claims node` names itself in web3_clientVersion
+#: What nodes say when a transaction's nonce is not the account's next (anvil, geth, Besu,
+#: claims node): another process used it first.
+_NONCE_TAKEN = (
+    "nonce too low",
+    "replacement transaction underpriced",
+    "nonce has already been used",
+    "known transaction",
+    "nonce too high",  # our count ran ahead (a transaction was dropped): ask the node again
+)
 
 
 # -- retries -------------------------------------------------------------------------------
@@ -100,6 +116,11 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _is_nonce_taken(error: RpcError) -> bool:
+    message = error.rpc_message.lower()
+    return any(marker in message for marker in _NONCE_TAKEN)
+
+
 def _is_revert(error: RpcError) -> bool:
     return error.code == _REVERT_CODE or "revert" in error.rpc_message.lower()
 
@@ -155,6 +176,14 @@ class RpcChain(Chain):
         self._fee_multiplier = fee_multiplier
         self._reasons: dict[bytes, str] = {}  # revert reasons of send_many, by tx hash
         self._gas_limit: int | None = None
+        self._nonces: dict[str, int] = {}  # next nonce of each account we sign for
+        # What we signed, by hash, to send again if another process's transaction displaces it.
+        # The nonce is None for what the node signed: the node chose it.
+        self._sent: dict[
+            bytes, tuple[str, dict[str, Any], int | None, dict[str, str], int | None]
+        ] = {}
+        self._sizes_gas: bool | None = None  # see _node_sizes_gas
+        self._now_cache: tuple[float, int] | None = None  # (monotonic time asked, now())
         signers = dict(keystore or {})
         try:
             self.chain_id = int(self._request("eth_chainId"), 16)
@@ -208,10 +237,15 @@ class RpcChain(Chain):
     def send(self, sender: str, to: str | None, data: bytes, *, gas: int | None = None) -> Receipt:
         address = self.address_of(sender)
         call = self._call_object(address, to, data)
+        if gas is None and address not in self._signers and self._node_sizes_gas():
+            # `claims node` runs the transaction once, refusing it if it reverts: an
+            # estimate first would run it twice more for nothing.
+            (receipt,) = self._wait_for([self._submit(address, call, None, self._fees())])
+            return receipt
         if gas is None:
             estimate = self.estimate_gas(address, to, data)
             gas = min(estimate * (100 + _GAS_MARGIN_PERCENT) // 100, self.block_gas_limit)
-        tx_hash = self._submit(address, call, gas, self._fees(), None)
+        tx_hash = self._submit(address, call, gas, self._fees())
         (receipt,) = self._wait_for([tx_hash])
         if receipt.status != 1:
             raise TransactionReverted(self._replay_failure(call, gas, receipt.block_number))
@@ -229,7 +263,6 @@ class RpcChain(Chain):
             )
         address = self.address_of(sender)
         fees = self._fees()
-        nonce = int(self._request("eth_getTransactionCount", address, "pending"), 16)
         objects = [self._call_object(address, to, data) for to, data in calls]
         # One request per transaction, in nonce order. Not a JSON-RPC batch: anvil handles a
         # batch's requests concurrently, and in automine mode transactions that arrive out of
@@ -237,7 +270,7 @@ class RpcChain(Chain):
         hashes = []
         for i, obj in enumerate(objects):
             try:
-                hashes.append(self._submit(address, obj, gas, fees, nonce + i))
+                hashes.append(self._submit(address, obj, gas, fees))
             except ChainError as error:
                 raise ChainError(
                     f"transaction {i + 1} of {len(calls)} was not accepted: {error.message} "
@@ -312,6 +345,27 @@ class RpcChain(Chain):
     def balance(self, address: str) -> int:
         return int(self._request("eth_getBalance", self.address_of(address), "latest"), 16)
 
+    def public_key_of(self, address: str, *, blocks: int = 10_000) -> bytes | None:
+        """The secp256k1 public key (65 bytes, uncompressed) of an account, recovered from
+        a typed transaction it signed in the last ``blocks`` blocks; None when there is none.
+        """
+        address = self.address_of(address)
+        if int(self._request("eth_getTransactionCount", address, "latest"), 16) == 0:
+            return None  # it has never signed a transaction
+        latest = self.block_number()
+        numbers = [[hex(n), True] for n in range(latest, max(-1, latest - blocks), -1)]
+        for chunk in _iter_chunks(numbers, 100):
+            for block in self._batch("eth_getBlockByNumber", chunk):
+                if isinstance(block, RpcError) or block is None:
+                    continue
+                for tx in block.get("transactions", []):
+                    if str(tx.get("from", "")).lower() == address.lower():
+                        raw = self._request("eth_getRawTransactionByHash", tx["hash"])
+                        key = _signer_public_key(bytes.fromhex(raw[2:])) if raw else None
+                        if key is not None:
+                            return key
+        return None
+
     @property
     def block_gas_limit(self) -> int:
         if self._gas_limit is None:
@@ -322,24 +376,39 @@ class RpcChain(Chain):
     # -- time ---------------------------------------------------------------------------
 
     def now(self) -> int:
-        latest = self._request("eth_getBlockByNumber", "latest", False)
+        """The next block's timestamp, as the node said it at most ``_NOW_FRESH_SECONDS``
+        ago (and not before this client last sent or set the time). Commands ask it for
+        every record; the chain's own clock, not this, decides what a transaction sees."""
+        cached = self._now_cache
+        if cached is not None and time.monotonic() - cached[0] < _NOW_FRESH_SECONDS:
+            return cached[1]
+        asked = time.monotonic()
+        value = self._ask_now()
+        self._now_cache = (asked, value)
+        return value
+
+    def _ask_now(self) -> int:
+        # Both blocks in one round trip.
+        latest, pending = self._batch(
+            "eth_getBlockByNumber", [["latest", False], ["pending", False]]
+        )
+        if isinstance(latest, RpcError):
+            raise latest
         latest_time = int(latest["timestamp"], 16)
-        try:
-            pending = self._request("eth_getBlockByNumber", "pending", False)
-        except RpcError:
-            pending = None
-        if pending is None:  # nodes without a pending block: assume one second later
+        if isinstance(pending, RpcError) or pending is None:
+            # Nodes without a pending block: assume one second later.
             return max(latest_time + 1, int(time.time()))
         return max(int(pending["timestamp"], 16), latest_time)
 
     def set_time(self, timestamp: int) -> None:
-        current = self.now()
+        current = self._ask_now()
         if timestamp < current:
             raise ChainError(
                 f"cannot move the clock back: the next block is at {current}, "
                 f"asked for {timestamp}",
                 hint="time only moves forward",
             )
+        self._now_cache = None
         try:
             self._request("evm_setNextBlockTimestamp", timestamp)
         except RpcError as error:
@@ -391,43 +460,113 @@ class RpcChain(Chain):
             "data": call["data"],
             **{name: int(value, 16) for name, value in fees.items()},
         }
+        if transaction.get("maxFeePerGas"):
+            # Two processes signing the same call as one account with the same nonce would
+            # make byte-identical transactions, and the node would take the second for the
+            # first: both would count it as theirs. A few wei more on the fee cap (never
+            # charged: only the base fee and the tip are) keeps every transaction distinct.
+            transaction["maxFeePerGas"] += random.randrange(1, _FEE_JITTER_WEI)
         if "to" in call:
             transaction["to"] = call["to"]
         return self._signers[address].sign_transaction(transaction)
 
-    def _submit(
-        self,
-        address: str,
-        call: dict[str, Any],
-        gas: int,
-        fees: dict[str, str],
-        nonce: int | None,
-    ) -> bytes:
-        """Hand one transaction to the node: signed here if we hold the key, else by the node."""
-        if address in self._signers:
-            if nonce is None:
-                nonce = int(self._request("eth_getTransactionCount", address, "pending"), 16)
-            raw, tx_hash = self._sign(address, call, gas, fees, nonce)
+    def _node_sizes_gas(self) -> bool:
+        """Whether the node is `claims node`, which takes a transaction without a gas limit
+        from its dev accounts, runs it once, and refuses it (a revert error) if it fails."""
+        if self._sizes_gas is None:
             try:
-                self._request("eth_sendRawTransaction", "0x" + raw.hex())
-            except RpcError as error:
-                # A retried request may find the transaction already in the pool: fine.
-                if "already known" not in error.rpc_message:
-                    message = f"the node refused the transaction: {error.rpc_message}"
-                    raise ChainError(message) from None
-            return tx_hash
-        request = {**call, "gas": hex(gas), **fees}
-        if nonce is not None:
-            request["nonce"] = hex(nonce)
+                version = str(self._request("web3_clientVersion"))
+            except RpcError:
+                version = ""
+            self._sizes_gas = version.startswith(_CLAIMS_NODE)
+        return self._sizes_gas
+
+    def _submit(
+        self, address: str, call: dict[str, Any], gas: int | None, fees: dict[str, str]
+    ) -> bytes:
+        """Hand one transaction to the node: signed here if we hold the key, else by the node.
+
+        Other processes may send as the same account at the same time. The node picks the
+        nonce of what it signs; for what we sign, we keep the next nonce and, when another
+        process took it first, take the next free one and sign again.
+        """
+        self._now_cache = None  # a new block moves the clock
+        for attempt in range(1, _NONCE_TRIES + 1):
+            try:
+                if address in self._signers:
+                    assert gas is not None, "a transaction signed here needs its gas limit"
+                    return self._submit_signed(address, call, gas, fees)
+                return self._submit_unsigned(address, call, gas, fees)
+            except NonceTaken as taken:
+                self._nonces.pop(address, None)
+                if attempt == _NONCE_TRIES:
+                    raise ChainError(
+                        f"the node refused the transaction {_NONCE_TRIES} times: {taken}",
+                        hint="many processes are sending as this account at once; try again",
+                    ) from None
+                time.sleep(random.uniform(0, _NONCE_BACKOFF * attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _submit_signed(
+        self, address: str, call: dict[str, Any], gas: int, fees: dict[str, str]
+    ) -> bytes:
+        nonce = self._nonces.get(address)
+        if nonce is None:  # first send, or after a clash: ask the node
+            nonce = int(self._request("eth_getTransactionCount", address, "pending"), 16)
+        raw, tx_hash = self._sign(address, call, gas, fees, nonce)
+        try:
+            self._request("eth_sendRawTransaction", "0x" + raw.hex())
+        except RpcError as error:
+            # A retried request may find the transaction already in the pool: fine.
+            if "already known" not in error.rpc_message:
+                # Our own transaction, mined before a lost answer and sent again by the
+                # retry, also reads "nonce too low": it is sent, not taken.
+                if _is_nonce_taken(error) and not self._is_known(tx_hash):
+                    raise NonceTaken(error.rpc_message) from None
+                if _is_nonce_taken(error):
+                    self._nonces[address] = nonce + 1
+                    return tx_hash
+                message = f"the node refused the transaction: {error.rpc_message}"
+                raise ChainError(message) from None
+        self._nonces[address] = nonce + 1
+        self._sent[tx_hash] = (address, call, gas, fees, nonce)
+        return tx_hash
+
+    def _is_known(self, tx_hash: bytes) -> bool:
+        return self._request("eth_getTransactionByHash", "0x" + tx_hash.hex()) is not None
+
+    def _submit_unsigned(
+        self, address: str, call: dict[str, Any], gas: int | None, fees: dict[str, str]
+    ) -> bytes:
+        # No nonce: the node gives the next one. A node that gave one nonce to two processes
+        # says so ("already imported", "underpriced"): ask again for another.
+        request = {**call, **fees}
+        if gas is not None:
+            request["gas"] = hex(gas)
         try:
             sent = self._request("eth_sendTransaction", request)
         except RpcError as error:
+            if gas is None and _is_revert(error):  # the node ran it and refused it
+                raise TransactionReverted(_revert_reason(error)) from None
+            message = error.rpc_message.lower()
+            if (
+                _is_nonce_taken(error)
+                or "already imported" in message
+                or "already known" in message
+            ):
+                raise NonceTaken(error.rpc_message) from None
             raise ChainError(f"the node refused the transaction: {error.rpc_message}") from None
-        return bytes.fromhex(sent[2:])
+        tx_hash = bytes.fromhex(sent[2:])
+        self._sent[tx_hash] = (address, call, gas, fees, None)
+        return tx_hash
 
     def _wait_for(self, hashes: list[bytes]) -> list[Receipt]:
+        """The receipts of ``hashes``, in order. A transaction we signed that another
+        process's transaction displaced (same nonce) is sent again with a fresh nonce."""
+        hashes = list(hashes)
         found: dict[bytes, Receipt] = {}
         deadline = time.monotonic() + self._receipt_timeout
+        next_check = time.monotonic() + _DISPLACED_CHECK_SECONDS
         delay = 0.005
         while True:
             missing = [h for h in hashes if h not in found]
@@ -438,7 +577,11 @@ class RpcChain(Chain):
                 if result is not None:
                     found[tx_hash] = _receipt_from_json(result)
             if len(found) == len(hashes):
+                self._now_cache = None  # blocks were mined: the clock moved
                 return [found[h] for h in hashes]
+            if time.monotonic() > next_check:
+                next_check = time.monotonic() + _DISPLACED_CHECK_SECONDS
+                hashes = [self._resent_if_displaced(h) if h not in found else h for h in hashes]
             if time.monotonic() > deadline:
                 first = next(h for h in hashes if h not in found)
                 raise ChainError(
@@ -449,6 +592,24 @@ class RpcChain(Chain):
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
 
+    def _resent_if_displaced(self, tx_hash: bytes) -> bytes:
+        """``tx_hash``, or the hash of its resend when it can no longer be mined: another
+        transaction took its nonce, or the node dropped it."""
+        sent = self._sent.get(tx_hash)
+        if sent is None:
+            return tx_hash
+        address, call, gas, fees, nonce = sent
+        pooled = self._request("eth_getTransactionByHash", "0x" + tx_hash.hex())
+        if pooled is not None:
+            if pooled.get("blockNumber") is not None:
+                return tx_hash  # mined: its receipt is on the way
+            nonce = int(pooled["nonce"], 16)
+            mined_count = int(self._request("eth_getTransactionCount", address, "latest"), 16)
+            if mined_count <= nonce:
+                return tx_hash  # still waiting its turn
+        self._nonces.pop(address, None)
+        return self._submit(address, call, gas, fees)
+
     def _replay_failure(self, call: dict[str, Any], gas: int, block_number: int) -> str:
         """Why a mined transaction failed: replay it on the state before its block."""
         try:
@@ -458,6 +619,21 @@ class RpcChain(Chain):
                 return _revert_reason(error)
             return error.rpc_message
         return "execution reverted"  # passes on replay: an earlier tx in its block decided
+
+
+def _signer_public_key(raw: bytes) -> bytes | None:
+    """The public key that signed a typed (EIP-2718) transaction; None for a legacy one."""
+    from eth_account.typed_transactions import TypedTransaction
+    from eth_keys import keys
+    from hexbytes import HexBytes
+
+    if not raw or raw[0] >= 0x7F:
+        return None
+    transaction = TypedTransaction.from_bytes(HexBytes(raw))
+    v, r, s = transaction.vrs()
+    signature = keys.Signature(vrs=(v, r, s))
+    public = signature.recover_public_key_from_msg_hash(transaction.hash())
+    return b"\x04" + public.to_bytes()
 
 
 def _with_reason(receipt: Receipt, reason: str | None) -> Receipt:

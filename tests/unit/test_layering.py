@@ -6,11 +6,12 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
     foundation   errors, ids                                 imports no other layer
     domain       money, days, yamlfile, plan, members,       foundation
                  records, results, adjudication
-    stores       privacy, vault, journal                     foundation, domain
+    stores       privacy, vault, journal, keybundle          foundation, domain
     chain        chain/                                      foundation
     contracts    compiler, abi, engine, history              foundation, domain, chain
-    parties      workspace, sdk, orchestrator, reconcile,    every layer above
-                 exports, onboarding, demo, scenario, population
+    parties      workspace, handover, sdk, orchestrator,     every layer above
+                 reconcile, exports, onboarding, demo,
+                 scenario, population
     api          claimsengine/__init__.py                    every layer but the CLI
     cli          cli/ (installed as claimsengine.cli)        everything
 
@@ -41,11 +42,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "npi",
         "payer",
     ),
-    "stores": ("privacy", "vault", "journal"),
+    "stores": ("privacy", "vault", "journal", "keybundle"),
     "chain": ("chain",),
     "contracts": ("compiler", "abi", "engine", "history"),
     "parties": (
         "workspace",
+        "handover",
         "sdk",
         "orchestrator",
         "reconcile",
