@@ -194,6 +194,7 @@ class EmbeddedChain(Chain):
         self._closed = False
         self._time_offset = 0
         self._pinned_timestamp: int | None = None
+        self._read_state: tuple[tuple[bytes, int], StateAPI] | None = None
         self.chain_id = CHAIN_ID
         self._keys: dict[Address, PrivateKey] = {}
         self.accounts = {}
@@ -342,7 +343,7 @@ class EmbeddedChain(Chain):
     def call(self, to: str, data: bytes, *, sender: str | None = None) -> bytes:
         self._check_open()
         state = self._scratch_state()
-        computation = state.apply_transaction(self._spoof(state, sender, to, data, state.gas_limit))
+        computation = self._try(state, sender, to, data, state.gas_limit)
         if computation.is_error:
             raise TransactionReverted(_computation_failure(computation))
         return bytes(computation.output)
@@ -352,17 +353,13 @@ class EmbeddedChain(Chain):
         self._check_open()
         state = self._scratch_state()
         limit = state.gas_limit
-        snapshot = state.snapshot()
-        computation = state.apply_transaction(self._spoof(state, sender, to, data, limit))
-        state.revert(snapshot)
+        computation = self._try(state, sender, to, data, limit)
         if computation.is_error:
             raise TransactionReverted(_computation_failure(computation))
         # Gas consumed before refunds; more only when a call forwards 63/64 of what is left.
         candidate = limit - computation.get_gas_remaining()
         while candidate < limit:
-            snapshot = state.snapshot()
-            computation = state.apply_transaction(self._spoof(state, sender, to, data, candidate))
-            state.revert(snapshot)
+            computation = self._try(state, sender, to, data, candidate)
             if computation.is_success:
                 return candidate
             candidate = min(limit, candidate + max(candidate // 64, 2_300))
@@ -498,6 +495,7 @@ class EmbeddedChain(Chain):
         mined = vm.mine_block(filled, mix_hash=keccak(header.parent_hash)).block
         self._evm.chaindb.persist_block(mined)
         self._head = mined.header
+        self._read_state = None  # reads see the new head from now on
         if self._pinned_timestamp is not None:
             self._pinned_timestamp = None
             self._write_clock()
@@ -621,9 +619,36 @@ class EmbeddedChain(Chain):
         return max(wanted, int(head.timestamp) + 1)
 
     def _scratch_state(self) -> StateAPI:
-        """State of the next block, free of charge, that is never persisted (eth_call)."""
-        header = self._pending_header().copy(base_fee_per_gas=0)
-        return self._evm.get_vm(header).state
+        """State of the next block, free of charge, that is never persisted (eth_call).
+
+        It is kept warm between calls (its caches of accounts, storage and trie nodes), and
+        built again when the head or the next block's timestamp changes. A caller applies
+        its transaction between ``snapshot()`` and ``revert()``, so the state stays the
+        head's: a read never sees another read's writes.
+        """
+        head = self._head
+        timestamp = self._next_timestamp(head)
+        key = (bytes(head.hash), timestamp)
+        if self._read_state is None or self._read_state[0] != key:
+            header = self._evm.create_header_from_parent(head, timestamp=timestamp)
+            state = self._evm.get_vm(header.copy(base_fee_per_gas=0)).state
+            if self._read_state is not None and self._read_state[0][0] == key[0]:
+                # Same head, a later second: the accounts and storage read so far are still
+                # the head's; only the block context (its timestamp) differs.
+                warm = self._read_state[1]
+                state._account_db = warm._account_db  # type: ignore[attr-defined]
+            self._read_state = (key, state)
+        return self._read_state[1]
+
+    def _try(
+        self, state: StateAPI, sender: str | None, to: str | None, data: bytes, gas: int
+    ) -> ComputationAPI:
+        """Run a transaction on ``state`` and undo it: the state is left as it was."""
+        snapshot = state.snapshot()
+        try:
+            return state.apply_transaction(self._spoof(state, sender, to, data, gas))
+        finally:
+            state.revert(snapshot)
 
     def _spoof(
         self, state: StateAPI, sender: str | None, to: str | None, data: bytes, gas: int
@@ -640,6 +665,7 @@ class EmbeddedChain(Chain):
         return SpoofTransaction(unsigned, from_=origin)  # type: ignore[return-value]
 
     def _reload(self) -> None:
+        self._read_state = None
         self._evm = _PragueChain(AtomicDB(self._store))
         self._head = self._evm.get_canonical_head()
         rows = dict(self._store.connection.execute("SELECT name, value FROM meta").fetchall())

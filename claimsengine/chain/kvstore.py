@@ -25,8 +25,8 @@ class SqliteKV(BaseDB):
 
     Reads are served from a write-through cache of the values this process has seen. The
     cache is dropped on ``rollback()``, so it never outlives the SQL transaction that
-    produced it. ``reads`` counts the lookups that reached sqlite (tests use it to measure
-    work done).
+    produced it. ``lookups`` counts every lookup, ``reads`` those that reached sqlite
+    (tests use them to measure work done).
     """
 
     def __init__(self, path: Path | str) -> None:
@@ -42,6 +42,7 @@ class SqliteKV(BaseDB):
         self.connection.execute(_SCHEMA)
         self._cache: dict[bytes, bytes] = {}
         self.reads = 0
+        self.lookups = 0
 
     # -- transactions -------------------------------------------------------------------
 
@@ -83,6 +84,7 @@ class SqliteKV(BaseDB):
     # -- BaseDB -------------------------------------------------------------------------
 
     def __getitem__(self, key: bytes) -> bytes:
+        self.lookups += 1
         try:
             return self._cache[key]
         except KeyError:

@@ -526,3 +526,49 @@ def test_set_time_moves_forward_only(counter: Counter) -> None:
         with pytest.raises(ChainError, match="cannot move the clock back"):
             chain.set_time(target)
         chain.set_time(chain.now())  # standing still is allowed
+
+
+# -- reads kept warm between commits ------------------------------------------------------------
+
+
+def test_reads_reuse_one_state_until_the_head_or_the_time_moves(counter: Counter) -> None:
+    clock = FakeClock(1_800_000_000)
+    with EmbeddedChain.memory(clock=clock) as chain:
+        address = deploy(chain, counter, start=3)
+        assert count(chain, counter, address) == 3
+        lookups = chain.store.lookups
+        for _ in range(5):
+            assert count(chain, counter, address) == 3
+        # The state of the first read served the next five: no account, storage slot or trie
+        # node was looked up again; only the contract's code, once a call.
+        assert chain.store.lookups == lookups + 5
+        # A later second: the block context is new, so calls see the new time.
+        clock.value += 7
+        assert stamp(chain, counter, address) == 1_800_000_007
+
+
+def test_a_warm_read_state_never_keeps_a_calls_writes(
+    memory_chain: EmbeddedChain, counter: Counter
+) -> None:
+    address = deploy(memory_chain, counter)
+    # increment() run as a call writes in the read state, which is put back after each call.
+    assert int.from_bytes(memory_chain.call(address, counter.increment), "big") == 1
+    assert int.from_bytes(memory_chain.call(address, counter.increment), "big") == 1
+    assert memory_chain.estimate_gas("insurer", address, counter.increment) > 21_000
+    assert count(memory_chain, counter, address) == 0
+
+
+def test_reads_follow_commits_and_rollbacks(memory_chain: EmbeddedChain, counter: Counter) -> None:
+    chain = memory_chain
+    address = deploy(chain, counter)
+    assert count(chain, counter, address) == 0
+    chain.send("insurer", address, counter.increment)
+    assert count(chain, counter, address) == 1  # a new head: the read state is rebuilt
+    with pytest.raises(RuntimeError), chain.command():
+        chain.send("insurer", address, counter.increment)
+        assert count(chain, counter, address) == 2  # inside the command, its own writes
+        raise RuntimeError("undo")
+    assert count(chain, counter, address) == 1  # the rolled-back block is forgotten
+    with chain.command():
+        chain.send("insurer", address, counter.increment)
+    assert count(chain, counter, address) == 2
