@@ -56,6 +56,7 @@ from claimsengine.chain.base import (
 )
 from claimsengine.chain.fast_evm import FastPragueVM
 from claimsengine.chain.kvstore import SqliteKV
+from claimsengine.chain.prune import prune
 from claimsengine.errors import ChainError, StateLocked, TransactionReverted
 
 __all__ = [
@@ -70,6 +71,9 @@ CHAIN_ID = 1337
 BLOCK_GAS_LIMIT = 1_000_000_000
 #: Each dev account starts with 10,000 ether, as on anvil.
 DEV_BALANCE = 10_000 * 10**18
+#: Pruning waits for at least this many written trie nodes (a MB or two), so that small
+#: commands never pay for a walk of the whole state.
+PRUNE_FLOOR = 5_000
 
 STATE_FILE = "chain.sqlite"
 LOCK_FILE = "lock"
@@ -289,6 +293,7 @@ class EmbeddedChain(Chain):
             yield
             self._depth -= 1
             if depth == 0:
+                self._prune_if_due()
                 self._store.commit()
             else:
                 self._store.release(savepoint)
@@ -301,6 +306,15 @@ class EmbeddedChain(Chain):
             # py-evm holds the head and caches in memory: rebuild them from the database.
             self._reload()
             raise
+
+    def prune(self) -> tuple[int, int]:
+        """Delete the state that the head no longer needs (see chain/prune.py), at once.
+
+        Commands do it on their own as garbage builds up; this is for tests and tools.
+        Returns (trie nodes kept, trie nodes deleted).
+        """
+        with self.command():
+            return self._prune()
 
     def close(self) -> None:
         if self._closed:
@@ -603,6 +617,46 @@ class EmbeddedChain(Chain):
                 f"the embedded chain has no key for {to_checksum_address(address)}",
                 hint="send as one of: " + ", ".join(self.accounts),
             ) from None
+
+    # -- internals: pruning ---------------------------------------------------------------
+
+    def _prune_if_due(self) -> None:
+        """Prune when the nodes written since the last pruning outnumber the live ones.
+
+        So the state holds at most about twice the head's live nodes, and each pruning,
+        whose cost is the live state's size, is paid for by as many writes before it.
+        """
+        written = self._store.node_writes
+        self._store.node_writes = 0
+        if written == 0:
+            return
+        live, pending = self._prune_counts()
+        pending += written
+        if pending >= max(PRUNE_FLOOR, live):
+            self._prune()
+        else:
+            self._write_meta(prune_pending=pending)
+
+    def _prune(self) -> tuple[int, int]:
+        kept, deleted = prune(self._store, bytes(self._head.state_root))
+        self._store.node_writes = 0
+        self._read_state = None
+        self._write_meta(prune_live=kept, prune_pending=0)
+        return kept, deleted
+
+    def _prune_counts(self) -> tuple[int, int]:
+        rows = dict(
+            self._store.connection.execute(
+                "SELECT name, value FROM meta WHERE name IN ('prune_live', 'prune_pending')"
+            ).fetchall()
+        )
+        return int(rows.get("prune_live") or 0), int(rows.get("prune_pending") or 0)
+
+    def _write_meta(self, **values: int) -> None:
+        self._store.connection.executemany(
+            "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+            [(name, str(value)) for name, value in values.items()],
+        )
 
     # -- internals: state and clock ------------------------------------------------------
 

@@ -43,6 +43,8 @@ class SqliteKV(BaseDB):
         self._cache: dict[bytes, bytes] = {}
         self.reads = 0
         self.lookups = 0
+        #: Values stored under a 32-byte key (trie nodes, mostly): what pruning may reclaim.
+        self.node_writes = 0
 
     # -- transactions -------------------------------------------------------------------
 
@@ -62,6 +64,7 @@ class SqliteKV(BaseDB):
         if self.connection.in_transaction:
             self.connection.execute("ROLLBACK")
         self._cache.clear()
+        self.node_writes = 0
 
     def savepoint(self, name: str) -> None:
         """Mark a point inside the open transaction that ``rollback_to(name)`` returns to."""
@@ -75,6 +78,10 @@ class SqliteKV(BaseDB):
         """Undo the work done since ``savepoint(name)`` and forget the savepoint."""
         self.connection.execute(f'ROLLBACK TO "{name}"')
         self.connection.execute(f'RELEASE "{name}"')
+        self._cache.clear()
+
+    def forget(self) -> None:
+        """Drop the cache (after keys were deleted behind it, as pruning does)."""
         self._cache.clear()
 
     def close(self) -> None:
@@ -101,6 +108,8 @@ class SqliteKV(BaseDB):
         self.connection.execute(
             "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value)
         )
+        if len(key) == 32:
+            self.node_writes += 1
         self._remember(key, value)
 
     def __delitem__(self, key: bytes) -> None:
