@@ -436,17 +436,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rpc": lambda: run_rpc(records),
         "embedded": lambda: run_embedded(records),
     }
-    paths: dict[str, dict[str, Any]] = {}
-    for name in PATHS:
-        if name in skip:
-            continue
-        log(f"path {name} ... (load average {load_average()})")
-        try:
-            paths[name] = runners[name]()
-        except Exception as error:  # one path failing must not hide the others
-            paths[name] = {"error": f"{type(error).__name__}: {error}"}
-        paths[name]["load_average_after"] = load_average()
-        log(f"path {name}: {json.dumps(paths[name])[:300]}")
+    paths = run_paths([name for name in PATHS if name not in skip], runners, log)
     report = {
         "benchmark": "throughput",
         "claims": args.claims,
@@ -461,8 +451,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return report
 
 
-def print_summary(report: dict[str, Any]) -> None:
-    print(f"throughput, {report['claims']} one-line claims, records to paid (shared machine)")
+def run_paths(
+    names: list[str], runners: dict[str, Callable[[], dict[str, Any]]], log: Callable[[str], None]
+) -> dict[str, dict[str, Any]]:
+    """Run each path in turn; one that fails is reported, and the others still run."""
+    paths: dict[str, dict[str, Any]] = {}
+    for name in names:
+        log(f"path {name} ... (load average {load_average()})")
+        try:
+            paths[name] = runners[name]()
+        except Exception as error:  # one path failing must not hide the others
+            paths[name] = {"error": f"{type(error).__name__}: {error}"}
+        paths[name]["load_average_after"] = load_average()
+        log(f"path {name}: {json.dumps(paths[name])[:300]}")
+    return paths
+
+
+def print_paths(report: dict[str, Any]) -> None:
+    """One line per path (rate, wall, CPU), then the comparison."""
     for name, out in report["paths"].items():
         if "error" in out:
             print(f"  ({name}) FAILED: {out['error']}")
@@ -470,10 +476,16 @@ def print_summary(report: dict[str, Any]) -> None:
         extra = " (extrapolated from a sample)" if out.get("extrapolated") else ""
         print(
             f"  ({name}) {out['claims_per_s']:>8.1f} claims/s  {out['seconds']:>8.1f} s wall"
+            f"  {out.get('cpu_seconds', 0):>8.1f} CPU s"
             f"  {out.get('claims_per_cpu_s', 0):>8.1f} claims/cpu-s{extra}"
         )
     for name, entry in report["comparison"].items():
         print(f"  {name}: {json.dumps(entry)}")
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    print(f"throughput, {report['claims']} one-line claims, records to paid (shared machine)")
+    print_paths(report)
 
 
 if __name__ == "__main__":

@@ -52,9 +52,10 @@ from claimsengine.chain.base import (
     Log,
     Receipt,
     decode_revert_reason,
-    iter_topic_filter,
 )
 from claimsengine.chain.fast_evm import FastPragueVM
+from claimsengine.chain.index import SCHEMA as INDEX_SCHEMA
+from claimsengine.chain.index import LogIndex, migrate_from_v1
 from claimsengine.chain.kvstore import SqliteKV
 from claimsengine.chain.prune import prune
 from claimsengine.errors import ChainError, StateLocked, TransactionReverted
@@ -77,7 +78,7 @@ PRUNE_FLOOR = 5_000
 
 STATE_FILE = "chain.sqlite"
 LOCK_FILE = "lock"
-_SCHEMA_VERSION = "1"
+_SCHEMA_VERSION = "2"  # 2: the compact index of chain/index.py
 _LOCK_POLL_SECONDS = 0.05
 _PRIORITY_FEE = 0  # the embedded chain has no miner to tip
 
@@ -99,36 +100,8 @@ _DEV_KEYS: dict[str, str] = dict(
     )
 )
 
-_INDEX_SCHEMA = """
-CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
-CREATE TABLE txs (
-    hash BLOB PRIMARY KEY,
-    block_number INTEGER NOT NULL,
-    tx_index INTEGER NOT NULL,
-    status INTEGER NOT NULL,
-    gas_used INTEGER NOT NULL,
-    contract_address BLOB,
-    revert_reason TEXT
-) WITHOUT ROWID;
-CREATE TABLE logs (
-    block_number INTEGER NOT NULL,
-    log_index INTEGER NOT NULL,
-    tx_hash BLOB NOT NULL,
-    address BLOB NOT NULL,
-    topic_count INTEGER NOT NULL,
-    topic0 BLOB, topic1 BLOB, topic2 BLOB, topic3 BLOB,
-    data BLOB NOT NULL,
-    PRIMARY KEY (block_number, log_index)
-) WITHOUT ROWID;
-CREATE INDEX logs_by_event ON logs (address, topic0, block_number);
-CREATE INDEX logs_by_topic1 ON logs (address, topic0, topic1, block_number);
-CREATE INDEX logs_by_topic2 ON logs (address, topic0, topic2, block_number);
-CREATE INDEX logs_by_topic3 ON logs (address, topic0, topic3, block_number);
-CREATE INDEX logs_by_tx ON logs (tx_hash);
-"""
-
-_LOG_COLUMNS = (
-    "address, topic_count, topic0, topic1, topic2, topic3, data, block_number, tx_hash, log_index"
+_INDEX_SCHEMA = (
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;" + INDEX_SCHEMA
 )
 
 
@@ -384,22 +357,19 @@ class EmbeddedChain(Chain):
     def receipt(self, tx_hash: bytes) -> Receipt:
         self._check_open()
         row = self._store.connection.execute(
-            "SELECT block_number, status, gas_used, contract_address, revert_reason"
+            "SELECT block_number, tx_index, status, gas_used, contract_address, revert_reason"
             " FROM txs WHERE hash = ?",
             (tx_hash,),
         ).fetchone()
         if row is None:
             raise ChainError(f"no transaction 0x{tx_hash.hex()} on this chain")
-        block_number, status, gas_used, contract, reason = row
-        logs = self._store.connection.execute(
-            f"SELECT {_LOG_COLUMNS} FROM logs WHERE tx_hash = ? ORDER BY log_index", (tx_hash,)
-        ).fetchall()
+        block_number, tx_index, status, gas_used, contract, reason = row
         return Receipt(
             tx_hash=tx_hash,
             status=status,
             gas_used=gas_used,
             block_number=block_number,
-            logs=tuple(_log_from_row(r) for r in logs),
+            logs=tuple(self._logs.tx_logs(block_number, tx_index)),
             contract_address=to_checksum_address(contract) if contract else None,
             revert_reason=reason,
         )
@@ -412,16 +382,8 @@ class EmbeddedChain(Chain):
         to_block: int | None = None,
     ) -> list[Log]:
         self._check_open()
-        sql = f"SELECT {_LOG_COLUMNS} FROM logs WHERE address = ? AND block_number >= ?"
-        params: list[Any] = [to_canonical_address(self.address_of(address)), from_block]
-        if to_block is not None:
-            sql += " AND block_number <= ?"
-            params.append(to_block)
-        for position, topic in iter_topic_filter(topics):
-            sql += f" AND topic{position} = ?"
-            params.append(topic)
-        sql += " ORDER BY block_number, log_index"
-        return [_log_from_row(r) for r in self._store.connection.execute(sql, params)]
+        where = to_canonical_address(self.address_of(address))
+        return self._logs.logs(where, topics, from_block, to_block)
 
     def block_number(self) -> int:
         self._check_open()
@@ -522,8 +484,6 @@ class EmbeddedChain(Chain):
         computations: list[ComputationAPI],
     ) -> list[Receipt]:
         number = int(block.number)
-        tx_rows: list[tuple[Any, ...]] = []
-        log_rows: list[tuple[Any, ...]] = []
         results: list[Receipt] = []
         cumulative = 0
         log_index = 0
@@ -538,23 +498,10 @@ class EmbeddedChain(Chain):
             contract = bytes(computation.msg.storage_address) if status == 1 and not tx.to else None
             logs: list[Log] = []
             for entry in receipt.logs:
-                topics = tuple(t.to_bytes(32, "big") for t in entry.topics)
-                padded = (topics + (None, None, None, None))[:4]
-                log_rows.append(
-                    (
-                        number,
-                        log_index,
-                        tx_hash,
-                        bytes(entry.address),
-                        len(topics),
-                        *padded,
-                        bytes(entry.data),
-                    )
-                )
                 logs.append(
                     Log(
                         address=to_checksum_address(entry.address),
-                        topics=topics,
+                        topics=tuple(t.to_bytes(32, "big") for t in entry.topics),
                         data=bytes(entry.data),
                         block_number=number,
                         tx_hash=tx_hash,
@@ -562,7 +509,8 @@ class EmbeddedChain(Chain):
                     )
                 )
                 log_index += 1
-            tx_rows.append((tx_hash, number, tx_index, status, gas_used, contract, reason))
+            self._logs.add_tx((tx_hash, number, tx_index, status, gas_used, contract, reason))
+            self._logs.add_logs(number, tx_index, logs)
             results.append(
                 Receipt(
                     tx_hash=tx_hash,
@@ -574,9 +522,6 @@ class EmbeddedChain(Chain):
                     revert_reason=reason,
                 )
             )
-        connection = self._store.connection
-        connection.executemany("INSERT INTO txs VALUES (?, ?, ?, ?, ?, ?, ?)", tx_rows)
-        connection.executemany("INSERT INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", log_rows)
         return results
 
     def _sign(
@@ -621,10 +566,11 @@ class EmbeddedChain(Chain):
     # -- internals: pruning ---------------------------------------------------------------
 
     def _prune_if_due(self) -> None:
-        """Prune when the nodes written since the last pruning outnumber the live ones.
+        """Prune when the nodes written since the last pruning outnumber half the live ones.
 
-        So the state holds at most about twice the head's live nodes, and each pruning,
-        whose cost is the live state's size, is paid for by as many writes before it.
+        So the state holds at most about one and a half times the head's live nodes, and
+        each pruning, whose cost is the live state's size, is paid for by half as many
+        writes before it.
         """
         written = self._store.node_writes
         self._store.node_writes = 0
@@ -632,7 +578,7 @@ class EmbeddedChain(Chain):
             return
         live, pending = self._prune_counts()
         pending += written
-        if pending >= max(PRUNE_FLOOR, live):
+        if pending >= max(PRUNE_FLOOR, live // 2):
             self._prune()
         else:
             self._write_meta(prune_pending=pending)
@@ -720,6 +666,7 @@ class EmbeddedChain(Chain):
 
     def _reload(self) -> None:
         self._read_state = None
+        self._logs = LogIndex(self._store.connection)
         self._evm = _PragueChain(AtomicDB(self._store))
         self._head = self._evm.get_canonical_head()
         rows = dict(self._store.connection.execute("SELECT name, value FROM meta").fetchall())
@@ -744,18 +691,6 @@ class EmbeddedChain(Chain):
             raise ChainError("the chain is closed")
 
 
-def _log_from_row(row: tuple[Any, ...]) -> Log:
-    address, count, t0, t1, t2, t3, data, block_number, tx_hash, log_index = row
-    return Log(
-        address=to_checksum_address(address),
-        topics=tuple(bytes(t) for t in (t0, t1, t2, t3)[:count]),
-        data=bytes(data),
-        block_number=block_number,
-        tx_hash=bytes(tx_hash),
-        log_index=log_index,
-    )
-
-
 def _is_initialised(store: SqliteKV) -> bool:
     row = store.connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
@@ -767,7 +702,18 @@ def _is_initialised(store: SqliteKV) -> bool:
     ).fetchone()
     if version is None:
         return False
-    if version[0] != _SCHEMA_VERSION:
+    if version[0] == "1":
+        store.begin()  # schema 1 had the same chain and a larger index: rewrite the index
+        try:
+            migrate_from_v1(store.connection)
+            store.connection.execute(
+                "UPDATE meta SET value = ? WHERE name = 'schema_version'", (_SCHEMA_VERSION,)
+            )
+            store.commit()
+        except BaseException:
+            store.rollback()
+            raise
+    elif version[0] != _SCHEMA_VERSION:
         raise ChainError(
             f"{store.path} was written by another claimsengine version (schema {version[0]})",
             hint="use the matching claimsengine, or `claims init` a fresh --state",

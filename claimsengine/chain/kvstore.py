@@ -34,6 +34,9 @@ class SqliteKV(BaseDB):
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the python module never
         # commits behind our back.
         self.connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # A new file lets ``release_free_pages`` give pruned pages back (an existing one
+        # keeps its setting: it reuses them instead). Before WAL, which fixes the setting.
+        self.connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
         if self.path != ":memory:":
             self.connection.execute("PRAGMA journal_mode=WAL")
             # FULL: a command the CLI reported as done survives a power cut too.
@@ -83,6 +86,18 @@ class SqliteKV(BaseDB):
     def forget(self) -> None:
         """Drop the cache (after keys were deleted behind it, as pruning does)."""
         self._cache.clear()
+
+    def release_free_pages(self) -> None:
+        """Give the file's free pages back to the file system (new files only; see above)."""
+        # Python's sqlite3 steps this pragma once, and a step frees one page: go on until
+        # no free page is left.
+        free = self.connection.execute("PRAGMA freelist_count").fetchone()[0]
+        while free:
+            self.connection.execute("PRAGMA incremental_vacuum(0)").fetchall()
+            left = self.connection.execute("PRAGMA freelist_count").fetchone()[0]
+            if left >= free:
+                break  # not a file made with auto_vacuum: it keeps its free pages
+            free = left
 
     def close(self) -> None:
         self.rollback()

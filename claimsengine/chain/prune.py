@@ -117,5 +117,6 @@ def prune(store: SqliteKV, state_root: bytes) -> tuple[int, int]:
     ).rowcount
     connection.execute("DELETE FROM temp.live")
     (kept,) = connection.execute("SELECT count(*) FROM kv WHERE length(key) = 32").fetchone()
+    store.release_free_pages()
     store.forget()
     return int(kept), int(deleted)
