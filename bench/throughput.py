@@ -437,17 +437,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "embedded": lambda: run_embedded(records),
     }
     paths = run_paths([name for name in PATHS if name not in skip], runners, log)
-    report = {
+    head = {
         "benchmark": "throughput",
         "claims": args.claims,
         "workload": "one-line claims (chest X-ray 71046), one provider, every claim paid",
-        "machine": {"cpus": os.cpu_count(), "shared": True, "load_average": load_average()},
-        "paths": paths,
-        "comparison": compare(paths),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    report = write_report(args.out, head, paths, compare(paths))
     print_summary(report)
+    return report
+
+
+def write_report(
+    out: Path, head: dict[str, Any], paths: dict[str, Any], comparison: dict[str, Any]
+) -> dict[str, Any]:
+    """The report as JSON in ``out``: ``head``, the machine and its load, paths, comparison."""
+    machine = {"cpus": os.cpu_count(), "shared": True, "load_average": load_average()}
+    report = {**head, "machine": machine, "paths": paths, "comparison": comparison}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
     return report
 
 
