@@ -10,12 +10,14 @@ state root. So, as a geth full node does, it can keep the head's state alone:
   trie and its code);
 - every block header (the ``block-number-to-hash`` lookup names them), so the chain of
   headers, ``BLOCKHASH`` and the block numbers stay as they were;
+- every block's transactions (its transaction trie), as a geth full node keeps its blocks:
+  what was sent stays readable, and auditable (the privacy scan reads every calldata);
 - every key that is not a 32-byte hash (py-evm's lookups: canonical head, scores, the
   transaction-to-block index).
 
-Everything else keyed by a 32-byte hash goes: the tries of past states, and the
-transaction and receipt tries of past blocks (receipts and logs are read from the chain's
-own ``txs`` and ``logs`` tables, which pruning leaves alone). Blocks, their hashes and the
+Everything else keyed by a 32-byte hash goes: the tries of past states and the receipt
+tries of past blocks (receipts and logs are read from the chain's own ``txs`` and ``logs``
+tables, which pruning leaves alone). Blocks, their hashes, their transactions and the
 head's state are exactly what they were: only history that nothing reads is gone.
 """
 
@@ -34,6 +36,7 @@ from claimsengine.chain.kvstore import SqliteKV
 __all__ = ["live_keys", "prune"]
 
 _EMPTY_CODE_HASH = keccak(b"")
+_TRANSACTION_ROOT = 4  # a header's fields: parent, uncles, coinbase, state root, tx root
 _NUMBER_TO_HASH = b"block-number-to-hash:"
 # The first key after every "block-number-to-hash:<n>" key (";" follows ":" in ASCII).
 _NUMBER_TO_HASH_END = b"block-number-to-hash;"
@@ -81,7 +84,15 @@ def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
     rows = store.connection.execute(
         "SELECT value FROM kv WHERE key >= ? AND key < ?", (_NUMBER_TO_HASH, _NUMBER_TO_HASH_END)
     )
-    live.update(rlp.decode(value) for (value,) in rows)  # every header's hash
+    headers = [rlp.decode(value) for (value,) in rows]
+    live.update(headers)
+
+    def ignore(_value: bytes) -> None:
+        pass
+
+    for header_hash in headers:
+        transaction_root = rlp.decode(store[header_hash])[_TRANSACTION_ROOT]
+        _walk(store.__getitem__, transaction_root, live, ignore)
 
     storage_roots: list[bytes] = []
 
@@ -91,9 +102,6 @@ def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
             storage_roots.append(storage_root)
         if code_hash != _EMPTY_CODE_HASH:
             live.add(code_hash)
-
-    def ignore(_value: bytes) -> None:
-        pass
 
     _walk(store.__getitem__, state_root, live, account)
     for storage_root in storage_roots:
