@@ -7,7 +7,10 @@ transaction (or nothing, if it fails or is killed). It is built directly on py-e
 eth-tester, which are far slower.
 
 Receipts and logs are served from index tables written in the same SQL transaction as the
-blocks, so looking one up does not cost time proportional to the length of the chain.
+blocks (chain/index.py), so looking one up does not cost time proportional to the length of
+the chain. Only the head's state is kept: past states are pruned as the command that
+superseded them commits (chain/prune.py); blocks and their transactions stay. View calls
+run on a read state kept warm until the head moves.
 
 The dev accounts are anvil's first seven accounts (the well-known ``test ... junk``
 mnemonic), so an alias names the same address here and on an anvil node. Their private keys
