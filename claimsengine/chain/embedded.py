@@ -43,6 +43,7 @@ from eth.db.atomic import AtomicDB
 from eth.exceptions import Revert
 from eth.vm.forks import PragueVM
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
+from eth.vm.message import Message
 from eth.vm.spoof import SpoofTransaction
 from eth_keys.backends import CoinCurveECCBackend
 from eth_keys.datatypes import PrivateKey
@@ -333,7 +334,7 @@ class EmbeddedChain(Chain):
     def call(self, to: str, data: bytes, *, sender: str | None = None) -> bytes:
         self._check_open()
         state = self._scratch_state()
-        computation = self._try(state, sender, to, data, state.gas_limit)
+        computation = self._view(state, sender, to, data, state.gas_limit)
         if computation.is_error:
             raise TransactionReverted(_computation_failure(computation))
         return bytes(computation.output)
@@ -652,6 +653,35 @@ class EmbeddedChain(Chain):
             return state.apply_transaction(self._spoof(state, sender, to, data, gas))
         finally:
             state.revert(snapshot)
+
+    def _view(
+        self, state: StateAPI, sender: str | None, to: str, data: bytes, gas: int
+    ) -> ComputationAPI:
+        """Run a call's message on ``state`` and undo it: what ``_try`` does, without the
+        transaction's bookkeeping around it (charging the fee, the sender's nonce, refunds).
+
+        The message, its context and the addresses it starts warm are the transaction's,
+        built by py-evm's own executor, so the output is the same; only ``_try`` gives
+        the gas a transaction would use (``estimate_gas``).
+        """
+        spoof = self._spoof(state, sender, to, data, gas)
+        executor = state.get_transaction_executor()
+        snapshot = state.snapshot()
+        try:
+            code, delegation = executor.get_code_at_address(spoof.to)  # type: ignore[attr-defined]
+            message = Message(
+                gas=spoof.gas - spoof.intrinsic_gas,
+                to=spoof.to,
+                sender=spoof.sender,
+                value=0,
+                data=spoof.data,
+                code=code,
+                is_delegation=delegation is not None,
+            )
+            return executor.build_computation(message, spoof)
+        finally:
+            state.revert(snapshot)
+            state.clear_transient_storage()  # type: ignore[attr-defined]
 
     def _spoof(
         self, state: StateAPI, sender: str | None, to: str | None, data: bytes, gas: int

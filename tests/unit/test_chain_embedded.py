@@ -578,3 +578,21 @@ def test_reads_follow_commits_and_rollbacks(memory_chain: EmbeddedChain, counter
     with chain.command():
         chain.send("insurer", address, counter.increment)
     assert count(chain, counter, address) == 2
+
+
+def test_a_call_gives_what_the_whole_transaction_gives(
+    memory_chain: EmbeddedChain, counter: Counter
+) -> None:
+    # call() runs the message without the transaction's fee and nonce bookkeeping; its
+    # output and errors are those of the transaction, run as estimate_gas runs it.
+    chain = memory_chain
+    address = deploy(chain, counter, start=41)
+    state = chain._scratch_state()
+    for data in (counter.count, counter.increment, counter.stamp, counter.fail):
+        for sender in (None, "hospital-1"):
+            view = chain._view(state, sender, address, data, state.gas_limit)
+            whole = chain._try(state, sender, address, data, state.gas_limit)
+            assert (view.is_error, bytes(view.output)) == (whole.is_error, bytes(whole.output))
+            if view.is_error:
+                assert type(view.error) is type(whole.error)
+    assert count(chain, counter, address) == 41
