@@ -2,7 +2,8 @@
 
     python -m bench.run_all [--quick]
 
-Order: gas (deterministic), cli_startup, throughput (the four paths side by side), memory.
+Order: gas (deterministic), cli_startup, throughput (the four paths side by side), memory,
+reconciliation, reads, the realistic plan year (three paths side by side), flat cost.
 Each writes its JSON to bench/results/; this writes
 bench/results/summary.json with all of them. ``--quick`` runs small sizes (a smoke test,
 about a minute); the full run takes several minutes on 2 cores. The machine may be shared
@@ -29,6 +30,9 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("memory", [], ["--claims", "500"]),
     ("reconcile_bench", [], ["--claims", "10000"]),
     ("node_throughput", [], ["--claims", "200"]),
+    ("reads", [], ["--claims", "300", "--calls", "200"]),
+    ("realistic", [], ["--members", "50", "--claims", "300", "--naive-sample", "30"]),
+    ("flat_cost", [], ["--background", "2000", "--measured", "200"]),
 ]
 
 

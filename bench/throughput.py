@@ -433,10 +433,34 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rpc": lambda: run_rpc(records),
         "embedded": lambda: run_embedded(records),
     }
+    paths = run_paths([name for name in PATHS if name not in skip], runners, log)
+    head = {
+        "benchmark": "throughput",
+        "claims": args.claims,
+        "workload": "one-line claims (chest X-ray 71046), one provider, every claim paid",
+    }
+    report = write_report(args.out, head, paths, compare(paths))
+    print_summary(report)
+    return report
+
+
+def write_report(
+    out: Path, head: dict[str, Any], paths: dict[str, Any], comparison: dict[str, Any]
+) -> dict[str, Any]:
+    """The report as JSON in ``out``: ``head``, the machine and its load, paths, comparison."""
+    machine = {"cpus": os.cpu_count(), "shared": True, "load_average": load_average()}
+    report = {**head, "machine": machine, "paths": paths, "comparison": comparison}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def run_paths(
+    names: list[str], runners: dict[str, Callable[[], dict[str, Any]]], log: Callable[[str], None]
+) -> dict[str, dict[str, Any]]:
+    """Run each path in turn; one that fails is reported, and the others still run."""
     paths: dict[str, dict[str, Any]] = {}
-    for name in PATHS:
-        if name in skip:
-            continue
+    for name in names:
         log(f"path {name} ... (load average {load_average()})")
         try:
             paths[name] = runners[name]()
@@ -444,22 +468,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             paths[name] = {"error": f"{type(error).__name__}: {error}"}
         paths[name]["load_average_after"] = load_average()
         log(f"path {name}: {json.dumps(paths[name])[:300]}")
-    report = {
-        "benchmark": "throughput",
-        "claims": args.claims,
-        "workload": "one-line claims (chest X-ray 71046), one provider, every claim paid",
-        "machine": {"cpus": os.cpu_count(), "shared": True, "load_average": load_average()},
-        "paths": paths,
-        "comparison": compare(paths),
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print_summary(report)
-    return report
+    return paths
 
 
-def print_summary(report: dict[str, Any]) -> None:
-    print(f"throughput, {report['claims']} one-line claims, records to paid (shared machine)")
+def print_paths(report: dict[str, Any]) -> None:
+    """One line per path (rate, wall, CPU), then the comparison."""
     for name, out in report["paths"].items():
         if "error" in out:
             print(f"  ({name}) FAILED: {out['error']}")
@@ -467,10 +480,16 @@ def print_summary(report: dict[str, Any]) -> None:
         extra = " (extrapolated from a sample)" if out.get("extrapolated") else ""
         print(
             f"  ({name}) {out['claims_per_s']:>8.1f} claims/s  {out['seconds']:>8.1f} s wall"
+            f"  {out.get('cpu_seconds', 0):>8.1f} CPU s"
             f"  {out.get('claims_per_cpu_s', 0):>8.1f} claims/cpu-s{extra}"
         )
     for name, entry in report["comparison"].items():
         print(f"  {name}: {json.dumps(entry)}")
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    print(f"throughput, {report['claims']} one-line claims, records to paid (shared machine)")
+    print_paths(report)
 
 
 if __name__ == "__main__":

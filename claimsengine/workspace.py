@@ -141,6 +141,8 @@ class Workspace:
         self.chain.close()
         if "journal" in self.__dict__:
             self.journal.close()
+        if "vault" in self.__dict__:
+            self.vault.close()  # so sqlite folds its write-ahead log back into the file
 
     def __enter__(self) -> Workspace:
         return self

@@ -7,7 +7,10 @@ transaction (or nothing, if it fails or is killed). It is built directly on py-e
 eth-tester, which are far slower.
 
 Receipts and logs are served from index tables written in the same SQL transaction as the
-blocks, so looking one up does not cost time proportional to the length of the chain.
+blocks (chain/index.py), so looking one up does not cost time proportional to the length of
+the chain. Only the head's state is kept: past states are pruned as the command that
+superseded them commits (chain/prune.py); blocks and their transactions stay. View calls
+run on a read state kept warm until the head moves.
 
 The dev accounts are anvil's first seven accounts (the well-known ``test ... junk``
 mnemonic), so an alias names the same address here and on an anvil node. Their private keys
@@ -40,6 +43,7 @@ from eth.db.atomic import AtomicDB
 from eth.exceptions import BlockNotFound, HeaderNotFound, Revert
 from eth.vm.forks import PragueVM
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
+from eth.vm.message import Message
 from eth.vm.spoof import SpoofTransaction
 from eth_keys.backends import CoinCurveECCBackend
 from eth_keys.datatypes import PrivateKey
@@ -52,10 +56,12 @@ from claimsengine.chain.base import (
     Log,
     Receipt,
     decode_revert_reason,
-    iter_topic_filter,
 )
 from claimsengine.chain.fast_evm import FastPragueVM
+from claimsengine.chain.index import SCHEMA as INDEX_SCHEMA
+from claimsengine.chain.index import LogIndex, migrate_from_v1
 from claimsengine.chain.kvstore import SqliteKV
+from claimsengine.chain.prune import prune
 from claimsengine.errors import ChainError, StateLocked, TransactionReverted
 
 __all__ = [
@@ -71,10 +77,13 @@ CHAIN_ID = 1337
 BLOCK_GAS_LIMIT = 1_000_000_000
 #: Each dev account starts with 10,000 ether, as on anvil.
 DEV_BALANCE = 10_000 * 10**18
+#: Pruning waits for at least this many written trie nodes (a MB or two), so that small
+#: commands never pay for a walk of the whole state.
+PRUNE_FLOOR = 5_000
 
 STATE_FILE = "chain.sqlite"
 LOCK_FILE = "lock"
-_SCHEMA_VERSION = "1"
+_SCHEMA_VERSION = "2"  # 2: the compact index of chain/index.py
 _LOCK_POLL_SECONDS = 0.05
 _PRIORITY_FEE = 0  # the embedded chain has no miner to tip
 
@@ -96,36 +105,8 @@ _DEV_KEYS: dict[str, str] = dict(
     )
 )
 
-_INDEX_SCHEMA = """
-CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
-CREATE TABLE txs (
-    hash BLOB PRIMARY KEY,
-    block_number INTEGER NOT NULL,
-    tx_index INTEGER NOT NULL,
-    status INTEGER NOT NULL,
-    gas_used INTEGER NOT NULL,
-    contract_address BLOB,
-    revert_reason TEXT
-) WITHOUT ROWID;
-CREATE TABLE logs (
-    block_number INTEGER NOT NULL,
-    log_index INTEGER NOT NULL,
-    tx_hash BLOB NOT NULL,
-    address BLOB NOT NULL,
-    topic_count INTEGER NOT NULL,
-    topic0 BLOB, topic1 BLOB, topic2 BLOB, topic3 BLOB,
-    data BLOB NOT NULL,
-    PRIMARY KEY (block_number, log_index)
-) WITHOUT ROWID;
-CREATE INDEX logs_by_event ON logs (address, topic0, block_number);
-CREATE INDEX logs_by_topic1 ON logs (address, topic0, topic1, block_number);
-CREATE INDEX logs_by_topic2 ON logs (address, topic0, topic2, block_number);
-CREATE INDEX logs_by_topic3 ON logs (address, topic0, topic3, block_number);
-CREATE INDEX logs_by_tx ON logs (tx_hash);
-"""
-
-_LOG_COLUMNS = (
-    "address, topic_count, topic0, topic1, topic2, topic3, data, block_number, tx_hash, log_index"
+_INDEX_SCHEMA = (
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;" + INDEX_SCHEMA
 )
 
 
@@ -204,6 +185,7 @@ class EmbeddedChain(Chain):
         self._closed = False
         self._time_offset = 0
         self._pinned_timestamp: int | None = None
+        self._read_state: tuple[tuple[bytes, int], StateAPI] | None = None
         self.chain_id = CHAIN_ID
         self._keys: dict[Address, PrivateKey] = {}
         self.accounts = {}
@@ -298,6 +280,7 @@ class EmbeddedChain(Chain):
             yield
             self._depth -= 1
             if depth == 0:
+                self._prune_if_due()
                 self._store.commit()
             else:
                 self._store.release(savepoint)
@@ -310,6 +293,15 @@ class EmbeddedChain(Chain):
             # py-evm holds the head and caches in memory: rebuild them from the database.
             self._reload()
             raise
+
+    def prune(self) -> tuple[int, int]:
+        """Delete the state that the head no longer needs (see chain/prune.py), at once.
+
+        Commands do it on their own as garbage builds up; this is for tests and tools.
+        Returns (trie nodes kept, trie nodes deleted).
+        """
+        with self.command():
+            return self._prune()
 
     def close(self) -> None:
         if self._closed:
@@ -355,8 +347,11 @@ class EmbeddedChain(Chain):
         """``Chain.call``; ``block`` runs it on the state that block left (JSON-RPC's block
         tag, for ``claims node``), else on the latest."""
         self._check_open()
-        state = self._scratch_state(None if block is None else self._header_at(block))
-        computation = state.apply_transaction(self._spoof(state, sender, to, data, state.gas_limit))
+        if block is None or block == self._head.block_number:
+            state = self._scratch_state()
+        else:
+            state = self._scratch_state(self._header_at(block))
+        computation = self._view(state, sender, to, data, state.gas_limit)
         if computation.is_error:
             raise TransactionReverted(_computation_failure(computation))
         return bytes(computation.output)
@@ -366,17 +361,13 @@ class EmbeddedChain(Chain):
         self._check_open()
         state = self._scratch_state()
         limit = state.gas_limit
-        snapshot = state.snapshot()
-        computation = state.apply_transaction(self._spoof(state, sender, to, data, limit))
-        state.revert(snapshot)
+        computation = self._try(state, sender, to, data, limit)
         if computation.is_error:
             raise TransactionReverted(_computation_failure(computation))
         # Gas consumed before refunds; more only when a call forwards 63/64 of what is left.
         candidate = limit - computation.get_gas_remaining()
         while candidate < limit:
-            snapshot = state.snapshot()
-            computation = state.apply_transaction(self._spoof(state, sender, to, data, candidate))
-            state.revert(snapshot)
+            computation = self._try(state, sender, to, data, candidate)
             if computation.is_success:
                 return candidate
             candidate = min(limit, candidate + max(candidate // 64, 2_300))
@@ -387,22 +378,19 @@ class EmbeddedChain(Chain):
     def receipt(self, tx_hash: bytes) -> Receipt:
         self._check_open()
         row = self._store.connection.execute(
-            "SELECT block_number, status, gas_used, contract_address, revert_reason"
+            "SELECT block_number, tx_index, status, gas_used, contract_address, revert_reason"
             " FROM txs WHERE hash = ?",
             (tx_hash,),
         ).fetchone()
         if row is None:
             raise ChainError(f"no transaction 0x{tx_hash.hex()} on this chain")
-        block_number, status, gas_used, contract, reason = row
-        logs = self._store.connection.execute(
-            f"SELECT {_LOG_COLUMNS} FROM logs WHERE tx_hash = ? ORDER BY log_index", (tx_hash,)
-        ).fetchall()
+        block_number, tx_index, status, gas_used, contract, reason = row
         return Receipt(
             tx_hash=tx_hash,
             status=status,
             gas_used=gas_used,
             block_number=block_number,
-            logs=tuple(_log_from_row(r) for r in logs),
+            logs=tuple(self._logs.tx_logs(block_number, tx_index)),
             contract_address=to_checksum_address(contract) if contract else None,
             revert_reason=reason,
         )
@@ -415,16 +403,8 @@ class EmbeddedChain(Chain):
         to_block: int | None = None,
     ) -> list[Log]:
         self._check_open()
-        sql = f"SELECT {_LOG_COLUMNS} FROM logs WHERE address = ? AND block_number >= ?"
-        params: list[Any] = [to_canonical_address(self.address_of(address)), from_block]
-        if to_block is not None:
-            sql += " AND block_number <= ?"
-            params.append(to_block)
-        for position, topic in iter_topic_filter(topics):
-            sql += f" AND topic{position} = ?"
-            params.append(topic)
-        sql += " ORDER BY block_number, log_index"
-        return [_log_from_row(r) for r in self._store.connection.execute(sql, params)]
+        where = to_canonical_address(self.address_of(address))
+        return self._logs.logs(where, topics, from_block, to_block)
 
     def block_number(self) -> int:
         self._check_open()
@@ -560,6 +540,7 @@ class EmbeddedChain(Chain):
         mined = vm.mine_block(filled, mix_hash=keccak(header.parent_hash)).block
         self._evm.chaindb.persist_block(mined)
         self._head = mined.header
+        self._read_state = None  # reads see the new head from now on
         if self._pinned_timestamp is not None:
             self._pinned_timestamp = None
             self._write_clock()
@@ -572,8 +553,6 @@ class EmbeddedChain(Chain):
         computations: list[ComputationAPI],
     ) -> list[Receipt]:
         number = int(block.number)
-        tx_rows: list[tuple[Any, ...]] = []
-        log_rows: list[tuple[Any, ...]] = []
         results: list[Receipt] = []
         cumulative = 0
         log_index = 0
@@ -588,23 +567,10 @@ class EmbeddedChain(Chain):
             contract = bytes(computation.msg.storage_address) if status == 1 and not tx.to else None
             logs: list[Log] = []
             for entry in receipt.logs:
-                topics = tuple(t.to_bytes(32, "big") for t in entry.topics)
-                padded = (topics + (None, None, None, None))[:4]
-                log_rows.append(
-                    (
-                        number,
-                        log_index,
-                        tx_hash,
-                        bytes(entry.address),
-                        len(topics),
-                        *padded,
-                        bytes(entry.data),
-                    )
-                )
                 logs.append(
                     Log(
                         address=to_checksum_address(entry.address),
-                        topics=topics,
+                        topics=tuple(t.to_bytes(32, "big") for t in entry.topics),
                         data=bytes(entry.data),
                         block_number=number,
                         tx_hash=tx_hash,
@@ -612,7 +578,8 @@ class EmbeddedChain(Chain):
                     )
                 )
                 log_index += 1
-            tx_rows.append((tx_hash, number, tx_index, status, gas_used, contract, reason))
+            self._logs.add_tx((tx_hash, number, tx_index, status, gas_used, contract, reason))
+            self._logs.add_logs(number, tx_index, logs)
             results.append(
                 Receipt(
                     tx_hash=tx_hash,
@@ -624,9 +591,6 @@ class EmbeddedChain(Chain):
                     revert_reason=reason,
                 )
             )
-        connection = self._store.connection
-        connection.executemany("INSERT INTO txs VALUES (?, ?, ?, ?, ?, ?, ?)", tx_rows)
-        connection.executemany("INSERT INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", log_rows)
         return results
 
     def _sign(
@@ -668,6 +632,47 @@ class EmbeddedChain(Chain):
                 hint="send as one of: " + ", ".join(self.accounts),
             ) from None
 
+    # -- internals: pruning ---------------------------------------------------------------
+
+    def _prune_if_due(self) -> None:
+        """Prune when the nodes written since the last pruning outnumber half the live ones.
+
+        So the state holds at most about one and a half times the head's live nodes, and
+        each pruning, whose cost is the live state's size, is paid for by half as many
+        writes before it.
+        """
+        written = self._store.node_writes
+        self._store.node_writes = 0
+        if written == 0:
+            return
+        live, pending = self._prune_counts()
+        pending += written
+        if pending >= max(PRUNE_FLOOR, live // 2):
+            self._prune()
+        else:
+            self._write_meta(prune_pending=pending)
+
+    def _prune(self) -> tuple[int, int]:
+        kept, deleted = prune(self._store, bytes(self._head.state_root))
+        self._store.node_writes = 0
+        self._read_state = None
+        self._write_meta(prune_live=kept, prune_pending=0)
+        return kept, deleted
+
+    def _prune_counts(self) -> tuple[int, int]:
+        rows = dict(
+            self._store.connection.execute(
+                "SELECT name, value FROM meta WHERE name IN ('prune_live', 'prune_pending')"
+            ).fetchall()
+        )
+        return int(rows.get("prune_live") or 0), int(rows.get("prune_pending") or 0)
+
+    def _write_meta(self, **values: int) -> None:
+        self._store.connection.executemany(
+            "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+            [(name, str(value)) for name, value in values.items()],
+        )
+
     # -- internals: state and clock ------------------------------------------------------
 
     def _pending_header(self) -> BlockHeaderAPI:
@@ -683,19 +688,76 @@ class EmbeddedChain(Chain):
         return max(wanted, int(head.timestamp) + 1)
 
     def _scratch_state(self, parent: BlockHeaderAPI | None = None) -> StateAPI:
-        """State of the block after ``parent`` (default: the next block), free of charge,
-        that is never persisted (eth_call)."""
-        if parent is None:
-            header = self._pending_header()
-        else:
+        """State of the next block, free of charge, that is never persisted (eth_call).
+        With ``parent``, the state of the block after it, built afresh (a call at a past
+        block, for ``claims node``; pruning keeps only the recent states).
+
+        It is kept warm between calls (its caches of accounts, storage and trie nodes), and
+        built again when the head or the next block's timestamp changes. A caller applies
+        its transaction between ``snapshot()`` and ``revert()``, so the state stays the
+        head's: a read never sees another read's writes.
+        """
+        if parent is not None:
             header = self._evm.create_header_from_parent(parent, timestamp=parent.timestamp + 1)
-        return self._evm.get_vm(header.copy(base_fee_per_gas=0)).state
+            return self._evm.get_vm(header.copy(base_fee_per_gas=0)).state
+        head = self._head
+        timestamp = self._next_timestamp(head)
+        key = (bytes(head.hash), timestamp)
+        if self._read_state is None or self._read_state[0] != key:
+            header = self._evm.create_header_from_parent(head, timestamp=timestamp)
+            state = self._evm.get_vm(header.copy(base_fee_per_gas=0)).state
+            if self._read_state is not None and self._read_state[0][0] == key[0]:
+                # Same head, a later second: the accounts and storage read so far are still
+                # the head's; only the block context (its timestamp) differs.
+                warm = self._read_state[1]
+                state._account_db = warm._account_db  # type: ignore[attr-defined]
+            self._read_state = (key, state)
+        return self._read_state[1]
 
     def _header_at(self, number: int) -> BlockHeaderAPI:
         if not 0 <= number <= self._head.block_number:
             latest = self._head.block_number
             raise ChainError(f"no block {number} on this chain (the latest is {latest})")
         return self._evm.chaindb.get_canonical_block_header_by_number(BlockNumber(number))
+
+    def _try(
+        self, state: StateAPI, sender: str | None, to: str | None, data: bytes, gas: int
+    ) -> ComputationAPI:
+        """Run a transaction on ``state`` and undo it: the state is left as it was."""
+        snapshot = state.snapshot()
+        try:
+            return state.apply_transaction(self._spoof(state, sender, to, data, gas))
+        finally:
+            state.revert(snapshot)
+
+    def _view(
+        self, state: StateAPI, sender: str | None, to: str, data: bytes, gas: int
+    ) -> ComputationAPI:
+        """Run a call's message on ``state`` and undo it: what ``_try`` does, without the
+        transaction's bookkeeping around it (charging the fee, the sender's nonce, refunds).
+
+        The message, its context and the addresses it starts warm are the transaction's,
+        built by py-evm's own executor, so the output is the same; only ``_try`` gives
+        the gas a transaction would use (``estimate_gas``).
+        """
+        spoof = self._spoof(state, sender, to, data, gas)
+        executor = state.get_transaction_executor()
+        snapshot = state.snapshot()
+        try:
+            code, delegation = executor.get_code_at_address(spoof.to)  # type: ignore[attr-defined]
+            message = Message(
+                gas=spoof.gas - spoof.intrinsic_gas,
+                to=spoof.to,
+                sender=spoof.sender,
+                value=0,
+                data=spoof.data,
+                code=code,
+                is_delegation=delegation is not None,
+            )
+            return executor.build_computation(message, spoof)
+        finally:
+            state.revert(snapshot)
+            state.clear_transient_storage()  # type: ignore[attr-defined]
 
     def _spoof(
         self, state: StateAPI, sender: str | None, to: str | None, data: bytes, gas: int
@@ -712,6 +774,8 @@ class EmbeddedChain(Chain):
         return SpoofTransaction(unsigned, from_=origin)  # type: ignore[return-value]
 
     def _reload(self) -> None:
+        self._read_state = None
+        self._logs = LogIndex(self._store.connection)
         self._evm = _PragueChain(AtomicDB(self._store))
         self._head = self._evm.get_canonical_head()
         rows = dict(self._store.connection.execute("SELECT name, value FROM meta").fetchall())
@@ -736,18 +800,6 @@ class EmbeddedChain(Chain):
             raise ChainError("the chain is closed")
 
 
-def _log_from_row(row: tuple[Any, ...]) -> Log:
-    address, count, t0, t1, t2, t3, data, block_number, tx_hash, log_index = row
-    return Log(
-        address=to_checksum_address(address),
-        topics=tuple(bytes(t) for t in (t0, t1, t2, t3)[:count]),
-        data=bytes(data),
-        block_number=block_number,
-        tx_hash=bytes(tx_hash),
-        log_index=log_index,
-    )
-
-
 def _is_initialised(store: SqliteKV) -> bool:
     row = store.connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
@@ -759,7 +811,18 @@ def _is_initialised(store: SqliteKV) -> bool:
     ).fetchone()
     if version is None:
         return False
-    if version[0] != _SCHEMA_VERSION:
+    if version[0] == "1":
+        store.begin()  # schema 1 had the same chain and a larger index: rewrite the index
+        try:
+            migrate_from_v1(store.connection)
+            store.connection.execute(
+                "UPDATE meta SET value = ? WHERE name = 'schema_version'", (_SCHEMA_VERSION,)
+            )
+            store.commit()
+        except BaseException:
+            store.rollback()
+            raise
+    elif version[0] != _SCHEMA_VERSION:
         raise ChainError(
             f"{store.path} was written by another claimsengine version (schema {version[0]})",
             hint="use the matching claimsengine, or `claims init` a fresh --state",

@@ -25,8 +25,8 @@ class SqliteKV(BaseDB):
 
     Reads are served from a write-through cache of the values this process has seen. The
     cache is dropped on ``rollback()``, so it never outlives the SQL transaction that
-    produced it. ``reads`` counts the lookups that reached sqlite (tests use it to measure
-    work done).
+    produced it. ``lookups`` counts every lookup, ``reads`` those that reached sqlite
+    (tests use them to measure work done).
     """
 
     def __init__(self, path: Path | str) -> None:
@@ -34,6 +34,9 @@ class SqliteKV(BaseDB):
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the python module never
         # commits behind our back.
         self.connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # A new file lets ``release_free_pages`` give pruned pages back (an existing one
+        # keeps its setting: it reuses them instead). Before WAL, which fixes the setting.
+        self.connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
         if self.path != ":memory:":
             self.connection.execute("PRAGMA journal_mode=WAL")
             # FULL: a command the CLI reported as done survives a power cut too.
@@ -42,6 +45,9 @@ class SqliteKV(BaseDB):
         self.connection.execute(_SCHEMA)
         self._cache: dict[bytes, bytes] = {}
         self.reads = 0
+        self.lookups = 0
+        #: Values stored under a 32-byte key (trie nodes, mostly): what pruning may reclaim.
+        self.node_writes = 0
 
     # -- transactions -------------------------------------------------------------------
 
@@ -61,6 +67,7 @@ class SqliteKV(BaseDB):
         if self.connection.in_transaction:
             self.connection.execute("ROLLBACK")
         self._cache.clear()
+        self.node_writes = 0
 
     def savepoint(self, name: str) -> None:
         """Mark a point inside the open transaction that ``rollback_to(name)`` returns to."""
@@ -76,6 +83,22 @@ class SqliteKV(BaseDB):
         self.connection.execute(f'RELEASE "{name}"')
         self._cache.clear()
 
+    def forget(self) -> None:
+        """Drop the cache (after keys were deleted behind it, as pruning does)."""
+        self._cache.clear()
+
+    def release_free_pages(self) -> None:
+        """Give the file's free pages back to the file system (new files only; see above)."""
+        # Python's sqlite3 steps this pragma once, and a step frees one page: go on until
+        # no free page is left.
+        free = self.connection.execute("PRAGMA freelist_count").fetchone()[0]
+        while free:
+            self.connection.execute("PRAGMA incremental_vacuum(0)").fetchall()
+            left = self.connection.execute("PRAGMA freelist_count").fetchone()[0]
+            if left >= free:
+                break  # not a file made with auto_vacuum: it keeps its free pages
+            free = left
+
     def close(self) -> None:
         self.rollback()
         self.connection.close()
@@ -83,6 +106,7 @@ class SqliteKV(BaseDB):
     # -- BaseDB -------------------------------------------------------------------------
 
     def __getitem__(self, key: bytes) -> bytes:
+        self.lookups += 1
         try:
             return self._cache[key]
         except KeyError:
@@ -99,6 +123,8 @@ class SqliteKV(BaseDB):
         self.connection.execute(
             "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value)
         )
+        if len(key) == 32:
+            self.node_writes += 1
         self._remember(key, value)
 
     def __delitem__(self, key: bytes) -> None:

@@ -263,17 +263,23 @@ def test_receipt_and_log_lookups_do_not_grow_with_the_chain(
         assert len(chain.get_logs(address, by_sender)) == 1
         assert chain.store.reads == reads  # served by the index tables, not by py-evm
 
-    def unindexed() -> None:  # no event type: every log of the address is looked at
-        chain.get_logs(address, [None, word(chain.accounts["hospital-1"])])
+    def any_event() -> None:  # no event type: each of the address's events is looked up
+        assert len(chain.get_logs(address, [None, word(chain.accounts["hospital-1"])])) == 1
 
-    early, early_scan = sqlite_steps(chain, lookups), sqlite_steps(chain, unindexed)
+    def scan() -> None:  # every log is read
+        chain.store.connection.execute("SELECT count(*) FROM logs WHERE length(data) > 0")
+
+    early, early_any = sqlite_steps(chain, lookups), sqlite_steps(chain, any_event)
+    early_scan = sqlite_steps(chain, scan)
     for _ in range(290):
         chain.send("insurer", address, counter.increment)
     assert chain.block_number() == 300
-    late, late_scan = sqlite_steps(chain, lookups), sqlite_steps(chain, unindexed)
+    late, late_any = sqlite_steps(chain, lookups), sqlite_steps(chain, any_event)
+    late_scan = sqlite_steps(chain, scan)
 
     # A B-tree may gain a level; a scan grows with the chain (which shows the measure works).
     assert late <= early * 1.3, (early, late)
+    assert late_any <= early_any * 1.3, (early_any, late_any)
     assert late_scan > early_scan * 10, (early_scan, late_scan)
     assert chain.receipt(first.tx_hash) == first
 
@@ -526,3 +532,67 @@ def test_set_time_moves_forward_only(counter: Counter) -> None:
         with pytest.raises(ChainError, match="cannot move the clock back"):
             chain.set_time(target)
         chain.set_time(chain.now())  # standing still is allowed
+
+
+# -- reads kept warm between commits ------------------------------------------------------------
+
+
+def test_reads_reuse_one_state_until_the_head_or_the_time_moves(counter: Counter) -> None:
+    clock = FakeClock(1_800_000_000)
+    with EmbeddedChain.memory(clock=clock) as chain:
+        address = deploy(chain, counter, start=3)
+        assert count(chain, counter, address) == 3
+        lookups = chain.store.lookups
+        for _ in range(5):
+            assert count(chain, counter, address) == 3
+        # The state of the first read served the next five: no account, storage slot or trie
+        # node was looked up again; only the contract's code, once a call.
+        assert chain.store.lookups == lookups + 5
+        # A later second: the block context is new, so calls see the new time.
+        clock.value += 7
+        assert stamp(chain, counter, address) == 1_800_000_007
+
+
+def test_a_warm_read_state_never_keeps_a_calls_writes(
+    memory_chain: EmbeddedChain, counter: Counter
+) -> None:
+    address = deploy(memory_chain, counter)
+    # increment() run as a call writes in the read state, which is put back after each call.
+    assert int.from_bytes(memory_chain.call(address, counter.increment), "big") == 1
+    assert int.from_bytes(memory_chain.call(address, counter.increment), "big") == 1
+    assert memory_chain.estimate_gas("insurer", address, counter.increment) > 21_000
+    assert count(memory_chain, counter, address) == 0
+
+
+def test_reads_follow_commits_and_rollbacks(memory_chain: EmbeddedChain, counter: Counter) -> None:
+    chain = memory_chain
+    address = deploy(chain, counter)
+    assert count(chain, counter, address) == 0
+    chain.send("insurer", address, counter.increment)
+    assert count(chain, counter, address) == 1  # a new head: the read state is rebuilt
+    with pytest.raises(RuntimeError), chain.command():
+        chain.send("insurer", address, counter.increment)
+        assert count(chain, counter, address) == 2  # inside the command, its own writes
+        raise RuntimeError("undo")
+    assert count(chain, counter, address) == 1  # the rolled-back block is forgotten
+    with chain.command():
+        chain.send("insurer", address, counter.increment)
+    assert count(chain, counter, address) == 2
+
+
+def test_a_call_gives_what_the_whole_transaction_gives(
+    memory_chain: EmbeddedChain, counter: Counter
+) -> None:
+    # call() runs the message without the transaction's fee and nonce bookkeeping; its
+    # output and errors are those of the transaction, run as estimate_gas runs it.
+    chain = memory_chain
+    address = deploy(chain, counter, start=41)
+    state = chain._scratch_state()
+    for data in (counter.count, counter.increment, counter.stamp, counter.fail):
+        for sender in (None, "hospital-1"):
+            view = chain._view(state, sender, address, data, state.gas_limit)
+            whole = chain._try(state, sender, address, data, state.gas_limit)
+            assert (view.is_error, bytes(view.output)) == (whole.is_error, bytes(whole.output))
+            if view.is_error:
+                assert type(view.error) is type(whole.error)
+    assert count(chain, counter, address) == 41

@@ -1,0 +1,130 @@
+"""Pruning the embedded chain's state: keep the nodes of the head's state, drop the rest.
+
+py-evm writes every trie node it makes into the key-value store and never deletes one, so a
+chain keeps every historical state (an archive node): most of the file is nodes that no
+later state refers to. The embedded chain reads only its head's state (calls, balances, the
+next block), and a command that fails is undone by its SQL transaction, not by an older
+state root. So, as a geth full node does, it can keep the head's state alone:
+
+- the nodes reachable from the head's state root (the account trie, each account's storage
+  trie and its code);
+- every block header (the ``block-number-to-hash`` lookup names them), so the chain of
+  headers, ``BLOCKHASH`` and the block numbers stay as they were;
+- every block's transactions (its transaction trie), as a geth full node keeps its blocks:
+  what was sent stays readable, and auditable (the privacy scan reads every calldata);
+- every key that is not a 32-byte hash (py-evm's lookups: canonical head, scores, the
+  transaction-to-block index).
+
+Everything else keyed by a 32-byte hash goes: the tries of past states and the receipt
+tries of past blocks (receipts and logs are read from the chain's own ``txs`` and ``logs``
+tables, which pruning leaves alone). Blocks, their hashes, their transactions and the
+head's state are exactly what they were: only history that nothing reads is gone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import rlp
+from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH
+from eth_hash.auto import keccak
+
+from claimsengine.chain.kvstore import SqliteKV
+
+__all__ = ["live_keys", "prune"]
+
+_EMPTY_CODE_HASH = keccak(b"")
+_TRANSACTION_ROOT = 4  # a header's fields: parent, uncles, coinbase, state root, tx root
+_NUMBER_TO_HASH = b"block-number-to-hash:"
+# The first key after every "block-number-to-hash:<n>" key (";" follows ":" in ASCII).
+_NUMBER_TO_HASH_END = b"block-number-to-hash;"
+
+
+def _children(node: list[Any]) -> Iterator[Any]:
+    """The references a decoded trie node holds: 32-byte hashes or inline (short) nodes."""
+    if len(node) == 17:
+        yield from node[:16]
+    elif len(node) == 2 and node[0] and node[0][0] >> 4 in (0, 1):
+        yield node[1]  # an extension: its one child
+
+
+def _is_leaf(node: list[Any]) -> bool:
+    return len(node) == 2 and bool(node[0]) and node[0][0] >> 4 in (2, 3)
+
+
+def _walk(
+    get: Callable[[bytes], bytes], root: bytes, live: set[bytes], on_leaf: Callable[[bytes], None]
+) -> None:
+    """Add every stored node of the trie under ``root`` to ``live``; call ``on_leaf(value)``."""
+    if root == BLANK_ROOT_HASH:
+        return
+    pending: list[Any] = [root]
+    while pending:
+        ref = pending.pop()
+        if isinstance(ref, list):
+            node = ref  # an inline node: it lives inside its parent, not under a key
+        elif len(ref) == 32:
+            if ref in live:
+                continue
+            live.add(ref)
+            node = rlp.decode(get(ref))
+        else:
+            continue  # b"": an empty branch slot
+        if _is_leaf(node):
+            on_leaf(node[1])
+        else:
+            pending.extend(child for child in _children(node) if child)
+
+
+def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
+    """The 32-byte keys a chain whose head has ``state_root`` still needs."""
+    live: set[bytes] = {BLANK_ROOT_HASH, EMPTY_UNCLE_HASH}
+    rows = store.connection.execute(
+        "SELECT value FROM kv WHERE key >= ? AND key < ?", (_NUMBER_TO_HASH, _NUMBER_TO_HASH_END)
+    )
+    headers = [rlp.decode(value) for (value,) in rows]
+    live.update(headers)
+
+    def ignore(_value: bytes) -> None:
+        pass
+
+    for header_hash in headers:
+        transaction_root = rlp.decode(store[header_hash])[_TRANSACTION_ROOT]
+        _walk(store.__getitem__, transaction_root, live, ignore)
+
+    storage_roots: list[bytes] = []
+
+    def account(encoded: bytes) -> None:
+        _nonce, _balance, storage_root, code_hash = rlp.decode(encoded)
+        if storage_root != BLANK_ROOT_HASH:
+            storage_roots.append(storage_root)
+        if code_hash != _EMPTY_CODE_HASH:
+            live.add(code_hash)
+
+    _walk(store.__getitem__, state_root, live, account)
+    for storage_root in storage_roots:
+        _walk(store.__getitem__, storage_root, live, ignore)
+    return live
+
+
+def prune(store: SqliteKV, state_root: bytes) -> tuple[int, int]:
+    """Delete the 32-byte keys that the head (``state_root``) no longer needs.
+
+    Runs inside the caller's SQL transaction (so a command that fails undoes it too) and
+    drops the store's cache. Returns (nodes kept, nodes deleted).
+    """
+    live = live_keys(store, state_root)
+    connection: sqlite3.Connection = store.connection
+    connection.execute("CREATE TEMP TABLE IF NOT EXISTS live (key BLOB PRIMARY KEY) WITHOUT ROWID")
+    connection.execute("DELETE FROM temp.live")
+    connection.executemany("INSERT OR IGNORE INTO temp.live VALUES (?)", ((k,) for k in live))
+    deleted = connection.execute(
+        "DELETE FROM kv WHERE length(key) = 32 AND key NOT IN (SELECT key FROM temp.live)"
+    ).rowcount
+    connection.execute("DELETE FROM temp.live")
+    (kept,) = connection.execute("SELECT count(*) FROM kv WHERE length(key) = 32").fetchone()
+    store.release_free_pages()
+    store.forget()
+    return int(kept), int(deleted)
