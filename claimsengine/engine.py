@@ -142,7 +142,7 @@ class ChainLine:
 
 @dataclass(frozen=True)
 class ChainClaim:
-    """A claim as the contract takes it: no PHI, only pseudonym and commitment."""
+    """A claim as the contract takes it: no direct identifier, only pseudonym and commitment."""
 
     commitment: bytes
     member: bytes
