@@ -23,13 +23,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from claimsengine.abi import text_to_bytes32
+from claimsengine.abi import bytes32_to_text, text_to_bytes32
 from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.engine import (
     MAX_BATCH,
     MAX_LINES,
     ChainClaim,
     ChainLine,
+    ClaimState,
     DevToken,
     Enrollment,
     PoolState,
@@ -89,6 +90,24 @@ def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
     )
 
 
+def own_claim_state(
+    workspace: Workspace, plan_id: str, provider_id: str, commitment: bytes
+) -> ClaimState | None:
+    """The claim that `provider_id` made in `plan_id` with `commitment`, or None.
+
+    The same commitment in another plan or from another provider is someone else's claim."""
+    state = workspace.engine.claim_status(commitment)
+    if state.status == Status.NONE:
+        return None
+    events = claim_events(workspace.engine, state.claim_id)
+    if bytes32_to_text(events.submitted.args["plan_id"]) != plan_id:
+        return None
+    providers = workspace.providers(plan_id)
+    if provider_id not in providers or providers[provider_id].account != events.provider_account:
+        return None
+    return state
+
+
 def claim_result(workspace: Workspace, claim_id: int) -> ClaimResult:
     """The current result of one claim, read from the chain."""
     return result_of(workspace, claim_events(workspace.engine, claim_id))
@@ -115,8 +134,8 @@ def record_result(
             hint="name the provider too",
         )
     entry = entries[0]
-    state = workspace.engine.claim_status(entry.commitment)
-    if state.status == Status.NONE:
+    state = own_claim_state(workspace, entry.plan_id, entry.provider_id, entry.commitment)
+    if state is None:
         raise NotFound(f"record {record_id} is not on the chain yet", hint="submit it again")
     return claim_result(workspace, state.claim_id)
 
@@ -406,7 +425,7 @@ class HospitalClient(Party):
             # shares its keys; then the contract refuses it as a duplicate, and _send_batch
             # finds it with claim_status. This saves a claim_status call per new record.
             return False
-        state = ws.engine.claim_status(prepared.commitment)
+        state = self._on_chain(prepared)
         if state.status == Status.NONE:
             return False
         if earlier.claim_id is None:
@@ -428,6 +447,34 @@ class HospitalClient(Party):
         )
         outcomes[index] = Submission(record, prepared.source, result=result, already_submitted=True)
         return True
+
+    def _on_chain(self, prepared: PreparedClaim) -> ClaimState:
+        """The state of the claim this record made on the chain (status NONE: none yet).
+
+        A claim under the same commitment in another plan or from another provider is not
+        this record's (someone copied the commitment from a pending transaction): say so,
+        never take it for the record's own claim."""
+        record = prepared.record
+        ws = self.workspace
+        state = own_claim_state(ws, record.plan_id, record.provider_id, prepared.commitment)
+        if state is not None:
+            return state
+        found = ws.engine.claim_status(prepared.commitment)
+        if found.status == Status.NONE:
+            return found
+        events = claim_events(ws.engine, found.claim_id)
+        plan_id = bytes32_to_text(events.submitted.args["plan_id"])
+        raise RecordError(
+            f"the commitment of this record is already used on the chain by claim "
+            f"{found.claim_id} of plan {plan_id}, sent by {events.provider_account}, which is "
+            f"not provider {record.provider_id} of plan {record.plan_id}; that claim is not "
+            "this record's",
+            file=prepared.source,
+            record=record.record_id,
+            field="record_id",
+            hint="someone copied the commitment from the pending transaction; report it to "
+            "the plan's insurer",
+        )
 
     def _batches(
         self, to_send: list[tuple[int, PreparedClaim]]
@@ -471,7 +518,12 @@ class HospitalClient(Party):
         except TransactionReverted as error:
             if len(batch) == 1:
                 index, prepared = batch[0]
-                state = ws.engine.claim_status(prepared.commitment)
+                try:
+                    state = self._on_chain(prepared)
+                except RecordError as conflict:
+                    ws.journal.forget(prepared.commitment)
+                    outcomes[index] = Submission(prepared.record, prepared.source, error=conflict)
+                    return
                 if state.status != Status.NONE:
                     # "claims: duplicate": an earlier send did land (a retried JSON-RPC
                     # request whose first answer was lost). It is on the chain: not an error.
@@ -521,8 +573,8 @@ class HospitalClient(Party):
         records: list[TreatmentRecord] = []
         sources: list[str | None] = []
         for entry in ws.journal.pending(ws.chain_key):
-            state = ws.engine.claim_status(entry.commitment)
-            if state.status != Status.NONE:
+            state = own_claim_state(ws, entry.plan_id, entry.provider_id, entry.commitment)
+            if state is not None:
                 ws.journal.mark_submitted(entry.commitment, state.claim_id, None)
                 continue
             record, _salt = ws.vault.get(entry.commitment)
