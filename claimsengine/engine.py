@@ -143,6 +143,19 @@ class PoolState:
 
 
 @dataclass(frozen=True)
+class ProviderState:
+    """A provider as the engine keeps it: its owner account (the only one that moves its
+    money), where its money goes, whether it may submit, its NPI (0: none) and the credit
+    (cents) that refused token transfers left in the engine."""
+
+    owner: str
+    payout: str
+    active: bool
+    npi: int
+    credit: int
+
+
+@dataclass(frozen=True)
 class ClaimState:
     claim_id: int
     status: Status
@@ -370,11 +383,51 @@ class Engine(Contract):
         )
 
     # -- adjudicator and anyone --------------------------------------------------------
-    def review(self, sender: str, claim_id: int, approve: bool) -> Receipt:
-        return self.transact(sender, "review", claim_id, approve)
+    def review(self, sender: str, claim_id: int, approve: bool, reason: int = 0) -> Receipt:
+        return self.transact(sender, "review", claim_id, approve, reason)
 
     def settle(self, sender: str, plan_id: str, max_claims: int = MAX_SETTLE) -> Receipt:
         return self.transact(sender, "settle", text_to_bytes32(plan_id), max_claims)
+
+    # -- trust between parties: owner, insurers, schedule versions, provider money -------
+    def owner(self) -> str:
+        return str(self.call("owner"))
+
+    def is_insurer(self, account: str) -> bool:
+        return bool(self.call("insurers", account))
+
+    def set_insurer(self, sender: str, account: str, allowed: bool) -> Receipt:
+        return self.transact(sender, "set_insurer", account, allowed)
+
+    def update_schedule(
+        self, sender: str, plan_id: str, services: Sequence[Service], effective_day: int
+    ) -> Receipt:
+        return self.transact(
+            sender,
+            "update_schedule",
+            text_to_bytes32(plan_id),
+            [service_abi(s) for s in services],
+            effective_day,
+        )
+
+    def set_payout(self, sender: str, plan_id: str, provider_id: str, payout: str) -> Receipt:
+        return self.transact(
+            sender, "set_payout", text_to_bytes32(plan_id), text_to_bytes32(provider_id), payout
+        )
+
+    def collect(self, sender: str, plan_id: str, provider_id: str) -> Receipt:
+        return self.transact(
+            sender, "collect", text_to_bytes32(plan_id), text_to_bytes32(provider_id)
+        )
+
+    def provider_info(self, plan_id: str, provider_id: str) -> ProviderState | None:
+        """The provider, or None when the plan has no provider with this id."""
+        owner, payout, active, npi, credit = self.call(
+            "provider_info", text_to_bytes32(plan_id), text_to_bytes32(provider_id)
+        )
+        if int(str(owner), 16) == 0:
+            return None
+        return ProviderState(str(owner), str(payout), bool(active), int(npi), int(credit))
 
     # -- views -------------------------------------------------------------------------
     def plan_exists(self, plan_id: str) -> bool:
@@ -444,6 +497,7 @@ __all__ = [
     "MAX_BATCH",
     "MAX_LINES",
     "PoolState",
+    "ProviderState",
     "Role",
     "Status",
     "bytes32_to_text",
