@@ -34,11 +34,19 @@ from claimsengine.engine import (
     DevToken,
     Enrollment,
     PoolState,
+    ProviderState,
     Role,
     Status,
     reverted,
 )
-from claimsengine.errors import ClaimsError, InputError, NotFound, RecordError, TransactionReverted
+from claimsengine.errors import (
+    ClaimsError,
+    InputError,
+    NotAuthorised,
+    NotFound,
+    RecordError,
+    TransactionReverted,
+)
 from claimsengine.history import (
     ClaimEvents,
     build_result,
@@ -58,6 +66,19 @@ GAS_PER_CLAIM = 60_000
 GAS_PER_LINE = 30_000
 #: Batches this small go as single submissions (cheaper in gas).
 SMALL_BATCH = 3
+#: The reason codes a review denial may carry (adjudication.md, Claim outcome).
+DENIAL_REASONS = (50, 16, 96, 197, 204)
+DEFAULT_DENIAL_REASON = 50
+
+
+def describe_account(workspace: Workspace, account: str) -> str:
+    """``hospital-1 (0x7099…79C8)`` for an account (alias or address) that has an alias on
+    this chain, the address otherwise: what messages name an account by."""
+    address = workspace.chain.address_of(account)
+    alias = next(
+        (name for name, known in workspace.chain.accounts.items() if known == address), None
+    )
+    return f"{alias} ({address[:6]}…{address[-4:]})" if alias else address
 
 
 class Party:
@@ -184,6 +205,45 @@ class InsurerClient(Party):
         self.engine.set_provider(
             self.account, plan_id, provider.account, provider.payout, provider_id, active
         )
+
+    def set_insurer(self, account: str, allowed: bool) -> bool:
+        """Grant (or revoke) the right to create plans, as the engine's owner. Returns
+        whether `account` is an insurer now."""
+        address = self.workspace.chain.address_of(account)
+        owner = self.engine.owner()
+        if owner.lower() != self.account.lower():
+            verb = "grant" if allowed else "revoke"
+            raise NotAuthorised(
+                f"{describe_account(self.workspace, self.account)} is not the engine's owner, "
+                f"so it cannot {verb} the insurer role",
+                hint=f"act as the owner, {describe_account(self.workspace, owner)}",
+            )
+        self.engine.set_insurer(self.account, address, allowed)
+        return self.engine.is_insurer(address)
+
+    def add_insurer(self, account: str) -> bool:
+        return self.set_insurer(account, True)
+
+    def remove_insurer(self, account: str) -> bool:
+        return self.set_insurer(account, False)
+
+    def update_schedule(self, plan: Plan, effective: date) -> int:
+        """Replace `plan.id`'s service schedule with `plan.services`, for services on or
+        after `effective` (which must be after the chain's today). The plan's other terms
+        are fixed at deploy and are not read from `plan`. Returns the effective day."""
+        self.workspace.plan(plan.id)  # NotFound names a missing plan first
+        today = day_of_timestamp(self.workspace.chain.now())
+        day = to_day(effective)
+        if day <= today:
+            raise InputError(
+                f"the effective date {effective.isoformat()} is not after the chain's today "
+                f"{from_day(today).isoformat()}; a schedule change may not reprice claims "
+                "already made or in flight",
+                field="--effective",
+                hint=f"give {from_day(today + 1).isoformat()} or later",
+            )
+        self.engine.update_schedule(self.account, plan.id, plan.services, day)
+        return day
 
     def set_adjudicator(self, plan_id: str, account: str, enabled: bool = True) -> None:
         address = self.workspace.chain.address_of(account)
@@ -585,6 +645,44 @@ class HospitalClient(Party):
     def status(self, claim_id: int) -> ClaimResult:
         return claim_result(self.workspace, claim_id)
 
+    # -- the provider's own money ----------------------------------------------------------
+    def _as_provider_owner(self, plan_id: str, provider_id: str, action: str) -> ProviderState:
+        """The provider as the chain has it, once the acting account is checked to be its
+        owner account (the only one that moves its money). Without an account, act as it."""
+        self.workspace.plan(plan_id)
+        state = self.engine.provider_info(plan_id, provider_id)
+        if state is None:
+            raise NotFound(
+                f"provider {provider_id!r} is not registered for plan {plan_id}",
+                hint="the insurer registers it with `claims provider add`",
+            )
+        if self.account and self.account.lower() != state.owner.lower():
+            raise NotAuthorised(
+                f"{describe_account(self.workspace, self.account)} is not the owner account "
+                f"of provider {provider_id} in plan {plan_id}, so it cannot {action}",
+                hint=f"act as {describe_account(self.workspace, state.owner)}, the account "
+                "the provider was first registered with (leave --as out to act as it)",
+            )
+        return state
+
+    def set_payout(self, plan_id: str, provider_id: str, payout: str) -> ProviderState:
+        """Send the provider's future payments (and collected credit) to `payout`."""
+        address = self.workspace.chain.address_of(payout)
+        if int(address, 16) == 0:
+            raise InputError("the payout cannot be the zero address", field="ADDRESS")
+        state = self._as_provider_owner(plan_id, provider_id, "change its payout address")
+        self.engine.set_payout(self.account or state.owner, plan_id, provider_id, address)
+        return self.engine.provider_info(plan_id, provider_id) or state
+
+    def collect(self, plan_id: str, provider_id: str) -> tuple[int, ProviderState]:
+        """Take the credit that refused token transfers left in the engine, to the current
+        payout address. Returns the cents collected (0: there was none) and the provider."""
+        state = self._as_provider_owner(plan_id, provider_id, "collect its credit")
+        if state.credit == 0:
+            return 0, state
+        self.engine.collect(self.account or state.owner, plan_id, provider_id)
+        return state.credit, self.engine.provider_info(plan_id, provider_id) or state
+
     def status_of_record(self, record_id: str, provider_id: str | None = None) -> ClaimResult:
         return record_result(self.workspace, record_id, provider_id)
 
@@ -662,6 +760,17 @@ def member_accumulators(
 # -- the adjudicator ------------------------------------------------------------------------
 
 
+def check_denial_reason(reason: int) -> None:
+    """Refuse a reason code that a review denial may not carry (InputError)."""
+    if reason not in DENIAL_REASONS:
+        allowed = ", ".join(str(code) for code in DENIAL_REASONS)
+        raise InputError(
+            f"{reason} is not a reason code for a review denial; use one of {allowed}",
+            field="--reason",
+            hint="50 is 'not medically necessary' (the default)",
+        )
+
+
 class AdjudicatorClient(Party):
     """Works the review queue: claims above a plan's auto-approve limit."""
 
@@ -676,13 +785,21 @@ class AdjudicatorClient(Party):
                 waiting.append(claim_result(self.workspace, claim_id))
         return waiting
 
-    def approve(self, claim_id: int) -> ClaimResult:
-        self.engine.review(self.account, claim_id, True)
+    def review(
+        self, claim_id: int, approve: bool, reason: int = DEFAULT_DENIAL_REASON
+    ) -> ClaimResult:
+        """Decide a claim pending review. A denial carries `reason` (one of
+        DENIAL_REASONS); on approval it is not used."""
+        if not approve:
+            check_denial_reason(reason)
+        self.engine.review(self.account, claim_id, approve, 0 if approve else reason)
         return claim_result(self.workspace, claim_id)
 
-    def deny(self, claim_id: int) -> ClaimResult:
-        self.engine.review(self.account, claim_id, False)
-        return claim_result(self.workspace, claim_id)
+    def approve(self, claim_id: int) -> ClaimResult:
+        return self.review(claim_id, True)
+
+    def deny(self, claim_id: int, reason: int = DEFAULT_DENIAL_REASON) -> ClaimResult:
+        return self.review(claim_id, False, reason)
 
 
 def settle(workspace: Workspace, plan_id: str, account: str) -> tuple[int, PoolState]:
@@ -699,7 +816,11 @@ __all__ = [
     "InsurerClient",
     "PreparedClaim",
     "Submission",
+    "DEFAULT_DENIAL_REASON",
+    "DENIAL_REASONS",
+    "check_denial_reason",
     "claim_result",
+    "describe_account",
     "member_accumulators",
     "record_result",
     "settle",
