@@ -69,6 +69,10 @@ HINTS = {
 }
 _ROLE_REVERTS = {"access: not authorised", "claims: not authorised", "access: not pending admin"}
 
+# Review denial reasons (adjudication.md, Claim outcome); 0 asks for the default, 50.
+REVIEW_REASONS = (50, 16, 96, 197, 204)
+DEFAULT_REVIEW_REASON = 50
+
 
 def reverted(error: TransactionReverted) -> TransactionReverted:
     """The same revert as a project exception with a hint (NotAuthorised for role errors)."""
@@ -420,13 +424,10 @@ class Engine(Contract):
             sender, "collect", text_to_bytes32(plan_id), text_to_bytes32(provider_id)
         )
 
-    def provider_info(self, plan_id: str, provider_id: str) -> ProviderState | None:
-        """The provider, or None when the plan has no provider with this id."""
+    def provider_info(self, plan_id: str, provider_id: str) -> ProviderState:
         owner, payout, active, npi, credit = self.call(
             "provider_info", text_to_bytes32(plan_id), text_to_bytes32(provider_id)
         )
-        if int(str(owner), 16) == 0:
-            return None
         return ProviderState(str(owner), str(payout), bool(active), int(npi), int(credit))
 
     # -- views -------------------------------------------------------------------------

@@ -362,5 +362,3 @@ class _Checker:
         if not isinstance(value, bool):
             self.fail(field, f"expected true or false, got {value!r}")
         return value
-
-

@@ -26,8 +26,10 @@ from datetime import date
 from claimsengine.abi import bytes32_to_text, text_to_bytes32
 from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.engine import (
+    DEFAULT_REVIEW_REASON,
     MAX_BATCH,
     MAX_LINES,
+    REVIEW_REASONS,
     ChainClaim,
     ChainLine,
     ClaimState,
@@ -66,9 +68,6 @@ GAS_PER_CLAIM = 60_000
 GAS_PER_LINE = 30_000
 #: Batches this small go as single submissions (cheaper in gas).
 SMALL_BATCH = 3
-#: The reason codes a review denial may carry (adjudication.md, Claim outcome).
-DENIAL_REASONS = (50, 16, 96, 197, 204)
-DEFAULT_DENIAL_REASON = 50
 
 
 def describe_account(workspace: Workspace, account: str) -> str:
@@ -651,7 +650,7 @@ class HospitalClient(Party):
         owner account (the only one that moves its money). Without an account, act as it."""
         self.workspace.plan(plan_id)
         state = self.engine.provider_info(plan_id, provider_id)
-        if state is None:
+        if int(state.owner, 16) == 0:
             raise NotFound(
                 f"provider {provider_id!r} is not registered for plan {plan_id}",
                 hint="the insurer registers it with `claims provider add`",
@@ -672,7 +671,7 @@ class HospitalClient(Party):
             raise InputError("the payout cannot be the zero address", field="ADDRESS")
         state = self._as_provider_owner(plan_id, provider_id, "change its payout address")
         self.engine.set_payout(self.account or state.owner, plan_id, provider_id, address)
-        return self.engine.provider_info(plan_id, provider_id) or state
+        return self.engine.provider_info(plan_id, provider_id)
 
     def collect(self, plan_id: str, provider_id: str) -> tuple[int, ProviderState]:
         """Take the credit that refused token transfers left in the engine, to the current
@@ -681,7 +680,7 @@ class HospitalClient(Party):
         if state.credit == 0:
             return 0, state
         self.engine.collect(self.account or state.owner, plan_id, provider_id)
-        return state.credit, self.engine.provider_info(plan_id, provider_id) or state
+        return state.credit, self.engine.provider_info(plan_id, provider_id)
 
     def status_of_record(self, record_id: str, provider_id: str | None = None) -> ClaimResult:
         return record_result(self.workspace, record_id, provider_id)
@@ -762,8 +761,8 @@ def member_accumulators(
 
 def check_denial_reason(reason: int) -> None:
     """Refuse a reason code that a review denial may not carry (InputError)."""
-    if reason not in DENIAL_REASONS:
-        allowed = ", ".join(str(code) for code in DENIAL_REASONS)
+    if reason not in REVIEW_REASONS:
+        allowed = ", ".join(str(code) for code in REVIEW_REASONS)
         raise InputError(
             f"{reason} is not a reason code for a review denial; use one of {allowed}",
             field="--reason",
@@ -786,10 +785,10 @@ class AdjudicatorClient(Party):
         return waiting
 
     def review(
-        self, claim_id: int, approve: bool, reason: int = DEFAULT_DENIAL_REASON
+        self, claim_id: int, approve: bool, reason: int = DEFAULT_REVIEW_REASON
     ) -> ClaimResult:
         """Decide a claim pending review. A denial carries `reason` (one of
-        DENIAL_REASONS); on approval it is not used."""
+        REVIEW_REASONS); on approval it is not used."""
         if not approve:
             check_denial_reason(reason)
         self.engine.review(self.account, claim_id, approve, 0 if approve else reason)
@@ -798,7 +797,7 @@ class AdjudicatorClient(Party):
     def approve(self, claim_id: int) -> ClaimResult:
         return self.review(claim_id, True)
 
-    def deny(self, claim_id: int, reason: int = DEFAULT_DENIAL_REASON) -> ClaimResult:
+    def deny(self, claim_id: int, reason: int = DEFAULT_REVIEW_REASON) -> ClaimResult:
         return self.review(claim_id, False, reason)
 
 
@@ -816,8 +815,6 @@ __all__ = [
     "InsurerClient",
     "PreparedClaim",
     "Submission",
-    "DEFAULT_DENIAL_REASON",
-    "DENIAL_REASONS",
     "check_denial_reason",
     "claim_result",
     "describe_account",

@@ -64,8 +64,9 @@ def decide(app: App, claim_id: int, approve: bool, deny: bool, reason: int | Non
       claims review 4 --approve
       claims review 4 --deny --reason 96
     """
+    from claimsengine.engine import DEFAULT_REVIEW_REASON
     from claimsengine.errors import InputError
-    from claimsengine.sdk import DEFAULT_DENIAL_REASON, check_denial_reason
+    from claimsengine.sdk import check_denial_reason
 
     ctx = click.get_current_context()
     if approve == deny:
@@ -93,10 +94,10 @@ def decide(app: App, claim_id: int, approve: bool, deny: bool, reason: int | Non
                 f"claim {claim_id} is {current.status}, not pending_review",
                 hint="only claims pending review can be decided; see `claims review list`",
             )
-        result = adjudicator.review(claim_id, approve, reason or DEFAULT_DENIAL_REASON)
+        result = adjudicator.review(claim_id, approve, reason or DEFAULT_REVIEW_REASON)
 
     def render(console: Any) -> None:
-        done = "Approved" if approve else f"Denied (reason {reason or DEFAULT_DENIAL_REASON})"
+        done = "Approved" if approve else f"Denied (reason {reason or DEFAULT_REVIEW_REASON})"
         console.print(f"{done} claim {claim_id}: it is now {result.status}.")
         console.print(claim_table(result))
 
