@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from claimsengine.abi import bytes32_to_text, text_to_bytes32
+from claimsengine.abi import text_to_bytes32
 from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.engine import (
     DEFAULT_REVIEW_REASON,
@@ -44,7 +44,6 @@ from claimsengine.engine import (
 from claimsengine.errors import (
     ClaimsError,
     InputError,
-    NotAuthorised,
     NotFound,
     RecordError,
     TransactionReverted,
@@ -98,10 +97,10 @@ class Party:
 def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
     """A claim's result: amounts from its events, status from the contract's storage, and
     the off-chain names (record id, provider id) that this workspace knows."""
-    state = workspace.engine.claim_status(events.commitment)
     entry = workspace.journal.by_commitment(events.commitment)
     plan_id = events.submitted.args["plan_id"].rstrip(b"\0").decode("ascii")
     provider_id = workspace.provider_ids_by_account(plan_id).get(events.provider_account)
+    state = workspace.engine.claim_status(plan_id, provider_id or "", events.commitment)
     return build_result(
         events,
         status=state.status,
@@ -115,17 +114,10 @@ def own_claim_state(
 ) -> ClaimState | None:
     """The claim that `provider_id` made in `plan_id` with `commitment`, or None.
 
-    The same commitment in another plan or from another provider is someone else's claim."""
-    state = workspace.engine.claim_status(commitment)
-    if state.status == Status.NONE:
-        return None
-    events = claim_events(workspace.engine, state.claim_id)
-    if bytes32_to_text(events.submitted.args["plan_id"]) != plan_id:
-        return None
-    providers = workspace.providers(plan_id)
-    if provider_id not in providers or providers[provider_id].account != events.provider_account:
-        return None
-    return state
+    The same commitment in another plan or from another provider is someone else's claim:
+    the engine keys commitments by (plan, provider), so it is never found here."""
+    state = workspace.engine.claim_status(plan_id, provider_id, commitment)
+    return None if state.status == Status.NONE else state
 
 
 def claim_result(workspace: Workspace, claim_id: int) -> ClaimResult:
@@ -195,15 +187,19 @@ class InsurerClient(Party):
     ) -> None:
         chain = self.workspace.chain
         address = chain.address_of(account)
-        self.engine.set_provider(
-            self.account, plan_id, address, chain.address_of(payout or account), provider_id, True
-        )
+        # The payout starts as the provider's own account; only the provider moves it.
+        if payout is not None and chain.address_of(payout) != address:
+            raise InputError(
+                "only the provider sets its payout address",
+                field="--payout",
+                hint="register the provider with its account; it then runs "
+                "`claims provider payout`",
+            )
+        self.engine.register_provider(self.account, plan_id, provider_id, address)
 
     def set_provider_active(self, plan_id: str, provider_id: str, active: bool) -> None:
-        provider = self.workspace.provider(plan_id, provider_id)
-        self.engine.set_provider(
-            self.account, plan_id, provider.account, provider.payout, provider_id, active
-        )
+        self.workspace.provider(plan_id, provider_id)  # NotFound with the registered ids
+        self.engine.set_provider_active(self.account, plan_id, provider_id, active)
 
     def set_insurer(self, account: str, allowed: bool) -> bool:
         """Grant (or revoke) the right to create plans, as the engine's owner. Returns
@@ -212,7 +208,7 @@ class InsurerClient(Party):
         owner = self.engine.owner()
         if owner.lower() != self.account.lower():
             verb = "grant" if allowed else "revoke"
-            raise NotAuthorised(
+            raise ClaimsError(
                 f"{describe_account(self.workspace, self.account)} is not the engine's owner, "
                 f"so it cannot {verb} the insurer role",
                 hint=f"act as the owner, {describe_account(self.workspace, owner)}",
@@ -229,7 +225,8 @@ class InsurerClient(Party):
     def update_schedule(self, plan: Plan, effective: date) -> int:
         """Replace `plan.id`'s service schedule with `plan.services`, for services on or
         after `effective` (which must be after the chain's today). The plan's other terms
-        are fixed at deploy and are not read from `plan`. Returns the effective day."""
+        are fixed at deploy and are not read from `plan`. Returns the new version's number
+        (the deployed schedule is version 0)."""
         self.workspace.plan(plan.id)  # NotFound names a missing plan first
         today = day_of_timestamp(self.workspace.chain.now())
         day = to_day(effective)
@@ -241,8 +238,11 @@ class InsurerClient(Party):
                 field="--effective",
                 hint=f"give {from_day(today + 1).isoformat()} or later",
             )
-        self.engine.update_schedule(self.account, plan.id, plan.services, day)
-        return day
+        receipts = self.engine.update_schedule(self.account, plan.id, plan.services, day)
+        (event,) = [
+            e for e in self.engine.decode_logs(receipts[0].logs) if e.name == "ScheduleVersion"
+        ]
+        return int(event.args["version"])
 
     def set_adjudicator(self, plan_id: str, account: str, enabled: bool = True) -> None:
         address = self.workspace.chain.address_of(account)
@@ -508,31 +508,11 @@ class HospitalClient(Party):
         return True
 
     def _on_chain(self, prepared: PreparedClaim) -> ClaimState:
-        """The state of the claim this record made on the chain (status NONE: none yet).
-
-        A claim under the same commitment in another plan or from another provider is not
-        this record's (someone copied the commitment from a pending transaction): say so,
-        never take it for the record's own claim."""
+        """The state of the claim this record made on the chain (status NONE: none yet):
+        only its own provider's claim in its own plan, never a copy of its commitment."""
         record = prepared.record
-        ws = self.workspace
-        state = own_claim_state(ws, record.plan_id, record.provider_id, prepared.commitment)
-        if state is not None:
-            return state
-        found = ws.engine.claim_status(prepared.commitment)
-        if found.status == Status.NONE:
-            return found
-        events = claim_events(ws.engine, found.claim_id)
-        plan_id = bytes32_to_text(events.submitted.args["plan_id"])
-        raise RecordError(
-            f"the commitment of this record is already used on the chain by claim "
-            f"{found.claim_id} of plan {plan_id}, sent by {events.provider_account}, which is "
-            f"not provider {record.provider_id} of plan {record.plan_id}; that claim is not "
-            "this record's",
-            file=prepared.source,
-            record=record.record_id,
-            field="record_id",
-            hint="someone copied the commitment from the pending transaction; report it to "
-            "the plan's insurer",
+        return self.workspace.engine.claim_status(
+            record.plan_id, record.provider_id, prepared.commitment
         )
 
     def _batches(
@@ -577,12 +557,7 @@ class HospitalClient(Party):
         except TransactionReverted as error:
             if len(batch) == 1:
                 index, prepared = batch[0]
-                try:
-                    state = self._on_chain(prepared)
-                except RecordError as conflict:
-                    ws.journal.forget(prepared.commitment)
-                    outcomes[index] = Submission(prepared.record, prepared.source, error=conflict)
-                    return
+                state = self._on_chain(prepared)
                 if state.status != Status.NONE:
                     # "claims: duplicate": an earlier send did land (a retried JSON-RPC
                     # request whose first answer was lost). It is on the chain: not an error.
@@ -656,7 +631,7 @@ class HospitalClient(Party):
                 hint="the insurer registers it with `claims provider add`",
             )
         if self.account and self.account.lower() != state.owner.lower():
-            raise NotAuthorised(
+            raise ClaimsError(
                 f"{describe_account(self.workspace, self.account)} is not the owner account "
                 f"of provider {provider_id} in plan {plan_id}, so it cannot {action}",
                 hint=f"act as {describe_account(self.workspace, state.owner)}, the account "
@@ -739,7 +714,9 @@ def member_accumulators(
         if (service_day - info.effective_day) // info.benefit_period_days != period:
             continue
         claim_id = int(event.args["claim_id"])
-        if engine.claim_status(bytes(event.args["commitment"])).status == Status.DENIED:
+        provider_id, _active = engine.provider_of(plan_id, str(event.args["provider"]))
+        commitment = bytes(event.args["commitment"])
+        if engine.claim_status(plan_id, provider_id or "", commitment).status == Status.DENIED:
             continue
         for line in engine.events("LineAdjudicated", claim_id.to_bytes(32, "big")):
             if int(line.args["denial"]) == 0:
@@ -779,8 +756,7 @@ class AdjudicatorClient(Party):
         waiting = []
         for event in engine.events("ClaimPendingReview", *topics):
             claim_id = int(event.args["claim_id"])
-            pending = engine.call("pending", claim_id)
-            if pending[0] != b"\0" * 32:
+            if not engine.events("ClaimReviewed", claim_id.to_bytes(32, "big")):
                 waiting.append(claim_result(self.workspace, claim_id))
         return waiting
 

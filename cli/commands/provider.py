@@ -38,18 +38,25 @@ def provider() -> None:
     """
 
 
-@provider.command(short_help="Register a hospital and its payout account.")
+@provider.command(short_help="Register a hospital and the account it submits from.")
 @click.argument("plan_id")
 @click.argument("provider_id")
 @click.option(
     "--account", required=True, metavar="ALIAS", help="The account the hospital submits from."
 )
-@click.option("--payout", metavar="ALIAS", help="Where its payments go (default: the --account).")
+@click.option(
+    "--payout",
+    metavar="ALIAS",
+    hidden=True,  # refused unless it is the --account: only the provider sets its payout
+    help="Only the --account itself: the provider sets its payout (`provider payout`).",
+)
 @json_option
 @pass_app
 def add(app: App, plan_id: str, provider_id: str, account: str, payout: str | None) -> None:
-    """Register PROVIDER_ID as a hospital of PLAN_ID that submits from --account and is paid
-    to --payout. Registering it again updates the accounts and makes it active.
+    """Register PROVIDER_ID as a hospital of PLAN_ID that submits from --account. Its
+    payments go to that account until the provider itself changes it (`claims provider
+    payout`); the insurer never can. Registering a known PROVIDER_ID again adds --account as
+    another account it submits from.
 
     \b
     Example:

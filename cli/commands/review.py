@@ -97,8 +97,11 @@ def decide(app: App, claim_id: int, approve: bool, deny: bool, reason: int | Non
         result = adjudicator.review(claim_id, approve, reason or DEFAULT_REVIEW_REASON)
 
     def render(console: Any) -> None:
-        done = "Approved" if approve else f"Denied (reason {reason or DEFAULT_REVIEW_REASON})"
-        console.print(f"{done} claim {claim_id}: it is now {result.status}.")
+        if approve:
+            console.print(f"Approved claim {claim_id}: it is now {result.status}.")
+        else:
+            code = reason or DEFAULT_REVIEW_REASON
+            console.print(f"Denied claim {claim_id} (reason {code}): it is now {result.status}.")
         console.print(claim_table(result))
 
     app.emit(result.to_json(), render)

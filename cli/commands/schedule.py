@@ -55,17 +55,18 @@ def update(app: App, plan_file: Path, effective: date) -> None:
     insurer = InsurerClient(workspace, account)
     with workspace.command():
         require_role(workspace, plan.id, account, "admin", "change its schedule")
-        insurer.update_schedule(plan, effective)
+        version = insurer.update_schedule(plan, effective)
     data: dict[str, Any] = {
         "plan_id": plan.id,
+        "version": version,
         "effective_date": effective.isoformat(),
         "services": len(plan.services),
     }
 
     def render(console: Any) -> None:
         console.print(
-            f"New schedule for {plan.id}: {len(plan.services)} services, for services on or "
-            f"after {effective.isoformat()}."
+            f"Schedule version {version} of {plan.id}: {len(plan.services)} services, for "
+            f"services on or after {effective.isoformat()}."
         )
         rows = table("code", "allowed", "copay", title=None, right=("allowed", "copay"))
         for service in plan.services:

@@ -85,7 +85,8 @@ def test_only_an_insurer_creates_plans_and_the_owner_decides_who(
     assert deployed["plan_id"] == "OTHER-2027" and deployed["admin"] == hospital_3
 
     out = claims(state, "insurer", "remove", hospital_3).stdout
-    assert f"{hospital_3} is no longer an insurer: it may not create plans." in out
+    # An account with an alias is named by it, also when given as an address.
+    assert out == "hospital-3 (0x9965…A4dc) is no longer an insurer: it may not create plans.\n"
     assert claims_json(state, "insurer", "remove", "hospital-3")["insurer"] is False
     again = claims(state, "--as", "hospital-3", "deploy", third, code=1)
     assert again.stderr.startswith("error: transaction reverted: claims: not an insurer")
@@ -110,7 +111,13 @@ def test_a_schedule_change_prices_services_from_its_effective_date(
         SILVER.replace('allowed: "95.00"', 'allowed: "80.00"'),
     )
     updated = claims_json(state, "schedule", "update", cheaper, "--effective", "2027-07-02")
-    assert updated == {"plan_id": PLAN, "effective_date": "2027-07-02", "services": 11}
+    # Version 0 is the schedule the plan was deployed with.
+    assert updated == {
+        "plan_id": PLAN,
+        "version": 1,
+        "effective_date": "2027-07-02",
+        "services": 11,
+    }
 
     # Services before the effective date keep the old fee, also when filed after it.
     before = submit(state, tmp_path, x_ray("HOSP-A-SCHED-1", "2027-07-01"))
@@ -142,7 +149,7 @@ def test_schedule_update_for_people(state: Path) -> None:
         state, "schedule", "update", FIXTURES / "plans" / "silver.yaml", "--effective", "2027-09-01"
     ).stdout
     assert out.startswith(
-        "New schedule for SILVER-2027: 11 services, for services on or after 2027-09-01."
+        "Schedule version 1 of SILVER-2027: 11 services, for services on or after 2027-09-01."
     )
     assert "71046" in out and "95.00" in out
 
@@ -233,7 +240,7 @@ def test_a_review_denial_without_a_reason_carries_50(
 ) -> None:
     knee = claim_ids["HOSP-A-2027-000104"]
     out = claims(state, "--as", "adjudicator", "review", knee, "--deny").stdout
-    assert out.startswith(f"Denied (reason 50) claim {knee}: it is now denied.")
+    assert out.startswith(f"Denied claim {knee} (reason 50): it is now denied.")
     status = claims_json(state, "status", knee)
     assert [line["reasons"] for line in status["lines"]] == [["50"]]
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from claimsengine.errors import InputError, NotAuthorised, NotFound
+from claimsengine.errors import ClaimsError, InputError, NotFound
 from claimsengine.plan import load_plan
 from claimsengine.records import TreatmentRecord
 from claimsengine.sdk import AdjudicatorClient, HospitalClient, InsurerClient
@@ -46,7 +46,7 @@ def test_the_owner_admits_and_removes_insurers(workspace: Workspace) -> None:
 
 
 def test_only_the_owner_admits_insurers(workspace: Workspace) -> None:
-    with pytest.raises(NotAuthorised) as refused, workspace.command():
+    with pytest.raises(ClaimsError) as refused, workspace.command():
         InsurerClient(workspace, "hospital-1").add_insurer("hospital-1")
     assert str(refused.value) == (
         "hospital-1 (0x90F7…b906) is not the engine's owner, so it cannot grant the insurer role"
@@ -101,7 +101,7 @@ def test_only_the_provider_moves_its_money(workspace: Workspace, outsider: str) 
         ("change its payout address", lambda: client.set_payout(PLAN, "HOSP-A", outsider)),
         ("collect its credit", lambda: client.collect(PLAN, "HOSP-A")),
     ):
-        with pytest.raises(NotAuthorised) as refused, workspace.command():
+        with pytest.raises(ClaimsError) as refused, workspace.command():
             move()
         assert f"is not the owner account of provider HOSP-A in plan {PLAN}, so it cannot " in (
             str(refused.value)
