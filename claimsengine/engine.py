@@ -66,8 +66,42 @@ HINTS = {
     "claims: plan paused": "the insurer has paused this plan; ask them to resume it",
     "pool: amount exceeds free balance": "queued claims need that money; withdraw less",
     "access: not pending admin": "only the account offered the admin role can accept it",
+    "claims: not owner": "only the engine's owner (its deployer) admits insurers",
+    "claims: not an insurer": "ask the engine's owner to admit this account (`claims insurer add`)",
+    "claims: not the provider": "only the provider's own (first registered) account may do this",
+    "claims: account taken": "this account already submits for another provider of the plan",
+    "claims: unknown provider": "register the provider first (`claims provider add`)",
+    "claims: invalid provider": "give a provider id of 1 to 32 ASCII characters",
+    "claims: invalid npi": "an NPI has 10 digits",
+    "claims: invalid reason": "a review denial reason is one of 50, 16, 96, 197, 204",
+    "claims: effective day not after today": "a schedule change takes effect from a future day",
+    "claims: version out of order": (
+        "schedule versions take effect in order: choose a day after the latest version's"
+    ),
+    "claims: unit limit mid-period": (
+        "a change to max_units_per_period takes effect on the first day of a benefit period"
+    ),
+    "claims: version in force": (
+        "codes can be added to a schedule version only before it takes effect"
+    ),
+    "claims: service exists": "the version already has this code; start a new version instead",
+    "claims: too many versions": "a plan has at most 1024 schedule versions",
+    "claims: too many providers": "the plan has as many providers as it can hold",
+    "pool: amount not received": (
+        "the token delivered less than the amount (fee-on-transfer tokens are not supported)"
+    ),
+    "pool: transfer failed": (
+        "the token refused the transfer; check balances and allowance, or the payout address"
+    ),
 }
-_ROLE_REVERTS = {"access: not authorised", "claims: not authorised", "access: not pending admin"}
+_ROLE_REVERTS = {
+    "access: not authorised",
+    "claims: not authorised",
+    "access: not pending admin",
+    "claims: not owner",
+    "claims: not an insurer",
+    "claims: not the provider",
+}
 
 # Review denial reasons (adjudication.md, Claim outcome); 0 asks for the default, 50.
 REVIEW_REASONS = (50, 16, 96, 197, 204)
@@ -147,23 +181,21 @@ class PoolState:
 
 
 @dataclass(frozen=True)
+class ClaimState:
+    claim_id: int
+    status: Status
+    plan_paid: int
+
+
+@dataclass(frozen=True)
 class ProviderState:
-    """A provider as the engine keeps it: its owner account (the only one that moves its
-    money), where its money goes, whether it may submit, its NPI (0: none) and the credit
-    (cents) that refused token transfers left in the engine."""
+    """A provider as the contract keeps it; owner is the zero address when unknown."""
 
     owner: str
     payout: str
     active: bool
     npi: int
-    credit: int
-
-
-@dataclass(frozen=True)
-class ClaimState:
-    claim_id: int
-    status: Status
-    plan_paid: int
+    credit: int  # cents: payments the token refused, to collect
 
 
 def service_abi(service: Service) -> tuple[Any, ...]:
@@ -192,6 +224,8 @@ def terms_abi(plan: Plan, token: str) -> tuple[Any, ...]:
         plan.annual_benefit_max or 0,
         plan.coinsurance_bps,
         plan.auto_approve_limit,
+        plan.provider_daily_limit is not None,
+        plan.provider_daily_limit or 0,
     )
 
 
@@ -290,20 +324,43 @@ class Engine(Contract):
 
     artifact_name = compiler.ENGINE
 
+    # -- owner -------------------------------------------------------------------------
+    def set_insurer(self, sender: str, account: str, allowed: bool = True) -> Receipt:
+        return self.transact(sender, "set_insurer", account, allowed)
+
+    def owner(self) -> str:
+        return str(self.call("owner"))
+
+    def is_insurer(self, account: str) -> bool:
+        return bool(self.call("insurers", account))
+
     # -- insurer -----------------------------------------------------------------------
     def create_plan(self, sender: str, plan: Plan, token: str) -> list[Receipt]:
+        """Create the plan; a schedule of more than 64 codes follows in `add_services` calls."""
         plan_id = text_to_bytes32(plan.id)
         services = [service_abi(s) for s in plan.services]
         first = services[:MAX_SERVICES_PER_CALL]
         receipts = [self.transact(sender, "create_plan", plan_id, terms_abi(plan, token), first)]
         for chunk in _chunks(services[MAX_SERVICES_PER_CALL:], MAX_SERVICES_PER_CALL):
-            receipts.append(self.transact(sender, "set_services", plan_id, list(chunk)))
+            receipts.append(self.transact(sender, "add_services", plan_id, list(chunk)))
         return receipts
 
-    def set_services(self, sender: str, plan_id: str, services: Sequence[Service]) -> list[Receipt]:
+    def update_schedule(
+        self, sender: str, plan_id: str, services: Sequence[Service], effective_day: int
+    ) -> list[Receipt]:
+        """A new schedule version from `effective_day` on: the first 64 codes start it,
+        the rest follow in `add_services` calls (allowed until the day comes)."""
+        key = text_to_bytes32(plan_id)
+        chunks = list(_chunks([service_abi(s) for s in services], MAX_SERVICES_PER_CALL)) or [[]]
+        receipts = [self.transact(sender, "update_schedule", key, list(chunks[0]), effective_day)]
+        for chunk in chunks[1:]:
+            receipts.append(self.transact(sender, "add_services", key, list(chunk)))
+        return receipts
+
+    def add_services(self, sender: str, plan_id: str, services: Sequence[Service]) -> list[Receipt]:
         return [
             self.transact(
-                sender, "set_services", text_to_bytes32(plan_id), [service_abi(s) for s in chunk]
+                sender, "add_services", text_to_bytes32(plan_id), [service_abi(s) for s in chunk]
             )
             for chunk in _chunks(list(services), MAX_SERVICES_PER_CALL)
         ]
@@ -314,23 +371,39 @@ class Engine(Contract):
             for chunk in _chunks(list(enrollments), MAX_ENROLMENTS_PER_CALL)
         ]
 
-    def set_provider(
-        self,
-        sender: str,
-        plan_id: str,
-        account: str,
-        payout: str,
-        provider_id: str,
-        active: bool = True,
+    def register_provider(
+        self, sender: str, plan_id: str, provider_id: str, account: str, npi: int = 0
+    ) -> Receipt:
+        """A new provider (its first account is its owner and payout), or another account
+        of a known one."""
+        return self.transact(
+            sender,
+            "register_provider",
+            text_to_bytes32(plan_id),
+            text_to_bytes32(provider_id),
+            account,
+            npi,
+        )
+
+    def set_provider_active(
+        self, sender: str, plan_id: str, provider_id: str, active: bool
     ) -> Receipt:
         return self.transact(
             sender,
-            "set_provider",
+            "set_provider_active",
             text_to_bytes32(plan_id),
-            account,
-            payout,
             text_to_bytes32(provider_id),
             active,
+        )
+
+    def set_payout(self, sender: str, plan_id: str, provider_id: str, payout: str) -> Receipt:
+        return self.transact(
+            sender, "set_payout", text_to_bytes32(plan_id), text_to_bytes32(provider_id), payout
+        )
+
+    def collect(self, sender: str, plan_id: str, provider_id: str) -> Receipt:
+        return self.transact(
+            sender, "collect", text_to_bytes32(plan_id), text_to_bytes32(provider_id)
         )
 
     def set_role(self, sender: str, plan_id: str, account: str, roles: Role) -> Receipt:
@@ -388,47 +461,12 @@ class Engine(Contract):
 
     # -- adjudicator and anyone --------------------------------------------------------
     def review(self, sender: str, claim_id: int, approve: bool, reason: int = 0) -> Receipt:
+        """Approve or deny a pending claim; a denial's `reason` is 0 (meaning 50) or one of
+        REVIEW_REASONS."""
         return self.transact(sender, "review", claim_id, approve, reason)
 
     def settle(self, sender: str, plan_id: str, max_claims: int = MAX_SETTLE) -> Receipt:
         return self.transact(sender, "settle", text_to_bytes32(plan_id), max_claims)
-
-    # -- trust between parties: owner, insurers, schedule versions, provider money -------
-    def owner(self) -> str:
-        return str(self.call("owner"))
-
-    def is_insurer(self, account: str) -> bool:
-        return bool(self.call("insurers", account))
-
-    def set_insurer(self, sender: str, account: str, allowed: bool) -> Receipt:
-        return self.transact(sender, "set_insurer", account, allowed)
-
-    def update_schedule(
-        self, sender: str, plan_id: str, services: Sequence[Service], effective_day: int
-    ) -> Receipt:
-        return self.transact(
-            sender,
-            "update_schedule",
-            text_to_bytes32(plan_id),
-            [service_abi(s) for s in services],
-            effective_day,
-        )
-
-    def set_payout(self, sender: str, plan_id: str, provider_id: str, payout: str) -> Receipt:
-        return self.transact(
-            sender, "set_payout", text_to_bytes32(plan_id), text_to_bytes32(provider_id), payout
-        )
-
-    def collect(self, sender: str, plan_id: str, provider_id: str) -> Receipt:
-        return self.transact(
-            sender, "collect", text_to_bytes32(plan_id), text_to_bytes32(provider_id)
-        )
-
-    def provider_info(self, plan_id: str, provider_id: str) -> ProviderState:
-        owner, payout, active, npi, credit = self.call(
-            "provider_info", text_to_bytes32(plan_id), text_to_bytes32(provider_id)
-        )
-        return ProviderState(str(owner), str(payout), bool(active), int(npi), int(credit))
 
     # -- views -------------------------------------------------------------------------
     def plan_exists(self, plan_id: str) -> bool:
@@ -440,9 +478,16 @@ class Engine(Contract):
     def plan_terms(self, plan_id: str) -> tuple[Any, ...]:
         return tuple(self.call("plan_terms", text_to_bytes32(plan_id)))
 
-    def service(self, plan_id: str, code: str) -> tuple[Any, ...] | None:
-        result = self.call("service", text_to_bytes32(plan_id), text_to_bytes32(code))
+    def service(self, plan_id: str, code: str, day: int | None = None) -> tuple[Any, ...] | None:
+        """A code of today's schedule version, or of the version in force on `day`."""
+        if day is None:
+            result = self.call("service", text_to_bytes32(plan_id), text_to_bytes32(code))
+        else:
+            result = self.call(
+                "service_on", text_to_bytes32(plan_id), text_to_bytes32(code), day
+            )
         return None if result[0] == b"\0" * 32 else tuple(result)
+
 
     def member(self, plan_id: str, member: bytes) -> tuple[bool, int, int | None]:
         enrolled, start, end = self.call("member", text_to_bytes32(plan_id), member)
@@ -459,8 +504,11 @@ class Engine(Contract):
             self.call("units_used", text_to_bytes32(plan_id), member, period, text_to_bytes32(code))
         )
 
-    def claim_status(self, commitment: bytes) -> ClaimState:
-        claim_id, status, plan_paid = self.call("claim_status", commitment)
+    def claim_status(self, plan_id: str, provider_id: str, commitment: bytes) -> ClaimState:
+        """The claim a provider submitted to a plan with this record commitment."""
+        claim_id, status, plan_paid = self.call(
+            "claim_status", text_to_bytes32(plan_id), text_to_bytes32(provider_id), commitment
+        )
         return ClaimState(int(claim_id), Status(status), int(plan_paid))
 
     def pool_state(self, plan_id: str) -> PoolState:
@@ -471,8 +519,20 @@ class Engine(Contract):
         return str(token), int(scale)
 
     def provider(self, plan_id: str, account: str) -> tuple[str, bool]:
+        """The payout address of an account's provider, and whether it is active."""
         payout, active = self.call("provider", text_to_bytes32(plan_id), account)
         return str(payout), bool(active)
+
+    def provider_of(self, plan_id: str, account: str) -> tuple[str | None, bool]:
+        """The provider id an account submits for (None when none), and whether it is active."""
+        ref, active = self.call("provider_of", text_to_bytes32(plan_id), account)
+        return (bytes32_to_text(ref) if any(ref) else None), bool(active)
+
+    def provider_info(self, plan_id: str, provider_id: str) -> ProviderState:
+        owner, payout, active, npi, credit = self.call(
+            "provider_info", text_to_bytes32(plan_id), text_to_bytes32(provider_id)
+        )
+        return ProviderState(str(owner), str(payout), bool(active), int(npi), int(credit))
 
     def roles(self, plan_id: str, account: str) -> Role:
         return Role(int(self.call("roles", text_to_bytes32(plan_id), account)))
@@ -499,6 +559,7 @@ __all__ = [
     "MAX_LINES",
     "PoolState",
     "ProviderState",
+    "REVIEW_REASONS",
     "Role",
     "Status",
     "bytes32_to_text",

@@ -409,7 +409,7 @@ def verify_record(
     if commitment is None:
         commitment = computed
 
-    state = workspace.engine.claim_status(commitment)
+    state = workspace.engine.claim_status(record.plan_id, record.provider_id, commitment)
     on_chain = state.status != Status.NONE
     differences: tuple[str, ...] = ()
     if committed is not None and computed != commitment:

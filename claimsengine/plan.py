@@ -62,9 +62,10 @@ _PLAN_KEYS = (
     "waiting_period_days",
     "timely_filing_days",
     "auto_approve_limit",
+    "provider_daily_limit",
     "services",
 )
-_OPTIONAL_PLAN_KEYS = frozenset({"annual_benefit_max"})
+_OPTIONAL_PLAN_KEYS = frozenset({"annual_benefit_max", "provider_daily_limit"})
 _SERVICE_KEYS = (
     "code",
     "description",
@@ -109,6 +110,7 @@ class Plan:
     timely_filing_days: int
     auto_approve_limit: int
     services: tuple[Service, ...]
+    provider_daily_limit: int | None = None  # None: no limit
 
     @property
     def effective_day(self) -> int:
@@ -168,6 +170,9 @@ def plan_from_dict(data: Any, *, source: str) -> Plan:
     waiting_period_days = check.integer(data, "waiting_period_days", "waiting_period_days", 0)
     timely_filing_days = check.integer(data, "timely_filing_days", "timely_filing_days", 0)
     auto_approve_limit = check.money(data["auto_approve_limit"], "auto_approve_limit")
+    provider_daily_limit = None
+    if data.get("provider_daily_limit") is not None:
+        provider_daily_limit = check.money(data["provider_daily_limit"], "provider_daily_limit")
 
     raw_services = data["services"]
     if not isinstance(raw_services, list) or not raw_services:
@@ -198,6 +203,7 @@ def plan_from_dict(data: Any, *, source: str) -> Plan:
         timely_filing_days=timely_filing_days,
         auto_approve_limit=auto_approve_limit,
         services=tuple(services),
+        provider_daily_limit=provider_daily_limit,
     )
 
 
@@ -221,6 +227,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     data["waiting_period_days"] = plan.waiting_period_days
     data["timely_filing_days"] = plan.timely_filing_days
     data["auto_approve_limit"] = format_cents(plan.auto_approve_limit)
+    if plan.provider_daily_limit is not None:
+        data["provider_daily_limit"] = format_cents(plan.provider_daily_limit)
     data["services"] = [_service_to_dict(service) for service in plan.services]
     return data
 

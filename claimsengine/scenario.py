@@ -1394,6 +1394,10 @@ class _Runner:
             for setup in scenario.plans:
                 insurer = InsurerClient(ws, setup.insurer)
                 if setup.insurer != DEFAULT_INSURER and setup.insurer not in granted:
+                    # The engine's owner (the default insurer) admits the plan's insurer.
+                    ws.engine.set_insurer(
+                        ws.chain.address_of(DEFAULT_INSURER), insurer.account, True
+                    )
                     token.transfer(
                         ws.chain.address_of(DEFAULT_INSURER), insurer.account, INSURER_GRANT * scale
                     )
@@ -1405,8 +1409,16 @@ class _Runner:
                     insurer.enroll(setup.plan.id, members)
             for provider in scenario.providers:
                 self.insurer(provider.plan_id).add_provider(
-                    provider.plan_id, provider.provider_id, provider.account, provider.payout
+                    provider.plan_id, provider.provider_id, provider.account
                 )
+                if provider.payout is not None:
+                    # Only the provider moves its payout address: it does so itself.
+                    ws.engine.set_payout(
+                        ws.chain.address_of(provider.account),
+                        provider.plan_id,
+                        provider.provider_id,
+                        ws.chain.address_of(provider.payout),
+                    )
             for plan_id, cents in scenario.funding.items():
                 self.insurer(plan_id).fund(plan_id, cents)
 

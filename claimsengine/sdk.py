@@ -32,7 +32,6 @@ from claimsengine.engine import (
     REVIEW_REASONS,
     ChainClaim,
     ChainLine,
-    ClaimState,
     DevToken,
     Enrollment,
     PoolState,
@@ -109,17 +108,6 @@ def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
     )
 
 
-def own_claim_state(
-    workspace: Workspace, plan_id: str, provider_id: str, commitment: bytes
-) -> ClaimState | None:
-    """The claim that `provider_id` made in `plan_id` with `commitment`, or None.
-
-    The same commitment in another plan or from another provider is someone else's claim:
-    the engine keys commitments by (plan, provider), so it is never found here."""
-    state = workspace.engine.claim_status(plan_id, provider_id, commitment)
-    return None if state.status == Status.NONE else state
-
-
 def claim_result(workspace: Workspace, claim_id: int) -> ClaimResult:
     """The current result of one claim, read from the chain."""
     return result_of(workspace, claim_events(workspace.engine, claim_id))
@@ -146,8 +134,8 @@ def record_result(
             hint="name the provider too",
         )
     entry = entries[0]
-    state = own_claim_state(workspace, entry.plan_id, entry.provider_id, entry.commitment)
-    if state is None:
+    state = workspace.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
+    if state.status == Status.NONE:
         raise NotFound(f"record {record_id} is not on the chain yet", hint="submit it again")
     return claim_result(workspace, state.claim_id)
 
@@ -484,7 +472,7 @@ class HospitalClient(Party):
             # shares its keys; then the contract refuses it as a duplicate, and _send_batch
             # finds it with claim_status. This saves a claim_status call per new record.
             return False
-        state = self._on_chain(prepared)
+        state = ws.engine.claim_status(record.plan_id, record.provider_id, prepared.commitment)
         if state.status == Status.NONE:
             return False
         if earlier.claim_id is None:
@@ -506,14 +494,6 @@ class HospitalClient(Party):
         )
         outcomes[index] = Submission(record, prepared.source, result=result, already_submitted=True)
         return True
-
-    def _on_chain(self, prepared: PreparedClaim) -> ClaimState:
-        """The state of the claim this record made on the chain (status NONE: none yet):
-        only its own provider's claim in its own plan, never a copy of its commitment."""
-        record = prepared.record
-        return self.workspace.engine.claim_status(
-            record.plan_id, record.provider_id, prepared.commitment
-        )
 
     def _batches(
         self, to_send: list[tuple[int, PreparedClaim]]
@@ -557,7 +537,10 @@ class HospitalClient(Party):
         except TransactionReverted as error:
             if len(batch) == 1:
                 index, prepared = batch[0]
-                state = self._on_chain(prepared)
+                record = prepared.record
+                state = ws.engine.claim_status(
+                    record.plan_id, record.provider_id, prepared.commitment
+                )
                 if state.status != Status.NONE:
                     # "claims: duplicate": an earlier send did land (a retried JSON-RPC
                     # request whose first answer was lost). It is on the chain: not an error.
@@ -607,8 +590,8 @@ class HospitalClient(Party):
         records: list[TreatmentRecord] = []
         sources: list[str | None] = []
         for entry in ws.journal.pending(ws.chain_key):
-            state = own_claim_state(ws, entry.plan_id, entry.provider_id, entry.commitment)
-            if state is not None:
+            state = ws.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
+            if state.status != Status.NONE:
                 ws.journal.mark_submitted(entry.commitment, state.claim_id, None)
                 continue
             record, _salt = ws.vault.get(entry.commitment)

@@ -16,7 +16,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -165,6 +165,8 @@ class Workspace:
         token = DevToken.deploy(self.chain, deployer)
         engine = Engine.deploy(self.chain, deployer)
         assert isinstance(token, DevToken) and isinstance(engine, Engine)
+        # The deployer owns the engine; the insurer account may create plans.
+        engine.set_insurer(deployer, self.chain.address_of("insurer"), True)
         token.mint(deployer, self.chain.address_of("insurer"), DEV_SUPPLY_CENTS * 10**4)
         self._remember(engine=engine.address, dev_token=token.address)
         self.__dict__.pop("engine", None)
@@ -232,20 +234,31 @@ class Workspace:
         return [bytes32_to_text(e.args["plan_id"]) for e in self.engine.events("PlanCreated")]
 
     def providers(self, plan_id: str) -> dict[str, ProviderInfo]:
-        """The plan's providers by provider id, as the latest ProviderSet events left them."""
+        """The plan's providers by provider id: the account is the provider's owner (first
+        registered) account; payout and status as the latest events left them."""
         latest: dict[str, ProviderInfo] = {}
-        for event in self.engine.events("ProviderSet", text_to_bytes32(plan_id)):
-            info = ProviderInfo(
-                provider_id=bytes32_to_text(event.args["provider_ref"]),
-                account=str(event.args["account"]),
-                payout=str(event.args["payout"]),
-                active=bool(event.args["active"]),
-            )
-            latest[info.provider_id] = info
+        topic = text_to_bytes32(plan_id)
+        names = ("ProviderRegistered", "PayoutSet", "ProviderStatusSet")
+        events = [e for name in names for e in self.engine.events(name, topic)]
+        for event in sorted(events, key=lambda e: (e.block_number, e.log_index)):
+            provider_id = bytes32_to_text(event.args["provider_ref"])
+            known = latest.get(provider_id)
+            if event.name == "ProviderRegistered":
+                if known is None:
+                    account = str(event.args["account"])
+                    latest[provider_id] = ProviderInfo(provider_id, account, account, True)
+            elif known is not None and event.name == "PayoutSet":
+                latest[provider_id] = replace(known, payout=str(event.args["payout"]))
+            elif known is not None:
+                latest[provider_id] = replace(known, active=bool(event.args["active"]))
         return latest
 
     def provider_ids_by_account(self, plan_id: str) -> dict[str, str]:
-        return {p.account: p.provider_id for p in self.providers(plan_id).values()}
+        """Every submitting account of the plan's providers, to its provider id."""
+        return {
+            str(e.args["account"]): bytes32_to_text(e.args["provider_ref"])
+            for e in self.engine.events("ProviderRegistered", text_to_bytes32(plan_id))
+        }
 
     def provider(self, plan_id: str, provider_id: str) -> ProviderInfo:
         providers = self.providers(plan_id)

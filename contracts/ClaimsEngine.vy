@@ -2,67 +2,59 @@
 # pragma evm-version cancun
 """
 @title Claims engine
-@notice One deployment serves many plans and many insurers. An insurer creates a plan
-        (terms and service schedule), enrols members under keyed pseudonyms, registers
-        providers and funds the plan's pool. Providers submit claims, one per call or in
-        batches; each claim is adjudicated line by line as `adjudication.md` orders it,
-        the member's accumulators are updated, and approved claims are paid from the pool
-        in the same transaction, or queued first-in, first-out when the pool is short.
-        Claims above the plan's auto-approve limit wait for an adjudicator.
-        No PHI is ever stored or emitted: members are HMAC pseudonyms and records are
-        salted commitments.
+@notice One deployment serves many plans and many insurers. The owner admits insurers; an
+        insurer creates a plan (terms and dated service schedule versions), enrols members
+        under keyed pseudonyms, registers providers and funds the plan's pool. Providers
+        submit claims, one per call or in batches; each claim is adjudicated line by line
+        as `adjudication.md` orders it, the member's accumulators are updated, and approved
+        claims are paid from the pool in the same transaction, or queued first-in,
+        first-out when the pool is short. Claims above the plan's auto-approve limit, or
+        past its provider daily limit, wait for an adjudicator. A payment the token
+        refuses is credited to the provider in the engine, and settlement goes on.
+        This contract composes the modules: `plan_access` (owner, insurers, roles),
+        `registry` (plans, schedules, members, providers), `ledger` (claims and their
+        effects) and `pool` (money); `pricing` and `packing` are stateless.
 @custom:contact claimsengine developers
 """
 
+from modules import ledger
+from modules import packing
 from modules import plan_access
 from modules import pool
 from modules import pricing
+from modules import registry
 
 initializes: plan_access
+initializes: registry[plan_access := plan_access]
+initializes: ledger
 initializes: pool
 
 exports: (
+    plan_access.owner,
+    plan_access.insurers,
+    plan_access.set_insurer,
     plan_access.roles,
     plan_access.admin,
     plan_access.pending_admin,
     plan_access.set_role,
     plan_access.transfer_admin,
     plan_access.accept_admin,
+    registry.service_count,
+    registry.add_services,
+    registry.update_schedule,
+    registry.enroll,
+    registry.register_provider,
+    registry.set_provider_active,
+    registry.set_payout,
+    registry.set_paused,
+    registry.paused,
+    registry.member,
+    registry.provider_of,
+    registry.service,
+    registry.service_on,
+    ledger.units_used,
+    ledger.next_claim_id,
 )
-
-
-# @dev A plan's terms as the insurer writes them. Money in cents, days in days.
-struct PlanTerms:
-    token: address
-    effective_day: uint256
-    benefit_period_days: uint256
-    waiting_period_days: uint256
-    timely_filing_days: uint256
-    deductible: uint256
-    out_of_pocket_max: uint256
-    has_benefit_max: bool
-    annual_benefit_max: uint256
-    coinsurance_bps: uint256
-    auto_approve_limit: uint256
-
-
-# @dev One code of a plan's service schedule. A limit of 0 means no limit.
-struct Service:
-    code: bytes32
-    fee: uint256
-    has_copay: bool
-    copay: uint256
-    deductible_applies: bool
-    prior_auth: bool
-    max_units_per_day: uint256
-    max_units_per_period: uint256
-
-
-# @dev A member's coverage dates, by pseudonym. A coverage_end of 0 means open-ended.
-struct Enrollment:
-    member: bytes32
-    coverage_start: uint256
-    coverage_end: uint256
 
 
 # @dev One line of a submitted claim.
@@ -81,30 +73,6 @@ struct ClaimInput:
     lines: DynArray[ClaimLine, MAX_LINES]
 
 
-# @dev What a review denial must take back of one line: whether it was priced (so its
-# duplicate-line key is set) and whether its units were counted toward a period limit,
-# both as they were at submission (the schedule may change before the review).
-struct PendingLine:
-    code: bytes32
-    units: uint256
-    counted: bool
-    units_counted: bool
-
-
-# @dev A claim waiting for an adjudicator, with its accumulator effects.
-struct PendingClaim:
-    plan_id: bytes32
-    commitment: bytes32
-    provider: address
-    member: bytes32
-    service_day: uint256
-    period: uint256
-    deductible: uint256
-    out_of_pocket: uint256
-    plan_paid: uint256
-    lines: DynArray[PendingLine, MAX_LINES]
-
-
 # @dev A claim's state, as `claim_status` returns it.
 struct ClaimState:
     claim_id: uint256
@@ -112,24 +80,35 @@ struct ClaimState:
     plan_paid: uint256
 
 
-MAX_LINES: constant(uint256) = 32
+# @dev What one call of a provider needs to know, read once per call.
+struct Submission:
+    plan_id: bytes32
+    terms: packing.Terms
+    provider: uint256
+    payout: address
+    today: uint256
+
+
+# @dev A claim's running totals while its lines are priced. `counted` has bit i set when
+# line i was priced.
+struct Tally:
+    period: uint256
+    version: uint256
+    deductible_met: uint256
+    oop_met: uint256
+    benefit_used: uint256
+    deductible: uint256
+    out_of_pocket: uint256
+    plan_paid: uint256
+    counted: uint256
+
+
+MAX_LINES: constant(uint256) = ledger.MAX_LINES
 MAX_BATCH: constant(uint256) = 100
-MAX_SERVICES_PER_CALL: constant(uint256) = 64
-MAX_ENROLMENTS_PER_CALL: constant(uint256) = 256
 MAX_SETTLE: constant(uint256) = 256
 # @dev Funding settles at most this many queued claims; `settle` does the rest.
 AUTO_SETTLE: constant(uint256) = 32
-MAX_SERVICES: constant(uint256) = 65_535
 SECONDS_PER_DAY: constant(uint256) = 86_400
-
-MASK_1: constant(uint256) = 1
-MASK_14: constant(uint256) = 2**14 - 1
-MASK_16: constant(uint256) = 2**16 - 1
-MASK_24: constant(uint256) = 2**24 - 1
-MASK_40: constant(uint256) = 2**40 - 1
-MASK_32: constant(uint256) = 2**32 - 1
-MASK_64: constant(uint256) = 2**64 - 1
-OPEN_ENDED: constant(uint256) = 2**32 - 1
 
 # @dev Claim statuses. 0 means never submitted.
 STATUS_DENIED: constant(uint256) = 1
@@ -148,48 +127,8 @@ DENY_DUPLICATE_LINE: constant(uint256) = 18
 DENY_DAILY_UNITS: constant(uint256) = 151
 DENY_PERIOD_UNITS: constant(uint256) = 119
 
-
-# @dev Per plan, all its terms in one word, so that a submission reads one slot:
-# effective_day (24 bits) | benefit_period_days << 24 (16) | waiting_period_days << 40 (16) |
-# timely_filing_days << 56 (16) | coinsurance_bps << 72 (14) | has_benefit_max << 86 |
-# exists << 87 | paused << 88 | deductible << 96 (40) | out_of_pocket_max << 136 (40) |
-# annual_benefit_max << 176 (40) | auto_approve_limit << 216 (40). Money in cents.
-plan_words: HashMap[bytes32, uint256]
-
-# @dev Per plan and code: index | fee << 16 | copay << 80 | has_copay << 144 |
-# deductible_applies << 145 | prior_auth << 146 | max_units_per_day << 147 |
-# max_units_per_period << 179. Index 0 means the code is not covered.
-service_words: HashMap[bytes32, HashMap[bytes32, uint256]]
-
-# @dev Per plan: how many codes its schedule has.
-service_count: public(HashMap[bytes32, uint256])
-
-# @dev Per plan and member pseudonym: enrolled | coverage_start << 1 | coverage_end << 33.
-member_words: HashMap[bytes32, HashMap[bytes32, uint256]]
-
-# @dev Per plan and provider account: payout address | active << 160.
-provider_words: HashMap[bytes32, HashMap[address, uint256]]
-
-# @dev Per plan, member and benefit period: deductible_met | oop_met << 64 |
-# benefit_used << 128, in cents.
-accumulator_words: HashMap[bytes32, HashMap[bytes32, HashMap[uint256, uint256]]]
-
-# @dev Units used per plan, member, period and code; kept only for codes with a
-# max_units_per_period, the one later check that needs them (events carry all units).
-units_used: public(HashMap[bytes32, HashMap[bytes32, HashMap[uint256, HashMap[bytes32, uint256]]]])
-
-# @dev Per plan: a bitmap of the covered lines seen per keccak(member, provider,
-# service_day, code index // 256), bit code index % 256. It answers rule (c).
-line_bitmaps: HashMap[bytes32, HashMap[bytes32, uint256]]
-
-# @dev Per record commitment, across all plans: claim_id | status << 64 | plan_paid << 72.
-claim_words: HashMap[bytes32, uint256]
-
-# @dev Claims waiting for review, by claim id.
-pending: public(HashMap[uint256, PendingClaim])
-
-# @dev The id the next claim gets. Ids start at 1.
-next_claim_id: public(uint256)
+# @dev Review denial reasons: 50 (the default), 16, 96, 197, 204.
+REVIEW_DEFAULT_REASON: constant(uint256) = 50
 
 
 # @dev A plan was created with these terms.
@@ -207,40 +146,13 @@ event PlanCreated:
     annual_benefit_max: uint256
     coinsurance_bps: uint256
     auto_approve_limit: uint256
-
-
-# @dev A code of a plan's schedule was added or changed.
-event ServiceSet:
-    plan_id: indexed(bytes32)
-    code: indexed(bytes32)
-    fee: uint256
-    has_copay: bool
-    copay: uint256
-    deductible_applies: bool
-    prior_auth: bool
-    max_units_per_day: uint256
-    max_units_per_period: uint256
-
-
-# @dev A member was enrolled or their coverage dates changed.
-event MemberEnrolled:
-    plan_id: indexed(bytes32)
-    member: indexed(bytes32)
-    coverage_start: uint256
-    coverage_end: uint256
-
-
-# @dev A provider was registered, changed, suspended or reinstated.
-event ProviderSet:
-    plan_id: indexed(bytes32)
-    account: indexed(address)
-    payout: address
-    provider_ref: bytes32
-    active: bool
+    has_provider_daily_limit: bool
+    provider_daily_limit: uint256
 
 
 # @dev A claim was adjudicated. `status` is its status right after submission. Its lines
 # (LineAdjudicated, emitted just before) carry the amounts; `plan_paid` is their total.
+# `provider` is the account that sent it.
 event ClaimSubmitted:
     claim_id: indexed(uint256)
     plan_id: indexed(bytes32)
@@ -268,66 +180,45 @@ event LineAdjudicated:
     denial: uint256
 
 
-# @dev The plan was paused or resumed.
-event PauseSet:
-    plan_id: indexed(bytes32)
-    paused: bool
-
-
-# @dev A claim above the auto-approve limit waits for an adjudicator.
+# @dev A claim waits for an adjudicator: above the auto-approve limit, or past the
+# provider daily limit.
 event ClaimPendingReview:
     claim_id: indexed(uint256)
     plan_id: indexed(bytes32)
     plan_paid: uint256
 
 
-# @dev An adjudicator decided a claim that was pending review.
+# @dev An adjudicator decided a claim that was pending review. `reason` is the denial
+# code (0 on approval): after a denial every line reads as denied with it.
 event ClaimReviewed:
     claim_id: indexed(uint256)
     plan_id: indexed(bytes32)
     adjudicator: indexed(address)
     approved: bool
+    reason: uint256
 
 
 @deploy
 def __init__():
     """
-    @notice Deploys an engine with no plans. Anyone may create a plan and becomes its admin.
+    @notice Deploys an engine with no plans. The deployer is the owner, who admits
+            insurers; only an insurer creates a plan.
     """
-    self.next_claim_id = 1
+    plan_access.__init__()
+    ledger.__init__()
 
 
 @external
 @nonreentrant
-def create_plan(plan_id: bytes32, terms: PlanTerms, services: DynArray[Service, MAX_SERVICES_PER_CALL]):
+def create_plan(plan_id: bytes32, terms: registry.PlanTerms, services: DynArray[registry.Service, registry.MAX_SERVICES_PER_CALL]):
     """
-    @notice Creates a plan; the caller becomes its admin (the insurer).
+    @notice Creates a plan; the caller, an insurer, becomes its admin.
     @param plan_id The plan's id, ASCII, left-aligned.
     @param terms The plan's terms.
-    @param services The first codes of its service schedule (more via `set_services`).
+    @param services The first codes of its first schedule version (more via `add_services`).
     """
-    assert plan_id != empty(bytes32), "claims: invalid plan"
-    assert plan_access.admin[plan_id] == empty(address), "claims: plan exists"
-    assert terms.benefit_period_days > 0 and terms.benefit_period_days <= MASK_16, "claims: invalid terms"
-    assert terms.effective_day <= MASK_24 and terms.waiting_period_days <= MASK_16, "claims: invalid terms"
-    assert terms.timely_filing_days <= MASK_16 and terms.coinsurance_bps <= 10_000, "claims: invalid terms"
-    assert terms.deductible <= MASK_40 and terms.out_of_pocket_max <= MASK_40, "claims: invalid terms"
-    assert terms.annual_benefit_max <= MASK_40 and terms.auto_approve_limit <= MASK_40, "claims: invalid terms"
-
-    self.plan_words[plan_id] = (
-        terms.effective_day
-        | (terms.benefit_period_days << 24)
-        | (terms.waiting_period_days << 40)
-        | (terms.timely_filing_days << 56)
-        | (terms.coinsurance_bps << 72)
-        | (convert(terms.has_benefit_max, uint256) << 86)
-        | (1 << 87)
-        | (terms.deductible << 96)
-        | (terms.out_of_pocket_max << 136)
-        | (terms.annual_benefit_max << 176)
-        | (terms.auto_approve_limit << 216)
-    )
     plan_access._init_plan(plan_id, msg.sender)
+    registry._create(plan_id, terms, services)
     pool._set_token(plan_id, terms.token)
     log PlanCreated(
         plan_id=plan_id,
@@ -343,98 +234,27 @@ def create_plan(plan_id: bytes32, terms: PlanTerms, services: DynArray[Service, 
         annual_benefit_max=terms.annual_benefit_max,
         coinsurance_bps=terms.coinsurance_bps,
         auto_approve_limit=terms.auto_approve_limit,
+        has_provider_daily_limit=terms.has_provider_daily_limit,
+        provider_daily_limit=terms.provider_daily_limit,
     )
-    self._set_services(plan_id, services)
-
-
-@external
-def set_services(plan_id: bytes32, services: DynArray[Service, MAX_SERVICES_PER_CALL]):
-    """
-    @notice Adds codes to a plan's schedule or changes them. A changed code keeps its place.
-    @param plan_id The plan.
-    @param services The codes.
-    """
-    plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
-    self._set_services(plan_id, services)
-
-
-@external
-def enroll(plan_id: bytes32, enrollments: DynArray[Enrollment, MAX_ENROLMENTS_PER_CALL]):
-    """
-    @notice Enrols members, or updates the coverage dates of enrolled ones.
-    @param plan_id The plan.
-    @param enrollments Pseudonyms with coverage start and end days (end 0: open-ended).
-    """
-    plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
-    for e: Enrollment in enrollments:
-        assert e.member != empty(bytes32), "claims: invalid member"
-        end: uint256 = e.coverage_end
-        if end == 0:
-            end = OPEN_ENDED
-        assert e.coverage_start <= end and end <= OPEN_ENDED, "claims: invalid coverage"
-        self.member_words[plan_id][e.member] = 1 | (e.coverage_start << 1) | (end << 33)
-        log MemberEnrolled(plan_id=plan_id, member=e.member, coverage_start=e.coverage_start, coverage_end=e.coverage_end)
-
-
-@external
-def set_provider(plan_id: bytes32, account: address, payout: address, provider_ref: bytes32, active: bool):
-    """
-    @notice Registers a provider (a hospital) and its payout address, or changes,
-            suspends or reinstates it.
-    @param plan_id The plan.
-    @param account The account the provider submits claims from.
-    @param payout Where its claims are paid.
-    @param provider_ref The provider's public id (not PHI), ASCII, left-aligned.
-    @param active False suspends the provider: it can no longer submit claims.
-    """
-    plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
-    assert account != empty(address) and payout != empty(address), "claims: zero address"
-    self.provider_words[plan_id][account] = convert(payout, uint256) | (convert(active, uint256) << 160)
-    log ProviderSet(plan_id=plan_id, account=account, payout=payout, provider_ref=provider_ref, active=active)
-
-
-@external
-def set_paused(plan_id: bytes32, paused: bool):
-    """
-    @notice The emergency switch: a paused plan takes no claims, reviews, settlements
-            or withdrawals. Funding still works.
-    @param plan_id The plan.
-    @param paused True to pause, False to resume.
-    """
-    plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
-    word: uint256 = self.plan_words[plan_id] & ~(1 << 88)
-    self.plan_words[plan_id] = word | (convert(paused, uint256) << 88)
-    log PauseSet(plan_id=plan_id, paused=paused)
-
-
-@external
-@view
-def paused(plan_id: bytes32) -> bool:
-    """
-    @notice Whether the plan is paused.
-    @param plan_id The plan.
-    @return bool True when paused.
-    """
-    return (self.plan_words[plan_id] >> 88) & MASK_1 == 1
 
 
 @external
 @nonreentrant
 def submit_claim(plan_id: bytes32, claim: ClaimInput) -> uint256:
     """
-    @notice Submits one claim from the calling provider. It is adjudicated now, and paid
-            in this transaction when it is approved and the pool covers it.
+    @notice Submits one claim from the calling provider account. It is adjudicated now,
+            and paid in this transaction when it is approved and the pool covers it.
     @param plan_id The plan.
     @param claim The claim.
     @return uint256 The claim's id.
     """
-    terms: PlanTerms = self._open_submission(plan_id)
-    payout: address = self._payout(plan_id, msg.sender)
+    ctx: Submission = self._open_submission(plan_id)
     claim_id: uint256 = 0
     pay_now: uint256 = 0
-    claim_id, pay_now = self._submit(plan_id, terms, payout, claim)
+    claim_id, pay_now = self._submit(ctx, claim)
     if pay_now > 0:
-        pool._send(plan_id, payout, pay_now)
+        self._pay(plan_id, ctx.provider, ctx.payout, claim_id, pay_now)
     return claim_id
 
 
@@ -442,55 +262,60 @@ def submit_claim(plan_id: bytes32, claim: ClaimInput) -> uint256:
 @nonreentrant
 def submit_claims(plan_id: bytes32, claims: DynArray[ClaimInput, MAX_BATCH]) -> DynArray[uint256, MAX_BATCH]:
     """
-    @notice Submits a batch of claims from the calling provider, in order. The batch is
-            atomic: a rejected claim reverts the whole batch. The claims paid now reach
-            the provider in one transfer.
+    @notice Submits a batch of claims from the calling provider account, in order. The
+            batch is atomic: a rejected claim reverts the whole batch. The claims paid now
+            reach the provider in one transfer.
     @param plan_id The plan.
     @param claims The claims.
     @return DynArray The claims' ids, in order.
     """
-    terms: PlanTerms = self._open_submission(plan_id)
-    payout: address = self._payout(plan_id, msg.sender)
+    ctx: Submission = self._open_submission(plan_id)
     ids: DynArray[uint256, MAX_BATCH] = []
     total: uint256 = 0
     for claim: ClaimInput in claims:
         claim_id: uint256 = 0
         pay_now: uint256 = 0
-        claim_id, pay_now = self._submit(plan_id, terms, payout, claim)
+        claim_id, pay_now = self._submit(ctx, claim)
         ids.append(claim_id)
         total += pay_now
     if total > 0:
-        pool._send(plan_id, payout, total)
+        self._pay(plan_id, ctx.provider, ctx.payout, 0, total)
     return ids
 
 
 @external
 @nonreentrant
-def review(claim_id: uint256, approve: bool):
+def review(claim_id: uint256, approve: bool, reason: uint256) -> uint256:
     """
     @notice Decides a claim that is pending review. Approval pays or queues it; denial
-            takes back its accumulator effects (other claims are not re-priced).
+            takes back its accumulator effects (other claims are not re-priced), and
+            every line then reads as denied with `reason`.
     @param claim_id The claim.
     @param approve True to approve, False to deny.
+    @param reason On denial: 50, 16, 96, 197 or 204 (0 means 50). Ignored on approval.
+    @return uint256 The claim's new status.
     """
-    claim: PendingClaim = self.pending[claim_id]
-    assert claim.plan_id != empty(bytes32), "claims: not pending review"
-    plan_access._enforce_role(claim.plan_id, plan_access.Role.ADJUDICATOR)
-    self._enforce_running(claim.plan_id)
-    self.pending[claim_id].plan_id = empty(bytes32)
-    self.pending[claim_id].lines = []
-    log ClaimReviewed(claim_id=claim_id, plan_id=claim.plan_id, adjudicator=msg.sender, approved=approve)
+    claim: ledger.PendingClaim = ledger._release(claim_id)
+    plan_id: bytes32 = claim.plan_id
+    plan_access._enforce_role(plan_id, plan_access.Role.ADJUDICATOR)
+    self._enforce_running(plan_id)
+    code: uint256 = 0
+    if not approve:
+        code = self._review_reason(reason)
+    log ClaimReviewed(claim_id=claim_id, plan_id=plan_id, adjudicator=msg.sender, approved=approve, reason=code)
 
+    status: uint256 = STATUS_DENIED
     if approve:
-        payout: address = self._payout(claim.plan_id, claim.provider)
-        status: uint256 = self._approve(claim.plan_id, claim_id, claim.commitment, claim.provider, payout, claim.plan_paid)
-        self._set_claim_status(claim.commitment, status)
-        if status == STATUS_PAID:
-            pool._send(claim.plan_id, payout, claim.plan_paid)
-        return
-
-    self._reverse(claim)
-    self._set_claim_status(claim.commitment, STATUS_DENIED)
+        payout: address = registry.provider_payouts[plan_id][claim.provider]
+        status = STATUS_QUEUED
+        if pool._approve_payment(plan_id, claim_id, claim.commitment, claim.provider, payout, claim.plan_paid):
+            status = STATUS_PAID
+    else:
+        ledger._reverse(claim)
+    ledger._set_status(plan_id, claim.provider, claim.commitment, status)
+    if status == STATUS_PAID:
+        self._pay(plan_id, claim.provider, registry.provider_payouts[plan_id][claim.provider], claim_id, claim.plan_paid)
+    return status
 
 
 @external
@@ -500,12 +325,12 @@ def settle(plan_id: bytes32, max_claims: uint256) -> uint256:
     @notice Pays queued claims first-in, first-out while the pool covers them. Anyone
             may call it: it only pays claims that were approved.
     @param plan_id The plan.
-    @param max_claims At most this many claims (bounded by MAX_SETTLE).
+    @param max_claims At most this many claims; more than 256 pays up to 256.
     @return uint256 How many claims were paid.
     """
     self._enforce_plan(plan_id)
     self._enforce_running(plan_id)
-    return self._settle(plan_id, max_claims)
+    return self._settle(plan_id, min(max_claims, MAX_SETTLE))
 
 
 @external
@@ -514,13 +339,13 @@ def fund(plan_id: bytes32, amount: uint256):
     """
     @notice Moves `amount` cents of the plan's token from the caller (the admin, who has
             approved the engine) into the pool, then settles queued claims it now covers.
+            The engine's balance must grow by the whole amount.
     @param plan_id The plan.
     @param amount The amount in cents.
     """
     plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
-    assert amount > 0, "pool: zero amount"
     pool._fund(plan_id, amount)
-    if (self.plan_words[plan_id] >> 88) & MASK_1 == 0:
+    if not packing._bit(registry.plan_words[plan_id], packing.PLAN_PAUSED):
         self._settle(plan_id, AUTO_SETTLE)
 
 
@@ -535,52 +360,51 @@ def withdraw(plan_id: bytes32, amount: uint256, recipient: address):
     """
     plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
     self._enforce_running(plan_id)
-    assert recipient != empty(address), "pool: zero address"
     pool._withdraw(plan_id, amount, recipient)
 
 
 @external
+@nonreentrant
+def collect(plan_id: bytes32, provider_ref: bytes32) -> uint256:
+    """
+    @notice Sends the provider's credit (payments the token refused) to its current payout
+            address. Only the provider's owner account may. Works while the plan is paused.
+    @param plan_id The plan.
+    @param provider_ref The provider.
+    @return uint256 The amount collected, in cents.
+    """
+    number: uint256 = registry._provider_number(plan_id, provider_ref)
+    assert msg.sender == registry.provider_owners[plan_id][number], "claims: not the provider"
+    return pool._collect(plan_id, number, provider_ref, registry.provider_payouts[plan_id][number])
+
+
+@external
 @view
-def plan_terms(plan_id: bytes32) -> PlanTerms:
+def plan_terms(plan_id: bytes32) -> registry.PlanTerms:
     """
     @notice A plan's terms.
     @param plan_id The plan.
     @return PlanTerms Its terms (all zero when it does not exist).
     """
-    return self._terms(plan_id, self.plan_words[plan_id])
-
-
-@external
-@view
-def service(plan_id: bytes32, code: bytes32) -> Service:
-    """
-    @notice One code of a plan's schedule.
-    @param plan_id The plan.
-    @param code The code.
-    @return Service The code's terms; `code` is empty when the code is not covered.
-    """
-    word: uint256 = self.service_words[plan_id][code]
-    if word == 0:
-        return empty(Service)
-    return self._service(code, word)
-
-
-@external
-@view
-def member(plan_id: bytes32, member: bytes32) -> (bool, uint256, uint256):
-    """
-    @notice A member's enrolment.
-    @param plan_id The plan.
-    @param member The member's pseudonym.
-    @return bool Whether the member is enrolled.
-    @return uint256 The coverage start day.
-    @return uint256 The coverage end day (0: open-ended).
-    """
-    word: uint256 = self.member_words[plan_id][member]
-    end: uint256 = (word >> 33) & MASK_32
-    if end == OPEN_ENDED:
-        end = 0
-    return word & MASK_1 == 1, (word >> 1) & MASK_32, end
+    terms: packing.Terms = packing._unpack_plan(registry.plan_words[plan_id])
+    limit: uint256 = 0
+    if terms.has_daily_limit:
+        limit = registry.daily_limits[plan_id]
+    return registry.PlanTerms(
+        token=pool._token(plan_id)[0],
+        effective_day=terms.effective_day,
+        benefit_period_days=terms.benefit_period_days,
+        waiting_period_days=terms.waiting_period_days,
+        timely_filing_days=terms.timely_filing_days,
+        deductible=terms.deductible,
+        out_of_pocket_max=terms.out_of_pocket_max,
+        has_benefit_max=terms.has_benefit_max,
+        annual_benefit_max=terms.annual_benefit_max,
+        coinsurance_bps=terms.coinsurance_bps,
+        auto_approve_limit=terms.auto_approve_limit,
+        has_provider_daily_limit=terms.has_daily_limit,
+        provider_daily_limit=limit,
+    )
 
 
 @external
@@ -595,35 +419,50 @@ def accumulators(plan_id: bytes32, member: bytes32, period: uint256) -> (uint256
     @return uint256 oop_met, in cents.
     @return uint256 benefit_used, in cents.
     """
-    word: uint256 = self.accumulator_words[plan_id][member][period]
-    return word & MASK_64, (word >> 64) & MASK_64, word >> 128
+    return ledger._accumulators(plan_id, member, period)
 
 
 @external
 @view
-def provider(plan_id: bytes32, account: address) -> (address, bool):
+def provider_info(plan_id: bytes32, provider_ref: bytes32) -> (address, address, bool, uint256, uint256):
     """
-    @notice A provider's payout address and whether it is active.
+    @notice A provider's owner account, payout address, status, NPI and credit.
     @param plan_id The plan.
-    @param account The provider's account.
-    @return address The payout address.
+    @param provider_ref The provider.
+    @return address Its owner account (empty when unknown).
+    @return address Its payout address.
     @return bool Whether it may submit claims.
+    @return uint256 Its NPI (0: none).
+    @return uint256 Its credit in cents: payments the token refused, to collect.
     """
-    word: uint256 = self.provider_words[plan_id][account]
-    return convert(word & (2**160 - 1), address), (word >> 160) & MASK_1 == 1
+    number: uint256 = registry.provider_numbers[plan_id][provider_ref]
+    return (
+        registry.provider_owners[plan_id][number],
+        registry.provider_payouts[plan_id][number],
+        registry.provider_active[plan_id][number],
+        registry.provider_npis[plan_id][number],
+        pool.credits[plan_id][number],
+    )
 
 
 @external
 @view
-def claim_status(commitment: bytes32) -> ClaimState:
+def claim_status(plan_id: bytes32, provider_ref: bytes32, commitment: bytes32) -> ClaimState:
     """
-    @notice The state of the claim submitted with a record commitment.
+    @notice The state of the claim a provider submitted to a plan with a record commitment.
+    @param plan_id The plan.
+    @param provider_ref The provider.
     @param commitment The record commitment.
     @return ClaimState Its id, status (0 none, 1 denied, 2 pending review, 3 queued,
             4 paid) and plan_paid in cents.
     """
-    word: uint256 = self.claim_words[commitment]
-    return ClaimState(claim_id=word & MASK_64, status=(word >> 64) & 255, plan_paid=word >> 72)
+    number: uint256 = registry.provider_numbers[plan_id][provider_ref]
+    claim_id: uint256 = 0
+    status: uint256 = 0
+    plan_paid: uint256 = 0
+    if number != 0:
+        claim_id, status, plan_paid = packing._unpack_claim(ledger._claim_word(plan_id, number, commitment))
+    return ClaimState(claim_id=claim_id, status=status, plan_paid=plan_paid)
 
 
 @external
@@ -642,18 +481,13 @@ def pool_state(plan_id: bytes32) -> pool.Pool:
 @view
 def queued_claim(plan_id: bytes32, position: uint256) -> pool.QueuedClaim:
     """
-    @notice The claim at a queue position (empty once it is paid).
+    @notice The claim at a queue position (empty once it is paid). `provider` is the
+            provider's number in the plan.
     @param plan_id The plan.
     @param position The position.
     @return QueuedClaim The claim.
     """
-    word: uint256 = pool.queue_head_words[plan_id][position]
-    return pool.QueuedClaim(
-        claim_id=word >> 224,
-        commitment=pool.queue_commitments[plan_id][position],
-        provider=convert(word & (2**160 - 1), address),
-        amount=(word >> 160) & MASK_64,
-    )
+    return pool._queued(plan_id, position)
 
 
 @external
@@ -679,81 +513,9 @@ def today() -> uint256:
 
 
 @internal
-def _set_services(plan_id: bytes32, services: DynArray[Service, MAX_SERVICES_PER_CALL]):
-    count: uint256 = self.service_count[plan_id]
-    for s: Service in services:
-        assert s.code != empty(bytes32), "claims: invalid service"
-        assert s.fee <= MASK_64 and s.copay <= MASK_64, "claims: invalid service"
-        assert s.max_units_per_day <= MASK_32 and s.max_units_per_period <= MASK_32, "claims: invalid service"
-        index: uint256 = self.service_words[plan_id][s.code] & MASK_16
-        if index == 0:
-            count += 1
-            assert count <= MAX_SERVICES, "claims: schedule full"
-            index = count
-        self.service_words[plan_id][s.code] = (
-            index
-            | (s.fee << 16)
-            | (s.copay << 80)
-            | (convert(s.has_copay, uint256) << 144)
-            | (convert(s.deductible_applies, uint256) << 145)
-            | (convert(s.prior_auth, uint256) << 146)
-            | (s.max_units_per_day << 147)
-            | (s.max_units_per_period << 179)
-        )
-        log ServiceSet(
-            plan_id=plan_id,
-            code=s.code,
-            fee=s.fee,
-            has_copay=s.has_copay,
-            copay=s.copay,
-            deductible_applies=s.deductible_applies,
-            prior_auth=s.prior_auth,
-            max_units_per_day=s.max_units_per_day,
-            max_units_per_period=s.max_units_per_period,
-        )
-    self.service_count[plan_id] = count
-
-
-@internal
 @view
 def _enforce_plan(plan_id: bytes32):
-    assert self.plan_words[plan_id] != 0, "claims: unknown plan"
-
-
-@internal
-@view
-def _open_submission(plan_id: bytes32) -> PlanTerms:
-    """
-    @dev Check 1 of the spec: only an active provider of the plan may submit.
-    """
-    assert (self.provider_words[plan_id][msg.sender] >> 160) & MASK_1 == 1, "claims: not authorised"
-    word: uint256 = self.plan_words[plan_id]
-    assert (word >> 88) & MASK_1 == 0, "claims: plan paused"
-    return self._terms(plan_id, word)
-
-
-@internal
-@view
-def _payout(plan_id: bytes32, account: address) -> address:
-    return convert(self.provider_words[plan_id][account] & (2**160 - 1), address)
-
-
-@internal
-@view
-def _terms(plan_id: bytes32, word: uint256) -> PlanTerms:
-    return PlanTerms(
-        token=pool._token(plan_id)[0],
-        effective_day=word & MASK_24,
-        benefit_period_days=(word >> 24) & MASK_16,
-        waiting_period_days=(word >> 40) & MASK_16,
-        timely_filing_days=(word >> 56) & MASK_16,
-        deductible=(word >> 96) & MASK_40,
-        out_of_pocket_max=(word >> 136) & MASK_40,
-        has_benefit_max=(word >> 86) & MASK_1 == 1,
-        annual_benefit_max=(word >> 176) & MASK_40,
-        coinsurance_bps=(word >> 72) & MASK_14,
-        auto_approve_limit=word >> 216,
-    )
+    assert registry.plan_words[plan_id] != 0, "claims: unknown plan"
 
 
 @internal
@@ -762,84 +524,87 @@ def _enforce_running(plan_id: bytes32):
     """
     @dev Refuses work on a paused plan.
     """
-    assert (self.plan_words[plan_id] >> 88) & MASK_1 == 0, "claims: plan paused"
+    self._enforce_not_paused(registry.plan_words[plan_id])
 
 
 @internal
 @pure
-def _service(code: bytes32, word: uint256) -> Service:
-    return Service(
-        code=code,
-        fee=(word >> 16) & MASK_64,
-        has_copay=(word >> 144) & MASK_1 == 1,
-        copay=(word >> 80) & MASK_64,
-        deductible_applies=(word >> 145) & MASK_1 == 1,
-        prior_auth=(word >> 146) & MASK_1 == 1,
-        max_units_per_day=(word >> 147) & MASK_32,
-        max_units_per_period=(word >> 179) & MASK_32,
-    )
+def _enforce_not_paused(plan_word: uint256):
+    assert not packing._bit(plan_word, packing.PLAN_PAUSED), "claims: plan paused"
+
+
+@internal
+@pure
+def _review_reason(reason: uint256) -> uint256:
+    if reason == 0:
+        return REVIEW_DEFAULT_REASON
+    assert reason == 50 or reason == 16 or reason == 96 or reason == 197 or reason == 204, "claims: invalid reason"
+    return reason
 
 
 @internal
 @view
-def _claim_denial(plan_id: bytes32, terms: PlanTerms, member: bytes32, service_day: uint256, today: uint256) -> uint256:
+def _open_submission(plan_id: bytes32) -> Submission:
     """
-    @dev Claim-level checks 5 to 9, in the spec's order. 0 when none fails.
+    @dev Check 1 of the spec: only an account of an active provider of the plan may
+         submit, and not while the plan is paused.
     """
-    word: uint256 = self.member_words[plan_id][member]
-    if word & MASK_1 == 0:
-        return DENY_NOT_ENROLLED
-    start: uint256 = (word >> 1) & MASK_32
-    end: uint256 = (word >> 33) & MASK_32
-    if service_day < max(terms.effective_day, start):
-        return DENY_OUTSIDE_COVERAGE_START
-    if service_day > end:
-        return DENY_AFTER_COVERAGE_END
-    if service_day < start + terms.waiting_period_days:
-        return DENY_OUTSIDE_COVERAGE_START
-    # @dev service_day <= today was checked before (reject 4).
-    if unsafe_sub(today, service_day) > terms.timely_filing_days:
-        return DENY_LATE_FILING
-    return 0
+    payout: address = empty(address)
+    provider: uint256 = 0
+    active: bool = False
+    payout, provider, active = packing._unpack_account(registry.account_words[plan_id][msg.sender])
+    assert active, "claims: not authorised"
+    word: uint256 = registry.plan_words[plan_id]
+    self._enforce_not_paused(word)
+    terms: packing.Terms = packing._unpack_plan(word)
+    return Submission(
+        plan_id=plan_id, terms=terms, provider=provider, payout=payout, today=block.timestamp // SECONDS_PER_DAY
+    )
 
 
 @internal
-def _submit(
-    plan_id: bytes32, terms: PlanTerms, payout: address, claim: ClaimInput
-) -> (uint256, uint256):
+def _submit(ctx: Submission, claim: ClaimInput) -> (uint256, uint256):
     """
-    @dev Adjudicates one claim, records it, and pays or queues it when approved.
-         Returns the claim id and what must be paid to the provider now, in cents.
+    @dev One claim: check, price, record, route. Returns the claim id and what must be
+         paid to the provider now, in cents.
     """
-    assert self.claim_words[claim.commitment] == 0, "claims: duplicate"
-    assert len(claim.lines) > 0, "claims: invalid claim"
+    self._check(ctx, claim)
+    claim_id: uint256 = ledger._take_claim_id()
+    tally: Tally = self._price(ctx, claim, claim_id)
+    self._record(ctx, claim, tally)
+    return claim_id, self._route(ctx, claim, claim_id, tally)
+
+
+@internal
+@view
+def _check(ctx: Submission, claim: ClaimInput):
+    """
+    @dev Rejects of checks 2 to 4: nothing is recorded.
+    """
+    assert ledger._claim_word(ctx.plan_id, ctx.provider, claim.commitment) == 0, "claims: duplicate"
+    valid: bool = len(claim.lines) > 0
     for line: ClaimLine in claim.lines:
-        assert line.units > 0 and line.units <= MASK_32 and line.billed <= MASK_64, "claims: invalid claim"
-    today: uint256 = block.timestamp // SECONDS_PER_DAY
-    assert claim.service_day <= today, "claims: service date in the future"
+        valid = valid and line.units > 0 and line.units <= packing.MASK_32 and line.billed <= packing.MASK_64
+    assert valid, "claims: invalid claim"
+    assert claim.service_day <= ctx.today, "claims: service date in the future"
 
-    claim_id: uint256 = self.next_claim_id
-    self.next_claim_id = claim_id + 1
 
-    denial: uint256 = self._claim_denial(plan_id, terms, claim.member, claim.service_day, today)
-    period: uint256 = 0
-    deductible_met: uint256 = 0
-    oop_met: uint256 = 0
-    benefit_used: uint256 = 0
+@internal
+def _price(ctx: Submission, claim: ClaimInput, claim_id: uint256) -> Tally:
+    """
+    @dev Checks 5 to 9, then line rules (a) to (e) and pricing, line by line; logs each
+         line. Counts units as lines pass (e). Duplicate-line keys are written after all
+         lines: rule (c) looks at earlier claims only.
+    """
+    tally: Tally = empty(Tally)
+    denial: uint256 = self._claim_denial(ctx, claim.member, claim.service_day)
     if denial == 0:
-        period = (claim.service_day - terms.effective_day) // terms.benefit_period_days
-        word: uint256 = self.accumulator_words[plan_id][claim.member][period]
-        deductible_met = word & MASK_64
-        oop_met = (word >> 64) & MASK_64
-        benefit_used = word >> 128
+        tally.period = (claim.service_day - ctx.terms.effective_day) // ctx.terms.benefit_period_days
+        tally.version = registry._version_on(ctx.plan_id, registry.plan_words[ctx.plan_id], claim.service_day) if ctx.terms.versioned else 0
+        tally.deductible_met, tally.oop_met, tally.benefit_used = ledger._accumulators(ctx.plan_id, claim.member, tally.period)
 
-    plan_paid: uint256 = 0
-    deductible: uint256 = 0
-    out_of_pocket: uint256 = 0
-    priced: uint256 = 0
     keys: DynArray[bytes32, MAX_LINES] = []
     bits: DynArray[uint256, MAX_LINES] = []
-    counted: uint256 = 0
     index: uint256 = 0
     for line: ClaimLine in claim.lines:
         price: pricing.LinePrice = empty(pricing.LinePrice)
@@ -847,24 +612,17 @@ def _submit(
         if line_denial == 0:
             key: bytes32 = empty(bytes32)
             bit: uint256 = 0
-            line_denial, price, key, bit = self._adjudicate_line(
-                plan_id, terms, claim.member, claim.service_day, claim.prior_auth, line, period,
-                deductible_met, oop_met, benefit_used
-            )
+            line_denial, price, key, bit = self._price_line(ctx, claim, line, tally)
             if line_denial == 0:
-                # @dev Rule (c) looks at earlier claims only, so this claim's keys are
-                # written after all its lines.
                 keys.append(key)
                 bits.append(bit)
-        if line_denial == 0:
-            deductible_met += price.deductible
-            oop_met += price.deductible + price.copay + price.coinsurance
-            benefit_used += price.plan_paid
-            deductible += price.deductible
-            out_of_pocket += price.deductible + price.copay + price.coinsurance
-            plan_paid += price.plan_paid
-            priced += 1
-            counted |= 1 << index
+                tally.deductible_met += price.deductible
+                tally.oop_met += price.deductible + price.copay + price.coinsurance
+                tally.benefit_used += price.plan_paid
+                tally.deductible += price.deductible
+                tally.out_of_pocket += price.deductible + price.copay + price.coinsurance
+                tally.plan_paid += price.plan_paid
+                tally.counted |= 1 << index
         log LineAdjudicated(
             claim_id=claim_id,
             line=index,
@@ -882,101 +640,63 @@ def _submit(
         index += 1
 
     for i: uint256 in range(len(keys), bound=MAX_LINES):
-        self.line_bitmaps[plan_id][keys[i]] |= bits[i]
-    if priced > 0:
-        self.accumulator_words[plan_id][claim.member][period] = (
-            deductible_met | (oop_met << 64) | (benefit_used << 128)
-        )
-
-    status: uint256 = STATUS_DENIED
-    if priced > 0:
-        if plan_paid > terms.auto_approve_limit:
-            status = STATUS_PENDING_REVIEW
-        else:
-            status = self._approve(plan_id, claim_id, claim.commitment, msg.sender, payout, plan_paid)
-
-    self.claim_words[claim.commitment] = claim_id | (status << 64) | (plan_paid << 72)
-    log ClaimSubmitted(
-        claim_id=claim_id,
-        plan_id=plan_id,
-        member=claim.member,
-        provider=msg.sender,
-        commitment=claim.commitment,
-        service_day=claim.service_day,
-        status=status,
-        plan_paid=plan_paid,
-    )
-    if status == STATUS_PENDING_REVIEW:
-        lines: DynArray[PendingLine, MAX_LINES] = []
-        for i: uint256 in range(len(claim.lines), bound=MAX_LINES):
-            priced_line: bool = (counted >> i) & 1 == 1
-            limited: bool = (self.service_words[plan_id][claim.lines[i].code] >> 179) & MASK_32 != 0
-            lines.append(
-                PendingLine(
-                    code=claim.lines[i].code,
-                    units=claim.lines[i].units,
-                    counted=priced_line,
-                    units_counted=priced_line and limited,
-                )
-            )
-        self.pending[claim_id] = PendingClaim(
-            plan_id=plan_id,
-            commitment=claim.commitment,
-            provider=msg.sender,
-            member=claim.member,
-            service_day=claim.service_day,
-            period=period,
-            deductible=deductible,
-            out_of_pocket=out_of_pocket,
-            plan_paid=plan_paid,
-            lines=lines,
-        )
-        log ClaimPendingReview(claim_id=claim_id, plan_id=plan_id, plan_paid=plan_paid)
-    if status == STATUS_PAID:
-        return claim_id, plan_paid
-    return claim_id, 0
+        ledger._mark_line(ctx.plan_id, keys[i], bits[i])
+    return tally
 
 
 @internal
-def _adjudicate_line(
-    plan_id: bytes32,
-    terms: PlanTerms,
-    member: bytes32,
-    service_day: uint256,
-    prior_auth: bool,
-    line: ClaimLine,
-    period: uint256,
-    deductible_met: uint256,
-    oop_met: uint256,
-    benefit_used: uint256,
-) -> (uint256, pricing.LinePrice, bytes32, uint256):
+@view
+def _claim_denial(ctx: Submission, member: bytes32, service_day: uint256) -> uint256:
     """
-    @dev Line rules (a) to (e) in order, then pricing. Returns the denial code (0 when
-         the line is priced), its price, and its duplicate-line key and bit. Counts the
-         line's units when it passes (e).
+    @dev Claim-level checks 5 to 9, in the spec's order. 0 when none fails.
     """
-    word: uint256 = self.service_words[plan_id][line.code]
+    enrolled: bool = False
+    start: uint256 = 0
+    end: uint256 = 0
+    enrolled, start, end = packing._unpack_member(registry.member_words[ctx.plan_id][member])
+    if not enrolled:
+        return DENY_NOT_ENROLLED
+    if service_day < max(ctx.terms.effective_day, start):
+        return DENY_OUTSIDE_COVERAGE_START
+    if service_day > end:
+        return DENY_AFTER_COVERAGE_END
+    if service_day < start + ctx.terms.waiting_period_days:
+        return DENY_OUTSIDE_COVERAGE_START
+    # @dev service_day <= today was checked before (reject 4).
+    if unsafe_sub(ctx.today, service_day) > ctx.terms.timely_filing_days:
+        return DENY_LATE_FILING
+    return 0
+
+
+@internal
+def _price_line(ctx: Submission, claim: ClaimInput, line: ClaimLine, tally: Tally) -> (uint256, pricing.LinePrice, bytes32, uint256):
+    """
+    @dev Line rules (a) to (e) in order, then pricing, with the schedule version in force
+         on the service day. Returns the denial code (0 when the line is priced), its
+         price, and its duplicate-line key and bit. Counts the line's units when it
+         passes (e).
+    """
+    word: uint256 = registry.service_words[ctx.plan_id][tally.version][line.code]
     if word == 0:
         return DENY_NOT_COVERED, empty(pricing.LinePrice), empty(bytes32), 0
-    svc: Service = self._service(line.code, word)
-    if svc.prior_auth and not prior_auth:
+    svc: packing.ServiceTerms = packing._unpack_service(word)
+    if svc.prior_auth and not claim.prior_auth:
         return DENY_NO_PRIOR_AUTH, empty(pricing.LinePrice), empty(bytes32), 0
-    index: uint256 = word & MASK_16
-    key: bytes32 = keccak256(abi_encode(member, msg.sender, service_day, index >> 8))
-    bit: uint256 = 1 << (index & 255)
-    if self.line_bitmaps[plan_id][key] & bit != 0:
+    key: bytes32 = empty(bytes32)
+    bit: uint256 = 0
+    key, bit = ledger._line_key(claim.member, ctx.provider, claim.service_day, svc.index)
+    if ledger._line_seen(ctx.plan_id, key, bit):
         return DENY_DUPLICATE_LINE, empty(pricing.LinePrice), empty(bytes32), 0
     if svc.max_units_per_day != 0 and line.units > svc.max_units_per_day:
         return DENY_DAILY_UNITS, empty(pricing.LinePrice), empty(bytes32), 0
     if svc.max_units_per_period != 0:
-        used: uint256 = self.units_used[plan_id][member][period][line.code]
-        if used + line.units > svc.max_units_per_period:
+        if not ledger._count_units(ctx.plan_id, claim.member, tally.period, line.code, line.units, svc.max_units_per_period):
             return DENY_PERIOD_UNITS, empty(pricing.LinePrice), empty(bytes32), 0
-        self.units_used[plan_id][member][period][line.code] = used + line.units
 
+    terms: packing.Terms = ctx.terms
     benefit_left: uint256 = max_value(uint256)
     if terms.has_benefit_max:
-        benefit_left = terms.annual_benefit_max - min(benefit_used, terms.annual_benefit_max)
+        benefit_left = terms.annual_benefit_max - min(tally.benefit_used, terms.annual_benefit_max)
     price: pricing.LinePrice = pricing._price_line(
         line.billed,
         svc.fee,
@@ -985,70 +705,122 @@ def _adjudicate_line(
         svc.has_copay,
         svc.deductible_applies,
         terms.coinsurance_bps,
-        terms.deductible - min(deductible_met, terms.deductible),
-        terms.out_of_pocket_max - min(oop_met, terms.out_of_pocket_max),
+        terms.deductible - min(tally.deductible_met, terms.deductible),
+        terms.out_of_pocket_max - min(tally.oop_met, terms.out_of_pocket_max),
         benefit_left,
     )
     return 0, price, key, bit
 
 
 @internal
-def _approve(
-    plan_id: bytes32, claim_id: uint256, commitment: bytes32, provider: address, payout: address, amount: uint256
-) -> uint256:
+def _record(ctx: Submission, claim: ClaimInput, tally: Tally):
     """
-    @dev An approved claim: paid now (the caller transfers) or queued.
+    @dev Stores the member's accumulators when any line was priced.
     """
-    if pool._approve_payment(plan_id, claim_id, commitment, provider, amount):
-        log pool.ClaimPaid(claim_id=claim_id, plan_id=plan_id, payee=payout, amount=amount)
-        return STATUS_PAID
-    return STATUS_QUEUED
+    if tally.counted != 0:
+        ledger._store_accumulators(ctx.plan_id, claim.member, tally.period, tally.deductible_met, tally.oop_met, tally.benefit_used)
 
 
 @internal
-def _reverse(claim: PendingClaim):
+def _route(ctx: Submission, claim: ClaimInput, claim_id: uint256, tally: Tally) -> uint256:
     """
-    @dev A review denial takes back the claim's accumulator effects, its units and its
-         duplicate-line keys. Other claims are not re-priced.
+    @dev The claim outcome: denied, pending review (auto-approve limit, then provider
+         daily limit), or approved and paid now or queued. Records the claim's status.
+         Returns what must be paid to the provider now, in cents.
     """
-    word: uint256 = self.accumulator_words[claim.plan_id][claim.member][claim.period]
-    deductible_met: uint256 = (word & MASK_64) - claim.deductible
-    oop_met: uint256 = ((word >> 64) & MASK_64) - claim.out_of_pocket
-    benefit_used: uint256 = (word >> 128) - claim.plan_paid
-    self.accumulator_words[claim.plan_id][claim.member][claim.period] = (
-        deductible_met | (oop_met << 64) | (benefit_used << 128)
+    status: uint256 = STATUS_DENIED
+    if tally.counted != 0:
+        status = STATUS_PENDING_REVIEW
+        if tally.plan_paid <= ctx.terms.auto_approve_limit and self._within_daily_limit(ctx, tally.plan_paid):
+            status = STATUS_QUEUED
+            if pool._approve_payment(ctx.plan_id, claim_id, claim.commitment, ctx.provider, ctx.payout, tally.plan_paid):
+                status = STATUS_PAID
+
+    ledger._record_claim(ctx.plan_id, ctx.provider, claim.commitment, claim_id, status, tally.plan_paid)
+    log ClaimSubmitted(
+        claim_id=claim_id,
+        plan_id=ctx.plan_id,
+        member=claim.member,
+        provider=msg.sender,
+        commitment=claim.commitment,
+        service_day=claim.service_day,
+        status=status,
+        plan_paid=tally.plan_paid,
     )
-    for line: PendingLine in claim.lines:
-        if not line.counted:
-            continue
-        svc: uint256 = self.service_words[claim.plan_id][line.code]
-        if line.units_counted:
-            self.units_used[claim.plan_id][claim.member][claim.period][line.code] -= line.units
-        index: uint256 = svc & MASK_16
-        key: bytes32 = keccak256(abi_encode(claim.member, claim.provider, claim.service_day, index >> 8))
-        self.line_bitmaps[claim.plan_id][key] &= ~(1 << (index & 255))
+    if status == STATUS_PENDING_REVIEW:
+        self._hold_for_review(ctx, claim, claim_id, tally)
+    if status == STATUS_PAID:
+        return tally.plan_paid
+    return 0
 
 
 @internal
-def _set_claim_status(commitment: bytes32, status: uint256):
-    word: uint256 = self.claim_words[commitment]
-    self.claim_words[commitment] = (word & MASK_64) | (status << 64) | ((word >> 72) << 72)
+def _within_daily_limit(ctx: Submission, amount: uint256) -> bool:
+    """
+    @dev The provider daily limit, when the plan has one: adds the claim to the
+         provider's total of the day, or says it would go above.
+    """
+    if not ctx.terms.has_daily_limit:
+        return True
+    return ledger._within_daily_limit(ctx.plan_id, ctx.provider, ctx.today, amount, registry.daily_limits[ctx.plan_id])
+
+
+@internal
+def _hold_for_review(ctx: Submission, claim: ClaimInput, claim_id: uint256, tally: Tally):
+    """
+    @dev Keeps what a review denial must take back: per priced line, its code index and
+         whether its units were counted, as they were at submission.
+    """
+    lines: DynArray[ledger.PendingLine, MAX_LINES] = []
+    for i: uint256 in range(len(claim.lines), bound=MAX_LINES):
+        line: ClaimLine = claim.lines[i]
+        pending: ledger.PendingLine = ledger.PendingLine(code=line.code, units=line.units, index=0, units_counted=False)
+        if (tally.counted >> i) & 1 == 1:
+            svc: packing.ServiceTerms = packing._unpack_service(registry.service_words[ctx.plan_id][tally.version][line.code])
+            pending.index = svc.index
+            pending.units_counted = svc.max_units_per_period != 0
+        lines.append(pending)
+    ledger._hold(
+        claim_id,
+        ledger.PendingClaim(
+            plan_id=ctx.plan_id,
+            commitment=claim.commitment,
+            provider=ctx.provider,
+            member=claim.member,
+            service_day=claim.service_day,
+            period=tally.period,
+            deductible=tally.deductible,
+            out_of_pocket=tally.out_of_pocket,
+            plan_paid=tally.plan_paid,
+            lines=lines,
+        ),
+    )
+    log ClaimPendingReview(claim_id=claim_id, plan_id=ctx.plan_id, plan_paid=tally.plan_paid)
+
+
+@internal
+def _pay(plan_id: bytes32, provider: uint256, payout: address, claim_id: uint256, amount: uint256):
+    """
+    @dev Pays a provider, or credits it in the engine when the token refuses.
+    """
+    if not pool._try_send(plan_id, payout, amount):
+        pool._credit(plan_id, provider, registry.provider_refs[plan_id][provider], claim_id, amount)
 
 
 @internal
 def _settle(plan_id: bytes32, max_claims: uint256) -> uint256:
     """
     @dev Pays queued claims first-in, first-out, and stops at the first one the pool
-         cannot cover.
+         cannot cover. A payment the token refuses is credited and settlement goes on.
     """
     paid: uint256 = 0
     for i: uint256 in range(max_claims, bound=MAX_SETTLE):
         queued: pool.QueuedClaim = pool._pop_payable(plan_id)
         if queued.claim_id == 0:
             break
-        payout: address = self._payout(plan_id, queued.provider)
-        self._set_claim_status(queued.commitment, STATUS_PAID)
-        log pool.ClaimPaid(claim_id=queued.claim_id, plan_id=plan_id, payee=payout, amount=queued.amount)
-        pool._send(plan_id, payout, queued.amount)
+        payout: address = registry.provider_payouts[plan_id][queued.provider]
+        ledger._set_status(plan_id, queued.provider, queued.commitment, STATUS_PAID)
+        pool._log_paid(plan_id, queued.claim_id, payout, queued.amount)
+        self._pay(plan_id, queued.provider, payout, queued.claim_id, queued.amount)
         paid += 1
     return paid

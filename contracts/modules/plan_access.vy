@@ -1,10 +1,11 @@
 # pragma version ~=0.4.3
 """
 @title Plan access
-@notice Per-plan roles kept as a flag bitset, checked in one place, with a two-step
-        hand-over of the admin role. Every plan has its own roles, so no insurer can
-        touch another insurer's plan. (The pause switch lives in the plan's packed terms
-        word in the engine, so that a submission reads one slot, not two.)
+@notice Who may do what. The engine's owner (its deployer) admits insurers; only an
+        insurer creates a plan and becomes its admin. Per-plan roles are a flag bitset,
+        checked in one place, with a two-step hand-over of the admin role after which the
+        previous admin holds no role on the plan. Every plan has its own roles, so no
+        insurer can touch another insurer's plan.
 """
 
 
@@ -14,6 +15,12 @@ flag Role:
     ADJUDICATOR
 
 
+# @dev The engine's owner: the deployer. It admits and removes insurers, nothing else.
+owner: public(address)
+
+# @dev Accounts the owner admitted as insurers: only they create plans.
+insurers: public(HashMap[address, bool])
+
 # @dev The roles each account holds, per plan.
 roles: public(HashMap[bytes32, HashMap[address, Role]])
 
@@ -22,6 +29,12 @@ admin: public(HashMap[bytes32, address])
 
 # @dev The account offered the admin role, until it accepts.
 pending_admin: public(HashMap[bytes32, address])
+
+# @dev The owner admitted or removed an insurer.
+event InsurerSet:
+    account: indexed(address)
+    allowed: bool
+
 
 # @dev An account's roles in a plan changed.
 event RoleSet:
@@ -44,6 +57,28 @@ event AdminTransferred:
     new_admin: indexed(address)
 
 
+@deploy
+def __init__():
+    """
+    @dev The deployer becomes the owner.
+    """
+    self.owner = msg.sender
+
+
+@external
+def set_insurer(account: address, allowed: bool):
+    """
+    @notice Admits an account as an insurer (it may then create plans), or removes it.
+            Removing an insurer leaves the plans it created as they are.
+    @param account The account.
+    @param allowed True to admit, False to remove.
+    """
+    assert msg.sender == self.owner, "claims: not owner"
+    self._enforce_address(account)
+    self.insurers[account] = allowed
+    log InsurerSet(account=account, allowed=allowed)
+
+
 @external
 def set_role(plan_id: bytes32, account: address, roles: Role):
     """
@@ -55,7 +90,7 @@ def set_role(plan_id: bytes32, account: address, roles: Role):
     """
     self._enforce_role(plan_id, Role.ADMIN)
     assert Role.ADMIN not in roles, "access: admin moves by transfer"
-    assert account != empty(address), "access: zero address"
+    self._enforce_address(account)
     held: Role = roles
     if Role.ADMIN in self.roles[plan_id][account]:
         held = held | Role.ADMIN
@@ -79,12 +114,15 @@ def transfer_admin(plan_id: bytes32, new_admin: address):
 @external
 def accept_admin(plan_id: bytes32):
     """
-    @notice Takes the admin role that was offered to the caller.
+    @notice Takes the admin role that was offered to the caller. The previous admin
+            loses every role it held on the plan.
     @param plan_id The plan.
     """
     assert msg.sender == self.pending_admin[plan_id], "access: not pending admin"
     previous: address = self.admin[plan_id]
-    self.roles[plan_id][previous] = self.roles[plan_id][previous] & ~Role.ADMIN
+    # @dev The previous admin keeps no role: not ADMIN, not ADJUDICATOR.
+    self.roles[plan_id][previous] = empty(Role)
+    log RoleSet(plan_id=plan_id, account=previous, roles=empty(Role))
     self.roles[plan_id][msg.sender] = self.roles[plan_id][msg.sender] | Role.ADMIN
     self.admin[plan_id] = msg.sender
     self.pending_admin[plan_id] = empty(address)
@@ -94,11 +132,18 @@ def accept_admin(plan_id: bytes32):
 @internal
 def _init_plan(plan_id: bytes32, admin: address):
     """
-    @dev Makes `admin` the admin of a new plan.
+    @dev Makes `admin`, who must be an insurer, the admin of a new plan.
     """
+    assert self.insurers[admin], "claims: not an insurer"
     self.admin[plan_id] = admin
     self.roles[plan_id][admin] = Role.ADMIN
     log RoleSet(plan_id=plan_id, account=admin, roles=Role.ADMIN)
+
+
+@internal
+@pure
+def _enforce_address(account: address):
+    assert account != empty(address), "access: zero address"
 
 
 @internal

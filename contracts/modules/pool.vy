@@ -1,14 +1,18 @@
 # pragma version ~=0.4.3
 """
 @title Payout pool
-@notice Each plan's own ledger of the settlement token it holds and owes, and its
-        first-in, first-out queue of approved claims waiting for funds. The ledger is
-        kept in cents and never read from `balanceOf(self)`: several plans may share a
-        token, and tokens sent to the engine by mistake belong to no pool.
+@notice Each plan's own ledger of the settlement token it holds and owes, its first-in,
+        first-out queue of approved claims waiting for funds, and the credits of
+        providers whose payment the token refused. The ledger is kept in cents and never
+        read from `balanceOf(self)`: several plans may share a token, and tokens sent to
+        the engine by mistake belong to no pool. Funding must arrive whole. The pool
+        emits its own events.
 """
 
 from ethereum.ercs import IERC20
 from ethereum.ercs import IERC20Detailed
+
+from modules import packing
 
 
 # @dev A pool's state, unpacked from its one storage word.
@@ -19,34 +23,43 @@ struct Pool:
     tail: uint256
 
 
-# @dev A queued claim, unpacked from its two storage words.
+# @dev A queued claim, unpacked from its two storage words. `provider` is the provider's
+# number in the plan.
 struct QueuedClaim:
     claim_id: uint256
     commitment: bytes32
-    provider: address
+    provider: uint256
     amount: uint256
 
 
-# @dev Masks of the packed words.
-MASK_64: constant(uint256) = 2**64 - 1
-MASK_160: constant(uint256) = 2**160 - 1
+# @dev Pool word: balance (64) | reserved (64) | queue head (64) | queue tail (64).
+POOL_RESERVED: constant(uint256) = 64
+POOL_HEAD: constant(uint256) = 128
+POOL_TAIL: constant(uint256) = 192
 
-# @dev Claim ids are packed into 32 bits of a queue entry.
-MAX_CLAIM_ID: constant(uint256) = 2**32 - 1
+# @dev Queue entry word: provider number (32) | amount (64) | claim id.
+QUEUE_AMOUNT: constant(uint256) = 32
+QUEUE_CLAIM_ID: constant(uint256) = 96
+
+# @dev Token word: token address (160) | units per cent.
+TOKEN_SCALE: constant(uint256) = 160
 
 
-# @dev Per plan: balance | reserved << 64 | queue head << 128 | queue tail << 192, all
-# in cents or positions. `reserved` is what the queued claims need.
+# @dev Per plan: the packed pool word. `reserved` is what the queued claims need.
 pools: HashMap[bytes32, uint256]
 
-# @dev Per plan: token address | (10 ** (decimals - 2)) << 160, the units in a cent.
+# @dev Per plan: token address | (10 ** (decimals - 2)) << TOKEN_SCALE, the units in a cent.
 tokens: HashMap[bytes32, uint256]
 
-# @dev Per plan and position: provider | amount << 160 | claim id << 224.
+# @dev Per plan and position: the packed queue entry.
 queue_head_words: HashMap[bytes32, HashMap[uint256, uint256]]
 
 # @dev Per plan and position: the queued claim's record commitment.
 queue_commitments: HashMap[bytes32, HashMap[uint256, bytes32]]
+
+# @dev Per plan and provider number: cents owed to the provider whose payment the token
+# refused. They are out of the pool's balance and still held by the engine.
+credits: HashMap[bytes32, HashMap[uint256, uint256]]
 
 
 # @dev Tokens moved into a plan's pool.
@@ -65,7 +78,8 @@ event PoolWithdrawn:
     balance: uint256
 
 
-# @dev An approved claim was paid to its provider's payout address. `amount` is in
+# @dev An approved claim was paid to its provider's payout address (or, when the token
+# refused the transfer, credited to the provider: see ProviderCredited). `amount` is in
 # cents: the token moved amount x 10 ** (decimals - 2) units.
 event ClaimPaid:
     claim_id: indexed(uint256)
@@ -82,6 +96,23 @@ event ClaimQueued:
     amount: uint256
 
 
+# @dev The token refused a payment; the amount is credited to the provider in the engine.
+# `claim_id` is the claim's id, or 0 for the one transfer of a batch's payments.
+event ProviderCredited:
+    plan_id: indexed(bytes32)
+    provider_ref: indexed(bytes32)
+    claim_id: indexed(uint256)
+    amount: uint256
+
+
+# @dev A provider collected its credit to its payout address.
+event CreditCollected:
+    plan_id: indexed(bytes32)
+    provider_ref: indexed(bytes32)
+    payout: address
+    amount: uint256
+
+
 @internal
 def _set_token(plan_id: bytes32, token: address):
     """
@@ -90,7 +121,7 @@ def _set_token(plan_id: bytes32, token: address):
     decimals: uint256 = convert(staticcall IERC20Detailed(token).decimals(), uint256)  # EXTERNAL CALL
     assert decimals >= 2 and decimals <= 30, "pool: token decimals"
     scale: uint256 = 10 ** (decimals - 2)
-    self.tokens[plan_id] = convert(token, uint256) | (scale << 160)
+    self.tokens[plan_id] = convert(token, uint256) | (scale << TOKEN_SCALE)
 
 
 @internal
@@ -100,7 +131,7 @@ def _token(plan_id: bytes32) -> (address, uint256):
     @dev A plan's token and its units per cent.
     """
     word: uint256 = self.tokens[plan_id]
-    return convert(word & MASK_160, address), word >> 160
+    return convert(word & packing.MASK_160, address), word >> TOKEN_SCALE
 
 
 @internal
@@ -108,44 +139,61 @@ def _token(plan_id: bytes32) -> (address, uint256):
 def _pool(plan_id: bytes32) -> Pool:
     word: uint256 = self.pools[plan_id]
     return Pool(
-        balance=word & MASK_64,
-        reserved=(word >> 64) & MASK_64,
-        head=(word >> 128) & MASK_64,
-        tail=word >> 192,
+        balance=word & packing.MASK_64,
+        reserved=(word >> POOL_RESERVED) & packing.MASK_64,
+        head=(word >> POOL_HEAD) & packing.MASK_64,
+        tail=word >> POOL_TAIL,
     )
 
 
 @internal
 def _store_pool(plan_id: bytes32, pool: Pool):
     # @dev Amounts are cents; 2**64 cents is far beyond any pool, so the packing holds.
-    assert pool.balance <= MASK_64 and pool.reserved <= MASK_64, "pool: overflow"
-    self.pools[plan_id] = pool.balance | (pool.reserved << 64) | (pool.head << 128) | (pool.tail << 192)
+    assert pool.balance <= packing.MASK_64 and pool.reserved <= packing.MASK_64, "pool: overflow"
+    self.pools[plan_id] = pool.balance | (pool.reserved << POOL_RESERVED) | (pool.head << POOL_HEAD) | (pool.tail << POOL_TAIL)
+
+
+@internal
+@view
+def _queued(plan_id: bytes32, position: uint256) -> QueuedClaim:
+    word: uint256 = self.queue_head_words[plan_id][position]
+    return QueuedClaim(
+        claim_id=word >> QUEUE_CLAIM_ID,
+        commitment=self.queue_commitments[plan_id][position],
+        provider=word & packing.MASK_32,
+        amount=(word >> QUEUE_AMOUNT) & packing.MASK_64,
+    )
 
 
 @internal
 def _approve_payment(
-    plan_id: bytes32, claim_id: uint256, commitment: bytes32, provider: address, amount: uint256
+    plan_id: bytes32, claim_id: uint256, commitment: bytes32, provider: uint256, payout: address, amount: uint256
 ) -> bool:
     """
     @dev An approved claim is paid now when nothing is queued and the balance covers it;
          otherwise it joins the queue. A new claim never overtakes a queued one.
-         Returns True when the caller must pay `amount` now.
+         Returns True when the caller must pay `amount` now (ClaimPaid is logged here).
     """
     pool: Pool = self._pool(plan_id)
     if pool.head == pool.tail and pool.balance >= amount:
         pool.balance = unsafe_sub(pool.balance, amount)
         self._store_pool(plan_id, pool)
+        self._log_paid(plan_id, claim_id, payout, amount)
         return True
-    assert claim_id <= MAX_CLAIM_ID, "pool: claim id overflow"
-    self.queue_head_words[plan_id][pool.tail] = (
-        convert(provider, uint256) | (amount << 160) | (claim_id << 224)
-    )
+    # @dev Claim ids count transactions' claims (far below 2**64); provider numbers fit
+    # 32 bits (the registry's account word).
+    self.queue_head_words[plan_id][pool.tail] = provider | (amount << QUEUE_AMOUNT) | (claim_id << QUEUE_CLAIM_ID)
     self.queue_commitments[plan_id][pool.tail] = commitment
     log ClaimQueued(claim_id=claim_id, plan_id=plan_id, position=pool.tail, amount=amount)
     pool.reserved += amount
     pool.tail += 1
     self._store_pool(plan_id, pool)
     return False
+
+
+@internal
+def _log_paid(plan_id: bytes32, claim_id: uint256, payout: address, amount: uint256):
+    log ClaimPaid(claim_id=claim_id, plan_id=plan_id, payee=payout, amount=amount)
 
 
 @internal
@@ -158,21 +206,14 @@ def _pop_payable(plan_id: bytes32) -> QueuedClaim:
     pool: Pool = self._pool(plan_id)
     if pool.head == pool.tail:
         return empty(QueuedClaim)
-    word: uint256 = self.queue_head_words[plan_id][pool.head]
-    amount: uint256 = (word >> 160) & MASK_64
-    if pool.balance < amount:
+    queued: QueuedClaim = self._queued(plan_id, pool.head)
+    if pool.balance < queued.amount:
         return empty(QueuedClaim)
-    queued: QueuedClaim = QueuedClaim(
-        claim_id=word >> 224,
-        commitment=self.queue_commitments[plan_id][pool.head],
-        provider=convert(word & MASK_160, address),
-        amount=amount,
-    )
     self.queue_head_words[plan_id][pool.head] = 0
     self.queue_commitments[plan_id][pool.head] = empty(bytes32)
     # @dev The queue's claims are part of both balance and reserved.
-    pool.balance = unsafe_sub(pool.balance, amount)
-    pool.reserved = unsafe_sub(pool.reserved, amount)
+    pool.balance = unsafe_sub(pool.balance, queued.amount)
+    pool.reserved = unsafe_sub(pool.reserved, queued.amount)
     pool.head += 1
     self._store_pool(plan_id, pool)
     return queued
@@ -181,8 +222,10 @@ def _pop_payable(plan_id: bytes32) -> QueuedClaim:
 @internal
 def _fund(plan_id: bytes32, amount: uint256):
     """
-    @dev Pulls `amount` cents of the plan's token from the caller into the pool.
+    @dev Pulls `amount` cents of the plan's token from the caller into the pool. The
+         engine's balance must grow by the whole amount (no fee-on-transfer tokens).
     """
+    assert amount > 0, "pool: zero amount"
     token: address = empty(address)
     scale: uint256 = 0
     token, scale = self._token(plan_id)
@@ -190,7 +233,10 @@ def _fund(plan_id: bytes32, amount: uint256):
     pool.balance += amount
     self._store_pool(plan_id, pool)
     log PoolFunded(plan_id=plan_id, funder=msg.sender, amount=amount, balance=pool.balance)
+    before: uint256 = staticcall IERC20(token).balanceOf(self)  # EXTERNAL CALL
     assert extcall IERC20(token).transferFrom(msg.sender, self, amount * scale, default_return_value=True), "pool: transfer failed"  # EXTERNAL CALL
+    after: uint256 = staticcall IERC20(token).balanceOf(self)  # EXTERNAL CALL
+    assert after >= before and after - before == amount * scale, "pool: amount not received"
 
 
 @internal
@@ -198,6 +244,7 @@ def _withdraw(plan_id: bytes32, amount: uint256, recipient: address):
     """
     @dev Sends the insurer money that no queued claim needs.
     """
+    assert recipient != empty(address), "pool: zero address"
     pool: Pool = self._pool(plan_id)
     assert amount + pool.reserved <= pool.balance, "pool: amount exceeds free balance"
     pool.balance = unsafe_sub(pool.balance, amount)
@@ -207,11 +254,54 @@ def _withdraw(plan_id: bytes32, amount: uint256, recipient: address):
 
 
 @internal
+def _credit(plan_id: bytes32, provider: uint256, provider_ref: bytes32, claim_id: uint256, amount: uint256):
+    """
+    @dev Keeps a payment the token refused as the provider's credit in the engine.
+    """
+    self.credits[plan_id][provider] += amount
+    log ProviderCredited(plan_id=plan_id, provider_ref=provider_ref, claim_id=claim_id, amount=amount)
+
+
+@internal
+def _collect(plan_id: bytes32, provider: uint256, provider_ref: bytes32, payout: address) -> uint256:
+    """
+    @dev Sends a provider's whole credit to its payout address; reverts when the token
+         refuses, so that the provider can change its payout and try again.
+    """
+    amount: uint256 = self.credits[plan_id][provider]
+    self.credits[plan_id][provider] = 0
+    log CreditCollected(plan_id=plan_id, provider_ref=provider_ref, payout=payout, amount=amount)
+    if amount > 0:
+        self._send(plan_id, payout, amount)
+    return amount
+
+
+@internal
 def _send(plan_id: bytes32, recipient: address, amount: uint256):
     """
-    @dev Moves `amount` cents of the plan's token out of the engine.
+    @dev Moves `amount` cents of the plan's token out of the engine, or reverts.
+    """
+    assert self._try_send(plan_id, recipient, amount), "pool: transfer failed"
+
+
+@internal
+def _try_send(plan_id: bytes32, recipient: address, amount: uint256) -> bool:
+    """
+    @dev Moves `amount` cents of the plan's token out of the engine. False when the token
+         refuses (reverts, or returns false); a token that returns nothing succeeded.
+         The token was checked to be a contract when the plan was created.
     """
     token: address = empty(address)
     scale: uint256 = 0
     token, scale = self._token(plan_id)
-    assert extcall IERC20(token).transfer(recipient, amount * scale, default_return_value=True), "pool: transfer failed"  # EXTERNAL CALL
+    success: bool = False
+    response: Bytes[32] = b""
+    success, response = raw_call(
+        token,
+        abi_encode(recipient, amount * scale, method_id=method_id("transfer(address,uint256)")),
+        max_outsize=32,
+        revert_on_failure=False,
+    )  # EXTERNAL CALL
+    if not success:
+        return False
+    return len(response) == 0 or convert(response, bool)

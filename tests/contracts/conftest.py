@@ -21,6 +21,7 @@ from claimsengine.days import from_day, to_day
 from claimsengine.engine import (
     ChainClaim,
     ChainLine,
+    ClaimState,
     DevToken,
     Engine,
     Enrollment,
@@ -207,8 +208,10 @@ class Deployment:
         receipt = self.engine.submit_claims(sender or self.hospital, self.plan_id, claims)
         return self.read(receipt)
 
-    def review(self, claim_id: int, approve: bool, *, sender: str | None = None) -> Receipt:
-        return self.engine.review(sender or self.adjudicator, claim_id, approve)
+    def review(
+        self, claim_id: int, approve: bool, *, reason: int = 0, sender: str | None = None
+    ) -> Receipt:
+        return self.engine.review(sender or self.adjudicator, claim_id, approve, reason)
 
     def fund(self, cents: int, *, sender: str | None = None) -> Receipt:
         """Mint `cents` to the funder (the plan's insurer unless told), approve, fund."""
@@ -217,6 +220,10 @@ class Deployment:
         self.token.mint(minter, self.chain.address_of(funder), cents * TOKEN_SCALE)
         self.token.approve(funder, self.engine.address, cents * TOKEN_SCALE)
         return self.engine.fund(funder, self.plan_id, cents)
+
+    def status(self, commitment: bytes, provider: str = "HOSP-A") -> ClaimState:
+        """The state of the claim a provider (HOSP-A unless told) sent with `commitment`."""
+        return self.engine.claim_status(self.plan_id, provider, commitment)
 
     def events(self, receipt: Receipt, name: str) -> list[dict[str, Any]]:
         """The args of every `name` event of the engine in a receipt, in order."""
@@ -268,7 +275,7 @@ class Deployment:
 def deploy(chain: EmbeddedChain, plan: Plan, *, fund_cents: int) -> Deployment:
     insurer = chain.accounts["insurer"]
     token = DevToken.deploy(chain, insurer)
-    engine = Engine.deploy(chain, insurer)
+    engine = Engine.deploy(chain, insurer)  # the insurer account is the engine's owner
     assert isinstance(token, DevToken) and isinstance(engine, Engine)
     return open_plan(chain, engine, token, plan, fund_cents=fund_cents)
 
@@ -284,8 +291,11 @@ def open_plan(
     counter: list[int] | None = None,
 ) -> Deployment:
     """Create `plan` in `engine` as `insurer` (default: the insurer account), give the
-    adjudicator its role, register both hospitals (paid to themselves) and fund it."""
+    adjudicator its role, register both hospitals (paid to themselves) and fund it. The
+    engine's owner admits `insurer` first."""
     insurer = chain.address_of(insurer) if insurer else chain.accounts["insurer"]
+    if not engine.is_insurer(insurer):
+        engine.set_insurer(engine.owner(), insurer, True)
     engine.create_plan(insurer, plan, token.address)
     d = Deployment(
         chain=chain,
@@ -300,8 +310,8 @@ def open_plan(
         counter=counter if counter is not None else [0],
     )
     engine.set_role(insurer, plan.id, d.adjudicator, Role.ADJUDICATOR)
-    engine.set_provider(insurer, plan.id, d.hospital, d.hospital, "HOSP-A")
-    engine.set_provider(insurer, plan.id, d.hospital2, d.hospital2, "HOSP-B")
+    engine.register_provider(insurer, plan.id, "HOSP-A", d.hospital)
+    engine.register_provider(insurer, plan.id, "HOSP-B", d.hospital2)
     if fund_cents:
         d.fund(fund_cents)
     return d

@@ -118,9 +118,7 @@ def test_a_batch_equals_the_same_claims_one_by_one() -> None:
     assert engine_events(batch, [together]) == engine_events(one, singles)
     assert state(batch) == state(one)
     for claim in claims:
-        assert batch.engine.claim_status(claim.commitment) == one.engine.claim_status(
-            claim.commitment
-        )
+        assert batch.status(claim.commitment) == one.status(claim.commitment)
     # The hand-derived totals: paid 160 + 80 + 400 + 240 = 880.00, queued 240 + 95 + 240.
     assert batch.pool().balance == 100_000 - 88_000
     assert batch.pool().reserved == 24_000 + 9_500 + 24_000
@@ -131,7 +129,7 @@ def test_a_batch_equals_the_same_claims_one_by_one() -> None:
 def test_paid_claims_reach_the_provider_in_one_transfer() -> None:
     d = fresh()
     payout = d.chain.accounts["hospital-3"]
-    d.engine.set_provider(d.insurer, d.plan_id, d.hospital, payout, "HOSP-A")
+    d.engine.set_payout(d.hospital, d.plan_id, "HOSP-A", payout)  # the provider's own choice
     m1, m3 = pseudonym("m1"), pseudonym("m3")
     claims = [
         d.claim(m1, d_(5, 1), [("X", 1, 30_000)]),  # plan 160.00
@@ -179,7 +177,7 @@ def test_one_rejected_claim_reverts_the_batch(bad: str, reason: str) -> None:
     with reverts(reason):
         d.engine.submit_claims(d.hospital, d.plan_id, [*claims[:6], broken, *claims[6:]])
     assert state(d) == before
-    assert all(d.engine.claim_status(c.commitment).status == Status.NONE for c in claims)
+    assert all(d.status(c.commitment).status == Status.NONE for c in claims)
     # Without the bad claim, the batch goes through.
     assert [s.status for s in d.submit_batch(claims)] == EXPECTED_STATUSES
     d.chain.close()

@@ -68,7 +68,7 @@ def assert_denied(d: Deployment, sub: Submitted, member: bytes, code: int) -> No
     assert "ClaimPaid" not in sub.names() and "ClaimQueued" not in sub.names()
     assert d.accumulators(member) == (0, 0, 0)
     assert d.units(member, "P") == 0
-    assert d.engine.claim_status(sub.submitted["commitment"]).status == Status.DENIED
+    assert d.status(sub.submitted["commitment"]).status == Status.DENIED
 
 
 def assert_priced(sub: Submitted) -> None:
@@ -102,7 +102,7 @@ def test_1_a_registered_provider_is_accepted(checks: Deployment) -> None:
 def test_1_a_provider_of_another_plan_is_rejected(checks: Deployment) -> None:
     other = checks.with_plan(make_plan("OTHER", [service("X", 30_000)]))
     hospital3 = checks.chain.accounts["hospital-3"]
-    other.engine.set_provider(other.insurer, other.plan_id, hospital3, hospital3, "HOSP-C")
+    other.engine.register_provider(other.insurer, other.plan_id, "HOSP-C", hospital3)
     member = checks.enroll("m1", date(2026, 1, 1))
     with reverts("claims: not authorised"):
         checks.submit(checks.claim(member, DAY, LINES), sender=hospital3)
@@ -115,7 +115,7 @@ def test_1_comes_before_the_other_rejects(checks: Deployment) -> None:
         checks.engine.submit_claim(checks.outsider, checks.plan_id, claim)
 
 
-# -- 2: the record commitment was submitted before (to any plan) ---------------------------
+# -- 2: the record commitment was submitted before by this provider to this plan -----------
 
 
 def test_2_same_commitment_is_rejected(checks: Deployment) -> None:
@@ -124,13 +124,24 @@ def test_2_same_commitment_is_rejected(checks: Deployment) -> None:
     first = checks.submit(claim)
     with reverts("claims: duplicate"):
         checks.submit(claim)
-    # A different provider does not make it new, nor do different contents.
+    # Different contents do not make it new for the same provider and plan.
     again = checks.claim(member, date(2027, 3, 2), [("X", 1, 100)], commitment=claim.commitment)
     with reverts("claims: duplicate"):
-        checks.submit(again, sender=checks.hospital2)
-    state = checks.engine.claim_status(claim.commitment)
+        checks.submit(again)
+    state = checks.status(claim.commitment)
     assert (state.claim_id, state.status) == (first.claim_id, Status.PAID)
     assert checks.engine.next_claim_id() == 2
+
+
+def test_2_another_provider_may_use_the_same_commitment(checks: Deployment) -> None:
+    # Spec: check 2 is per provider and plan; another provider's commitment is its own.
+    member = checks.enroll("m1", date(2026, 1, 1))
+    claim = checks.claim(member, DAY, LINES)
+    first = checks.submit(claim)
+    theirs = checks.submit(claim, sender=checks.hospital2)
+    assert theirs.claim_id == first.claim_id + 1
+    assert checks.status(claim.commitment).claim_id == first.claim_id
+    assert checks.status(claim.commitment, "HOSP-B").claim_id == theirs.claim_id
 
 
 def test_2_a_denied_claim_is_a_duplicate_too(checks: Deployment) -> None:
@@ -140,15 +151,17 @@ def test_2_a_denied_claim_is_a_duplicate_too(checks: Deployment) -> None:
         checks.submit(claim)
 
 
-def test_2_same_commitment_to_a_different_plan_is_rejected(checks: Deployment) -> None:
+def test_2_same_commitment_in_a_different_plan_is_that_plan_s_own(checks: Deployment) -> None:
+    # Spec: check 2 is per provider and plan; the other plan takes the claim as new.
     other = checks.with_plan(make_plan("OTHER", [service("X", 30_000)]), fund_cents=100_000)
     member = checks.enroll("m1", date(2026, 1, 1))
     other.enroll("m1", date(2026, 1, 1))
     claim = checks.claim(member, DAY, LINES)
-    checks.submit(claim)
-    with reverts("claims: duplicate"):
-        other.submit(claim)
-    assert other.accumulators(member) == (0, 0, 0)
+    first = checks.submit(claim)
+    theirs = other.submit(claim)
+    assert theirs.lines[0]["denial"] == 0  # X is priced in OTHER
+    assert other.status(claim.commitment).claim_id == theirs.claim_id
+    assert checks.status(claim.commitment).claim_id == first.claim_id
 
 
 def test_2_a_new_commitment_is_accepted(checks: Deployment) -> None:
@@ -183,7 +196,7 @@ def test_3_a_line_with_zero_units_is_rejected(checks: Deployment) -> None:
     claim = checks.claim(member, DAY, [("X", 1, 30_000), ("P", 0, 5_000)])
     with reverts("claims: invalid claim"):
         checks.submit(claim)
-    assert checks.engine.claim_status(claim.commitment).status == Status.NONE
+    assert checks.status(claim.commitment).status == Status.NONE
     assert checks.accumulators(member) == (0, 0, 0)
 
 
@@ -207,7 +220,7 @@ def test_3_more_lines_than_the_limit_reverts_and_records_nothing(checks: Deploym
     claim = checks.claim(member, DAY, [("X", 1, 100)] * 33)
     with pytest.raises(TransactionReverted):
         checks.submit(claim)
-    assert checks.engine.claim_status(claim.commitment).status == Status.NONE
+    assert checks.status(claim.commitment).status == Status.NONE
     assert checks.engine.next_claim_id() == 1
 
 
@@ -225,7 +238,7 @@ def test_4_tomorrow_is_rejected(checks: Deployment) -> None:
     claim = checks.claim(member, TODAY + timedelta(days=1), LINES)
     with reverts("claims: service date in the future"):
         checks.submit(claim)
-    assert checks.engine.claim_status(claim.commitment).status == Status.NONE
+    assert checks.status(claim.commitment).status == Status.NONE
     # Nothing was recorded, so the same record can be sent once the day has come.
     checks.chain.set_time(checks.chain.now() + 86_400)
     assert_priced(checks.submit(claim))

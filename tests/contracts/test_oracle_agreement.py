@@ -240,7 +240,8 @@ def test_contract_agrees_with_the_oracle(scenario: Scenario) -> None:
                 d.review(sub.claim_id, decision == "approve")
                 if decision == "deny":
                     oracle.reverse(plan, ledger, claim, expected)
-                final = d.engine.claim_status(on_chain.commitment).status
+                ref = {"hospital": "HOSP-A", "hospital2": "HOSP-B"}[claim.provider]
+                final = d.status(on_chain.commitment, ref).status
                 assert final == (Status.PAID if decision == "approve" else Status.DENIED)
             check_accumulators(d, plan, ledger)
 

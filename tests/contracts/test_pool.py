@@ -63,7 +63,7 @@ def paid_ids(d: Deployment) -> list[int]:
 def test_paid_to_the_payout_address_in_the_same_transaction(empty_pool: Deployment) -> None:
     d = empty_pool
     payout = d.chain.accounts["hospital-3"]
-    d.engine.set_provider(d.insurer, d.plan_id, d.hospital, payout, "HOSP-A")
+    d.engine.set_payout(d.hospital, d.plan_id, "HOSP-A", payout)  # the provider's own choice
     d.fund(100_000)
     member = d.enroll("m1", date(2026, 1, 1))
     before = (d.balance(payout), d.balance(d.hospital), engine_balance(d))
@@ -82,7 +82,7 @@ def test_paid_to_the_payout_address_in_the_same_transaction(empty_pool: Deployme
     assert d.balance(d.hospital) == before[1]
     assert before[2] - engine_balance(d) == 8_000 * TOKEN_SCALE
     assert d.pool() == PoolState(balance=100_000 - 8_000, reserved=0, head=0, tail=0)
-    state = d.engine.claim_status(sub.submitted["commitment"])
+    state = d.status(sub.submitted["commitment"])
     assert (state.status, state.plan_paid) == (Status.PAID, 8_000)
     # The token moved in the same transaction as the submission.
     assert d.transfers(sub.receipt) == [(d.engine.address, payout, 8_000 * TOKEN_SCALE)]
@@ -118,7 +118,7 @@ def test_pool_short_queues_and_new_claims_never_overtake(
     assert d.events(sub.receipt, "ClaimPaid") == []
     assert d.pool() == PoolState(balance=10_000, reserved=32_000, head=0, tail=2)
     assert d.balance(d.hospital) == hospital_before
-    assert d.engine.claim_status(sub.submitted["commitment"]).status == Status.QUEUED
+    assert d.status(sub.submitted["commitment"]).status == Status.QUEUED
     assert w_id < sub.claim_id
 
 
@@ -176,7 +176,7 @@ def test_funding_settles_32_and_settle_does_the_rest(empty_pool: Deployment, mem
     d.engine.settle(d.outsider, d.plan_id)
     assert d.pool() == PoolState(balance=0, reserved=0, head=34, tail=34)
     assert paid_ids(d) == queued
-    assert [d.engine.claim_status(s.submitted["commitment"]).status for s in subs] == [
+    assert [d.status(s.submitted["commitment"]).status for s in subs] == [
         Status.PAID
     ] * 34
 
@@ -236,7 +236,7 @@ def test_a_queued_claim_of_a_suspended_provider_is_still_paid(
     d = empty_pool
     claim_id, status = Claims(d, member).submit("X")
     assert status == Status.QUEUED
-    d.engine.set_provider(d.insurer, d.plan_id, d.hospital, d.hospital, "HOSP-A", active=False)
+    d.engine.set_provider_active(d.insurer, d.plan_id, "HOSP-A", False)
     before = d.balance(d.hospital)
     d.fund(8_000)
     assert paid_ids(d) == [claim_id]

@@ -19,6 +19,8 @@ from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.days import to_day
 from claimsengine.engine import ChainClaim, PoolState, Status
 
+from claimsengine.plan import Service
+
 from .conftest import TOKEN_SCALE, Deployment, deploy, make_plan, reverts, service
 
 REVIEW_PLAN = make_plan(
@@ -50,7 +52,7 @@ def member(review: Deployment) -> bytes:
 
 def status(d: Deployment, claim: ChainClaim | bytes) -> Status:
     commitment = claim.commitment if isinstance(claim, ChainClaim) else claim
-    return d.engine.claim_status(commitment).status
+    return d.status(commitment).status
 
 
 def test_above_the_limit_waits_for_review(review: Deployment, member: bytes) -> None:
@@ -64,7 +66,7 @@ def test_above_the_limit_waits_for_review(review: Deployment, member: bytes) -> 
     ]
     assert "ClaimPaid" not in sub.names() and "ClaimQueued" not in sub.names()
     assert d.pool() == pool_before and d.balance(d.hospital) == hospital_before
-    state = d.engine.claim_status(sub.submitted["commitment"])
+    state = d.status(sub.submitted["commitment"])
     assert (state.status, state.plan_paid) == (Status.PENDING_REVIEW, 72_000)
     # The accumulators are updated at submission: deductible 100, oop 100 + 180, plan 720.
     assert d.accumulators(member) == (10_000, 28_000, 72_000)
@@ -94,6 +96,7 @@ def test_approve_pays(review: Deployment, member: bytes) -> None:
             "plan_id": text_to_bytes32(d.plan_id),
             "adjudicator": d.adjudicator,
             "approved": True,
+            "reason": 0,  # no reason on approval
         }
     ]
     paid = d.events(receipt, "ClaimPaid")
@@ -261,11 +264,20 @@ def test_review_of_a_claim_that_never_waited_is_refused(review: Deployment, memb
             d.review(claim_id, True)
 
 
+NEXT_PERIOD = to_day(date(2028, 1, 1))  # REVIEW_PLAN: 365-day periods from 2027-01-01
+
+
+def next_version(d: Deployment, *changed: Service) -> None:
+    """A schedule version from the next benefit period, with `changed` codes replaced."""
+    codes = {s.code: s for s in (*d.plan.services, *changed)}
+    d.engine.update_schedule(d.insurer, d.plan_id, list(codes.values()), NEXT_PERIOD)
+
+
 def test_deny_after_a_period_limit_was_added(review: Deployment, member: bytes) -> None:
     d = review
     pending = d.submit(d.claim(member, DAY, [("X", 1, 30_000), ("BIG", 1, 100_000)]))
     assert pending.status == Status.PENDING_REVIEW
-    d.engine.set_services(d.insurer, d.plan_id, [service("X", 30_000, max_units_per_period=9)])
+    next_version(d, service("X", 30_000, max_units_per_period=9))
     d.review(pending.claim_id, False)
     assert d.accumulators(member) == (0, 0, 0)
     assert d.units(member, "X") == 0
@@ -274,9 +286,9 @@ def test_deny_after_a_period_limit_was_added(review: Deployment, member: bytes) 
 def test_deny_after_a_period_limit_was_removed(review: Deployment, member: bytes) -> None:
     d = review
     pending = d.submit(d.claim(member, DAY, [("BIG", 5, 500_000)]))
-    d.engine.set_services(d.insurer, d.plan_id, [service("BIG", 100_000)])
+    next_version(d, service("BIG", 100_000))
     d.review(pending.claim_id, False)
-    d.engine.set_services(d.insurer, d.plan_id, [service("BIG", 100_000, max_units_per_period=5)])
-    # Spec: the denial took back the claim's period units, so 5 units fit again.
+    # Spec: the denial took back the claim's period units, so 5 units fit again (this
+    # period's version still has the limit of 5).
     again = d.submit(d.claim(member, date(2027, 5, 2), [("BIG", 5, 500_000)]))
     assert again.lines[0]["denial"] == 0

@@ -43,12 +43,18 @@ def pending_claim(deployed: Deployment, member: bytes) -> int:
 
 # Each admin action, as a call that takes the sender.
 ADMIN_ACTIONS: dict[str, Callable[[Deployment, str], Receipt]] = {
-    "set_services": lambda d, who: d.engine.set_services(who, d.plan_id, [service("NEW", 100)])[0],
+    "add_services": lambda d, who: d.engine.add_services(who, d.plan_id, [service("NEW", 100)])[0],
+    "update_schedule": lambda d, who: d.engine.update_schedule(
+        who, d.plan_id, [service("NEW", 100)], d.engine.today() + 1
+    )[0],
     "enroll": lambda d, who: d.engine.enroll(
         who, d.plan_id, [Enrollment(pseudonym("new"), 20_000, None)]
     )[0],
-    "set_provider": lambda d, who: d.engine.set_provider(
-        who, d.plan_id, d.chain.accounts["hospital-3"], d.chain.accounts["hospital-3"], "HOSP-C"
+    "register_provider": lambda d, who: d.engine.register_provider(
+        who, d.plan_id, "HOSP-C", d.chain.accounts["hospital-3"]
+    ),
+    "set_provider_active": lambda d, who: d.engine.set_provider_active(
+        who, d.plan_id, "HOSP-A", False
     ),
     "set_role": lambda d, who: d.engine.set_role(
         who, d.plan_id, d.chain.accounts["hospital-3"], Role.ADJUDICATOR
@@ -108,7 +114,7 @@ def test_create_plan_is_open_to_anyone(chain: EmbeddedChain, deployed: Deploymen
 
 
 def test_create_plan_refuses_an_existing_id(deployed: Deployment) -> None:
-    with reverts("claims: plan exists"):
+    with reverts("claims: not an insurer"):  # an outsider may not create any plan
         deployed.engine.create_plan(deployed.outsider, deployed.plan, deployed.token.address)
     with reverts("claims: plan exists"):  # the admin itself cannot recreate it either
         deployed.engine.create_plan(deployed.insurer, deployed.plan, deployed.token.address)
@@ -206,7 +212,7 @@ def test_an_adjudicator_reviews_only_its_plans_claims(deployed: Deployment, memb
     with reverts("access: not authorised"):
         deployed.review(sub.claim_id, True, sender=deployed.insurer)  # nor the first insurer
     other.review(sub.claim_id, True, sender=other_adjudicator)
-    assert other.engine.claim_status(sub.submitted["commitment"]).status == Status.PAID
+    assert other.status(sub.submitted["commitment"]).status == Status.PAID
 
 
 # -- two-step admin hand-over ------------------------------------------------------------------
@@ -230,7 +236,7 @@ def test_admin_hand_over(deployed: Deployment) -> None:
     engine.accept_admin(new, plan_id)
     assert engine.plan_admin(plan_id) == new
     assert engine.roles(plan_id, new) == Role.ADMIN
-    assert engine.roles(plan_id, old) == Role.ADJUDICATOR  # keeps its other roles only
+    assert engine.roles(plan_id, old) == Role(0)  # spec: it keeps no role on the plan
     assert deployed.engine.call("pending_admin", text_to_bytes32(plan_id)) == "0x" + "0" * 40
     # The old admin lost every admin power; the new one has them.
     for action in ADMIN_ACTIONS.values():
@@ -278,8 +284,8 @@ def test_suspended_provider_is_refused_until_reinstated(
     deployed: Deployment, member: bytes
 ) -> None:
     engine, plan_id, hospital = deployed.engine, deployed.plan_id, deployed.hospital
-    engine.set_provider(deployed.insurer, plan_id, hospital, hospital, "HOSP-A", active=False)
-    assert engine.provider(plan_id, hospital) == (hospital, False)
+    engine.set_provider_active(deployed.insurer, plan_id, "HOSP-A", False)
+    assert engine.provider_of(plan_id, hospital) == ("HOSP-A", False)
     claim = deployed.claim(member, DAY, [("X", 1, 30_000)])
     with reverts("claims: not authorised"):
         deployed.submit(claim)
@@ -290,7 +296,7 @@ def test_suspended_provider_is_refused_until_reinstated(
         deployed.claim(member, DAY, [("Z", 1, 12_000)]), sender=deployed.hospital2
     )
     assert by_other.status == Status.PAID
-    engine.set_provider(deployed.insurer, plan_id, hospital, hospital, "HOSP-A", active=True)
+    engine.set_provider_active(deployed.insurer, plan_id, "HOSP-A", True)
     assert deployed.submit(claim).status == Status.PAID
 
 

@@ -70,13 +70,13 @@ def test_a_schedule_change_must_start_after_today(workspace: Workspace, effectiv
     assert refused.value.hint == "give 2027-07-02 or later"
 
 
-def test_a_schedule_change_from_tomorrow(workspace: Workspace) -> None:
+def test_schedule_versions_from_tomorrow_on(workspace: Workspace) -> None:
     insurer = InsurerClient(workspace, "insurer")
+    silver = load_plan(FIXTURES / "plans" / "silver.yaml")
     with workspace.command():
-        day = insurer.update_schedule(
-            load_plan(FIXTURES / "plans" / "silver.yaml"), date(2027, 7, 2)
-        )
-    assert day == workspace.engine.today() + 1
+        first = insurer.update_schedule(silver, date(2027, 7, 2))
+        second = insurer.update_schedule(silver, date(2027, 8, 1))
+    assert (first, second) == (1, 2)  # the deployed schedule is version 0
 
 
 # -- the provider's money -----------------------------------------------------------------------

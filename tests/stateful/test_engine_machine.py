@@ -145,7 +145,8 @@ class EngineMachine(RuleBasedStateMachine):
         for ref, alias in PROVIDERS.items():
             account = self.chain.accounts[alias]
             payout = self.chain.accounts[PAYOUTS[ref]]
-            self.d.engine.set_provider(self.d.insurer, PLAN.id, account, payout, ref)
+            self.d.engine.register_provider(self.d.insurer, PLAN.id, ref, account)
+            self.d.engine.set_payout(account, PLAN.id, ref, payout)
         self.today = to_day(TODAY)
         self.ledger = oracle.Ledger()
         self.pool = GhostPool()
@@ -420,7 +421,7 @@ class EngineMachine(RuleBasedStateMachine):
             expected = ghost.status
             if expected == Status.QUEUED and claim_id not in queued:
                 expected = Status.PAID  # settled since
-            state = self.d.engine.claim_status(ghost.commitment)
+            state = self.d.status(ghost.commitment)
             assert (state.claim_id, state.status) == (claim_id, expected)
             if expected in (Status.PAID, Status.DENIED):
                 self.final.add(claim_id)

@@ -1,0 +1,567 @@
+# pragma version ~=0.4.3
+"""
+@title Plan registry
+@notice What an insurer sets up for a plan: its terms, its service schedule in dated
+        versions, its members, its providers and its pause switch. A schedule change
+        applies only to services on or after a future day, so no claim already made or in
+        flight is repriced. A provider is the insurer's id for it, with one or more
+        submitting accounts; only the provider's owner account moves its payout address.
+"""
+
+from modules import packing
+from modules import plan_access
+
+uses: plan_access
+
+
+# @dev A plan's terms as the insurer writes them. Money in cents, days in days.
+struct PlanTerms:
+    token: address
+    effective_day: uint256
+    benefit_period_days: uint256
+    waiting_period_days: uint256
+    timely_filing_days: uint256
+    deductible: uint256
+    out_of_pocket_max: uint256
+    has_benefit_max: bool
+    annual_benefit_max: uint256
+    coinsurance_bps: uint256
+    auto_approve_limit: uint256
+    has_provider_daily_limit: bool
+    provider_daily_limit: uint256
+
+
+# @dev One code of a plan's service schedule. A limit of 0 means no limit.
+struct Service:
+    code: bytes32
+    fee: uint256
+    has_copay: bool
+    copay: uint256
+    deductible_applies: bool
+    prior_auth: bool
+    max_units_per_day: uint256
+    max_units_per_period: uint256
+
+
+# @dev A member's coverage dates, by pseudonym. A coverage_end of 0 means open-ended.
+struct Enrollment:
+    member: bytes32
+    coverage_start: uint256
+    coverage_end: uint256
+
+
+MAX_SERVICES_PER_CALL: constant(uint256) = 64
+MAX_ENROLMENTS_PER_CALL: constant(uint256) = 256
+MAX_SERVICES: constant(uint256) = 65_535
+# @dev Schedule versions a plan may have after its first.
+MAX_VERSIONS: constant(uint256) = 1_024
+# @dev Submitting accounts a provider may have.
+MAX_PROVIDER_ACCOUNTS: constant(uint256) = 16
+SECONDS_PER_DAY: constant(uint256) = 86_400
+NPI_MIN: constant(uint256) = 10**9
+NPI_MAX: constant(uint256) = 10**10 - 1
+
+
+# @dev Per plan, its terms and flags in one word (layout in `packing`), so that a
+# submission reads one slot.
+plan_words: HashMap[bytes32, uint256]
+
+# @dev Per plan: the provider daily limit in cents (read only when the plan word says
+# the plan has one).
+daily_limits: HashMap[bytes32, uint256]
+
+# @dev Per plan, schedule version and code: the packed service word (layout in
+# `packing`). Index 0 means the code is not covered in that version.
+service_words: HashMap[bytes32, HashMap[uint256, HashMap[bytes32, uint256]]]
+
+# @dev Per plan and code: its index, fixed the first time the code appears in any version.
+code_indexes: HashMap[bytes32, HashMap[bytes32, uint256]]
+
+# @dev Per plan: how many distinct codes its schedule versions have named.
+service_count: public(HashMap[bytes32, uint256])
+
+# @dev Per plan: its latest schedule version (0: only the first).
+latest_version: public(HashMap[bytes32, uint256])
+
+# @dev Per plan and version: the first service day it applies to. Version 0 applies
+# from the plan's effective day.
+version_days: HashMap[bytes32, HashMap[uint256, uint256]]
+
+# @dev Per plan and member pseudonym: the packed member word (layout in `packing`).
+member_words: HashMap[bytes32, HashMap[bytes32, uint256]]
+
+# @dev Per plan and submitting account: its provider's payout, number and active flag,
+# cached in one word so that a submission reads one slot.
+account_words: HashMap[bytes32, HashMap[address, uint256]]
+
+# @dev Per plan: provider ref to provider number (numbers start at 1).
+provider_numbers: HashMap[bytes32, HashMap[bytes32, uint256]]
+
+# @dev Per plan: provider number to its ref.
+provider_refs: HashMap[bytes32, HashMap[uint256, bytes32]]
+
+# @dev Per plan and provider number: its owner account (the first one registered).
+provider_owners: HashMap[bytes32, HashMap[uint256, address]]
+
+# @dev Per plan and provider number: where its claims are paid.
+provider_payouts: HashMap[bytes32, HashMap[uint256, address]]
+
+# @dev Per plan and provider number: whether it may submit claims.
+provider_active: HashMap[bytes32, HashMap[uint256, bool]]
+
+# @dev Per plan and provider number: its NPI, 0 when not given.
+provider_npis: HashMap[bytes32, HashMap[uint256, uint256]]
+
+# @dev Per plan and provider number: its submitting accounts.
+provider_accounts: HashMap[bytes32, HashMap[uint256, DynArray[address, MAX_PROVIDER_ACCOUNTS]]]
+
+# @dev Per plan: how many providers it has.
+provider_count: HashMap[bytes32, uint256]
+
+
+# @dev A code of a plan's schedule version was set.
+event ServiceSet:
+    plan_id: indexed(bytes32)
+    code: indexed(bytes32)
+    version: indexed(uint256)
+    fee: uint256
+    has_copay: bool
+    copay: uint256
+    deductible_applies: bool
+    prior_auth: bool
+    max_units_per_day: uint256
+    max_units_per_period: uint256
+
+
+# @dev A new schedule version applies to services on or after `effective_day`.
+event ScheduleVersion:
+    plan_id: indexed(bytes32)
+    version: uint256
+    effective_day: uint256
+
+
+# @dev A member was enrolled or their coverage dates changed.
+event MemberEnrolled:
+    plan_id: indexed(bytes32)
+    member: indexed(bytes32)
+    coverage_start: uint256
+    coverage_end: uint256
+
+
+# @dev An account was registered as a submitting account of a provider.
+event ProviderRegistered:
+    plan_id: indexed(bytes32)
+    provider_ref: indexed(bytes32)
+    account: indexed(address)
+    npi: uint256
+
+
+# @dev The insurer suspended or reinstated a provider.
+event ProviderStatusSet:
+    plan_id: indexed(bytes32)
+    provider_ref: indexed(bytes32)
+    active: bool
+
+
+# @dev A provider changed where its claims are paid.
+event PayoutSet:
+    plan_id: indexed(bytes32)
+    provider_ref: indexed(bytes32)
+    payout: address
+
+
+# @dev The plan was paused or resumed.
+event PauseSet:
+    plan_id: indexed(bytes32)
+    paused: bool
+
+
+@external
+def add_services(plan_id: bytes32, services: DynArray[Service, MAX_SERVICES_PER_CALL]):
+    """
+    @notice Adds codes to the plan's latest schedule version: the first version at any
+            time (a schedule larger than one call), a later one only before it is in force.
+            A code already in that version cannot be changed here (that would reprice).
+    @param plan_id The plan.
+    @param services The new codes.
+    """
+    plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
+    version: uint256 = self.latest_version[plan_id]
+    day: uint256 = self.version_days[plan_id][version]
+    if version > 0:
+        assert day > block.timestamp // SECONDS_PER_DAY, "claims: version in force"
+    self._write_services(plan_id, version, day, services)
+
+
+@external
+def update_schedule(plan_id: bytes32, services: DynArray[Service, MAX_SERVICES_PER_CALL], effective_day: uint256):
+    """
+    @notice Starts a new schedule version, the whole schedule for services on or after
+            `effective_day`, which must be after today and after the latest version's.
+            Codes not listed are not covered from that day. More codes of the version
+            may follow through `add_services` until the day comes.
+    @param plan_id The plan.
+    @param services The version's codes (the first ones).
+    @param effective_day The first service day it applies to.
+    """
+    plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
+    assert effective_day > block.timestamp // SECONDS_PER_DAY, "claims: effective day not after today"
+    version: uint256 = self.latest_version[plan_id]
+    assert effective_day > self.version_days[plan_id][version], "claims: version out of order"
+    version += 1
+    assert version <= MAX_VERSIONS, "claims: too many versions"
+    self.latest_version[plan_id] = version
+    self.version_days[plan_id][version] = effective_day
+    self.plan_words[plan_id] = packing._with_bit(self.plan_words[plan_id], packing.PLAN_VERSIONED, True)
+    log ScheduleVersion(plan_id=plan_id, version=version, effective_day=effective_day)
+    self._write_services(plan_id, version, effective_day, services)
+
+
+@external
+def enroll(plan_id: bytes32, enrollments: DynArray[Enrollment, MAX_ENROLMENTS_PER_CALL]):
+    """
+    @notice Enrols members, or updates the coverage dates of enrolled ones.
+    @param plan_id The plan.
+    @param enrollments Pseudonyms with coverage start and end days (end 0: open-ended).
+    """
+    plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
+    for e: Enrollment in enrollments:
+        assert e.member != empty(bytes32), "claims: invalid member"
+        end: uint256 = e.coverage_end
+        if end == 0:
+            end = packing.OPEN_ENDED
+        assert e.coverage_start <= end and end <= packing.OPEN_ENDED, "claims: invalid coverage"
+        self.member_words[plan_id][e.member] = packing._pack_member(e.coverage_start, end)
+        log MemberEnrolled(plan_id=plan_id, member=e.member, coverage_start=e.coverage_start, coverage_end=e.coverage_end)
+
+
+@external
+def register_provider(plan_id: bytes32, provider_ref: bytes32, account: address, npi: uint256):
+    """
+    @notice Registers a provider with its first account (its owner account, where it is
+            paid until it says otherwise), or adds another submitting account to a known
+            provider. An account belongs to at most one provider of a plan.
+    @param plan_id The plan.
+    @param provider_ref The insurer's id for the provider (not PHI), ASCII, left-aligned.
+    @param account The account.
+    @param npi The provider's 10-digit NPI, or 0 (kept unless 0).
+    """
+    plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
+    assert provider_ref != empty(bytes32), "claims: invalid provider"
+    self._enforce_address(account)
+    assert npi == 0 or (npi >= NPI_MIN and npi <= NPI_MAX), "claims: invalid npi"
+    number: uint256 = self.provider_numbers[plan_id][provider_ref]
+    taken: uint256 = 0
+    _: address = empty(address)
+    __: bool = False
+    _, taken, __ = packing._unpack_account(self.account_words[plan_id][account])
+    assert taken == 0 or taken == number, "claims: account taken"
+    if number == 0:
+        # @dev Numbers fit the account word's 32 bits: 2**32 registrations are beyond any gas.
+        number = self.provider_count[plan_id] + 1
+        self.provider_count[plan_id] = number
+        self.provider_numbers[plan_id][provider_ref] = number
+        self.provider_refs[plan_id][number] = provider_ref
+        self.provider_owners[plan_id][number] = account
+        self.provider_payouts[plan_id][number] = account
+        self.provider_active[plan_id][number] = True
+    if taken == 0:
+        self.provider_accounts[plan_id][number].append(account)
+    if npi != 0:
+        self.provider_npis[plan_id][number] = npi
+    self.account_words[plan_id][account] = packing._pack_account(
+        self.provider_payouts[plan_id][number], number, self.provider_active[plan_id][number]
+    )
+    log ProviderRegistered(plan_id=plan_id, provider_ref=provider_ref, account=account, npi=npi)
+
+
+@external
+def set_provider_active(plan_id: bytes32, provider_ref: bytes32, active: bool):
+    """
+    @notice Suspends a provider (none of its accounts can submit; its approved claims are
+            still paid) or reinstates it.
+    @param plan_id The plan.
+    @param provider_ref The provider.
+    @param active False to suspend, True to reinstate.
+    """
+    plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
+    number: uint256 = self._provider_number(plan_id, provider_ref)
+    self.provider_active[plan_id][number] = active
+    self._refresh_accounts(plan_id, number)
+    log ProviderStatusSet(plan_id=plan_id, provider_ref=provider_ref, active=active)
+
+
+@external
+def set_payout(plan_id: bytes32, provider_ref: bytes32, payout: address):
+    """
+    @notice Changes where the provider's claims are paid. Only the provider's owner
+            account may: the insurer never redirects a provider's money.
+    @param plan_id The plan.
+    @param provider_ref The provider.
+    @param payout The new payout address.
+    """
+    number: uint256 = self._provider_number(plan_id, provider_ref)
+    assert msg.sender == self.provider_owners[plan_id][number], "claims: not the provider"
+    self._enforce_address(payout)
+    self.provider_payouts[plan_id][number] = payout
+    self._refresh_accounts(plan_id, number)
+    log PayoutSet(plan_id=plan_id, provider_ref=provider_ref, payout=payout)
+
+
+@external
+def set_paused(plan_id: bytes32, paused: bool):
+    """
+    @notice The emergency switch: a paused plan takes no claims, reviews, settlements
+            or withdrawals. Funding still works.
+    @param plan_id The plan.
+    @param paused True to pause, False to resume.
+    """
+    plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
+    self.plan_words[plan_id] = packing._with_bit(self.plan_words[plan_id], packing.PLAN_PAUSED, paused)
+    log PauseSet(plan_id=plan_id, paused=paused)
+
+
+@external
+@view
+def paused(plan_id: bytes32) -> bool:
+    """
+    @notice Whether the plan is paused.
+    @param plan_id The plan.
+    @return bool True when paused.
+    """
+    return packing._bit(self.plan_words[plan_id], packing.PLAN_PAUSED)
+
+
+@external
+@view
+def member(plan_id: bytes32, member: bytes32) -> (bool, uint256, uint256):
+    """
+    @notice A member's enrolment.
+    @param plan_id The plan.
+    @param member The member's pseudonym.
+    @return bool Whether the member is enrolled.
+    @return uint256 The coverage start day.
+    @return uint256 The coverage end day (0: open-ended).
+    """
+    enrolled: bool = False
+    start: uint256 = 0
+    end: uint256 = 0
+    enrolled, start, end = packing._unpack_member(self.member_words[plan_id][member])
+    if end == packing.OPEN_ENDED:
+        end = 0
+    return enrolled, start, end
+
+
+@external
+@view
+def provider(plan_id: bytes32, account: address) -> (address, bool):
+    """
+    @notice The payout address of an account's provider, and whether it is active.
+    @param plan_id The plan.
+    @param account A submitting account.
+    @return address The payout address (empty when the account is no provider's).
+    @return bool Whether it may submit claims.
+    """
+    payout: address = empty(address)
+    number: uint256 = 0
+    active: bool = False
+    payout, number, active = packing._unpack_account(self.account_words[plan_id][account])
+    return payout, active
+
+
+@external
+@view
+def provider_of(plan_id: bytes32, account: address) -> (bytes32, bool):
+    """
+    @notice The provider an account submits for.
+    @param plan_id The plan.
+    @param account The account.
+    @return bytes32 The provider's ref (empty when none).
+    @return bool Whether the provider is active.
+    """
+    payout: address = empty(address)
+    number: uint256 = 0
+    active: bool = False
+    payout, number, active = packing._unpack_account(self.account_words[plan_id][account])
+    return self.provider_refs[plan_id][number], active
+
+
+@external
+@view
+def service_on(plan_id: bytes32, code: bytes32, day: uint256) -> Service:
+    """
+    @notice One code of the schedule version in force on a service day.
+    @param plan_id The plan.
+    @param code The code.
+    @param day The service day.
+    @return Service The code's terms; `code` is empty when the code is not covered.
+    """
+    return self._service_view(plan_id, code, day)
+
+
+@external
+@view
+def service(plan_id: bytes32, code: bytes32) -> Service:
+    """
+    @notice One code of the schedule version in force today.
+    @param plan_id The plan.
+    @param code The code.
+    @return Service The code's terms; `code` is empty when the code is not covered.
+    """
+    return self._service_view(plan_id, code, block.timestamp // SECONDS_PER_DAY)
+
+
+@external
+@view
+def schedule_version(plan_id: bytes32, version: uint256) -> uint256:
+    """
+    @notice The first service day of a schedule version.
+    @param plan_id The plan.
+    @param version The version (0 is the first).
+    @return uint256 The day.
+    """
+    return self.version_days[plan_id][version]
+
+
+@internal
+@view
+def _service_view(plan_id: bytes32, code: bytes32, day: uint256) -> Service:
+    word: uint256 = self.service_words[plan_id][self._version_on(plan_id, self.plan_words[plan_id], day)][code]
+    if word == 0:
+        return empty(Service)
+    svc: packing.ServiceTerms = packing._unpack_service(word)
+    return Service(
+        code=code,
+        fee=svc.fee,
+        has_copay=svc.has_copay,
+        copay=svc.copay,
+        deductible_applies=svc.deductible_applies,
+        prior_auth=svc.prior_auth,
+        max_units_per_day=svc.max_units_per_day,
+        max_units_per_period=svc.max_units_per_period,
+    )
+
+
+@internal
+@view
+def _version_on(plan_id: bytes32, plan_word: uint256, day: uint256) -> uint256:
+    """
+    @dev The schedule version in force on a service day. A plan with one version
+         answers 0 from its plan word, without reading more storage.
+    """
+    if not packing._bit(plan_word, packing.PLAN_VERSIONED):
+        return 0
+    version: uint256 = self.latest_version[plan_id]
+    for i: uint256 in range(MAX_VERSIONS):
+        if version == 0 or self.version_days[plan_id][version] <= day:
+            break
+        version -= 1
+    return version
+
+
+@internal
+def _create(plan_id: bytes32, terms: PlanTerms, services: DynArray[Service, MAX_SERVICES_PER_CALL]):
+    """
+    @dev Stores a new plan's terms and first schedule version.
+    """
+    assert plan_id != empty(bytes32), "claims: invalid plan"
+    assert self.plan_words[plan_id] == 0, "claims: plan exists"
+    self.plan_words[plan_id] = packing._pack_plan(
+        packing.Terms(
+            effective_day=terms.effective_day,
+            benefit_period_days=terms.benefit_period_days,
+            waiting_period_days=terms.waiting_period_days,
+            timely_filing_days=terms.timely_filing_days,
+            coinsurance_bps=terms.coinsurance_bps,
+            has_benefit_max=terms.has_benefit_max,
+            paused=False,
+            has_daily_limit=terms.has_provider_daily_limit,
+            versioned=False,
+            deductible=terms.deductible,
+            out_of_pocket_max=terms.out_of_pocket_max,
+            annual_benefit_max=terms.annual_benefit_max,
+            auto_approve_limit=terms.auto_approve_limit,
+        ),
+        terms.provider_daily_limit,
+    )
+    if terms.has_provider_daily_limit:
+        self.daily_limits[plan_id] = terms.provider_daily_limit
+    self.version_days[plan_id][0] = terms.effective_day
+    self._write_services(plan_id, 0, terms.effective_day, services)
+
+
+@internal
+def _write_services(plan_id: bytes32, version: uint256, day: uint256, services: DynArray[Service, MAX_SERVICES_PER_CALL]):
+    """
+    @dev Adds codes to a schedule version. A code's max_units_per_period may differ from
+         the version before only when the version starts a benefit period, so units
+         always count from a period's start.
+    """
+    count: uint256 = self.service_count[plan_id]
+    terms: packing.Terms = packing._unpack_plan(self.plan_words[plan_id])
+    period_start: bool = (day - terms.effective_day) % terms.benefit_period_days == 0
+    for s: Service in services:
+        assert s.code != empty(bytes32) and packing._service_fits(
+            s.fee, s.copay, s.max_units_per_day, s.max_units_per_period
+        ), "claims: invalid service"
+        assert self.service_words[plan_id][version][s.code] == 0, "claims: service exists"
+        if version > 0 and not period_start:
+            before: uint256 = packing._units_per_period(self.service_words[plan_id][version - 1][s.code])
+            assert before == s.max_units_per_period, "claims: unit limit mid-period"
+        index: uint256 = self.code_indexes[plan_id][s.code]
+        if index == 0:
+            count += 1
+            assert count <= MAX_SERVICES, "claims: schedule full"
+            index = count
+            self.code_indexes[plan_id][s.code] = index
+        self.service_words[plan_id][version][s.code] = packing._pack_service(
+            packing.ServiceTerms(
+                index=index,
+                fee=s.fee,
+                copay=s.copay,
+                has_copay=s.has_copay,
+                deductible_applies=s.deductible_applies,
+                prior_auth=s.prior_auth,
+                max_units_per_day=s.max_units_per_day,
+                max_units_per_period=s.max_units_per_period,
+            )
+        )
+        log ServiceSet(
+            plan_id=plan_id,
+            code=s.code,
+            version=version,
+            fee=s.fee,
+            has_copay=s.has_copay,
+            copay=s.copay,
+            deductible_applies=s.deductible_applies,
+            prior_auth=s.prior_auth,
+            max_units_per_day=s.max_units_per_day,
+            max_units_per_period=s.max_units_per_period,
+        )
+    self.service_count[plan_id] = count
+
+
+@internal
+@pure
+def _enforce_address(account: address):
+    assert account != empty(address), "claims: zero address"
+
+
+@internal
+@view
+def _provider_number(plan_id: bytes32, provider_ref: bytes32) -> uint256:
+    number: uint256 = self.provider_numbers[plan_id][provider_ref]
+    assert number != 0, "claims: unknown provider"
+    return number
+
+
+@internal
+def _refresh_accounts(plan_id: bytes32, number: uint256):
+    """
+    @dev Rewrites the cached account words of a provider after its payout or status changed.
+    """
+    word: uint256 = packing._pack_account(
+        self.provider_payouts[plan_id][number], number, self.provider_active[plan_id][number]
+    )
+    for account: address in self.provider_accounts[plan_id][number]:
+        self.account_words[plan_id][account] = word
