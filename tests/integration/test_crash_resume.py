@@ -129,12 +129,13 @@ def check_exactly_once(workspace: Workspace, records: list[dict]) -> None:
     paid exactly what the paid claims say; the journal has nothing in flight."""
     expected = len(records)
     onchain = submissions(workspace)
-    commitments = [workspace.commitment(TreatmentRecord.from_json(r))[1] for r in records]
+    treatment = [TreatmentRecord.from_json(r) for r in records]
+    commitments = [workspace.commitment(r)[1] for r in treatment]
     assert [onchain[c] for c in commitments] == [1] * expected
     assert sum(onchain.values()) == expected
     paid_cents = 0
-    for commitment in commitments:
-        state = workspace.engine.claim_status(commitment)
+    for record_, commitment in zip(treatment, commitments, strict=True):
+        state = workspace.engine.claim_status(record_.plan_id, record_.provider_id, commitment)
         assert state.status != Status.NONE
         if state.status == Status.PAID:
             paid_cents += state.plan_paid

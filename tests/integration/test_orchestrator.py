@@ -199,9 +199,9 @@ def test_every_record_format_goes_through(workspace: Workspace, tmp_path: Path) 
     onchain = submissions(workspace)
     assert len(onchain) == 14 and set(onchain.values()) == {1}
     for claim_result in report.claims:
-        state = workspace.engine.claim_status(
-            workspace.journal.by_claim(workspace.chain_key, claim_result.result.claim_id).commitment  # type: ignore[union-attr]
-        )
+        entry = workspace.journal.by_claim(workspace.chain_key, claim_result.result.claim_id)
+        assert entry is not None
+        state = workspace.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
         assert state.status.label == claim_result.result.status
     # FHIR: the Claim's billablePeriod date as written, the Bundle's Patient as the member.
     b301 = by_record(report)["HOSP-B-2027-000301"].result
@@ -550,4 +550,5 @@ def test_status_of_submitted_claims_matches_the_chain(workspace: Workspace) -> N
     for claim in report.claims:
         entry = workspace.journal.by_claim(workspace.chain_key, claim.result.claim_id)
         assert entry is not None and entry.state == "submitted"
-        assert workspace.engine.claim_status(entry.commitment).status != Status.NONE
+        state = workspace.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
+        assert state.status != Status.NONE
