@@ -19,7 +19,7 @@ def schedule() -> None:
 
     \b
     Example:
-      claims schedule update silver-2028-fees.yaml --effective 2027-09-01
+      claims schedule update silver-fees-2027-09.yaml --effective 2027-09-01
     """
 
 
@@ -43,7 +43,7 @@ def update(app: App, plan_file: Path, effective: date) -> None:
 
     \b
     Example:
-      claims schedule update silver-2028-fees.yaml --effective 2027-09-01
+      claims schedule update silver-fees-2027-09.yaml --effective 2027-09-01
     """
     from claimsengine.money import format_cents
     from claimsengine.plan import load_plan
