@@ -255,3 +255,104 @@ def test_an_outsider_cannot_review(state: Path, claim_ids: dict[str, int]) -> No
         "cannot deny claims"
     )
     assert claims_json(state, "status", knee)["status"] == "pending_review"
+
+
+# -- a token that refuses: the provider's credit ------------------------------------------------
+
+BLOCKLIST_TOKEN = """\
+# pragma version ~=0.4.3
+# @dev A 6-decimal test token that refuses transfers to the accounts it blocks.
+
+# @dev Balances, allowances and the blocked accounts.
+balanceOf: public(HashMap[address, uint256])
+allowance: public(HashMap[address, HashMap[address, uint256]])
+blocked: public(HashMap[address, bool])
+decimals: public(uint8)
+
+
+@deploy
+def __init__():
+    self.decimals = 6
+
+
+@external
+def mint(to: address, amount: uint256):
+    self.balanceOf[to] += amount
+
+
+@external
+def set_blocked(account: address, blocked: bool):
+    self.blocked[account] = blocked
+
+
+@external
+def approve(spender: address, amount: uint256) -> bool:
+    self.allowance[msg.sender][spender] = amount
+    return True
+
+
+@external
+def transfer(to: address, amount: uint256) -> bool:
+    assert not self.blocked[to], "token: blocked"
+    self.balanceOf[msg.sender] -= amount
+    self.balanceOf[to] += amount
+    return True
+
+
+@external
+def transferFrom(owner: address, to: address, amount: uint256) -> bool:
+    assert not self.blocked[to], "token: blocked"
+    self.allowance[owner][msg.sender] -= amount
+    self.balanceOf[owner] -= amount
+    self.balanceOf[to] += amount
+    return True
+"""
+
+
+def test_a_refused_payment_is_credited_and_the_provider_collects_it(tmp_path: Path) -> None:
+    import vyper
+
+    from claimsengine.abi import ContractABI
+
+    state = tmp_path / "state"
+    claims(state, "init")
+    compiled = vyper.compile_code(BLOCKLIST_TOKEN, output_formats=["bytecode", "abi"])
+    token_abi = ContractABI(compiled["abi"])
+    with Workspace.open(state) as workspace, workspace.command():
+        chain = workspace.chain
+        receipt = chain.send("insurer", None, bytes.fromhex(compiled["bytecode"][2:]))
+        token = receipt.contract_address
+        assert token is not None
+        chain.send(
+            "insurer", token, token_abi.encode_call("mint", chain.address_of("insurer"), 10**12)
+        )
+        hospital_1 = chain.address_of("hospital-1")
+        chain.send("insurer", token, token_abi.encode_call("set_blocked", hospital_1, True))
+    plan = SILVER.replace("SILVER-2027", "BLOCKED-2027").replace("token: dev", f'token: "{token}"')
+    claims(state, "deploy", plan_file(tmp_path, "blocked.yaml", plan))
+    claims(state, "enroll", "BLOCKED-2027", FIXTURES / "members.csv")
+    claims(state, "provider", "add", "BLOCKED-2027", "HOSP-A", "--account", "hospital-1")
+    claims(state, "fund", "BLOCKED-2027", "1000.00")
+    claims(state, "time", "set", "2027-07-01")
+
+    visit = {
+        **x_ray("HOSP-A-BLOCKED-1", "2027-03-14", member="M-0001"),
+        "plan_id": "BLOCKED-2027",
+        "lines": [{"code": "99213", "units": 1, "billed": "180.00"}],
+    }
+    # 99213 billed 180.00, fee 120.00, copay 25.00, no deductible: plan paid 95.00. The token
+    # refuses hospital-1, so the claim is paid into HOSP-A's credit in the engine.
+    paid = submit(state, tmp_path, visit)
+    assert paid["status"] == "paid" and paid["totals"]["plan_paid"] == "95.00"
+    refused = claims(state, "provider", "collect", "BLOCKED-2027", "HOSP-A", code=1)
+    assert refused.stderr.startswith("error: transaction reverted: pool: transfer failed")
+
+    claims(state, "provider", "payout", "BLOCKED-2027", "HOSP-A", "hospital-3")
+    collected = claims_json(state, "provider", "collect", "BLOCKED-2027", "HOSP-A")
+    assert collected["collected"] == "95.00" and collected["credit"] == "0.00"
+    with Workspace.open(state) as workspace:
+        balance_of = token_abi.encode_call("balanceOf", workspace.chain.address_of("hospital-3"))
+        units = token_abi.decode_result("balanceOf", workspace.chain.call(token, balance_of))
+    assert units == 95_000_000  # 95.00 in a 6-decimal token
+    out = claims(state, "provider", "collect", "BLOCKED-2027", "HOSP-A").stdout
+    assert out == "HOSP-A has no credit to collect in BLOCKED-2027.\n"
