@@ -170,6 +170,17 @@ CASES: dict[str, Case] = {
         1,
         "is not the engine's owner, so it cannot revoke the insurer role",
     ),
+    "wrong role: hospital makes itself an adjudicator": (
+        lambda _: ["--as", "hospital-1", "adjudicator", "add", PLAN, "--account", "hospital-1"],
+        1,
+        "hospital-1 (0x90F7…b906) is not the insurer (admin) of plan SILVER-2027, so it "
+        "cannot grant roles",
+    ),
+    "wrong role: hospital removes the adjudicator": (
+        lambda _: ["--as", "hospital-1", "adjudicator", "remove", PLAN, "--account", "adjudicator"],
+        1,
+        "is not the insurer (admin) of plan SILVER-2027, so it cannot revoke roles",
+    ),
     "wrong role: hospital changes the schedule": (
         lambda _: [
             "--as",
