@@ -4,8 +4,10 @@ It previews results for users, and it is the test oracle for the Vyper contract,
 follows the spec to the letter and nothing more. Each rule cites its row of the spec
 (claim-level checks 3-9, line-level checks a-e, pricing steps 1-7).
 
-It keeps the member-side state the rules read in a ``Ledger`` (one per plan): enrollments,
-accumulators per (member, period), and the duplicate-line keys of earlier claims.
+It keeps the state the rules read in a ``Ledger`` (one per plan): enrollments,
+accumulators per (member, period), the duplicate-line keys of earlier claims, the plan's
+later schedule versions (a claim is priced with the version in force on its service day),
+and each provider's plan_paid approved without review per day (the provider daily limit).
 ``adjudicate`` applies a claim's effects to the ledger as the contract does at submission;
 ``reverse`` takes them back when an adjudicator denies a claim on review. Payment and the
 pool are not part of this module: an approved claim is paid or queued by the caller.
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from claimsengine.errors import ClaimsError
-from claimsengine.plan import Plan
+from claimsengine.plan import Plan, Service
 
 __all__ = [
     "ADJ_BENEFIT_LIMIT",
@@ -50,6 +52,7 @@ __all__ = [
     "Ledger",
     "LineKey",
     "adjudicate",
+    "denied_line",
     "period_of",
     "reverse",
 ]
@@ -244,6 +247,35 @@ class Ledger:
         self._accumulators: dict[tuple[str, int], Accumulators] = {}
         # Keys of non-denied lines of non-denied claims (spec check c).
         self.line_keys: set[LineKey] = set()
+        # Schedule versions after the plan's own (its `services`, from its effective day):
+        # (effective_day, services by code), in increasing day order.
+        self.schedule_versions: list[tuple[int, dict[str, Service]]] = []
+        # Per provider: (day, plan_paid approved that day without review).
+        self.daily_paid: dict[str, tuple[int, int]] = {}
+
+    def update_schedule(self, effective_day: int, services: tuple[Service, ...]) -> None:
+        """A new schedule version for services on or after ``effective_day`` (spec "Trust
+        between parties"); codes not listed are not covered from that day."""
+        if self.schedule_versions and effective_day <= self.schedule_versions[-1][0]:
+            raise ClaimsError("schedule versions take effect in order")
+        self.schedule_versions.append((effective_day, {s.code: s for s in services}))
+
+    def service(self, plan: Plan, code: str, service_day: int) -> Service | None:
+        """``code`` in the schedule version in force on ``service_day``, or None."""
+        for effective_day, services in reversed(self.schedule_versions):
+            if effective_day <= service_day:
+                return services.get(code)
+        return plan.service(code)
+
+    def within_daily_limit(self, provider: str, today: int, plan_paid: int, limit: int) -> bool:
+        """Adds ``plan_paid`` to the provider's total of ``today`` when it stays within
+        ``limit``; False (nothing added) when it would go above."""
+        day, total = self.daily_paid.get(provider, (today, 0))
+        total = (total if day == today else 0) + plan_paid
+        if total > limit:
+            return False
+        self.daily_paid[provider] = (today, total)
+        return True
 
     def enroll(self, member: str, enrollment: Enrollment) -> None:
         """Enrol a member, or replace their coverage dates (formats.md: enrolling updates)."""
@@ -284,17 +316,19 @@ def adjudicate(
     denial = _claim_denial(plan, ledger.enrollment(claim.member), claim, today=today)
     if denial is not None:
         # A claim-level denial: every line carries the code; nothing accumulates or is kept.
-        lines = tuple(_denied_line(line, denial) for line in claim.lines)
+        lines = tuple(denied_line(line, denial) for line in claim.lines)
         return ClaimAdjudication("denied", lines, period, claim_denial=denial)
 
     accumulators = ledger.accumulators(claim.member, period)
     priced: list[LineAdjudication] = []
     for line in claim.lines:
-        line_denial = _line_denial(plan, ledger, accumulators, claim, line)
+        service = ledger.service(plan, line.code, claim.service_day)
+        line_denial = _line_denial(service, ledger, accumulators, claim, line)
         if line_denial is not None:
-            priced.append(_denied_line(line, line_denial))
+            priced.append(denied_line(line, line_denial))
         else:
-            priced.append(_price_line(plan, accumulators, line))
+            assert service is not None  # check a passed
+            priced.append(_price_line(plan, service, accumulators, line))
     lines = tuple(priced)
 
     # Keys are recorded after the whole claim, so lines of one claim never deny each other.
@@ -307,6 +341,10 @@ def adjudicate(
         status = "denied"
     elif sum(line.plan_paid for line in lines) > plan.auto_approve_limit:
         status = "pending_review"
+    elif plan.provider_daily_limit is not None and not ledger.within_daily_limit(
+        claim.provider, today, sum(line.plan_paid for line in lines), plan.provider_daily_limit
+    ):
+        status = "pending_review"  # a stolen provider key cannot empty the pool
     else:
         status = "approved"
     return ClaimAdjudication(status, lines, period)
@@ -377,14 +415,14 @@ def _claim_denial(
 
 
 def _line_denial(
-    plan: Plan,
+    service: Service | None,
     ledger: Ledger,
     accumulators: Accumulators,
     claim: ClaimInput,
     line: ClaimLineInput,
 ) -> int | None:
-    """Line-level checks a-e, in the spec's order: the first that matches decides."""
-    service = plan.service(line.code)
+    """Line-level checks a-e, in the spec's order: the first that matches decides.
+    ``service`` is the line's code in the schedule version of the service day."""
     if service is None:  # a
         return DENY_NOT_COVERED
     if service.prior_auth and not claim.prior_auth:  # b
@@ -401,10 +439,10 @@ def _line_denial(
     return None
 
 
-def _price_line(plan: Plan, accumulators: Accumulators, line: ClaimLineInput) -> LineAdjudication:
+def _price_line(
+    plan: Plan, service: Service, accumulators: Accumulators, line: ClaimLineInput
+) -> LineAdjudication:
     """Pricing steps 1-7 for a line that no check denied; updates ``accumulators``."""
-    service = plan.service(line.code)
-    assert service is not None  # check a passed
     # Never below zero: the accumulators cannot pass their maxima through these rules, but a
     # ledger seeded by hand could, and a negative "left" must not turn into a credit.
     deductible_left = max(plan.deductible - accumulators.deductible_met, 0)
@@ -450,8 +488,9 @@ def _price_line(plan: Plan, accumulators: Accumulators, line: ClaimLineInput) ->
     )
 
 
-def _denied_line(line: ClaimLineInput, denial: int) -> LineAdjudication:
-    # A denied line: allowed 0 and plan_paid 0; its whole billed amount carries the code.
+def denied_line(line: ClaimLineInput | LineAdjudication, denial: int) -> LineAdjudication:
+    """A denied line: allowed 0 and plan_paid 0; its whole billed amount carries the code.
+    Also how a line reads after its claim is denied in review."""
     return LineAdjudication(
         code=line.code,
         units=line.units,

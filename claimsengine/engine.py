@@ -86,10 +86,22 @@ HINTS = {
     ),
     "claims: service exists": "the version already has this code; start a new version instead",
     "claims: too many versions": "a plan has at most 1024 schedule versions",
-    "claims: too many providers": "the plan has as many providers as it can hold",
     "pool: amount not received": (
         "the token delivered less than the amount (fee-on-transfer tokens are not supported)"
     ),
+    "access: admin moves by transfer": "hand the admin role over with `transfer_admin`",
+    "access: zero address": "give a real account, not the zero address",
+    "claims: zero address": "give a real account, not the zero address",
+    "pool: zero address": "give a real recipient, not the zero address",
+    "claims: invalid coverage": "coverage_start must be on or before coverage_end",
+    "claims: invalid member": "a member pseudonym cannot be empty",
+    "claims: invalid plan": "a plan id cannot be empty",
+    "claims: invalid service": "a code cannot be empty, and fees and limits must fit their fields",
+    "claims: invalid terms": "check the plan's terms: a period of at least 1 day, amounts in range",
+    "claims: schedule full": "a plan's schedules name at most 65535 distinct codes",
+    "pool: overflow": "the amount is beyond what a pool can hold",
+    "pool: token decimals": "the settlement token must have 2 to 30 decimals",
+    "pool: zero amount": "the amount must be more than 0.00",
     "pool: transfer failed": (
         "the token refused the transfer; check balances and allowance, or the payout address"
     ),
@@ -483,11 +495,8 @@ class Engine(Contract):
         if day is None:
             result = self.call("service", text_to_bytes32(plan_id), text_to_bytes32(code))
         else:
-            result = self.call(
-                "service_on", text_to_bytes32(plan_id), text_to_bytes32(code), day
-            )
+            result = self.call("service_on", text_to_bytes32(plan_id), text_to_bytes32(code), day)
         return None if result[0] == b"\0" * 32 else tuple(result)
-
 
     def member(self, plan_id: str, member: bytes) -> tuple[bool, int, int | None]:
         enrolled, start, end = self.call("member", text_to_bytes32(plan_id), member)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from claimsengine.abi import DecodedEvent, bytes32_to_text, text_to_bytes32
-from claimsengine.adjudication import LineAdjudication
+from claimsengine.adjudication import LineAdjudication, denied_line
 from claimsengine.days import from_day
-from claimsengine.engine import Engine, Status
+from claimsengine.engine import DEFAULT_REVIEW_REASON, Engine, Status
 from claimsengine.errors import NotFound
 from claimsengine.results import ClaimResult, LineResult, ResultStatus, Totals
 
@@ -70,6 +70,23 @@ class ClaimEvents:
     def paid_event(self) -> DecodedEvent | None:
         return next((e for e in self.later if e.name == "ClaimPaid"), None)
 
+    @property
+    def review_denial(self) -> int | None:
+        """The reason code of a denial in review (adjudication.md, Claim outcome), or None."""
+        for event in self.later:
+            if event.name == "ClaimReviewed" and not event.args["approved"]:
+                return int(event.args.get("reason") or DEFAULT_REVIEW_REASON)
+        return None
+
+    def line_adjudications(self) -> tuple[LineAdjudication, ...]:
+        """The claim's lines as they read now: after a review denial every line is denied
+        with its reason (allowed 0, plan_paid 0, the whole billed amount under the code)."""
+        lines = tuple(line_adjudication(e.args) for e in self.lines)
+        reason = self.review_denial
+        if reason is None:
+            return lines
+        return tuple(denied_line(line, reason) for line in lines)
+
 
 def group_claim_events(events: Iterable[DecodedEvent]) -> dict[int, ClaimEvents]:
     """Group decoded events (from one receipt or a log query) by claim id."""
@@ -89,7 +106,9 @@ def group_claim_events(events: Iterable[DecodedEvent]) -> dict[int, ClaimEvents]
     return {
         claim_id: ClaimEvents(
             submitted=event,
-            lines=tuple(sorted(lines.get(claim_id, []), key=lambda e: e.args["line"])),
+            lines=tuple(
+                sorted(lines.get(claim_id, []), key=lambda e: (e.block_number, e.log_index))
+            ),
             later=tuple(later.get(claim_id, [])),
         )
         for claim_id, event in submitted.items()
@@ -122,8 +141,8 @@ def build_result(
     record_id: str | None,
     provider_id: str | None,
 ) -> ClaimResult:
-    """The formats.md claim result of one claim."""
-    lines = tuple(line_result(e.args) for e in events.lines)
+    """The formats.md claim result of one claim (review denials as denied lines)."""
+    lines = tuple(LineResult.from_adjudication(line) for line in events.line_adjudications())
     transactions = {"submitted": "0x" + events.submitted.tx_hash.hex()}
     for event in events.later:
         step = {"ClaimPaid": "paid", "ClaimReviewed": "reviewed", "ClaimQueued": "queued"}.get(

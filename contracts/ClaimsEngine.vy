@@ -1,5 +1,6 @@
 # pragma version ~=0.4.3
 # pragma evm-version cancun
+# pragma optimize codesize
 """
 @title Claims engine
 @notice One deployment serves many plans and many insurers. The owner admits insurers; an
@@ -89,9 +90,10 @@ struct Submission:
     today: uint256
 
 
-# @dev A claim's running totals while its lines are priced. `counted` has bit i set when
-# line i was priced.
+# @dev A claim's running totals while its lines are priced. `denial` is the claim-level
+# denial (0: eligible); `counted` has bit i set when line i was priced.
 struct Tally:
+    denial: uint256
     period: uint256
     version: uint256
     deductible_met: uint256
@@ -164,10 +166,10 @@ event ClaimSubmitted:
     plan_paid: uint256
 
 
-# @dev One line's adjudication. `denial` is 0 for a line that was priced.
+# @dev One line's adjudication. `denial` is 0 for a line that was priced. A claim's lines
+# are logged in their order, just before its ClaimSubmitted.
 event LineAdjudicated:
     claim_id: indexed(uint256)
-    line: uint256
     code: bytes32
     units: uint256
     billed: uint256
@@ -295,8 +297,11 @@ def review(claim_id: uint256, approve: bool, reason: uint256) -> uint256:
     @param reason On denial: 50, 16, 96, 197 or 204 (0 means 50). Ignored on approval.
     @return uint256 The claim's new status.
     """
-    claim: ledger.PendingClaim = ledger._release(claim_id)
-    plan_id: bytes32 = claim.plan_id
+    plan_id: bytes32 = empty(bytes32)
+    commitment: bytes32 = empty(bytes32)
+    provider: uint256 = 0
+    plan_paid: uint256 = 0
+    plan_id, commitment, provider, plan_paid = ledger._release(claim_id)
     plan_access._enforce_role(plan_id, plan_access.Role.ADJUDICATOR)
     self._enforce_running(plan_id)
     code: uint256 = 0
@@ -305,16 +310,17 @@ def review(claim_id: uint256, approve: bool, reason: uint256) -> uint256:
     log ClaimReviewed(claim_id=claim_id, plan_id=plan_id, adjudicator=msg.sender, approved=approve, reason=code)
 
     status: uint256 = STATUS_DENIED
+    payout: address = registry.provider_payouts[plan_id][provider]
     if approve:
-        payout: address = registry.provider_payouts[plan_id][claim.provider]
+        ledger._forget_lines(claim_id)
         status = STATUS_QUEUED
-        if pool._approve_payment(plan_id, claim_id, claim.commitment, claim.provider, payout, claim.plan_paid):
+        if pool._approve_payment(plan_id, claim_id, commitment, provider, payout, plan_paid):
             status = STATUS_PAID
     else:
-        ledger._reverse(claim)
-    ledger._set_status(plan_id, claim.provider, claim.commitment, status)
+        ledger._reverse(claim_id, plan_id)
+    ledger._set_status(plan_id, provider, commitment, status)
     if status == STATUS_PAID:
-        self._pay(plan_id, claim.provider, registry.provider_payouts[plan_id][claim.provider], claim_id, claim.plan_paid)
+        self._pay(plan_id, provider, payout, claim_id, plan_paid)
     return status
 
 
@@ -530,7 +536,7 @@ def _enforce_running(plan_id: bytes32):
 @internal
 @pure
 def _enforce_not_paused(plan_word: uint256):
-    assert not packing._bit(plan_word, packing.PLAN_PAUSED), "claims: plan paused"
+    assert (plan_word >> packing.PLAN_PAUSED) & packing.MASK_1 == 0, "claims: plan paused"
 
 
 @internal
@@ -549,16 +555,16 @@ def _open_submission(plan_id: bytes32) -> Submission:
     @dev Check 1 of the spec: only an account of an active provider of the plan may
          submit, and not while the plan is paused.
     """
-    payout: address = empty(address)
-    provider: uint256 = 0
-    active: bool = False
-    payout, provider, active = packing._unpack_account(registry.account_words[plan_id][msg.sender])
-    assert active, "claims: not authorised"
+    account: uint256 = registry.account_words[plan_id][msg.sender]
+    assert (account >> packing.ACCOUNT_ACTIVE) & packing.MASK_1 == 1, "claims: not authorised"
     word: uint256 = registry.plan_words[plan_id]
     self._enforce_not_paused(word)
-    terms: packing.Terms = packing._unpack_plan(word)
     return Submission(
-        plan_id=plan_id, terms=terms, provider=provider, payout=payout, today=block.timestamp // SECONDS_PER_DAY
+        plan_id=plan_id,
+        terms=packing._unpack_plan(word),
+        provider=(account >> packing.ACCOUNT_PROVIDER) & packing.MASK_32,
+        payout=convert(account & packing.MASK_160, address),
+        today=block.timestamp // SECONDS_PER_DAY,
     )
 
 
@@ -566,66 +572,41 @@ def _open_submission(plan_id: bytes32) -> Submission:
 def _submit(ctx: Submission, claim: ClaimInput) -> (uint256, uint256):
     """
     @dev One claim: check, price, record, route. Returns the claim id and what must be
-         paid to the provider now, in cents.
+         paid to the provider now, in cents. The lines are priced here, not in a callee,
+         so that the claim is copied once (memory is what a submission pays most for).
     """
-    self._check(ctx, claim)
-    claim_id: uint256 = ledger._take_claim_id()
-    tally: Tally = self._price(ctx, claim, claim_id)
-    self._record(ctx, claim, tally)
-    return claim_id, self._route(ctx, claim, claim_id, tally)
+    # @dev Check: rejects 2 to 4; nothing is recorded.
+    self._check(ctx, claim.commitment, claim.service_day, claim.lines)
+    # @dev The ledger's claim counter, taken in place (every claim pays for this).
+    claim_id: uint256 = ledger.next_claim_id
+    ledger.next_claim_id = claim_id + 1
 
-
-@internal
-@view
-def _check(ctx: Submission, claim: ClaimInput):
-    """
-    @dev Rejects of checks 2 to 4: nothing is recorded.
-    """
-    assert ledger._claim_word(ctx.plan_id, ctx.provider, claim.commitment) == 0, "claims: duplicate"
-    valid: bool = len(claim.lines) > 0
-    for line: ClaimLine in claim.lines:
-        valid = valid and line.units > 0 and line.units <= packing.MASK_32 and line.billed <= packing.MASK_64
-    assert valid, "claims: invalid claim"
-    assert claim.service_day <= ctx.today, "claims: service date in the future"
-
-
-@internal
-def _price(ctx: Submission, claim: ClaimInput, claim_id: uint256) -> Tally:
-    """
-    @dev Checks 5 to 9, then line rules (a) to (e) and pricing, line by line; logs each
-         line. Counts units as lines pass (e). Duplicate-line keys are written after all
-         lines: rule (c) looks at earlier claims only.
-    """
-    tally: Tally = empty(Tally)
-    denial: uint256 = self._claim_denial(ctx, claim.member, claim.service_day)
-    if denial == 0:
-        tally.period = (claim.service_day - ctx.terms.effective_day) // ctx.terms.benefit_period_days
-        tally.version = registry._version_on(ctx.plan_id, registry.plan_words[ctx.plan_id], claim.service_day) if ctx.terms.versioned else 0
-        tally.deductible_met, tally.oop_met, tally.benefit_used = ledger._accumulators(ctx.plan_id, claim.member, tally.period)
-
+    # @dev Price: checks 5 to 9, then each line's rules (a) to (e) and its price.
+    tally: Tally = self._open_tally(ctx, claim.member, claim.service_day)
     keys: DynArray[bytes32, MAX_LINES] = []
     bits: DynArray[uint256, MAX_LINES] = []
     index: uint256 = 0
     for line: ClaimLine in claim.lines:
         price: pricing.LinePrice = empty(pricing.LinePrice)
-        line_denial: uint256 = denial
-        if line_denial == 0:
+        denial: uint256 = tally.denial
+        if denial == 0:
             key: bytes32 = empty(bytes32)
             bit: uint256 = 0
-            line_denial, price, key, bit = self._price_line(ctx, claim, line, tally)
-            if line_denial == 0:
+            denial, price, key, bit = self._price_line(ctx, claim.member, claim.service_day, claim.prior_auth, line, tally)
+            if denial == 0:
                 keys.append(key)
                 bits.append(bit)
+                # @dev A priced line's shares go to the claim's and the member's totals.
+                patient: uint256 = price.deductible + price.copay + price.coinsurance
                 tally.deductible_met += price.deductible
-                tally.oop_met += price.deductible + price.copay + price.coinsurance
+                tally.oop_met += patient
                 tally.benefit_used += price.plan_paid
                 tally.deductible += price.deductible
-                tally.out_of_pocket += price.deductible + price.copay + price.coinsurance
+                tally.out_of_pocket += patient
                 tally.plan_paid += price.plan_paid
                 tally.counted |= 1 << index
         log LineAdjudicated(
             claim_id=claim_id,
-            line=index,
             code=line.code,
             units=line.units,
             billed=line.billed,
@@ -635,41 +616,76 @@ def _price(ctx: Submission, claim: ClaimInput, claim_id: uint256) -> Tally:
             coinsurance=price.coinsurance,
             benefit_limit=price.benefit_limit,
             plan_paid=price.plan_paid,
-            denial=line_denial,
+            denial=denial,
         )
         index += 1
 
-    for i: uint256 in range(len(keys), bound=MAX_LINES):
-        ledger._mark_line(ctx.plan_id, keys[i], bits[i])
-    return tally
+    # @dev Record: the member's accumulators and the duplicate-line keys, when any line
+    # was priced (rule (c) looks at earlier claims only, so keys follow all the lines).
+    if tally.counted != 0:
+        ledger._store_accumulators(ctx.plan_id, claim.member, tally.period, tally.deductible_met, tally.oop_met, tally.benefit_used)
+        for i: uint256 in range(len(keys), bound=MAX_LINES):
+            ledger._mark_line(ctx.plan_id, keys[i], bits[i])
+
+    # @dev Route: denied, pending review, or approved and paid now or queued.
+    status: uint256 = self._route(ctx, claim.commitment, claim.member, claim.service_day, claim_id, tally)
+    if status == STATUS_PENDING_REVIEW:
+        self._hold_for_review(ctx, claim, claim_id, tally)
+    if status == STATUS_PAID:
+        return claim_id, tally.plan_paid
+    return claim_id, 0
 
 
 @internal
 @view
-def _claim_denial(ctx: Submission, member: bytes32, service_day: uint256) -> uint256:
+def _check(ctx: Submission, commitment: bytes32, service_day: uint256, lines: DynArray[ClaimLine, MAX_LINES]):
     """
-    @dev Claim-level checks 5 to 9, in the spec's order. 0 when none fails.
+    @dev Rejects of checks 2 to 4, in order.
     """
+    assert ledger.claim_words[ctx.plan_id][ctx.provider][commitment] == 0, "claims: duplicate"
+    valid: bool = len(lines) > 0
+    for line: ClaimLine in lines:
+        valid = valid and line.units > 0 and line.units <= packing.MASK_32 and line.billed <= packing.MASK_64
+    assert valid, "claims: invalid claim"
+    assert service_day <= ctx.today, "claims: service date in the future"
+
+
+@internal
+@view
+def _open_tally(ctx: Submission, member: bytes32, service_day: uint256) -> Tally:
+    """
+    @dev Claim-level checks 5 to 9, in the spec's order: the first that fails is the
+         claim's denial. For an eligible claim, its benefit period, the schedule version
+         in force on its service day, and the member's accumulators of the period.
+    """
+    tally: Tally = empty(Tally)
     enrolled: bool = False
     start: uint256 = 0
     end: uint256 = 0
     enrolled, start, end = packing._unpack_member(registry.member_words[ctx.plan_id][member])
     if not enrolled:
-        return DENY_NOT_ENROLLED
-    if service_day < max(ctx.terms.effective_day, start):
-        return DENY_OUTSIDE_COVERAGE_START
-    if service_day > end:
-        return DENY_AFTER_COVERAGE_END
-    if service_day < start + ctx.terms.waiting_period_days:
-        return DENY_OUTSIDE_COVERAGE_START
+        tally.denial = DENY_NOT_ENROLLED
+    elif service_day < max(ctx.terms.effective_day, start):
+        tally.denial = DENY_OUTSIDE_COVERAGE_START
+    elif service_day > end:
+        tally.denial = DENY_AFTER_COVERAGE_END
+    elif service_day < start + ctx.terms.waiting_period_days:
+        tally.denial = DENY_OUTSIDE_COVERAGE_START
     # @dev service_day <= today was checked before (reject 4).
-    if unsafe_sub(ctx.today, service_day) > ctx.terms.timely_filing_days:
-        return DENY_LATE_FILING
-    return 0
+    elif unsafe_sub(ctx.today, service_day) > ctx.terms.timely_filing_days:
+        tally.denial = DENY_LATE_FILING
+    else:
+        tally.period = (service_day - ctx.terms.effective_day) // ctx.terms.benefit_period_days
+        if ctx.terms.versioned:
+            tally.version = registry._version_on(ctx.plan_id, registry.plan_words[ctx.plan_id], service_day)
+        tally.deductible_met, tally.oop_met, tally.benefit_used = ledger._accumulators(ctx.plan_id, member, tally.period)
+    return tally
 
 
 @internal
-def _price_line(ctx: Submission, claim: ClaimInput, line: ClaimLine, tally: Tally) -> (uint256, pricing.LinePrice, bytes32, uint256):
+def _price_line(
+    ctx: Submission, member: bytes32, service_day: uint256, prior_auth: bool, line: ClaimLine, tally: Tally
+) -> (uint256, pricing.LinePrice, bytes32, uint256):
     """
     @dev Line rules (a) to (e) in order, then pricing, with the schedule version in force
          on the service day. Returns the denial code (0 when the line is priced), its
@@ -680,23 +696,22 @@ def _price_line(ctx: Submission, claim: ClaimInput, line: ClaimLine, tally: Tall
     if word == 0:
         return DENY_NOT_COVERED, empty(pricing.LinePrice), empty(bytes32), 0
     svc: packing.ServiceTerms = packing._unpack_service(word)
-    if svc.prior_auth and not claim.prior_auth:
+    if svc.prior_auth and not prior_auth:
         return DENY_NO_PRIOR_AUTH, empty(pricing.LinePrice), empty(bytes32), 0
     key: bytes32 = empty(bytes32)
     bit: uint256 = 0
-    key, bit = ledger._line_key(claim.member, ctx.provider, claim.service_day, svc.index)
-    if ledger._line_seen(ctx.plan_id, key, bit):
+    key, bit = ledger._line_key(member, ctx.provider, service_day, svc.index)
+    if ledger.line_bitmaps[ctx.plan_id][key] & bit != 0:
         return DENY_DUPLICATE_LINE, empty(pricing.LinePrice), empty(bytes32), 0
     if svc.max_units_per_day != 0 and line.units > svc.max_units_per_day:
         return DENY_DAILY_UNITS, empty(pricing.LinePrice), empty(bytes32), 0
     if svc.max_units_per_period != 0:
-        if not ledger._count_units(ctx.plan_id, claim.member, tally.period, line.code, line.units, svc.max_units_per_period):
+        if not ledger._count_units(ctx.plan_id, member, tally.period, line.code, line.units, svc.max_units_per_period):
             return DENY_PERIOD_UNITS, empty(pricing.LinePrice), empty(bytes32), 0
 
-    terms: packing.Terms = ctx.terms
     benefit_left: uint256 = max_value(uint256)
-    if terms.has_benefit_max:
-        benefit_left = terms.annual_benefit_max - min(tally.benefit_used, terms.annual_benefit_max)
+    if ctx.terms.has_benefit_max:
+        benefit_left = ctx.terms.annual_benefit_max - min(tally.benefit_used, ctx.terms.annual_benefit_max)
     price: pricing.LinePrice = pricing._price_line(
         line.billed,
         svc.fee,
@@ -704,64 +719,51 @@ def _price_line(ctx: Submission, claim: ClaimInput, line: ClaimLine, tally: Tall
         svc.copay,
         svc.has_copay,
         svc.deductible_applies,
-        terms.coinsurance_bps,
-        terms.deductible - min(tally.deductible_met, terms.deductible),
-        terms.out_of_pocket_max - min(tally.oop_met, terms.out_of_pocket_max),
+        ctx.terms.coinsurance_bps,
+        ctx.terms.deductible - min(tally.deductible_met, ctx.terms.deductible),
+        ctx.terms.out_of_pocket_max - min(tally.oop_met, ctx.terms.out_of_pocket_max),
         benefit_left,
     )
     return 0, price, key, bit
 
 
 @internal
-def _record(ctx: Submission, claim: ClaimInput, tally: Tally):
-    """
-    @dev Stores the member's accumulators when any line was priced.
-    """
-    if tally.counted != 0:
-        ledger._store_accumulators(ctx.plan_id, claim.member, tally.period, tally.deductible_met, tally.oop_met, tally.benefit_used)
-
-
-@internal
-def _route(ctx: Submission, claim: ClaimInput, claim_id: uint256, tally: Tally) -> uint256:
+def _route(ctx: Submission, commitment: bytes32, member: bytes32, service_day: uint256, claim_id: uint256, tally: Tally) -> uint256:
     """
     @dev The claim outcome: denied, pending review (auto-approve limit, then provider
-         daily limit), or approved and paid now or queued. Records the claim's status.
-         Returns what must be paid to the provider now, in cents.
+         daily limit), or approved and paid now or queued. Records and logs the claim
+         with its status, and returns the status.
     """
     status: uint256 = STATUS_DENIED
     if tally.counted != 0:
         status = STATUS_PENDING_REVIEW
-        if tally.plan_paid <= ctx.terms.auto_approve_limit and self._within_daily_limit(ctx, tally.plan_paid):
+        if tally.plan_paid <= ctx.terms.auto_approve_limit and (
+            not ctx.terms.has_daily_limit or self._within_daily_limit(ctx, tally.plan_paid)
+        ):
             status = STATUS_QUEUED
-            if pool._approve_payment(ctx.plan_id, claim_id, claim.commitment, ctx.provider, ctx.payout, tally.plan_paid):
+            if pool._approve_payment(ctx.plan_id, claim_id, commitment, ctx.provider, ctx.payout, tally.plan_paid):
                 status = STATUS_PAID
 
-    ledger._record_claim(ctx.plan_id, ctx.provider, claim.commitment, claim_id, status, tally.plan_paid)
+    ledger._record_claim(ctx.plan_id, ctx.provider, commitment, claim_id, status, tally.plan_paid)
     log ClaimSubmitted(
         claim_id=claim_id,
         plan_id=ctx.plan_id,
-        member=claim.member,
+        member=member,
         provider=msg.sender,
-        commitment=claim.commitment,
-        service_day=claim.service_day,
+        commitment=commitment,
+        service_day=service_day,
         status=status,
         plan_paid=tally.plan_paid,
     )
-    if status == STATUS_PENDING_REVIEW:
-        self._hold_for_review(ctx, claim, claim_id, tally)
-    if status == STATUS_PAID:
-        return tally.plan_paid
-    return 0
+    return status
 
 
 @internal
 def _within_daily_limit(ctx: Submission, amount: uint256) -> bool:
     """
-    @dev The provider daily limit, when the plan has one: adds the claim to the
+    @dev The provider daily limit of a plan that has one: adds the claim to the
          provider's total of the day, or says it would go above.
     """
-    if not ctx.terms.has_daily_limit:
-        return True
     return ledger._within_daily_limit(ctx.plan_id, ctx.provider, ctx.today, amount, registry.daily_limits[ctx.plan_id])
 
 
@@ -771,30 +773,16 @@ def _hold_for_review(ctx: Submission, claim: ClaimInput, claim_id: uint256, tall
     @dev Keeps what a review denial must take back: per priced line, its code index and
          whether its units were counted, as they were at submission.
     """
-    lines: DynArray[ledger.PendingLine, MAX_LINES] = []
+    ledger._hold(claim_id, ctx.plan_id, claim.commitment, ctx.provider, claim.member, claim.service_day)
+    ledger._hold_totals(claim_id, tally.period, tally.deductible, tally.out_of_pocket, tally.plan_paid)
     for i: uint256 in range(len(claim.lines), bound=MAX_LINES):
         line: ClaimLine = claim.lines[i]
         pending: ledger.PendingLine = ledger.PendingLine(code=line.code, units=line.units, index=0, units_counted=False)
         if (tally.counted >> i) & 1 == 1:
-            svc: packing.ServiceTerms = packing._unpack_service(registry.service_words[ctx.plan_id][tally.version][line.code])
-            pending.index = svc.index
-            pending.units_counted = svc.max_units_per_period != 0
-        lines.append(pending)
-    ledger._hold(
-        claim_id,
-        ledger.PendingClaim(
-            plan_id=ctx.plan_id,
-            commitment=claim.commitment,
-            provider=ctx.provider,
-            member=claim.member,
-            service_day=claim.service_day,
-            period=tally.period,
-            deductible=tally.deductible,
-            out_of_pocket=tally.out_of_pocket,
-            plan_paid=tally.plan_paid,
-            lines=lines,
-        ),
-    )
+            word: uint256 = registry.service_words[ctx.plan_id][tally.version][line.code]
+            pending.index = packing._service_index(word)
+            pending.units_counted = packing._units_per_period(word) != 0
+        ledger._hold_line(claim_id, pending)
     log ClaimPendingReview(claim_id=claim_id, plan_id=ctx.plan_id, plan_paid=tally.plan_paid)
 
 

@@ -12,6 +12,12 @@ from modules import packing
 
 MAX_LINES: constant(uint256) = 32
 
+# @dev A duplicate-line bitmap word covers 8 consecutive days (day // 8) x 32 codes
+# (code index // 32): bit (day % 8) * 32 + code index % 32. A member's visits to one
+# provider within those days share a word, so most claims update a word, not create one.
+LINE_DAY_BITS: constant(uint256) = 3
+LINE_CODE_BITS: constant(uint256) = 5
+
 
 # @dev What a review denial must take back of one line: its code index (0 when the line
 # was not priced, so it set no duplicate-line key) and whether its units were counted
@@ -51,8 +57,8 @@ accumulator_words: HashMap[bytes32, HashMap[bytes32, HashMap[uint256, uint256]]]
 # A code's limit changes only at a period's start, so the count is whole for its period.
 units_used: public(HashMap[bytes32, HashMap[bytes32, HashMap[uint256, HashMap[bytes32, uint256]]]])
 
-# @dev Per plan: a bitmap of the priced lines seen per keccak(member, provider number,
-# service_day, code index // 256), bit code index % 256. It answers rule (c).
+# @dev Per plan: a bitmap of the priced lines seen, per keccak(member, provider number,
+# service_day // 8, code index // 32) (layout above `LINE_DAY_BITS`). It answers rule (c).
 line_bitmaps: HashMap[bytes32, HashMap[bytes32, uint256]]
 
 # @dev Per plan and provider number: the chain day and the plan_paid of its claims
@@ -72,23 +78,20 @@ def __init__():
 
 
 @internal
-def _take_claim_id() -> uint256:
-    claim_id: uint256 = self.next_claim_id
-    self.next_claim_id = claim_id + 1
-    return claim_id
-
-
-@internal
 @view
 def _accumulators(plan_id: bytes32, member: bytes32, period: uint256) -> (uint256, uint256, uint256):
-    return packing._unpack_accumulators(self.accumulator_words[plan_id][member][period])
+    # @dev Unpacked here (layout in `packing`): this runs for every claim.
+    word: uint256 = self.accumulator_words[plan_id][member][period]
+    return word & packing.MASK_64, (word >> packing.ACC_OOP) & packing.MASK_64, word >> packing.ACC_BENEFIT
 
 
 @internal
 def _store_accumulators(
     plan_id: bytes32, member: bytes32, period: uint256, deductible_met: uint256, oop_met: uint256, benefit_used: uint256
 ):
-    self.accumulator_words[plan_id][member][period] = packing._pack_accumulators(deductible_met, oop_met, benefit_used)
+    self.accumulator_words[plan_id][member][period] = (
+        deductible_met | (oop_met << packing.ACC_OOP) | (benefit_used << packing.ACC_BENEFIT)
+    )
 
 
 @internal
@@ -97,13 +100,9 @@ def _line_key(member: bytes32, provider: uint256, service_day: uint256, index: u
     """
     @dev The duplicate-line key and bit of a (member, provider, service day, code).
     """
-    return keccak256(abi_encode(member, provider, service_day, index >> 8)), 1 << (index & 255)
-
-
-@internal
-@view
-def _line_seen(plan_id: bytes32, key: bytes32, bit: uint256) -> bool:
-    return self.line_bitmaps[plan_id][key] & bit != 0
+    day_bit: uint256 = (service_day & (2**LINE_DAY_BITS - 1)) << LINE_CODE_BITS
+    key: bytes32 = keccak256(abi_encode(member, provider, service_day >> LINE_DAY_BITS, index >> LINE_CODE_BITS))
+    return key, 1 << (day_bit | (index & (2**LINE_CODE_BITS - 1)))
 
 
 @internal
@@ -125,7 +124,9 @@ def _count_units(plan_id: bytes32, member: bytes32, period: uint256, code: bytes
 
 @internal
 def _record_claim(plan_id: bytes32, provider: uint256, commitment: bytes32, claim_id: uint256, status: uint256, plan_paid: uint256):
-    self.claim_words[plan_id][provider][commitment] = packing._pack_claim(claim_id, status, plan_paid)
+    self.claim_words[plan_id][provider][commitment] = (
+        claim_id | (status << packing.CLAIM_STATUS) | (plan_paid << packing.CLAIM_PLAN_PAID)
+    )
 
 
 @internal
@@ -157,46 +158,80 @@ def _within_daily_limit(plan_id: bytes32, provider: uint256, today: uint256, amo
 
 
 @internal
-def _hold(claim_id: uint256, claim: PendingClaim):
-    self.pending[claim_id] = claim
+def _hold(claim_id: uint256, plan_id: bytes32, commitment: bytes32, provider: uint256, member: bytes32, service_day: uint256):
+    """
+    @dev Starts a claim's review record (its totals and lines follow). The struct is
+         written field by field, never copied whole through memory.
+    """
+    self.pending[claim_id].plan_id = plan_id
+    self.pending[claim_id].commitment = commitment
+    self.pending[claim_id].provider = provider
+    self.pending[claim_id].member = member
+    self.pending[claim_id].service_day = service_day
 
 
 @internal
-def _release(claim_id: uint256) -> PendingClaim:
+def _hold_totals(claim_id: uint256, period: uint256, deductible: uint256, out_of_pocket: uint256, plan_paid: uint256):
+    self.pending[claim_id].period = period
+    self.pending[claim_id].deductible = deductible
+    self.pending[claim_id].out_of_pocket = out_of_pocket
+    self.pending[claim_id].plan_paid = plan_paid
+
+
+@internal
+def _hold_line(claim_id: uint256, line: PendingLine):
+    self.pending[claim_id].lines.append(line)
+
+
+@internal
+def _release(claim_id: uint256) -> (bytes32, bytes32, uint256, uint256):
     """
-    @dev Takes a claim out of review. Reverts when it is not pending.
+    @dev Takes a claim out of review; reverts when it is not pending. Returns its plan,
+         commitment, provider number and plan_paid. Its lines stay until `_reverse` or
+         `_forget_lines`.
     """
-    claim: PendingClaim = self.pending[claim_id]
-    assert claim.plan_id != empty(bytes32), "claims: not pending review"
+    plan_id: bytes32 = self.pending[claim_id].plan_id
+    assert plan_id != empty(bytes32), "claims: not pending review"
     self.pending[claim_id].plan_id = empty(bytes32)
-    self.pending[claim_id].lines = []
-    return claim
+    return plan_id, self.pending[claim_id].commitment, self.pending[claim_id].provider, self.pending[claim_id].plan_paid
 
 
 @internal
-def _reverse(claim: PendingClaim):
+def _forget_lines(claim_id: uint256):
+    self.pending[claim_id].lines = []
+
+
+@internal
+def _reverse(claim_id: uint256, plan_id: bytes32):
     """
     @dev A review denial takes back the claim's accumulator effects, its units and its
-         duplicate-line keys. Other claims are not re-priced.
+         duplicate-line keys. Other claims are not re-priced. Read from storage piece by
+         piece, so that review needs little memory.
     """
+    member: bytes32 = self.pending[claim_id].member
+    period: uint256 = self.pending[claim_id].period
+    provider: uint256 = self.pending[claim_id].provider
+    service_day: uint256 = self.pending[claim_id].service_day
     deductible_met: uint256 = 0
     oop_met: uint256 = 0
     benefit_used: uint256 = 0
-    deductible_met, oop_met, benefit_used = self._accumulators(claim.plan_id, claim.member, claim.period)
+    deductible_met, oop_met, benefit_used = self._accumulators(plan_id, member, period)
     self._store_accumulators(
-        claim.plan_id,
-        claim.member,
-        claim.period,
-        deductible_met - claim.deductible,
-        oop_met - claim.out_of_pocket,
-        benefit_used - claim.plan_paid,
+        plan_id,
+        member,
+        period,
+        deductible_met - self.pending[claim_id].deductible,
+        oop_met - self.pending[claim_id].out_of_pocket,
+        benefit_used - self.pending[claim_id].plan_paid,
     )
-    for line: PendingLine in claim.lines:
+    for i: uint256 in range(len(self.pending[claim_id].lines), bound=MAX_LINES):
+        line: PendingLine = self.pending[claim_id].lines[i]
         if line.index == 0:
             continue
         if line.units_counted:
-            self.units_used[claim.plan_id][claim.member][claim.period][line.code] -= line.units
+            self.units_used[plan_id][member][period][line.code] -= line.units
         key: bytes32 = empty(bytes32)
         bit: uint256 = 0
-        key, bit = self._line_key(claim.member, claim.provider, claim.service_day, line.index)
-        self.line_bitmaps[claim.plan_id][key] &= ~bit
+        key, bit = self._line_key(member, provider, service_day, line.index)
+        self.line_bitmaps[plan_id][key] &= ~bit
+    self._forget_lines(claim_id)

@@ -89,11 +89,12 @@ OPEN_ENDED: constant(uint256) = 2**32 - 1
 ACCOUNT_PROVIDER: constant(uint256) = 160
 ACCOUNT_ACTIVE: constant(uint256) = 192
 
-# @dev Accumulator word: deductible_met (64) | oop_met (64) | benefit_used (128).
+# @dev Accumulator word: deductible_met (64) | oop_met (64) | benefit_used (128). Packed
+# and unpacked by the ledger itself (it runs for every claim).
 ACC_OOP: constant(uint256) = 64
 ACC_BENEFIT: constant(uint256) = 128
 
-# @dev Claim word: claim_id (64) | status (8) | plan_paid.
+# @dev Claim word: claim_id (64) | status (8) | plan_paid. Packed by the ledger.
 CLAIM_STATUS: constant(uint256) = 64
 CLAIM_PLAN_PAID: constant(uint256) = 72
 
@@ -160,10 +161,10 @@ def _unpack_plan(word: uint256) -> Terms:
         waiting_period_days=(word >> PLAN_WAITING_DAYS) & MASK_16,
         timely_filing_days=(word >> PLAN_FILING_DAYS) & MASK_16,
         coinsurance_bps=(word >> PLAN_COINSURANCE) & MASK_14,
-        has_benefit_max=self._bit(word, PLAN_HAS_BENEFIT_MAX),
-        paused=self._bit(word, PLAN_PAUSED),
-        has_daily_limit=self._bit(word, PLAN_HAS_DAILY_LIMIT),
-        versioned=self._bit(word, PLAN_VERSIONED),
+        has_benefit_max=(word >> PLAN_HAS_BENEFIT_MAX) & MASK_1 == 1,
+        paused=(word >> PLAN_PAUSED) & MASK_1 == 1,
+        has_daily_limit=(word >> PLAN_HAS_DAILY_LIMIT) & MASK_1 == 1,
+        versioned=(word >> PLAN_VERSIONED) & MASK_1 == 1,
         deductible=(word >> PLAN_DEDUCTIBLE) & MASK_40,
         out_of_pocket_max=(word >> PLAN_OOP_MAX) & MASK_40,
         annual_benefit_max=(word >> PLAN_BENEFIT_MAX) & MASK_40,
@@ -202,12 +203,28 @@ def _unpack_service(word: uint256) -> ServiceTerms:
         index=(word >> SERVICE_INDEX) & MASK_16,
         fee=(word >> SERVICE_FEE) & MASK_64,
         copay=(word >> SERVICE_COPAY) & MASK_64,
-        has_copay=self._bit(word, SERVICE_HAS_COPAY),
-        deductible_applies=self._bit(word, SERVICE_DEDUCTIBLE_APPLIES),
-        prior_auth=self._bit(word, SERVICE_PRIOR_AUTH),
+        has_copay=(word >> SERVICE_HAS_COPAY) & MASK_1 == 1,
+        deductible_applies=(word >> SERVICE_DEDUCTIBLE_APPLIES) & MASK_1 == 1,
+        prior_auth=(word >> SERVICE_PRIOR_AUTH) & MASK_1 == 1,
         max_units_per_day=(word >> SERVICE_UNITS_PER_DAY) & MASK_32,
         max_units_per_period=(word >> SERVICE_UNITS_PER_PERIOD) & MASK_32,
     )
+
+
+@internal
+@pure
+def _starts_period(plan_word: uint256, day: uint256) -> bool:
+    """
+    @dev Whether `day` (on or after the plan's effective day) starts a benefit period.
+    """
+    effective_day: uint256 = (plan_word >> PLAN_EFFECTIVE_DAY) & MASK_24
+    return (day - effective_day) % ((plan_word >> PLAN_PERIOD_DAYS) & MASK_16) == 0
+
+
+@internal
+@pure
+def _service_index(word: uint256) -> uint256:
+    return (word >> SERVICE_INDEX) & MASK_16
 
 
 @internal
@@ -243,25 +260,7 @@ def _unpack_account(word: uint256) -> (address, uint256, bool):
     """
     @dev Payout, provider number (0: no provider), active.
     """
-    return convert(word & MASK_160, address), (word >> ACCOUNT_PROVIDER) & MASK_32, self._bit(word, ACCOUNT_ACTIVE)
-
-
-@internal
-@pure
-def _pack_accumulators(deductible_met: uint256, oop_met: uint256, benefit_used: uint256) -> uint256:
-    return deductible_met | (oop_met << ACC_OOP) | (benefit_used << ACC_BENEFIT)
-
-
-@internal
-@pure
-def _unpack_accumulators(word: uint256) -> (uint256, uint256, uint256):
-    return word & MASK_64, (word >> ACC_OOP) & MASK_64, word >> ACC_BENEFIT
-
-
-@internal
-@pure
-def _pack_claim(claim_id: uint256, status: uint256, plan_paid: uint256) -> uint256:
-    return claim_id | (status << CLAIM_STATUS) | (plan_paid << CLAIM_PLAN_PAID)
+    return convert(word & MASK_160, address), (word >> ACCOUNT_PROVIDER) & MASK_32, (word >> ACCOUNT_ACTIVE) & MASK_1 == 1
 
 
 @internal

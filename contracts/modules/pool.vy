@@ -174,12 +174,15 @@ def _approve_payment(
          otherwise it joins the queue. A new claim never overtakes a queued one.
          Returns True when the caller must pay `amount` now (ClaimPaid is logged here).
     """
-    pool: Pool = self._pool(plan_id)
-    if pool.head == pool.tail and pool.balance >= amount:
-        pool.balance = unsafe_sub(pool.balance, amount)
-        self._store_pool(plan_id, pool)
-        self._log_paid(plan_id, claim_id, payout, amount)
+    word: uint256 = self.pools[plan_id]
+    empty_queue: bool = (word >> POOL_HEAD) & packing.MASK_64 == word >> POOL_TAIL
+    if empty_queue and word & packing.MASK_64 >= amount:
+        # @dev The balance is the word's low bits and covers the amount: subtracting from
+        # the word takes it from the balance alone. (The common case, so done in place.)
+        self.pools[plan_id] = unsafe_sub(word, amount)
+        log ClaimPaid(claim_id=claim_id, plan_id=plan_id, payee=payout, amount=amount)
         return True
+    pool: Pool = self._pool(plan_id)
     # @dev Claim ids count transactions' claims (far below 2**64); provider numbers fit
     # 32 bits (the registry's account word).
     self.queue_head_words[plan_id][pool.tail] = provider | (amount << QUEUE_AMOUNT) | (claim_id << QUEUE_CLAIM_ID)
@@ -291,9 +294,9 @@ def _try_send(plan_id: bytes32, recipient: address, amount: uint256) -> bool:
          refuses (reverts, or returns false); a token that returns nothing succeeded.
          The token was checked to be a contract when the plan was created.
     """
-    token: address = empty(address)
-    scale: uint256 = 0
-    token, scale = self._token(plan_id)
+    word: uint256 = self.tokens[plan_id]
+    token: address = convert(word & packing.MASK_160, address)
+    scale: uint256 = word >> TOKEN_SCALE
     success: bool = False
     response: Bytes[32] = b""
     success, response = raw_call(

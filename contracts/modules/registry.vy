@@ -498,8 +498,7 @@ def _write_services(plan_id: bytes32, version: uint256, day: uint256, services: 
          always count from a period's start.
     """
     count: uint256 = self.service_count[plan_id]
-    terms: packing.Terms = packing._unpack_plan(self.plan_words[plan_id])
-    period_start: bool = (day - terms.effective_day) % terms.benefit_period_days == 0
+    period_start: bool = packing._starts_period(self.plan_words[plan_id], day)
     for s: Service in services:
         assert s.code != empty(bytes32) and packing._service_fits(
             s.fee, s.copay, s.max_units_per_day, s.max_units_per_period

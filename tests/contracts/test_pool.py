@@ -176,9 +176,7 @@ def test_funding_settles_32_and_settle_does_the_rest(empty_pool: Deployment, mem
     d.engine.settle(d.outsider, d.plan_id)
     assert d.pool() == PoolState(balance=0, reserved=0, head=34, tail=34)
     assert paid_ids(d) == queued
-    assert [d.status(s.submitted["commitment"]).status for s in subs] == [
-        Status.PAID
-    ] * 34
+    assert [d.status(s.submitted["commitment"]).status for s in subs] == [Status.PAID] * 34
 
 
 def test_withdraw_up_to_the_balance_when_nothing_is_queued(empty_pool: Deployment) -> None:

@@ -18,7 +18,6 @@ from claimsengine.abi import text_to_bytes32
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.days import to_day
 from claimsengine.engine import ChainClaim, PoolState, Status
-
 from claimsengine.plan import Service
 
 from .conftest import TOKEN_SCALE, Deployment, deploy, make_plan, reverts, service

@@ -129,13 +129,15 @@ def check_exactly_once(workspace: Workspace, records: list[dict]) -> None:
     paid exactly what the paid claims say; the journal has nothing in flight."""
     expected = len(records)
     onchain = submissions(workspace)
-    treatment = [TreatmentRecord.from_json(r) for r in records]
-    commitments = [workspace.commitment(r)[1] for r in treatment]
+    parsed = [TreatmentRecord.from_json(r) for r in records]
+    commitments = [workspace.commitment(r)[1] for r in parsed]
     assert [onchain[c] for c in commitments] == [1] * expected
     assert sum(onchain.values()) == expected
     paid_cents = 0
-    for record_, commitment in zip(treatment, commitments, strict=True):
-        state = workspace.engine.claim_status(record_.plan_id, record_.provider_id, commitment)
+    for parsed_record, commitment in zip(parsed, commitments, strict=True):
+        state = workspace.engine.claim_status(
+            parsed_record.plan_id, parsed_record.provider_id, commitment
+        )
         assert state.status != Status.NONE
         if state.status == Status.PAID:
             paid_cents += state.plan_paid

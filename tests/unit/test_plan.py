@@ -362,7 +362,7 @@ def test_plan_dataclass_fields_are_as_documented() -> None:
     assert [f.name for f in dataclasses.fields(Plan)] == [
         "id", "name", "token", "effective_date", "benefit_period_days", "deductible",
         "out_of_pocket_max", "coinsurance_bps", "annual_benefit_max", "waiting_period_days",
-        "timely_filing_days", "auto_approve_limit", "services",
+        "timely_filing_days", "auto_approve_limit", "services", "provider_daily_limit",
     ]  # fmt: skip
     assert [f.name for f in dataclasses.fields(Service)] == [
         "code", "description", "fee", "copay", "deductible_applies", "max_units_per_day",

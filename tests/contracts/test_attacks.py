@@ -1,0 +1,487 @@
+"""Trust between parties: each attack of issue 8, written first as a test that failed against
+the old engine, kept to show that it no longer works (adjudication.md, "Trust between
+parties").
+
+The plan has no deductible and 20% coinsurance: X (fee 100.00) pays 80.00 a unit,
+W (fee 300.00) 240.00, L (fee 50.00, at most 4 units a period) 40.00.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from claimsengine.abi import text_to_bytes32
+from claimsengine.chain.embedded import EmbeddedChain
+from claimsengine.days import to_day
+from claimsengine.engine import MAX_SETTLE, DevToken, Engine, Enrollment, Role, Status
+from claimsengine.plan import Plan
+
+from .conftest import (
+    TODAY,
+    TOKEN_SCALE,
+    Deployment,
+    deploy,
+    make_plan,
+    noon,
+    open_plan,
+    pseudonym,
+    reverts,
+    service,
+)
+
+SERVICES = (
+    service("X", 10_000),
+    service("W", 30_000),
+    service("L", 5_000, max_units_per_period=4),
+)
+TRUST_PLAN = make_plan("TRUST", SERVICES, benefit_period_days=180)  # periods from 2027-01-01
+DAY = date(2027, 5, 1)  # a service day before TODAY (2027-06-01)
+NEXT_PERIOD = date(2027, 6, 30)  # 2027-01-01 + 180 days: the second benefit period starts
+
+
+class HostileToken(DevToken):
+    """tests only: fee-on-transfer, blocklist, refuse-by-false and re-entry hook switches."""
+
+    artifact_name = "testing/HostileToken"
+
+
+class NoReturnToken(DevToken):
+    """tests only: transfer and transferFrom return nothing."""
+
+    artifact_name = "testing/NoReturnToken"
+
+
+@pytest.fixture
+def d(chain: EmbeddedChain) -> Deployment:
+    return deploy(chain, TRUST_PLAN, fund_cents=1_000_000)
+
+
+@pytest.fixture
+def member(d: Deployment) -> bytes:
+    return d.enroll("m1", date(2026, 1, 1))
+
+
+def deploy_engine(chain: EmbeddedChain) -> Engine:
+    engine = Engine.deploy(chain, chain.accounts["insurer"])
+    assert isinstance(engine, Engine)
+    return engine
+
+
+def hostile(chain: EmbeddedChain, plan: Plan = TRUST_PLAN, *, fund_cents: int = 0) -> Deployment:
+    """The plan on a fresh engine whose settlement token is the hostile test token."""
+    token = HostileToken.deploy(chain, chain.accounts["insurer"])
+    assert isinstance(token, DevToken)
+    return open_plan(chain, deploy_engine(chain), token, plan, fund_cents=fund_cents)
+
+
+def engine_balance(d: Deployment) -> int:
+    return d.token.balance_of(d.engine.address)
+
+
+def credit(d: Deployment, provider: str = "HOSP-A") -> int:
+    return d.engine.provider_info(d.plan_id, provider).credit
+
+
+# -- 1. the commitment front-run across plans and providers -----------------------------------
+def test_a_commitment_copied_into_another_plan_blocks_nothing(d: Deployment, member: bytes) -> None:
+    # An attacker admitted as an insurer (the worst case) makes its own plan, registers
+    # itself as the provider, and sends the hospital's pending commitment there first.
+    attacker = d.chain.accounts["auditor"]
+    theirs = d.with_plan(make_plan("SQUAT", SERVICES), insurer=attacker)
+    theirs.engine.register_provider(attacker, theirs.plan_id, "EVIL", attacker)
+    claim = d.claim(member, DAY, [("X", 1, 10_000)])
+    stolen = theirs.submit(claim, sender=attacker)
+    assert stolen.status == Status.DENIED  # the member is unknown there: 31
+    # The hospital's claim still goes through, and its status is its own.
+    mine = d.submit(claim)
+    assert mine.status == Status.PAID
+    assert d.status(claim.commitment).claim_id == mine.claim_id
+    assert theirs.status(claim.commitment, "EVIL").claim_id == stolen.claim_id
+
+
+def test_a_commitment_copied_by_another_provider_of_the_plan_blocks_nothing(
+    d: Deployment, member: bytes
+) -> None:
+    claim = d.claim(member, DAY, [("X", 1, 10_000)])
+    copied = d.submit(claim, sender=d.hospital2)
+    mine = d.submit(claim)
+    assert mine.status == Status.PAID and copied.claim_id != mine.claim_id
+    assert d.status(claim.commitment).claim_id == mine.claim_id
+
+
+# -- 2. the insurer redirecting a provider's payout -------------------------------------------
+def test_the_insurer_cannot_redirect_a_providers_money(d: Deployment, member: bytes) -> None:
+    insurer = d.insurer
+    with reverts("claims: not the provider"):
+        d.engine.set_payout(insurer, d.plan_id, "HOSP-A", insurer)
+    # Nor by registering the hospital's account again under another provider.
+    with reverts("claims: account taken"):
+        d.engine.register_provider(insurer, d.plan_id, "MINE", d.hospital)
+    # Adding its own account to the provider lets it submit as HOSP-A, never moves the payout.
+    d.engine.register_provider(insurer, d.plan_id, "HOSP-A", insurer)
+    info = d.engine.provider_info(d.plan_id, "HOSP-A")
+    assert (info.owner, info.payout) == (d.hospital, d.hospital)
+    with reverts("claims: not the provider"):
+        d.engine.set_payout(insurer, d.plan_id, "HOSP-A", insurer)
+
+
+def test_a_queued_claim_is_paid_where_the_provider_says(chain: EmbeddedChain) -> None:
+    # The old attack: 80.00 queued for the hospital went to the insurer. Now only the
+    # hospital moves its payout, and the queued claim follows the hospital's choice.
+    d = deploy(chain, TRUST_PLAN, fund_cents=0)
+    member = d.enroll("m1", date(2026, 1, 1))
+    sub = d.submit(d.claim(member, DAY, [("X", 1, 10_000)]))  # plan_paid 80.00
+    assert sub.status == Status.QUEUED
+    savings = d.chain.accounts["hospital-3"]
+    d.engine.set_payout(d.hospital, d.plan_id, "HOSP-A", savings)
+    before = (d.balance(savings), d.balance(d.insurer))
+    d.fund(8_000)
+    assert d.balance(savings) - before[0] == 8_000 * TOKEN_SCALE
+    assert d.balance(d.insurer) == before[1]  # the insurer only paid the funding in
+    assert d.status(sub.submitted["commitment"]).status == Status.PAID
+
+
+def test_an_outsider_cannot_set_a_payout_or_collect(d: Deployment) -> None:
+    for who in (d.outsider, d.hospital2, d.adjudicator):
+        with reverts("claims: not the provider"):
+            d.engine.set_payout(who, d.plan_id, "HOSP-A", who)
+        with reverts("claims: not the provider"):
+            d.engine.collect(who, d.plan_id, "HOSP-A")
+    with reverts("claims: unknown provider"):
+        d.engine.set_payout(d.hospital, d.plan_id, "NOBODY", d.hospital)
+    with reverts("claims: zero address"):
+        d.engine.set_payout(d.hospital, d.plan_id, "HOSP-A", "0x" + "0" * 40)
+
+
+def test_a_second_account_of_a_provider_is_not_its_owner(d: Deployment, member: bytes) -> None:
+    second = d.chain.accounts["hospital-3"]
+    d.engine.register_provider(d.insurer, d.plan_id, "HOSP-A", second)
+    assert d.engine.provider_of(d.plan_id, second) == ("HOSP-A", True)
+    with reverts("claims: not the provider"):
+        d.engine.set_payout(second, d.plan_id, "HOSP-A", second)
+    # It submits for HOSP-A, and HOSP-A's owner account is paid.
+    before = d.balance(d.hospital)
+    assert d.submit(d.claim(member, DAY, [("X", 1, 10_000)]), sender=second).status == Status.PAID
+    assert d.balance(d.hospital) - before == 8_000 * TOKEN_SCALE
+
+
+# -- 3. repricing in flight and unit limits mid-period ----------------------------------------
+def test_a_schedule_change_cannot_take_effect_today(d: Deployment) -> None:
+    cheaper = [service("X", 100), *SERVICES[1:]]
+    with reverts("claims: effective day not after today"):
+        d.engine.update_schedule(d.insurer, d.plan_id, cheaper, to_day(TODAY))
+    with reverts("claims: effective day not after today"):
+        d.engine.update_schedule(d.insurer, d.plan_id, cheaper, to_day(DAY))
+
+
+def test_a_claim_in_flight_keeps_the_price_of_its_service_day(d: Deployment, member: bytes) -> None:
+    # The insurer front-runs a cheaper X from tomorrow: today's claim is priced as before.
+    tomorrow = to_day(TODAY) + 1
+    d.engine.update_schedule(d.insurer, d.plan_id, [service("X", 100), *SERVICES[1:]], tomorrow)
+    sub = d.submit(d.claim(member, TODAY, [("X", 1, 10_000)]))
+    assert sub.lines[0]["allowed"] == 10_000  # fee 100.00, not 1.00
+    # Later, a late-filed claim for a day before the change is still priced the old way,
+    # and a claim for a day after it the new way: allowed min(100.00, 1.00) = 1.00.
+    d.chain.set_time(noon(TODAY + timedelta(days=3)))
+    late = d.submit(d.claim(member, TODAY - timedelta(days=1), [("X", 1, 10_000)]))
+    assert late.lines[0]["allowed"] == 10_000
+    new = d.submit(d.claim(member, TODAY + timedelta(days=2), [("X", 1, 10_000)]))
+    assert new.lines[0]["allowed"] == 100
+    assert d.engine.service(d.plan_id, "X", to_day(TODAY))[1] == 10_000
+    assert d.engine.service(d.plan_id, "X")[1] == 100  # today's version
+
+
+def test_a_code_dropped_by_a_version_is_not_covered_from_its_day(
+    d: Deployment, member: bytes
+) -> None:
+    d.engine.update_schedule(d.insurer, d.plan_id, [SERVICES[0]], to_day(TODAY) + 1)
+    d.chain.set_time(noon(TODAY + timedelta(days=2)))
+    assert d.submit(d.claim(member, TODAY, [("W", 1, 30_000)])).lines[0]["denial"] == 0
+    after = d.submit(d.claim(member, TODAY + timedelta(days=1), [("W", 1, 30_000)]))
+    assert after.lines[0]["denial"] == 96
+
+
+def test_versions_take_effect_in_order(d: Deployment) -> None:
+    d.engine.update_schedule(d.insurer, d.plan_id, list(SERVICES), to_day(TODAY) + 10)
+    with reverts("claims: version out of order"):
+        d.engine.update_schedule(d.insurer, d.plan_id, list(SERVICES), to_day(TODAY) + 10)
+    with reverts("claims: version out of order"):
+        d.engine.update_schedule(d.insurer, d.plan_id, list(SERVICES), to_day(TODAY) + 5)
+
+
+def test_codes_join_a_version_only_before_it_is_in_force(d: Deployment) -> None:
+    # The first version takes new codes at any time (large schedules); none may change.
+    d.engine.add_services(d.insurer, d.plan_id, [service("NEW", 1_000)])
+    with reverts("claims: service exists"):
+        d.engine.add_services(d.insurer, d.plan_id, [service("X", 100)])
+    # A later version takes codes until its day comes.
+    d.engine.update_schedule(d.insurer, d.plan_id, [SERVICES[0]], to_day(TODAY) + 1)
+    d.engine.add_services(d.insurer, d.plan_id, [SERVICES[1]])
+    d.chain.set_time(noon(TODAY + timedelta(days=1)))
+    with reverts("claims: version in force"):
+        d.engine.add_services(d.insurer, d.plan_id, [SERVICES[2]])
+
+
+def test_a_unit_limit_cannot_change_mid_period(d: Deployment, member: bytes) -> None:
+    # The old attack: 5 units of U used, a limit of 6 set mid-period, a 3-unit claim paid.
+    # A limit may now change only on the first day of a benefit period.
+    tighter = [*SERVICES[:2], service("L", 5_000, max_units_per_period=2)]
+    with reverts("claims: unit limit mid-period"):
+        d.engine.update_schedule(d.insurer, d.plan_id, tighter, to_day(TODAY) + 1)
+    added = [*SERVICES, service("U", 5_000, max_units_per_period=6)]
+    d.engine.update_schedule(d.insurer, d.plan_id, list(SERVICES), to_day(TODAY) + 1)
+    with reverts("claims: unit limit mid-period"):  # a new code with a limit, mid-period
+        d.engine.add_services(d.insurer, d.plan_id, [added[-1]])
+    # At the period's start it may: units count from that day.
+    d.engine.update_schedule(d.insurer, d.plan_id, tighter, to_day(NEXT_PERIOD))
+
+
+def test_units_of_a_limited_code_count_from_the_periods_start(d: Deployment, member: bytes) -> None:
+    # U gets a limit of 6 from the next period: its units before do not count there.
+    d.engine.update_schedule(
+        d.insurer,
+        d.plan_id,
+        [*SERVICES, service("U", 5_000, max_units_per_period=6)],
+        to_day(NEXT_PERIOD),
+    )
+    d.engine.add_services(d.insurer, d.plan_id, [])  # nothing to add: a no-op
+    d.chain.set_time(noon(NEXT_PERIOD + timedelta(days=5)))
+    assert d.submit(d.claim(member, NEXT_PERIOD, [("U", 5, 25_000)])).lines[0]["denial"] == 0
+    over = d.submit(d.claim(member, NEXT_PERIOD + timedelta(days=1), [("U", 3, 15_000)]))
+    assert over.lines[0]["denial"] == 119  # 5 + 3 > 6
+
+
+# -- 4. and 5. hostile tokens -----------------------------------------------------------------
+def test_a_fee_on_transfer_token_cannot_fund(chain: EmbeddedChain) -> None:
+    d = hostile(chain)
+    d.token.transact(d.insurer, "set_fee", 100)  # 1%
+    with reverts("pool: amount not received"):
+        d.fund(10_000)
+    assert d.pool().balance == 0
+    d.token.transact(d.insurer, "set_fee", 0)
+    d.fund(10_000)
+    assert engine_balance(d) == 10_000 * TOKEN_SCALE
+
+
+def test_a_blocked_payout_is_credited_and_the_queue_goes_on(chain: EmbeddedChain) -> None:
+    # The old attack: a blocklist token refused the head claim's payout, so settle and
+    # fund reverted and every claim behind it was stuck.
+    d = hostile(chain)
+    m = d.enroll("m1", date(2026, 1, 1))
+    head = d.submit(d.claim(m, DAY, [("X", 1, 10_000)]))  # 80.00, queued: empty pool
+    behind = d.submit(d.claim(m, DAY, [("W", 1, 30_000)]), sender=d.hospital2)  # 240.00
+    assert (head.status, behind.status) == (Status.QUEUED, Status.QUEUED)
+    d.token.transact(d.insurer, "set_blocked", d.hospital, True)
+    receipt = d.fund(32_000)
+    # Both claims are paid: HOSP-A's 80.00 as a credit in the engine, HOSP-B's in tokens.
+    assert [e["claim_id"] for e in d.events(receipt, "ClaimPaid")] == [
+        head.claim_id,
+        behind.claim_id,
+    ]
+    assert d.events(receipt, "ProviderCredited") == [
+        {
+            "plan_id": text_to_bytes32(d.plan_id),
+            "provider_ref": text_to_bytes32("HOSP-A"),
+            "claim_id": head.claim_id,
+            "amount": 8_000,
+        }
+    ]
+    assert d.status(head.submitted["commitment"]).status == Status.PAID
+    assert d.balance(d.hospital2) == 24_000 * TOKEN_SCALE
+    assert credit(d) == 8_000
+    # The engine still holds the credit: balance = pool + credits.
+    assert engine_balance(d) == (d.pool().balance + credit(d)) * TOKEN_SCALE
+    # Collecting to the blocked address fails whole; to a new payout it works.
+    with reverts("pool: transfer failed"):
+        d.engine.collect(d.hospital, d.plan_id, "HOSP-A")
+    savings = d.chain.accounts["hospital-3"]
+    d.engine.set_payout(d.hospital, d.plan_id, "HOSP-A", savings)
+    collected = d.engine.collect(d.hospital, d.plan_id, "HOSP-A")
+    assert d.events(collected, "CreditCollected") == [
+        {
+            "plan_id": text_to_bytes32(d.plan_id),
+            "provider_ref": text_to_bytes32("HOSP-A"),
+            "payout": savings,
+            "amount": 8_000,
+        }
+    ]
+    assert d.balance(savings) == 8_000 * TOKEN_SCALE and credit(d) == 0
+    assert engine_balance(d) == d.pool().balance * TOKEN_SCALE
+
+
+def test_a_refused_payment_at_submission_is_credited(chain: EmbeddedChain) -> None:
+    d = hostile(chain, fund_cents=100_000)
+    m = d.enroll("m1", date(2026, 1, 1))
+    d.token.transact(d.insurer, "set_refuse_by_false", True)
+    sub = d.submit(d.claim(m, DAY, [("X", 1, 10_000)]))
+    assert sub.status == Status.PAID and credit(d) == 8_000
+    # A batch's single transfer is credited once, under claim id 0.
+    subs = d.submit_batch([d.claim(m, DAY + timedelta(days=i), [("X", 1, 10_000)]) for i in (1, 2)])
+    assert d.events(subs[0].receipt, "ProviderCredited")[0]["claim_id"] == 0
+    assert credit(d) == 3 * 8_000
+    assert engine_balance(d) == (d.pool().balance + credit(d)) * TOKEN_SCALE
+
+
+def test_a_token_hook_cannot_re_enter(chain: EmbeddedChain) -> None:
+    # The token calls back into the engine (settle) before paying: the engine's lock
+    # refuses it, the token's transfer fails, and the payment is credited.
+    d = hostile(chain, fund_cents=100_000)
+    m = d.enroll("m1", date(2026, 1, 1))
+    reenter = d.engine.abi.encode_call("settle", text_to_bytes32(d.plan_id), 1)
+    d.token.transact(d.insurer, "set_hook", d.engine.address, reenter)
+    sub = d.submit(d.claim(m, DAY, [("X", 1, 10_000)]))
+    assert sub.status == Status.PAID and credit(d) == 8_000
+    assert d.balance(d.hospital) == 0
+    assert engine_balance(d) == (d.pool().balance + credit(d)) * TOKEN_SCALE
+
+
+def test_a_token_without_return_values_works(chain: EmbeddedChain) -> None:
+    insurer = chain.accounts["insurer"]
+    token = NoReturnToken.deploy(chain, insurer)
+    assert isinstance(token, DevToken)
+    d = open_plan(chain, deploy_engine(chain), token, TRUST_PLAN, fund_cents=100_000)
+    m = d.enroll("m1", date(2026, 1, 1))
+    assert d.submit(d.claim(m, DAY, [("X", 1, 10_000)])).status == Status.PAID
+    assert d.balance(d.hospital) == 8_000 * TOKEN_SCALE and credit(d) == 0
+    token.transact(insurer, "set_blocked", d.hospital, True)
+    d.submit(d.claim(m, DAY + timedelta(days=1), [("X", 1, 10_000)]))
+    assert credit(d) == 8_000
+
+
+# -- 6. the smaller problems ------------------------------------------------------------------
+def test_a_second_account_cannot_bill_the_same_line_again(d: Deployment, member: bytes) -> None:
+    second = d.chain.accounts["hospital-3"]
+    d.engine.register_provider(d.insurer, d.plan_id, "HOSP-A", second)
+    d.submit(d.claim(member, DAY, [("X", 1, 10_000)]))
+    again = d.submit(d.claim(member, DAY, [("X", 1, 10_000)]), sender=second)
+    assert again.lines[0]["denial"] == 18  # same member, provider, code and day
+    # Another provider is another provider (rule c is per provider).
+    other = d.submit(d.claim(member, DAY, [("X", 1, 10_000)]), sender=d.hospital2)
+    assert other.lines[0]["denial"] == 0
+
+
+def test_only_an_insurer_creates_a_plan(d: Deployment) -> None:
+    squatter = d.outsider
+    plan = make_plan("SQUATTED", SERVICES)
+    with reverts("claims: not an insurer"):
+        d.engine.create_plan(squatter, plan, d.token.address)
+    # Only the owner admits insurers.
+    for who in (squatter, d.adjudicator, d.hospital):
+        with reverts("claims: not owner"):
+            d.engine.set_insurer(who, who, True)
+    d.engine.set_insurer(d.insurer, squatter, True)
+    d.engine.create_plan(squatter, plan, d.token.address)
+    assert d.engine.plan_admin("SQUATTED") == squatter
+    # A removed insurer creates no more plans; its plans stay as they are.
+    d.engine.set_insurer(d.insurer, squatter, False)
+    with reverts("claims: not an insurer"):
+        d.engine.create_plan(squatter, make_plan("AGAIN", SERVICES), d.token.address)
+    assert d.engine.plan_admin("SQUATTED") == squatter
+    assert d.engine.owner() == d.insurer
+    with reverts("access: zero address"):
+        d.engine.set_insurer(d.insurer, "0x" + "0" * 40, True)
+
+
+def test_settle_asking_for_more_than_256_pays_256(chain: EmbeddedChain) -> None:
+    d = deploy(chain, TRUST_PLAN, fund_cents=0)
+    members = [pseudonym(f"m{i}") for i in range(300)]
+    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(m, 20_000, None) for m in members])
+    for start in range(0, 300, 100):
+        batch = [d.claim(m, DAY, [("X", 1, 10_000)]) for m in members[start : start + 100]]
+        assert {s.status for s in d.submit_batch(batch)} == {Status.QUEUED}
+    d.fund(300 * 8_000)  # funding itself settles 32
+    assert d.pool().queued == 300 - 32
+    receipt = d.engine.settle(d.outsider, d.plan_id, MAX_SETTLE + 1)
+    assert len(d.events(receipt, "ClaimPaid")) == MAX_SETTLE
+    assert d.pool().queued == 300 - 32 - MAX_SETTLE
+
+
+def test_an_old_admin_keeps_no_role(d: Deployment, member: bytes) -> None:
+    old, new = d.insurer, d.chain.accounts["hospital-4"]
+    d.engine.set_role(old, d.plan_id, old, Role.ADJUDICATOR)
+    pending = d.with_plan(make_plan("REVIEWED", SERVICES, auto_approve_limit=0))
+    pending.engine.set_role(old, pending.plan_id, old, Role.ADJUDICATOR)
+    pending.enroll("m1", date(2026, 1, 1))
+    claim = pending.submit(pending.claim(member, DAY, [("X", 1, 10_000)]))
+    assert claim.status == Status.PENDING_REVIEW
+    pending.engine.transfer_admin(old, pending.plan_id, new)
+    pending.engine.accept_admin(new, pending.plan_id)
+    assert pending.engine.roles(pending.plan_id, old) == Role(0)
+    with reverts("access: not authorised"):
+        pending.review(claim.claim_id, True, sender=old)
+    # Its roles in its other plan are untouched.
+    assert d.engine.roles(d.plan_id, old) == Role.ADMIN | Role.ADJUDICATOR
+
+
+# -- the provider daily limit: a stolen provider key cannot drain the pool --------------------
+LIMITED = make_plan("LIMITED", SERVICES, auto_approve_limit=10_000)
+
+
+def limited(chain: EmbeddedChain, limit: int) -> Deployment:
+    plan = Plan(**{**LIMITED.__dict__, "provider_daily_limit": limit})
+    return deploy(chain, plan, fund_cents=1_000_000)
+
+
+def test_a_stolen_provider_key_cannot_drain_the_pool(chain: EmbeddedChain) -> None:
+    # Limit 200.00 a day; each X claim (80.00) is under the auto-approve limit (100.00).
+    d = limited(chain, 20_000)
+    assert d.engine.plan_terms(d.plan_id)[-2:] == (True, 20_000)
+    members = [d.enroll(f"m{i}", date(2026, 1, 1)) for i in range(5)]
+    subs = [d.submit(d.claim(m, TODAY, [("X", 1, 10_000)])) for m in members]
+    # 80 + 80 = 160 <= 200 paid; 160 + 80 = 240 > 200: to review, and so on.
+    assert [s.status for s in subs] == [Status.PAID, Status.PAID] + [Status.PENDING_REVIEW] * 3
+    assert d.balance(d.hospital) == 16_000 * TOKEN_SCALE
+    # Another provider has its own total; the next chain day starts a new one.
+    assert d.submit(d.claim(members[0], TODAY, [("W", 1, 10_000)]), sender=d.hospital2).status == (
+        Status.PAID
+    )
+    d.chain.set_time(noon(TODAY + timedelta(days=1)))
+    again = d.submit(d.claim(members[0], TODAY + timedelta(days=1), [("X", 1, 10_000)]))
+    assert again.status == Status.PAID
+    # An adjudicator approves one held claim: paid, and it does not count toward the day.
+    d.review(subs[2].claim_id, True)
+    assert d.status(subs[2].submitted["commitment"]).status == Status.PAID
+
+
+def test_the_daily_limit_holds_a_claim_exactly_above_it(chain: EmbeddedChain) -> None:
+    d = limited(chain, 16_000)  # exactly two X claims
+    members = [d.enroll(f"m{i}", date(2026, 1, 1)) for i in range(3)]
+    statuses = [d.submit(d.claim(m, TODAY, [("X", 1, 10_000)])).status for m in members]
+    assert statuses == [Status.PAID, Status.PAID, Status.PENDING_REVIEW]
+
+
+def test_what_the_daily_limit_costs(chain: EmbeddedChain) -> None:
+    # Reported, not a ceiling: the same steady-state claim with and without a limit.
+    plain = deploy(chain, LIMITED, fund_cents=1_000_000)
+    capped = plain.with_plan(
+        Plan(**{**LIMITED.__dict__, "id": "CAPPED", "provider_daily_limit": 10**9}),
+        fund_cents=1_000_000,
+    )
+    gas = {}
+    for d in (plain, capped):
+        m = d.enroll("m1", date(2026, 1, 1))
+        d.submit(d.claim(m, DAY, [("X", 1, 10_000)]))
+        gas[d.plan_id] = d.submit(d.claim(m, DAY + timedelta(days=1), [("X", 1, 10_000)]))
+    print(
+        f"gas one claim, no daily limit: {gas['LIMITED'].receipt.gas_used:,}; "
+        f"with a daily limit: {gas['CAPPED'].receipt.gas_used:,}"
+    )
+    assert gas["CAPPED"].receipt.gas_used > gas["LIMITED"].receipt.gas_used
+
+
+# -- review denials carry a reason ------------------------------------------------------------
+def test_a_review_denial_carries_its_reason(chain: EmbeddedChain) -> None:
+    d = deploy(chain, make_plan("REASONS", SERVICES, auto_approve_limit=0), fund_cents=100_000)
+    m = d.enroll("m1", date(2026, 1, 1))
+    subs = [d.submit(d.claim(m, DAY + timedelta(days=i), [("X", 1, 10_000)])) for i in range(3)]
+    with reverts("claims: invalid reason"):
+        d.review(subs[0].claim_id, False, reason=45)
+    given = [0, 204]
+    for sub, reason in zip(subs, given, strict=False):
+        receipt = d.review(sub.claim_id, False, reason=reason)
+        assert d.events(receipt, "ClaimReviewed")[0]["reason"] == (reason or 50)
+    # On approval the reason is ignored and logged as 0.
+    receipt = d.review(subs[2].claim_id, True, reason=45)
+    assert d.events(receipt, "ClaimReviewed")[0]["reason"] == 0

@@ -1,0 +1,48 @@
+"""Every revert string the contracts can raise has a hint in `engine.HINTS`, and the new
+strings of issue 8 read word for word as the contract raises them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from claimsengine.engine import HINTS
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+REASON = re.compile(r'"((?:claims|pool|access): [^"]+)"')
+
+
+def contract_reasons() -> set[str]:
+    sources = [*CONTRACTS.glob("*.vy"), *CONTRACTS.glob("modules/*.vy")]
+    return {m for path in sources for m in REASON.findall(path.read_text())}
+
+
+def test_every_revert_string_has_a_hint() -> None:
+    reasons = contract_reasons()
+    assert len(reasons) >= 40
+    assert sorted(reasons - set(HINTS)) == []
+    # And no hint is left for a string the contracts no longer raise.
+    assert sorted(set(HINTS) - reasons) == []
+
+
+def test_the_new_revert_strings_and_their_hints() -> None:
+    # Each is raised by a test in test_attacks.py or test_roles.py, word for word.
+    expected = {
+        "claims: not owner": "owner",
+        "claims: not an insurer": "insurer add",
+        "claims: not the provider": "provider's own",
+        "claims: account taken": "another provider",
+        "claims: unknown provider": "provider add",
+        "claims: invalid reason": "50, 16, 96, 197, 204",
+        "claims: effective day not after today": "future day",
+        "claims: version out of order": "in order",
+        "claims: unit limit mid-period": "first day of a benefit period",
+        "claims: version in force": "before it takes effect",
+        "claims: service exists": "new version",
+        "pool: amount not received": "fee-on-transfer",
+        "pool: transfer failed": "payout address",
+    }
+    reasons = contract_reasons()
+    for reason, words in expected.items():
+        assert reason in reasons
+        assert words in HINTS[reason], reason
