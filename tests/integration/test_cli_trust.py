@@ -259,76 +259,21 @@ def test_an_outsider_cannot_review(state: Path, claim_ids: dict[str, int]) -> No
 
 # -- a token that refuses: the provider's credit ------------------------------------------------
 
-BLOCKLIST_TOKEN = """\
-# pragma version ~=0.4.3
-# @dev A 6-decimal test token that refuses transfers to the accounts it blocks.
-
-# @dev Balances, allowances and the blocked accounts.
-balanceOf: public(HashMap[address, uint256])
-allowance: public(HashMap[address, HashMap[address, uint256]])
-blocked: public(HashMap[address, bool])
-decimals: public(uint8)
-
-
-@deploy
-def __init__():
-    self.decimals = 6
-
-
-@external
-def mint(to: address, amount: uint256):
-    self.balanceOf[to] += amount
-
-
-@external
-def set_blocked(account: address, blocked: bool):
-    self.blocked[account] = blocked
-
-
-@external
-def approve(spender: address, amount: uint256) -> bool:
-    self.allowance[msg.sender][spender] = amount
-    return True
-
-
-@external
-def transfer(to: address, amount: uint256) -> bool:
-    assert not self.blocked[to], "token: blocked"
-    self.balanceOf[msg.sender] -= amount
-    self.balanceOf[to] += amount
-    return True
-
-
-@external
-def transferFrom(owner: address, to: address, amount: uint256) -> bool:
-    assert not self.blocked[to], "token: blocked"
-    self.allowance[owner][msg.sender] -= amount
-    self.balanceOf[owner] -= amount
-    self.balanceOf[to] += amount
-    return True
-"""
-
 
 def test_a_refused_payment_is_credited_and_the_provider_collects_it(tmp_path: Path) -> None:
-    import vyper
-
-    from claimsengine.abi import ContractABI
+    from tests.contracts.test_attacks import HostileToken
 
     state = tmp_path / "state"
     claims(state, "init")
-    compiled = vyper.compile_code(BLOCKLIST_TOKEN, output_formats=["bytecode", "abi"])
-    token_abi = ContractABI(compiled["abi"])
     with Workspace.open(state) as workspace, workspace.command():
         chain = workspace.chain
-        receipt = chain.send("insurer", None, bytes.fromhex(compiled["bytecode"][2:]))
-        token = receipt.contract_address
-        assert token is not None
-        chain.send(
-            "insurer", token, token_abi.encode_call("mint", chain.address_of("insurer"), 10**12)
-        )
-        hospital_1 = chain.address_of("hospital-1")
-        chain.send("insurer", token, token_abi.encode_call("set_blocked", hospital_1, True))
-    plan = SILVER.replace("SILVER-2027", "BLOCKED-2027").replace("token: dev", f'token: "{token}"')
+        token = HostileToken.deploy(chain, chain.address_of("insurer"))
+        assert isinstance(token, HostileToken)
+        token.mint("insurer", chain.address_of("insurer"), 10**12)
+        token.transact("insurer", "set_blocked", chain.address_of("hospital-1"), True)
+    plan = SILVER.replace("SILVER-2027", "BLOCKED-2027").replace(
+        "token: dev", f'token: "{token.address}"'
+    )
     claims(state, "deploy", plan_file(tmp_path, "blocked.yaml", plan))
     claims(state, "enroll", "BLOCKED-2027", FIXTURES / "members.csv")
     claims(state, "provider", "add", "BLOCKED-2027", "HOSP-A", "--account", "hospital-1")
@@ -351,8 +296,9 @@ def test_a_refused_payment_is_credited_and_the_provider_collects_it(tmp_path: Pa
     collected = claims_json(state, "provider", "collect", "BLOCKED-2027", "HOSP-A")
     assert collected["collected"] == "95.00" and collected["credit"] == "0.00"
     with Workspace.open(state) as workspace:
-        balance_of = token_abi.encode_call("balanceOf", workspace.chain.address_of("hospital-3"))
-        units = token_abi.decode_result("balanceOf", workspace.chain.call(token, balance_of))
+        units = HostileToken(workspace.chain, token.address).balance_of(
+            workspace.chain.address_of("hospital-3")
+        )
     assert units == 95_000_000  # 95.00 in a 6-decimal token
     out = claims(state, "provider", "collect", "BLOCKED-2027", "HOSP-A").stdout
     assert out == "HOSP-A has no credit to collect in BLOCKED-2027.\n"
