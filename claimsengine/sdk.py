@@ -318,6 +318,8 @@ class HospitalClient(Party):
         # Providers looked up during one submit_many (None outside it): one read per
         # provider instead of one per record.
         self._providers: dict[tuple[str, str], ProviderInfo] | None = None
+        # The provider the acting account submits for, per plan, during one submit_many.
+        self._acting_for: dict[str, str | None] | None = None
 
     def _provider(self, plan_id: str, provider_id: str) -> ProviderInfo:
         """The registered provider (raises NotFound for an unknown plan or provider)."""
@@ -329,6 +331,15 @@ class HospitalClient(Party):
         if self._providers is not None:
             self._providers[key] = provider
         return provider
+
+    def _provider_of_acting_account(self, plan_id: str) -> str | None:
+        """The provider id the acting account submits for in the plan (None: none)."""
+        if self._acting_for is not None and plan_id in self._acting_for:
+            return self._acting_for[plan_id]
+        provider_id, _active = self.engine.provider_of(plan_id, self.account)
+        if self._acting_for is not None:
+            self._acting_for[plan_id] = provider_id
+        return provider_id
 
     def today(self) -> int:
         return day_of_timestamp(self.workspace.chain.now())
@@ -371,15 +382,19 @@ class HospitalClient(Party):
             prior_auth=bool(record.prior_auth),
             lines=tuple(ChainLine(line.code, line.units, line.billed) for line in record.lines),
         )
-        if self.account and self.account != provider.account:
-            # The chain pays whoever sends the claim: never send another provider's record.
+        if (
+            self.account
+            and self.account != provider.account
+            and self._provider_of_acting_account(record.plan_id) != record.provider_id
+        ):
+            # A claim is its sender's provider's: never send another provider's record.
             raise RecordError(
-                f"provider {record.provider_id} is registered to {provider.account}, "
-                f"not to the account acting here ({self.account})",
+                f"the account acting here ({self.account}) is not an account of provider "
+                f"{record.provider_id}, which is registered to {provider.account}",
                 file=source,
                 record=label,
                 field="provider_id",
-                hint="act as the provider's account, or leave --as out",
+                hint="act as one of the provider's accounts, or leave --as out",
             )
         return PreparedClaim(record, source, salt, claim, self.account or provider.account)
 
@@ -401,11 +416,11 @@ class HospitalClient(Party):
         """Submit records in gas-sized batches. A record that cannot go (bad plan, provider,
         date, a different record under a used id) is returned with its error; the others
         still go. Records already on the chain are recognised and not sent again."""
-        self._providers = {}
+        self._providers, self._acting_for = {}, {}
         try:
             return self._submit_many(records, sources, progress)
         finally:
-            self._providers = None
+            self._providers, self._acting_for = None, None
 
     def _submit_many(
         self,

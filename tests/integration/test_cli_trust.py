@@ -302,3 +302,25 @@ def test_a_refused_payment_is_credited_and_the_provider_collects_it(tmp_path: Pa
     assert units == 95_000_000  # 95.00 in a 6-decimal token
     out = claims(state, "provider", "collect", "BLOCKED-2027", "HOSP-A").stdout
     assert out == "HOSP-A has no credit to collect in BLOCKED-2027.\n"
+
+
+def test_a_second_account_submits_for_the_provider_but_does_not_move_its_money(
+    state: Path, tmp_path: Path
+) -> None:
+    claims(state, "provider", "add", PLAN, "HOSP-A", "--account", "hospital-3")
+    claim = {
+        **x_ray("HOSP-A-SECOND-1", "2027-06-30"),
+        "lines": [{"code": "71046", "units": 1, "billed": "95.00"}],
+    }
+    path = tmp_path / "second.json"
+    path.write_text(json.dumps(claim))
+    (result,) = claims_json(state, "--as", "hospital-3", "submit", path)
+    assert result["provider_id"] == "HOSP-A" and result["record_id"] == "HOSP-A-SECOND-1"
+    assert claims_json(state, "status", "--record", "HOSP-A-SECOND-1") == result
+    # The provider's money stays with its owner account (hospital-1).
+    refused = claims(
+        state, "--as", "hospital-3", "provider", "payout", PLAN, "HOSP-A", "hospital-3", code=1
+    )
+    assert refused.stderr.startswith(
+        "error: hospital-3 (0x9965…A4dc) is not the owner account of provider HOSP-A"
+    )
