@@ -4,6 +4,7 @@ gives before anything is sent (the same words the CLI prints)."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +54,16 @@ def test_only_the_owner_admits_insurers(workspace: Workspace) -> None:
     )
     assert refused.value.hint == "act as the owner, insurer (0xf39F…2266)"
     assert workspace.engine.is_insurer(workspace.chain.address_of("hospital-1")) is False
+
+
+def test_whoever_deploys_the_engine_owns_it_and_is_an_insurer(tmp_path: Path) -> None:
+    # On a node, the account that deploys the engine (`claims --as X deploy`) is the owner
+    # and an insurer; on the embedded chain `init` deploys it as `insurer`.
+    with Workspace.open(tmp_path / "state", create=True) as ws, ws.command():
+        engine = ws.setup("hospital-3")
+        hospital_3 = ws.chain.address_of("hospital-3")
+        assert engine.owner() == hospital_3 and engine.is_insurer(hospital_3)
+        assert not engine.is_insurer(ws.chain.address_of("insurer"))
 
 
 # -- the insurer's schedule ---------------------------------------------------------------------
