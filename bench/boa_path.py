@@ -52,11 +52,13 @@ def main(path: str) -> None:
     plan_id = _b(spec["plan_id"])
     terms = [str(token_address), *spec["terms"][1:]]
     services = [(_b(code), *rest) for code, *rest in spec["services"]]
+    engine.set_insurer(insurer, True, sender=insurer)  # the deployer owns the engine
     engine.create_plan(plan_id, tuple(terms), services, sender=insurer)
     enrollments = [(_b(m), start, end) for m, start, end in spec["enrollments"]]
     for i in range(0, len(enrollments), 256):
         engine.enroll(plan_id, enrollments[i : i + 256], sender=insurer)
-    engine.set_provider(plan_id, hospital, hospital, _b(spec["provider_ref"]), True, sender=insurer)
+    provider_ref = _b(spec["provider_ref"])
+    engine.register_provider(plan_id, provider_ref, hospital, 0, sender=insurer)
     units = spec["pool_cents"] * spec["token_scale"]
     token.mint(insurer, units, sender=insurer)
     token.approve(engine_address, units, sender=insurer)
@@ -75,7 +77,9 @@ def main(path: str) -> None:
     cpu = time.process_time() - cpu_begin
 
     # Check, outside the timing, that every claim was paid (status 4).
-    paid = sum(1 for claim in claims if engine.claim_status(claim[0])[1] == 4)
+    paid = sum(
+        1 for claim in claims if engine.claim_status(plan_id, provider_ref, claim[0])[1] == 4
+    )
     print(
         json.dumps(
             {

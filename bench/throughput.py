@@ -165,6 +165,7 @@ def run_naive(records: list[TreatmentRecord], total: int) -> dict[str, Any]:
     engine = deploy(engine_art)
     plan = scenario.bench_plan()
     plan_id = text_to_bytes32(plan.id)
+    send(engine.functions.set_insurer(insurer, True), insurer)  # the deployer owns the engine
     send(
         engine.functions.create_plan(
             plan_id, terms_abi(plan, token.address), [service_abi(s) for s in plan.services]
@@ -174,12 +175,8 @@ def run_naive(records: list[TreatmentRecord], total: int) -> dict[str, Any]:
     members = enrollments(len(records))
     for i in range(0, len(members), 256):
         send(engine.functions.enroll(plan_id, members[i : i + 256]), insurer)
-    send(
-        engine.functions.set_provider(
-            plan_id, hospital, hospital, text_to_bytes32(scenario.PROVIDER_ID), True
-        ),
-        insurer,
-    )
+    provider_ref = text_to_bytes32(scenario.PROVIDER_ID)
+    send(engine.functions.register_provider(plan_id, provider_ref, hospital, 0), insurer)
     cents = scenario.pool_cents(len(records))
     send(token.functions.mint(insurer, cents * 10**4), insurer)
     send(token.functions.approve(engine.address, cents * 10**4), insurer)
@@ -192,7 +189,7 @@ def run_naive(records: list[TreatmentRecord], total: int) -> dict[str, Any]:
         begin = time.perf_counter()
         claim = abi_claim(record)
         receipt = send(engine.functions.submit_claim(plan_id, claim), hospital)
-        state = engine.functions.claim_status(claim[0]).call()
+        state = engine.functions.claim_status(plan_id, provider_ref, claim[0]).call()
         per_claim.append(time.perf_counter() - begin)
         if state[1] != 4:
             raise RuntimeError(f"naive: claim {record.record_id} is not paid ({state})")

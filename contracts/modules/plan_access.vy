@@ -66,6 +66,7 @@ def __init__():
 
 
 @external
+@nonreentrant
 def set_insurer(account: address, allowed: bool):
     """
     @notice Admits an account as an insurer (it may then create plans), or removes it.
@@ -80,6 +81,7 @@ def set_insurer(account: address, allowed: bool):
 
 
 @external
+@nonreentrant
 def set_role(plan_id: bytes32, account: address, roles: Role):
     """
     @notice Gives an account its roles in a plan, replacing what it had. The admin role
@@ -99,6 +101,7 @@ def set_role(plan_id: bytes32, account: address, roles: Role):
 
 
 @external
+@nonreentrant
 def transfer_admin(plan_id: bytes32, new_admin: address):
     """
     @notice Offers the plan's admin role to another account. It moves when that account
@@ -112,6 +115,7 @@ def transfer_admin(plan_id: bytes32, new_admin: address):
 
 
 @external
+@nonreentrant
 def accept_admin(plan_id: bytes32):
     """
     @notice Takes the admin role that was offered to the caller. The previous admin

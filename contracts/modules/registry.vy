@@ -177,6 +177,7 @@ event PauseSet:
 
 
 @external
+@nonreentrant
 def add_services(plan_id: bytes32, services: DynArray[Service, MAX_SERVICES_PER_CALL]):
     """
     @notice Adds codes to the plan's latest schedule version: the first version at any
@@ -194,6 +195,7 @@ def add_services(plan_id: bytes32, services: DynArray[Service, MAX_SERVICES_PER_
 
 
 @external
+@nonreentrant
 def update_schedule(plan_id: bytes32, services: DynArray[Service, MAX_SERVICES_PER_CALL], effective_day: uint256):
     """
     @notice Starts a new schedule version, the whole schedule for services on or after
@@ -218,6 +220,7 @@ def update_schedule(plan_id: bytes32, services: DynArray[Service, MAX_SERVICES_P
 
 
 @external
+@nonreentrant
 def enroll(plan_id: bytes32, enrollments: DynArray[Enrollment, MAX_ENROLMENTS_PER_CALL]):
     """
     @notice Enrols members, or updates the coverage dates of enrolled ones.
@@ -236,6 +239,7 @@ def enroll(plan_id: bytes32, enrollments: DynArray[Enrollment, MAX_ENROLMENTS_PE
 
 
 @external
+@nonreentrant
 def register_provider(plan_id: bytes32, provider_ref: bytes32, account: address, npi: uint256):
     """
     @notice Registers a provider with its first account (its owner account, where it is
@@ -276,6 +280,7 @@ def register_provider(plan_id: bytes32, provider_ref: bytes32, account: address,
 
 
 @external
+@nonreentrant
 def set_provider_active(plan_id: bytes32, provider_ref: bytes32, active: bool):
     """
     @notice Suspends a provider (none of its accounts can submit; its approved claims are
@@ -292,6 +297,7 @@ def set_provider_active(plan_id: bytes32, provider_ref: bytes32, active: bool):
 
 
 @external
+@nonreentrant
 def set_payout(plan_id: bytes32, provider_ref: bytes32, payout: address):
     """
     @notice Changes where the provider's claims are paid. Only the provider's owner
@@ -309,6 +315,7 @@ def set_payout(plan_id: bytes32, provider_ref: bytes32, payout: address):
 
 
 @external
+@nonreentrant
 def set_paused(plan_id: bytes32, paused: bool):
     """
     @notice The emergency switch: a paused plan takes no claims, reviews, settlements

@@ -272,12 +272,32 @@ class Deployment:
         )
 
 
-def deploy(chain: EmbeddedChain, plan: Plan, *, fund_cents: int) -> Deployment:
-    insurer = chain.accounts["insurer"]
-    token = DevToken.deploy(chain, insurer)
-    engine = Engine.deploy(chain, insurer)  # the insurer account is the engine's owner
-    assert isinstance(token, DevToken) and isinstance(engine, Engine)
-    return open_plan(chain, engine, token, plan, fund_cents=fund_cents)
+class HostileToken(DevToken):
+    """Tests only: fee-on-transfer, blocklist, refuse-by-false and re-entry hook switches."""
+
+    artifact_name = "testing/HostileToken"
+
+
+class NoReturnToken(DevToken):
+    """Tests only: transfer and transferFrom return nothing."""
+
+    artifact_name = "testing/NoReturnToken"
+
+
+def deploy_engine(chain: EmbeddedChain) -> Engine:
+    """An engine owned by the insurer account."""
+    engine = Engine.deploy(chain, chain.accounts["insurer"])
+    assert isinstance(engine, Engine)
+    return engine
+
+
+def deploy(
+    chain: EmbeddedChain, plan: Plan, *, fund_cents: int, token_type: type[DevToken] = DevToken
+) -> Deployment:
+    """A fresh engine and token (the dev token unless told) with `plan` open and funded."""
+    token = token_type.deploy(chain, chain.accounts["insurer"])
+    assert isinstance(token, DevToken)
+    return open_plan(chain, deploy_engine(chain), token, plan, fund_cents=fund_cents)
 
 
 def open_plan(

@@ -15,14 +15,17 @@ import pytest
 from claimsengine.abi import text_to_bytes32
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.days import to_day
-from claimsengine.engine import MAX_SETTLE, DevToken, Engine, Enrollment, Role, Status
+from claimsengine.engine import MAX_SETTLE, DevToken, Enrollment, Role, Status
 from claimsengine.plan import Plan
 
 from .conftest import (
     TODAY,
     TOKEN_SCALE,
     Deployment,
+    HostileToken,
+    NoReturnToken,
     deploy,
+    deploy_engine,
     make_plan,
     noon,
     open_plan,
@@ -41,18 +44,6 @@ DAY = date(2027, 5, 1)  # a service day before TODAY (2027-06-01)
 NEXT_PERIOD = date(2027, 6, 30)  # 2027-01-01 + 180 days: the second benefit period starts
 
 
-class HostileToken(DevToken):
-    """tests only: fee-on-transfer, blocklist, refuse-by-false and re-entry hook switches."""
-
-    artifact_name = "testing/HostileToken"
-
-
-class NoReturnToken(DevToken):
-    """tests only: transfer and transferFrom return nothing."""
-
-    artifact_name = "testing/NoReturnToken"
-
-
 @pytest.fixture
 def d(chain: EmbeddedChain) -> Deployment:
     return deploy(chain, TRUST_PLAN, fund_cents=1_000_000)
@@ -63,17 +54,9 @@ def member(d: Deployment) -> bytes:
     return d.enroll("m1", date(2026, 1, 1))
 
 
-def deploy_engine(chain: EmbeddedChain) -> Engine:
-    engine = Engine.deploy(chain, chain.accounts["insurer"])
-    assert isinstance(engine, Engine)
-    return engine
-
-
 def hostile(chain: EmbeddedChain, plan: Plan = TRUST_PLAN, *, fund_cents: int = 0) -> Deployment:
     """The plan on a fresh engine whose settlement token is the hostile test token."""
-    token = HostileToken.deploy(chain, chain.accounts["insurer"])
-    assert isinstance(token, DevToken)
-    return open_plan(chain, deploy_engine(chain), token, plan, fund_cents=fund_cents)
+    return deploy(chain, plan, fund_cents=fund_cents, token_type=HostileToken)
 
 
 def engine_balance(d: Deployment) -> int:

@@ -1,13 +1,16 @@
 """The contract and the Python adjudicator (`claimsengine.adjudication`, the test oracle)
 decide random claims on random plans alike: every line's amounts and denial, every claim's
-status, and every member's accumulators, including after review denials.
+status, and every member's accumulators, including after review denials, with a provider
+daily limit, and across schedule versions (priced by the version of the service day).
 
 One engine is deployed per test run; each example creates its plan inside a chain
-command that is rolled back afterwards, so every example starts from the same state.
+command that is rolled back afterwards, so every example starts from the same state. The
+schedule-version test moves the clock, so it deploys per example.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,9 +29,11 @@ from claimsengine.plan import Plan, Service
 from .conftest import (
     TODAY,
     Deployment,
+    deploy,
     line_result,
     make_plan,
     new_chain,
+    noon,
     open_plan,
     oracle_line_result,
     pseudonym,
@@ -93,6 +98,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         timely_filing_days=draw(st.sampled_from([400] * 7 + [0, 90, 365])),
         auto_approve_limit=draw(st.sampled_from([50_000, 0]) | st.integers(0, 200_000)),
     )
+    daily_limit = draw(st.sampled_from([None, None, None, 20_000]) | st.integers(0, 100_000))
+    plan = dataclasses.replace(plan, provider_daily_limit=daily_limit)
     enrollments = {}
     for name in MEMBERS[:3]:
         kind = draw(st.sampled_from(["open"] * 6 + ["ended"] * 2 + ["late", "none"]))
@@ -174,8 +181,18 @@ def chain_claim(d: Deployment, claim: oracle.ClaimInput) -> ChainClaim:
     )
 
 
+def limited_codes(*schedules: tuple[Service, ...]) -> set[str]:
+    """Codes with a period limit in every schedule: the contract counts their units (and
+    only theirs) in every period, as the oracle does."""
+    sets = [
+        {s.code for s in services if s.max_units_per_period is not None} for services in schedules
+    ]
+    return set.intersection(*sets)
+
+
 def check_accumulators(d: Deployment, plan: Plan, ledger: oracle.Ledger) -> None:
-    limited = [s.code for s in plan.services if s.max_units_per_period is not None]
+    later = [services for _day, services in ledger.schedule_versions]
+    limited = sorted(limited_codes(plan.services, *(tuple(v.values()) for v in later)))
     for (member, period), acc in ledger.periods():
         assert period >= 0
         got = d.accumulators(pseudonym(member), period)
@@ -212,38 +229,117 @@ def test_contract_agrees_with_the_oracle(scenario: Scenario) -> None:
             ledger.enroll(name, enrollment)
         today = d.engine.today()
         assert today == TODAY_DAY
-        providers = {"hospital": d.hospital, "hospital2": d.hospital2}
+        play(d, plan, ledger, scenario.claims, today)
 
-        for claim, decision in scenario.claims:
-            on_chain = chain_claim(d, claim)
+
+def play(
+    d: Deployment,
+    plan: Plan,
+    ledger: oracle.Ledger,
+    claims: list[tuple[oracle.ClaimInput, str]],
+    today: int,
+) -> None:
+    """Submit each claim to the contract and to the oracle, decide those that wait for
+    review, and compare every line, status and accumulator."""
+    providers = {"hospital": d.hospital, "hospital2": d.hospital2}
+    for claim, decision in claims:
+        on_chain = chain_claim(d, claim)
+        try:
+            expected = oracle.adjudicate(plan, ledger, claim, today=today)
+        except oracle.ClaimRejected as rejected:
             try:
-                expected = oracle.adjudicate(plan, ledger, claim, today=today)
-            except oracle.ClaimRejected as rejected:
-                try:
-                    d.submit(on_chain, sender=providers[claim.provider])
-                except TransactionReverted as error:
-                    assert error.reason == f"claims: {rejected.reason}"
-                    event("rejected")
-                else:
-                    raise AssertionError(f"the contract took a claim the oracle rejects: {claim}")
-                continue
-            sub = d.submit(on_chain, sender=providers[claim.provider])
-            event(f"status {expected.status}")
-            for line in expected.lines:
-                event(f"line {line.denial or 'priced'}")
-            assert [line_result(e) for e in sub.lines] == [
-                oracle_line_result(x) for x in expected.lines
-            ]
-            assert sub.status == STATUS[expected.status], (claim, expected)
-            assert sub.submitted["plan_paid"] == expected.plan_paid
-            if expected.status == "pending_review" and decision != "leave":
-                d.review(sub.claim_id, decision == "approve")
-                if decision == "deny":
-                    oracle.reverse(plan, ledger, claim, expected)
-                ref = {"hospital": "HOSP-A", "hospital2": "HOSP-B"}[claim.provider]
-                final = d.status(on_chain.commitment, ref).status
-                assert final == (Status.PAID if decision == "approve" else Status.DENIED)
-            check_accumulators(d, plan, ledger)
+                d.submit(on_chain, sender=providers[claim.provider])
+            except TransactionReverted as error:
+                assert error.reason == f"claims: {rejected.reason}"
+                event("rejected")
+            else:
+                raise AssertionError(f"the contract took a claim the oracle rejects: {claim}")
+            continue
+        sub = d.submit(on_chain, sender=providers[claim.provider])
+        event(f"status {expected.status}")
+        for line in expected.lines:
+            event(f"line {line.denial or 'priced'}")
+        assert [line_result(e) for e in sub.lines] == [
+            oracle_line_result(x) for x in expected.lines
+        ]
+        assert sub.status == STATUS[expected.status], (claim, expected)
+        assert sub.submitted["plan_paid"] == expected.plan_paid
+        if expected.status == "pending_review" and decision != "leave":
+            d.review(sub.claim_id, decision == "approve")
+            if decision == "deny":
+                oracle.reverse(plan, ledger, claim, expected)
+            ref = {"hospital": "HOSP-A", "hospital2": "HOSP-B"}[claim.provider]
+            final = d.status(on_chain.commitment, ref).status
+            assert final == (Status.PAID if decision == "approve" else Status.DENIED)
+        check_accumulators(d, plan, ledger)
+
+
+@st.composite
+def versioned(draw: st.DrawFn) -> tuple[Scenario, list[tuple[int, tuple[Service, ...]]]]:
+    """A scenario whose plan gets one to three later schedule versions, in force from days
+    after today; its claims are then filed 40 days later, for days across the versions."""
+    scenario = draw(scenarios())
+    plan = scenario.plan
+    versions: list[tuple[int, tuple[Service, ...]]] = []
+    previous = {s.code: s for s in plan.services}
+    day = TODAY_DAY
+    for _ in range(draw(st.integers(1, 3))):
+        day += draw(st.integers(1, 12))
+        starts_period = (day - plan.effective_day) % plan.benefit_period_days == 0
+        drawn = draw(services())
+        fixed = []
+        for s in drawn:
+            before = previous.get(s.code)
+            limit = before.max_units_per_period if before else None
+            if not starts_period:  # a period limit changes only at a period's start
+                s = dataclasses.replace(s, max_units_per_period=limit)
+            fixed.append(s)
+        versions.append((day, tuple(fixed)))
+        previous = {s.code: s for s in fixed}
+    # The claims move forward with the clock: each service day is 40 days later.
+    claims = [
+        (dataclasses.replace(c, service_day=c.service_day + LATER), decision)
+        for c, decision in scenario.claims
+    ]
+    return Scenario(plan, scenario.enrollments, claims), versions
+
+
+LATER = 40  # days the clock moves after the versions are set
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(versioned())
+def test_contract_agrees_with_the_oracle_across_schedule_versions(
+    drawn: tuple[Scenario, list[tuple[int, tuple[Service, ...]]]],
+) -> None:
+    scenario, versions = drawn
+    chain = new_chain()
+    try:
+        plan = scenario.plan
+        d = deploy(chain, plan, fund_cents=100_000_000)
+        d.engine.enroll(
+            d.insurer,
+            d.plan_id,
+            [
+                Enrollment(pseudonym(name), e.coverage_start, e.coverage_end)
+                for name, e in scenario.enrollments.items()
+            ],
+        )
+        ledger = oracle.Ledger()
+        for name, enrollment in scenario.enrollments.items():
+            ledger.enroll(name, enrollment)
+        for day, services_of_day in versions:
+            d.engine.update_schedule(d.insurer, d.plan_id, services_of_day, day)
+            ledger.update_schedule(day, services_of_day)
+        chain.set_time(noon(from_day(TODAY_DAY + LATER)))
+        event(f"{len(versions)} later versions")
+        play(d, plan, ledger, scenario.claims, TODAY_DAY + LATER)
+    finally:
+        chain.close()
 
 
 def test_examples_are_rolled_back() -> None:

@@ -339,6 +339,21 @@ def test_review_deny_undoes_the_accumulators(state: Path, claim_ids: dict[str, i
     assert again.stderr.startswith(f"error: claim {knee} is denied, not pending_review")
 
 
+def test_status_reads_right_after_a_review_denial(state: Path, claim_ids: dict[str, int]) -> None:
+    # adjudication.md: after a denial in review every line reads as denied with the
+    # reason (50 by default): allowed 0, plan_paid 0, the whole billed amount under it.
+    knee = claim_ids["HOSP-A-2027-000104"]
+    claims(state, "--as", "adjudicator", "review", knee, "--deny")
+    status = claims_json(state, "status", knee)
+    assert status["status"] == "denied"
+    assert status["totals"]["plan_paid"] == "0.00" and status["totals"]["allowed"] == "0.00"
+    for line in status["lines"]:
+        assert (line["allowed"], line["plan_paid"], line["reasons"]) == ("0.00", "0.00", ["50"])
+    # M-0001 keeps only its office visit: copay 25.00, plan_paid 120.00 - 25.00 = 95.00.
+    member = claims_json(state, "member", PLAN, "M-0001")
+    assert member["oop_met"] == "25.00" and member["benefit_used"] == "95.00"
+
+
 def test_review_needs_one_decision(state: Path, claim_ids: dict[str, int]) -> None:
     knee = claim_ids["HOSP-A-2027-000104"]
     for extra in ([], ["--approve", "--deny"]):

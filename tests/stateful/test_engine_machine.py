@@ -1,22 +1,29 @@
 """A hypothesis state machine over the whole engine: enrolments, funding, single and batch
-submissions, reviews, settlement, withdrawals and the passing of time, in any order.
+submissions, reviews, settlement, withdrawals and the passing of time, and the moves of
+parties that need not trust each other: schedule changes from a future day, payout changes
+by providers, a token that blocks payout addresses, credits and their collection, pause,
+an admin hand-over, and a second plan on the same token. All in any order.
 
 Ghost state follows along: the oracle (`claimsengine.adjudication`) keeps the member side,
-and a small model keeps the pool and its first-in, first-out queue. After every step the
-invariants compare the chain with the ghost and check what must always hold: tokens are
-conserved, no claim is paid twice, queued claims are paid in order, oop_met never passes
-the out-of-pocket maximum, every line balances, and the accumulators equal the oracle's.
+and a small model keeps the pools, the first-in, first-out queue, the payout addresses and
+the providers' credits. After every step the invariants compare the chain with the ghost
+and check what must always hold: tokens are conserved (the engine holds the pools plus the
+credits), no claim is paid twice, queued claims are paid in order, oop_met never passes the
+out-of-pocket maximum, every line balances, the accumulators equal the oracle's, and every
+address received exactly what was its own (no party moves another party's money).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from eth_utils import to_checksum_address
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -31,9 +38,11 @@ from claimsengine import adjudication as oracle
 from claimsengine.days import from_day, to_day
 from claimsengine.engine import ChainClaim, ChainLine, Enrollment, PoolState, Status
 from claimsengine.errors import TransactionReverted
+from claimsengine.plan import Service
 from tests.contracts.conftest import (
     TODAY,
     TOKEN_SCALE,
+    HostileToken,
     deploy,
     line_result,
     make_plan,
@@ -66,6 +75,14 @@ PLAN = make_plan(
 MEMBERS = ("m0", "m1", "m2", "m3")
 PROVIDERS = {"HOSP-A": "hospital-1", "HOSP-B": "hospital-2"}
 PAYOUTS = {"HOSP-A": "hospital-3", "HOSP-B": "hospital-4"}  # paid apart from the accounts
+# Where a provider may move its payout; and where the insurer's withdrawals go.
+OTHER_PAYOUTS = {
+    "HOSP-A": to_checksum_address("0x" + "a1" * 20),
+    "HOSP-B": to_checksum_address("0x" + "b2" * 20),
+}
+WITHDRAWALS = to_checksum_address("0x" + "d0" * 20)
+NEW_ADMIN = "auditor"  # the account the plan may be handed over to
+OTHER = make_plan("OTHER", [service("X", 30_000)])  # a second plan on the same token
 LAST_DAY = to_day(date(2027, 9, 30))  # time moves no further than this
 AUTO_SETTLE = 32
 
@@ -141,12 +158,24 @@ class EngineMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.chain = new_chain()
-        self.d = deploy(self.chain, PLAN, fund_cents=0)
+        self.d = deploy(self.chain, PLAN, fund_cents=0, token_type=HostileToken)
+        self.admin = self.d.insurer
+        # The providers (registered by `deploy`) move their payouts off their accounts.
+        self.payout: dict[str, str] = {}
         for ref, alias in PROVIDERS.items():
-            account = self.chain.accounts[alias]
-            payout = self.chain.accounts[PAYOUTS[ref]]
-            self.d.engine.register_provider(self.d.insurer, PLAN.id, ref, account)
-            self.d.engine.set_payout(account, PLAN.id, ref, payout)
+            self.payout[ref] = self.chain.accounts[PAYOUTS[ref]]
+            self.d.engine.set_payout(self.chain.accounts[alias], PLAN.id, ref, self.payout[ref])
+        self.blocked: set[str] = set()  # payout addresses the token refuses
+        self.credit = dict.fromkeys(PROVIDERS, 0)
+        self.received: Counter[str] = Counter()  # cents each payout address got
+        self.payees: list[str] = []  # the payee of each ClaimPaid, in order
+        self.paused = False
+        self.last_version_day = PLAN.effective_day
+        self.schedule: tuple[Service, ...] = PLAN.services
+        # A second plan on the same token: its pool is its own.
+        self.other = self.d.with_plan(OTHER, fund_cents=100_000)
+        self.other_balance = 100_000
+        self.other_withdrawn = 0
         self.today = to_day(TODAY)
         self.ledger = oracle.Ledger()
         self.pool = GhostPool()
@@ -186,6 +215,21 @@ class EngineMachine(RuleBasedStateMachine):
 
     def _sender(self, claim: oracle.ClaimInput) -> str:
         return self.chain.accounts[PROVIDERS[claim.provider]]
+
+    def _pay(self, provider: str, amount: int) -> None:
+        """A claim of `provider` paid now: to its payout address, or to its credit when the
+        token refuses that address."""
+        payee = self.payout[provider]
+        self.payees.append(payee)
+        if payee in self.blocked:
+            self.credit[provider] += amount
+            event("payment credited")
+        else:
+            self.received[payee] += amount
+
+    def _settled(self, claim_ids: list[int]) -> None:
+        for claim_id in claim_ids:
+            self._pay(self.claims[claim_id].claim.provider, dict(self.pool.paid)[claim_id])
 
     def _decide(
         self,
@@ -229,12 +273,16 @@ class EngineMachine(RuleBasedStateMachine):
     @initialize(
         starts=st.lists(st.integers(-200, 20), min_size=3, max_size=3),
         funding=st.sampled_from([0, 50_000, 1_000_000]) | st.integers(0, 300_000),
+        blocked=st.booleans(),
     )
-    def open_the_plan(self, starts: list[int], funding: int) -> None:
+    def open_the_plan(self, starts: list[int], funding: int, blocked: bool) -> None:
         # Three members covered from about the plan's start (m3 only by the enrol rule),
-        # and a pool that may be empty, short or ample.
+        # a pool that may be empty, short or ample, and maybe a token that refuses to pay
+        # HOSP-A's payout address from the start.
         for member, start in zip(MEMBERS, starts, strict=False):
             self.enrol(member, start, None)
+        if blocked:
+            self.token_blocks(f"alias:{PAYOUTS['HOSP-A']}", True)
         if funding:
             self.fund(funding)
 
@@ -247,19 +295,24 @@ class EngineMachine(RuleBasedStateMachine):
         # Relative to the plan's effective day, 2027-01-01.
         first = PLAN.effective_day + start
         last = None if length is None else first + length
-        self.d.engine.enroll(self.d.insurer, PLAN.id, [Enrollment(pseudonym(member), first, last)])
+        self.d.engine.enroll(self.admin, PLAN.id, [Enrollment(pseudonym(member), first, last)])
         self.ledger.enroll(member, oracle.Enrollment(first, last))
 
     @rule(amount=st.integers(1, 150_000))
     def fund(self, amount: int) -> None:
-        self.d.fund(amount)
+        self.d.fund(amount, sender=self.admin)
         self.funded += amount
         self.pool.balance += amount
-        self.pool.settle(AUTO_SETTLE)
+        if not self.paused:  # funding settles, unless the plan is paused
+            self._settled(self.pool.settle(AUTO_SETTLE))
 
     @rule(spec=claim_specs)
     def submit(self, spec: ClaimSpec) -> None:
         claim, on_chain = self._claim(spec)
+        if self.paused:
+            send = self.d.engine.submit_claim
+            expect_revert(lambda: send(self._sender(claim), PLAN.id, on_chain), "plan paused")
+            return
         claim_id = self.d.engine.next_claim_id()
         try:
             result, status = self._decide(self.ledger, self.pool, claim, claim_id)
@@ -271,6 +324,8 @@ class EngineMachine(RuleBasedStateMachine):
         (sub,) = self.d.read(receipt)
         assert sub.claim_id == claim_id
         self._record(sub.submitted, sub.lines, claim, on_chain, result, status)
+        if status == Status.PAID:
+            self._pay(claim.provider, result.plan_paid)
 
     @rule(
         specs=st.lists(claim_specs, min_size=1, max_size=5),
@@ -278,6 +333,13 @@ class EngineMachine(RuleBasedStateMachine):
     )
     def submit_batch(self, specs: list[ClaimSpec], provider: str) -> None:
         pairs = [self._claim((s[0], provider, s[2], s[3], s[4])) for s in specs]
+        if self.paused:
+            sender = self.chain.accounts[PROVIDERS[provider]]
+            batch = [c for _, c in pairs]
+            expect_revert(
+                lambda: self.d.engine.submit_claims(sender, PLAN.id, batch), "plan paused"
+            )
+            return
         ledger, pool = self.ledger.copy(), copy.deepcopy(self.pool)
         first_id = self.d.engine.next_claim_id()
         decided = []
@@ -299,19 +361,28 @@ class EngineMachine(RuleBasedStateMachine):
         self.ledger, self.pool = ledger, pool
         for sub, (claim, on_chain), (result, status) in zip(subs, pairs, decided, strict=True):
             self._record(sub.submitted, sub.lines, claim, on_chain, result, status)
-        # Whatever was paid now went out in one transfer per batch.
+            if status == Status.PAID:
+                self._pay(provider, result.plan_paid)
+        # Whatever was paid now went out in one transfer per batch (or one credit).
         paid_now = sum(e["amount"] for e in self.d.events(receipt, "ClaimPaid"))
-        assert len(self.d.transfers(receipt)) == (1 if paid_now else 0)
+        refused = self.payout[provider] in self.blocked
+        assert len(self.d.transfers(receipt)) == (1 if paid_now and not refused else 0)
 
     @precondition(lambda self: bool(self.pending))
     @rule(pick=st.integers(0, 1_000), approve=st.booleans())
     def review(self, pick: int, approve: bool) -> None:
+        if self.paused:
+            claim_id = self.pending[pick % len(self.pending)]
+            expect_revert(lambda: self.d.review(claim_id, approve), "plan paused")
+            return
         claim_id = self.pending.pop(pick % len(self.pending))
         ghost = self.claims[claim_id]
         self.d.review(claim_id, approve)
         self.accumulators_moved = True
         if approve:
             ghost.status = self.pool.approve(claim_id, ghost.adjudication.plan_paid)
+            if ghost.status == Status.PAID:
+                self._pay(ghost.claim.provider, ghost.adjudication.plan_paid)
         else:
             oracle.reverse(PLAN, self.ledger, ghost.claim, ghost.adjudication)
             ghost.status = Status.DENIED
@@ -319,8 +390,14 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(most=st.sampled_from([1, 2, 256]))
     def settle(self, most: int) -> None:
+        if self.paused:
+            expect_revert(
+                lambda: self.d.engine.settle(self.d.outsider, PLAN.id, most), "plan paused"
+            )
+            return
         receipt = self.d.engine.settle(self.d.outsider, PLAN.id, most)
         expected = self.pool.settle(most)
+        self._settled(expected)
         event(f"settle paid {min(len(expected), 2)}{'+' if len(expected) >= 2 else ''}")
         assert [e["claim_id"] for e in self.d.events(receipt, "ClaimPaid")] == expected
 
@@ -330,14 +407,14 @@ class EngineMachine(RuleBasedStateMachine):
         amount = self.pool.balance - self.pool.reserved + extra
         if amount <= 0:
             return
-        recipient = self.d.outsider
-        if extra > 0:
+        recipient = WITHDRAWALS
+        if extra > 0 or self.paused:
             expect_revert(
-                lambda: self.d.engine.withdraw(self.d.insurer, PLAN.id, amount, recipient),
-                "pool: amount exceeds free balance",
+                lambda: self.d.engine.withdraw(self.admin, PLAN.id, amount, recipient),
+                "plan paused" if self.paused else "pool: amount exceeds free balance",
             )
             return
-        self.d.engine.withdraw(self.d.insurer, PLAN.id, amount, recipient)
+        self.d.engine.withdraw(self.admin, PLAN.id, amount, recipient)
         self.pool.balance -= amount
         self.withdrawn += amount
 
@@ -348,15 +425,125 @@ class EngineMachine(RuleBasedStateMachine):
         self.chain.set_time(noon(from_day(self.today)))
         assert self.d.engine.today() == self.today
 
+    @rule(ref=st.sampled_from(sorted(PROVIDERS)), elsewhere=st.booleans())
+    def change_payout(self, ref: str, elsewhere: bool) -> None:
+        # Only the provider's own account moves its payout; the admin cannot.
+        to = OTHER_PAYOUTS[ref] if elsewhere else self.chain.accounts[PAYOUTS[ref]]
+        engine = self.d.engine
+        expect_revert(
+            lambda: engine.set_payout(self.admin, PLAN.id, ref, self.admin), "not the provider"
+        )
+        engine.set_payout(self.chain.accounts[PROVIDERS[ref]], PLAN.id, ref, to)
+        self.payout[ref] = to
+
+    @rule(
+        address=st.sampled_from(
+            [*OTHER_PAYOUTS.values(), *(f"alias:{a}" for a in PAYOUTS.values())]
+        ),
+        blocked=st.booleans(),
+    )
+    def token_blocks(self, address: str, blocked: bool) -> None:
+        # The token's own blocklist: a payment there is refused (and credited instead).
+        if address.startswith("alias:"):
+            address = self.chain.accounts[address.removeprefix("alias:")]
+        self.d.token.transact(self.d.insurer, "set_blocked", address, blocked)
+        if blocked:
+            self.blocked.add(address)
+        else:
+            self.blocked.discard(address)
+
+    @rule(ref=st.sampled_from(sorted(PROVIDERS)))
+    def collect(self, ref: str) -> None:
+        engine = self.d.engine
+        expect_revert(lambda: engine.collect(self.admin, PLAN.id, ref), "not the provider")
+        owner = self.chain.accounts[PROVIDERS[ref]]
+        if self.credit[ref] and self.payout[ref] in self.blocked:
+            expect_revert(lambda: engine.collect(owner, PLAN.id, ref), "pool: transfer failed")
+            return
+        engine.collect(owner, PLAN.id, ref)
+        self.received[self.payout[ref]] += self.credit[ref]
+        self.credit[ref] = 0
+        event("collected")
+
+    @rule(paused=st.booleans())
+    def pause(self, paused: bool) -> None:
+        self.d.engine.set_paused(self.admin, PLAN.id, paused)
+        self.paused = paused
+
+    @rule(
+        ahead=st.integers(1, 40),
+        x_fee=st.sampled_from([30_000, 20_000, 45_000]),
+        u_limit=st.integers(2, 6),
+        at_period_start=st.booleans(),
+    )
+    def change_schedule(self, ahead: int, x_fee: int, u_limit: int, at_period_start: bool) -> None:
+        # A new version from a future day; U's period limit may change only when the
+        # version starts a benefit period.
+        engine = self.d.engine
+        expect_revert(
+            lambda: engine.update_schedule(self.admin, PLAN.id, self.schedule, self.today),
+            "effective day not after today",
+        )
+        after = max(self.today, self.last_version_day)
+        limit = next(s.max_units_per_period for s in self.schedule if s.code == "U")
+        if at_period_start:
+            periods = (after - PLAN.effective_day) // PLAN.benefit_period_days + 1
+            day = PLAN.effective_day + periods * PLAN.benefit_period_days
+            limit = u_limit
+        else:
+            day = after + ahead
+        services = tuple(
+            dataclasses.replace(s, fee=x_fee)
+            if s.code == "X"
+            else dataclasses.replace(s, max_units_per_period=limit)
+            if s.code == "U"
+            else s
+            for s in self.schedule
+        )
+        engine.update_schedule(self.admin, PLAN.id, services, day)
+        self.ledger.update_schedule(day, services)
+        self.schedule, self.last_version_day = services, day
+        event("schedule changed" + (" at a period start" if at_period_start else ""))
+
+    @precondition(lambda self: self.admin == self.d.insurer)
+    @rule()
+    def hand_over(self) -> None:
+        old, new = self.admin, self.chain.accounts[NEW_ADMIN]
+        self.d.engine.transfer_admin(old, PLAN.id, new)
+        self.d.engine.accept_admin(new, PLAN.id)
+        self.admin = new
+        expect_revert(
+            lambda: self.d.engine.set_paused(old, PLAN.id, True), "access: not authorised"
+        )
+
+    @rule(amount=st.integers(1, 50_000), withdraw=st.booleans())
+    def other_plan(self, amount: int, withdraw: bool) -> None:
+        # The second plan's money moves only in its own pool.
+        if withdraw:
+            amount = min(amount, self.other_balance)
+            if amount == 0:
+                return
+            self.d.engine.withdraw(self.other.insurer, OTHER.id, amount, WITHDRAWALS)
+            self.other_balance -= amount
+            self.other_withdrawn += amount
+        else:
+            self.other.fund(amount)
+            self.other_balance += amount
+
     # -- invariants ----------------------------------------------------------------------
 
     @invariant()
     def tokens_are_conserved(self) -> None:
+        # The engine holds both pools and the providers' credits: no more, no less.
         state = self.d.pool()
         engine_units = self.d.token.balance_of(self.d.engine.address)
-        assert engine_units == state.balance * TOKEN_SCALE
-        assert self.funded - sum(a for _, a in self.pool.paid) - self.withdrawn == state.balance
-        assert self.d.balance(self.d.outsider) == self.withdrawn * TOKEN_SCALE
+        credits = sum(self.credit.values())
+        assert engine_units == (state.balance + self.other_balance + credits) * TOKEN_SCALE
+        assert self.other.pool().balance == self.other_balance
+        paid = sum(a for _, a in self.pool.paid)
+        assert self.funded - paid - self.withdrawn == state.balance
+        withdrawn = self.withdrawn + self.other_withdrawn
+        assert self.d.token.balance_of(WITHDRAWALS) == withdrawn * TOKEN_SCALE
         assert state == PoolState(
             balance=self.pool.balance,
             reserved=self.pool.reserved,
@@ -370,12 +557,14 @@ class EngineMachine(RuleBasedStateMachine):
         counts = Counter(e["claim_id"] for e in paid)
         assert all(n == 1 for n in counts.values())
         assert [(e["claim_id"], e["amount"]) for e in paid] == self.pool.paid
-        received = sum(self.d.balance(self.chain.accounts[a]) for a in PAYOUTS.values())
-        assert received == sum(e["amount"] for e in paid) * TOKEN_SCALE
-        # Each claim is paid to its own provider's payout address.
-        for e in paid:
-            ref = self.claims[e["claim_id"]].claim.provider
-            assert e["payee"] == self.chain.accounts[PAYOUTS[ref]]
+        # Each claim is paid to its own provider's payout address as it was then, and every
+        # address holds exactly what was its own: no party moved another party's money.
+        assert [e["payee"] for e in paid] == self.payees
+        addresses = [*OTHER_PAYOUTS.values(), *(self.chain.accounts[a] for a in PAYOUTS.values())]
+        for address in addresses:
+            assert self.d.token.balance_of(address) == self.received[address] * TOKEN_SCALE
+        for ref, cents in self.credit.items():
+            assert self.d.engine.provider_info(PLAN.id, ref).credit == cents
 
     @invariant()
     def queued_claims_are_paid_in_order(self) -> None:
@@ -421,7 +610,7 @@ class EngineMachine(RuleBasedStateMachine):
             expected = ghost.status
             if expected == Status.QUEUED and claim_id not in queued:
                 expected = Status.PAID  # settled since
-            state = self.d.status(ghost.commitment)
+            state = self.d.status(ghost.commitment, ghost.claim.provider)
             assert (state.claim_id, state.status) == (claim_id, expected)
             if expected in (Status.PAID, Status.DENIED):
                 self.final.add(claim_id)
@@ -430,7 +619,7 @@ class EngineMachine(RuleBasedStateMachine):
 TestEngineMachine = EngineMachine.TestCase
 TestEngineMachine.settings = settings(
     max_examples=25,
-    stateful_step_count=30,
+    stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
