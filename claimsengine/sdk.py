@@ -226,6 +226,18 @@ class InsurerClient(Party):
                 field="--effective",
                 hint=f"give {from_day(today + 1).isoformat()} or later",
             )
+        versions = self.engine.events("ScheduleVersion", text_to_bytes32(plan.id))
+        if versions:
+            latest = max(versions, key=lambda e: int(e.args["version"]))
+            latest_day = int(latest.args["effective_day"])
+            if day <= latest_day:
+                raise InputError(
+                    f"schedule version {int(latest.args['version'])} of {plan.id} takes effect "
+                    f"on {from_day(latest_day).isoformat()}; versions take effect in order, so "
+                    f"the effective date {effective.isoformat()} is too early",
+                    field="--effective",
+                    hint=f"give {from_day(latest_day + 1).isoformat()} or later",
+                )
         receipts = self.engine.update_schedule(self.account, plan.id, plan.services, day)
         (event,) = [
             e for e in self.engine.decode_logs(receipts[0].logs) if e.name == "ScheduleVersion"

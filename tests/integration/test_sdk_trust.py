@@ -88,6 +88,13 @@ def test_schedule_versions_from_tomorrow_on(workspace: Workspace) -> None:
         first = insurer.update_schedule(silver, date(2027, 7, 2))
         second = insurer.update_schedule(silver, date(2027, 8, 1))
     assert (first, second) == (1, 2)  # the deployed schedule is version 0
+    with pytest.raises(InputError) as refused, workspace.command():
+        insurer.update_schedule(silver, date(2027, 8, 1))
+    assert str(refused.value) == (
+        "field --effective: schedule version 2 of SILVER-2027 takes effect on 2027-08-01; "
+        "versions take effect in order, so the effective date 2027-08-01 is too early"
+    )
+    assert refused.value.hint == "give 2027-08-02 or later"
 
 
 # -- the provider's money -----------------------------------------------------------------------
