@@ -46,6 +46,10 @@ def test_one_claim_in_steady_state(chain: EmbeddedChain, worked_plan: Plan) -> N
     d.submit(d.claim(member, FIRST_DAY + timedelta(days=2), [("X", 4, 120_000)]))
     coinsurance = submit_paid(d, d.claim(member, FIRST_DAY + timedelta(days=3), X_LINE))
     report("one claim, steady state (coinsurance line)", coinsurance.receipt.gas_used, 130_000)
+    # The worst steady state: a day in another 8-day block, so the claim opens a new
+    # duplicate-line bitmap word (ledger.vy: 8 days x 32 codes a word).
+    new_word = submit_paid(d, d.claim(member, FIRST_DAY + timedelta(days=8), Z_LINE))
+    report("one claim, steady state, new duplicate-line word", new_word.receipt.gas_used, 130_000)
     # A new member's first claim, to a provider that already holds tokens.
     newcomer = d.enroll("m2", date(2026, 1, 1))
     first_of_member = submit_paid(d, d.claim(newcomer, FIRST_DAY, Z_LINE))

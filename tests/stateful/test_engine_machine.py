@@ -54,7 +54,8 @@ from tests.contracts.conftest import (
 )
 
 # 60-day benefit periods from 2027-01-01, deductible 200.00, oop max 1000.00, 20%,
-# benefit max 3000.00 a period, auto-approve up to 250.00, 10 days' wait, 120 days to file.
+# benefit max 3000.00 a period, auto-approve up to 250.00, 10 days' wait, 120 days to file,
+# and a provider daily limit of 300.00.
 PLAN = make_plan(
     "MACHINE",
     [
@@ -72,6 +73,8 @@ PLAN = make_plan(
     waiting_period_days=10,
     timely_filing_days=120,
 )
+# A provider's claims approved without review may total 300.00 a chain day.
+PLAN = dataclasses.replace(PLAN, provider_daily_limit=30_000)
 MEMBERS = ("m0", "m1", "m2", "m3")
 PROVIDERS = {"HOSP-A": "hospital-1", "HOSP-B": "hospital-2"}
 PAYOUTS = {"HOSP-A": "hospital-3", "HOSP-B": "hospital-4"}  # paid apart from the accounts
