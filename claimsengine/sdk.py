@@ -664,8 +664,13 @@ class HospitalClient(Party):
         state = self._as_provider_owner(plan_id, provider_id, "collect its credit")
         if state.credit == 0:
             return 0, state
-        self.engine.collect(self.account or state.owner, plan_id, provider_id)
-        return state.credit, self.engine.provider_info(plan_id, provider_id)
+        receipt = self.engine.collect(self.account or state.owner, plan_id, provider_id)
+        collected = sum(
+            int(e.args["amount"])
+            for e in self.engine.decode_logs(receipt.logs)
+            if e.name == "CreditCollected"
+        )
+        return collected, self.engine.provider_info(plan_id, provider_id)
 
     def status_of_record(self, record_id: str, provider_id: str | None = None) -> ClaimResult:
         return record_result(self.workspace, record_id, provider_id)
