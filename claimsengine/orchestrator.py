@@ -592,13 +592,14 @@ def _check_keys(workspace: Workspace, loaded: LoadResult, known_plans: set[str])
 
 
 def _check_sender(workspace: Workspace, checked: LoadResult, as_account: str) -> LoadResult:
-    """Set aside the records of a provider whose registered account is not ``as_account``.
+    """Set aside the records of a provider that ``as_account`` is not an account of.
 
     The chain pays a claim to the provider that sends it, whatever the record says: a
     record of HOSP-A sent from HOSP-B's account would be paid to HOSP-B.
     """
     sender = workspace.chain.address_of(as_account)
     providers: dict[str, dict[str, str]] = {}
+    sender_is: dict[str, str | None] = {}  # the provider the sender submits for, per plan
     result = LoadResult(rejected=list(checked.rejected), repeated=list(checked.repeated))
     for sourced in checked.records:
         record = sourced.record
@@ -607,8 +608,11 @@ def _check_sender(workspace: Workspace, checked: LoadResult, as_account: str) ->
                 info.provider_id: info.account
                 for info in workspace.providers(record.plan_id).values()
             }
+            sender_is[record.plan_id] = workspace.provider_ids_by_account(record.plan_id).get(
+                sender
+            )
         account = providers[record.plan_id].get(record.provider_id)
-        if account is None or account == sender:
+        if account is None or sender_is[record.plan_id] == record.provider_id:
             result.records.append(sourced)  # an unknown provider is reported when sent
             continue
         error = RecordError(

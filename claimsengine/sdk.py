@@ -26,18 +26,27 @@ from datetime import date
 from claimsengine.abi import text_to_bytes32
 from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.engine import (
+    DEFAULT_REVIEW_REASON,
     MAX_BATCH,
     MAX_LINES,
+    REVIEW_REASONS,
     ChainClaim,
     ChainLine,
     DevToken,
     Enrollment,
     PoolState,
+    ProviderState,
     Role,
     Status,
     reverted,
 )
-from claimsengine.errors import ClaimsError, InputError, NotFound, RecordError, TransactionReverted
+from claimsengine.errors import (
+    ClaimsError,
+    InputError,
+    NotFound,
+    RecordError,
+    TransactionReverted,
+)
 from claimsengine.history import (
     ClaimEvents,
     build_result,
@@ -58,6 +67,16 @@ GAS_PER_CLAIM = 60_000
 GAS_PER_LINE = 30_000
 #: Batches this small go as single submissions (cheaper in gas).
 SMALL_BATCH = 3
+
+
+def describe_account(workspace: Workspace, account: str) -> str:
+    """``hospital-1 (0x7099…79C8)`` for an account (alias or address) that has an alias on
+    this chain, the address otherwise: what messages name an account by."""
+    address = workspace.chain.address_of(account)
+    alias = next(
+        (name for name, known in workspace.chain.accounts.items() if known == address), None
+    )
+    return f"{alias} ({address[:6]}…{address[-4:]})" if alias else address
 
 
 class Party:
@@ -181,6 +200,61 @@ class InsurerClient(Party):
         self.workspace.provider(plan_id, provider_id)  # NotFound with the registered ids
         self.engine.set_provider_active(self.account, plan_id, provider_id, active)
 
+    def set_insurer(self, account: str, allowed: bool) -> bool:
+        """Grant (or revoke) the right to create plans, as the engine's owner. Returns
+        whether `account` is an insurer now."""
+        address = self.workspace.chain.address_of(account)
+        owner = self.engine.owner()
+        if owner.lower() != self.account.lower():
+            verb = "grant" if allowed else "revoke"
+            raise ClaimsError(
+                f"{describe_account(self.workspace, self.account)} is not the engine's owner, "
+                f"so it cannot {verb} the insurer role",
+                hint=f"act as the owner, {describe_account(self.workspace, owner)}",
+            )
+        self.engine.set_insurer(self.account, address, allowed)
+        return self.engine.is_insurer(address)
+
+    def add_insurer(self, account: str) -> bool:
+        return self.set_insurer(account, True)
+
+    def remove_insurer(self, account: str) -> bool:
+        return self.set_insurer(account, False)
+
+    def update_schedule(self, plan: Plan, effective: date) -> int:
+        """Replace `plan.id`'s service schedule with `plan.services`, for services on or
+        after `effective` (which must be after the chain's today). The plan's other terms
+        are fixed at deploy and are not read from `plan`. Returns the new version's number
+        (the deployed schedule is version 0)."""
+        self.workspace.plan(plan.id)  # NotFound names a missing plan first
+        today = day_of_timestamp(self.workspace.chain.now())
+        day = to_day(effective)
+        if day <= today:
+            raise InputError(
+                f"the effective date {effective.isoformat()} is not after the chain's today "
+                f"{from_day(today).isoformat()}; a schedule change may not reprice claims "
+                "already made or in flight",
+                field="--effective",
+                hint=f"give {from_day(today + 1).isoformat()} or later",
+            )
+        versions = self.engine.events("ScheduleVersion", text_to_bytes32(plan.id))
+        if versions:
+            latest = max(versions, key=lambda e: int(e.args["version"]))
+            latest_day = int(latest.args["effective_day"])
+            if day <= latest_day:
+                raise InputError(
+                    f"schedule version {int(latest.args['version'])} of {plan.id} takes effect "
+                    f"on {from_day(latest_day).isoformat()}; versions take effect in order, so "
+                    f"the effective date {effective.isoformat()} is too early",
+                    field="--effective",
+                    hint=f"give {from_day(latest_day + 1).isoformat()} or later",
+                )
+        receipts = self.engine.update_schedule(self.account, plan.id, plan.services, day)
+        (event,) = [
+            e for e in self.engine.decode_logs(receipts[0].logs) if e.name == "ScheduleVersion"
+        ]
+        return int(event.args["version"])
+
     def set_adjudicator(self, plan_id: str, account: str, enabled: bool = True) -> None:
         address = self.workspace.chain.address_of(account)
         roles = self.engine.roles(plan_id, address)
@@ -267,6 +341,8 @@ class HospitalClient(Party):
         # Providers looked up during one submit_many (None outside it): one read per
         # provider instead of one per record.
         self._providers: dict[tuple[str, str], ProviderInfo] | None = None
+        # The provider the acting account submits for, per plan, during one submit_many.
+        self._acting_for: dict[str, str | None] | None = None
 
     def _provider(self, plan_id: str, provider_id: str) -> ProviderInfo:
         """The registered provider (raises NotFound for an unknown plan or provider)."""
@@ -278,6 +354,15 @@ class HospitalClient(Party):
         if self._providers is not None:
             self._providers[key] = provider
         return provider
+
+    def _provider_of_acting_account(self, plan_id: str) -> str | None:
+        """The provider id the acting account submits for in the plan (None: none)."""
+        if self._acting_for is not None and plan_id in self._acting_for:
+            return self._acting_for[plan_id]
+        provider_id, _active = self.engine.provider_of(plan_id, self.account)
+        if self._acting_for is not None:
+            self._acting_for[plan_id] = provider_id
+        return provider_id
 
     def today(self) -> int:
         return day_of_timestamp(self.workspace.chain.now())
@@ -320,15 +405,19 @@ class HospitalClient(Party):
             prior_auth=bool(record.prior_auth),
             lines=tuple(ChainLine(line.code, line.units, line.billed) for line in record.lines),
         )
-        if self.account and self.account != provider.account:
-            # The chain pays whoever sends the claim: never send another provider's record.
+        if (
+            self.account
+            and self.account != provider.account
+            and self._provider_of_acting_account(record.plan_id) != record.provider_id
+        ):
+            # A claim is its sender's provider's: never send another provider's record.
             raise RecordError(
-                f"provider {record.provider_id} is registered to {provider.account}, "
-                f"not to the account acting here ({self.account})",
+                f"the account acting here ({self.account}) is not an account of provider "
+                f"{record.provider_id}, which is registered to {provider.account}",
                 file=source,
                 record=label,
                 field="provider_id",
-                hint="act as the provider's account, or leave --as out",
+                hint="act as one of the provider's accounts, or leave --as out",
             )
         return PreparedClaim(record, source, salt, claim, self.account or provider.account)
 
@@ -350,11 +439,11 @@ class HospitalClient(Party):
         """Submit records in gas-sized batches. A record that cannot go (bad plan, provider,
         date, a different record under a used id) is returned with its error; the others
         still go. Records already on the chain are recognised and not sent again."""
-        self._providers = {}
+        self._providers, self._acting_for = {}, {}
         try:
             return self._submit_many(records, sources, progress)
         finally:
-            self._providers = None
+            self._providers, self._acting_for = None, None
 
     def _submit_many(
         self,
@@ -551,6 +640,49 @@ class HospitalClient(Party):
     def status(self, claim_id: int) -> ClaimResult:
         return claim_result(self.workspace, claim_id)
 
+    # -- the provider's own money ----------------------------------------------------------
+    def _as_provider_owner(self, plan_id: str, provider_id: str, action: str) -> ProviderState:
+        """The provider as the chain has it, once the acting account is checked to be its
+        owner account (the only one that moves its money). Without an account, act as it."""
+        self.workspace.plan(plan_id)
+        state = self.engine.provider_info(plan_id, provider_id)
+        if int(state.owner, 16) == 0:
+            raise NotFound(
+                f"provider {provider_id!r} is not registered for plan {plan_id}",
+                hint="the insurer registers it with `claims provider add`",
+            )
+        if self.account and self.account.lower() != state.owner.lower():
+            raise ClaimsError(
+                f"{describe_account(self.workspace, self.account)} is not the owner account "
+                f"of provider {provider_id} in plan {plan_id}, so it cannot {action}",
+                hint=f"act as {describe_account(self.workspace, state.owner)}, the account "
+                "the provider was first registered with (leave --as out to act as it)",
+            )
+        return state
+
+    def set_payout(self, plan_id: str, provider_id: str, payout: str) -> ProviderState:
+        """Send the provider's future payments (and collected credit) to `payout`."""
+        address = self.workspace.chain.address_of(payout)
+        if int(address, 16) == 0:
+            raise InputError("the payout cannot be the zero address", field="ADDRESS")
+        state = self._as_provider_owner(plan_id, provider_id, "change its payout address")
+        self.engine.set_payout(self.account or state.owner, plan_id, provider_id, address)
+        return self.engine.provider_info(plan_id, provider_id)
+
+    def collect(self, plan_id: str, provider_id: str) -> tuple[int, ProviderState]:
+        """Take the credit that refused token transfers left in the engine, to the current
+        payout address. Returns the cents collected (0: there was none) and the provider."""
+        state = self._as_provider_owner(plan_id, provider_id, "collect its credit")
+        if state.credit == 0:
+            return 0, state
+        receipt = self.engine.collect(self.account or state.owner, plan_id, provider_id)
+        collected = sum(
+            int(e.args["amount"])
+            for e in self.engine.decode_logs(receipt.logs)
+            if e.name == "CreditCollected"
+        )
+        return collected, self.engine.provider_info(plan_id, provider_id)
+
     def status_of_record(self, record_id: str, provider_id: str | None = None) -> ClaimResult:
         return record_result(self.workspace, record_id, provider_id)
 
@@ -630,6 +762,17 @@ def member_accumulators(
 # -- the adjudicator ------------------------------------------------------------------------
 
 
+def check_denial_reason(reason: int) -> None:
+    """Refuse a reason code that a review denial may not carry (InputError)."""
+    if reason not in REVIEW_REASONS:
+        allowed = ", ".join(str(code) for code in REVIEW_REASONS)
+        raise InputError(
+            f"{reason} is not a reason code for a review denial; use one of {allowed}",
+            field="--reason",
+            hint="50 is 'not medically necessary' (the default)",
+        )
+
+
 class AdjudicatorClient(Party):
     """Works the review queue: claims above a plan's auto-approve limit."""
 
@@ -643,13 +786,21 @@ class AdjudicatorClient(Party):
                 waiting.append(claim_result(self.workspace, claim_id))
         return waiting
 
-    def approve(self, claim_id: int) -> ClaimResult:
-        self.engine.review(self.account, claim_id, True)
+    def review(
+        self, claim_id: int, approve: bool, reason: int = DEFAULT_REVIEW_REASON
+    ) -> ClaimResult:
+        """Decide a claim pending review. A denial carries `reason` (one of
+        REVIEW_REASONS); on approval it is not used."""
+        if not approve:
+            check_denial_reason(reason)
+        self.engine.review(self.account, claim_id, approve, 0 if approve else reason)
         return claim_result(self.workspace, claim_id)
 
-    def deny(self, claim_id: int) -> ClaimResult:
-        self.engine.review(self.account, claim_id, False)
-        return claim_result(self.workspace, claim_id)
+    def approve(self, claim_id: int) -> ClaimResult:
+        return self.review(claim_id, True)
+
+    def deny(self, claim_id: int, reason: int = DEFAULT_REVIEW_REASON) -> ClaimResult:
+        return self.review(claim_id, False, reason)
 
 
 def settle(workspace: Workspace, plan_id: str, account: str) -> tuple[int, PoolState]:
@@ -666,7 +817,9 @@ __all__ = [
     "InsurerClient",
     "PreparedClaim",
     "Submission",
+    "check_denial_reason",
     "claim_result",
+    "describe_account",
     "member_accumulators",
     "record_result",
     "settle",

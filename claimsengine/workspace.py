@@ -246,8 +246,8 @@ class Workspace:
         token = DevToken.deploy(self.chain, deployer)
         engine = Engine.deploy(self.chain, deployer)
         assert isinstance(token, DevToken) and isinstance(engine, Engine)
-        # The deployer owns the engine; the insurer account may create plans.
-        engine.set_insurer(deployer, self.chain.address_of("insurer"), True)
+        # The deployer owns the engine and is its first insurer (cli.md: `insurer add`).
+        engine.set_insurer(deployer, self.chain.address_of(deployer), True)
         token.mint(deployer, self.chain.address_of("insurer"), DEV_SUPPLY_CENTS * 10**4)
         self._remember(engine=engine.address, dev_token=token.address)
         self.__dict__.pop("engine", None)

@@ -224,11 +224,10 @@ DATE = DateType()
 
 
 def describe_account(workspace: Workspace, account: str) -> str:
-    """``hospital-1 (0x7099…79C8)`` for an alias, the address otherwise."""
-    address = workspace.chain.address_of(account)
-    if account == address or account.lower() == address.lower():
-        return address
-    return f"{account} ({address[:6]}…{address[-4:]})"
+    """``hospital-1 (0x7099…79C8)`` for an account with an alias, the address otherwise."""
+    from claimsengine.sdk import describe_account as describe
+
+    return describe(workspace, account)
 
 
 def require_role(workspace: Workspace, plan_id: str, account: str, role: str, action: str) -> None:

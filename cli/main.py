@@ -49,12 +49,22 @@ COMMANDS: dict[str, LazyCommand] = {
         "Run the whole flow on a fresh chain in a temp folder.",
         "Getting started",
     ),
+    "insurer": LazyCommand(
+        f"{_PKG}.insurer:insurer", "Grant or revoke the right to create plans (owner).", "Insurer"
+    ),
     "deploy": LazyCommand(f"{_PKG}.deploy:deploy", "Put a plan (YAML) on the chain.", "Insurer"),
+    "schedule": LazyCommand(
+        f"{_PKG}.schedule:schedule",
+        "Change a plan's service schedule from a future day.",
+        "Insurer",
+    ),
     "enroll": LazyCommand(
         f"{_PKG}.enroll:enroll", "Enrol members from a CSV, or update their dates.", "Insurer"
     ),
     "provider": LazyCommand(
-        f"{_PKG}.provider:provider", "Register, suspend or reinstate a hospital.", "Insurer"
+        f"{_PKG}.provider:provider",
+        "Register, suspend or reinstate a hospital; its payout and credit.",
+        "Insurer",
     ),
     "adjudicator": LazyCommand(
         f"{_PKG}.adjudicator:adjudicator", "Grant or revoke the adjudicator role.", "Insurer"

@@ -9,6 +9,7 @@ import click
 from claimsengine.cli.context import App, json_option, pass_app, require_role, table
 
 if TYPE_CHECKING:
+    from claimsengine.engine import ProviderState
     from claimsengine.workspace import ProviderInfo
 
 
@@ -22,24 +23,33 @@ def _provider_json(plan_id: str, info: ProviderInfo) -> dict[str, Any]:
     }
 
 
-@click.group(short_help="Register, suspend or reinstate a hospital.")
+@click.group(short_help="Register, suspend or reinstate a hospital; its payout and credit.")
 def provider() -> None:
-    """Register a plan's hospitals (providers) and their payout accounts, as the insurer.
+    """Register a plan's hospitals (providers), suspend or reinstate them, as the insurer.
+    The provider itself, and only it, changes where its money goes (`payout`) and collects
+    the credit that refused transfers left in the engine (`collect`).
 
     \b
     Example:
       claims provider add SILVER-2027 HOSP-A --account hospital-1
       claims provider list SILVER-2027
+      claims provider payout SILVER-2027 HOSP-A hospital-3
+      claims provider collect SILVER-2027 HOSP-A
     """
 
 
-@provider.command(short_help="Register a hospital and its payout account.")
+@provider.command(short_help="Register a hospital and the account it submits from.")
 @click.argument("plan_id")
 @click.argument("provider_id")
 @click.option(
     "--account", required=True, metavar="ALIAS", help="The account the hospital submits from."
 )
-@click.option("--payout", metavar="ALIAS", help="Where its payments go (default: the --account).")
+@click.option(
+    "--payout",
+    metavar="ALIAS",
+    hidden=True,  # refused unless it is the --account: only the provider sets its payout
+    help="Only the --account itself: the provider sets its payout (`provider payout`).",
+)
 @click.option(
     "--npi",
     metavar="NPI",
@@ -50,9 +60,11 @@ def provider() -> None:
 def add(
     app: App, plan_id: str, provider_id: str, account: str, payout: str | None, npi: str | None
 ) -> None:
-    """Register PROVIDER_ID as a hospital of PLAN_ID that submits from --account and is paid
-    to --payout. Registering it again updates the accounts and makes it active. An X12 835
-    export names the hospital by its --npi, and refuses a hospital without one.
+    """Register PROVIDER_ID as a hospital of PLAN_ID that submits from --account. Its
+    payments go to that account until the provider itself changes it (`claims provider
+    payout`); the insurer never can. Registering a known PROVIDER_ID again adds --account as
+    another account it submits from. An X12 835 export names the hospital by its --npi, and
+    refuses a hospital without one.
 
     \b
     Example:
@@ -158,3 +170,83 @@ def _show(app: App, plan_id: str, info: ProviderInfo, verb: str) -> None:
         )
 
     app.emit(_provider_json(plan_id, info), render)
+
+
+def _provider_money_json(plan_id: str, provider_id: str, state: ProviderState) -> dict[str, Any]:
+    from claimsengine.money import format_cents
+
+    return {
+        "plan_id": plan_id,
+        "provider_id": provider_id,
+        "owner": state.owner,
+        "payout": state.payout,
+        "active": state.active,
+        "credit": format_cents(state.credit),
+    }
+
+
+@provider.command(short_help="Change where a provider's money goes (the provider only).")
+@click.argument("plan_id")
+@click.argument("provider_id")
+@click.argument("address")
+@json_option
+@pass_app
+def payout(app: App, plan_id: str, provider_id: str, address: str) -> None:
+    """Send PROVIDER_ID's payments in PLAN_ID, and the credit it collects, to ADDRESS (an
+    alias or a 0x address), as the provider's owner account: the account it was first
+    registered with. The insurer cannot change it. Acts as that account unless --as is given.
+
+    \b
+    Example:
+      claims provider payout SILVER-2027 HOSP-A 0x90F79bf6EB2c4f870365E785982E1f101E93b906
+    """
+    from claimsengine.sdk import HospitalClient
+
+    workspace = app.workspace()
+    hospital = HospitalClient(workspace, app.as_account)
+    with workspace.command():
+        state = hospital.set_payout(plan_id, provider_id, address)
+
+    def render(console: Any) -> None:
+        console.print(f"{provider_id}'s payments in {plan_id} now go to {state.payout}.")
+
+    app.emit(_provider_money_json(plan_id, provider_id, state), render)
+
+
+@provider.command(short_help="Take the credit refused transfers left (the provider only).")
+@click.argument("plan_id")
+@click.argument("provider_id")
+@json_option
+@pass_app
+def collect(app: App, plan_id: str, provider_id: str) -> None:
+    """Send PROVIDER_ID's credit in PLAN_ID to its payout address, as the provider's owner
+    account. A payment the token refused (a blocked address, say) is credited to the
+    provider inside the engine; change the payout with `claims provider payout` if the
+    token refuses it, then collect. Acts as the owner account unless --as is given.
+
+    \b
+    Example:
+      claims provider collect SILVER-2027 HOSP-A
+    """
+    from claimsengine.money import format_cents
+    from claimsengine.sdk import HospitalClient
+
+    workspace = app.workspace()
+    hospital = HospitalClient(workspace, app.as_account)
+    with workspace.command():
+        collected, state = hospital.collect(plan_id, provider_id)
+    data = {
+        **_provider_money_json(plan_id, provider_id, state),
+        "collected": format_cents(collected),
+    }
+
+    def render(console: Any) -> None:
+        if collected == 0:
+            console.print(f"{provider_id} has no credit to collect in {plan_id}.")
+        else:
+            console.print(
+                f"Collected {format_cents(collected)} for {provider_id} in {plan_id}, "
+                f"sent to {state.payout}."
+            )
+
+    app.emit(data, render)

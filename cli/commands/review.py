@@ -20,7 +20,7 @@ class ReviewGroup(click.Group):
         return "decide", decide, args
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage(ctx.command_path, "CLAIM_ID --approve|--deny")
+        formatter.write_usage(ctx.command_path, "CLAIM_ID --approve|--deny [--reason CODE]")
         formatter.write_usage(ctx.command_path, "list [PLAN_ID]", prefix="   or: ")
 
 
@@ -39,6 +39,7 @@ def review() -> None:
       claims review list SILVER-2027
       claims review 4 --approve
       claims --as adjudicator review 7 --deny
+      claims review 7 --deny --reason 96
     """
 
 
@@ -46,18 +47,37 @@ def review() -> None:
 @click.argument("claim_id", type=click.IntRange(min=1))
 @click.option("--approve", is_flag=True, help="Approve the claim.")
 @click.option("--deny", is_flag=True, help="Deny the claim.")
+@click.option(
+    "--reason",
+    type=int,
+    metavar="CODE",
+    help="With --deny: the reason code, one of 50 (default, not medically necessary), "
+    "16, 96, 197, 204.",
+)
 @json_option
 @pass_app
-def decide(app: App, claim_id: int, approve: bool, deny: bool) -> None:
-    """Approve or deny CLAIM_ID.
+def decide(app: App, claim_id: int, approve: bool, deny: bool, reason: int | None) -> None:
+    """Approve or deny CLAIM_ID. A denial carries a reason code (--reason, default 50).
 
     \b
     Example:
       claims review 4 --approve
+      claims review 4 --deny --reason 96
     """
+    from claimsengine.engine import DEFAULT_REVIEW_REASON
+    from claimsengine.errors import InputError
+    from claimsengine.sdk import check_denial_reason
+
+    ctx = click.get_current_context()
     if approve == deny:
-        raise click.UsageError("say --approve or --deny (one of them)", click.get_current_context())
-    decision = "approve" if approve else "deny"
+        raise click.UsageError("say --approve or --deny (one of them)", ctx)
+    if reason is not None and approve:
+        raise click.UsageError("--reason goes with --deny", ctx)
+    if reason is not None:
+        try:
+            check_denial_reason(reason)
+        except InputError as error:  # a bad option value: a usage error, as click's own
+            raise click.BadParameter(error.message, ctx, param_hint="'--reason'") from None
     from claimsengine.sdk import AdjudicatorClient, claim_result
 
     workspace = app.workspace()
@@ -65,7 +85,7 @@ def decide(app: App, claim_id: int, approve: bool, deny: bool) -> None:
     adjudicator = AdjudicatorClient(workspace, account)
     with workspace.command():
         current = claim_result(workspace, claim_id)
-        verb = "approve" if decision == "approve" else "deny"
+        verb = "approve" if approve else "deny"
         require_role(workspace, current.plan_id, account, "adjudicator", f"{verb} claims")
         if current.status != "pending_review":
             from claimsengine.errors import ClaimsError
@@ -74,14 +94,14 @@ def decide(app: App, claim_id: int, approve: bool, deny: bool) -> None:
                 f"claim {claim_id} is {current.status}, not pending_review",
                 hint="only claims pending review can be decided; see `claims review list`",
             )
-        if decision == "approve":
-            result = adjudicator.approve(claim_id)
-        else:
-            result = adjudicator.deny(claim_id)
+        result = adjudicator.review(claim_id, approve, reason or DEFAULT_REVIEW_REASON)
 
     def render(console: Any) -> None:
-        done = "Approved" if decision == "approve" else "Denied"
-        console.print(f"{done} claim {claim_id}: it is now {result.status}.")
+        if approve:
+            console.print(f"Approved claim {claim_id}: it is now {result.status}.")
+        else:
+            code = reason or DEFAULT_REVIEW_REASON
+            console.print(f"Denied claim {claim_id} (reason {code}): it is now {result.status}.")
         console.print(claim_table(result))
 
     app.emit(result.to_json(), render)

@@ -9,6 +9,7 @@ only moves the node's clock forward when it is behind 2027-07-01.
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,17 @@ def test_the_whole_flow_over_json_rpc(anvil_node: AnvilNode, tmp_path: Path) -> 
 
     member = claims.json("member", PLAN, "M-0002")
     assert member["oop_met"] == "145.00" and member["units_used"] == {"71046": 1, "99213": 2}
+
+    # Trust between parties over JSON-RPC: the deployer owns the engine and admits insurers;
+    # a provider moves its own payout; schedules change from a future day.
+    assert claims.json("insurer", "add", "hospital-3")["insurer"] is True
+    refused = claims("--as", "hospital-3", "insurer", "add", "hospital-4", code=1)
+    assert "is not the engine's owner" in refused.stderr
+    moved = claims.json("provider", "payout", PLAN, "HOSP-A", "hospital-3")
+    assert moved["payout"] == init["accounts"]["hospital-3"]
+    assert claims.json("provider", "collect", PLAN, "HOSP-A")["collected"] == "0.00"
+    tomorrow = date.fromisoformat(claims.json("time", "show")["date"]) + timedelta(days=1)
+    updated = claims.json(
+        "schedule", "update", FIXTURES / "plans" / "silver.yaml", "--effective", tomorrow
+    )
+    assert updated["version"] == 1 and updated["effective_date"] == tomorrow.isoformat()

@@ -81,6 +81,11 @@ def plan_missing_a_field(folder: Path) -> Path:
     return write(folder, "no-deductible.yaml", text.replace("SILVER-2027", "OTHER-2027"))
 
 
+def other_plan(folder: Path) -> Path:
+    text = (FIXTURES / "plans" / "silver.yaml").read_text()
+    return write(folder, "other.yaml", text.replace("SILVER-2027", "OTHER-2027"))
+
+
 def bad_members(folder: Path) -> Path:
     return write(
         folder,
@@ -154,6 +159,93 @@ CASES: dict[str, Case] = {
         1,
         "is not the insurer (admin)",
     ),
+    "wrong role: hospital grants the insurer role": (
+        lambda _: ["--as", "hospital-1", "insurer", "add", "hospital-3"],
+        1,
+        "error: hospital-1 (0x90F7…b906) is not the engine's owner, so it cannot grant the "
+        "insurer role (hint: act as the owner, insurer (0xf39F…2266))",
+    ),
+    "wrong role: hospital revokes an insurer": (
+        lambda _: ["--as", "hospital-1", "insurer", "remove", "insurer"],
+        1,
+        "is not the engine's owner, so it cannot revoke the insurer role",
+    ),
+    "wrong role: hospital makes itself an adjudicator": (
+        lambda _: ["--as", "hospital-1", "adjudicator", "add", PLAN, "--account", "hospital-1"],
+        1,
+        "hospital-1 (0x90F7…b906) is not the insurer (admin) of plan SILVER-2027, so it "
+        "cannot grant roles",
+    ),
+    "wrong role: hospital removes the adjudicator": (
+        lambda _: ["--as", "hospital-1", "adjudicator", "remove", PLAN, "--account", "adjudicator"],
+        1,
+        "is not the insurer (admin) of plan SILVER-2027, so it cannot revoke roles",
+    ),
+    "wrong role: hospital changes the schedule": (
+        lambda _: [
+            "--as",
+            "hospital-1",
+            "schedule",
+            "update",
+            FIXTURES / "plans" / "silver.yaml",
+            "--effective",
+            "2027-08-01",
+        ],
+        1,
+        "hospital-1 (0x90F7…b906) is not the insurer (admin) of plan SILVER-2027, so it "
+        "cannot change its schedule",
+    ),
+    "schedule effective today": (
+        lambda _: [
+            "schedule",
+            "update",
+            FIXTURES / "plans" / "silver.yaml",
+            "--effective",
+            "2027-07-01",
+        ],
+        1,
+        "field --effective: the effective date 2027-07-01 is not after the chain's today "
+        "2027-07-01; a schedule change may not reprice claims already made or in flight "
+        "(hint: give 2027-07-02 or later)",
+    ),
+    "schedule for a plan not deployed": (
+        lambda d: ["schedule", "update", other_plan(d), "--effective", "2027-08-01"],
+        1,
+        "no plan 'OTHER-2027' on this chain",
+    ),
+    "wrong role: insurer redirects a provider's money": (
+        lambda _: ["--as", "insurer", "provider", "payout", PLAN, "HOSP-A", "insurer"],
+        1,
+        "error: insurer (0xf39F…2266) is not the owner account of provider HOSP-A in plan "
+        "SILVER-2027, so it cannot change its payout address (hint: act as hospital-1 "
+        "(0x90F7…b906), the account the provider was first registered with",
+    ),
+    "wrong role: another hospital redirects a provider's money": (
+        lambda _: ["--as", "hospital-2", "provider", "payout", PLAN, "HOSP-A", "hospital-2"],
+        1,
+        "is not the owner account of provider HOSP-A in plan SILVER-2027",
+    ),
+    "wrong role: insurer collects a provider's credit": (
+        lambda _: ["--as", "insurer", "provider", "collect", PLAN, "HOSP-A"],
+        1,
+        "is not the owner account of provider HOSP-A in plan SILVER-2027, so it cannot "
+        "collect its credit",
+    ),
+    "payout to an unknown alias": (
+        lambda _: ["provider", "payout", PLAN, "HOSP-A", "hospital-9"],
+        1,
+        "unknown account 'hospital-9'",
+    ),
+    "payout to the zero address": (
+        lambda _: ["provider", "payout", PLAN, "HOSP-A", "0x" + "0" * 40],
+        1,
+        "field ADDRESS: the payout cannot be the zero address",
+    ),
+    "payout of a provider not registered": (
+        lambda _: ["provider", "payout", PLAN, "HOSP-Z", "hospital-3"],
+        1,
+        "provider 'HOSP-Z' is not registered for plan SILVER-2027",
+    ),
     "malformed members CSV": (
         lambda d: ["enroll", PLAN, bad_members(d)],
         1,
@@ -208,6 +300,32 @@ CASES: dict[str, Case] = {
     ),
     "bad claim id": (lambda _: ["status", "abc"], 2, "Invalid value for '[CLAIM_ID]'"),
     "review without a decision": (lambda _: ["review", "1"], 2, "say --approve or --deny"),
+    "review with a reason code not allowed": (
+        lambda _: ["review", "1", "--deny", "--reason", "51"],
+        2,
+        "Invalid value for '--reason': 51 is not a reason code for a review denial; use one "
+        "of 50, 16, 96, 197, 204",
+    ),
+    "review approval with a reason": (
+        lambda _: ["review", "1", "--approve", "--reason", "50"],
+        2,
+        "--reason goes with --deny",
+    ),
+    "schedule update without --effective": (
+        lambda _: ["schedule", "update", FIXTURES / "plans" / "silver.yaml"],
+        2,
+        "Missing option '--effective'",
+    ),
+    "schedule update with a bad date": (
+        lambda _: ["schedule", "update", FIXTURES / "plans" / "silver.yaml", "--effective", "soon"],
+        2,
+        "Invalid value for '--effective'",
+    ),
+    "provider payout without an address": (
+        lambda _: ["provider", "payout", PLAN, "HOSP-A"],
+        2,
+        "Missing argument 'ADDRESS'",
+    ),
     "provider add without --account": (
         lambda _: ["provider", "add", PLAN, "HOSP-C"],
         2,

@@ -161,6 +161,22 @@ def test_errors_from_the_executable(prepared: Path, tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr
 
 
+def test_trust_commands_from_the_executable(state: Path) -> None:
+    # The owner admits an insurer; a provider moves its own payout; an outsider is refused.
+    added = run_json(state, "insurer", "add", "hospital-3")
+    assert added["insurer"] is True
+    moved = run_json(state, "provider", "payout", PLAN, "HOSP-A", "hospital-3")
+    assert moved["payout"] == added["account"] and moved["credit"] == "0.00"
+    assert run_json(state, "provider", "collect", PLAN, "HOSP-A")["collected"] == "0.00"
+    refused = run(state, "--as", "insurer", "provider", "payout", PLAN, "HOSP-A", "insurer", code=1)
+    assert refused.stdout == "" and len(refused.stderr.splitlines()) == 1
+    assert refused.stderr.startswith(
+        "error: insurer (0xf39F…2266) is not the owner account of provider HOSP-A"
+    )
+    usage = run(state, "review", "1", "--deny", "--reason", "7", code=2)
+    assert usage.stderr.startswith("error: Invalid value for '--reason': 7 is not a reason code")
+
+
 def claims_on_chain(state: Path) -> int:
     """How many ClaimSubmitted events the state's chain holds."""
     from claimsengine.workspace import Workspace
