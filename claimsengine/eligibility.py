@@ -190,7 +190,10 @@ ELIGIBILITY_REQUEST_SYSTEM = "urn:claimsengine:eligibility-request"
 
 
 def coverage_eligibility_response(
-    eligibility: Eligibility, *, request: dict[str, Any] | None = None
+    eligibility: Eligibility,
+    *,
+    request: dict[str, Any] | None = None,
+    created: date | None = None,
 ) -> dict[str, Any]:
     """The eligibility as a FHIR CoverageEligibilityResponse (validated with fhir.resources).
 
@@ -199,7 +202,8 @@ def coverage_eligibility_response(
     maximum and the annual benefit maximum (allowedMoney) and what is used of them
     (usedMoney), and for each code with a period limit its units allowed and used. A
     denial is an ``error`` with its X12 reason code. ``request`` is the reference to the
-    CoverageEligibilityRequest it answers (by default an identifier of plan/member/date).
+    CoverageEligibilityRequest it answers (by default an identifier of plan/member/date);
+    ``created`` the day it is answered (by default the day asked about).
     """
     from fhir.resources.R4B.coverageeligibilityresponse import CoverageEligibilityResponse
 
@@ -262,7 +266,7 @@ def coverage_eligibility_response(
         "purpose": ["benefits", "validation"],
         "patient": {"identifier": {"system": MEMBER_SYSTEM, "value": e.member_id}},
         "servicedDate": day,
-        "created": day,
+        "created": (created or e.day).isoformat(),
         "request": request
         or {
             "identifier": {

@@ -90,11 +90,14 @@ def eligibility(
     workspace = app.workspace()
     with workspace.command():
         answer = check_eligibility(workspace, plan_id, member_id, on)
+        now = workspace.chain.now()
 
     if output_format == "fhir":
+        from claimsengine.days import day_of_timestamp, from_day
         from claimsengine.exports.fhir import dumps
 
-        click.echo(dumps(coverage_eligibility_response(answer, request=reference)))
+        today = from_day(day_of_timestamp(now))
+        click.echo(dumps(coverage_eligibility_response(answer, request=reference, created=today)))
         return
     if output_format == "json":
         app.json_output = True

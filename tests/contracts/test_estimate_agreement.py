@@ -97,3 +97,55 @@ def test_an_estimate_is_what_the_submission_then_gets(scenario: Scenario) -> Non
                 d.review(sub.claim_id, decision == "approve")
                 if decision == "deny":
                     oracle.reverse(plan, ledger, claim, expected)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(scenarios())
+def test_claims_estimated_together_see_each_other(scenario: Scenario) -> None:
+    """All of a scenario's claims estimated in one go (each sees the ones before, as when
+    they are submitted one after another), then submitted: the same results."""
+    b = base()
+    with rolled_back(b.chain):
+        d = open_plan(b.chain, b.engine, b.token, scenario.plan, fund_cents=100_000_000)
+        d.engine.enroll(
+            d.insurer,
+            d.plan_id,
+            [
+                Enrollment(pseudonym(name), e.coverage_start, e.coverage_end)
+                for name, e in scenario.enrollments.items()
+            ],
+        )
+        providers = {"hospital": d.hospital, "hospital2": d.hospital2}
+        sent = [(chain_claim(d, c), providers[c.provider]) for c, _decision in scenario.claims]
+        calls = [
+            (
+                sender,
+                d.engine.address,
+                d.engine.abi.encode_call(
+                    "submit_claim", text_to_bytes32(d.plan_id), claim.as_abi()
+                ),
+            )
+            for claim, sender in sent
+        ]
+        before = fingerprint(d)
+        guesses = simulate(d.chain, calls)
+        assert fingerprint(d) == before
+        for (claim, sender), guess in zip(sent, guesses, strict=True):
+            try:
+                sub = d.submit(claim, sender=sender)
+            except TransactionReverted as error:
+                assert guess.error == error.reason
+                continue
+            assert guess.error is None
+            (events,) = group_claim_events(d.engine.decode_logs(guess.logs)).values()
+            assert [line_result(e.args) for e in events.lines] == [
+                line_result(x) for x in sub.lines
+            ]
+            assert (events.claim_id, int(events.submitted.args["status"])) == (
+                sub.claim_id,
+                sub.status,
+            )
