@@ -18,6 +18,7 @@ simulated call (duplicate, invalid claim, not authorised, paused) is the contrac
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,14 +61,15 @@ class SimulatedCall:
 def simulate(chain: Chain, calls: Sequence[tuple[str, str, bytes]]) -> list[SimulatedCall]:
     """Run ``(sender, to, data)`` calls one after another on a scratch copy of the pending
     state, each seeing the ones before (a reverted call leaves no trace). Nothing is sent."""
-    from claimsengine.chain.embedded import EmbeddedChain
-    from claimsengine.chain.rpc import RpcChain
-
     if not calls:
         return []
-    if isinstance(chain, EmbeddedChain):
+    # A chain's own module is loaded already; importing the other one would cost a second
+    # (web3 and its crypto for the JSON-RPC chain).
+    embedded = sys.modules.get("claimsengine.chain.embedded")
+    if embedded is not None and isinstance(chain, embedded.EmbeddedChain):
         return _simulate_embedded(chain, calls)
-    if isinstance(chain, RpcChain):
+    rpc = sys.modules.get("claimsengine.chain.rpc")
+    if rpc is not None and isinstance(chain, rpc.RpcChain):
         return _simulate_rpc(chain, calls)
     raise ChainError(f"estimates are not supported on {type(chain).__name__}")
 
