@@ -22,6 +22,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.coverageeligibilityresponse import CoverageEligibilityResponse
 
 from claimsengine.days import to_day
+from claimsengine.eligibility import coverage_eligibility_response
 from claimsengine.errors import NotFound
 from claimsengine.estimate import estimate_json
 from claimsengine.members import load_members
@@ -393,3 +394,69 @@ def test_cli_estimate_errors_are_submits(state: Path) -> None:
     assert "amount '95.125' has more than 2 decimals" in errors[0]["error"]
     assert result.stderr.startswith("error: 4 records could not be estimated")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def worked_record(record_id: str, day: str, *lines: tuple[str, int, str]) -> TreatmentRecord:
+    return TreatmentRecord.from_json(
+        {
+            "record_id": record_id,
+            "plan_id": "WORKED-EXAMPLE",
+            "member_id": "W-1",
+            "provider_id": "HOSP-A",
+            "service_date": day,
+            "lines": [{"code": c, "units": u, "billed": b} for c, u, b in lines],
+        }
+    )
+
+
+def test_the_worked_examples_estimated_then_submitted(tmp_path: Path) -> None:
+    """adjudication.md's worked examples: the member starts with deductible_met 800.00 and
+    oop_met 1,200.00; claim A (1 x X billed 500.00) then claim B (1 x Y billed 20,000.00)."""
+    with Workspace.open(tmp_path / "state", create=True) as ws:
+        ws.chain.set_time(to_day(JULY) * 86_400)
+        insurer = InsurerClient(ws, "insurer")
+        members = tmp_path / "members.csv"
+        members.write_text("member_id,coverage_start,coverage_end\nW-1,2027-01-01,\n")
+        with ws.command():
+            insurer.deploy(load_plan(FIXTURES / "plans" / "worked-example.yaml"))
+            insurer.enroll("WORKED-EXAMPLE", load_members(members))
+            insurer.add_provider("WORKED-EXAMPLE", "HOSP-A", "hospital-1")
+            insurer.fund("WORKED-EXAMPLE", 5_000_000)
+        hospital = HospitalClient(ws)
+        # The starting point: Y billed 800.00 is all deductible (800.00, oop 800.00); then 16
+        # lines of Z (copay 25.00 each, no deductible) add 400.00 of copays: oop 1,200.00.
+        with ws.command():
+            hospital.submit_many(
+                [
+                    worked_record("W-0", "2027-06-01", ("Y", 1, "800.00")),
+                    worked_record("W-00", "2027-06-02", *[("Z", 1, "120.00")] * 16),
+                ]
+            )
+        before = hospital.eligibility("WORKED-EXAMPLE", "W-1").to_json()
+        # 1,000 - 800 = 200.00 and 3,000 - 1,200 = 1,800.00 left; no benefit maximum.
+        assert (before["deductible_left"], before["out_of_pocket_left"]) == ("200.00", "1800.00")
+        assert before["benefit_left"] is None and before["units_left"] == {}
+        fhir = CoverageEligibilityResponse.model_validate(
+            coverage_eligibility_response(hospital.eligibility("WORKED-EXAMPLE", "W-1"))
+        )
+        kinds = [b.type.coding[0].code for b in fhir.insurance[0].item[0].benefit]
+        assert kinds == ["deductible", "out-of-pocket"]  # no benefit maximum to report
+
+        a = worked_record("W-A", "2027-06-10", ("X", 1, "500.00"))
+        b = worked_record("W-B", "2027-06-11", ("Y", 1, "20000.00"))
+        for record, plan_paid, coinsurance in ((a, 8_000, 2_000), (b, 1_042_000, 158_000)):
+            # A: allowed 300.00, deductible 200.00, coinsurance floor(100 x 20%) = 20.00,
+            # plan paid 80.00. B: allowed 12,000.00, coinsurance min(2,400, 3,000 - 1,420) =
+            # 1,580.00, plan paid 10,420.00.
+            (estimate,) = hospital.estimate([record])
+            assert estimate.result is not None
+            assert estimate.result.totals.plan_paid == plan_paid
+            assert estimate.result.lines[0].coinsurance == coinsurance
+            with ws.command():
+                (outcome,) = hospital.submit_many([record])
+            assert outcome.result is not None
+            assert without_ids(outcome.result.to_json()) == {
+                k: v for k, v in estimate_json(estimate.result).items() if k != "estimate"
+            }
+        after = hospital.eligibility("WORKED-EXAMPLE", "W-1").to_json()
+        assert (after["deductible_left"], after["out_of_pocket_left"]) == ("0.00", "0.00")
