@@ -165,6 +165,17 @@ def test_estimate_refuses_what_submit_refuses(workspace: Workspace) -> None:
     assert refused.error is not None and "is not an account of provider HOSP-A" in str(
         refused.error
     )
+    # A paused plan: the contract's own revert, from the simulated call, as submit gets it.
+    with workspace.command():
+        InsurerClient(workspace, "insurer").pause(PLAN)
+    fresh = TreatmentRecord.from_json({**visit[0].to_json(), "record_id": "PAUSED-1"})
+    (paused,) = hospital.estimate([fresh])
+    with workspace.command():
+        (sent,) = hospital.submit_many([fresh])
+    assert paused.error is not None and sent.error is not None
+    assert str(paused.error) == str(sent.error)
+    assert str(paused.error) == "record PAUSED-1: claims: plan paused"
+    assert paused.error.hint == sent.error.hint
 
 
 def test_eligibility(workspace: Workspace) -> None:
