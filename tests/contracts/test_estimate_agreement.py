@@ -9,13 +9,25 @@ from hypothesis import HealthCheck, event, given, settings
 
 from claimsengine import adjudication as oracle
 from claimsengine.abi import text_to_bytes32
+from claimsengine.days import from_day
 from claimsengine.engine import ChainClaim, Enrollment, Status
 from claimsengine.errors import TransactionReverted
 from claimsengine.estimate import SimulatedCall, simulate
 from claimsengine.history import group_claim_events
+from claimsengine.plan import Plan, Service
 
-from .conftest import Deployment, line_result, open_plan, oracle_line_result, pseudonym
+from .conftest import (
+    Deployment,
+    deploy,
+    line_result,
+    new_chain,
+    noon,
+    open_plan,
+    oracle_line_result,
+    pseudonym,
+)
 from .test_oracle_agreement import (
+    LATER,
     STATUS,
     TODAY_DAY,
     Scenario,
@@ -23,6 +35,7 @@ from .test_oracle_agreement import (
     chain_claim,
     rolled_back,
     scenarios,
+    versioned,
 )
 
 
@@ -59,44 +72,54 @@ def test_an_estimate_is_what_the_submission_then_gets(scenario: Scenario) -> Non
         ledger = oracle.Ledger()
         for name, enrollment in scenario.enrollments.items():
             ledger.enroll(name, enrollment)
-        providers = {"hospital": d.hospital, "hospital2": d.hospital2}
-        for claim, decision in scenario.claims:
-            on_chain = chain_claim(d, claim)
-            sender = providers[claim.provider]
-            before = fingerprint(d)
-            guess = estimate(d, on_chain, sender)
-            assert fingerprint(d) == before  # nothing was sent
+        play_with_estimates(d, plan, ledger, scenario.claims, TODAY_DAY)
+
+
+def play_with_estimates(
+    d: Deployment,
+    plan: Plan,
+    ledger: oracle.Ledger,
+    claims: list[tuple[oracle.ClaimInput, str]],
+    today: int,
+) -> None:
+    """Estimate each claim, check nothing was sent, submit it, and compare the estimate,
+    the submission and the oracle; decide those that wait for review."""
+    providers = {"hospital": d.hospital, "hospital2": d.hospital2}
+    for claim, decision in claims:
+        on_chain = chain_claim(d, claim)
+        sender = providers[claim.provider]
+        before = fingerprint(d)
+        guess = estimate(d, on_chain, sender)
+        assert fingerprint(d) == before  # nothing was sent
+        try:
+            expected = oracle.adjudicate(plan, ledger, claim, today=today)
+        except oracle.ClaimRejected as rejected:
+            assert guess.error == f"claims: {rejected.reason}"
             try:
-                expected = oracle.adjudicate(plan, ledger, claim, today=TODAY_DAY)
-            except oracle.ClaimRejected as rejected:
-                assert guess.error == f"claims: {rejected.reason}"
-                try:
-                    d.submit(on_chain, sender=sender)
-                except TransactionReverted as error:
-                    assert error.reason == guess.error
-                else:
-                    raise AssertionError("the estimate reverted, the submission did not") from None
-                event("rejected")
-                continue
-            assert guess.error is None, guess.error
-            (events,) = group_claim_events(d.engine.decode_logs(guess.logs)).values()
-            sub = d.submit(on_chain, sender=sender)
-            # The contract's estimate, the submission and the oracle: the same lines...
-            assert [line_result(e.args) for e in events.lines] == [
-                line_result(x) for x in sub.lines
-            ]
-            assert [line_result(x) for x in sub.lines] == [
-                oracle_line_result(x) for x in expected.lines
-            ]
-            # ... the same status, plan_paid and claim id.
-            assert int(events.submitted.args["status"]) == sub.status == STATUS[expected.status]
-            assert int(events.submitted.args["plan_paid"]) == sub.submitted["plan_paid"]
-            assert events.claim_id == sub.claim_id
-            event(f"status {Status(sub.status).label}")
-            if expected.status == "pending_review" and decision != "leave":
-                d.review(sub.claim_id, decision == "approve")
-                if decision == "deny":
-                    oracle.reverse(plan, ledger, claim, expected)
+                d.submit(on_chain, sender=sender)
+            except TransactionReverted as error:
+                assert error.reason == guess.error
+            else:
+                raise AssertionError("the estimate reverted, the submission did not") from None
+            event("rejected")
+            continue
+        assert guess.error is None, guess.error
+        (events,) = group_claim_events(d.engine.decode_logs(guess.logs)).values()
+        sub = d.submit(on_chain, sender=sender)
+        # The contract's estimate, the submission and the oracle: the same lines...
+        assert [line_result(e.args) for e in events.lines] == [line_result(x) for x in sub.lines]
+        assert [line_result(x) for x in sub.lines] == [
+            oracle_line_result(x) for x in expected.lines
+        ]
+        # ... the same status, plan_paid and claim id.
+        assert int(events.submitted.args["status"]) == sub.status == STATUS[expected.status]
+        assert int(events.submitted.args["plan_paid"]) == sub.submitted["plan_paid"]
+        assert events.claim_id == sub.claim_id
+        event(f"status {Status(sub.status).label}")
+        if expected.status == "pending_review" and decision != "leave":
+            d.review(sub.claim_id, decision == "approve")
+            if decision == "deny":
+                oracle.reverse(plan, ledger, claim, expected)
 
 
 @settings(
@@ -149,3 +172,37 @@ def test_claims_estimated_together_see_each_other(scenario: Scenario) -> None:
                 sub.claim_id,
                 sub.status,
             )
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(versioned())
+def test_an_estimate_is_what_the_submission_gets_across_schedule_versions(
+    drawn: tuple[Scenario, list[tuple[int, tuple[Service, ...]]]],
+) -> None:
+    scenario, versions = drawn
+    chain = new_chain()
+    try:
+        plan = scenario.plan
+        d = deploy(chain, plan, fund_cents=100_000_000)
+        d.engine.enroll(
+            d.insurer,
+            d.plan_id,
+            [
+                Enrollment(pseudonym(name), e.coverage_start, e.coverage_end)
+                for name, e in scenario.enrollments.items()
+            ],
+        )
+        ledger = oracle.Ledger()
+        for name, enrollment in scenario.enrollments.items():
+            ledger.enroll(name, enrollment)
+        for day, services_of_day in versions:
+            d.engine.update_schedule(d.insurer, d.plan_id, services_of_day, day)
+            ledger.update_schedule(day, services_of_day)
+        chain.set_time(noon(from_day(TODAY_DAY + LATER)))
+        play_with_estimates(d, plan, ledger, scenario.claims, TODAY_DAY + LATER)
+    finally:
+        chain.close()
