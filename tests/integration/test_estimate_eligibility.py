@@ -21,7 +21,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.coverageeligibilityresponse import CoverageEligibilityResponse
 
-from claimsengine.days import to_day
+from claimsengine.days import from_day, to_day
 from claimsengine.eligibility import coverage_eligibility_response
 from claimsengine.errors import NotFound
 from claimsengine.estimate import estimate_json
@@ -151,12 +151,14 @@ def test_estimate_refuses_what_submit_refuses(workspace: Workspace) -> None:
     assert estimated.error is not None and submitted.error is not None
     assert str(estimated.error) == str(submitted.error)
     assert "with different content" in str(estimated.error)
-    # A service date after the chain's today.
+    # A service date after the chain's today (a shared anvil's today may be later than July).
+    tomorrow = from_day(workspace.engine.today() + 1)
     future = TreatmentRecord.from_json(
-        {**visit[0].to_json(), "record_id": "FUTURE-1", "service_date": "2027-07-02"}
+        {**visit[0].to_json(), "record_id": "FUTURE-1", "service_date": tomorrow.isoformat()}
     )
     (late,) = hospital.estimate([future])
-    assert late.error is not None and "is after the chain's today 2027-07-01" in str(late.error)
+    assert late.error is not None
+    assert f"service date {tomorrow} is after the chain's today" in str(late.error)
     # An account that is not the provider's: the contract's own refusal, as submit gives it.
     outsider = HospitalClient(workspace, "auditor")
     (refused,) = outsider.estimate(
@@ -181,8 +183,9 @@ def test_estimate_refuses_what_submit_refuses(workspace: Workspace) -> None:
 def test_eligibility(workspace: Workspace) -> None:
     set_up(workspace, 150_000)
     hospital = HospitalClient(workspace)
-    # Before any claim: the whole deductible, out-of-pocket and benefit are left.
-    assert hospital.eligibility(PLAN, "M-0001").to_json() == {
+    # On 2027-07-01 (a shared anvil's today may be later), before any claim: the whole
+    # deductible, out-of-pocket and benefit are left.
+    assert hospital.eligibility(PLAN, "M-0001", JULY).to_json() == {
         "plan_id": PLAN,
         "member_id": "M-0001",
         "date": "2027-07-01",
@@ -203,7 +206,7 @@ def test_eligibility(workspace: Workspace) -> None:
     # paid 27,025.00). Pending claims count at once. So: deductible left 0.00, out of pocket
     # left 3,000 - 25 - 1,000 - 1,975 = 0.00, benefit left 250,000 - 95 - 27,025 = 222,880.00,
     # 99213 units left 12 - 1 = 11.
-    after = hospital.eligibility(PLAN, "M-0001").to_json()
+    after = hospital.eligibility(PLAN, "M-0001", JULY).to_json()
     assert (after["deductible_left"], after["out_of_pocket_left"], after["benefit_left"]) == (
         "0.00",
         "0.00",
@@ -214,7 +217,7 @@ def test_eligibility(workspace: Workspace) -> None:
     (knee,) = AdjudicatorClient(workspace, "adjudicator").queue(PLAN)
     with workspace.command():
         AdjudicatorClient(workspace, "adjudicator").deny(knee.claim_id)
-    back = hospital.eligibility(PLAN, "M-0001").to_json()
+    back = hospital.eligibility(PLAN, "M-0001", JULY).to_json()
     assert (back["deductible_left"], back["out_of_pocket_left"], back["benefit_left"]) == (
         "1000.00",
         "2975.00",
