@@ -68,6 +68,7 @@ __all__ = [
     "SubmitReport",
     "SubmittedClaim",
     "Verification",
+    "check_paths",
     "submit_paths",
     "verify_record",
 ]
@@ -197,6 +198,25 @@ class SubmitInterrupted(ChainError):
         self.report = report
 
 
+def check_paths(
+    workspace: Workspace,
+    paths: Iterable[Path | str],
+    *,
+    default_plan: str | None = None,
+    default_provider: str | None = None,
+    as_account: str | None = None,
+) -> LoadResult:
+    """Read the records in ``paths`` and check them as ``submit`` does before sending:
+    the records that may go, and those set aside with their errors. Reads the chain only."""
+    loaded = load_paths(paths, default_plan=default_plan, default_provider=default_provider)
+    known_plans = _known_plans(workspace, loaded)
+    loaded = _check_keys(workspace, loaded, known_plans)
+    checked = check_context(loaded, known_plans, _MemberCheck(workspace))
+    if as_account is not None:
+        checked = _check_sender(workspace, checked, as_account)
+    return checked
+
+
 def submit_paths(
     workspace: Workspace,
     paths: Iterable[Path | str],
@@ -226,13 +246,14 @@ def submit_paths(
     jail = _QuarantineFolder(folder)
 
     # Read everything before touching the chain: a typo in a path stops the run here.
-    loaded = load_paths(paths, default_plan=default_plan, default_provider=default_provider)
-    report.repeated = len(loaded.repeated)
-    known_plans = _known_plans(workspace, loaded)
-    loaded = _check_keys(workspace, loaded, known_plans)
-    checked = check_context(loaded, known_plans, _MemberCheck(workspace))
-    if as_account is not None:
-        checked = _check_sender(workspace, checked, as_account)
+    checked = check_paths(
+        workspace,
+        paths,
+        default_plan=default_plan,
+        default_provider=default_provider,
+        as_account=as_account,
+    )
+    report.repeated = len(checked.repeated)
     for rejected in checked.rejected:
         report.set_aside.append(jail.put(rejected))
 

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from claimsengine.abi import text_to_bytes32
 from claimsengine.days import day_of_timestamp, from_day, to_day
@@ -53,12 +54,17 @@ from claimsengine.history import (
     claim_events,
     group_claim_events,
 )
+from claimsengine.journal import JournalEntry
 from claimsengine.members import Member
 from claimsengine.npi import parse_npi
 from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.records import TreatmentRecord
 from claimsengine.results import AccumulatorReport, ClaimResult
 from claimsengine.workspace import PlanInfo, ProviderInfo, Workspace
+
+if TYPE_CHECKING:
+    from claimsengine.eligibility import Eligibility
+    from claimsengine.estimate import Estimate
 
 #: Gas a batch may use, well under any node's block limit (anvil's is 30M).
 BATCH_GAS_BUDGET = 12_000_000
@@ -489,9 +495,9 @@ class HospitalClient(Party):
                 progress(len(batch))
         return [outcomes[i] for i in range(len(records))]
 
-    def _known(self, index: int, prepared: PreparedClaim, outcomes: dict[int, Submission]) -> bool:
-        """True when the record is already on the chain (its result is filled in). Raises
-        when a different record was submitted under the same record id."""
+    def earlier_submission(self, prepared: PreparedClaim) -> JournalEntry | None:
+        """This workspace's journal entry of the record's id, if it sent one. Raises
+        RecordError when a different record was submitted under the same record id."""
         ws = self.workspace
         record = prepared.record
         earlier = ws.journal.by_record(ws.chain_key, record.provider_id, record.record_id)
@@ -505,6 +511,14 @@ class HospitalClient(Party):
                 field="record_id",
                 hint="give a corrected record a new record_id",
             )
+        return earlier
+
+    def _known(self, index: int, prepared: PreparedClaim, outcomes: dict[int, Submission]) -> bool:
+        """True when the record is already on the chain (its result is filled in). Raises
+        when a different record was submitted under the same record id."""
+        ws = self.workspace
+        record = prepared.record
+        earlier = self.earlier_submission(prepared)
         if earlier is None:
             # Never sent from this workspace, so not on the chain unless another workspace
             # shares its keys; then the contract refuses it as a duplicate, and _send_batch
@@ -707,6 +721,19 @@ class HospitalClient(Party):
         self, plan_id: str, member_id: str, on: date | None = None
     ) -> AccumulatorReport:
         return member_accumulators(self.workspace, plan_id, member_id, on)
+
+    # -- before a claim: claimsengine/eligibility.py and claimsengine/estimate.py ---------
+    def eligibility(self, plan_id: str, member_id: str, day: date | None = None) -> Eligibility:
+        """Whether the member is covered on `day` (default: today), and what is left."""
+        from claimsengine.eligibility import check_eligibility
+
+        return check_eligibility(self.workspace, plan_id, member_id, day)
+
+    def estimate(self, records: Sequence[TreatmentRecord]) -> list[Estimate]:
+        """What each record would get if submitted now (in order); nothing is sent."""
+        from claimsengine.estimate import estimate_records
+
+        return estimate_records(self.workspace, records, as_account=self.account or None)
 
 
 def member_accumulators(

@@ -80,6 +80,14 @@ COMMANDS: dict[str, LazyCommand] = {
     "submit": LazyCommand(
         f"{_PKG}.submit:submit", "Submit treatment records (JSON or FHIR).", "Hospital"
     ),
+    "eligibility": LazyCommand(
+        f"{_PKG}.eligibility:eligibility",
+        "Is a member covered on a day, and what is left.",
+        "Hospital",
+    ),
+    "estimate": LazyCommand(
+        f"{_PKG}.estimate:estimate", "What records would get if submitted now.", "Hospital"
+    ),
     "reconcile": LazyCommand(
         f"{_PKG}.reconcile:reconcile", "Check settlements against a ledger.", "Hospital"
     ),
