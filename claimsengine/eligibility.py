@@ -208,7 +208,7 @@ def coverage_eligibility_response(
     from fhir.resources.R4B.coverageeligibilityresponse import CoverageEligibilityResponse
 
     from claimsengine.exports.fhir import CARC_SYSTEM, _concept, _money
-    from claimsengine.fhir import MEMBER_SYSTEM, PLAN_SYSTEM
+    from claimsengine.records.fhir_fields import MEMBER_SYSTEM, PLAN_SYSTEM
 
     e = eligibility
     day = e.day.isoformat()
@@ -313,7 +313,8 @@ def read_eligibility_request(
     from pydantic import ValidationError
 
     from claimsengine.errors import InputError, RecordError
-    from claimsengine.fhir import PLAN_SYSTEM, _member_id
+    from claimsengine.records.fhir_fields import PLAN_SYSTEM
+    from claimsengine.records.fhir_fields import member_id_of as _member_id
 
     try:
         with open(path, encoding="utf-8") as handle:

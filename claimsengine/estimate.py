@@ -77,8 +77,8 @@ def simulate(chain: Chain, calls: Sequence[tuple[str, str, bytes]]) -> list[Simu
 def _simulate_embedded(chain: Any, calls: Sequence[tuple[str, str, bytes]]) -> list[SimulatedCall]:
     from claimsengine.chain.embedded import _computation_failure
 
-    chain._check_open()
-    state = chain._scratch_state()  # the next block's state; never persisted
+    # Its own state: the warm state that view calls share must never see these writes.
+    state = chain.sandbox_state()
     block = chain.block_number() + 1
     results: list[SimulatedCall] = []
     for sender, to, data in calls:
@@ -333,10 +333,10 @@ def predetermination(estimate: Estimate, *, created: str) -> dict[str, Any]:
         _adjudication,
         _concept,
         _fhir_id,
+        _identifier,
         _money,
-        _ref,
     )
-    from claimsengine.fhir import MEMBER_SYSTEM
+    from claimsengine.records.fhir_fields import MEMBER_SYSTEM
 
     result = estimate.result
     assert result is not None, "only an estimate with a result has a ClaimResponse"
@@ -351,11 +351,11 @@ def predetermination(estimate: Estimate, *, created: str) -> dict[str, Any]:
         "status": "active",
         "type": _concept(CLAIM_TYPE_SYSTEM, "institutional"),
         "use": "predetermination",
-        "patient": _ref(MEMBER_SYSTEM, estimate.record.member_id),
+        "patient": {"identifier": _identifier(MEMBER_SYSTEM, estimate.record.member_id)},
         "created": created,
-        "insurer": _ref(PLAN_SYSTEM, result.plan_id),
-        "requestor": _ref(PROVIDER_SYSTEM, result.provider_id or ""),
-        "request": _ref(RECORD_SYSTEM, result.record_id or ""),
+        "insurer": {"identifier": _identifier(PLAN_SYSTEM, result.plan_id)},
+        "requestor": {"identifier": _identifier(PROVIDER_SYSTEM, result.provider_id or "")},
+        "request": {"identifier": _identifier(RECORD_SYSTEM, result.record_id or "")},
         "outcome": "queued" if result.status == "pending_review" else "complete",
         "disposition": "estimate: " + _DISPOSITIONS[result.status],
         "item": items,

@@ -714,6 +714,15 @@ class EmbeddedChain(Chain):
             self._read_state = (key, state)
         return self._read_state[1]
 
+    def sandbox_state(self) -> StateAPI:
+        """A fresh state of the next block (its timestamp as a transaction would get it),
+        never persisted and never shared with view calls: a caller may apply transactions
+        to it and keep their effects across calls (an estimate of several claims)."""
+        self._check_open()
+        head = self._head
+        header = self._evm.create_header_from_parent(head, timestamp=self._next_timestamp(head))
+        return self._evm.get_vm(header.copy(base_fee_per_gas=0)).state
+
     def _header_at(self, number: int) -> BlockHeaderAPI:
         if not 0 <= number <= self._head.block_number:
             latest = self._head.block_number

@@ -53,6 +53,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "reconcile",
         "exports",
         "onboarding",
+        "eligibility",
+        "estimate",
         "demo",
         "scenario",
         "population",
