@@ -73,6 +73,10 @@ GAS_PER_CLAIM = 60_000
 GAS_PER_LINE = 30_000
 #: Batches this small go as single submissions (cheaper in gas).
 SMALL_BATCH = 3
+#: Tries of a funding whose allowance another run as the same account spent meanwhile.
+FUND_ATTEMPTS = 5
+#: The token's revert when a funding finds less allowance than it needs.
+ALLOWANCE_SPENT = "erc20: insufficient allowance"
 
 
 def describe_account(workspace: Workspace, account: str) -> str:
@@ -283,9 +287,19 @@ class InsurerClient(Party):
                 f"{cents} are needed",
                 hint="top up the insurer's account first",
             )
-        if token.allowance(self.account, self.engine.address) < units:
-            token.approve(self.account, self.engine.address, units)
-        self.engine.fund(self.account, plan_id, cents)
+        # Other runs as this account may fund at the same time and spend the allowance
+        # between our approval and our funding: top it up by what is short (never set it
+        # down to our amount, which would take theirs), and when ours was spent, again.
+        for attempt in range(FUND_ATTEMPTS):
+            allowance = token.allowance(self.account, self.engine.address)
+            if allowance < units:
+                token.approve(self.account, self.engine.address, allowance + units)
+            try:
+                self.engine.fund(self.account, plan_id, cents)
+                break
+            except TransactionReverted as error:
+                if error.reason != ALLOWANCE_SPENT or attempt == FUND_ATTEMPTS - 1:
+                    raise
         return self.engine.pool_state(plan_id)
 
     def withdraw(self, plan_id: str, cents: int, to: str | None = None) -> PoolState:

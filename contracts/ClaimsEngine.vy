@@ -791,7 +791,7 @@ def _pay(plan_id: bytes32, provider: uint256, payout: address, claim_id: uint256
     """
     @dev Pays a provider, or credits it in the engine when the token refuses.
     """
-    if not pool._try_send(plan_id, payout, amount):
+    if not pool._try_send(plan_id, payout, amount, pool.PAY_GAS):
         pool._credit(plan_id, provider, registry.provider_refs[plan_id][provider], claim_id, amount)
 
 

@@ -44,6 +44,14 @@ QUEUE_CLAIM_ID: constant(uint256) = 96
 # @dev Token word: token address (160) | units per cent.
 TOKEN_SCALE: constant(uint256) = 160
 
+# @dev Gas a claim's payment may spend in the token (and any receive hook it calls). A
+# standard transfer to a new account costs about 30,000-60,000 (a proxied, blocklist-checking
+# token at the top); the rest leaves room for a modest hook. A payout hook that burns all it
+# is given then costs settlement this much, not all but 1/64 of what is left, so one claim
+# cannot starve the claims behind it. A payment that needs more is credited, and `collect`
+# (whose caller pays for its own transfer) passes all the gas.
+PAY_GAS: constant(uint256) = 100_000
+
 
 # @dev Per plan: the packed pool word. `reserved` is what the queued claims need.
 pools: HashMap[bytes32, uint256]
@@ -284,14 +292,15 @@ def _send(plan_id: bytes32, recipient: address, amount: uint256):
     """
     @dev Moves `amount` cents of the plan's token out of the engine, or reverts.
     """
-    assert self._try_send(plan_id, recipient, amount), "pool: transfer failed"
+    assert self._try_send(plan_id, recipient, amount, msg.gas), "pool: transfer failed"
 
 
 @internal
-def _try_send(plan_id: bytes32, recipient: address, amount: uint256) -> bool:
+def _try_send(plan_id: bytes32, recipient: address, amount: uint256, gas_limit: uint256) -> bool:
     """
-    @dev Moves `amount` cents of the plan's token out of the engine. False when the token
-         refuses (reverts, or returns false); a token that returns nothing succeeded.
+    @dev Moves `amount` cents of the plan's token out of the engine, giving the token at most
+         `gas_limit` gas. False when the token refuses (reverts, runs out of gas, or returns
+         false); a token that returns nothing succeeded.
          The token was checked to be a contract when the plan was created.
     """
     word: uint256 = self.tokens[plan_id]
@@ -303,6 +312,7 @@ def _try_send(plan_id: bytes32, recipient: address, amount: uint256) -> bool:
         token,
         abi_encode(recipient, amount * scale, method_id=method_id("transfer(address,uint256)")),
         max_outsize=32,
+        gas=gas_limit,
         revert_on_failure=False,
     )  # EXTERNAL CALL
     if not success:

@@ -3,8 +3,9 @@
 @title Hostile test token
 @notice An ERC-20 for tests only, with switches for the ways a token can hurt a contract
         that holds it: a fee taken on every transfer, accounts it refuses to pay, transfers
-        that return false instead of reverting, and a hook that calls back into another
-        contract (to try re-entry) before a transfer completes. Anyone may mint and flip
+        that return false instead of reverting, a hook that calls back into another
+        contract (to try re-entry) before a transfer completes, and an ERC-777-style hook
+        that calls the receiver of a transfer. Anyone may mint and flip
         the switches: never deploy it anywhere that matters.
 @custom:contact claimsengine developers
 """
@@ -32,6 +33,10 @@ refuse_by_false: public(bool)
 # that call fails (a token with a receive hook that lets the caller re-enter).
 hook_target: public(address)
 hook_data: public(Bytes[1024])
+
+# @dev When set, a transfer to a contract calls `tokensReceived()` on it and reverts if that
+# call fails (an ERC-777-style receive hook: the receiver decides, and may burn all gas).
+call_receiver: public(bool)
 
 
 # @dev Standard ERC-20 events.
@@ -109,6 +114,15 @@ def set_hook(target: address, data: Bytes[1024]):
 
 
 @external
+def set_call_receiver(call: bool):
+    """
+    @notice Makes transfers to a contract call `tokensReceived()` on it.
+    @param call True to call the receiver.
+    """
+    self.call_receiver = call
+
+
+@external
 def approve(spender: address, amount: uint256) -> bool:
     """
     @notice Standard approve.
@@ -157,4 +171,6 @@ def _transfer(owner: address, receiver: address, amount: uint256) -> bool:
     self.balanceOf[receiver] += amount - fee
     self.totalSupply -= fee
     log Transfer(sender=owner, receiver=receiver, value=amount - fee)
+    if self.call_receiver and receiver.is_contract and receiver != msg.sender:
+        raw_call(receiver, method_id("tokensReceived()"))  # EXTERNAL CALL
     return True

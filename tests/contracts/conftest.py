@@ -272,8 +272,13 @@ class Deployment:
         )
 
 
+MAINNET_BLOCK_GAS = 30_000_000
+# Deploys runtime code 0xfe (INVALID): any call to it burns all the gas it is given.
+GAS_BURNER_INIT = bytes.fromhex("60fe60005360016000f3")
+
+
 class HostileToken(DevToken):
-    """Tests only: fee-on-transfer, blocklist, refuse-by-false and re-entry hook switches."""
+    """Tests only: fee-on-transfer, blocklist, refuse-by-false, re-entry and receiver hooks."""
 
     artifact_name = "testing/HostileToken"
 

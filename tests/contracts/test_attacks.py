@@ -19,11 +19,14 @@ from claimsengine.engine import MAX_SETTLE, DevToken, Enrollment, Role, Status
 from claimsengine.plan import Plan
 
 from .conftest import (
+    GAS_BURNER_INIT,
+    MAINNET_BLOCK_GAS,
     TODAY,
     TOKEN_SCALE,
     Deployment,
     HostileToken,
     NoReturnToken,
+    Submitted,
     deploy,
     deploy_engine,
     make_plan,
@@ -317,6 +320,66 @@ def test_a_token_hook_cannot_re_enter(chain: EmbeddedChain) -> None:
     sub = d.submit(d.claim(m, DAY, [("X", 1, 10_000)]))
     assert sub.status == Status.PAID and credit(d) == 8_000
     assert d.balance(d.hospital) == 0
+    assert engine_balance(d) == (d.pool().balance + credit(d)) * TOKEN_SCALE
+
+
+def test_a_payout_hook_that_burns_all_gas_stops_nothing(chain: EmbeddedChain) -> None:
+    # The old attack: the token calls the receiver on transfer (ERC-777 style), HOSP-A
+    # points its payout at a contract that burns all gas, and each of its payments left
+    # settlement ~1/32 of its gas, so two of them made `fund` and `settle` run out of gas
+    # in a mainnet-sized transaction and HOSP-B's claim behind stayed queued.
+    d = hostile(chain)
+    d.token.transact(d.insurer, "set_call_receiver", True)
+    burner = chain.send(d.insurer, None, GAS_BURNER_INIT).contract_address
+    assert burner is not None
+    d.engine.set_payout(d.hospital, d.plan_id, "HOSP-A", burner)
+    m = d.enroll("m1", date(2026, 1, 1))
+
+    def queue_three(first: date) -> list[Submitted]:
+        # Each X claim pays 80.00 (fee 100.00, 20% coinsurance); the pool is empty.
+        subs = [
+            d.submit(d.claim(m, first, [("X", 1, 10_000)])),
+            d.submit(d.claim(m, first + timedelta(days=1), [("X", 1, 10_000)])),
+            d.submit(d.claim(m, first + timedelta(days=2), [("X", 1, 10_000)]), sender=d.hospital2),
+        ]
+        assert [s.status for s in subs] == [Status.QUEUED] * 3
+        return subs
+
+    def paid(subs: list[Submitted]) -> bool:
+        providers = ("HOSP-A", "HOSP-A", "HOSP-B")
+        return all(
+            d.status(s.submitted["commitment"], p).status == Status.PAID
+            for s, p in zip(subs, providers, strict=True)
+        )
+
+    plan = text_to_bytes32(d.plan_id)
+    # Funding settles the queue itself, within a mainnet block's gas.
+    subs = queue_three(DAY)
+    minter = chain.accounts["insurer"]
+    d.token.mint(minter, chain.address_of(d.insurer), 24_000 * TOKEN_SCALE)
+    d.token.approve(d.insurer, d.engine.address, 24_000 * TOKEN_SCALE)
+    chain.send(
+        d.insurer,
+        d.engine.address,
+        d.engine.abi.encode_call("fund", plan, 24_000),
+        gas=MAINNET_BLOCK_GAS,
+    )
+    assert paid(subs)
+    # HOSP-A's two refused payments are credited (2 x 80.00); HOSP-B is paid in tokens.
+    assert credit(d) == 16_000 and d.balance(d.hospital2) == 8_000 * TOKEN_SCALE
+    # And so does `settle`, from anyone.
+    subs = queue_three(DAY + timedelta(days=10))
+    d.engine.set_paused(d.insurer, d.plan_id, True)
+    d.fund(24_000)
+    d.engine.set_paused(d.insurer, d.plan_id, False)
+    chain.send(
+        d.outsider,
+        d.engine.address,
+        d.engine.abi.encode_call("settle", plan, MAX_SETTLE),
+        gas=MAINNET_BLOCK_GAS,
+    )
+    assert paid(subs)
+    assert credit(d) == 32_000 and d.balance(d.hospital2) == 16_000 * TOKEN_SCALE
     assert engine_balance(d) == (d.pool().balance + credit(d)) * TOKEN_SCALE
 
 

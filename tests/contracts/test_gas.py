@@ -15,7 +15,15 @@ from claimsengine.days import to_day
 from claimsengine.engine import ChainClaim, Enrollment, Status
 from claimsengine.plan import Plan
 
-from .conftest import Deployment, Submitted, deploy, pseudonym
+from .conftest import (
+    GAS_BURNER_INIT,
+    MAINNET_BLOCK_GAS,
+    Deployment,
+    HostileToken,
+    Submitted,
+    deploy,
+    pseudonym,
+)
 
 FIRST_DAY = date(2027, 1, 1)
 Z_LINE = [("Z", 1, 12_000)]  # plan_paid 95.00
@@ -90,3 +98,33 @@ def test_small_batches_pay_for_the_whole_batch_bound(
     (sub,) = d.submit_batch([d.claim(member, FIRST_DAY + timedelta(days=1), Z_LINE)])
     assert sub.status == Status.PAID
     report("batch of 1", sub.receipt.gas_used, 385_000)
+
+
+def test_settling_256_claims_whose_payout_hook_burns_all_gas(
+    chain: EmbeddedChain, worked_plan: Plan
+) -> None:
+    # The worst queue: the token calls the receiver on transfer, and every claim's payout
+    # burns all the gas it is given. The engine gives each payment at most PAY_GAS (100,000),
+    # so a claim costs a bounded amount and a full `settle` still fits a mainnet block.
+    d = deploy(chain, worked_plan, fund_cents=0, token_type=HostileToken)
+    d.token.transact(d.insurer, "set_call_receiver", True)
+    burner = chain.send(d.insurer, None, GAS_BURNER_INIT).contract_address
+    assert burner is not None
+    d.engine.set_payout(d.hospital, d.plan_id, "HOSP-A", burner)
+    members = [pseudonym(f"m{i}") for i in range(257)]
+    d.engine.enroll(
+        d.insurer, d.plan_id, [Enrollment(m, to_day(date(2026, 1, 1)), None) for m in members]
+    )
+    for start in range(0, 257, 100):
+        batch = [d.claim(m, FIRST_DAY, Z_LINE) for m in members[start : start + 100]]
+        assert {s.status for s in d.submit_batch(batch)} == {Status.QUEUED}
+    d.engine.set_paused(d.insurer, d.plan_id, True)
+    d.fund(257 * 9_500)  # 257 claims of plan_paid 95.00
+    d.engine.set_paused(d.insurer, d.plan_id, False)
+    one = d.engine.settle(d.outsider, d.plan_id, 1)
+    report("settle 1 claim, payout hook burns all gas", one.gas_used, 175_000)
+    full = d.engine.settle(d.outsider, d.plan_id, 256)
+    assert d.pool().queued == 0
+    assert d.engine.provider_info(d.plan_id, "HOSP-A").credit == 257 * 9_500
+    report("settle 256 claims, payout hooks burn all gas", full.gas_used, 29_200_000)
+    assert full.gas_used < MAINNET_BLOCK_GAS

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from claimsengine.days import to_day
+from claimsengine.engine import DevToken, Engine
 from claimsengine.errors import NotAuthorised
 from claimsengine.members import load_members
 from claimsengine.plan import load_plan
@@ -114,5 +116,38 @@ def test_a_hospital_without_the_plans_key_is_refused(tmp_path: Path) -> None:
         assert "no pseudonym key for plan SILVER-2027" in str(outcome.error)
         assert "field plan_id" in str(outcome.error)
         assert PLAN not in ws.keys.plans()  # and none was created
+    finally:
+        ws.close()
+
+
+def test_two_fundings_by_one_insurer_at_once_both_land(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two `claims fund` runs as the same insurer: the second runs whole between the first's
+    # approval and its funding, and takes the allowance the first approved. The first must
+    # still land, not fail with the token's "erc20: insufficient allowance".
+    ws = Workspace.open(tmp_path / "state", create=True)
+    try:
+        first, second = InsurerClient(ws, "insurer"), InsurerClient(ws, "insurer")
+        with ws.command():
+            first.deploy(load_plan(FIXTURES / "plans" / "silver.yaml"))
+        engine_fund = Engine.fund
+        interleaved: list[bool] = []
+
+        def fund_after_the_other(self: Engine, sender: str, plan_id: str, cents: int) -> Any:
+            if not interleaved:
+                interleaved.append(True)
+                second.fund(PLAN, 20_000)
+            return engine_fund(self, sender, plan_id, cents)
+
+        monkeypatch.setattr(Engine, "fund", fund_after_the_other)
+        with ws.command():
+            pool = first.fund(PLAN, 10_000)
+        assert interleaved
+        # 100.00 + 200.00, both whole.
+        assert pool.balance == 30_000
+        info = ws.plan(PLAN)
+        token = DevToken(ws.chain, info.token)
+        assert token.allowance(first.account, ws.engine.address) == 0
     finally:
         ws.close()
