@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from claimsengine.errors import ClaimsError
+from claimsengine.errors import ClaimRejected, ClaimsError
 from claimsengine.plan import Plan, Service
 
 __all__ = [
@@ -99,18 +99,6 @@ REJECT_FUTURE_SERVICE = "service date in the future"
 ClaimStatus = Literal["denied", "pending_review", "approved"]
 # (member, provider, code, service_day): spec check c.
 LineKey = tuple[str, str, str, int]
-
-
-class ClaimRejected(ClaimsError):
-    """A claim-level reject (spec checks 3-4): nothing is recorded; fix the claim and resend.
-
-    ``reason`` is the contract's reason, word for word; the message may add detail.
-    """
-
-    def __init__(self, reason: str, detail: str | None = None) -> None:
-        message = f"claim rejected: {reason}" + (f" ({detail})" if detail else "")
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

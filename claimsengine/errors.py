@@ -12,8 +12,11 @@ from typing import Any
 
 __all__ = [
     "ChainError",
+    "ClaimRejected",
     "ClaimsError",
+    "ExportError",
     "InputError",
+    "LedgerError",
     "NotAuthorised",
     "NodeRequestError",
     "NonceTaken",
@@ -23,6 +26,7 @@ __all__ = [
     "RpcError",
     "ScenarioError",
     "StateLocked",
+    "SubmitInterrupted",
     "TransactionReverted",
     "VaultIntegrityError",
 ]
@@ -127,6 +131,46 @@ class ScenarioError(InputError):
         return self.file
 
 
+class LedgerError(InputError):
+    """A bad ledger file; ``str()`` reads ``FILE: line N: record R: field F: message``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        record: str | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.line = line  # set first: InputError formats the message in __init__
+        super().__init__(message, file=file, record=record, field=field, hint=hint)
+
+    def _where(self) -> str | None:
+        parts = [] if self.file is None else [self.file]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        return ": ".join(parts) if parts else None
+
+
+class ClaimRejected(ClaimsError):
+    """A claim-level reject (spec checks 3-4): nothing is recorded; fix the claim and resend.
+
+    ``reason`` is the contract's reason, word for word; the message may add detail.
+    """
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        message = f"claim rejected: {reason}" + (f" ({detail})" if detail else "")
+        super().__init__(message)
+        self.reason = reason
+
+
+class ExportError(ClaimsError):
+    """An export that would not be correct (for instance an 835 that does not balance)
+    is refused rather than written."""
+
+
 class ChainError(ClaimsError):
     """The chain (embedded or JSON-RPC) could not do what was asked."""
 
@@ -185,6 +229,19 @@ class NodeRequestError(ChainError):
         if self.data is not None:
             error["data"] = self.data
         return error
+
+
+class SubmitInterrupted(ChainError):
+    """The chain failed for good during a run. ``report`` holds what was done before it
+    (an ``orchestrator.SubmitReport``).
+
+    Nothing is lost: the records in flight are ``prepared`` in the journal, and running the
+    same command again finishes them (and never submits a record twice).
+    """
+
+    def __init__(self, message: str, *, report: Any, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.report = report
 
 
 class VaultIntegrityError(ClaimsError):

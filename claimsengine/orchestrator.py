@@ -42,7 +42,14 @@ from typing import Any
 from claimsengine import faults
 from claimsengine.abi import bytes32_to_text
 from claimsengine.engine import Status
-from claimsengine.errors import ChainError, ClaimsError, InputError, NotFound, RecordError
+from claimsengine.errors import (
+    ChainError,
+    ClaimsError,
+    InputError,
+    NotFound,
+    RecordError,
+    SubmitInterrupted,
+)
 from claimsengine.history import claim_events
 from claimsengine.journal import PREPARED
 from claimsengine.privacy import SALT_BYTES, record_commitment
@@ -184,18 +191,6 @@ class SubmitReport:
         return [claim.result.to_json() for claim in self.claims] + [
             entry.to_json() for entry in self.set_aside
         ]
-
-
-class SubmitInterrupted(ChainError):
-    """The chain failed for good during a run. ``report`` holds what was done before it.
-
-    Nothing is lost: the records in flight are ``prepared`` in the journal, and running the
-    same command again finishes them (and never submits a record twice).
-    """
-
-    def __init__(self, message: str, *, report: SubmitReport, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.report = report
 
 
 def check_paths(

@@ -44,7 +44,7 @@ from claimsengine.adjudication import (
 )
 from claimsengine.days import day_of_timestamp, from_day
 from claimsengine.engine import DevToken, Engine, Status
-from claimsengine.errors import ClaimsError, InputError
+from claimsengine.errors import ClaimsError, InputError, LedgerError
 from claimsengine.history import ClaimEvents, line_adjudication, plan_claim_events
 from claimsengine.money import format_cents, parse_amount
 from claimsengine.payer import Payer
@@ -117,33 +117,6 @@ _STATUS_LABELS: dict[Status, ResultStatus] = {
 
 
 # -- the ledger ---------------------------------------------------------------------------
-
-
-class LedgerError(InputError):
-    """A bad ledger file; ``str()`` reads ``FILE: line N: record R: field F: message``."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        file: str | None = None,
-        line: int | None = None,
-        record: str | None = None,
-        field: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        self.line = line  # set first: InputError formats the message in __init__
-        super().__init__(message, file=file, record=record, field=field, hint=hint)
-
-    def _located(self) -> str:
-        parts = [] if self.file is None else [self.file]
-        if getattr(self, "line", None) is not None:
-            parts.append(f"line {self.line}")
-        if self.record is not None:
-            parts.append(f"record {self.record}")
-        if self.field is not None:
-            parts.append(f"field {self.field}")
-        return ": ".join([*parts, self.message])
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import json
 from typing import TYPE_CHECKING
 
 from claimsengine.adjudication import GROUP_CODES
-from claimsengine.errors import ClaimsError
+from claimsengine.errors import ClaimsError, ExportError
 
 if TYPE_CHECKING:
     from claimsengine.reconcile import ReconciliationReport
@@ -40,11 +40,6 @@ def adjustment_group(code: int) -> str:
             hint="adjudication.md lists the CO and PR codes",
         )
     return group
-
-
-class ExportError(ClaimsError):
-    """An export that would not be correct (for instance an 835 that does not balance)
-    is refused rather than written."""
 
 
 def render(report: ReconciliationReport, fmt: str) -> str:
