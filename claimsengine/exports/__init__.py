@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from claimsengine.adjudication import GROUP_CODES
 from claimsengine.errors import ClaimsError, ExportError
+from claimsengine.exports.groups import adjustment_group
 
 if TYPE_CHECKING:
     from claimsengine.reconcile import ReconciliationReport
@@ -25,21 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["FORMATS", "ExportError", "adjustment_group", "render"]
 
 FORMATS: tuple[str, ...] = ("json", "csv", "x12-835", "fhir")
-
-#: The groups of the reasons an adjudicator may give a denial in review (adjudication.md,
-#: "Group codes"), for an engine whose adjudication table does not list them yet.
-_REVIEW_GROUPS = {50: "CO", 16: "CO", 204: "PR"}
-
-
-def adjustment_group(code: int) -> str:
-    """The remittance group (CO or PR) of an adjustment reason code (adjudication.md)."""
-    group = GROUP_CODES.get(code) or _REVIEW_GROUPS.get(code)
-    if group is None:
-        raise ExportError(
-            f"reason code {code} has no remittance group",
-            hint="adjudication.md lists the CO and PR codes",
-        )
-    return group
 
 
 def render(report: ReconciliationReport, fmt: str) -> str:

@@ -37,7 +37,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from claimsengine.adjudication import LineAdjudication
-from claimsengine.exports import adjustment_group
+from claimsengine.exports.groups import adjustment_group
 from claimsengine.money import cents_to_decimal, format_cents
 
 if TYPE_CHECKING:

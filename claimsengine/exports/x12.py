@@ -49,7 +49,8 @@ from datetime import datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
-from claimsengine.exports import ExportError, adjustment_group
+from claimsengine.errors import ExportError
+from claimsengine.exports.groups import adjustment_group
 from claimsengine.money import format_cents
 from claimsengine.npi import is_valid_npi
 
