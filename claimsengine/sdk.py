@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from claimsengine.abi import text_to_bytes32
+from claimsengine.abi import bytes32_to_text, text_to_bytes32
 from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.engine import (
     DEFAULT_REVIEW_REASON,
@@ -108,7 +108,7 @@ def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
     """A claim's result: amounts from its events, status from the contract's storage, and
     the off-chain names (record id, provider id) that this workspace knows."""
     entry = workspace.journal.by_commitment(events.commitment)
-    plan_id = events.submitted.args["plan_id"].rstrip(b"\0").decode("ascii")
+    plan_id = bytes32_to_text(events.submitted.args["plan_id"])
     provider_id = workspace.provider_ids_by_account(plan_id).get(events.provider_account)
     state = workspace.engine.claim_status(plan_id, provider_id or "", events.commitment)
     return build_result(
@@ -375,6 +375,13 @@ class HospitalClient(Party):
             self._providers[key] = provider
         return provider
 
+    def _has_plan(self, plan_id: str) -> bool:
+        try:
+            self.workspace.plan(plan_id)
+        except NotFound:
+            return False
+        return True
+
     def _provider_of_acting_account(self, plan_id: str) -> str | None:
         """The provider id the acting account submits for in the plan (None: none)."""
         if self._acting_for is not None and plan_id in self._acting_for:
@@ -400,7 +407,9 @@ class HospitalClient(Party):
         try:
             provider = self._provider(record.plan_id, record.provider_id)
         except NotFound as error:
-            field = "plan_id" if "plan" in error.message.split()[:2] else "provider_id"
+            # Which lookup failed: the plan's (then the record's plan_id is wrong) or the
+            # provider's (its provider_id).
+            field = "provider_id" if self._has_plan(record.plan_id) else "plan_id"
             raise RecordError(error.message, file=source, record=label, field=field) from None
         if record.service_day > self.today():
             raise RecordError(
@@ -787,7 +796,7 @@ def member_accumulators(
             continue
         for line in engine.events("LineAdjudicated", claim_id.to_bytes(32, "big")):
             if int(line.args["denial"]) == 0:
-                code = line.args["code"].rstrip(b"\0").decode("ascii")
+                code = bytes32_to_text(line.args["code"])
                 units[code] = units.get(code, 0) + int(line.args["units"])
     return AccumulatorReport(
         plan_id=plan_id,
