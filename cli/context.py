@@ -167,6 +167,27 @@ def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         ctx.ensure_object(App).json_output = True
 
 
+def record_path_options(command: F) -> F:
+    """PATH... of treatment records, with ``--plan`` and ``--provider`` for records that name
+    none: the input of every command that reads records as ``submit`` does."""
+    command = click.option(
+        "--provider",
+        "provider_id",
+        metavar="PROVIDER_ID",
+        help="Provider of records that name none (such as Synthea's FHIR bundles).",
+    )(command)
+    command = click.option(
+        "--plan", "plan_id", metavar="PLAN_ID", help="Plan of records that name none."
+    )(command)
+    return click.argument(
+        "paths",
+        metavar="PATH...",
+        nargs=-1,
+        required=True,
+        type=click.Path(exists=True, path_type=Path),
+    )(command)
+
+
 def json_option(command: F) -> F:
     """A hidden ``--json`` on the command itself, so ``claims status 4 --json`` works too."""
     return click.option(

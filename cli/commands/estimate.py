@@ -8,25 +8,19 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import App, claim_table, json_option, pass_app, table
+from claimsengine.cli.context import (
+    App,
+    claim_table,
+    json_option,
+    pass_app,
+    record_path_options,
+    table,
+)
 from claimsengine.errors import ClaimsError
 
 
 @click.command(short_help="What records would get if submitted now.")
-@click.argument(
-    "paths",
-    metavar="PATH...",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, path_type=Path),
-)
-@click.option("--plan", "plan_id", metavar="PLAN_ID", help="Plan of records that name none.")
-@click.option(
-    "--provider",
-    "provider_id",
-    metavar="PROVIDER_ID",
-    help="Provider of records that name none (such as Synthea's FHIR bundles).",
-)
+@record_path_options
 @click.option(
     "--format",
     "output_format",

@@ -15,6 +15,7 @@ from claimsengine.cli.context import (
     key_value_table,
     pass_app,
     progress,
+    record_path_options,
     table,
 )
 from claimsengine.errors import ClaimsError
@@ -27,20 +28,7 @@ CLAIM_ROWS_SHOWN = 100
 
 
 @click.command(short_help="Submit treatment records (JSON or FHIR).")
-@click.argument(
-    "paths",
-    metavar="PATH...",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, path_type=Path),
-)
-@click.option("--plan", "plan_id", metavar="PLAN_ID", help="Plan of records that name none.")
-@click.option(
-    "--provider",
-    "provider_id",
-    metavar="PROVIDER_ID",
-    help="Provider of records that name none (such as Synthea's FHIR bundles).",
-)
+@record_path_options
 @click.option(
     "--quarantine",
     "quarantine_dir",
