@@ -38,7 +38,6 @@ from claimsengine.engine import (
     PoolState,
     ProviderState,
     Role,
-    Status,
     reverted,
 )
 from claimsengine.errors import (
@@ -60,6 +59,7 @@ from claimsengine.npi import parse_npi
 from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.records import TreatmentRecord
 from claimsengine.results import AccumulatorReport, ClaimResult
+from claimsengine.status import ClaimStatus
 from claimsengine.workspace import PlanInfo, ProviderInfo, Workspace
 
 if TYPE_CHECKING:
@@ -111,6 +111,8 @@ def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
     plan_id = bytes32_to_text(events.submitted.args["plan_id"])
     provider_id = workspace.provider_ids_by_account(plan_id).get(events.provider_account)
     state = workspace.engine.claim_status(plan_id, provider_id or "", events.commitment)
+    if state.status is None:  # its events say it was submitted: storage must have it
+        raise ClaimsError(f"claim {events.claim_id} has events but no status on the chain")
     return build_result(
         events,
         status=state.status,
@@ -146,7 +148,7 @@ def record_result(
         )
     entry = entries[0]
     state = workspace.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
-    if state.status == Status.NONE:
+    if state.status is None:
         raise NotFound(f"record {record_id} is not on the chain yet", hint="submit it again")
     return claim_result(workspace, state.claim_id)
 
@@ -548,7 +550,7 @@ class HospitalClient(Party):
             # finds it with claim_status. This saves a claim_status call per new record.
             return False
         state = ws.engine.claim_status(record.plan_id, record.provider_id, prepared.commitment)
-        if state.status == Status.NONE:
+        if state.status is None:
             return False
         if earlier.claim_id is None:
             ws.journal.prepare(
@@ -616,7 +618,7 @@ class HospitalClient(Party):
                 state = ws.engine.claim_status(
                     record.plan_id, record.provider_id, prepared.commitment
                 )
-                if state.status != Status.NONE:
+                if state.status is not None:
                     # "claims: duplicate": an earlier send did land (a retried JSON-RPC
                     # request whose first answer was lost). It is on the chain: not an error.
                     ws.journal.mark_submitted(prepared.commitment, state.claim_id, None)
@@ -652,7 +654,7 @@ class HospitalClient(Party):
             # only a later review, funding or settlement changes it.
             result = build_result(
                 events,
-                status=Status(int(events.submitted.args["status"])),
+                status=events.submitted_status,
                 record_id=prepared.record.record_id,
                 provider_id=prepared.record.provider_id,
             )
@@ -666,7 +668,7 @@ class HospitalClient(Party):
         sources: list[str | None] = []
         for entry in ws.journal.pending(ws.chain_key):
             state = ws.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
-            if state.status != Status.NONE:
+            if state.status is not None:
                 ws.journal.mark_submitted(entry.commitment, state.claim_id, None)
                 continue
             record, _salt = ws.vault.get(entry.commitment)
@@ -792,7 +794,7 @@ def member_accumulators(
         claim_id = int(event.args["claim_id"])
         provider_id, _active = engine.provider_of(plan_id, str(event.args["provider"]))
         commitment = bytes(event.args["commitment"])
-        if engine.claim_status(plan_id, provider_id or "", commitment).status == Status.DENIED:
+        if engine.claim_status(plan_id, provider_id or "", commitment).status == ClaimStatus.DENIED:
             continue
         for line in engine.events("LineAdjudicated", claim_id.to_bytes(32, "big")):
             if int(line.args["denial"]) == 0:
