@@ -646,20 +646,22 @@ def _check_sender(workspace: Workspace, checked: LoadResult, as_account: str) ->
 
 
 class _MemberCheck:
-    """Whether a member is enrolled: the plan's enrolment of their pseudonym is on-chain.
+    """Whether a member is enrolled in the benefit period of a service day: the plan's
+    enrolment of their pseudonym of that period is on-chain.
 
-    One call per (plan, member), however many records the member has.
+    One call per (plan, member, period), however many records the member has.
     """
 
     def __init__(self, workspace: Workspace) -> None:
         self._workspace = workspace
-        self._known: dict[tuple[str, str], bool] = {}
+        self._known: dict[tuple[str, str, int], bool] = {}
 
-    def __call__(self, plan_id: str, member_id: str) -> bool:
-        key = (plan_id, member_id)
+    def __call__(self, plan_id: str, member_id: str, service_day: int) -> bool:
+        workspace = self._workspace
+        period = workspace.periods(plan_id).of(service_day)
+        key = (plan_id, member_id, period)
         if key not in self._known:
-            workspace = self._workspace
-            pseudonym = workspace.pseudonym(plan_id, member_id)
+            pseudonym = workspace.pseudonym(plan_id, member_id, period)
             enrolled, _start, _end = workspace.engine.member(plan_id, pseudonym)
             self._known[key] = enrolled
         return self._known[key]

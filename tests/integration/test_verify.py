@@ -209,7 +209,7 @@ def test_a_claim_that_bills_other_lines_than_its_record(
     salt, commitment = workspace.commitment(honest)
     claim = ChainClaim(
         commitment=commitment,
-        member=workspace.pseudonym(PLAN, honest.member_id),
+        member=workspace.pseudonym_on(PLAN, honest.member_id, honest.service_day),
         service_day=honest.service_day,
         prior_auth=False,
         lines=(ChainLine("99285", 1, 250_000),),
