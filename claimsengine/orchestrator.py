@@ -464,6 +464,12 @@ def _claim_differences(
         found.append("plan_id")
     if int(events.submitted.args["service_day"]) != record.service_day:
         found.append("service_date")
+    if record.plan_id in workspace.keys.plans():
+        # The member's pseudonym of the service day's benefit period: a claim under another
+        # period's pseudonym would meet that period's (empty) accumulators.
+        expected = workspace.pseudonym_on(record.plan_id, record.member_id, record.service_day)
+        if bytes(events.submitted.args["member"]) != expected:
+            found.append("member_id")
     billed = [
         (bytes32_to_text(e.args["code"]), int(e.args["units"]), int(e.args["billed"]))
         for e in events.lines
