@@ -81,6 +81,14 @@ def test_renew_enrols_the_still_covered_members_in_the_next_period(tmp_path: Pat
         "31",
         3,
     )
+    text = " ".join(
+        claims(state, "eligibility", PLAN, "M-0001", "--date", "2030-01-05").stdout.split()
+    )
+    assert (
+        "Not enrolled in this benefit period: check the member id; if the member is covered "
+        f"that day, the insurer enrols the benefit period with `claims renew {PLAN}` (or "
+        "`claims enroll` again)." in text
+    )
     assert claims_json(state, "renew", PLAN)["period"] == 4  # fills 3, adds 4
     eligibility = claims_json(state, "eligibility", PLAN, "M-0001", "--date", "2030-01-05")
     assert (eligibility["covered"], eligibility["denial"]) == (True, None)
