@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ANVIL_VERSION := 1.7.1
 CAST_VERSION := 1.7.1
+ETHERS_VERSION := 6.17.0
 
 .PHONY: demo test install lint bench clean
 
@@ -19,7 +20,12 @@ $(BIN)/claims: pyproject.toml
 .tools/node_modules/.bin/cast: .tools/node_modules/.bin/anvil
 	npm install --silent --no-audit --no-fund --prefix .tools @foundry-rs/cast@$(CAST_VERSION)
 
-install: $(BIN)/claims .tools/node_modules/.bin/anvil .tools/node_modules/.bin/cast
+# ethers: a standard JavaScript client, for the test that `claims node` serves it.
+.tools/node_modules/ethers/package.json: .tools/node_modules/.bin/cast
+	npm install --silent --no-audit --no-fund --prefix .tools ethers@$(ETHERS_VERSION)
+
+install: $(BIN)/claims .tools/node_modules/.bin/anvil .tools/node_modules/.bin/cast \
+	.tools/node_modules/ethers/package.json
 
 demo: $(BIN)/claims
 	$(BIN)/claims demo

@@ -59,6 +59,8 @@ TARGET_SECONDS = 30.0
 # integrator would hold. They make the same kind of pseudonyms and commitments.
 _PSEUDONYM_KEY = hashlib.sha256(b"bench pseudonym key").digest()
 _SALT_KEY = hashlib.sha256(b"bench salt key").digest()
+#: Every bench service day is in 2027, the plan's first benefit period.
+_PERIOD = 0
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -76,7 +78,7 @@ def abi_claim(record: TreatmentRecord) -> tuple[Any, ...]:
     salt = hmac.new(_SALT_KEY, record.canonical_bytes(), hashlib.sha256).digest()
     return (
         record_commitment(salt, record),
-        member_pseudonym(_PSEUDONYM_KEY, record.member_id),
+        member_pseudonym(_PSEUDONYM_KEY, _PERIOD, record.member_id),
         record.service_day,
         bool(record.prior_auth),
         [(text_to_bytes32(line.code), line.units, line.billed) for line in record.lines],
@@ -86,7 +88,7 @@ def abi_claim(record: TreatmentRecord) -> tuple[Any, ...]:
 def enrollments(claims: int) -> list[tuple[bytes, int, int]]:
     start = to_day(scenario.COVERAGE_START)
     return [
-        (member_pseudonym(_PSEUDONYM_KEY, member_id), start, 0)
+        (member_pseudonym(_PSEUDONYM_KEY, _PERIOD, member_id), start, 0)
         for member_id in scenario.member_ids(scenario.members_for(claims))
     ]
 

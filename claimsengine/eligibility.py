@@ -110,7 +110,7 @@ def check_eligibility(
     (created,) = engine.events("PlanCreated", plan_topic)[:1]
     terms = created.args
     day = to_day(on) if on else day_of_timestamp(workspace.chain.now())
-    member = workspace.pseudonym(plan_id, member_id)
+    member = workspace.pseudonym_on(plan_id, member_id, day)
     enrolled, start, end = engine.member(plan_id, member)
 
     denial: str | None = None

@@ -464,6 +464,12 @@ def _claim_differences(
         found.append("plan_id")
     if int(events.submitted.args["service_day"]) != record.service_day:
         found.append("service_date")
+    if record.plan_id in workspace.keys.plans():
+        # The member's pseudonym of the service day's benefit period: a claim under another
+        # period's pseudonym would meet that period's (empty) accumulators.
+        expected = workspace.pseudonym_on(record.plan_id, record.member_id, record.service_day)
+        if bytes(events.submitted.args["member"]) != expected:
+            found.append("member_id")
     billed = [
         (bytes32_to_text(e.args["code"]), int(e.args["units"]), int(e.args["billed"]))
         for e in events.lines
@@ -646,20 +652,22 @@ def _check_sender(workspace: Workspace, checked: LoadResult, as_account: str) ->
 
 
 class _MemberCheck:
-    """Whether a member is enrolled: the plan's enrolment of their pseudonym is on-chain.
+    """Whether a member is enrolled in the benefit period of a service day: the plan's
+    enrolment of their pseudonym of that period is on-chain.
 
-    One call per (plan, member), however many records the member has.
+    One call per (plan, member, period), however many records the member has.
     """
 
     def __init__(self, workspace: Workspace) -> None:
         self._workspace = workspace
-        self._known: dict[tuple[str, str], bool] = {}
+        self._known: dict[tuple[str, str, int], bool] = {}
 
-    def __call__(self, plan_id: str, member_id: str) -> bool:
-        key = (plan_id, member_id)
+    def __call__(self, plan_id: str, member_id: str, service_day: int) -> bool:
+        workspace = self._workspace
+        period = workspace.periods(plan_id).of(service_day)
+        key = (plan_id, member_id, period)
         if key not in self._known:
-            workspace = self._workspace
-            pseudonym = workspace.pseudonym(plan_id, member_id)
+            pseudonym = workspace.pseudonym(plan_id, member_id, period)
             enrolled, _start, _end = workspace.engine.member(plan_id, pseudonym)
             self._known[key] = enrolled
         return self._known[key]

@@ -1,8 +1,10 @@
 """What stands in for PHI on the chain: keyed member pseudonyms and salted record commitments.
 
-- A member goes on-chain as HMAC-SHA256(plan pseudonym key, member_id). A plain hash of a
-  member id could be reversed by hashing every likely id; without the plan's key it cannot.
-  One key per plan, so the same person is unlinkable across plans.
+- A member goes on-chain as HMAC-SHA256(plan pseudonym key, period || member_id), where
+  period is the benefit period number (8 bytes, big-endian). A plain hash of a member id
+  could be reversed by hashing every likely id; without the plan's key it cannot. One key
+  per plan, so the same person is unlinkable across plans; and a new pseudonym in each
+  benefit period, so whoever lacks the key cannot link a member's claims across periods.
 - A record goes on-chain as keccak256(salt || canonical record bytes), with a 32-byte secret
   salt per record, so the commitment reveals nothing, yet an auditor given the record and its
   salt can check it against the chain. The workspace derives the salt with a keyed HMAC of
@@ -45,8 +47,12 @@ __all__ = [
 
 KEY_BYTES = 32
 SALT_BYTES = 32
+#: The width of the benefit period number in a pseudonym's HMAC message.
+PERIOD_BYTES = 8
 KEY_FILE = "keys.json"
-_FORMAT_VERSION = 1
+#: 2: per-period member pseudonyms. A version 1 file belongs to a state folder whose
+#: members have one pseudonym per plan, which per-period pseudonyms must not mix with.
+_FORMAT_VERSION = 2
 
 
 def new_salt() -> bytes:
@@ -59,16 +65,21 @@ def new_plan_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
-def member_pseudonym(key: bytes, member_id: str) -> bytes:
-    """The member's on-chain id: HMAC-SHA256(key, UTF-8 member_id), 32 bytes.
+def member_pseudonym(key: bytes, period: int, member_id: str) -> bytes:
+    """The member's on-chain id in one benefit period:
+    HMAC-SHA256(key, period as 8 bytes big-endian || UTF-8 member_id), 32 bytes.
 
-    The member id is used exactly as written (no trimming or case folding): "M-0001" and
-    "m-0001" are different members.
+    The period comes first and has a fixed width, so no (period, member id) pair can be
+    written as another. The member id is used exactly as written (no trimming or case
+    folding): "M-0001" and "m-0001" are different members.
     """
     _check_key(key)
+    if isinstance(period, bool) or not isinstance(period, int) or not 0 <= period < 2**64:
+        raise ValueError("period must be a benefit period number, 0 or more")
     if not isinstance(member_id, str) or not member_id:
         raise ValueError("member_id must be a non-empty string")
-    return hmac.new(key, member_id.encode("utf-8"), hashlib.sha256).digest()
+    message = period.to_bytes(PERIOD_BYTES, "big") + member_id.encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).digest()
 
 
 def record_commitment(salt: bytes, record: TreatmentRecord) -> bytes:
@@ -195,6 +206,13 @@ class KeyStore:
                 f"{self.path}: cannot read the key file: {error}",
                 hint="restore keys.json from its backup",
             ) from None
+        if isinstance(data, dict) and data.get("version") == 1:
+            raise ClaimsError(
+                f"{self.path} was made by an older claimsengine, which gave each member one "
+                "pseudonym per plan; this version gives a new pseudonym in each benefit period, "
+                "and the two cannot be mixed",
+                hint="start afresh: a new --state (and CLAIMS_KEYS_DIR) on a new chain",
+            )
         if not isinstance(data, dict) or data.get("version") != _FORMAT_VERSION:
             raise ClaimsError(
                 f"{self.path}: not a key file of this version",

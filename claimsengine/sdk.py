@@ -34,11 +34,11 @@ from claimsengine.engine import (
     ChainClaim,
     ChainLine,
     DevToken,
-    Enrollment,
     PoolState,
     ProviderState,
     Role,
 )
+from claimsengine.enrolment import EnrolmentPlan, RenewReport, plan_enrolment, plan_renewal
 from claimsengine.errors import (
     ClaimsError,
     InputError,
@@ -56,6 +56,7 @@ from claimsengine.history import (
 from claimsengine.journal import JournalEntry
 from claimsengine.members import Member
 from claimsengine.npi import parse_npi
+from claimsengine.periods import NOT_ENROLLED_HINT
 from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.records import TreatmentRecord
 from claimsengine.results import AccumulatorReport, ClaimResult
@@ -201,17 +202,34 @@ class InsurerClient(Party):
         return self.workspace.plan(plan.id)
 
     def enroll(self, plan_id: str, members: Sequence[Member]) -> int:
+        """Enrol members (or give them new dates) in every benefit period that their
+        coverage overlaps, up to the period after today's (formats.md, Privacy); the
+        members are kept in this workspace's roster for `renew`. Returns how many members."""
         self.workspace.plan(plan_id)
-        enrollments = [
-            Enrollment(
-                member=self.workspace.pseudonym(plan_id, m.member_id, create=True),
-                coverage_start=to_day(m.coverage_start),
-                coverage_end=to_day(m.coverage_end) if m.coverage_end else None,
+        today = day_of_timestamp(self.workspace.chain.now())
+        self._send_enrolment(plan_id, plan_enrolment(self.workspace, plan_id, members, today))
+        return len(members)
+
+    def renew(self, plan_id: str) -> RenewReport:
+        """Enrol every member of the roster still covered in the next benefit period (the
+        one after today's); a member whose coverage ended is not renewed."""
+        self.workspace.plan(plan_id)
+        if next(self.workspace.roster.members(plan_id), None) is None:
+            raise NotFound(
+                f"this workspace knows no members of plan {plan_id}",
+                hint=f"enrol them from this --state first: claims enroll {plan_id} MEMBERS.csv",
             )
-            for m in members
-        ]
-        self.engine.enroll(self.account, plan_id, enrollments)
-        return len(enrollments)
+        today = day_of_timestamp(self.workspace.chain.now())
+        plan, report = plan_renewal(self.workspace, plan_id, today)
+        self._send_enrolment(plan_id, plan)
+        return report
+
+    def _send_enrolment(self, plan_id: str, plan: EnrolmentPlan) -> None:
+        # The roster first: it may list a period that a failed send left out (sent again
+        # next time), but never miss one that the chain holds.
+        self.workspace.roster.put_many(plan_id, plan.entries)
+        for batch in plan.batches():
+            self.engine.enroll(self.account, plan_id, batch)
 
     def add_provider(
         self,
@@ -448,7 +466,9 @@ class HospitalClient(Party):
                 hint="submit it on or after the service date",
             )
         try:
-            member = self.workspace.pseudonym(record.plan_id, record.member_id)
+            member = self.workspace.pseudonym_on(
+                record.plan_id, record.member_id, record.service_day
+            )
         except NotFound as error:
             raise RecordError(
                 error.message, file=source, record=label, field="plan_id", hint=error.hint
@@ -801,11 +821,15 @@ def member_accumulators(
             f"{from_day(day)} is before the plan's effective date {from_day(info.effective_day)}",
             field="--date",
         )
-    period = (day - info.effective_day) // info.benefit_period_days
-    member = workspace.pseudonym(plan_id, member_id)
+    period = workspace.periods(plan_id).of(day)
+    member = workspace.pseudonym(plan_id, member_id, period)
     enrolled, _start, _end = workspace.engine.member(plan_id, member)
     if not enrolled:
-        raise NotFound(f"member {member_id} is not enrolled in plan {plan_id}")
+        raise NotFound(
+            f"member {member_id} is not enrolled in plan {plan_id} in benefit period {period} "
+            f"(the one that holds {from_day(day)})",
+            hint=NOT_ENROLLED_HINT.format(plan_id=plan_id),
+        )
     deductible, oop, benefit = workspace.engine.accumulators(plan_id, member, period)
     units: dict[str, int] = {}
     engine = workspace.engine

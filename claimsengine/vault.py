@@ -27,7 +27,7 @@ from claimsengine.errors import NotFound, RecordError, VaultIntegrityError
 from claimsengine.privacy import KEY_BYTES, SALT_BYTES, record_commitment
 from claimsengine.records import TreatmentRecord, canonical_json, load_json_text
 
-__all__ = ["RecordVault", "VaultIntegrityError"]
+__all__ = ["PrivateDb", "RecordVault", "VaultIntegrityError", "open_private_db"]
 
 _MAGIC = b"CEV1"
 _NONCE_BYTES = 12
@@ -35,8 +35,44 @@ _FILE = "vault.sqlite"
 _SCHEMA = "CREATE TABLE IF NOT EXISTS records (commitment BLOB PRIMARY KEY, body BLOB NOT NULL)"
 
 
-class RecordVault:
+def open_private_db(path: Path, schema: str, *, create: bool) -> sqlite3.Connection | None:
+    """An SQLite file only its owner reads (mode 0600, folder 0700), in WAL mode with full
+    syncs, with ``schema`` applied; None when it does not exist and ``create`` is False."""
+    if not path.exists():
+        if not create:
+            return None
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute(schema)
+    return db
+
+
+class PrivateDb:
+    """An ``open_private_db`` file at ``self.path``, opened on first use (created only when
+    writing) and closed by ``close``."""
+
+    path: Path
+    schema: str
+    _db: sqlite3.Connection | None = None
+
+    def _connection(self, *, create: bool) -> sqlite3.Connection | None:
+        if self._db is None:
+            self._db = open_private_db(self.path, self.schema, create=create)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+class RecordVault(PrivateDb):
     """Encrypted records by commitment: ``put`` stores, ``get`` reads back, ``verify`` checks."""
+
+    schema = _SCHEMA
 
     def __init__(self, folder: Path | str, key: bytes) -> None:
         if not isinstance(key, bytes) or len(key) != KEY_BYTES:
@@ -45,25 +81,6 @@ class RecordVault:
         self.path = self.folder / _FILE
         self._aead = AESGCM(key)
         self._db: sqlite3.Connection | None = None
-
-    def _connection(self, *, create: bool) -> sqlite3.Connection | None:
-        """The database, opened on first use (created, mode 0600, only when writing)."""
-        if self._db is None:
-            if not self.path.exists():
-                if not create:
-                    return None
-                self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(_SCHEMA)
-        return self._db
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
 
     def body(self, commitment: bytes) -> bytes | None:
         """The stored (encrypted) body under a commitment, as it is on disk."""

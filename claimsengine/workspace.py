@@ -25,14 +25,23 @@ from typing import Any, NoReturn
 from claimsengine.abi import bytes32_to_text, text_to_bytes32
 from claimsengine.chain.base import Chain
 from claimsengine.engine import DevToken, Engine
-from claimsengine.errors import ChainError, InputError, NotFound
+from claimsengine.errors import ChainError, ClaimsError, InputError, NotFound
 from claimsengine.journal import Journal
 from claimsengine.payer import Payer, payer_from_dict, payer_to_dict
+from claimsengine.periods import BenefitPeriods
 from claimsengine.privacy import KeyStore, member_pseudonym, record_commitment
 from claimsengine.records import TreatmentRecord
+from claimsengine.roster import Roster
 from claimsengine.vault import RecordVault
 
 DEFAULT_STATE = Path(".claims")
+#: The state folder's layout version, in ``state.json``. 2: members have a new pseudonym in
+#: each benefit period. A folder without it was made when a member had one pseudonym per
+#: plan; the two must not mix (on its chain, every enrolment is of the old kind).
+STATE_VERSION = 2
+STATE_FILE = "state.json"
+#: What a state folder of an older version holds (any of it).
+_STATE_CONTENT = ("chain", "deployments.json", "journal.sqlite", "vault", "keys")
 #: Dev-chain supply minted to the insurer when the engine is set up: 1,000,000,000.00.
 DEV_SUPPLY_CENTS = 100_000_000_000
 
@@ -77,10 +86,11 @@ class Workspace:
     ) -> Workspace:
         """Open the embedded chain in `state_dir`, or the node at `rpc`."""
         state = Path(state_dir)
+        check_state_version(state)
         if rpc:
             from claimsengine.chain.rpc import RpcChain
 
-            state.mkdir(parents=True, exist_ok=True)
+            mark_state_version(state)
             chain: Chain = RpcChain(rpc)
             return cls(state, chain, f"rpc:{chain.chain_id}")
         from claimsengine.chain.embedded import EmbeddedChain
@@ -91,7 +101,7 @@ class Workspace:
             raise NotFound(
                 f"no embedded chain in {state}", hint="run `claims init` first (or pass --state)"
             )
-        state.mkdir(parents=True, exist_ok=True)
+        mark_state_version(state)
         chain = EmbeddedChain.open(
             state / "chain", create=create, on_wait=on_wait, display_name=str(state)
         )
@@ -141,6 +151,8 @@ class Workspace:
         self.chain.close()
         if "journal" in self.__dict__:
             self.journal.close()
+        if "roster" in self.__dict__:
+            self.roster.close()
         if "vault" in self.__dict__:
             self.vault.close()  # so sqlite folds its write-ahead log back into the file
 
@@ -268,16 +280,44 @@ class Workspace:
     def journal(self) -> Journal:
         return Journal(self.state_dir / "journal.sqlite")
 
-    def pseudonym(self, plan_id: str, member_id: str, *, create: bool = False) -> bytes:
-        """The member's on-chain pseudonym under the plan's key. Only the insurer creates a
-        plan's key (`create=True`, when deploying and enrolling): a hospital without it
-        would make pseudonyms that match no enrolment, so that is an error here."""
+    @cached_property
+    def roster(self) -> Roster:
+        """The insurer's members per plan (encrypted), which `renew` enrols again."""
+        return Roster(self.state_dir, self.keys.vault_key())
+
+    def pseudonym(
+        self, plan_id: str, member_id: str, period: int, *, create: bool = False
+    ) -> bytes:
+        """The member's on-chain pseudonym in a benefit period, under the plan's key (pick
+        the period of a service day with ``periods(plan_id).of(day)``). Only the insurer
+        creates a plan's key (`create=True`, when deploying and enrolling): a hospital
+        without it would make pseudonyms that match no enrolment, so that is an error here."""
         if not create and plan_id not in self.keys.plans():
             raise NotFound(
                 f"this workspace has no pseudonym key for plan {plan_id}",
                 hint=f"copy the plan's key from the insurer into {self.keys.path}",
             )
-        return member_pseudonym(self.keys.pseudonym_key(plan_id), member_id)
+        return member_pseudonym(self.keys.pseudonym_key(plan_id), period, member_id)
+
+    def pseudonym_on(self, plan_id: str, member_id: str, day: int) -> bytes:
+        """The member's pseudonym in the benefit period that holds the service ``day``."""
+        return self.pseudonym(plan_id, member_id, self.periods(plan_id).of(day))
+
+    def periods(self, plan_id: str) -> BenefitPeriods:
+        """The plan's benefit periods (its effective day and period length never change, so
+        they are read from its PlanCreated event once)."""
+        cache: dict[str, BenefitPeriods] = self.__dict__.setdefault("_periods", {})
+        if plan_id not in cache:
+            events = self.engine.events("PlanCreated", text_to_bytes32(plan_id))
+            if not events:
+                raise NotFound(
+                    f"no plan {plan_id!r} on this chain", hint="deploy it with `claims deploy`"
+                )
+            args = events[0].args
+            cache[plan_id] = BenefitPeriods(
+                int(args["effective_day"]), int(args["benefit_period_days"])
+            )
+        return cache[plan_id]
 
     def record_salt(self, record: TreatmentRecord) -> bytes:
         """A salt that is secret (keyed) but deterministic for a record's content, so the
@@ -355,3 +395,37 @@ class Workspace:
 def require_dev_chain(workspace: Workspace) -> None:
     if not workspace.has_engine:
         raise ChainError("the engine is not set up on this chain", hint="run `claims init`")
+
+
+def check_state_version(state: Path) -> None:
+    """Refuse a state folder made by an older version (one member pseudonym per plan)."""
+    marker = state / STATE_FILE
+    if marker.exists():
+        try:
+            version = json.loads(marker.read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError, AttributeError):
+            version = None
+        if version == STATE_VERSION:
+            return
+        raise ClaimsError(
+            f"{marker}: state folder version {version!r} is not this version's ({STATE_VERSION})",
+            hint="use a state folder made by this version of claimsengine",
+        )
+    if any((state / name).exists() for name in _STATE_CONTENT):
+        raise ClaimsError(
+            f"the state folder {state} was made by an older claimsengine, which gave each "
+            "member one pseudonym per plan; this version gives members a new pseudonym in "
+            "each benefit period, and the two cannot be mixed",
+            hint="start afresh: a new --state on a new chain (there is no migration)",
+        )
+
+
+def mark_state_version(state: Path) -> None:
+    """Create the state folder if needed, and write its version when it has none."""
+    state.mkdir(parents=True, exist_ok=True)
+    marker = state / STATE_FILE
+    if not marker.exists():
+        with tempfile.NamedTemporaryFile("w", dir=state, delete=False, suffix=".tmp") as tmp:
+            json.dump({"version": STATE_VERSION}, tmp)
+            tmp.write("\n")
+        os.replace(tmp.name, marker)

@@ -61,6 +61,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "enroll": LazyCommand(
         f"{_PKG}.enroll:enroll", "Enrol members from a CSV, or update their dates.", "Insurer"
     ),
+    "renew": LazyCommand(
+        f"{_PKG}.renew:renew", "Enrol still-covered members in the next period.", "Insurer"
+    ),
     "provider": LazyCommand(
         f"{_PKG}.provider:provider",
         "Register, suspend or reinstate a hospital; its payout and credit.",

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from claimsengine.errors import InputError, RecordError
+from claimsengine.periods import NOT_ENROLLED_HINT
 from claimsengine.records.jsontext import dump_json
 from claimsengine.records.load import LoadResult, RejectedRecord, SourcedRecord, find_duplicates
 
@@ -17,11 +18,13 @@ __all__ = ["check_context", "quarantine"]
 def check_context(
     records: LoadResult | Iterable[SourcedRecord],
     known_plans: set[str],
-    known_members: Callable[[str, str], bool],
+    known_members: Callable[[str, str, int], bool],
 ) -> LoadResult:
     """Reject records for a plan or member the chain does not know, and duplicates.
 
-    ``known_members(plan_id, member_id)`` says whether the member is enrolled in the plan.
+    ``known_members(plan_id, member_id, service_day)`` says whether the member is enrolled
+    in the plan in the benefit period of the service day (a member has a pseudonym, and an
+    enrolment, per period).
     Rejections already in a given ``LoadResult`` are carried over.
     """
     result = LoadResult.of(records)
@@ -37,13 +40,14 @@ def check_context(
                 field="plan_id",
                 hint="check the plan id, or create the plan first (claims plan create)",
             )
-        elif not known_members(record.plan_id, record.member_id):
+        elif not known_members(record.plan_id, record.member_id, record.service_day):
             error = RecordError(
-                f"member {record.member_id!r} is not enrolled in plan {record.plan_id!r}",
+                f"member {record.member_id!r} is not enrolled in plan {record.plan_id!r} "
+                f"in the benefit period of {record.service_date}",
                 file=str(sourced.file),
                 record=record.record_id,
                 field="member_id",
-                hint="check the member id, or ask the insurer to enrol the member",
+                hint=NOT_ENROLLED_HINT.format(plan_id=record.plan_id),
             )
         if error is None:
             result.records.append(sourced)

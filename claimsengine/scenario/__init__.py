@@ -1,8 +1,8 @@
 """Scenarios: a test team's plan year, written as YAML, run on a chain and checked.
 
 A scenario states plans, members, providers and funding, then a timeline of steps (move the
-clock, submit records, review, fund, settle, withdraw), each with what the team expects to
-see afterwards: a claim's status and line amounts, a member's accumulators, a pool, token
+clock, submit records, review, fund, settle, withdraw, renew), each with what the team
+expects to see afterwards: a claim's status and line amounts, a member's accumulators, a pool, token
 balances, or an error. ``load_scenario`` reads and validates a file (every error names the
 file, the line and the field path, such as ``steps[3].expect.lines[0].plan_paid``);
 ``run_scenario`` runs it on a fresh in-memory chain (or a node at ``rpc``) and returns a
@@ -33,6 +33,7 @@ from claimsengine.scenario.model import (
     PlanSetup,
     PoolExpectation,
     ProviderSetup,
+    Renew,
     Review,
     Scenario,
     Settle,
@@ -57,6 +58,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioResult",
+    "Renew",
     "Settle",
     "Step",
     "StepResult",

@@ -29,7 +29,7 @@ INSURER_GRANT = 10_000_000_000
 DEFAULT_INSURER = "insurer"
 DEFAULT_ADJUDICATOR = "adjudicator"
 
-ACTIONS = ("submit", "review", "fund", "settle", "withdraw")
+ACTIONS = ("submit", "review", "fund", "settle", "withdraw", "renew")
 ACCUMULATOR_AMOUNTS = ("deductible_met", "oop_met", "benefit_used")
 POOL_AMOUNTS = ("balance", "reserved", "free")
 
@@ -163,7 +163,15 @@ class Withdraw:
     account: str | None = None  # None: the plan's insurer
 
 
-Action = Submit | Review | Fund | Settle | Withdraw
+@dataclass(frozen=True)
+class Renew:
+    """`claims renew`: enrol the plan's still-covered members in the next benefit period."""
+
+    plan_id: str
+    account: str | None = None  # None: the plan's insurer
+
+
+Action = Submit | Review | Fund | Settle | Withdraw | Renew
 
 
 @dataclass(frozen=True)
@@ -221,6 +229,8 @@ def _describe_action(action: Action | None) -> str:
         return f"fund {action.plan_id} {format_cents(action.cents)}"
     if isinstance(action, Settle):
         return f"settle {action.plan_id}"
+    if isinstance(action, Renew):
+        return f"renew {action.plan_id}"
     if isinstance(action, Withdraw):
         return f"withdraw {format_cents(action.cents)} from {action.plan_id}"
     return ""

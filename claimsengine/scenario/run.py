@@ -20,6 +20,7 @@ from claimsengine.scenario.model import (
     Fund,
     MemberExpectation,
     PoolExpectation,
+    Renew,
     Review,
     Scenario,
     Settle,
@@ -200,6 +201,8 @@ class _Runner:
         elif isinstance(action, Settle):
             account = action.account or self.scenario.plan_setup(action.plan_id).insurer
             settle(ws, action.plan_id, account)
+        elif isinstance(action, Renew):
+            self.insurer(action.plan_id, action.account).renew(action.plan_id)
         else:
             insurer = self.insurer(action.plan_id, action.account)
             insurer.withdraw(action.plan_id, action.cents, action.to)

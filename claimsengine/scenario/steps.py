@@ -13,6 +13,7 @@ from claimsengine.scenario.model import (
     ACTIONS,
     Action,
     Fund,
+    Renew,
     Review,
     Settle,
     Step,
@@ -25,7 +26,7 @@ _STEP_KEYS = ("name", "date", "advance", *ACTIONS, "expect")
 _SUBMIT_KEYS = ("records", "files", "plan", "provider")
 _REVIEW_KEYS = ("record", "provider", "decision", "as")
 _FUND_KEYS = ("plan", "amount", "as")
-_SETTLE_KEYS = ("plan", "as")
+_PLAN_AS_KEYS = ("plan", "as")  # settle and renew
 _WITHDRAW_KEYS = ("plan", "amount", "to", "as")
 
 
@@ -131,9 +132,10 @@ class StepReader(ExpectationReader):
                 self.positive_amount(row["amount"], f"{here}.amount", row),
                 self.optional_account(row, "as", here),
             )
-        elif key == "settle":
-            row = self.mapping(raw, here, _SETTLE_KEYS, at=data)
-            action = Settle(
+        elif key in ("settle", "renew"):
+            row = self.mapping(raw, here, _PLAN_AS_KEYS, at=data)
+            kind = Settle if key == "settle" else Renew
+            action = kind(
                 self.plan_ref(row.get("plan"), f"{here}.plan", row),
                 self.optional_account(row, "as", here),
             )

@@ -135,5 +135,11 @@ def eligibility(
         console.print(
             key_value_table(rows, title=f"Member {member_id} in {plan_id} on {answer.day}")
         )
+        if answer.denial == "31":
+            # Enrolment is per benefit period: a covered member's later period needs renewing.
+            from claimsengine.periods import NOT_ENROLLED_HINT
+
+            hint = NOT_ENROLLED_HINT.format(plan_id=plan_id)
+            console.print(f"Not enrolled in this benefit period: {hint}.")
 
     app.emit(answer.to_json(), render)

@@ -18,8 +18,11 @@ from claimsengine.cli.context import App, json_option, pass_app, progress, requi
 def enroll(app: App, plan_id: str, members_file: Path) -> None:
     """Enrol the members in MEMBERS.csv (header member_id,coverage_start,coverage_end) in
     PLAN_ID, as the insurer. A member already enrolled gets the new dates. Member ids never
-    go on the chain, only the plan's keyed pseudonyms of them. All or nothing: one bad row
-    stops the whole file before anything is sent.
+    go on the chain, only the plan's keyed pseudonyms of them, a new one in each benefit
+    period: each member is enrolled in every period that the coverage overlaps, up to the
+    period after today's; `claims renew PLAN_ID` enrols the later ones. The members are
+    kept, encrypted, in --state for `renew`. All or nothing: one bad row stops the whole
+    file before anything is sent.
 
     \b
     Example:

@@ -41,6 +41,10 @@ def node(app: App, host: str, port: int) -> None:
         raise click.UsageError("`claims node` serves the embedded chain in --state; drop --rpc")
     from claimsengine.chain.embedded import CHAIN_ID
     from claimsengine.chain.node import serve
+    from claimsengine.workspace import check_state_version, mark_state_version
+
+    check_state_version(app.state)  # an older folder's chain holds old pseudonyms
+    mark_state_version(app.state)
 
     def ready(url: str) -> None:
         if app.json_output:

@@ -71,7 +71,7 @@ def records() -> list[TreatmentRecord]:
 
 def chain_state(ws: Workspace) -> tuple[Any, ...]:
     """What nothing-sent means: the block, the claim counter, the pool, accumulators."""
-    member = ws.pseudonym(PLAN, "M-0001")
+    member = ws.pseudonym(PLAN, "M-0001", 0)
     return (
         ws.chain.block_number(),
         ws.engine.next_claim_id(),

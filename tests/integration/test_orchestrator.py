@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from claimsengine.days import to_day
+from claimsengine.days import day_of_timestamp, to_day
 from claimsengine.members import Member, load_members
 from claimsengine.orchestrator import SubmitReport, submit_paths
 from claimsengine.plan import Plan, load_plan, plan_from_dict, plan_to_dict
@@ -251,11 +251,18 @@ def test_synthea_bundles_with_plan_and_provider_defaults(tmp_path: Path) -> None
         # Both patients are members under their Synthea ids.
         members = {c.result.claim_id for c in report.claims}
         assert len(members) == report.submitted
+        # Enrolled in every benefit period from 2010 up to the one after today's, each
+        # under that period's pseudonym (formats.md, Privacy).
+        periods = ws.periods("SYNTHEA-2010")
+        upto = periods.of(day_of_timestamp(ws.chain.now())) + 1
         for patient in patients:
-            enrolled, _start, _end = ws.engine.member(
-                "SYNTHEA-2010", ws.pseudonym("SYNTHEA-2010", patient)
-            )
-            assert enrolled
+            for period in range(upto + 1):
+                enrolled, _start, _end = ws.engine.member(
+                    "SYNTHEA-2010", ws.pseudonym("SYNTHEA-2010", patient, period)
+                )
+                assert enrolled, (patient, period)
+            beyond = ws.pseudonym("SYNTHEA-2010", patient, upto + 1)
+            assert ws.engine.member("SYNTHEA-2010", beyond) == (False, 0, None)
         onchain = submissions(ws)
         assert len(onchain) == 29 and set(onchain.values()) == {1}
     finally:

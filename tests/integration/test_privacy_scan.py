@@ -11,6 +11,9 @@ fixtures, in each of these encodings: UTF-8, UTF-16 (LE and BE), hex text (lower
 case), left- and right-padded bytes32, and keccak256 / sha256 of the plain string (raw and
 as hex text).
 
+A member with claims in two benefit periods has two pseudonyms that nothing on the chain
+pairs up (no transaction, event or storage word holds both), and their member id is nowhere.
+
 The scanner is shown to work: it finds each encoding planted in a random blob, and it finds
 a member id and a hashed record id planted on the chain through each source it reads
 (calldata, an event, contract storage, the raw database).
@@ -413,3 +416,73 @@ def test_the_chain_scan_finds_what_is_planted_in_each_source(tmp_path: Path) -> 
     # The engine's own storage still holds neither.
     assert not [f for f in found if f[2] == "storage"]
     demo.close()
+
+
+def test_one_members_claims_in_two_periods_share_no_pseudonym(tmp_path: Path) -> None:
+    """Whoever reads the chain cannot follow a member from one benefit period to the next:
+    the member's claims in two periods carry two pseudonyms, no transaction or event holds
+    both, and the member id is nowhere."""
+    from claimsengine.days import day_of_timestamp, to_day
+    from claimsengine.records import RecordLine, TreatmentRecord
+    from claimsengine.sdk import HospitalClient
+
+    workspace = open_workspace(tmp_path / "state")  # 2027-07-01: period 0 of silver
+    try:
+        set_up_plan(workspace)  # enrols periods 0 and 1 (2027, and from 2028-01-01)
+        hospital = HospitalClient(workspace, "hospital-1")
+
+        def x_ray(record_id: str, day: date) -> TreatmentRecord:
+            return TreatmentRecord(
+                record_id=record_id,
+                plan_id=PLAN,
+                member_id="M-0001",
+                provider_id="HOSP-A",
+                service_date=day,
+                prior_auth=None,
+                diagnoses=("R07.9",),
+                lines=(RecordLine("71046", 1, 9_500),),
+            )
+
+        with workspace.command():
+            first = hospital.submit(x_ray("HOSP-A-P0", date(2027, 3, 14)))
+        workspace.chain.set_time(to_day(date(2028, 2, 1)) * 86_400 + 43_200)
+        with workspace.command():
+            second = hospital.submit(x_ray("HOSP-A-P1", date(2028, 1, 20)))
+        assert first.status == second.status == "paid"
+
+        periods = workspace.periods(PLAN)
+        assert periods.of(day_of_timestamp(workspace.chain.now())) == 1
+        p0, p1 = (workspace.pseudonym(PLAN, "M-0001", period) for period in (0, 1))
+        assert p0 != p1
+        submitted = {int(e.args["claim_id"]): e for e in workspace.engine.events("ClaimSubmitted")}
+        assert bytes(submitted[first.claim_id].args["member"]) == p0
+        assert bytes(submitted[second.claim_id].args["member"]) == p1
+
+        # Every pseudonym on the chain has its claims in one benefit period only.
+        seen: dict[bytes, set[int]] = {}
+        for event in submitted.values():
+            period = periods.of(int(event.args["service_day"]))
+            seen.setdefault(bytes(event.args["member"]), set()).add(period)
+        assert seen and all(len(found) == 1 for found in seen.values())
+
+        # No transaction's calldata, no event and no storage word holds both pseudonyms.
+        # (A block of the raw database may hold two transactions: the enrolments of two
+        # periods go in two transactions, each sorted by pseudonym, so neither a
+        # transaction nor a position pairs them.)
+        sources = everything(workspace)
+        for name in ("calldata", "events"):  # the readers do see each pseudonym on its own
+            assert any(p0 in blob for _where, blob in sources[name])
+            assert any(p1 in blob for _where, blob in sources[name])
+        for name in ("calldata", "events", "storage"):
+            both = [where for where, blob in sources[name] if p0 in blob and p1 in blob]
+            assert both == [], (name, both)
+        enrolled = {
+            bytes(e.args["member"]): e.tx_hash for e in workspace.engine.events("MemberEnrolled")
+        }
+        assert enrolled[p0] != enrolled[p1]
+
+        # The member id itself is nowhere on the chain, in any encoding the scan knows.
+        leaks = [leak for blobs in sources.values() for leak in scan(blobs, {"M-0001": "id"})]
+        assert leaks == []
+    finally:
+        workspace.close()

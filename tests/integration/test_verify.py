@@ -209,7 +209,7 @@ def test_a_claim_that_bills_other_lines_than_its_record(
     salt, commitment = workspace.commitment(honest)
     claim = ChainClaim(
         commitment=commitment,
-        member=workspace.pseudonym(PLAN, honest.member_id),
+        member=workspace.pseudonym_on(PLAN, honest.member_id, honest.service_day),
         service_day=honest.service_day,
         prior_auth=False,
         lines=(ChainLine("99285", 1, 250_000),),
@@ -222,3 +222,28 @@ def test_a_claim_that_bills_other_lines_than_its_record(
     assert check.computed == check.commitment and check.on_chain
     assert not check.matches and check.claim_differences == ("lines[0]",)
     assert "bills differently: lines[0]" in (check.problem or "")
+
+
+def test_a_claim_under_another_periods_pseudonym(workspace: Workspace, tmp_path: Path) -> None:
+    # The member's pseudonym of the next benefit period is enrolled too (with the same
+    # dates), and its accumulators for this period are empty: a claim under it would start
+    # the deductible again. The contract cannot tell; verify, holding the key, can.
+    (sourced,) = load_records(write_json(tmp_path / "r.json", record("OTHER-PERIOD-1"))).records
+    honest = sourced.record
+    period = workspace.periods(PLAN).of(honest.service_day)
+    salt, commitment = workspace.commitment(honest)
+    claim = ChainClaim(
+        commitment=commitment,
+        member=workspace.pseudonym(PLAN, honest.member_id, period + 1),
+        service_day=honest.service_day,
+        prior_auth=False,
+        lines=tuple(ChainLine(line.code, line.units, line.billed) for line in honest.lines),
+    )
+    with workspace.command():
+        workspace.engine.submit_claim("hospital-1", PLAN, claim)
+
+    check = verify_record(workspace, honest, salt=salt)
+
+    assert check.computed == check.commitment and check.on_chain
+    assert not check.matches and check.claim_differences == ("member_id",)
+    assert "bills differently: member_id" in (check.problem or "")

@@ -221,7 +221,7 @@ def test_synthea_names_never_reach_the_chain_side() -> None:
         record = sourced.record
         onchain = b"".join(
             [
-                member_pseudonym(key, record.member_id),
+                member_pseudonym(key, 0, record.member_id),
                 record_commitment(salt, record),
                 record.service_day.to_bytes(8, "big"),
                 record.plan_id.encode(),

@@ -5,13 +5,13 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
 
     foundation   errors, ids, faults, status                 imports no other layer
     domain       money, days, yamlfile, plan, members,       foundation
-                 records, results, adjudication
-    stores       privacy, vault, journal, keybundle          foundation, domain
+                 records, results, adjudication, periods
+    stores       privacy, vault, journal, keybundle, roster  foundation, domain
     chain        chain/                                      foundation
     contracts    compiler, abi, engine, history              foundation, domain, chain
     parties      workspace, handover, sdk, orchestrator,     every layer above
-                 reconcile/, exports/, onboarding, demo,
-                 scenario/, population/
+                 enrolment, reconcile/, exports/, onboarding,
+                 demo, scenario/, population/
     api          claimsengine/__init__.py                    every layer but the CLI
     cli          cli/ (installed as claimsengine.cli)        everything
 
@@ -43,14 +43,16 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "adjudication",
         "npi",
         "payer",
+        "periods",
     ),
-    "stores": ("privacy", "vault", "journal", "keybundle"),
+    "stores": ("privacy", "vault", "journal", "keybundle", "roster"),
     "chain": ("chain",),
     "contracts": ("compiler", "abi", "engine", "history"),
     "parties": (
         "workspace",
         "handover",
         "sdk",
+        "enrolment",
         "orchestrator",
         "reconcile",
         "exports",

@@ -48,39 +48,58 @@ def a_record(**changes: object) -> TreatmentRecord:
 # --------------------------------------------------------------------------------------------
 
 
-def test_pseudonym_is_hmac_sha256_of_the_member_id() -> None:
-    pseudonym = member_pseudonym(FIXED_KEY, "M-0001")
+def test_pseudonym_is_hmac_sha256_of_the_period_and_the_member_id() -> None:
+    pseudonym = member_pseudonym(FIXED_KEY, 0, "M-0001")
     assert len(pseudonym) == 32
-    assert pseudonym == hmac.new(FIXED_KEY, b"M-0001", hashlib.sha256).digest()
-    assert member_pseudonym(FIXED_KEY, "M-0001") == pseudonym  # stable
+    # The period as 8 bytes big-endian, then the UTF-8 member id.
+    message = bytes(8) + b"M-0001"
+    assert pseudonym == hmac.new(FIXED_KEY, message, hashlib.sha256).digest()
+    assert member_pseudonym(FIXED_KEY, 0, "M-0001") == pseudonym  # stable
+    third = hmac.new(FIXED_KEY, b"\x00" * 7 + b"\x03" + b"M-0001", hashlib.sha256).digest()
+    assert member_pseudonym(FIXED_KEY, 3, "M-0001") == third
 
 
 def test_pseudonym_is_never_a_plain_hash() -> None:
-    pseudonym = member_pseudonym(new_plan_key(), "M-0001")
+    pseudonym = member_pseudonym(new_plan_key(), 0, "M-0001")
     assert pseudonym != hashlib.sha256(b"M-0001").digest()
     assert pseudonym != keccak(b"M-0001")
     assert pseudonym != hashlib.sha3_256(b"M-0001").digest()
+    assert pseudonym != hashlib.sha256(bytes(8) + b"M-0001").digest()
 
 
-def test_pseudonym_differs_per_plan_key_and_per_member() -> None:
+def test_pseudonym_differs_per_plan_key_period_and_member() -> None:
     silver, gold = new_plan_key(), new_plan_key()
     assert silver != gold
-    assert member_pseudonym(silver, "M-0001") != member_pseudonym(gold, "M-0001")
-    assert member_pseudonym(silver, "M-0001") != member_pseudonym(silver, "M-0002")
+    assert member_pseudonym(silver, 0, "M-0001") != member_pseudonym(gold, 0, "M-0001")
+    assert member_pseudonym(silver, 0, "M-0001") != member_pseudonym(silver, 0, "M-0002")
+    # A new pseudonym in each benefit period.
+    per_period = {member_pseudonym(silver, period, "M-0001") for period in range(50)}
+    assert len(per_period) == 50
     # Exactly as written: no case folding or trimming.
-    assert member_pseudonym(silver, "M-0001") != member_pseudonym(silver, "m-0001")
-    assert member_pseudonym(silver, "M-0001") != member_pseudonym(silver, "M-0001 ")
+    assert member_pseudonym(silver, 0, "M-0001") != member_pseudonym(silver, 0, "m-0001")
+    assert member_pseudonym(silver, 0, "M-0001") != member_pseudonym(silver, 0, "M-0001 ")
+
+
+def test_the_fixed_width_period_keeps_pairs_apart() -> None:
+    # Written as text without a width, (1, "23") and (12, "3") would both hash "123".
+    assert member_pseudonym(FIXED_KEY, 1, "23") != member_pseudonym(FIXED_KEY, 12, "3")
 
 
 @pytest.mark.parametrize("key", [b"", b"short", bytes(31), bytes(33), "x" * 32])
 def test_pseudonym_refuses_a_bad_key(key: object) -> None:
     with pytest.raises(ValueError, match="32 bytes"):
-        member_pseudonym(key, "M-0001")  # type: ignore[arg-type]
+        member_pseudonym(key, 0, "M-0001")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("period", [-1, 2**64, True, 1.0, "1"])
+def test_pseudonym_refuses_a_bad_period(period: object) -> None:
+    with pytest.raises(ValueError, match="period"):
+        member_pseudonym(FIXED_KEY, period, "M-0001")  # type: ignore[arg-type]
 
 
 def test_pseudonym_refuses_an_empty_member() -> None:
     with pytest.raises(ValueError):
-        member_pseudonym(FIXED_KEY, "")
+        member_pseudonym(FIXED_KEY, 0, "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,13 +209,29 @@ def test_key_store_refuses_a_key_file_others_can_read(tmp_path: Path) -> None:
     assert caught.value.hint == f"run: chmod 600 {tmp_path / 'keys.json'}"
 
 
-@pytest.mark.parametrize("content", ["not json", '{"version": 1, "vault": "abcd"}', "[]"])
+@pytest.mark.parametrize("content", ["not json", '{"version": 2, "vault": "abcd"}', "[]"])
 def test_key_store_reports_a_damaged_file(tmp_path: Path, content: str) -> None:
     path = tmp_path / "keys.json"
     path.write_text(content)
     os.chmod(path, 0o600)
     with pytest.raises(ClaimsError, match="keys.json"):
         KeyStore(tmp_path).vault_key()
+
+
+def test_key_store_refuses_a_key_file_of_one_pseudonym_per_plan(tmp_path: Path) -> None:
+    # Version 1 key files belong to state folders whose members have one pseudonym per
+    # plan: refused, never mixed with per-period pseudonyms.
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps({"version": 1, "plans": {"SILVER-2027": "11" * 32}}))
+    os.chmod(path, 0o600)
+    with pytest.raises(ClaimsError) as caught:
+        KeyStore(tmp_path).pseudonym_key("SILVER-2027")
+    assert str(caught.value) == (
+        f"{path} was made by an older claimsengine, which gave each member one pseudonym "
+        "per plan; this version gives a new pseudonym in each benefit period, and the two "
+        "cannot be mixed"
+    )
+    assert caught.value.hint == "start afresh: a new --state (and CLAIMS_KEYS_DIR) on a new chain"
 
 
 def test_key_store_never_loses_a_key_when_created_concurrently(tmp_path: Path) -> None:

@@ -573,7 +573,7 @@ def sourced(**changes: Any) -> SourcedRecord:
 
 
 def test_check_context_rejects_an_unknown_plan() -> None:
-    result = check_context([sourced(plan_id="GOLD-2027")], {"SILVER-2027"}, lambda p, m: True)
+    result = check_context([sourced(plan_id="GOLD-2027")], {"SILVER-2027"}, lambda p, m, d: True)
     [rejected] = result.rejected
     assert str(rejected.error) == (
         "in.json: record HOSP-A-2027-000123: field plan_id: plan 'GOLD-2027' is not on the chain"
@@ -581,10 +581,10 @@ def test_check_context_rejects_an_unknown_plan() -> None:
 
 
 def test_check_context_rejects_an_unknown_member() -> None:
-    asked: list[tuple[str, str]] = []
+    asked: list[tuple[str, str, int]] = []
 
-    def known(plan_id: str, member_id: str) -> bool:
-        asked.append((plan_id, member_id))
+    def known(plan_id: str, member_id: str, service_day: int) -> bool:
+        asked.append((plan_id, member_id, service_day))
         return member_id == "M-0001"
 
     result = check_context(
@@ -594,9 +594,11 @@ def test_check_context_rejects_an_unknown_member() -> None:
     [rejected] = result.rejected
     assert str(rejected.error) == (
         "in.json: record R-2: field member_id: member 'M-0099' is not enrolled in plan "
-        "'SILVER-2027'"
+        "'SILVER-2027' in the benefit period of 2027-03-14"
     )
-    assert asked == [("SILVER-2027", "M-0001"), ("SILVER-2027", "M-0099")]
+    assert rejected.error.hint is not None and "claims renew SILVER-2027" in rejected.error.hint
+    # The service day (2027-03-14 is day 20891) picks the benefit period, and the pseudonym.
+    assert asked == [("SILVER-2027", "M-0001", 20891), ("SILVER-2027", "M-0099", 20891)]
 
 
 def test_check_context_keeps_earlier_rejections_and_finds_duplicates(tmp_path: Path) -> None:
@@ -605,7 +607,7 @@ def test_check_context_keeps_earlier_rejections_and_finds_duplicates(tmp_path: P
         {**loaded.records[0].record.to_json(), "diagnoses": ["J21.9"]}
     )
     loaded.records.append(SourcedRecord(Path("late.json"), 0, changed))
-    result = check_context(loaded, {"SILVER-2027"}, lambda p, m: True)
+    result = check_context(loaded, {"SILVER-2027"}, lambda p, m, d: True)
     assert len(result.records) == 2
     assert len(result.rejected) == 5
     assert result.rejected[-1].error.field == "record_id"

@@ -13,6 +13,7 @@ import pytest
 from claimsengine.scenario import (
     Failure,
     Fund,
+    Renew,
     Review,
     ScenarioError,
     ScenarioResult,
@@ -157,6 +158,7 @@ def test_actions_and_titles(tmp_path: Path) -> None:
             - withdraw: {amount: "10.00", to: auditor, as: insurer}
             - expect:
                 pools: [{balance: "1.00", queued: 0}]
+            - renew:
         """),
             "  ",
         )
@@ -172,6 +174,8 @@ def test_actions_and_titles(tmp_path: Path) -> None:
     assert (steps[4].action.to, steps[4].action.account) == ("auditor", "insurer")
     assert steps[5].title == "check"
     assert steps[5].expect.pools[0].values == {"balance": 100, "queued": 0}
+    assert steps[6].action == Renew("P-1", None)  # the only plan, its insurer
+    assert steps[6].title == "renew P-1"
 
 
 def test_reason_codes_may_be_written_as_numbers(tmp_path: Path) -> None:

@@ -1,0 +1,168 @@
+"""Per-period enrolment: which pseudonyms `enroll` and `renew` send (formats.md, Privacy).
+
+A member has a new pseudonym in each benefit period, and each enrolled pseudonym carries
+the member's real coverage dates, so that the contract's checks (coverage start and end,
+the waiting period from the coverage start) give a claim in an enrolled period exactly the
+result that one lasting pseudonym would.
+
+- ``enroll`` sends every period that the coverage dates overlap, from the first up to the
+  period after the one that holds today (``BenefitPeriods.next_to_enrol``), and again every
+  period enrolled before: new dates reach every pseudonym that carries the old ones (a
+  shortened coverage must deny 27 in a later period enrolled earlier, as it would under one
+  pseudonym).
+- ``renew`` sends, for each member of the insurer's roster still covered in the next
+  period, the periods up to it that the chain does not hold with the member's dates yet.
+  A member whose coverage ended is not renewed; but a period that their coverage overlaps
+  and that a late renewal (after the period began) missed is still sent, so that no
+  covered period is left without enrolment.
+- A member's pseudonyms of different periods go in different transactions, each sorted
+  by pseudonym, so neither a transaction nor a position pairs them up.
+
+The roster row is written before the transaction is sent, so it never misses a period that
+the chain holds (at worst it lists one that a failed send left out, which the next
+enrolment sends again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from claimsengine.abi import text_to_bytes32
+from claimsengine.days import from_day, to_day
+from claimsengine.engine import Enrollment
+from claimsengine.members import Member
+from claimsengine.roster import RosterEntry
+from claimsengine.workspace import Workspace
+
+__all__ = ["EnrolmentPlan", "RenewReport", "plan_enrolment", "plan_renewal"]
+
+
+@dataclass
+class EnrolmentPlan:
+    """What to send (pseudonyms with dates, by period) and what to keep in the roster."""
+
+    by_period: dict[int, list[Enrollment]] = field(default_factory=dict)
+    entries: list[RosterEntry] = field(default_factory=list)
+
+    def add(self, period: int, enrollment: Enrollment) -> None:
+        self.by_period.setdefault(period, []).append(enrollment)
+
+    @property
+    def count(self) -> int:
+        return sum(len(group) for group in self.by_period.values())
+
+    def batches(self) -> list[list[Enrollment]]:
+        """One batch per period, sorted by pseudonym: a member's pseudonyms of two periods
+        never share a transaction, and their positions (the order of keyed hashes) are
+        unrelated, so nothing pairs them up. Sorted rather than shuffled, so that the same
+        enrolment always sends the same transactions."""
+        return [
+            sorted(self.by_period[period], key=lambda e: e.member)
+            for period in sorted(self.by_period)
+        ]
+
+
+@dataclass(frozen=True)
+class RenewReport:
+    """``claims --json renew``: the period renewed and what happened to the roster."""
+
+    plan_id: str
+    period: int
+    period_start: str
+    renewed: int  # members still covered in the period
+    ended: int  # members whose coverage ended before it: not renewed
+    not_started: int  # members whose coverage starts after it
+    enrolments: int  # pseudonyms sent (0 when everything was enrolled already)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plan_id": self.plan_id,
+            "period": self.period,
+            "period_start": self.period_start,
+            "renewed": self.renewed,
+            "ended": self.ended,
+            "not_started": self.not_started,
+            "enrolments": self.enrolments,
+        }
+
+
+def _add(
+    plan: EnrolmentPlan,
+    workspace: Workspace,
+    plan_id: str,
+    entry: RosterEntry,
+    periods: Sequence[int],
+) -> None:
+    for period in periods:
+        member = workspace.pseudonym(plan_id, entry.member_id, period, create=True)
+        plan.add(period, Enrollment(member, entry.coverage_start, entry.coverage_end))
+
+
+def plan_enrolment(
+    workspace: Workspace, plan_id: str, members: Sequence[Member], today: int
+) -> EnrolmentPlan:
+    """The pseudonyms that `enroll` sends for ``members`` on ``today``."""
+    periods = workspace.periods(plan_id)
+    upto = periods.next_to_enrol(today)
+    plan = EnrolmentPlan()
+    for member in members:
+        start = to_day(member.coverage_start)
+        end = to_day(member.coverage_end) if member.coverage_end else None
+        before = workspace.roster.get(plan_id, member.member_id)
+        earlier = set(before.periods) if before else set()
+        chosen = tuple(sorted(earlier | set(periods.covered(start, end, upto))))
+        entry = RosterEntry(member.member_id, start, end, chosen)
+        plan.entries.append(entry)
+        _add(plan, workspace, plan_id, entry, chosen)
+    return plan
+
+
+def _enrolled_on_chain(workspace: Workspace, plan_id: str) -> dict[bytes, tuple[int, int]]:
+    """Every pseudonym the plan enrolled, with the dates its latest enrolment gave."""
+    latest: dict[bytes, tuple[int, int]] = {}
+    events = workspace.engine.events("MemberEnrolled", text_to_bytes32(plan_id))
+    for event in sorted(events, key=lambda e: (e.block_number, e.log_index)):
+        args = event.args
+        latest[bytes(args["member"])] = (int(args["coverage_start"]), int(args["coverage_end"]))
+    return latest
+
+
+def plan_renewal(
+    workspace: Workspace, plan_id: str, today: int
+) -> tuple[EnrolmentPlan, RenewReport]:
+    """What `renew` sends on ``today``: the next period, for the members still covered."""
+    periods = workspace.periods(plan_id)
+    upto = periods.next_to_enrol(today)
+    on_chain = _enrolled_on_chain(workspace, plan_id)
+    plan = EnrolmentPlan()
+    renewed = ended = not_started = 0
+    for entry in sorted(workspace.roster.members(plan_id), key=lambda e: e.member_id):
+        start, end = entry.coverage_start, entry.coverage_end
+        if periods.overlaps(start, end, upto):
+            renewed += 1
+        elif end is not None and end < periods.first_day(upto):
+            ended += 1  # not renewed; a period before, if a late renewal missed it, is sent
+        else:
+            not_started += 1
+        wanted = (start, end or 0)
+        missing = [
+            period
+            for period in periods.covered(start, end, upto)
+            if on_chain.get(workspace.pseudonym(plan_id, entry.member_id, period)) != wanted
+        ]
+        if missing:
+            chosen = tuple(sorted(set(entry.periods) | set(missing)))
+            plan.entries.append(RosterEntry(entry.member_id, start, end, chosen))
+            _add(plan, workspace, plan_id, entry, missing)
+    report = RenewReport(
+        plan_id=plan_id,
+        period=upto,
+        period_start=from_day(periods.first_day(upto)).isoformat(),
+        renewed=renewed,
+        ended=ended,
+        not_started=not_started,
+        enrolments=plan.count,
+    )
+    return plan, report
