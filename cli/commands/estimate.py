@@ -8,14 +8,8 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import (
-    App,
-    claim_table,
-    json_option,
-    pass_app,
-    record_path_options,
-    table,
-)
+from claimsengine.cli.options import App, json_option, pass_app, record_path_options
+from claimsengine.cli.render import claim_table, table
 from claimsengine.errors import ClaimsError
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import App, claim_table, json_option, pass_app, require_role, table
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import claim_table, table
 
 
 class ReviewGroup(click.Group):
@@ -86,7 +87,7 @@ def decide(app: App, claim_id: int, approve: bool, deny: bool, reason: int | Non
     with workspace.command():
         current = claim_result(workspace, claim_id)
         verb = "approve" if approve else "deny"
-        require_role(workspace, current.plan_id, account, "adjudicator", f"{verb} claims")
+        adjudicator.require(current.plan_id, "adjudicator", f"{verb} claims")
         if current.status != "pending_review":
             from claimsengine.errors import ClaimsError
 

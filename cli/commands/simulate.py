@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import App, OneLineUsageError, json_option, pass_app
+from claimsengine.cli.abort import OneLineUsageError
+from claimsengine.cli.options import App, json_option, pass_app
 from claimsengine.errors import ClaimsError
 
 if TYPE_CHECKING:

@@ -9,15 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import (
-    App,
-    json_option,
-    key_value_table,
-    pass_app,
-    progress,
-    record_path_options,
-    table,
-)
+from claimsengine.cli.options import App, json_option, pass_app, record_path_options
+from claimsengine.cli.render import key_value_table, progress, table
 from claimsengine.errors import ClaimsError
 
 if TYPE_CHECKING:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import App, json_option, pass_app, table
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import table
 from claimsengine.errors import ClaimsError, InputError
 
 if TYPE_CHECKING:
