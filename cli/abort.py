@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import click
 
-from claimsengine.errors import ClaimsError
+from claimsengine.errors import ClaimsError, with_hint
 
 __all__ = ["ClaimsAbort", "OneLineUsageError", "error_line", "one_way_to_abort"]
 
@@ -26,10 +26,7 @@ def _one_line(text: str) -> str:
 
 def error_line(message: str, hint: str | None = None) -> str:
     """The single stderr line of a failure: ``error: <message> (hint: <hint>)``."""
-    line = f"error: {_one_line(message)}"
-    if hint:
-        line += f" (hint: {_one_line(hint)})"
-    return line
+    return "error: " + with_hint(_one_line(message), _one_line(hint) if hint else None)
 
 
 class ClaimsAbort(click.ClickException):

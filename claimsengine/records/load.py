@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from claimsengine.errors import InputError, RecordError
-from claimsengine.records.fields import describe, label_of, relabel
+from claimsengine.fieldreader import describe
+from claimsengine.records.fields import label_of, relabel
 from claimsengine.records.jsontext import load_json_text
 from claimsengine.records.model import TreatmentRecord, parse_record
 

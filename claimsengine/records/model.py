@@ -14,13 +14,13 @@ from typing import Any
 
 from claimsengine.days import parse_date, to_day
 from claimsengine.errors import RecordError
+from claimsengine.fieldreader import describe
 from claimsengine.ids import CODE, PLAN_ID, PROVIDER_ID
 from claimsengine.money import format_cents, parse_amount
 from claimsengine.records.fields import (
     CONTROL,
     MAX_DIAGNOSIS_LENGTH,
     check_id,
-    describe,
     label_of,
     located,
     record_id_problem,

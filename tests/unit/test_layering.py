@@ -5,7 +5,7 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
 
     foundation   errors, ids, faults, status                 imports no other layer
     domain       money, days, yamlfile, plan, members,       foundation
-                 records, results, adjudication
+                 records, results, adjudication, fieldreader
     stores       privacy, vault, journal, keybundle          foundation, domain
     chain        chain/                                      foundation
     contracts    compiler, abi, engine, history              foundation, domain, chain
@@ -41,6 +41,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "adjudication",
         "npi",
         "payer",
+        "fieldreader",
     ),
     "stores": ("privacy", "vault", "journal", "keybundle"),
     "chain": ("chain",),
