@@ -6,7 +6,8 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
     foundation   errors, ids, faults, status                 imports no other layer
     domain       money, days, yamlfile, plan, members,       foundation
                  records, results, adjudication, fieldreader
-    stores       privacy, vault, journal, keybundle          foundation, domain
+    stores       privacy, vault, journal, keybundle,         foundation, domain
+                 deployments
     chain        chain/                                      foundation
     contracts    compiler, abi, engine, history              foundation, domain, chain
     parties      workspace, handover, sdk, orchestrator,     every layer above
@@ -43,7 +44,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "payer",
         "fieldreader",
     ),
-    "stores": ("privacy", "vault", "journal", "keybundle"),
+    "stores": ("privacy", "vault", "journal", "keybundle", "deployments"),
     "chain": ("chain",),
     "contracts": ("compiler", "abi", "engine", "history"),
     "parties": (
