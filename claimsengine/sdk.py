@@ -29,6 +29,7 @@ from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.engine import (
     DEFAULT_REVIEW_REASON,
     MAX_BATCH,
+    MAX_ENROLMENTS_PER_CALL,
     MAX_LINES,
     REVIEW_REASONS,
     ChainClaim,
@@ -888,11 +889,18 @@ def settle(workspace: Workspace, plan_id: str, account: str) -> tuple[int, PoolS
     return paid, workspace.engine.pool_state(plan_id)
 
 
+# The contract's names an SDK user meets (the CLI takes them from here, not from engine).
 __all__ = [
+    "DEFAULT_REVIEW_REASON",
+    "MAX_ENROLMENTS_PER_CALL",
+    "REVIEW_REASONS",
     "AdjudicatorClient",
     "HospitalClient",
     "InsurerClient",
+    "PoolState",
     "PreparedClaim",
+    "ProviderState",
+    "Role",
     "Submission",
     "check_denial_reason",
     "claim_result",

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from claimsengine.engine import PoolState
     from claimsengine.results import ClaimResult
+    from claimsengine.sdk import PoolState
 
 __all__ = [
     "claim_table",

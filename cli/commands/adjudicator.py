@@ -21,8 +21,7 @@ def adjudicator() -> None:
 
 
 def _set_role(app: App, plan_id: str, account: str, enabled: bool) -> None:
-    from claimsengine.engine import Role
-    from claimsengine.sdk import InsurerClient
+    from claimsengine.sdk import InsurerClient, Role
 
     workspace = app.workspace()
     acting = app.account("insurer")

@@ -26,9 +26,8 @@ def enroll(app: App, plan_id: str, members_file: Path) -> None:
     Example:
       claims enroll SILVER-2027 fixtures/members.csv
     """
-    from claimsengine.engine import MAX_ENROLMENTS_PER_CALL
     from claimsengine.members import load_members
-    from claimsengine.sdk import InsurerClient
+    from claimsengine.sdk import MAX_ENROLMENTS_PER_CALL, InsurerClient
 
     members = load_members(members_file)  # a bad file fails before the chain is opened
     workspace = app.workspace()

@@ -10,7 +10,7 @@ from claimsengine.cli.options import App, json_option, pass_app
 from claimsengine.cli.render import table
 
 if TYPE_CHECKING:
-    from claimsengine.engine import ProviderState
+    from claimsengine.sdk import ProviderState
     from claimsengine.workspace import ProviderInfo
 
 

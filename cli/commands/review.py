@@ -65,9 +65,8 @@ def decide(app: App, claim_id: int, approve: bool, deny: bool, reason: int | Non
       claims review 4 --approve
       claims review 4 --deny --reason 96
     """
-    from claimsengine.engine import DEFAULT_REVIEW_REASON
     from claimsengine.errors import InputError
-    from claimsengine.sdk import check_denial_reason
+    from claimsengine.sdk import DEFAULT_REVIEW_REASON, check_denial_reason
 
     ctx = click.get_current_context()
     if approve == deny:
