@@ -35,6 +35,7 @@ from claimsengine.engine import (
     ChainClaim,
     ChainLine,
     DevToken,
+    Engine,
     Enrollment,
     PoolState,
     ProviderState,
@@ -98,7 +99,7 @@ class Party:
         self.account = workspace.chain.address_of(account)
 
     @property
-    def engine(self):  # type: ignore[no-untyped-def]
+    def engine(self) -> Engine:
         return self.workspace.engine
 
     def require(self, plan_id: str, role: Role | str, action: str | None = None) -> PlanInfo:
