@@ -7,7 +7,7 @@ has none) and the field, such as ``lines[1].billed``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from claimsengine.errors import InputError, RecordError
@@ -54,9 +54,15 @@ def check_id(value: Any, *, record: str | None, field: str) -> None:
         raise RecordError(f"{value!r} {problem}", record=record, field=field)
 
 
-def located(parse: Callable[..., Any], value: Any, label: str | None, name: str) -> Any:
-    """Run a money/days parser, turning its ``InputError`` into a located ``RecordError``."""
-    return FieldReader(RecordError, record=label).parsed(lambda: parse(value, field=name))
+class RecordReader(FieldReader):
+    """The reader of one record's JSON object: a ``RecordError`` naming the record (its
+    ``label``), at the field; a field that is absent or null is "missing"."""
+
+    MISSING = "missing"
+
+    def __init__(self, label: str | None) -> None:
+        super().__init__(RecordError, record=label)
+        self.label = label
 
 
 def relabel(
