@@ -114,7 +114,7 @@ class SetAside:
 
     def to_json(self) -> dict[str, Any]:
         """The ``{"file", "record_id", "error"}`` object of ``claims --json submit``."""
-        return {"file": self.file, "record_id": self.record_id, "error": _error_text(self.error)}
+        return {"file": self.file, "record_id": self.record_id, "error": self.error.explained()}
 
 
 @dataclass
@@ -673,11 +673,6 @@ class _MemberCheck:
         return self._known[key]
 
 
-def _error_text(error: ClaimsError) -> str:
-    text = str(error)
-    return f"{text} (hint: {error.hint})" if error.hint else text
-
-
 class _QuarantineFolder:
     """``records.quarantine`` that writes each distinct rejection once.
 
@@ -735,7 +730,7 @@ def _fingerprint(rejected: RejectedRecord) -> str:
     parts: Sequence[str] = (
         str(Path(rejected.file).resolve()),
         str(rejected.index),
-        _error_text(rejected.error),
+        rejected.error.explained(),
         raw,
     )
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()

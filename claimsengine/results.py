@@ -15,7 +15,8 @@ from typing import Any
 from claimsengine.adjudication import Accumulators, ClaimAdjudication, LineAdjudication
 from claimsengine.days import parse_date
 from claimsengine.errors import InputError
-from claimsengine.money import format_cents, parse_amount
+from claimsengine.fieldreader import FieldReader, describe, join
+from claimsengine.money import format_cents
 from claimsengine.status import STATUSES, ClaimStatus
 
 __all__ = [
@@ -86,11 +87,11 @@ class LineResult:
     @classmethod
     def from_json(cls, data: Mapping[str, Any], *, where: str = "lines[0]") -> LineResult:
         _require_mapping(data, where)
-        code = _require(data, "code", str, where)
-        units = _require(data, "units", int, where)
+        code = _read.typed(data, "code", str, where)
+        units = _read.typed(data, "units", int, where)
         amounts = {key: _amount(data, key, where) for key in LINE_AMOUNTS}
-        denied = _require(data, "denied", bool, where)
-        reasons = _require(data, "reasons", list, where)
+        denied = _read.typed(data, "denied", bool, where)
+        reasons = _read.typed(data, "reasons", list, where)
         if not all(isinstance(reason, str) for reason in reasons):
             raise InputError('reasons must be strings such as "45"', field=f"{where}.reasons")
         return cls(code=code, units=units, denied=denied, reasons=tuple(reasons), **amounts)
@@ -200,31 +201,31 @@ class ClaimResult:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ClaimResult:
         _require_mapping(data, None)
-        status = _require(data, "status", str, None)
+        status = _read.typed(data, "status", str, None)
         if status not in STATUSES:
             raise InputError(
                 f"status must be one of {', '.join(STATUSES)}, got {status!r}", field="status"
             )
-        raw_lines = _require(data, "lines", list, None)
+        raw_lines = _read.typed(data, "lines", list, None)
         transactions = data.get("transactions") or {}
         if not isinstance(transactions, Mapping) or not all(
             isinstance(key, str) and isinstance(value, str) for key, value in transactions.items()
         ):
             raise InputError("expected a mapping of step to hash", field="transactions")
         return cls(
-            claim_id=_require(data, "claim_id", int, None),
-            plan_id=_require(data, "plan_id", str, None),
+            claim_id=_read.typed(data, "claim_id", int, None),
+            plan_id=_read.typed(data, "plan_id", str, None),
             record_id=_optional_str(data, "record_id"),
             provider_id=_optional_str(data, "provider_id"),
             service_date=parse_date(
-                _require(data, "service_date", str, None), field="service_date"
+                _read.typed(data, "service_date", str, None), field="service_date"
             ),
             status=ClaimStatus(status),
             lines=tuple(
                 LineResult.from_json(line, where=f"lines[{index}]")
                 for index, line in enumerate(raw_lines)
             ),
-            totals=Totals.from_json(_require(data, "totals", Mapping, None)),
+            totals=Totals.from_json(_read.typed(data, "totals", Mapping, None)),
             transactions=dict(transactions),
         )
 
@@ -269,14 +270,14 @@ class AccumulatorReport:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AccumulatorReport:
         _require_mapping(data, None)
-        units_used = _require(data, "units_used", Mapping, None)
+        units_used = _read.typed(data, "units_used", Mapping, None)
         for code, units in units_used.items():
             if not isinstance(code, str) or isinstance(units, bool) or not isinstance(units, int):
                 raise InputError("expected code: whole number of units", field="units_used")
         return cls(
-            plan_id=_require(data, "plan_id", str, None),
-            member_id=_require(data, "member_id", str, None),
-            period=_require(data, "period", int, None),
+            plan_id=_read.typed(data, "plan_id", str, None),
+            member_id=_read.typed(data, "member_id", str, None),
+            period=_read.typed(data, "period", int, None),
             deductible_met=_amount(data, "deductible_met", None),
             oop_met=_amount(data, "oop_met", None),
             benefit_used=_amount(data, "benefit_used", None),
@@ -284,35 +285,21 @@ class AccumulatorReport:
         )
 
 
-def _path(where: str | None, key: str) -> str:
-    return f"{where}.{key}" if where else key
+_read = FieldReader()  # a result's JSON: InputError at the field path
 
 
 def _require_mapping(data: Any, where: str | None) -> None:
     if not isinstance(data, Mapping):
-        raise InputError(f"expected a JSON object, got {type(data).__name__}", field=where)
-
-
-def _require(data: Mapping[str, Any], key: str, kind: Any, where: str | None) -> Any:
-    if key not in data:
-        raise InputError("is missing", field=_path(where, key))
-    value = data[key]
-    # bool is an int subclass; a count or an id is never true/false.
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise InputError(
-            f"expected {getattr(kind, '__name__', kind)}, got {value!r}", field=_path(where, key)
-        )
-    return value
+        _read.fail(where, f"expected a JSON object, got {describe(data)}")
 
 
 def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        raise InputError(f"expected a string or null, got {value!r}", field=key)
+        _read.fail(key, f"expected a string or null, got {describe(value)}")
     return value
 
 
 def _amount(data: Mapping[str, Any], key: str, where: str | None) -> int:
     # Result amounts are written as strings; a number here is refused like anywhere else.
-    value = _require(data, key, str, where)
-    return parse_amount(value, field=_path(where, key))
+    return _read.amount(_read.typed(data, key, str, where), join(where, key))

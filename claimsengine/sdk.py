@@ -29,11 +29,13 @@ from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.engine import (
     DEFAULT_REVIEW_REASON,
     MAX_BATCH,
+    MAX_ENROLMENTS_PER_CALL,
     MAX_LINES,
     REVIEW_REASONS,
     ChainClaim,
     ChainLine,
     DevToken,
+    Engine,
     PoolState,
     ProviderState,
     Role,
@@ -98,7 +100,7 @@ class Party:
         self.account = workspace.chain.address_of(account)
 
     @property
-    def engine(self):  # type: ignore[no-untyped-def]
+    def engine(self) -> Engine:
         return self.workspace.engine
 
     def require(self, plan_id: str, role: Role | str, action: str | None = None) -> PlanInfo:
@@ -912,11 +914,18 @@ def settle(workspace: Workspace, plan_id: str, account: str) -> tuple[int, PoolS
     return paid, workspace.engine.pool_state(plan_id)
 
 
+# The contract's names an SDK user meets (the CLI takes them from here, not from engine).
 __all__ = [
+    "DEFAULT_REVIEW_REASON",
+    "MAX_ENROLMENTS_PER_CALL",
+    "REVIEW_REASONS",
     "AdjudicatorClient",
     "HospitalClient",
     "InsurerClient",
+    "PoolState",
     "PreparedClaim",
+    "ProviderState",
+    "Role",
     "Submission",
     "check_denial_reason",
     "claim_result",

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from claimsengine.fieldreader import describe
 from claimsengine.results import LINE_AMOUNTS, TOTAL_AMOUNTS
 from claimsengine.scenario.model import (
     ACCUMULATOR_AMOUNTS,
@@ -16,7 +17,7 @@ from claimsengine.scenario.model import (
     MemberExpectation,
     PoolExpectation,
 )
-from claimsengine.scenario.reader import FieldReader, describe, line_of
+from claimsengine.scenario.reader import FieldReader, line_of
 from claimsengine.status import STATUSES
 
 _LINE_KEYS = ("code", "units", *LINE_AMOUNTS, "denied", "reasons")

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from claimsengine.errors import InputError, ScenarioError
+from claimsengine.fieldreader import describe, join
 from claimsengine.members import Member, load_members
 from claimsengine.plan import DEV_TOKEN, Plan, load_plan, plan_from_dict
 from claimsengine.scenario.model import (
@@ -18,7 +19,7 @@ from claimsengine.scenario.model import (
     ProviderSetup,
     Scenario,
 )
-from claimsengine.scenario.reader import ScenarioLoader, describe, join
+from claimsengine.scenario.reader import ScenarioLoader
 from claimsengine.scenario.steps import StepReader
 from claimsengine.yamlfile import read_text
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from claimsengine.errors import InputError
+from claimsengine.fieldreader import describe
 from claimsengine.records import SourcedRecord, TreatmentRecord, load_paths
 from claimsengine.scenario.expect import ExpectationReader
 from claimsengine.scenario.model import (
@@ -20,7 +21,7 @@ from claimsengine.scenario.model import (
     Submit,
     Withdraw,
 )
-from claimsengine.scenario.reader import LineMapping, describe, line_of
+from claimsengine.scenario.reader import LineMapping, line_of
 
 _STEP_KEYS = ("name", "date", "advance", *ACTIONS, "expect")
 _SUBMIT_KEYS = ("records", "files", "plan", "provider")

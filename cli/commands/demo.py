@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import AMOUNT, App, json_option, key_value_table, pass_app, table
+from claimsengine.cli.options import AMOUNT, App, json_option, pass_app
+from claimsengine.cli.render import key_value_table, table
 
 if TYPE_CHECKING:
     from claimsengine.demo import DemoSummary
@@ -57,7 +58,7 @@ def demo(app: App, keep: Path | None, initial_funding: int, top_up: int) -> None
             "the demo runs on a fresh embedded chain of its own; leave out --rpc",
             click.get_current_context(),
         )
-    from claimsengine.cli.context import console
+    from claimsengine.cli.render import console
     from claimsengine.demo import DEMO_STEPS, run_demo
 
     err = console(stderr=True)

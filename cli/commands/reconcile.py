@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import App, json_option, key_value_table, pass_app, table
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import key_value_table, table
 from claimsengine.errors import ClaimsError
 from claimsengine.exports import FORMATS
 

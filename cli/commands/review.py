@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import App, claim_table, json_option, pass_app, require_role, table
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import claim_table, table
 
 
 class ReviewGroup(click.Group):
@@ -64,9 +65,8 @@ def decide(app: App, claim_id: int, approve: bool, deny: bool, reason: int | Non
       claims review 4 --approve
       claims review 4 --deny --reason 96
     """
-    from claimsengine.engine import DEFAULT_REVIEW_REASON
     from claimsengine.errors import InputError
-    from claimsengine.sdk import check_denial_reason
+    from claimsengine.sdk import DEFAULT_REVIEW_REASON, check_denial_reason
 
     ctx = click.get_current_context()
     if approve == deny:
@@ -86,7 +86,7 @@ def decide(app: App, claim_id: int, approve: bool, deny: bool, reason: int | Non
     with workspace.command():
         current = claim_result(workspace, claim_id)
         verb = "approve" if approve else "deny"
-        require_role(workspace, current.plan_id, account, "adjudicator", f"{verb} claims")
+        adjudicator.require(current.plan_id, "adjudicator", f"{verb} claims")
         if current.status != "pending_review":
             from claimsengine.errors import ClaimsError
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import App, claim_table, json_option, pass_app
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import claim_table
 
 
 @click.command(short_help="One claim's result.")

@@ -9,16 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import (
-    App,
-    json_option,
-    key_value_table,
-    pass_app,
-    progress,
-    record_path_options,
-    table,
-)
-from claimsengine.errors import ClaimsError
+from claimsengine.cli.options import App, json_option, pass_app, record_path_options
+from claimsengine.cli.render import key_value_table, progress, table
+from claimsengine.errors import ClaimsError, with_hint
 
 if TYPE_CHECKING:
     from claimsengine.orchestrator import SubmitReport
@@ -168,11 +161,7 @@ def _render(console: Any, report: SubmitReport) -> None:
         aside = table("file", "record", "error", title=f"Set aside in {report.quarantine_dir}")
         for entry in report.set_aside:
             error = entry.error
-            message = error.message
             field = getattr(error, "field", None)
-            if field:
-                message = f"{field}: {message}"
-            if error.hint:
-                message += f" (hint: {error.hint})"
+            message = with_hint(f"{field}: {error.message}" if field else error.message, error.hint)
             aside.add_row(entry.file, entry.record_id or "", message)
         console.print(aside)
