@@ -46,3 +46,17 @@ def test_the_new_revert_strings_and_their_hints() -> None:
     for reason, words in expected.items():
         assert reason in reasons
         assert words in HINTS[reason], reason
+
+
+def test_the_revert_strings_of_voids_and_quorum_and_their_hints() -> None:
+    # Each is raised word for word by a test in test_void.py or test_quorum.py.
+    expected = {
+        "claims: already voted": "votes once",
+        "claims: not voidable": "pending_review, queued or paid",
+        "claims: wrong effects": "void by claim id",
+        "claims: void window closed": "timely_filing_days",
+    }
+    reasons = contract_reasons()
+    for reason, words in expected.items():
+        assert reason in reasons
+        assert words in HINTS[reason], reason
