@@ -56,12 +56,13 @@ _EXPORTS: dict[str, str] = {
     "AccumulatorReport": "claimsengine.results",
     "ClaimResult": "claimsengine.results",
     "LineResult": "claimsengine.results",
-    "ResultStatus": "claimsengine.results",
+    "ClaimStatus": "claimsengine.status",
     "Totals": "claimsengine.results",
     # errors: one root, ClaimsError, and its domain subclasses
     "ChainError": "claimsengine.errors",
     "ClaimsError": "claimsengine.errors",
     "InputError": "claimsengine.errors",
+    "MissingRole": "claimsengine.errors",
     "NotAuthorised": "claimsengine.errors",
     "NotFound": "claimsengine.errors",
     "PlanError": "claimsengine.errors",
@@ -75,6 +76,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         ChainError,
         ClaimsError,
         InputError,
+        MissingRole,
         NotAuthorised,
         NotFound,
         PlanError,
@@ -89,10 +91,10 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         AccumulatorReport,
         ClaimResult,
         LineResult,
-        ResultStatus,
         Totals,
     )
     from claimsengine.sdk import AdjudicatorClient, HospitalClient, InsurerClient
+    from claimsengine.status import ClaimStatus
     from claimsengine.workspace import Workspace
 
 __version__ = "0.1.0"
@@ -102,6 +104,7 @@ __all__ = [
     "AdjudicatorClient",
     "ChainError",
     "ClaimResult",
+    "ClaimStatus",
     "ClaimsError",
     "HospitalClient",
     "InputError",
@@ -109,13 +112,13 @@ __all__ = [
     "LineResult",
     "LoadResult",
     "Member",
+    "MissingRole",
     "NotAuthorised",
     "NotFound",
     "Plan",
     "PlanError",
     "RecordError",
     "RecordLine",
-    "ResultStatus",
     "Service",
     "StateLocked",
     "Totals",

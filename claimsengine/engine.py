@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import IntEnum, IntFlag
+from enum import IntFlag
 from typing import Any
 
 from claimsengine import compiler
 from claimsengine.abi import ContractABI, DecodedEvent, bytes32_to_text, text_to_bytes32
+from claimsengine.adjudication import REJECT_INVALID_CLAIM
 from claimsengine.chain.base import Chain, Log, Receipt
-from claimsengine.errors import NotAuthorised, TransactionReverted
+from claimsengine.errors import ClaimRejected, ClaimsError, NotAuthorised, TransactionReverted
 from claimsengine.plan import Plan, Service
+from claimsengine.status import NO_CLAIM, ClaimStatus
 
 # Mirrors of the contract's constants.
 MAX_LINES = 32
@@ -24,21 +26,6 @@ MAX_BATCH = 100
 MAX_SERVICES_PER_CALL = 64
 MAX_ENROLMENTS_PER_CALL = 256
 MAX_SETTLE = 256
-
-
-class Status(IntEnum):
-    """A claim's status on-chain; NONE means never submitted."""
-
-    NONE = 0
-    DENIED = 1
-    PENDING_REVIEW = 2
-    QUEUED = 3
-    PAID = 4
-    VOIDED = 5
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
 
 class Role(IntFlag):
@@ -205,8 +192,10 @@ class PoolState:
 
 @dataclass(frozen=True)
 class ClaimState:
+    """A claim as ``claim_status`` reads it; status None (and claim_id 0): no such claim."""
+
     claim_id: int
-    status: Status
+    status: ClaimStatus | None
     plan_paid: int
 
 
@@ -479,15 +468,18 @@ class Engine(Contract):
     # -- hospital ----------------------------------------------------------------------
     @staticmethod
     def _check_shape(claims: Sequence[ChainClaim]) -> None:
-        # The contract's ABI bounds refuse these before its code runs, so without a
-        # reason string: give the spec's reason (check 3) instead of a bare revert.
+        # The contract's ABI bounds refuse these before its code runs, with no reason at
+        # all. Say what is wrong before sending: an error of ours, not a revert.
         if len(claims) > MAX_BATCH:
-            raise TransactionReverted(
-                "claims: invalid batch", hint=f"send at most {MAX_BATCH} claims per batch"
+            raise ClaimsError(
+                f"a batch holds at most {MAX_BATCH} claims, this one has {len(claims)}",
+                hint=f"send at most {MAX_BATCH} claims per batch",
             )
         for claim in claims:
             if len(claim.lines) > MAX_LINES:
-                raise reverted(TransactionReverted("claims: invalid claim"))
+                raise ClaimRejected(
+                    REJECT_INVALID_CLAIM, f"{len(claim.lines)} lines, at most {MAX_LINES}"
+                )
 
     def submit_claim(
         self, sender: str, plan_id: str, claim: ChainClaim, *, gas: int | None = None
@@ -645,7 +637,8 @@ class Engine(Contract):
         claim_id, status, plan_paid = self.call(
             "claim_status", text_to_bytes32(plan_id), text_to_bytes32(provider_id), commitment
         )
-        return ClaimState(int(claim_id), Status(status), int(plan_paid))
+        found = None if status == NO_CLAIM else ClaimStatus.from_code(status)
+        return ClaimState(int(claim_id), found, int(plan_paid))
 
     def pool_state(self, plan_id: str) -> PoolState:
         return PoolState(*(int(v) for v in self.call("pool_state", text_to_bytes32(plan_id))))
@@ -700,7 +693,6 @@ __all__ = [
     "ProviderState",
     "REVIEW_REASONS",
     "Role",
-    "Status",
     "bytes32_to_text",
     "reverted",
 ]

@@ -15,9 +15,10 @@ from typing import Any
 from claimsengine.abi import DecodedEvent, bytes32_to_text, text_to_bytes32
 from claimsengine.adjudication import LineAdjudication, denied_line
 from claimsengine.days import from_day
-from claimsengine.engine import DEFAULT_REVIEW_REASON, Engine, Status
+from claimsengine.engine import DEFAULT_REVIEW_REASON, Engine
 from claimsengine.errors import NotFound
-from claimsengine.results import ClaimResult, LineResult, ResultStatus, Totals
+from claimsengine.results import ClaimResult, LineResult, Totals
+from claimsengine.status import ClaimStatus
 
 
 def _topic(value: int | bytes) -> bytes:
@@ -61,6 +62,11 @@ class ClaimEvents:
     @property
     def commitment(self) -> bytes:
         return bytes(self.submitted.args["commitment"])
+
+    @property
+    def submitted_status(self) -> ClaimStatus:
+        """The status the claim was submitted with (later events may have changed it)."""
+        return ClaimStatus.from_code(self.submitted.args["status"])
 
     @property
     def provider_account(self) -> str:
@@ -137,7 +143,7 @@ def claim_events(engine: Engine, claim_id: int) -> ClaimEvents:
 def build_result(
     events: ClaimEvents,
     *,
-    status: Status,
+    status: ClaimStatus,
     record_id: str | None,
     provider_id: str | None,
 ) -> ClaimResult:
@@ -150,14 +156,13 @@ def build_result(
         )
         if step:
             transactions[step] = "0x" + event.tx_hash.hex()
-    label: ResultStatus = status.label  # type: ignore[assignment]
     return ClaimResult(
         claim_id=events.claim_id,
         plan_id=bytes32_to_text(events.submitted.args["plan_id"]),
         record_id=record_id,
         provider_id=provider_id,
         service_date=from_day(int(events.submitted.args["service_day"])),
-        status=label,
+        status=status,
         lines=lines,
         totals=Totals.of_lines(lines),
         transactions=transactions,

@@ -38,12 +38,11 @@ from claimsengine.engine import (
     PoolState,
     ProviderState,
     Role,
-    Status,
-    reverted,
 )
 from claimsengine.errors import (
     ClaimsError,
     InputError,
+    MissingRole,
     NotFound,
     RecordError,
     TransactionReverted,
@@ -60,6 +59,7 @@ from claimsengine.npi import parse_npi
 from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.records import TreatmentRecord
 from claimsengine.results import AccumulatorReport, ClaimResult
+from claimsengine.status import ClaimStatus
 from claimsengine.workspace import PlanInfo, ProviderInfo, Workspace
 
 if TYPE_CHECKING:
@@ -100,6 +100,34 @@ class Party:
     def engine(self):  # type: ignore[no-untyped-def]
         return self.workspace.engine
 
+    def require(self, plan_id: str, role: Role | str, action: str | None = None) -> PlanInfo:
+        """Refuse, before sending anything, when this party's account lacks ``role`` (a
+        ``Role``, or "admin" / "adjudicator") in the plan: ``MissingRole``, whose message
+        names the account, the role, the plan and the fix. ``action`` ("fund the pool")
+        words what was refused. A missing plan is ``NotFound`` first. Returns the plan."""
+        needed = role if isinstance(role, Role) else Role[role.upper()]
+        info = self.workspace.plan(plan_id)
+        if needed in self.engine.roles(plan_id, self.account):
+            return info
+        who = describe_account(self.workspace, self.account)
+        cannot = f", so it cannot {action}" if action else ""
+        if needed == Role.ADMIN:
+            raise MissingRole(
+                f"{who} is not the insurer (admin) of plan {plan_id}{cannot}",
+                plan_id=plan_id,
+                role="admin",
+                account=self.account,
+                hint=f"act as the plan's admin {info.admin} (for the dev accounts: --as insurer)",
+            )
+        raise MissingRole(
+            f"{who} is not an adjudicator of plan {plan_id}{cannot}",
+            plan_id=plan_id,
+            role="adjudicator",
+            account=self.account,
+            hint="act as an adjudicator (--as adjudicator); the insurer grants the role with "
+            f"`claims adjudicator add {plan_id} --account ALIAS`",
+        )
+
 
 # -- reading claims -------------------------------------------------------------------------
 
@@ -111,6 +139,8 @@ def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
     plan_id = bytes32_to_text(events.submitted.args["plan_id"])
     provider_id = workspace.provider_ids_by_account(plan_id).get(events.provider_account)
     state = workspace.engine.claim_status(plan_id, provider_id or "", events.commitment)
+    if state.status is None:  # its events say it was submitted: storage must have it
+        raise ClaimsError(f"claim {events.claim_id} has events but no status on the chain")
     return build_result(
         events,
         status=state.status,
@@ -146,7 +176,7 @@ def record_result(
         )
     entry = entries[0]
     state = workspace.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
-    if state.status == Status.NONE:
+    if state.status is None:
         raise NotFound(f"record {record_id} is not on the chain yet", hint="submit it again")
     return claim_result(workspace, state.claim_id)
 
@@ -274,10 +304,7 @@ class InsurerClient(Party):
     def fund(self, plan_id: str, cents: int) -> PoolState:
         if cents <= 0:
             raise InputError("the amount must be more than 0.00", field="AMOUNT")
-        info = self.workspace.plan(plan_id)
-        if Role.ADMIN not in self.engine.roles(plan_id, self.account):
-            # The contract would refuse it too; say so before touching the token.
-            raise reverted(TransactionReverted("access: not authorised"))
+        info = self.require(plan_id, Role.ADMIN, "fund the pool")  # before touching the token
         token = DevToken(self.workspace.chain, info.token)
         units = cents * info.token_scale
         balance = token.balance_of(self.account)
@@ -548,7 +575,7 @@ class HospitalClient(Party):
             # finds it with claim_status. This saves a claim_status call per new record.
             return False
         state = ws.engine.claim_status(record.plan_id, record.provider_id, prepared.commitment)
-        if state.status == Status.NONE:
+        if state.status is None:
             return False
         if earlier.claim_id is None:
             ws.journal.prepare(
@@ -616,7 +643,7 @@ class HospitalClient(Party):
                 state = ws.engine.claim_status(
                     record.plan_id, record.provider_id, prepared.commitment
                 )
-                if state.status != Status.NONE:
+                if state.status is not None:
                     # "claims: duplicate": an earlier send did land (a retried JSON-RPC
                     # request whose first answer was lost). It is on the chain: not an error.
                     ws.journal.mark_submitted(prepared.commitment, state.claim_id, None)
@@ -652,7 +679,7 @@ class HospitalClient(Party):
             # only a later review, funding or settlement changes it.
             result = build_result(
                 events,
-                status=Status(int(events.submitted.args["status"])),
+                status=events.submitted_status,
                 record_id=prepared.record.record_id,
                 provider_id=prepared.record.provider_id,
             )
@@ -666,7 +693,7 @@ class HospitalClient(Party):
         sources: list[str | None] = []
         for entry in ws.journal.pending(ws.chain_key):
             state = ws.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
-            if state.status != Status.NONE:
+            if state.status is not None:
                 ws.journal.mark_submitted(entry.commitment, state.claim_id, None)
                 continue
             record, _salt = ws.vault.get(entry.commitment)
@@ -792,7 +819,7 @@ def member_accumulators(
         claim_id = int(event.args["claim_id"])
         provider_id, _active = engine.provider_of(plan_id, str(event.args["provider"]))
         commitment = bytes(event.args["commitment"])
-        if engine.claim_status(plan_id, provider_id or "", commitment).status == Status.DENIED:
+        if engine.claim_status(plan_id, provider_id or "", commitment).status == ClaimStatus.DENIED:
             continue
         for line in engine.events("LineAdjudicated", claim_id.to_bytes(32, "big")):
             if int(line.args["denial"]) == 0:

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from claimsengine.abi import text_to_bytes32
 from claimsengine.chain.base import Receipt
-from claimsengine.engine import ChainClaim, Status
-from claimsengine.errors import TransactionReverted
+from claimsengine.engine import ChainClaim
+from claimsengine.errors import ClaimsError, TransactionReverted
+from claimsengine.status import ClaimStatus
 
 from .conftest import (
     TOKEN_SCALE,
@@ -67,18 +69,18 @@ def scenario(d: Deployment) -> list[ChainClaim]:
 
 
 EXPECTED_STATUSES = [
-    Status.PAID,
-    Status.DENIED,
-    Status.DENIED,
-    Status.PENDING_REVIEW,
-    Status.PAID,
-    Status.DENIED,
-    Status.PAID,
-    Status.PAID,
-    Status.QUEUED,
-    Status.QUEUED,
-    Status.QUEUED,
-    Status.PENDING_REVIEW,
+    ClaimStatus.PAID,
+    ClaimStatus.DENIED,
+    ClaimStatus.DENIED,
+    ClaimStatus.PENDING_REVIEW,
+    ClaimStatus.PAID,
+    ClaimStatus.DENIED,
+    ClaimStatus.PAID,
+    ClaimStatus.PAID,
+    ClaimStatus.QUEUED,
+    ClaimStatus.QUEUED,
+    ClaimStatus.QUEUED,
+    ClaimStatus.PENDING_REVIEW,
 ]
 
 
@@ -138,7 +140,7 @@ def test_paid_claims_reach_the_provider_in_one_transfer() -> None:
     ]
     subs = d.submit_batch(claims)
     receipt = subs[0].receipt
-    assert [s.status for s in subs] == [Status.PAID] * 3
+    assert [s.status for s in subs] == [ClaimStatus.PAID] * 3
     paid = d.events(receipt, "ClaimPaid")
     assert [(e["payee"], e["amount"]) for e in paid] == [
         (payout, 16_000),
@@ -177,7 +179,7 @@ def test_one_rejected_claim_reverts_the_batch(bad: str, reason: str) -> None:
     with reverts(reason):
         d.engine.submit_claims(d.hospital, d.plan_id, [*claims[:6], broken, *claims[6:]])
     assert state(d) == before
-    assert all(d.status(c.commitment).status == Status.NONE for c in claims)
+    assert all(d.status(c.commitment).status is None for c in claims)
     # Without the bad claim, the batch goes through.
     assert [s.status for s in d.submit_batch(claims)] == EXPECTED_STATUSES
     d.chain.close()
@@ -187,8 +189,16 @@ def test_a_batch_of_more_than_100_is_refused() -> None:
     d = fresh()
     m1 = pseudonym("m1")
     claims = [d.claim(m1, d_(5, 1), [("Z", 1, 12_000)]) for _ in range(101)]
-    with pytest.raises(TransactionReverted):
+    # The Engine says so before sending: an error of ours, not a revert.
+    with pytest.raises(ClaimsError) as refused:
         d.engine.submit_claims(d.hospital, d.plan_id, claims)
+    assert str(refused.value) == "a batch holds at most 100 claims, this one has 101"
+    assert not isinstance(refused.value, TransactionReverted)
+    # Sent anyway, the contract's ABI bound refuses it.
+    with pytest.raises(TransactionReverted):
+        d.engine.transact(
+            d.hospital, "submit_claims", text_to_bytes32(d.plan_id), [c.as_abi() for c in claims]
+        )
     assert d.engine.next_claim_id() == 1
     d.chain.close()
 

@@ -52,4 +52,3 @@ def test_the_new_revert_strings_and_their_hints() -> None:
     for reason, words in expected.items():
         assert reason in reasons
         assert words in HINTS[reason], reason
-

@@ -40,9 +40,10 @@ from hypothesis.stateful import (
 
 from claimsengine import adjudication as oracle
 from claimsengine.days import from_day, to_day
-from claimsengine.engine import ChainClaim, ChainLine, Enrollment, Role, Status
+from claimsengine.engine import ChainClaim, ChainLine, Enrollment, Role
 from claimsengine.errors import TransactionReverted
 from claimsengine.plan import Service
+from claimsengine.status import ClaimStatus
 from tests.contracts.conftest import (
     TODAY,
     TOKEN_SCALE,
@@ -120,13 +121,13 @@ class GhostPool:
     def reserved(self) -> int:
         return sum(amount for _, amount in self.queue)
 
-    def approve(self, claim_id: int, amount: int) -> Status:
+    def approve(self, claim_id: int, amount: int) -> ClaimStatus:
         if not self.queue and self.balance >= amount:
             self.balance -= amount
             self.paid.append((claim_id, amount))
-            return Status.PAID
+            return ClaimStatus.PAID
         self.queue.append((claim_id, amount))
-        return Status.QUEUED
+        return ClaimStatus.QUEUED
 
     def settle(self, most: int) -> list[int]:
         settled: list[int] = []
@@ -143,7 +144,7 @@ class GhostClaim:
     claim: oracle.ClaimInput
     commitment: bytes
     adjudication: oracle.ClaimAdjudication
-    status: Status
+    status: ClaimStatus
 
 
 # (member, provider, days ago, prior authorisation, [(code, units, billed)])
@@ -255,12 +256,12 @@ class EngineMachine(RuleBasedStateMachine):
 
     def _settled(self, claim_ids: list[int]) -> None:
         for claim_id in claim_ids:
-            self.claims[claim_id].status = Status.PAID
+            self.claims[claim_id].status = ClaimStatus.PAID
             self._pay(self.claims[claim_id].claim.provider, dict(self.pool.paid)[claim_id])
 
     def _pick_claim(self, pick: int, live: bool) -> int:
         """A claim id: any claim, or (`live`) one that may be voided, when there is one."""
-        voidable = (Status.PENDING_REVIEW, Status.QUEUED, Status.PAID)
+        voidable = (ClaimStatus.PENDING_REVIEW, ClaimStatus.QUEUED, ClaimStatus.PAID)
         ids = sorted(self.claims)
         if live:
             ids = [i for i in ids if self.claims[i].status in voidable] or ids
@@ -270,7 +271,7 @@ class EngineMachine(RuleBasedStateMachine):
         """The revert a void of this claim gets now, in the contract's order, or None."""
         if self.paused:
             return "plan paused"
-        voidable = (Status.PENDING_REVIEW, Status.QUEUED, Status.PAID)
+        voidable = (ClaimStatus.PENDING_REVIEW, ClaimStatus.QUEUED, ClaimStatus.PAID)
         if by_other or ghost.status not in voidable:
             return "not voidable"
         if self.today - ghost.claim.service_day > PLAN.timely_filing_days:
@@ -282,14 +283,14 @@ class EngineMachine(RuleBasedStateMachine):
         the provider's debt."""
         ghost = self.claims[claim_id]
         oracle.void(PLAN, self.ledger, ghost.claim, ghost.adjudication)
-        if ghost.status == Status.QUEUED:
+        if ghost.status == ClaimStatus.QUEUED:
             self.pool.queue = [entry for entry in self.pool.queue if entry[0] != claim_id]
-        elif ghost.status == Status.PAID:
+        elif ghost.status == ClaimStatus.PAID:
             self.debt[ghost.claim.provider] += ghost.adjudication.plan_paid
-        elif ghost.status == Status.PENDING_REVIEW:
+        elif ghost.status == ClaimStatus.PENDING_REVIEW:
             self.pending.remove(claim_id)
-        event(f"void of a claim {ghost.status.label}")
-        ghost.status = Status.VOIDED
+        event(f"void of a claim {ghost.status}")
+        ghost.status = ClaimStatus.VOIDED
         self.accumulators_moved = True
 
     def _decide(
@@ -298,14 +299,14 @@ class EngineMachine(RuleBasedStateMachine):
         pool: GhostPool,
         claim: oracle.ClaimInput,
         claim_id: int,
-    ) -> tuple[oracle.ClaimAdjudication, Status]:
+    ) -> tuple[oracle.ClaimAdjudication, ClaimStatus]:
         """The spec's outcome of a claim that passed the rejects: priced by the oracle,
         then denied, pending review, paid or queued."""
         result = oracle.adjudicate(PLAN, ledger, claim, today=self.today)
         if result.status == "denied":
-            return result, Status.DENIED
+            return result, ClaimStatus.DENIED
         if result.status == "pending_review":
-            return result, Status.PENDING_REVIEW
+            return result, ClaimStatus.PENDING_REVIEW
         return result, pool.approve(claim_id, result.plan_paid)
 
     def _record(
@@ -315,18 +316,18 @@ class EngineMachine(RuleBasedStateMachine):
         claim: oracle.ClaimInput,
         on_chain: ChainClaim,
         result: oracle.ClaimAdjudication,
-        status: Status,
+        status: ClaimStatus,
     ) -> None:
         claim_id = submitted["claim_id"]
-        assert submitted["status"] == status, (claim, result)
+        assert ClaimStatus.from_code(submitted["status"]) == status, (claim, result)
         assert submitted["plan_paid"] == result.plan_paid
         got = [line_result(e) for e in lines]
         want = [oracle_line_result(x) for x in result.lines]
         assert got == want, claim
         self.claims[claim_id] = GhostClaim(claim, on_chain.commitment, result, status)
         self.accumulators_moved = True
-        event(f"claim {status.label}")
-        if status == Status.PENDING_REVIEW:
+        event(f"claim {status}")
+        if status == ClaimStatus.PENDING_REVIEW:
             self.pending.append(claim_id)
 
     # -- rules ---------------------------------------------------------------------------
@@ -385,7 +386,7 @@ class EngineMachine(RuleBasedStateMachine):
         (sub,) = self.d.read(receipt)
         assert sub.claim_id == claim_id
         self._record(sub.submitted, sub.lines, claim, on_chain, result, status)
-        if status == Status.PAID:
+        if status == ClaimStatus.PAID:
             self._pay(claim.provider, result.plan_paid)
 
     @rule(
@@ -422,7 +423,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.ledger, self.pool = ledger, pool
         for sub, (claim, on_chain), (result, status) in zip(subs, pairs, decided, strict=True):
             self._record(sub.submitted, sub.lines, claim, on_chain, result, status)
-            if status == Status.PAID:
+            if status == ClaimStatus.PAID:
                 self._pay(provider, result.plan_paid)
         # Whatever was paid now, less the debt kept back, went out in one transfer per
         # batch (or one credit).
@@ -458,11 +459,11 @@ class EngineMachine(RuleBasedStateMachine):
         self.accumulators_moved = True
         if approve:
             ghost.status = self.pool.approve(claim_id, ghost.adjudication.plan_paid)
-            if ghost.status == Status.PAID:
+            if ghost.status == ClaimStatus.PAID:
                 self._pay(ghost.claim.provider, ghost.adjudication.plan_paid)
         else:
             oracle.reverse(PLAN, self.ledger, ghost.claim, ghost.adjudication)
-            ghost.status = Status.DENIED
+            ghost.status = ClaimStatus.DENIED
         expect_revert(lambda: self.d.review(claim_id, not approve), "claims: not pending review")
 
     @precondition(lambda self: bool(self.claims))
@@ -521,9 +522,9 @@ class EngineMachine(RuleBasedStateMachine):
         assert sub.claim_id == new_id
         (voided,) = self.d.events(receipt, "ClaimVoided")
         assert (voided["claim_id"], voided["replaced_by"]) == (old_id, new_id)
-        event(f"replaced by a claim {status.label}")
+        event(f"replaced by a claim {status}")
         self._record(sub.submitted, sub.lines, claim, on_chain, result, status)
-        if status == Status.PAID:
+        if status == ClaimStatus.PAID:
             self._pay(provider, result.plan_paid)
 
     @rule(most=st.sampled_from([1, 2, 256]))
@@ -704,7 +705,7 @@ class EngineMachine(RuleBasedStateMachine):
             paid = sum(
                 g.adjudication.plan_paid
                 for g in self.claims.values()
-                if g.claim.provider == ref and g.status == Status.PAID
+                if g.claim.provider == ref and g.status == ClaimStatus.PAID
             )
             assert reached + info.credit == paid + info.debt
 
@@ -728,7 +729,7 @@ class EngineMachine(RuleBasedStateMachine):
         voided = {
             e["claim_id"]
             for e in self.d.all_events("ClaimVoided")
-            if e["status_before"] == Status.QUEUED
+            if e["status_before"] == ClaimStatus.QUEUED.code
         }
         queued = [e["claim_id"] for e in self.d.all_events("ClaimQueued")]
         queued = [claim_id for claim_id in queued if claim_id not in voided]
@@ -771,11 +772,11 @@ class EngineMachine(RuleBasedStateMachine):
             if claim_id in self.final:
                 continue
             expected = ghost.status
-            if expected == Status.QUEUED and claim_id not in queued:
-                expected = Status.PAID  # settled since
+            if expected == ClaimStatus.QUEUED and claim_id not in queued:
+                expected = ClaimStatus.PAID  # settled since
             state = self.d.status(ghost.commitment, ghost.claim.provider)
             assert (state.claim_id, state.status) == (claim_id, expected)
-            if expected in (Status.VOIDED, Status.DENIED):
+            if expected in (ClaimStatus.VOIDED, ClaimStatus.DENIED):
                 self.final.add(claim_id)
 
 
