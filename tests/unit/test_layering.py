@@ -11,7 +11,8 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
     contracts    compiler, abi, engine, history              foundation, domain, chain
     parties      workspace, handover, sdk, orchestrator,     every layer above
                  reconcile, exports, onboarding, demo,
-                 scenario, population
+                 scenario, population, eligibility,
+                 estimate, corrections
     api          claimsengine/__init__.py                    every layer but the CLI
     cli          cli/ (installed as claimsengine.cli)        everything
 
@@ -55,6 +56,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "onboarding",
         "eligibility",
         "estimate",
+        "corrections",
         "demo",
         "scenario",
         "population",
