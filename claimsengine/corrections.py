@@ -17,10 +17,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from claimsengine.abi import bytes32_to_text
-from claimsengine.engine import Status
 from claimsengine.errors import ClaimsError, NotFound, RecordError, TransactionReverted
 from claimsengine.history import ClaimEvents, build_result, claim_events, group_claim_events
 from claimsengine.results import ClaimResult
+from claimsengine.status import ClaimStatus
 
 if TYPE_CHECKING:
     from claimsengine.sdk import HospitalClient, PreparedClaim, Submission
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["VOIDABLE", "claim_provider", "replace_claim", "void_claim"]
 
 #: The statuses a provider may void (adjudication.md, Before and after a claim).
-VOIDABLE = ("pending_review", "queued", "paid")
+VOIDABLE = (ClaimStatus.PENDING_REVIEW, ClaimStatus.QUEUED, ClaimStatus.PAID)
 
 
 def claim_provider(workspace: Workspace, events: ClaimEvents) -> tuple[str, str]:
@@ -65,7 +65,7 @@ def _refuse_unvoidable(result: ClaimResult, action: str) -> None:
     """A denied claim cannot be voided (nor replaced); a voided one is voided already."""
     if result.status in VOIDABLE:
         return
-    if result.status == "voided":
+    if result.status == ClaimStatus.VOIDED:
         by = f" (replaced by claim {result.replaced_by})" if result.replaced_by else ""
         raise ClaimsError(
             f"claim {result.claim_id} is voided already{by}, so it cannot {action}",
@@ -86,7 +86,7 @@ def void_claim(workspace: Workspace, claim_id: int, account: str | None = None) 
 
     events = claim_events(workspace.engine, claim_id)
     current = result_of(workspace, events)
-    if current.status == "voided":
+    if current.status == ClaimStatus.VOIDED:
         return current
     _refuse_unvoidable(current, "be voided")
     plan_id, provider_id = claim_provider(workspace, events)
@@ -127,7 +127,7 @@ def _landed(client: HospitalClient, prepared: PreparedClaim) -> Submission | Non
     record = prepared.record
     client.earlier_submission(prepared)
     state = ws.engine.claim_status(record.plan_id, record.provider_id, prepared.commitment)
-    if state.status == Status.NONE:
+    if state.status is None:
         return None
     ws.journal.mark_submitted(prepared.commitment, state.claim_id, None)
     return Submission(
@@ -190,7 +190,7 @@ def _send(client: HospitalClient, claim_id: int, prepared: PreparedClaim) -> Sub
     ws.journal.mark_submitted(prepared.commitment, events.claim_id, receipt.tx_hash)
     result = build_result(
         events,
-        status=Status(int(events.submitted.args["status"])),
+        status=events.submitted_status,
         record_id=record.record_id,
         provider_id=record.provider_id,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import IntEnum, IntFlag
+from enum import IntFlag
 from typing import Any
 
 from claimsengine import compiler
@@ -17,6 +17,7 @@ from claimsengine.abi import ContractABI, DecodedEvent, bytes32_to_text, text_to
 from claimsengine.chain.base import Chain, Log, Receipt
 from claimsengine.errors import NotAuthorised, TransactionReverted
 from claimsengine.plan import Plan, Service
+from claimsengine.status import NO_CLAIM, ClaimStatus
 
 # Mirrors of the contract's constants.
 MAX_LINES = 32
@@ -24,20 +25,6 @@ MAX_BATCH = 100
 MAX_SERVICES_PER_CALL = 64
 MAX_ENROLMENTS_PER_CALL = 256
 MAX_SETTLE = 256
-
-
-class Status(IntEnum):
-    """A claim's status on-chain; NONE means never submitted."""
-
-    NONE = 0
-    DENIED = 1
-    PENDING_REVIEW = 2
-    QUEUED = 3
-    PAID = 4
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
 
 class Role(IntFlag):
@@ -194,8 +181,10 @@ class PoolState:
 
 @dataclass(frozen=True)
 class ClaimState:
+    """A claim as ``claim_status`` reads it; status None (and claim_id 0): no such claim."""
+
     claim_id: int
-    status: Status
+    status: ClaimStatus | None
     plan_paid: int
 
 
@@ -518,7 +507,8 @@ class Engine(Contract):
         claim_id, status, plan_paid = self.call(
             "claim_status", text_to_bytes32(plan_id), text_to_bytes32(provider_id), commitment
         )
-        return ClaimState(int(claim_id), Status(status), int(plan_paid))
+        found = None if status == NO_CLAIM else ClaimStatus.from_code(status)
+        return ClaimState(int(claim_id), found, int(plan_paid))
 
     def pool_state(self, plan_id: str) -> PoolState:
         return PoolState(*(int(v) for v in self.call("pool_state", text_to_bytes32(plan_id))))
@@ -570,7 +560,6 @@ __all__ = [
     "ProviderState",
     "REVIEW_REASONS",
     "Role",
-    "Status",
     "bytes32_to_text",
     "reverted",
 ]

@@ -16,16 +16,16 @@ from typing import Any
 from claimsengine.abi import DecodedEvent, bytes32_to_text, text_to_bytes32
 from claimsengine.adjudication import LineAdjudication, denied_line
 from claimsengine.days import from_day
-from claimsengine.engine import DEFAULT_REVIEW_REASON, Engine, Status
+from claimsengine.engine import DEFAULT_REVIEW_REASON, Engine
 from claimsengine.errors import NotFound
 from claimsengine.results import (
     ClaimResult,
     LineResult,
-    ResultStatus,
     ReviewVote,
     ReviewVotes,
     Totals,
 )
+from claimsengine.status import ClaimStatus
 
 #: The events that follow a claim's submission, each indexed by claim id first and plan id
 #: second (ClaimVoided of a replaced claim also names its replacement, in ``replaced_by``).
@@ -89,6 +89,11 @@ class ClaimEvents:
     @property
     def commitment(self) -> bytes:
         return bytes(self.submitted.args["commitment"])
+
+    @property
+    def submitted_status(self) -> ClaimStatus:
+        """The status the claim was submitted with (later events may have changed it)."""
+        return ClaimStatus.from_code(self.submitted.args["status"])
 
     @property
     def provider_account(self) -> str:
@@ -204,7 +209,7 @@ def claim_events(engine: Engine, claim_id: int) -> ClaimEvents:
 def build_result(
     events: ClaimEvents,
     *,
-    status: Status,
+    status: ClaimStatus,
     record_id: str | None,
     provider_id: str | None,
     quorum: int | None = None,
@@ -218,7 +223,8 @@ def build_result(
         if step:
             transactions[step] = "0x" + event.tx_hash.hex()
     # A void is final: its event decides the status even where storage is read elsewhere.
-    label: ResultStatus = "voided" if events.voided_event else status.label  # type: ignore[assignment]
+    if events.voided_event is not None:
+        status = ClaimStatus.VOIDED
     votes = events.votes
     return ClaimResult(
         claim_id=events.claim_id,
@@ -226,7 +232,7 @@ def build_result(
         record_id=record_id,
         provider_id=provider_id,
         service_date=from_day(int(events.submitted.args["service_day"])),
-        status=label,
+        status=status,
         lines=lines,
         totals=Totals.of_lines(lines),
         transactions=transactions,

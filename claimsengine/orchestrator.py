@@ -41,7 +41,6 @@ from typing import Any
 
 from claimsengine import faults
 from claimsengine.abi import bytes32_to_text
-from claimsengine.engine import Status
 from claimsengine.errors import (
     ChainError,
     ClaimsError,
@@ -63,8 +62,9 @@ from claimsengine.records import (
     load_paths,
     quarantine,
 )
-from claimsengine.results import STATUSES, ClaimResult
+from claimsengine.results import ClaimResult
 from claimsengine.sdk import HospitalClient, Submission
+from claimsengine.status import STATUSES, ClaimStatus
 from claimsengine.workspace import Workspace
 
 __all__ = [
@@ -342,7 +342,7 @@ class Verification:
     commitment: bytes
     computed: bytes
     claim_id: int | None
-    status: str | None
+    status: ClaimStatus | None
     salt: bytes
     salt_from: str
     differences: tuple[str, ...] = ()
@@ -448,7 +448,7 @@ def verify_record(
         commitment = computed
 
     state = workspace.engine.claim_status(record.plan_id, record.provider_id, commitment)
-    on_chain = state.status != Status.NONE
+    on_chain = state.status is not None
     differences: tuple[str, ...] = ()
     if committed is not None and computed != commitment:
         differences = tuple(_differences(committed.to_json(), record.to_json()))
@@ -461,7 +461,7 @@ def verify_record(
         commitment=commitment,
         computed=computed,
         claim_id=state.claim_id if on_chain else None,
-        status=state.status.label if on_chain else None,
+        status=state.status,
         salt=salt,
         salt_from=salt_from,
         differences=differences,

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 from claimsengine.abi import DecodedEvent, bytes32_to_text, text_to_bytes32
 from claimsengine.adjudication import (
@@ -43,12 +43,12 @@ from claimsengine.adjudication import (
     LineAdjudication,
 )
 from claimsengine.days import day_of_timestamp, from_day
-from claimsengine.engine import DevToken, Engine, Status
+from claimsengine.engine import DevToken, Engine
 from claimsengine.errors import ClaimsError, InputError, LedgerError
 from claimsengine.history import ClaimEvents, line_adjudication, plan_claim_events
 from claimsengine.money import format_cents, parse_amount
 from claimsengine.payer import Payer
-from claimsengine.results import ResultStatus
+from claimsengine.status import ClaimStatus
 
 if TYPE_CHECKING:
     from claimsengine.workspace import Workspace
@@ -107,14 +107,6 @@ REVIEW_DENIAL_DEFAULT = 50
 LEDGER_COLUMNS = ("record_id", "expected_paid")
 #: An optional ledger column: names the provider when record ids repeat across providers.
 PROVIDER_COLUMN = "provider_id"
-
-_STATUS_LABELS: dict[Status, ResultStatus] = {
-    Status.DENIED: "denied",
-    Status.PENDING_REVIEW: "pending_review",
-    Status.QUEUED: "queued",
-    Status.PAID: "paid",
-}
-
 
 # -- the ledger ---------------------------------------------------------------------------
 
@@ -244,7 +236,7 @@ class OnChainClaim:
     provider_account: str
     provider_id: str | None
     service_day: int
-    status: ResultStatus
+    status: ClaimStatus
     lines: tuple[LineAdjudication, ...]
     reported_plan_paid: int
     paid: int = 0
@@ -333,24 +325,27 @@ def _summed_adjustments(
     return (*ordered, *totals.items())
 
 
-def claim_status(events: ClaimEvents) -> ResultStatus:
+def claim_status(events: ClaimEvents) -> ClaimStatus:
     """A claim's current status from its events alone.
 
     Submission says paid, queued, pending_review or denied. After that: a ClaimPaid means
     paid; a review denial means denied; a ClaimQueued (after approval) means queued.
     """
-    status = _STATUS_LABELS.get(Status(int(events.submitted.args["status"])))
-    if status is None:
-        raise ClaimsError(f"claim {events.claim_id} has no status in its ClaimSubmitted event")
+    try:
+        status = events.submitted_status
+    except ValueError:
+        raise ClaimsError(
+            f"claim {events.claim_id} has no status in its ClaimSubmitted event"
+        ) from None
     for event in events.later:
         if event.name == "ClaimPaid":
-            return "paid"
+            return ClaimStatus.PAID
     for event in events.later:
         if event.name == "ClaimReviewed" and not event.args["approved"]:
-            return "denied"
+            return ClaimStatus.DENIED
     for event in events.later:
         if event.name == "ClaimQueued":
-            return "queued"
+            return ClaimStatus.QUEUED
     return status
 
 
@@ -958,7 +953,7 @@ def _classify(row: LedgerRow, claim: OnChainClaim) -> RecordResult:
             result = "over_paid"
             reasons = reasons_of(claim)
     else:
-        result = claim.status
+        result = cast(Result, str(claim.status))  # denied, pending_review or queued
         reasons = reasons_of(claim)
     return RecordResult(
         record_id=row.record_id,

@@ -10,28 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal, cast
+from typing import Any
 
 from claimsengine.adjudication import Accumulators, ClaimAdjudication, LineAdjudication
 from claimsengine.days import parse_date
 from claimsengine.errors import InputError
 from claimsengine.money import format_cents, parse_amount
+from claimsengine.status import STATUSES, ClaimStatus
 
 __all__ = [
     "LINE_AMOUNTS",
-    "STATUSES",
     "TOTAL_AMOUNTS",
     "AccumulatorReport",
     "ClaimResult",
     "LineResult",
-    "ResultStatus",
     "ReviewVote",
     "ReviewVotes",
     "Totals",
 ]
-
-ResultStatus = Literal["paid", "queued", "pending_review", "denied", "voided"]
-STATUSES: tuple[ResultStatus, ...] = ("paid", "queued", "pending_review", "denied", "voided")
 
 #: The money fields of a line result, in the order formats.md lists them.
 LINE_AMOUNTS = (
@@ -232,7 +228,7 @@ class ClaimResult:
     record_id: str | None
     provider_id: str | None
     service_date: date
-    status: ResultStatus
+    status: ClaimStatus
     lines: tuple[LineResult, ...]
     totals: Totals
     transactions: dict[str, str] = field(default_factory=dict)
@@ -243,6 +239,8 @@ class ClaimResult:
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
+        # A word from a caller ("paid") becomes the status it names.
+        object.__setattr__(self, "status", ClaimStatus(self.status))
 
     @classmethod
     def from_adjudication(
@@ -254,7 +252,7 @@ class ClaimResult:
         record_id: str | None,
         provider_id: str | None,
         service_date: date,
-        status: ResultStatus | None = None,
+        status: ClaimStatus | None = None,
         transactions: Mapping[str, str] | None = None,
     ) -> ClaimResult:
         """Build the result of an adjudicated claim.
@@ -265,7 +263,7 @@ class ClaimResult:
         if status is None:
             if adjudication.status == "approved":
                 raise ValueError("an approved claim is 'paid' or 'queued': pass status")
-            status = adjudication.status
+            status = ClaimStatus(adjudication.status)
         lines = tuple(LineResult.from_adjudication(line) for line in adjudication.lines)
         return cls(
             claim_id=claim_id,
@@ -322,7 +320,7 @@ class ClaimResult:
             service_date=parse_date(
                 _require(data, "service_date", str, None), field="service_date"
             ),
-            status=cast(ResultStatus, status),
+            status=ClaimStatus(status),
             lines=tuple(
                 LineResult.from_json(line, where=f"lines[{index}]")
                 for index, line in enumerate(raw_lines)

@@ -38,7 +38,6 @@ from claimsengine.engine import (
     PoolState,
     ProviderState,
     Role,
-    Status,
     reverted,
 )
 from claimsengine.errors import (
@@ -60,6 +59,7 @@ from claimsengine.npi import parse_npi
 from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.records import TreatmentRecord
 from claimsengine.results import AccumulatorReport, ClaimResult, ReviewVotes
+from claimsengine.status import ClaimStatus
 from claimsengine.workspace import PlanInfo, ProviderInfo, Workspace
 
 if TYPE_CHECKING:
@@ -119,6 +119,8 @@ def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
     plan_id = bytes32_to_text(events.submitted.args["plan_id"])
     provider_id = workspace.provider_ids_by_account(plan_id).get(events.provider_account)
     state = workspace.engine.claim_status(plan_id, provider_id or "", events.commitment)
+    if state.status is None:  # its events say it was submitted: storage must have it
+        raise ClaimsError(f"claim {events.claim_id} has events but no status on the chain")
     return build_result(
         events,
         status=state.status,
@@ -154,7 +156,7 @@ def record_result(
         )
     entry = entries[0]
     state = workspace.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
-    if state.status == Status.NONE:
+    if state.status is None:
         raise NotFound(f"record {record_id} is not on the chain yet", hint="submit it again")
     return claim_result(workspace, state.claim_id)
 
@@ -572,7 +574,7 @@ class HospitalClient(Party):
             # finds it with claim_status. This saves a claim_status call per new record.
             return False
         state = ws.engine.claim_status(record.plan_id, record.provider_id, prepared.commitment)
-        if state.status == Status.NONE:
+        if state.status is None:
             return False
         if earlier.claim_id is None:
             journal_prepared(ws, prepared)
@@ -633,7 +635,7 @@ class HospitalClient(Party):
                 state = ws.engine.claim_status(
                     record.plan_id, record.provider_id, prepared.commitment
                 )
-                if state.status != Status.NONE:
+                if state.status is not None:
                     # "claims: duplicate": an earlier send did land (a retried JSON-RPC
                     # request whose first answer was lost). It is on the chain: not an error.
                     ws.journal.mark_submitted(prepared.commitment, state.claim_id, None)
@@ -669,7 +671,7 @@ class HospitalClient(Party):
             # only a later review, funding or settlement changes it.
             result = build_result(
                 events,
-                status=Status(int(events.submitted.args["status"])),
+                status=events.submitted_status,
                 record_id=prepared.record.record_id,
                 provider_id=prepared.record.provider_id,
             )
@@ -684,7 +686,7 @@ class HospitalClient(Party):
         corrections: list[Submission] = []
         for entry in ws.journal.pending(ws.chain_key):
             state = ws.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
-            if state.status != Status.NONE:
+            if state.status is not None:
                 ws.journal.mark_submitted(entry.commitment, state.claim_id, None)
                 continue
             record, _salt = ws.vault.get(entry.commitment)
@@ -849,7 +851,7 @@ def member_accumulators(
         commitment = bytes(event.args["commitment"])
         # A denial in review and a void take a claim's units back.
         status = engine.claim_status(plan_id, provider_id or "", commitment).status
-        if status.label in ("denied", "voided"):
+        if status in (ClaimStatus.DENIED, ClaimStatus.VOIDED):
             continue
         for line in engine.events("LineAdjudicated", claim_id.to_bytes(32, "big")):
             if int(line.args["denial"]) == 0:

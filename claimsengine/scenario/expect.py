@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from claimsengine.results import LINE_AMOUNTS, STATUSES, TOTAL_AMOUNTS
+from claimsengine.results import LINE_AMOUNTS, TOTAL_AMOUNTS
 from claimsengine.scenario.model import (
     ACCUMULATOR_AMOUNTS,
     ELIGIBILITY_AMOUNTS,
@@ -21,6 +21,7 @@ from claimsengine.scenario.model import (
     ProviderExpectation,
 )
 from claimsengine.scenario.reader import FieldReader, describe, line_of
+from claimsengine.status import STATUSES
 
 _LINE_KEYS = ("code", "units", *LINE_AMOUNTS, "denied", "reasons")
 # The keys about one claim; in a step's own `expect` they describe the step's claim.
@@ -66,9 +67,7 @@ class ExpectationReader(FieldReader):
             self.fail(f"{where}.record", f"expected a record_id, got {describe(record)}", row)
         provider = row.get("provider")
         if provider is not None and not isinstance(provider, str):
-            self.fail(
-                f"{where}.provider", f"expected a provider id, got {describe(provider)}", row
-            )
+            self.fail(f"{where}.provider", f"expected a provider id, got {describe(provider)}", row)
         known = self.submitted | this_step
         matches = [p for p, r in known if r == record and (provider is None or p == provider)]
         if not matches:

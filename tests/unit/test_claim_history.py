@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import fields
 
 from claimsengine.abi import DecodedEvent, text_to_bytes32
-from claimsengine.engine import Status
 from claimsengine.history import build_result, group_claim_events
 from claimsengine.results import ClaimResult, ReviewVote, ReviewVotes
+from claimsengine.status import ClaimStatus as Status
 from tests.unit.test_results import COPAY_LINE
 
 PLAN = text_to_bytes32("SILVER-2027")
@@ -37,7 +37,7 @@ def submitted(claim_id: int, block: int, status: Status, plan_paid: int) -> list
             provider=HOSPITAL,
             commitment=claim_id.to_bytes(32, "big"),
             service_day=20_500,
-            status=int(status),
+            status=status.code,
             plan_paid=plan_paid,
         ),
         event("LineAdjudicated", block, 1, claim_id=claim_id, **line),
@@ -52,7 +52,7 @@ def voided(claim_id: int, block: int, index: int, replaced_by: int = 0) -> Decod
         claim_id=claim_id,
         plan_id=PLAN,
         provider_ref=text_to_bytes32("HOSP-A"),
-        status_before=int(Status.PAID),
+        status_before=Status.PAID.code,
         replaced_by=replaced_by,
         debt=9_500,
     )

@@ -3,7 +3,7 @@
 Every import in claimsengine/ and cli/ is read from the source (ast, so imports inside
 functions and under ``TYPE_CHECKING`` count too) and checked against the map:
 
-    foundation   errors, ids                                 imports no other layer
+    foundation   errors, ids, faults, status                 imports no other layer
     domain       money, days, yamlfile, plan, members,       foundation
                  records, results, adjudication
     stores       privacy, vault, journal, keybundle          foundation, domain
@@ -30,7 +30,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "foundation": ("errors", "ids", "faults"),
+    "foundation": ("errors", "ids", "faults", "status"),
     "domain": (
         "money",
         "days",
