@@ -188,21 +188,19 @@ def claim_events(engine: Engine, claim_id: int) -> ClaimEvents:
     topic = _topic(claim_id)
     events: list[DecodedEvent] = []
     for name in ("ClaimSubmitted", "LineAdjudicated", *LATER_EVENTS):
-        if name in engine.abi.events:
-            events.extend(engine.events(name, topic))
+        events.extend(engine.events(name, topic))
     submitted = next((e for e in events if e.name == "ClaimSubmitted"), None)
     if submitted is None:
         raise NotFound(f"no claim {claim_id} on this chain", hint="check the claim id")
     # A correction voids the claim it replaces in its own transaction: that ClaimVoided
     # (indexed by the old claim's id) is in the same block, and names this claim.
-    if "ClaimVoided" in engine.abi.events:
-      events.extend(
+    events.extend(
         e
         for e in engine.events(
             "ClaimVoided", None, submitted.args["plan_id"], from_block=submitted.block_number
         )
         if int(e.args["replaced_by"]) == claim_id
-      )
+    )
     return group_claim_events(events)[claim_id]
 
 
@@ -255,6 +253,5 @@ def plan_claim_events(engine: Engine, plan_id: str, from_block: int = 0) -> dict
         if e.args["claim_id"] in ids
     )
     for name in LATER_EVENTS:
-        if name in engine.abi.events:
-            events.extend(engine.events(name, None, plan_topic, from_block=from_block))
+        events.extend(engine.events(name, None, plan_topic, from_block=from_block))
     return group_claim_events(events)

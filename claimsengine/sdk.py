@@ -883,8 +883,12 @@ def check_denial_reason(reason: int) -> None:
 
 
 def review_quorum(workspace: Workspace, plan_id: str) -> int:
-    """How many adjudicators decide a claim in review in the plan (its review_quorum)."""
-    return 1
+    """How many adjudicators decide a claim in review in the plan (its review_quorum, fixed
+    when the plan was created)."""
+    created = workspace.engine.events("PlanCreated", text_to_bytes32(plan_id))
+    if not created:
+        raise NotFound(f"no plan {plan_id!r} on this chain", hint="deploy it with `claims deploy`")
+    return int(created[0].args["review_quorum"])
 
 
 def with_quorum(result: ClaimResult, quorum: int) -> ClaimResult:
