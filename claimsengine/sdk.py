@@ -928,6 +928,13 @@ class AdjudicatorClient(Party):
         The result carries the votes so far."""
         if not approve:
             check_denial_reason(reason)
+        if self.engine.has_voted(claim_id, self.account):
+            raise ClaimsError(
+                f"{describe_account(self.workspace, self.account)} has voted on claim "
+                f"{claim_id} already; each adjudicator decides a claim once",
+                hint="another adjudicator casts the next vote (--as ALIAS); `claims review "
+                "list` shows who has voted",
+            )
         self.engine.review(self.account, claim_id, approve, 0 if approve else reason)
         result = claim_result(self.workspace, claim_id)
         return with_quorum(result, review_quorum(self.workspace, result.plan_id))
