@@ -393,6 +393,16 @@ def test_claims_void_prints_the_claim_its_gas_and_the_debt(state: Path) -> None:
     assert data["status"] == "voided" and data["transactions"]["voided"].startswith("0x")
 
 
+def test_claims_void_again_sends_nothing(state: Path) -> None:
+    first = claims_json(state, "void", "1")
+    again = claims(state, "void", "1").stdout
+    assert again.startswith(
+        f"Claim 1 was voided already (transaction {first['transactions']['voided']}); "
+        "nothing sent."
+    )
+    assert claims_json(state, "void", "1") == first
+
+
 def test_claims_void_by_record_in_json(state: Path) -> None:
     data = claims_json(state, "void", "--record", "V-2", "--provider", "HOSP-A")
     assert (data["claim_id"], data["status"]) == (2, "voided")
