@@ -349,6 +349,24 @@ def test_debt_is_the_providers_own(d: Deployment, member: bytes) -> None:
     assert (debt(d, "HOSP-B"), debt(d)) == (0, ONE_X_PAID)
 
 
+def test_the_effects_are_rebuilt_from_the_claims_events(d: Deployment, member: bytes) -> None:
+    sub = d.submit(d.claim(member, DAY, ONE_X + [("NOPE", 1, 700), ("U", 2, 10_000)]))
+    effects = d.engine.claim_effects(sub.claim_id)
+    # Priced lines only, in order: X (deductible 100.00, coinsurance 40.00) and U (after the
+    # deductible: coinsurance 20.00). Out-of-pocket 100.00 + 40.00 + 20.00.
+    assert effects is not None
+    assert (effects.plan_id, effects.provider_id, effects.commitment) == (
+        d.plan_id,
+        "HOSP-A",
+        sub.submitted["commitment"],
+    )
+    assert (effects.member, effects.service_day) == (member, sub.submitted["service_day"])
+    assert (effects.deductible, effects.out_of_pocket) == (10_000, 16_000)
+    assert effects.lines == ((text_to_bytes32("X"), 1), (text_to_bytes32("U"), 2))
+    assert effects.position == 0
+    assert d.engine.claim_effects(999) is None
+
+
 # -- who may void, what, and when ---------------------------------------------------------
 
 
