@@ -40,7 +40,7 @@ from hypothesis.stateful import (
 
 from claimsengine import adjudication as oracle
 from claimsengine.days import from_day, to_day
-from claimsengine.engine import ChainClaim, ChainLine, Enrollment, PoolState, Role
+from claimsengine.engine import ChainClaim, ChainLine, Enrollment, Role
 from claimsengine.errors import TransactionReverted
 from claimsengine.plan import Service
 from claimsengine.status import ClaimStatus
@@ -256,14 +256,14 @@ class EngineMachine(RuleBasedStateMachine):
 
     def _settled(self, claim_ids: list[int]) -> None:
         for claim_id in claim_ids:
-            self.claims[claim_id].status = Status.PAID
+            self.claims[claim_id].status = ClaimStatus.PAID
             self._pay(self.claims[claim_id].claim.provider, dict(self.pool.paid)[claim_id])
 
     def _void_refusal(self, ghost: GhostClaim, by_other: bool) -> str | None:
         """The revert a void of this claim gets now, in the contract's order, or None."""
         if self.paused:
             return "plan paused"
-        voidable = (Status.PENDING_REVIEW, Status.QUEUED, Status.PAID)
+        voidable = (ClaimStatus.PENDING_REVIEW, ClaimStatus.QUEUED, ClaimStatus.PAID)
         if by_other or ghost.status not in voidable:
             return "not voidable"
         if self.today - ghost.claim.service_day > PLAN.timely_filing_days:
@@ -275,14 +275,14 @@ class EngineMachine(RuleBasedStateMachine):
         the provider's debt."""
         ghost = self.claims[claim_id]
         oracle.void(PLAN, self.ledger, ghost.claim, ghost.adjudication)
-        if ghost.status == Status.QUEUED:
+        if ghost.status == ClaimStatus.QUEUED:
             self.pool.queue = [entry for entry in self.pool.queue if entry[0] != claim_id]
-        elif ghost.status == Status.PAID:
+        elif ghost.status == ClaimStatus.PAID:
             self.debt[ghost.claim.provider] += ghost.adjudication.plan_paid
-        elif ghost.status == Status.PENDING_REVIEW:
+        elif ghost.status == ClaimStatus.PENDING_REVIEW:
             self.pending.remove(claim_id)
-        event(f"void of a claim {ghost.status.label}")
-        ghost.status = Status.VOIDED
+        event(f"void of a claim {ghost.status}")
+        ghost.status = ClaimStatus.VOIDED
         self.accumulators_moved = True
 
     def _decide(
@@ -509,7 +509,7 @@ class EngineMachine(RuleBasedStateMachine):
         (voided,) = self.d.events(receipt, "ClaimVoided")
         assert (voided["claim_id"], voided["replaced_by"]) == (old_id, new_id)
         self._record(sub.submitted, sub.lines, claim, on_chain, result, status)
-        if status == Status.PAID:
+        if status == ClaimStatus.PAID:
             self._pay(provider, result.plan_paid)
 
     @rule(most=st.sampled_from([1, 2, 256]))
@@ -690,7 +690,7 @@ class EngineMachine(RuleBasedStateMachine):
             paid = sum(
                 g.adjudication.plan_paid
                 for g in self.claims.values()
-                if g.claim.provider == ref and g.status == Status.PAID
+                if g.claim.provider == ref and g.status == ClaimStatus.PAID
             )
             assert reached + info.credit == paid + info.debt
 
@@ -714,7 +714,7 @@ class EngineMachine(RuleBasedStateMachine):
         voided = {
             e["claim_id"]
             for e in self.d.all_events("ClaimVoided")
-            if e["status_before"] == Status.QUEUED
+            if e["status_before"] == ClaimStatus.QUEUED.code
         }
         queued = [e["claim_id"] for e in self.d.all_events("ClaimQueued")]
         queued = [claim_id for claim_id in queued if claim_id not in voided]
@@ -761,7 +761,7 @@ class EngineMachine(RuleBasedStateMachine):
                 expected = ClaimStatus.PAID  # settled since
             state = self.d.status(ghost.commitment, ghost.claim.provider)
             assert (state.claim_id, state.status) == (claim_id, expected)
-from claimsengine.engine import ChainClaim, ChainLine, Enrollment, PoolState, Role
+            if expected in (ClaimStatus.VOIDED, ClaimStatus.DENIED):
                 self.final.add(claim_id)
 
 
