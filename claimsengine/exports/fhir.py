@@ -378,38 +378,7 @@ def bundle(report: ReconciliationReport) -> dict[str, Any]:
         patients={m: _full_url("Patient", f"{key}/{m.hex()}") for m in members},
         coverages={m: _full_url("Coverage", f"{key}/{m.hex()}") for m in members},
     )
-    entries: list[dict[str, Any]] = [
-        {"fullUrl": parties.payer, "resource": _payer_organization(key, report.payer)}
-    ]
-    for provider in sorted(by_provider):
-        entries.append(
-            {
-                "fullUrl": parties.providers[provider],
-                "resource": _provider_organization(provider, report.npis.get(provider)),
-            }
-        )
-    for number, member in enumerate(members, start=1):
-        pseudonym = _identifier(PSEUDONYM_SYSTEM, "0x" + member.hex())
-        entries.append(
-            {
-                "fullUrl": parties.patients[member],
-                "resource": {"resourceType": "Patient", "id": f"patient-{number}",
-                             "identifier": [pseudonym]},
-            }
-        )  # fmt: skip
-        entries.append(
-            {
-                "fullUrl": parties.coverages[member],
-                "resource": {
-                    "resourceType": "Coverage",
-                    "id": f"coverage-{number}",
-                    "identifier": [_identifier(PLAN_SYSTEM, key)],
-                    "status": "active",
-                    "beneficiary": _ref(parties.patients[member]),
-                    "payor": [_ref(parties.payer)],
-                },
-            }
-        )
+    entries = _party_entries(report, sorted(by_provider), list(members), parties)
     response_urls: dict[int, str] = {}
     for claim in report.claims:
         response_url = _full_url("ClaimResponse", f"{key}/{claim.claim_id}")
@@ -439,6 +408,50 @@ def bundle(report: ReconciliationReport) -> dict[str, Any]:
         "timestamp": f"{day}T00:00:00Z",
         "entry": entries,
     }
+
+
+def _party_entries(
+    report: ReconciliationReport,
+    providers: list[str],
+    members: list[bytes],
+    parties: _Parties,
+) -> list[dict[str, Any]]:
+    """The bundle's first entries: the payer, each provider, and each member as a Patient
+    (its pseudonym only) with its Coverage by the plan."""
+    key = report.plan_id
+    entries: list[dict[str, Any]] = [
+        {"fullUrl": parties.payer, "resource": _payer_organization(key, report.payer)}
+    ]
+    for provider in providers:
+        entries.append(
+            {
+                "fullUrl": parties.providers[provider],
+                "resource": _provider_organization(provider, report.npis.get(provider)),
+            }
+        )
+    for number, member in enumerate(members, start=1):
+        pseudonym = _identifier(PSEUDONYM_SYSTEM, "0x" + member.hex())
+        entries.append(
+            {
+                "fullUrl": parties.patients[member],
+                "resource": {"resourceType": "Patient", "id": f"patient-{number}",
+                             "identifier": [pseudonym]},
+            }
+        )  # fmt: skip
+        entries.append(
+            {
+                "fullUrl": parties.coverages[member],
+                "resource": {
+                    "resourceType": "Coverage",
+                    "id": f"coverage-{number}",
+                    "identifier": [_identifier(PLAN_SYSTEM, key)],
+                    "status": "active",
+                    "beneficiary": _ref(parties.patients[member]),
+                    "payor": [_ref(parties.payer)],
+                },
+            }
+        )
+    return entries
 
 
 def dumps(value: Any, indent: int = 2) -> str:

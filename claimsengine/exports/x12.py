@@ -241,70 +241,102 @@ def build_835(
     an 835 needs is missing, or when the result would not balance.
     """
     when = created or datetime.combine(report.today_date, time())
-    day, clock = when.strftime("%Y%m%d"), when.strftime("%H%M")
-    receiver = receiver_id or report.provider or report.plan_id
-    # What the payee received for the plan, in token units: the payments' transfers, and
-    # the payments credited in the engine (collected later, or still there).
-    transfers = {
-        p.provider_id: p.transfers + p.credited * report.token_scale for p in report.providers
-    }
     by_provider: dict[str, list[OnChainClaim]] = {}
     for claim in report.claims:
         if claim.status in ("paid", "denied"):
             by_provider.setdefault(claim.provider, []).append(claim)
     payer = _require_remittance_data(report, by_provider)
-
-    transactions: list[_Transaction] = []
-    for number, provider in enumerate(sorted(by_provider), start=1):
-        claims = by_provider[provider]
-        paid = sum(c.paid for c in claims)
-        transaction = _Transaction(
-            control=f"{number:04d}",
-            provider=provider,
-            paid=paid,
-            transfers=transfers.get(provider, 0),
-            token_scale=report.token_scale,
-        )
-        payees = sorted({c.payee for c in claims if c.payee})
-        body = [
-            _seg("ST", "835", transaction.control),
-            _seg(
-                "BPR",
-                "I" if paid else "H",  # H: notification only (nothing paid)
-                format_cents(paid),
-                "C",
-                "NON",
-                *([""] * 11),
-                day,
-            ),
-            _seg("TRN", "1", _text(f"{report.plan_id}.{number:04d}"), _payer_number(payer.id)),
-            _seg("DTM", "405", day),
-            *_payer_segments(payer),
-            _seg("N1", "PE", _text(provider), "XX", report.npis[provider]),
-            *(_seg("REF", "PQ", payee) for payee in payees),
-            _seg("LX", "1"),
-        ]
-        for claim in sorted(claims, key=lambda c: c.claim_id):
-            service = claim.service_date.strftime("%Y%m%d")
-            member_id = report.member_id_of(claim)
-            assert member_id is not None  # _require_remittance_data checked it
-            built, segments = _claim_segments(
-                claim, report.record_id_of(claim), member_id, service, payer.claim_filing_indicator
-            )
-            transaction.claims.append(built)
-            body.extend(segments)
-        body.append(_seg("SE", str(len(body) + 1), transaction.control))
-        transaction.segments = body
-        transactions.append(transaction)
+    transactions = [
+        _transaction(report, payer, provider, by_provider[provider], number, when)
+        for number, provider in enumerate(sorted(by_provider), start=1)
+    ]
     if not transactions:
         raise ExportError(
             f"plan {report.plan_id} has no paid or denied claims to remit"
             + (f" for {report.provider}" if report.provider else ""),
             hint="an 835 remits finished claims; queued and pending claims come in a later one",
         )
+    receiver = receiver_id or report.provider or report.plan_id
+    head, tail = _envelope(sender_id, receiver, control_number, when, usage, len(transactions))
+    segments = [*head, *(s for t in transactions for s in t.segments), *tail]
+    text = "".join(f"{ELEMENT.join((s.id, *s.elements))}{TERMINATOR}\n" for s in segments)
+    problems = check_835(transactions, segments) + _check_delimiters(text, segments)
+    if problems:
+        raise ExportError(
+            "the 835 is not right: " + "; ".join(problems[:5]),
+            hint="reconcile without an export to see the failing checks",
+        )
+    return Remittance(
+        text=text,
+        segments=tuple(segments),
+        transaction_sets=len(transactions),
+        claims=sum(len(t.claims) for t in transactions),
+        total_paid=sum(t.paid for t in transactions),
+    )
 
+
+def _transaction(
+    report: ReconciliationReport,
+    payer: Payer,
+    provider: str,
+    claims: Sequence[OnChainClaim],
+    number: int,
+    when: datetime,
+) -> _Transaction:
+    """One provider's transaction set (ST to SE): the payment, payer, payee and claims."""
+    day = when.strftime("%Y%m%d")
+    paid = sum(c.paid for c in claims)
+    # What the payee received for the plan, in token units: the payments' transfers, and
+    # the payments credited in the engine (collected later, or still there).
+    totals = next((p for p in report.providers if p.provider_id == provider), None)
+    transaction = _Transaction(
+        control=f"{number:04d}",
+        provider=provider,
+        paid=paid,
+        transfers=totals.transfers + totals.credited * report.token_scale if totals else 0,
+        token_scale=report.token_scale,
+    )
+    payees = sorted({c.payee for c in claims if c.payee})
+    body = [
+        _seg("ST", "835", transaction.control),
+        _seg(
+            "BPR",
+            "I" if paid else "H",  # H: notification only (nothing paid)
+            format_cents(paid),
+            "C",
+            "NON",
+            *([""] * 11),
+            day,
+        ),
+        _seg("TRN", "1", _text(f"{report.plan_id}.{number:04d}"), _payer_number(payer.id)),
+        _seg("DTM", "405", day),
+        *_payer_segments(payer),
+        _seg("N1", "PE", _text(provider), "XX", report.npis[provider]),
+        *(_seg("REF", "PQ", payee) for payee in payees),
+        _seg("LX", "1"),
+    ]
+    for claim in sorted(claims, key=lambda c: c.claim_id):
+        service = claim.service_date.strftime("%Y%m%d")
+        member_id = report.member_id_of(claim)
+        assert member_id is not None  # _require_remittance_data checked it
+        built, segments = _claim_segments(
+            claim, report.record_id_of(claim), member_id, service, payer.claim_filing_indicator
+        )
+        transaction.claims.append(built)
+        body.extend(segments)
+    body.append(_seg("SE", str(len(body) + 1), transaction.control))
+    transaction.segments = body
+    return transaction
+
+
+def _envelope(
+    sender_id: str, receiver: str, control_number: int, when: datetime, usage: str, sets: int
+) -> tuple[list[Segment], list[Segment]]:
+    """The interchange (ISA/IEA) and functional group (GS/GE) around ``sets`` transaction
+    sets: the segments before them and after them."""
+    day, clock = when.strftime("%Y%m%d"), when.strftime("%H%M")
     control = f"{control_number:09d}"
-    envelope_head = [
+    head = [
         _seg(
             "ISA",
             "00",
@@ -336,29 +368,8 @@ def build_835(
             IMPLEMENTATION,
         ),
     ]
-    envelope_tail = [
-        _seg("GE", str(len(transactions)), str(control_number)),
-        _seg("IEA", "1", control),
-    ]
-    segments = [
-        *envelope_head,
-        *(s for t in transactions for s in t.segments),
-        *envelope_tail,
-    ]
-    text = "".join(f"{ELEMENT.join((s.id, *s.elements))}{TERMINATOR}\n" for s in segments)
-    problems = check_835(transactions, segments) + _check_delimiters(text, segments)
-    if problems:
-        raise ExportError(
-            "the 835 is not right: " + "; ".join(problems[:5]),
-            hint="reconcile without an export to see the failing checks",
-        )
-    return Remittance(
-        text=text,
-        segments=tuple(segments),
-        transaction_sets=len(transactions),
-        claims=sum(len(t.claims) for t in transactions),
-        total_paid=sum(t.paid for t in transactions),
-    )
+    tail = [_seg("GE", str(sets), str(control_number)), _seg("IEA", "1", control)]
+    return head, tail
 
 
 def _payer_segments(payer: Payer) -> list[Segment]:

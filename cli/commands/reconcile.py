@@ -12,6 +12,7 @@ from claimsengine.errors import ClaimsError
 from claimsengine.exports import FORMATS
 
 if TYPE_CHECKING:
+    from claimsengine.payer import Payer
     from claimsengine.reconcile import ReconciliationReport
 
 #: Above this many records, the human table shows only those that are not matched.
@@ -94,23 +95,7 @@ def reconcile(
     from claimsengine.exports import render as render_export
     from claimsengine.reconcile import reconcile as run_reconcile
 
-    payer = None
-    if plan_file is not None:
-        from claimsengine.errors import PlanError
-        from claimsengine.plan import load_plan
-
-        plan = load_plan(plan_file)
-        if plan.id != plan_id:
-            raise PlanError(
-                f"is plan {plan.id}, not {plan_id}", file=str(plan_file), field="id",
-                hint="give the plan file of the plan you reconcile",
-            )  # fmt: skip
-        if plan.payer is None:
-            raise PlanError(
-                "has no payer block", file=str(plan_file), field="payer",
-                hint="add the plan's payer (name, id, address, contact): formats.md",
-            )  # fmt: skip
-        payer = plan.payer
+    payer = None if plan_file is None else _payer_of(plan_file, plan_id)
     workspace = app.workspace()
     with workspace.command():
         report = run_reconcile(
@@ -123,17 +108,7 @@ def reconcile(
         )
 
     if out_path is not None:
-        out_format = fmt or "json"
-        text = render_export(report, out_format)
-        try:
-            out_path.write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise ClaimsError(
-                f"cannot write {out_path}: {error.strerror}", hint="choose another --out"
-            ) from None
-        data = report.to_json()
-        data["output"] = {"format": out_format, "path": str(out_path)}
-        app.emit(data, lambda console: _render(console, report, (out_format, out_path)))
+        _write_out(app, report, fmt or "json", out_path)
     elif fmt is not None:
         click.echo(render_export(report, fmt), nl=False)
     else:
@@ -148,17 +123,82 @@ def reconcile(
         )
 
 
+def _payer_of(plan_file: Path, plan_id: str) -> Payer:
+    """The payer block of ``plan_file``, which must be the file of plan ``plan_id``."""
+    from claimsengine.errors import PlanError
+    from claimsengine.plan import load_plan
+
+    plan = load_plan(plan_file)
+    if plan.id != plan_id:
+        raise PlanError(
+            f"is plan {plan.id}, not {plan_id}", file=str(plan_file), field="id",
+            hint="give the plan file of the plan you reconcile",
+        )  # fmt: skip
+    if plan.payer is None:
+        raise PlanError(
+            "has no payer block", file=str(plan_file), field="payer",
+            hint="add the plan's payer (name, id, address, contact): formats.md",
+        )  # fmt: skip
+    return plan.payer
+
+
+def _write_out(app: App, report: ReconciliationReport, out_format: str, out_path: Path) -> None:
+    """Write the report in ``out_format`` to ``out_path``, then show it (tables or --json)."""
+    from claimsengine.exports import render as render_export
+
+    text = render_export(report, out_format)
+    try:
+        out_path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise ClaimsError(
+            f"cannot write {out_path}: {error.strerror}", hint="choose another --out"
+        ) from None
+    data = report.to_json()
+    data["output"] = {"format": out_format, "path": str(out_path)}
+    app.emit(data, lambda console: _render(console, report, (out_format, out_path)))
+
+
 def _render(console: Any, report: ReconciliationReport, written: tuple[str, Path] | None) -> None:
-    from claimsengine.money import format_cents
-
-    def cents(value: int | None) -> str:
-        return "" if value is None else format_cents(value)
-
     scope = f" · provider {report.provider}" if report.provider else ""
     console.print(
         f"[bold]Reconciliation of {report.plan_id}[/bold] against {report.ledger}{scope}"
         f" · chain date {report.today_date.isoformat()}"
     )
+    _render_records(console, report)
+    console.print(
+        key_value_table(
+            [(result.replace("_", " "), str(count)) for result, count in report.summary.items()],
+            title="Results",
+        )
+    )
+    _render_providers(console, report)
+    checks = table("balancing check", "result", "detail", title="Balancing")
+    for check in report.checks:
+        checks.add_row(check.name, "ok" if check.ok else "FAILED", check.detail)
+    console.print(checks)
+    if report.unledgered:
+        by_status: dict[str, int] = {}
+        for claim in report.unledgered:
+            by_status[claim.claim.status] = by_status.get(claim.claim.status, 0) + 1
+        parts = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in by_status.items())
+        console.print(
+            f"{len(report.unledgered)} other claims on the chain are not in the ledger and not "
+            f"paid ({parts}); --json lists them under `unledgered`."
+        )
+    for warning in report.warnings:
+        console.print(f"[bold]warning:[/bold] {warning}")
+    if written is not None:
+        console.print(f"Wrote the {written[0]} report to {written[1]}.")
+
+
+def _cents(value: int | None) -> str:
+    from claimsengine.money import format_cents
+
+    return "" if value is None else format_cents(value)
+
+
+def _render_records(console: Any, report: ReconciliationReport) -> None:
+    """The records' table: all of them, or, past RECORD_ROWS_SHOWN, those not matched."""
     records = list(report.records)
     note = ""
     if len(records) > RECORD_ROWS_SHOWN:
@@ -184,10 +224,10 @@ def _render(console: Any, report: ReconciliationReport, written: tuple[str, Path
         rows.add_row(
             record.record_id or "(record id unknown here)",
             record.result,
-            cents(record.expected_paid),
-            cents(record.plan_paid),
-            cents(record.paid),
-            cents(record.difference),
+            _cents(record.expected_paid),
+            _cents(record.plan_paid),
+            _cents(record.paid),
+            _cents(record.difference),
             "" if record.claim is None else str(record.claim.claim_id),
             ", ".join(record.reasons),
         )
@@ -195,44 +235,27 @@ def _render(console: Any, report: ReconciliationReport, written: tuple[str, Path
     if note:
         console.print(note)
 
-    summary = report.summary
-    console.print(
-        key_value_table(
-            [(result.replace("_", " "), str(count)) for result, count in summary.items()],
-            title="Results",
-        )
-    )
 
+def _render_providers(console: Any, report: ReconciliationReport) -> None:
+    """Per provider: what the plan paid against the token transfers, and its credits."""
+    amounts = ("expected", "plan paid", "paid", "queued", "pending review", "transfers")
     providers = table(
         "provider",
         "claims",
-        "expected",
-        "plan paid",
-        "paid",
-        "queued",
-        "pending review",
-        "transfers",
+        *amounts,
         "check",
         title="Per provider: payments against token transfers",
-        right=(
-            "claims",
-            "expected",
-            "plan paid",
-            "paid",
-            "queued",
-            "pending review",
-            "transfers",
-        ),
+        right=("claims", *amounts),
     )
     for provider in report.providers:
         providers.add_row(
             provider.provider_id,
             str(provider.claims),
-            format_cents(provider.expected_paid),
-            format_cents(provider.plan_paid),
-            format_cents(provider.paid),
-            format_cents(provider.queued),
-            format_cents(provider.pending_review),
+            _cents(provider.expected_paid),
+            _cents(provider.plan_paid),
+            _cents(provider.paid),
+            _cents(provider.queued),
+            _cents(provider.pending_review),
             provider.to_json()["transfers"],
             "ok" if provider.ok else "MISMATCH",
         )
@@ -240,27 +263,8 @@ def _render(console: Any, report: ReconciliationReport, written: tuple[str, Path
     for provider in report.providers:
         if provider.credited:
             console.print(
-                f"{provider.provider_id}: {format_cents(provider.credited)} of its payments was "
+                f"{provider.provider_id}: {_cents(provider.credited)} of its payments was "
                 f"credited in the engine (the token refused the transfer); collected "
-                f"{format_cents(provider.collected)}, still in the engine "
-                f"{format_cents(provider.credit_in_engine)} (`claims provider collect`)."
+                f"{_cents(provider.collected)}, still in the engine "
+                f"{_cents(provider.credit_in_engine)} (`claims provider collect`)."
             )
-
-    checks = table("balancing check", "result", "detail", title="Balancing")
-    for check in report.checks:
-        checks.add_row(check.name, "ok" if check.ok else "FAILED", check.detail)
-    console.print(checks)
-
-    if report.unledgered:
-        by_status: dict[str, int] = {}
-        for claim in report.unledgered:
-            by_status[claim.claim.status] = by_status.get(claim.claim.status, 0) + 1
-        parts = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in by_status.items())
-        console.print(
-            f"{len(report.unledgered)} other claims on the chain are not in the ledger and not "
-            f"paid ({parts}); --json lists them under `unledgered`."
-        )
-    for warning in report.warnings:
-        console.print(f"[bold]warning:[/bold] {warning}")
-    if written is not None:
-        console.print(f"Wrote the {written[0]} report to {written[1]}.")

@@ -10,13 +10,15 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
     chain        chain/                                      foundation
     contracts    compiler, abi, engine, history              foundation, domain, chain
     parties      workspace, handover, sdk, orchestrator,     every layer above
-                 reconcile, exports, onboarding, demo,
-                 scenario, population, eligibility,
+                 reconcile/, exports/, onboarding, demo,
+                 scenario/, population/, eligibility,
                  estimate, corrections
     api          claimsengine/__init__.py                    every layer but the CLI
     cli          cli/ (installed as claimsengine.cli)        everything
 
-A module that fits no layer fails the test, so a new module is placed on purpose.
+A module that fits no layer fails the test, so a new module is placed on purpose. Inside
+the reconcile package, only ``read`` (and the package root, which runs the whole job) reaches
+the chain: the matching runs on plain values.
 """
 
 from __future__ import annotations
@@ -189,6 +191,48 @@ def test_the_chain_never_imports_the_parties_nor_the_domain() -> None:
     for importer, imported, _ in edges():
         if layer_of(importer) == "chain":
             assert internal_layer(imported) in (None, "chain", "foundation"), (importer, imported)
+
+
+#: The reconcile modules that work on plain values: no chain, workspace, store or party.
+RECONCILE_PURE = ("model", "ledger", "events", "match", "balance", "report")
+#: What they may import besides each other: the foundation, the domain, and the pure
+#: decoders of the contracts layer (events -> values).
+RECONCILE_PURE_MAY_IMPORT = {"claimsengine.abi", "claimsengine.history", "claimsengine.engine"}
+
+
+def reconcile_violations(found: list[tuple[str, str, str]]) -> list[str]:
+    """The imports of the pure reconcile modules that reach past plain values."""
+    pure = {f"claimsengine.reconcile.{name}" for name in RECONCILE_PURE}
+    broken = []
+    for importer, imported, _ in found:
+        if importer not in pure or internal_layer(imported) in (None, "foundation", "domain"):
+            continue
+        parts = imported.split(".")
+        if ".".join(parts[:2]) in RECONCILE_PURE_MAY_IMPORT or ".".join(parts[:3]) in pure:
+            continue
+        broken.append(f"{importer} imports {imported}")
+    return broken
+
+
+def test_reconcile_matches_without_a_chain() -> None:
+    present = {importer for importer, _, _ in edges()}
+    assert {f"claimsengine.reconcile.{name}" for name in RECONCILE_PURE} <= present
+    assert reconcile_violations(edges()) == []
+
+
+@pytest.mark.parametrize(
+    "imported",
+    [
+        "claimsengine.workspace.Workspace",
+        "claimsengine.reconcile.read.read_settlements",
+        "claimsengine.chain.base",
+        "claimsengine.vault",
+    ],
+)
+def test_reconcile_reaching_the_chain_is_reported(imported: str) -> None:
+    edge = ("claimsengine.reconcile.match", imported, "claimsengine")
+    assert reconcile_violations([edge]) == [f"claimsengine.reconcile.match imports {imported}"]
+    assert reconcile_violations([("claimsengine.reconcile.read", imported, "claimsengine")]) == []
 
 
 @pytest.mark.parametrize(
