@@ -11,7 +11,9 @@
         as `adjudication.md` orders it, the member's accumulators are updated, and approved
         claims are paid from the pool in the same transaction, or queued first-in,
         first-out when the pool is short. Claims above the plan's auto-approve limit, or
-        past its provider daily limit, wait for an adjudicator. A payment the token
+        past its provider daily limit, wait for the plan's quorum of adjudicators. A
+        provider may void its claim, or replace it with a corrected one; a voided paid
+        claim is a debt kept back from the provider's next payments. A payment the token
         refuses is credited to the provider in the engine, and settlement goes on.
         This contract composes the modules: `plan_access` (owner, insurers, roles),
         `registry` (plans, schedules, members, providers), `ledger` (claims and their

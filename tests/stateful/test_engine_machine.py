@@ -259,6 +259,14 @@ class EngineMachine(RuleBasedStateMachine):
             self.claims[claim_id].status = ClaimStatus.PAID
             self._pay(self.claims[claim_id].claim.provider, dict(self.pool.paid)[claim_id])
 
+    def _pick_claim(self, pick: int, live: bool) -> int:
+        """A claim id: any claim, or (`live`) one that may be voided, when there is one."""
+        voidable = (Status.PENDING_REVIEW, Status.QUEUED, Status.PAID)
+        ids = sorted(self.claims)
+        if live:
+            ids = [i for i in ids if self.claims[i].status in voidable] or ids
+        return ids[pick % len(ids)]
+
     def _void_refusal(self, ghost: GhostClaim, by_other: bool) -> str | None:
         """The revert a void of this claim gets now, in the contract's order, or None."""
         if self.paused:
@@ -459,10 +467,10 @@ class EngineMachine(RuleBasedStateMachine):
         expect_revert(lambda: self.d.review(claim_id, not approve), "claims: not pending review")
 
     @precondition(lambda self: bool(self.claims))
-    @rule(pick=st.integers(0, 10_000), by_other=st.booleans())
-    def void(self, pick: int, by_other: bool) -> None:
+    @rule(pick=st.integers(0, 10_000), by_other=st.booleans(), live=st.booleans())
+    def void(self, pick: int, by_other: bool, live: bool) -> None:
         # The claim's own provider voids it; the other provider may not.
-        claim_id = sorted(self.claims)[pick % len(self.claims)]
+        claim_id = self._pick_claim(pick, live)
         ghost = self.claims[claim_id]
         provider = ghost.claim.provider
         if by_other:
@@ -476,13 +484,19 @@ class EngineMachine(RuleBasedStateMachine):
         self._take_void(claim_id)
 
     @precondition(lambda self: bool(self.claims))
-    @rule(pick=st.integers(0, 10_000), spec=claim_specs)
-    def replace(self, pick: int, spec: ClaimSpec) -> None:
+    @rule(
+        pick=st.integers(0, 10_000), spec=claim_specs, same_visit=st.booleans(), live=st.booleans()
+    )
+    def replace(self, pick: int, spec: ClaimSpec, same_visit: bool, live: bool) -> None:
         # A corrected record for a claim of the same provider: void and submit at once.
-        old_id = sorted(self.claims)[pick % len(self.claims)]
+        # It corrects the lines of the same visit (member and day), or it is another.
+        old_id = self._pick_claim(pick, live)
         old = self.claims[old_id]
         provider = old.claim.provider
-        claim, on_chain = self._claim((spec[0], provider, spec[2], spec[3], spec[4]))
+        member, ago = spec[0], spec[2]
+        if same_visit:
+            member, ago = old.claim.member, self.today - old.claim.service_day
+        claim, on_chain = self._claim((member, provider, ago, spec[3], spec[4]))
         sender = self.chain.accounts[PROVIDERS[provider]]
         send = lambda: self.d.engine.submit_replacement(  # noqa: E731
             sender, PLAN.id, old_id, on_chain
@@ -508,6 +522,7 @@ class EngineMachine(RuleBasedStateMachine):
         assert sub.claim_id == new_id
         (voided,) = self.d.events(receipt, "ClaimVoided")
         assert (voided["claim_id"], voided["replaced_by"]) == (old_id, new_id)
+        event(f"replaced by a claim {status.label}")
         self._record(sub.submitted, sub.lines, claim, on_chain, result, status)
         if status == ClaimStatus.PAID:
             self._pay(provider, result.plan_paid)
