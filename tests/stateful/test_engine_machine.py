@@ -261,7 +261,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     def _pick_claim(self, pick: int, live: bool) -> int:
         """A claim id: any claim, or (`live`) one that may be voided, when there is one."""
-        voidable = (Status.PENDING_REVIEW, Status.QUEUED, Status.PAID)
+        voidable = (ClaimStatus.PENDING_REVIEW, ClaimStatus.QUEUED, ClaimStatus.PAID)
         ids = sorted(self.claims)
         if live:
             ids = [i for i in ids if self.claims[i].status in voidable] or ids
@@ -522,7 +522,7 @@ class EngineMachine(RuleBasedStateMachine):
         assert sub.claim_id == new_id
         (voided,) = self.d.events(receipt, "ClaimVoided")
         assert (voided["claim_id"], voided["replaced_by"]) == (old_id, new_id)
-        event(f"replaced by a claim {status.label}")
+        event(f"replaced by a claim {status}")
         self._record(sub.submitted, sub.lines, claim, on_chain, result, status)
         if status == ClaimStatus.PAID:
             self._pay(provider, result.plan_paid)
