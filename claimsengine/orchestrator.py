@@ -222,8 +222,12 @@ def submit_paths(
     quarantine_dir: Path | str | None = None,
     progress: Progress | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    replaces: int | None = None,
 ) -> SubmitReport:
     """Submit every record in ``paths`` (files or folders) and report what happened.
+
+    With ``replaces``, ``paths`` hold one corrected record, submitted in place of that
+    claim (the old claim is voided in the same transaction; corrections.py).
 
     ``default_plan`` / ``default_provider`` fill records that lack them (Synthea's FHIR).
     ``as_account`` sends as that account; None sends as each record's registered provider.
@@ -248,6 +252,13 @@ def submit_paths(
         default_provider=default_provider,
         as_account=as_account,
     )
+    found = len(checked.records) + len(checked.rejected)
+    if replaces is not None and found != 1:
+        raise InputError(
+            f"a correction is one record, and {found} were found",
+            field="--replaces",
+            hint="give the one corrected record that replaces the claim",
+        )
     report.repeated = len(checked.repeated)
     for rejected in checked.rejected:
         report.set_aside.append(jail.put(rejected))
@@ -283,11 +294,16 @@ def submit_paths(
         for start in range(0, len(good), chunk_size):
             chunk = good[start : start + chunk_size]
             with _command(workspace):
-                outcomes = client.submit_many(
-                    [sourced.record for sourced in chunk],
-                    sources=[str(sourced.file) for sourced in chunk],
-                    progress=sent,
-                )
+                if replaces is not None:
+                    (sourced,) = chunk
+                    outcomes = [client.replace_record(replaces, sourced.record, str(sourced.file))]
+                    sent(1)
+                else:
+                    outcomes = client.submit_many(
+                        [sourced.record for sourced in chunk],
+                        sources=[str(sourced.file) for sourced in chunk],
+                        progress=sent,
+                    )
             for sourced, outcome in zip(chunk, outcomes, strict=True):
                 if resumed and workspace.commitment(sourced.record)[1] in resumed:
                     continue  # sent by resume() a moment ago; already in the report

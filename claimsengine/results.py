@@ -25,6 +25,8 @@ __all__ = [
     "AccumulatorReport",
     "ClaimResult",
     "LineResult",
+    "ReviewVote",
+    "ReviewVotes",
     "Totals",
 ]
 
@@ -126,12 +128,100 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class ReviewVote:
+    """One adjudicator's vote on a claim in review; ``reason`` is the code of a denial,
+    ``transaction`` the hash of the vote's transaction ("0x…")."""
+
+    adjudicator: str
+    approved: bool
+    reason: int | None = None
+    transaction: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "adjudicator": self.adjudicator,
+            "decision": "approve" if self.approved else "deny",
+            "reason": None if self.reason is None else str(self.reason),
+            "transaction": self.transaction,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, where: str) -> ReviewVote:
+        _require_mapping(data, where)
+        decision = _require(data, "decision", str, where)
+        if decision not in ("approve", "deny"):
+            raise InputError(
+                f"expected approve or deny, got {decision!r}", field=f"{where}.decision"
+            )
+        reason = _optional_str(data, "reason")
+        if reason is not None and not reason.isdigit():
+            raise InputError(
+                f'expected a reason code such as "50", got {reason!r}', field=f"{where}.reason"
+            )
+        return cls(
+            adjudicator=_require(data, "adjudicator", str, where),
+            approved=decision == "approve",
+            reason=None if reason is None else int(reason),
+            transaction=_optional_str(data, "transaction"),
+        )
+
+
+@dataclass(frozen=True)
+class ReviewVotes:
+    """The votes a claim in review has had (adjudication.md: a plan's ``review_quorum`` of
+    k decides a claim when k distinct adjudicators approve it, or k deny it). ``quorum`` is
+    None where the plan's terms were not read."""
+
+    votes: tuple[ReviewVote, ...] = ()
+    quorum: int | None = None
+
+    @property
+    def approvals(self) -> int:
+        return sum(1 for vote in self.votes if vote.approved)
+
+    @property
+    def denials(self) -> int:
+        return sum(1 for vote in self.votes if not vote.approved)
+
+    def voted(self, adjudicator: str) -> bool:
+        return any(vote.adjudicator.lower() == adjudicator.lower() for vote in self.votes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "quorum": self.quorum,
+            "approvals": self.approvals,
+            "denials": self.denials,
+            "votes": [vote.to_json() for vote in self.votes],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, where: str = "review") -> ReviewVotes:
+        _require_mapping(data, where)
+        quorum = data.get("quorum")
+        if quorum is not None and (isinstance(quorum, bool) or not isinstance(quorum, int)):
+            raise InputError(
+                f"expected a whole number or null, got {quorum!r}", field=f"{where}.quorum"
+            )
+        raw = _require(data, "votes", list, where)
+        return cls(
+            votes=tuple(
+                ReviewVote.from_json(vote, where=f"{where}.votes[{index}]")
+                for index, vote in enumerate(raw)
+            ),
+            quorum=quorum,
+        )
+
+
+@dataclass(frozen=True)
 class ClaimResult:
     """A claim's result, as ``claims --json status`` and ``claims --json submit`` print it.
 
     ``record_id`` and ``provider_id`` are off-chain names (the chain never holds them); they
     are None when the caller does not know them, and print as null.
-    ``transactions`` maps a step ("submitted", "paid", ...) to its transaction hash.
+    ``transactions`` maps a step ("submitted", "paid", "voided", ...) to its transaction hash.
+    ``replaces`` is the claim a corrected record replaced; ``replaced_by`` the correction
+    that replaced a voided claim. A voided claim keeps its lines and totals as adjudicated
+    (what it was worth). ``review`` holds the votes of a claim that has had any.
     """
 
     claim_id: int
@@ -143,6 +233,9 @@ class ClaimResult:
     lines: tuple[LineResult, ...]
     totals: Totals
     transactions: dict[str, str] = field(default_factory=dict)
+    replaces: int | None = None
+    replaced_by: int | None = None
+    review: ReviewVotes | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -186,7 +279,8 @@ class ClaimResult:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The formats.md keys; ``replaces``, ``replaced_by`` and ``review`` only when set."""
+        data: dict[str, Any] = {
             "claim_id": self.claim_id,
             "plan_id": self.plan_id,
             "record_id": self.record_id,
@@ -197,6 +291,13 @@ class ClaimResult:
             "totals": self.totals.to_json(),
             "transactions": dict(self.transactions),
         }
+        if self.replaces is not None:
+            data["replaces"] = self.replaces
+        if self.replaced_by is not None:
+            data["replaced_by"] = self.replaced_by
+        if self.review is not None:
+            data["review"] = self.review.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ClaimResult:
@@ -227,6 +328,11 @@ class ClaimResult:
             ),
             totals=Totals.from_json(_read.typed(data, "totals", Mapping, None)),
             transactions=dict(transactions),
+            replaces=_optional_claim_id(data, "replaces"),
+            replaced_by=_optional_claim_id(data, "replaced_by"),
+            review=(
+                ReviewVotes.from_json(data["review"]) if data.get("review") is not None else None
+            ),
         )
 
 
@@ -297,6 +403,13 @@ def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
         _read.fail(key, f"expected a string or null, got {describe(value)}")
+    return value
+
+
+def _optional_claim_id(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise InputError(f"expected a claim id or null, got {value!r}", field=key)
     return value
 
 

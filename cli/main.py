@@ -108,6 +108,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "submit": LazyCommand(f"{_PKG}.submit:submit", section="Hospital"),
     "eligibility": LazyCommand(f"{_PKG}.eligibility:eligibility", section="Hospital"),
     "estimate": LazyCommand(f"{_PKG}.estimate:estimate", section="Hospital"),
+    "void": LazyCommand(f"{_PKG}.void:void", section="Hospital"),
     "reconcile": LazyCommand(f"{_PKG}.reconcile:reconcile", section="Hospital"),
     "review": LazyCommand(f"{_PKG}.review:review", section="Adjudicator"),
     "status": LazyCommand(f"{_PKG}.status:status", section="Anyone"),

@@ -47,7 +47,7 @@ def pending(d: Deployment, service_day: date = DAY) -> Submitted:
     return sub
 
 
-def state(d: Deployment, sub: Submitted) -> ClaimStatus:
+def state(d: Deployment, sub: Submitted) -> ClaimStatus | None:
     return d.status(sub.submitted["commitment"]).status
 
 

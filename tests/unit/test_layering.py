@@ -13,7 +13,8 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
     contracts    compiler, abi, engine, history              foundation, domain, chain
     parties      workspace, handover, sdk, orchestrator,     every layer above
                  enrolment, reconcile/, exports/, onboarding,
-                 demo, scenario/, population/
+                 demo, scenario/, population/, eligibility,
+                 estimate, corrections
     api          claimsengine/__init__.py                    every layer but the CLI
     cli          cli/ (installed as claimsengine.cli)        everything but the contracts
 
@@ -62,6 +63,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "onboarding",
         "eligibility",
         "estimate",
+        "corrections",
         "demo",
         "scenario",
         "population",
