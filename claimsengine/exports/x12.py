@@ -14,13 +14,15 @@ transaction set (ST/SE) per provider, since an 835 goes to one payee:
           state and zip, REF*2U the payer's id, PER*BL the technical contact
     1000B the payee: N1*PE provider id with XX and its NPI, REF*PQ its payout address
     LX  one header number, then per claim (2100):
-      CLP record id, status (1 processed as primary, 4 denied), charge, payment, patient
-          responsibility, claim filing indicator (the payer block's, default 15), the
-          on-chain claim id
+      CLP record id, status (1 processed as primary, 4 denied, 22 reversal), charge,
+          payment, patient responsibility, claim filing indicator (the payer block's,
+          default 15), the on-chain claim id
       NM1*QC the patient: the member id with qualifier MI, never a name
+      REF*F8 on a correction: the on-chain id of the claim it replaced
       DTM*232 / DTM*233 the service date (statement from and to)
       per line (2110): SVC (HC:code, charge, paid, units), DTM*472 service date, CAS (group
           CO/PR from the spec, reason code, amount), AMT*B6 allowed amount
+    PLB the provider's debt for voided paid claims (reason WO; see below)
     SE  segment count
 
 Claims that are paid or denied (at submission or in review) are remitted; queued and
@@ -29,13 +31,24 @@ later 835). A claim denied in review is CLP02 4 with every line denied under the
 reason code (CO 50 by default). Amounts are dollars with 2 decimals. Free text (ids, codes)
 has the delimiters ``* : ^ ~`` replaced by ``-``.
 
+A claim voided after it was paid (adjudication.md, "Group codes") appears as it was paid,
+then as its reversal: CLP02 22 with the charge, payment, patient share and every line's
+charge, payment, allowed amount and CAS amount negated. Its payment became the provider's
+debt to the plan, so the PLB carries, referenced by the claim's CLP01, a WO of minus its
+payment (the reversal is not taken from this payment) and a WO of what later payments kept
+back for that debt (recoupment; a provider's recoveries pay its oldest voids first). A
+claim voided before payment is not remitted. So BPR02 = Σ CLP04 − Σ PLB04 = the payments
+less what was kept back for debts. With more than six adjustments, the PLB gives the two
+sums once (pyx12 refuses a second PLB segment).
+
 An 835 that would be incomplete is refused before anything is built (``ExportError``,
 naming what to add): a plan without a ``payer`` block, a provider without an NPI, a claim
 whose member id this workspace does not know. Then it is checked from the values it was
 built from, with no X12 parser: SE counts its segments, GE its transaction sets, IEA its
-groups; every line and every claim balances (charge − adjustments = paid); Σ CLP04 = BPR02;
-and BPR02 equals the token transfers the payee received for the plan plus what the engine
-credited it (payments the token refused). Anything off raises ``ExportError``. The test
+groups; every line and every claim balances (charge − adjustments = paid); Σ CLP04 − Σ PLB
+= BPR02; and BPR02 equals the token transfers the payee received for the plan plus what the
+engine credited it (payments the token refused), less what was kept back of that credit
+for a debt. Anything off raises ``ExportError``. The test
 suite also runs pyx12 over every 835 it makes.
 """
 
@@ -59,8 +72,10 @@ if TYPE_CHECKING:
     from claimsengine.reconcile import OnChainClaim, ReconciliationReport
 
 __all__ = [
+    "ADJUSTMENT_RECOUPMENT",
     "CLAIM_STATUS_DENIED",
     "CLAIM_STATUS_PRIMARY",
+    "CLAIM_STATUS_REVERSAL",
     "IMPLEMENTATION",
     "Remittance",
     "Segment",
@@ -75,7 +90,11 @@ TERMINATOR = "~"
 IMPLEMENTATION = "005010X221A1"
 CLAIM_STATUS_PRIMARY = "1"  # processed as primary
 CLAIM_STATUS_DENIED = "4"
+CLAIM_STATUS_REVERSAL = "22"  # reversal of a previous payment
+#: PLB03-1 for money the payer recoups, or (negative) an overpayment carried as a debt.
+ADJUSTMENT_RECOUPMENT = "WO"
 MAX_CAS_TRIPLETS = 6
+MAX_PLB_ADJUSTMENTS = 6
 
 _DELIMITERS = re.compile(r"[*:^~\r\n]")
 _CPT_LIKE = re.compile(r"[A-Z0-9]{5}")
@@ -134,6 +153,8 @@ class _Transaction:
     token_scale: int
     claims: list[_Claim] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
+    #: PLB adjustments: (reason, reference, cents), positive when taken from the payment.
+    adjustments: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -183,46 +204,74 @@ def _cas_segments(adjustments: Sequence[tuple[str, int, int]]) -> list[Segment]:
     return segments
 
 
+@dataclass(frozen=True)
+class _ClaimHeader:
+    """What a claim's CLP loop names besides its lines: CLP01, the patient, the service
+    date, the claim filing indicator, and the claim it replaces (its CLP07), if any."""
+
+    reference: str
+    member_id: str
+    service: str
+    filing: str
+    replaces: int | None = None
+
+
 def _claim_segments(
-    claim: OnChainClaim, record_id: str | None, member_id: str, service: str, filing: str
+    claim: OnChainClaim, header: _ClaimHeader, *, reversal: bool = False
 ) -> tuple[_Claim, list[Segment]]:
+    """A claim's CLP loop (2100) and its lines (2110). A reversal (CLP02 22) is the claim as
+    it was paid with every amount negated (charge, payment, patient share, each line's
+    charge, payment, allowed and CAS amounts), so it balances the same way and cancels it."""
+    sign = -1 if reversal else 1
     lines = []
     line_segments: list[Segment] = []
     for line, cuts in zip(claim.lines, claim.line_adjustments, strict=True):
-        adjustments = tuple((adjustment_group(code), code, cents) for code, cents in cuts)
-        lines.append(_Line(line.billed, line.plan_paid, adjustments))
+        adjustments = tuple((adjustment_group(code), code, sign * cents) for code, cents in cuts)
+        lines.append(_Line(sign * line.billed, sign * line.plan_paid, adjustments))
         line_segments.append(
             _seg(
                 "SVC",
                 _procedure(line.code),
-                _dollars(line.billed),
-                _dollars(line.plan_paid),
+                _dollars(sign * line.billed),
+                _dollars(sign * line.plan_paid),
                 "",
                 str(line.units),
             )
         )
-        line_segments.append(_seg("DTM", "472", service))
+        line_segments.append(_seg("DTM", "472", header.service))
         line_segments.extend(_cas_segments(adjustments))
-        line_segments.append(_seg("AMT", "B6", _dollars(line.allowed)))
+        line_segments.append(_seg("AMT", "B6", _dollars(sign * line.allowed)))
     patient = sum(cents for line in lines for group, _r, cents in line.adjustments if group == "PR")
-    built = _Claim(claim.claim_id, claim.billed, claim.paid, patient, tuple(lines))
-    status = CLAIM_STATUS_DENIED if claim.status == "denied" else CLAIM_STATUS_PRIMARY
-    header = [
+    built = _Claim(claim.claim_id, sign * claim.billed, sign * claim.paid, patient, tuple(lines))
+    return built, [*_clp_segments(claim, built, header, reversal), *line_segments]
+
+
+def _clp_segments(
+    claim: OnChainClaim, built: _Claim, header: _ClaimHeader, reversal: bool
+) -> list[Segment]:
+    if reversal:
+        status = CLAIM_STATUS_REVERSAL
+    else:
+        status = CLAIM_STATUS_DENIED if claim.status == "denied" else CLAIM_STATUS_PRIMARY
+    segments = [
         _seg(
             "CLP",
-            _text(record_id or f"CLAIM-{claim.claim_id}"),
+            _text(header.reference),
             status,
             _dollars(built.charge),
             _dollars(built.paid),
-            _dollars(patient),
-            filing,
+            _dollars(built.patient),
+            header.filing,
             str(claim.claim_id),
         ),
-        _seg("NM1", "QC", "1", "", "", "", "", "", "MI", _text(member_id)),
-        _seg("DTM", "232", service),
-        _seg("DTM", "233", service),
+        _seg("NM1", "QC", "1", "", "", "", "", "", "MI", _text(header.member_id)),
     ]
-    return built, header + line_segments
+    if header.replaces is not None:
+        # Other Claim Related Identification, F8: the original's payer claim control number.
+        segments.append(_seg("REF", "F8", str(header.replaces)))
+    segments.append(_seg("DTM", "232", header.service))
+    segments.append(_seg("DTM", "233", header.service))
+    return segments
 
 
 def build_835(
@@ -243,7 +292,7 @@ def build_835(
     when = created or datetime.combine(report.today_date, time())
     by_provider: dict[str, list[OnChainClaim]] = {}
     for claim in report.claims:
-        if claim.status in ("paid", "denied"):
+        if claim.status in ("paid", "denied") or claim.reversed:
             by_provider.setdefault(claim.provider, []).append(claim)
     payer = _require_remittance_data(report, by_provider)
     transactions = [
@@ -283,18 +332,26 @@ def _transaction(
     number: int,
     when: datetime,
 ) -> _Transaction:
-    """One provider's transaction set (ST to SE): the payment, payer, payee and claims."""
+    """One provider's transaction set (ST to SE): the payment, payer, payee, its claims
+    (a voided paid claim as it was paid, then its reversal) and the provider-level
+    adjustments of its debt (PLB)."""
     day = when.strftime("%Y%m%d")
-    paid = sum(c.paid for c in claims)
-    # What the payee received for the plan, in token units: the payments' transfers, and
-    # the payments credited in the engine (collected later, or still there).
-    totals = next((p for p in report.providers if p.provider_id == provider), None)
+    ordered = sorted(claims, key=lambda c: c.claim_id)
+    remitted = []
+    for claim in ordered:  # a voided paid claim: as it was paid, then its reversal
+        remitted.append(_remitted(report, claim, payer))
+        if claim.reversed:
+            remitted.append(_remitted(report, claim, payer, reversal=True))
+    adjustments = _debt_adjustments(report, ordered)
+    paid = sum(built.paid for built, _ in remitted) - sum(cents for _r, _ref, cents in adjustments)
     transaction = _Transaction(
         control=f"{number:04d}",
         provider=provider,
         paid=paid,
-        transfers=totals.transfers + totals.credited * report.token_scale if totals else 0,
+        transfers=_received(report, provider),
         token_scale=report.token_scale,
+        claims=[built for built, _ in remitted],
+        adjustments=adjustments,
     )
     payees = sorted({c.payee for c in claims if c.payee})
     body = [
@@ -314,19 +371,83 @@ def _transaction(
         _seg("N1", "PE", _text(provider), "XX", report.npis[provider]),
         *(_seg("REF", "PQ", payee) for payee in payees),
         _seg("LX", "1"),
+        *(segment for _, segments in remitted for segment in segments),
+        *_plb_segments(report.npis[provider], when, adjustments),
     ]
-    for claim in sorted(claims, key=lambda c: c.claim_id):
-        service = claim.service_date.strftime("%Y%m%d")
-        member_id = report.member_id_of(claim)
-        assert member_id is not None  # _require_remittance_data checked it
-        built, segments = _claim_segments(
-            claim, report.record_id_of(claim), member_id, service, payer.claim_filing_indicator
-        )
-        transaction.claims.append(built)
-        body.extend(segments)
     body.append(_seg("SE", str(len(body) + 1), transaction.control))
     transaction.segments = body
     return transaction
+
+
+def _received(report: ReconciliationReport, provider: str) -> int:
+    """What the payee received for the plan, in token units: the payments' transfers, and
+    the payments credited in the engine (collected later, or still there), less what was
+    kept back from the credits for a debt."""
+    totals = next((p for p in report.providers if p.provider_id == provider), None)
+    if totals is None:
+        return 0
+    credits = totals.credited - totals.recovered_from_credits
+    return totals.transfers + credits * report.token_scale
+
+
+def _remitted(
+    report: ReconciliationReport, claim: OnChainClaim, payer: Payer, *, reversal: bool = False
+) -> tuple[_Claim, list[Segment]]:
+    member_id = report.member_id_of(claim)
+    assert member_id is not None  # _require_remittance_data checked it
+    header = _ClaimHeader(
+        reference=_reference(report, claim),
+        member_id=member_id,
+        service=claim.service_date.strftime("%Y%m%d"),
+        filing=payer.claim_filing_indicator,
+        replaces=None if reversal else claim.replaces,
+    )
+    return _claim_segments(claim, header, reversal=reversal)
+
+
+def _reference(report: ReconciliationReport, claim: OnChainClaim) -> str:
+    """CLP01: the hospital's record id, or the claim id when it is not known here."""
+    return report.record_id_of(claim) or f"CLAIM-{claim.claim_id}"
+
+
+def _debt_adjustments(
+    report: ReconciliationReport, claims: Sequence[OnChainClaim]
+) -> list[tuple[str, str, int]]:
+    """The provider-level adjustments (reason, reference, cents; positive takes from the
+    payment) of each voided paid claim, referenced by its CLP01: its payment reversed but
+    not taken from this remittance, as a negative WO (the provider's debt), and what later
+    payments gave back of that debt, as a positive WO (recoupment).
+
+    They go in one PLB segment (six adjustments at most): pyx12 reads a second PLB as a
+    second footer loop, which it refuses. With more, the same two amounts are given once
+    for all the provider's voided claims."""
+    adjustments = []
+    reversed_ = [c for c in claims if c.reversed]
+    for claim in reversed_:
+        reference = _text(_reference(report, claim))[:50]
+        adjustments.append((ADJUSTMENT_RECOUPMENT, reference, -claim.debt))
+        if claim.recovered:
+            adjustments.append((ADJUSTMENT_RECOUPMENT, reference, claim.recovered))
+    if len(adjustments) <= MAX_PLB_ADJUSTMENTS:
+        return adjustments
+    recovered = sum(c.recovered for c in reversed_)
+    return [
+        (ADJUSTMENT_RECOUPMENT, f"{len(reversed_)} VOIDED CLAIMS", -sum(c.debt for c in reversed_)),
+        *([(ADJUSTMENT_RECOUPMENT, "RECOVERED", recovered)] if recovered else []),
+    ]
+
+
+def _plb_segments(
+    npi: str, when: datetime, adjustments: Sequence[tuple[str, str, int]]
+) -> list[Segment]:
+    """The PLB segment, when there are adjustments: the payee's NPI, the fiscal period's end
+    (the end of the production year), then reason:reference and amount pairs."""
+    if not adjustments:
+        return []
+    elements = [npi, f"{when.year}1231"]
+    for reason, reference, cents in adjustments:
+        elements.extend((f"{reason}{COMPONENT}{reference}", _dollars(cents)))
+    return [_seg("PLB", *elements)]
 
 
 def _envelope(
@@ -453,33 +574,47 @@ def check_835(transactions: Sequence[_Transaction], segments: Sequence[Segment])
         if len(clp) != len(transaction.claims):
             problems.append(f"{where}: {len(clp)} CLP segments for {len(transaction.claims)}")
         for claim in transaction.claims:
-            cut = 0
-            for number, line in enumerate(claim.lines, start=1):
-                line_cut = sum(cents for _g, _r, cents in line.adjustments)
-                cut += line_cut
-                if line.charge - line_cut != line.paid:
-                    problems.append(
-                        f"claim {claim.claim_id} line {number}: charge {format_cents(line.charge)}"
-                        f" - adjustments {format_cents(line_cut)} != paid {format_cents(line.paid)}"
-                    )
-            if claim.charge - cut != claim.paid:
-                problems.append(
-                    f"claim {claim.claim_id}: charge {format_cents(claim.charge)} - adjustments "
-                    f"{format_cents(cut)} != paid {format_cents(claim.paid)}"
-                )
-            if sum(line.charge for line in claim.lines) != claim.charge:
-                problems.append(f"claim {claim.claim_id}: the lines' charges do not add up")
+            problems.extend(_claim_balance(claim))
         paid = sum(claim.paid for claim in transaction.claims)
-        if paid != transaction.paid:
+        adjusted = sum(cents for _reason, _ref, cents in transaction.adjustments)
+        if paid - adjusted != transaction.paid:
             problems.append(
-                f"{where}: the CLP04 sum {format_cents(paid)} != BPR02 "
-                f"{format_cents(transaction.paid)}"
+                f"{where}: the CLP04 sum {format_cents(paid)} - the PLB sum "
+                f"{format_cents(adjusted)} != BPR02 {format_cents(transaction.paid)}"
             )
         if transaction.paid * transaction.token_scale != transaction.transfers:
             problems.append(
                 f"{where}: BPR02 {format_cents(transaction.paid)} != what the payee received: "
                 f"token transfers and credits in the engine ({transaction.transfers} units)"
             )
+    return problems + _envelope_problems(segments)
+
+
+def _claim_balance(claim: _Claim) -> list[str]:
+    """Each line and the claim: charge - adjustments == paid; the lines add up."""
+    problems = []
+    cut = 0
+    for number, line in enumerate(claim.lines, start=1):
+        line_cut = sum(cents for _g, _r, cents in line.adjustments)
+        cut += line_cut
+        if line.charge - line_cut != line.paid:
+            problems.append(
+                f"claim {claim.claim_id} line {number}: charge {format_cents(line.charge)}"
+                f" - adjustments {format_cents(line_cut)} != paid {format_cents(line.paid)}"
+            )
+    if claim.charge - cut != claim.paid:
+        problems.append(
+            f"claim {claim.claim_id}: charge {format_cents(claim.charge)} - adjustments "
+            f"{format_cents(cut)} != paid {format_cents(claim.paid)}"
+        )
+    if sum(line.charge for line in claim.lines) != claim.charge:
+        problems.append(f"claim {claim.claim_id}: the lines' charges do not add up")
+    return problems
+
+
+def _envelope_problems(segments: Sequence[Segment]) -> list[str]:
+    """GE counts the transaction sets, IEA the groups, and ISA is its fixed 106 characters."""
+    problems = []
     ge = [s for s in segments if s.id == "GE"]
     st = [s for s in segments if s.id == "ST"]
     if len(ge) != 1 or ge[0].elements[0] != str(len(st)):

@@ -15,6 +15,8 @@ from claimsengine.errors import ClaimsError
 from claimsengine.history import ClaimEvents, line_adjudication
 from claimsengine.reconcile.model import (
     REVIEW_DENIAL_DEFAULT,
+    ClaimState,
+    DebtRecovery,
     OnChainClaim,
     TokenTransfer,
 )
@@ -22,9 +24,11 @@ from claimsengine.results import ResultStatus
 
 __all__ = [
     "apply_credits",
+    "apply_recoveries",
     "claim_status",
     "claims_from_events",
     "denied_in_review",
+    "recoveries_from_events",
     "transfers_from_events",
 ]
 
@@ -36,15 +40,18 @@ _STATUS_LABELS: dict[Status, ResultStatus] = {
 }
 
 
-def claim_status(events: ClaimEvents) -> ResultStatus:
+def claim_status(events: ClaimEvents) -> ClaimState:
     """A claim's current status from its events alone.
 
-    Submission says paid, queued, pending_review or denied. After that: a ClaimPaid means
-    paid; a review denial means denied; a ClaimQueued (after approval) means queued.
+    Submission says paid, queued, pending_review or denied. After that: a ClaimVoided means
+    voided (whatever came before); a ClaimPaid means paid; a review denial means denied; a
+    ClaimQueued (after approval) means queued.
     """
     status = _STATUS_LABELS.get(Status(int(events.submitted.args["status"])))
     if status is None:
         raise ClaimsError(f"claim {events.claim_id} has no status in its ClaimSubmitted event")
+    if _void_event(events) is not None:
+        return "voided"
     for event in events.later:
         if event.name == "ClaimPaid":
             return "paid"
@@ -61,7 +68,13 @@ def claims_from_events(
     grouped: Mapping[int, ClaimEvents], provider_ids: Mapping[str, str]
 ) -> list[OnChainClaim]:
     """Plain claims from grouped events (history.group_claim_events), in claim-id order.
-    ``provider_ids`` maps a provider account to its provider id (ProviderSet events)."""
+    ``provider_ids`` maps a provider account to its provider id (ProviderSet events). A
+    claim that replaced another knows it from the other's ClaimVoided ``replaced_by``."""
+    replaces: dict[int, int] = {}
+    for claim_id, events in grouped.items():
+        void = _void_event(events)
+        if void is not None and int(void.args.get("replaced_by") or 0):
+            replaces[int(void.args["replaced_by"])] = claim_id
     claims = []
     for claim_id in sorted(grouped):
         events = grouped[claim_id]
@@ -88,9 +101,33 @@ def claims_from_events(
                 paid_log_index=paid.log_index if paid else None,
                 submitted_tx=events.submitted.tx_hash,
                 review_reason=review_reason,
+                replaces=replaces.get(claim_id),
+                **_void_fields(events),
             )
         )
     return claims
+
+
+def _void_event(events: ClaimEvents) -> DecodedEvent | None:
+    return next((e for e in events.later if e.name == "ClaimVoided"), None)
+
+
+def _void_fields(events: ClaimEvents) -> dict[str, Any]:
+    """What a claim's ClaimVoided says: the status it had, the claim that replaced it, and
+    the debt voiding it created (none of it when it was not voided)."""
+    void = _void_event(events)
+    if void is None:
+        return {}
+    before = _STATUS_LABELS.get(Status(int(void.args["status_before"])))
+    if before is None:
+        raise ClaimsError(f"claim {events.claim_id} was voided from no status it can have had")
+    return {
+        "voided_from": before,
+        "voided_tx": void.tx_hash,
+        "voided_order": (void.block_number, void.log_index),
+        "replaced_by": int(void.args.get("replaced_by") or 0) or None,
+        "debt": int(void.args["debt"]),
+    }
 
 
 def _provider_id(submitted: Mapping[str, Any], provider_ids: Mapping[str, str]) -> str | None:
@@ -131,12 +168,52 @@ def transfers_from_events(
     ]
 
 
+def recoveries_from_events(events: Iterable[DecodedEvent]) -> list[DebtRecovery]:
+    """The plan's DebtRecovered events as plain values, in chain order."""
+    recoveries = [
+        DebtRecovery(
+            provider_id=bytes32_to_text(e.args["provider_ref"]),
+            claim_id=int(e.args["claim_id"]),
+            amount=int(e.args["amount"]),
+            tx_hash=e.tx_hash,
+            order=(e.block_number, e.log_index),
+        )
+        for e in events
+    ]
+    return sorted(recoveries, key=lambda r: r.order)
+
+
+def apply_recoveries(
+    claims: Sequence[OnChainClaim], recoveries: Iterable[DebtRecovery]
+) -> list[OnChainClaim]:
+    """The claims with how much of each voided claim's debt has come back. A provider's
+    debt is one sum; what is recovered pays its voided claims' debts oldest void first."""
+    left: dict[str, int] = {}
+    for recovery in recoveries:
+        left[recovery.provider_id] = left.get(recovery.provider_id, 0) + recovery.amount
+    owing = sorted((c for c in claims if c.debt), key=lambda c: c.voided_order)
+    recovered: dict[int, int] = {}
+    for claim in owing:
+        share = min(claim.debt, left.get(claim.provider, 0))
+        if share:
+            recovered[claim.claim_id] = share
+            left[claim.provider] -= share
+    return [
+        replace(c, recovered=recovered[c.claim_id]) if c.claim_id in recovered else c
+        for c in claims
+    ]
+
+
 def apply_credits(
-    claims: Sequence[OnChainClaim], credits: Iterable[DecodedEvent]
+    claims: Sequence[OnChainClaim],
+    credits: Iterable[DecodedEvent],
+    recoveries: Iterable[DebtRecovery] = (),
 ) -> list[OnChainClaim]:
     """The claims with what the engine credited instead of transferring (ProviderCredited):
     a claim's own credit, or, for the one refused transfer of a batch (claim id 0), every
-    claim of that provider paid in that transaction, when their payments add up to it."""
+    claim of that provider paid in that transaction, when their payments add up to it and
+    to what that transaction kept back for the provider's debt (the kept part is taken
+    from the batch's first claims)."""
     by_claim: dict[int, int] = {}
     by_batch: dict[tuple[bytes, str], int] = {}
     for event in credits:
@@ -150,11 +227,19 @@ def apply_credits(
     for claim in claims:
         if claim.paid_tx is not None and (claim.paid_tx, claim.provider) in by_batch:
             batches.setdefault((claim.paid_tx, claim.provider), []).append(claim)
+    kept: dict[tuple[bytes, str], int] = {}
+    for recovery in recoveries:
+        if not recovery.claim_id:
+            key = (recovery.tx_hash, recovery.provider_id)
+            kept[key] = kept.get(key, 0) + recovery.amount
     for key, paid in batches.items():
-        if sum(c.paid for c in paid) == by_batch[key]:
-            by_claim.update((c.claim_id, c.paid) for c in paid)
-        # Otherwise the credit explains no set of payments: left out, the transfer check
-        # then shows the payments the token did not move.
+        held = kept.get(key, 0)
+        if sum(c.paid for c in paid) != by_batch[key] + held:
+            continue  # the credit explains no set of payments: the transfer check shows it
+        for claim in paid:
+            share = min(held, claim.paid)
+            held -= share
+            by_claim[claim.claim_id] = claim.paid - share
     return [
         replace(claim, credited=by_claim[claim.claim_id]) if claim.claim_id in by_claim else claim
         for claim in claims
