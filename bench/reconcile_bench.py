@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from claimsengine.abi import DecodedEvent, text_to_bytes32
-from claimsengine.engine import Status
 from claimsengine.exports.csv import report_csv
 from claimsengine.exports.fhir import bundle_json
 from claimsengine.exports.x12 import build_835
@@ -46,6 +45,7 @@ from claimsengine.reconcile import (
     match,
     transfers_from_events,
 )
+from claimsengine.status import ClaimStatus
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -108,16 +108,16 @@ def generate(
             claim_id += 1
             roll = rng.random()
             status = (
-                Status.DENIED
+                ClaimStatus.DENIED
                 if roll < 0.04
-                else Status.PENDING_REVIEW
+                else ClaimStatus.PENDING_REVIEW
                 if roll < 0.06
-                else Status.QUEUED
+                else ClaimStatus.QUEUED
                 if roll < 0.10
-                else Status.PAID
+                else ClaimStatus.PAID
             )
             shapes = [LINES[rng.randrange(len(LINES))] for _ in range(rng.randint(1, 3))]
-            denial = 27 if status == Status.DENIED else 0
+            denial = 27 if status == ClaimStatus.DENIED else 0
             lines = [_line_args(claim_id, i, s, denial) for i, s in enumerate(shapes)]
             plan_paid = sum(line["plan_paid"] for line in lines)
             for line in lines:
@@ -144,9 +144,9 @@ def generate(
             )
             log += 1
             later = {
-                Status.PAID: "ClaimPaid",
-                Status.QUEUED: "ClaimQueued",
-                Status.PENDING_REVIEW: "ClaimPendingReview",
+                ClaimStatus.PAID: "ClaimPaid",
+                ClaimStatus.QUEUED: "ClaimQueued",
+                ClaimStatus.PENDING_REVIEW: "ClaimPendingReview",
             }.get(status)
             if later == "ClaimPaid":
                 args = {"claim_id": claim_id, "plan_id": plan, "payee": payees[provider]}
@@ -163,7 +163,7 @@ def generate(
             facts.append(
                 {
                     "record_id": f"REC-{claim_id:07d}",
-                    "paid": plan_paid if status == Status.PAID else 0,
+                    "paid": plan_paid if status == ClaimStatus.PAID else 0,
                     "plan_paid": plan_paid,
                 }
             )

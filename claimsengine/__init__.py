@@ -56,7 +56,7 @@ _EXPORTS: dict[str, str] = {
     "AccumulatorReport": "claimsengine.results",
     "ClaimResult": "claimsengine.results",
     "LineResult": "claimsengine.results",
-    "ResultStatus": "claimsengine.results",
+    "ClaimStatus": "claimsengine.status",
     "Totals": "claimsengine.results",
     # errors: one root, ClaimsError, and its domain subclasses
     "ChainError": "claimsengine.errors",
@@ -89,10 +89,10 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         AccumulatorReport,
         ClaimResult,
         LineResult,
-        ResultStatus,
         Totals,
     )
     from claimsengine.sdk import AdjudicatorClient, HospitalClient, InsurerClient
+    from claimsengine.status import ClaimStatus
     from claimsengine.workspace import Workspace
 
 __version__ = "0.1.0"
@@ -102,6 +102,7 @@ __all__ = [
     "AdjudicatorClient",
     "ChainError",
     "ClaimResult",
+    "ClaimStatus",
     "ClaimsError",
     "HospitalClient",
     "InputError",
@@ -115,7 +116,6 @@ __all__ = [
     "PlanError",
     "RecordError",
     "RecordLine",
-    "ResultStatus",
     "Service",
     "StateLocked",
     "Totals",

@@ -46,7 +46,7 @@ __all__ = [
     "ClaimInput",
     "ClaimLineInput",
     "ClaimRejected",
-    "ClaimStatus",
+    "Decision",
     "Enrollment",
     "LineAdjudication",
     "Ledger",
@@ -96,7 +96,8 @@ GROUP_CODES: dict[int, str] = {
 REJECT_INVALID_CLAIM = "invalid claim"
 REJECT_FUTURE_SERVICE = "service date in the future"
 
-ClaimStatus = Literal["denied", "pending_review", "approved"]
+#: The oracle's decision on a claim (an approved claim is paid or queued by the pool).
+Decision = Literal["denied", "pending_review", "approved"]
 # (member, provider, code, service_day): spec check c.
 LineKey = tuple[str, str, str, int]
 
@@ -201,7 +202,7 @@ class Accumulators:
 class ClaimAdjudication:
     """The decision on a claim: its status, its lines in order, and the benefit period."""
 
-    status: ClaimStatus
+    status: Decision
     lines: tuple[LineAdjudication, ...]
     period: int
     claim_denial: int | None = None  # the code of a claim-level denial (checks 5-9)
@@ -324,7 +325,7 @@ def adjudicate(
         if not adjudicated.denied:
             ledger.line_keys.add(_line_key(claim, adjudicated.code))
 
-    status: ClaimStatus
+    status: Decision
     if all(line.denied for line in lines):
         status = "denied"
     elif sum(line.plan_paid for line in lines) > plan.auto_approve_limit:

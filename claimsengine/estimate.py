@@ -29,7 +29,7 @@ from eth_utils import to_checksum_address
 from claimsengine.abi import text_to_bytes32
 from claimsengine.adjudication import LineAdjudication
 from claimsengine.chain.base import Chain, Log
-from claimsengine.engine import Status, reverted
+from claimsengine.engine import reverted
 from claimsengine.errors import ChainError, ClaimsError, RecordError, TransactionReverted
 from claimsengine.history import build_result, group_claim_events
 from claimsengine.orchestrator import SetAside, check_paths
@@ -227,7 +227,7 @@ def estimate_records(
         (events,) = group_claim_events(engine.decode_logs(simulated.logs)).values()
         result = build_result(
             events,
-            status=Status(int(events.submitted.args["status"])),
+            status=events.submitted_status,
             record_id=record.record_id,
             provider_id=record.provider_id,
         )
@@ -253,10 +253,10 @@ def _check_not_submitted(client: Any, prepared: Any) -> None:
         return  # never sent from here: the simulated call finds any duplicate itself
     record = prepared.record
     state = client.engine.claim_status(record.plan_id, record.provider_id, prepared.commitment)
-    if state.status != Status.NONE:
+    if state.status is not None:
         raise RecordError(
             f"record {record.record_id} is already on the chain as claim {state.claim_id} "
-            f"({state.status.label}); submitting it again changes nothing",
+            f"({state.status}); submitting it again changes nothing",
             file=prepared.source,
             record=record.record_id,
             field="record_id",

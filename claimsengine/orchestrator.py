@@ -41,7 +41,6 @@ from typing import Any
 
 from claimsengine import faults
 from claimsengine.abi import bytes32_to_text
-from claimsengine.engine import Status
 from claimsengine.errors import (
     ChainError,
     ClaimsError,
@@ -63,8 +62,9 @@ from claimsengine.records import (
     load_paths,
     quarantine,
 )
-from claimsengine.results import STATUSES, ClaimResult
+from claimsengine.results import ClaimResult
 from claimsengine.sdk import HospitalClient, Submission
+from claimsengine.status import STATUSES, ClaimStatus
 from claimsengine.workspace import Workspace
 
 __all__ = [
@@ -222,8 +222,12 @@ def submit_paths(
     quarantine_dir: Path | str | None = None,
     progress: Progress | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    replaces: int | None = None,
 ) -> SubmitReport:
     """Submit every record in ``paths`` (files or folders) and report what happened.
+
+    With ``replaces``, ``paths`` hold one corrected record, submitted in place of that
+    claim (the old claim is voided in the same transaction; corrections.py).
 
     ``default_plan`` / ``default_provider`` fill records that lack them (Synthea's FHIR).
     ``as_account`` sends as that account; None sends as each record's registered provider.
@@ -248,6 +252,13 @@ def submit_paths(
         default_provider=default_provider,
         as_account=as_account,
     )
+    found = len(checked.records) + len(checked.rejected)
+    if replaces is not None and found != 1:
+        raise InputError(
+            f"a correction is one record, and {found} were found",
+            field="--replaces",
+            hint="give the one corrected record that replaces the claim",
+        )
     report.repeated = len(checked.repeated)
     for rejected in checked.rejected:
         report.set_aside.append(jail.put(rejected))
@@ -283,11 +294,16 @@ def submit_paths(
         for start in range(0, len(good), chunk_size):
             chunk = good[start : start + chunk_size]
             with _command(workspace):
-                outcomes = client.submit_many(
-                    [sourced.record for sourced in chunk],
-                    sources=[str(sourced.file) for sourced in chunk],
-                    progress=sent,
-                )
+                if replaces is not None:
+                    (sourced,) = chunk
+                    outcomes = [client.replace_record(replaces, sourced.record, str(sourced.file))]
+                    sent(1)
+                else:
+                    outcomes = client.submit_many(
+                        [sourced.record for sourced in chunk],
+                        sources=[str(sourced.file) for sourced in chunk],
+                        progress=sent,
+                    )
             for sourced, outcome in zip(chunk, outcomes, strict=True):
                 if resumed and workspace.commitment(sourced.record)[1] in resumed:
                     continue  # sent by resume() a moment ago; already in the report
@@ -326,7 +342,7 @@ class Verification:
     commitment: bytes
     computed: bytes
     claim_id: int | None
-    status: str | None
+    status: ClaimStatus | None
     salt: bytes
     salt_from: str
     differences: tuple[str, ...] = ()
@@ -432,7 +448,7 @@ def verify_record(
         commitment = computed
 
     state = workspace.engine.claim_status(record.plan_id, record.provider_id, commitment)
-    on_chain = state.status != Status.NONE
+    on_chain = state.status is not None
     differences: tuple[str, ...] = ()
     if committed is not None and computed != commitment:
         differences = tuple(_differences(committed.to_json(), record.to_json()))
@@ -445,7 +461,7 @@ def verify_record(
         commitment=commitment,
         computed=computed,
         claim_id=state.claim_id if on_chain else None,
-        status=state.status.label if on_chain else None,
+        status=state.status,
         salt=salt,
         salt_from=salt_from,
         differences=differences,

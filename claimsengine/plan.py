@@ -59,10 +59,15 @@ _PLAN_KEYS = (
     "timely_filing_days",
     "auto_approve_limit",
     "provider_daily_limit",
+    "review_quorum",
     "services",
     "payer",
 )
-_OPTIONAL_PLAN_KEYS = frozenset({"annual_benefit_max", "provider_daily_limit", "payer"})
+_OPTIONAL_PLAN_KEYS = frozenset(
+    {"annual_benefit_max", "provider_daily_limit", "review_quorum", "payer"}
+)
+#: Adjudicators a plan may require to decide a claim in review (a 5-bit field on-chain).
+MAX_REVIEW_QUORUM = 31
 _SERVICE_KEYS = (
     "code",
     "description",
@@ -109,6 +114,7 @@ class Plan:
     services: tuple[Service, ...]
     provider_daily_limit: int | None = None  # None: no limit
     payer: Payer | None = None  # off-chain: who pays, for remittance (payer.py)
+    review_quorum: int = 1  # distinct adjudicators who approve (or deny) a claim in review
 
     @property
     def effective_day(self) -> int:
@@ -171,6 +177,14 @@ def plan_from_dict(data: Any, *, source: str) -> Plan:
     provider_daily_limit = None
     if data.get("provider_daily_limit") is not None:
         provider_daily_limit = check.money(data["provider_daily_limit"], "provider_daily_limit")
+    review_quorum = 1
+    if data.get("review_quorum") is not None:
+        review_quorum = check.integer(data, "review_quorum", "review_quorum", 1)
+        if review_quorum > MAX_REVIEW_QUORUM:
+            check.fail(
+                "review_quorum",
+                f"must be at most {MAX_REVIEW_QUORUM} adjudicators, got {review_quorum}",
+            )
 
     raw_services = data["services"]
     if not isinstance(raw_services, list) or not raw_services:
@@ -203,6 +217,7 @@ def plan_from_dict(data: Any, *, source: str) -> Plan:
         services=tuple(services),
         provider_daily_limit=provider_daily_limit,
         payer=None if data.get("payer") is None else payer_from_dict(data["payer"], check.fail),
+        review_quorum=review_quorum,
     )
 
 
@@ -228,6 +243,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     data["auto_approve_limit"] = format_cents(plan.auto_approve_limit)
     if plan.provider_daily_limit is not None:
         data["provider_daily_limit"] = format_cents(plan.provider_daily_limit)
+    if plan.review_quorum != 1:
+        data["review_quorum"] = plan.review_quorum
     data["services"] = [_service_to_dict(service) for service in plan.services]
     if plan.payer is not None:
         data["payer"] = payer_to_dict(plan.payer)

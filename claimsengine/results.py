@@ -10,26 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal, cast
+from typing import Any
 
 from claimsengine.adjudication import Accumulators, ClaimAdjudication, LineAdjudication
 from claimsengine.days import parse_date
 from claimsengine.errors import InputError
 from claimsengine.money import format_cents, parse_amount
+from claimsengine.status import STATUSES, ClaimStatus
 
 __all__ = [
     "LINE_AMOUNTS",
-    "STATUSES",
     "TOTAL_AMOUNTS",
     "AccumulatorReport",
     "ClaimResult",
     "LineResult",
-    "ResultStatus",
+    "ReviewVote",
+    "ReviewVotes",
     "Totals",
 ]
-
-ResultStatus = Literal["paid", "queued", "pending_review", "denied"]
-STATUSES: tuple[ResultStatus, ...] = ("paid", "queued", "pending_review", "denied")
 
 #: The money fields of a line result, in the order formats.md lists them.
 LINE_AMOUNTS = (
@@ -129,12 +127,100 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class ReviewVote:
+    """One adjudicator's vote on a claim in review; ``reason`` is the code of a denial,
+    ``transaction`` the hash of the vote's transaction ("0x…")."""
+
+    adjudicator: str
+    approved: bool
+    reason: int | None = None
+    transaction: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "adjudicator": self.adjudicator,
+            "decision": "approve" if self.approved else "deny",
+            "reason": None if self.reason is None else str(self.reason),
+            "transaction": self.transaction,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, where: str) -> ReviewVote:
+        _require_mapping(data, where)
+        decision = _require(data, "decision", str, where)
+        if decision not in ("approve", "deny"):
+            raise InputError(
+                f"expected approve or deny, got {decision!r}", field=f"{where}.decision"
+            )
+        reason = _optional_str(data, "reason")
+        if reason is not None and not reason.isdigit():
+            raise InputError(
+                f'expected a reason code such as "50", got {reason!r}', field=f"{where}.reason"
+            )
+        return cls(
+            adjudicator=_require(data, "adjudicator", str, where),
+            approved=decision == "approve",
+            reason=None if reason is None else int(reason),
+            transaction=_optional_str(data, "transaction"),
+        )
+
+
+@dataclass(frozen=True)
+class ReviewVotes:
+    """The votes a claim in review has had (adjudication.md: a plan's ``review_quorum`` of
+    k decides a claim when k distinct adjudicators approve it, or k deny it). ``quorum`` is
+    None where the plan's terms were not read."""
+
+    votes: tuple[ReviewVote, ...] = ()
+    quorum: int | None = None
+
+    @property
+    def approvals(self) -> int:
+        return sum(1 for vote in self.votes if vote.approved)
+
+    @property
+    def denials(self) -> int:
+        return sum(1 for vote in self.votes if not vote.approved)
+
+    def voted(self, adjudicator: str) -> bool:
+        return any(vote.adjudicator.lower() == adjudicator.lower() for vote in self.votes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "quorum": self.quorum,
+            "approvals": self.approvals,
+            "denials": self.denials,
+            "votes": [vote.to_json() for vote in self.votes],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, where: str = "review") -> ReviewVotes:
+        _require_mapping(data, where)
+        quorum = data.get("quorum")
+        if quorum is not None and (isinstance(quorum, bool) or not isinstance(quorum, int)):
+            raise InputError(
+                f"expected a whole number or null, got {quorum!r}", field=f"{where}.quorum"
+            )
+        raw = _require(data, "votes", list, where)
+        return cls(
+            votes=tuple(
+                ReviewVote.from_json(vote, where=f"{where}.votes[{index}]")
+                for index, vote in enumerate(raw)
+            ),
+            quorum=quorum,
+        )
+
+
+@dataclass(frozen=True)
 class ClaimResult:
     """A claim's result, as ``claims --json status`` and ``claims --json submit`` print it.
 
     ``record_id`` and ``provider_id`` are off-chain names (the chain never holds them); they
     are None when the caller does not know them, and print as null.
-    ``transactions`` maps a step ("submitted", "paid", ...) to its transaction hash.
+    ``transactions`` maps a step ("submitted", "paid", "voided", ...) to its transaction hash.
+    ``replaces`` is the claim a corrected record replaced; ``replaced_by`` the correction
+    that replaced a voided claim. A voided claim keeps its lines and totals as adjudicated
+    (what it was worth). ``review`` holds the votes of a claim that has had any.
     """
 
     claim_id: int
@@ -142,14 +228,19 @@ class ClaimResult:
     record_id: str | None
     provider_id: str | None
     service_date: date
-    status: ResultStatus
+    status: ClaimStatus
     lines: tuple[LineResult, ...]
     totals: Totals
     transactions: dict[str, str] = field(default_factory=dict)
+    replaces: int | None = None
+    replaced_by: int | None = None
+    review: ReviewVotes | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
+        # A word from a caller ("paid") becomes the status it names.
+        object.__setattr__(self, "status", ClaimStatus(self.status))
 
     @classmethod
     def from_adjudication(
@@ -161,7 +252,7 @@ class ClaimResult:
         record_id: str | None,
         provider_id: str | None,
         service_date: date,
-        status: ResultStatus | None = None,
+        status: ClaimStatus | None = None,
         transactions: Mapping[str, str] | None = None,
     ) -> ClaimResult:
         """Build the result of an adjudicated claim.
@@ -172,7 +263,7 @@ class ClaimResult:
         if status is None:
             if adjudication.status == "approved":
                 raise ValueError("an approved claim is 'paid' or 'queued': pass status")
-            status = adjudication.status
+            status = ClaimStatus(adjudication.status)
         lines = tuple(LineResult.from_adjudication(line) for line in adjudication.lines)
         return cls(
             claim_id=claim_id,
@@ -187,7 +278,8 @@ class ClaimResult:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The formats.md keys; ``replaces``, ``replaced_by`` and ``review`` only when set."""
+        data: dict[str, Any] = {
             "claim_id": self.claim_id,
             "plan_id": self.plan_id,
             "record_id": self.record_id,
@@ -198,6 +290,13 @@ class ClaimResult:
             "totals": self.totals.to_json(),
             "transactions": dict(self.transactions),
         }
+        if self.replaces is not None:
+            data["replaces"] = self.replaces
+        if self.replaced_by is not None:
+            data["replaced_by"] = self.replaced_by
+        if self.review is not None:
+            data["review"] = self.review.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ClaimResult:
@@ -221,13 +320,18 @@ class ClaimResult:
             service_date=parse_date(
                 _require(data, "service_date", str, None), field="service_date"
             ),
-            status=cast(ResultStatus, status),
+            status=ClaimStatus(status),
             lines=tuple(
                 LineResult.from_json(line, where=f"lines[{index}]")
                 for index, line in enumerate(raw_lines)
             ),
             totals=Totals.from_json(_require(data, "totals", Mapping, None)),
             transactions=dict(transactions),
+            replaces=_optional_claim_id(data, "replaces"),
+            replaced_by=_optional_claim_id(data, "replaced_by"),
+            review=(
+                ReviewVotes.from_json(data["review"]) if data.get("review") is not None else None
+            ),
         )
 
 
@@ -311,6 +415,13 @@ def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
         raise InputError(f"expected a string or null, got {value!r}", field=key)
+    return value
+
+
+def _optional_claim_id(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise InputError(f"expected a claim id or null, got {value!r}", field=key)
     return value
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -38,7 +38,6 @@ from claimsengine.engine import (
     PoolState,
     ProviderState,
     Role,
-    Status,
     reverted,
 )
 from claimsengine.errors import (
@@ -59,7 +58,8 @@ from claimsengine.members import Member
 from claimsengine.npi import parse_npi
 from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.records import TreatmentRecord
-from claimsengine.results import AccumulatorReport, ClaimResult
+from claimsengine.results import AccumulatorReport, ClaimResult, ReviewVotes
+from claimsengine.status import ClaimStatus
 from claimsengine.workspace import PlanInfo, ProviderInfo, Workspace
 
 if TYPE_CHECKING:
@@ -77,6 +77,9 @@ SMALL_BATCH = 3
 FUND_ATTEMPTS = 5
 #: The token's revert when a funding finds less allowance than it needs.
 ALLOWANCE_SPENT = "erc20: insufficient allowance"
+#: Statuses that nothing changes any more (a paid claim may still be voided by its provider,
+#: but nothing pays it again).
+FINAL_STATUSES = ("paid", "denied", "voided")
 
 
 def describe_account(workspace: Workspace, account: str) -> str:
@@ -104,6 +107,11 @@ class Party:
 # -- reading claims -------------------------------------------------------------------------
 
 
+def transaction_gas(workspace: Workspace, tx_hash: str) -> int:
+    """The gas a transaction used, by its hash as results show it ("0x…")."""
+    return workspace.chain.receipt(bytes.fromhex(tx_hash.removeprefix("0x"))).gas_used
+
+
 def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
     """A claim's result: amounts from its events, status from the contract's storage, and
     the off-chain names (record id, provider id) that this workspace knows."""
@@ -111,6 +119,8 @@ def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
     plan_id = bytes32_to_text(events.submitted.args["plan_id"])
     provider_id = workspace.provider_ids_by_account(plan_id).get(events.provider_account)
     state = workspace.engine.claim_status(plan_id, provider_id or "", events.commitment)
+    if state.status is None:  # its events say it was submitted: storage must have it
+        raise ClaimsError(f"claim {events.claim_id} has events but no status on the chain")
     return build_result(
         events,
         status=state.status,
@@ -146,7 +156,7 @@ def record_result(
         )
     entry = entries[0]
     state = workspace.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
-    if state.status == Status.NONE:
+    if state.status is None:
         raise NotFound(f"record {record_id} is not on the chain yet", hint="submit it again")
     return claim_result(workspace, state.claim_id)
 
@@ -342,6 +352,22 @@ class Submission:
     result: ClaimResult | None = None
     error: ClaimsError | None = None
     already_submitted: bool = False
+
+
+def journal_prepared(
+    workspace: Workspace, prepared: PreparedClaim, replaces: int | None = None
+) -> None:
+    """Journal one record as `prepared` (a correction with the claim it replaces)."""
+    record = prepared.record
+    workspace.journal.prepare(
+        prepared.commitment,
+        chain=workspace.chain_key,
+        provider_id=record.provider_id,
+        record_id=record.record_id,
+        plan_id=record.plan_id,
+        source=prepared.source,
+        replaces=replaces,
+    )
 
 
 def estimate_batch_gas(claims: Iterable[ChainClaim]) -> int:
@@ -548,17 +574,10 @@ class HospitalClient(Party):
             # finds it with claim_status. This saves a claim_status call per new record.
             return False
         state = ws.engine.claim_status(record.plan_id, record.provider_id, prepared.commitment)
-        if state.status == Status.NONE:
+        if state.status is None:
             return False
         if earlier.claim_id is None:
-            ws.journal.prepare(
-                prepared.commitment,
-                chain=ws.chain_key,
-                provider_id=record.provider_id,
-                record_id=record.record_id,
-                plan_id=record.plan_id,
-                source=prepared.source,
-            )
+            journal_prepared(ws, prepared)
             ws.journal.mark_submitted(prepared.commitment, state.claim_id, None)
         # Build the result from the state just read: no second storage read, no provider map.
         result = build_result(
@@ -616,7 +635,7 @@ class HospitalClient(Party):
                 state = ws.engine.claim_status(
                     record.plan_id, record.provider_id, prepared.commitment
                 )
-                if state.status != Status.NONE:
+                if state.status is not None:
                     # "claims: duplicate": an earlier send did land (a retried JSON-RPC
                     # request whose first answer was lost). It is on the chain: not an error.
                     ws.journal.mark_submitted(prepared.commitment, state.claim_id, None)
@@ -652,7 +671,7 @@ class HospitalClient(Party):
             # only a later review, funding or settlement changes it.
             result = build_result(
                 events,
-                status=Status(int(events.submitted.args["status"])),
+                status=events.submitted_status,
                 record_id=prepared.record.record_id,
                 provider_id=prepared.record.provider_id,
             )
@@ -664,18 +683,56 @@ class HospitalClient(Party):
         ws = self.workspace
         records: list[TreatmentRecord] = []
         sources: list[str | None] = []
+        corrections: list[Submission] = []
         for entry in ws.journal.pending(ws.chain_key):
             state = ws.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
-            if state.status != Status.NONE:
+            if state.status is not None:
                 ws.journal.mark_submitted(entry.commitment, state.claim_id, None)
                 continue
             record, _salt = ws.vault.get(entry.commitment)
+            if entry.replaces is not None:  # a correction finishes as a replacement
+                corrections.append(self.replace_record(entry.replaces, record, entry.source))
+                continue
             records.append(record)
             sources.append(entry.source)
-        return self.submit_many(records, sources=sources) if records else []
+        return (self.submit_many(records, sources=sources) if records else []) + corrections
 
     def status(self, claim_id: int) -> ClaimResult:
         return claim_result(self.workspace, claim_id)
+
+    # -- after a claim: claimsengine/corrections.py ----------------------------------------
+    def void(self, claim_id: int) -> ClaimResult:
+        """Void one of the provider's claims (pending_review, queued or paid, within the
+        plan's timely-filing window). Voiding a voided claim again returns it unchanged."""
+        from claimsengine.corrections import void_claim
+
+        return void_claim(self.workspace, claim_id, self.account or None)
+
+    def void_record(self, record_id: str, provider_id: str | None = None) -> ClaimResult:
+        """Void the claim submitted for a record (looked up in the local journal)."""
+        claim_id = record_result(self.workspace, record_id, provider_id).claim_id
+        return self.void(claim_id)
+
+    def replace(self, claim_id: int, record: TreatmentRecord) -> ClaimResult:
+        """Submit a corrected record in place of claim `claim_id`: the old claim is voided
+        and the record submitted in one transaction. Sending it again is harmless."""
+        outcome = self.replace_record(claim_id, record)
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.result is not None
+        return outcome.result
+
+    def replace_record(
+        self, claim_id: int, record: TreatmentRecord, source: str | None = None
+    ) -> Submission:
+        """`replace`, with the error (located at the record) in the Submission."""
+        from claimsengine.corrections import replace_claim
+
+        try:
+            prepared = self.prepare(record, source)
+        except ClaimsError as error:
+            return Submission(record, source, error=error)
+        return replace_claim(self, claim_id, prepared)
 
     # -- the provider's own money ----------------------------------------------------------
     def _as_provider_owner(self, plan_id: str, provider_id: str, action: str) -> ProviderState:
@@ -726,14 +783,14 @@ class HospitalClient(Party):
     def wait_for_payment(
         self, claim_id: int, *, timeout: float = 60.0, poll: float = 1.0
     ) -> ClaimResult:
-        """Wait until the claim is paid (or denied); raise ClaimsError on timeout."""
+        """Wait until the claim is paid (or denied, or voided); raise ClaimsError on timeout."""
         deadline = time.monotonic() + timeout
         while True:
             result = self.status(claim_id)
-            if result.status in ("paid", "denied") or time.monotonic() >= deadline:
+            if result.status in FINAL_STATUSES or time.monotonic() >= deadline:
                 break
             time.sleep(poll)
-        if result.status not in ("paid", "denied"):
+        if result.status not in FINAL_STATUSES:
             raise ClaimsError(
                 f"claim {claim_id} is still {result.status} after {timeout:g} s",
                 hint="queued claims are paid when the insurer funds the pool or someone settles",
@@ -792,7 +849,9 @@ def member_accumulators(
         claim_id = int(event.args["claim_id"])
         provider_id, _active = engine.provider_of(plan_id, str(event.args["provider"]))
         commitment = bytes(event.args["commitment"])
-        if engine.claim_status(plan_id, provider_id or "", commitment).status == Status.DENIED:
+        # A denial in review and a void take a claim's units back.
+        status = engine.claim_status(plan_id, provider_id or "", commitment).status
+        if status in (ClaimStatus.DENIED, ClaimStatus.VOIDED):
             continue
         for line in engine.events("LineAdjudicated", claim_id.to_bytes(32, "big")):
             if int(line.args["denial"]) == 0:
@@ -823,28 +882,55 @@ def check_denial_reason(reason: int) -> None:
         )
 
 
+def review_quorum(workspace: Workspace, plan_id: str) -> int:
+    """How many adjudicators decide a claim in review in the plan (its review_quorum, fixed
+    when the plan was created)."""
+    created = workspace.engine.events("PlanCreated", text_to_bytes32(plan_id))
+    if not created:
+        raise NotFound(f"no plan {plan_id!r} on this chain", hint="deploy it with `claims deploy`")
+    return int(created[0].args["review_quorum"])
+
+
+def with_quorum(result: ClaimResult, quorum: int) -> ClaimResult:
+    """The result with its review votes (none yet, maybe) and the plan's quorum."""
+    votes = result.review.votes if result.review is not None else ()
+    return replace(result, review=ReviewVotes(votes, quorum))
+
+
 class AdjudicatorClient(Party):
     """Works the review queue: claims above a plan's auto-approve limit."""
 
     def queue(self, plan_id: str | None = None) -> list[ClaimResult]:
+        """The claims pending review, oldest first, each with its votes so far in
+        `result.review` (the plan's quorum, the approvals and denials, and who voted)."""
         engine = self.engine
         topics: list[bytes | None] = [None, text_to_bytes32(plan_id)] if plan_id else []
         waiting = []
+        quorums: dict[str, int] = {}
         for event in engine.events("ClaimPendingReview", *topics):
             claim_id = int(event.args["claim_id"])
-            if not engine.events("ClaimReviewed", claim_id.to_bytes(32, "big")):
-                waiting.append(claim_result(self.workspace, claim_id))
+            if engine.events("ClaimReviewed", claim_id.to_bytes(32, "big")):
+                continue  # decided
+            result = claim_result(self.workspace, claim_id)
+            if result.status != "pending_review":
+                continue  # voided by its provider while it waited
+            if result.plan_id not in quorums:
+                quorums[result.plan_id] = review_quorum(self.workspace, result.plan_id)
+            waiting.append(with_quorum(result, quorums[result.plan_id]))
         return waiting
 
     def review(
         self, claim_id: int, approve: bool, reason: int = DEFAULT_REVIEW_REASON
     ) -> ClaimResult:
-        """Decide a claim pending review. A denial carries `reason` (one of
-        REVIEW_REASONS); on approval it is not used."""
+        """Vote on a claim pending review. With the plan's review_quorum at 1 the vote
+        decides it; with k, the k-th approval approves it and the k-th denial denies it.
+        A denial carries `reason` (one of REVIEW_REASONS); on approval it is not used.
+        The result carries the votes so far."""
         if not approve:
             check_denial_reason(reason)
         self.engine.review(self.account, claim_id, approve, 0 if approve else reason)
-        return claim_result(self.workspace, claim_id)
+        result = claim_result(self.workspace, claim_id)
+        return with_quorum(result, review_quorum(self.workspace, result.plan_id))
 
     def approve(self, claim_id: int) -> ClaimResult:
         return self.review(claim_id, True)
@@ -870,7 +956,11 @@ __all__ = [
     "check_denial_reason",
     "claim_result",
     "describe_account",
+    "journal_prepared",
     "member_accumulators",
     "record_result",
+    "review_quorum",
     "settle",
+    "transaction_gas",
+    "with_quorum",
 ]

@@ -88,6 +88,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "estimate": LazyCommand(
         f"{_PKG}.estimate:estimate", "What records would get if submitted now.", "Hospital"
     ),
+    "void": LazyCommand(f"{_PKG}.void:void", "Void a claim (its provider).", "Hospital"),
     "reconcile": LazyCommand(
         f"{_PKG}.reconcile:reconcile", "Check settlements against a ledger.", "Hospital"
     ),

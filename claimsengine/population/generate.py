@@ -141,7 +141,6 @@ class Population:
         return digest.hexdigest()
 
 
-
 def _pick(rng: random.Random, weighted: Sequence[tuple[Any, float]]) -> Any:
     return rng.choices([item for item, _ in weighted], [w for _, w in weighted])[0]
 
@@ -213,7 +212,6 @@ def _lines(rng: random.Random, kind: str) -> tuple[list[dict[str, Any]], str | N
             {"code": "71046", "units": 1, "billed": _billed(rng, 9500)},
         ], f"PA-{rng.randint(10_000, 99_999)}"
     raise ValueError(f"unknown kind of visit {kind!r}")
-
 
 
 @dataclass

@@ -152,4 +152,3 @@ def write_chart(report: PopulationReport, path: Path | str) -> Path:
     figure.savefig(path, format="png", dpi=100)
     plt.close(figure)
     return path
-

@@ -28,8 +28,9 @@ from claimsengine.orchestrator import submit_paths
 from claimsengine.population.generate import PLAN_ID, YEAR_END, YEAR_START, Population
 from claimsengine.population.report import PoolSample, PopulationReport, write_chart
 from claimsengine.reconcile import claim_status, reconcile
-from claimsengine.results import STATUSES, ClaimResult
+from claimsengine.results import ClaimResult
 from claimsengine.sdk import AdjudicatorClient, InsurerClient, settle
+from claimsengine.status import STATUSES
 from claimsengine.workspace import Workspace
 
 #: Submission rounds: one a week.
@@ -220,7 +221,6 @@ def _rounds(population: Population, every: int = ROUND_DAYS) -> list[tuple[int, 
     return sorted(due.items())
 
 
-
 def _reason(error: Any) -> str:
     """A short, stable label for why a record was set aside."""
     text = str(getattr(error, "error", error))
@@ -234,7 +234,6 @@ def _reason(error: Any) -> str:
         if needle in text:
             return label
     return "other"
-
 
 
 def _expected_outflow(population: Population) -> int:
@@ -268,7 +267,6 @@ def _write_round(population: Population, indexes: Sequence[int], folder: Path) -
         )
     for provider_id, lines in sorted(files.items()):
         (folder / f"{provider_id}.jsonl").write_bytes(b"\n".join(lines) + b"\n")
-
 
 
 def _collect(
@@ -358,4 +356,3 @@ def _reconcile(
         ok = ok and reconciled.ok
         providers[provider_id] = {"ok": reconciled.ok, "summary": counts, "ledger": str(path)}
     return {"available": True, "ok": ok, "summary": dict(summary), "providers": providers}
-

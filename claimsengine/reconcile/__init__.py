@@ -47,7 +47,6 @@ from claimsengine.reconcile.events import (
     apply_recoveries,
     claim_status,
     claims_from_events,
-    denied_in_review,
     recoveries_from_events,
     transfers_from_events,
 )
@@ -56,7 +55,6 @@ from claimsengine.reconcile.match import match
 from claimsengine.reconcile.model import (
     ADJUSTMENT_ORDER,
     RESULTS,
-    ClaimState,
     CreditCollection,
     DebtRecovery,
     OnChainClaim,
@@ -82,7 +80,6 @@ __all__ = [
     "ADJUSTMENT_ORDER",
     "RESULTS",
     "BalanceCheck",
-    "ClaimState",
     "CreditCollection",
     "DebtRecovery",
     "LedgerError",
@@ -99,7 +96,6 @@ __all__ = [
     "apply_recoveries",
     "claim_status",
     "claims_from_events",
-    "denied_in_review",
     "load_ledger",
     "match",
     "provider_npis",

@@ -9,58 +9,45 @@ from dataclasses import replace
 from typing import Any
 
 from claimsengine.abi import DecodedEvent, bytes32_to_text
-from claimsengine.adjudication import LineAdjudication
-from claimsengine.engine import Status
 from claimsengine.errors import ClaimsError
-from claimsengine.history import ClaimEvents, line_adjudication
-from claimsengine.reconcile.model import (
-    REVIEW_DENIAL_DEFAULT,
-    ClaimState,
-    DebtRecovery,
-    OnChainClaim,
-    TokenTransfer,
-)
-from claimsengine.results import ResultStatus
+from claimsengine.history import ClaimEvents
+from claimsengine.reconcile.model import DebtRecovery, OnChainClaim, TokenTransfer
+from claimsengine.status import ClaimStatus
 
 __all__ = [
     "apply_credits",
     "apply_recoveries",
     "claim_status",
     "claims_from_events",
-    "denied_in_review",
     "recoveries_from_events",
     "transfers_from_events",
 ]
 
-_STATUS_LABELS: dict[Status, ResultStatus] = {
-    Status.DENIED: "denied",
-    Status.PENDING_REVIEW: "pending_review",
-    Status.QUEUED: "queued",
-    Status.PAID: "paid",
-}
 
-
-def claim_status(events: ClaimEvents) -> ClaimState:
+def claim_status(events: ClaimEvents) -> ClaimStatus:
     """A claim's current status from its events alone.
 
     Submission says paid, queued, pending_review or denied. After that: a ClaimVoided means
     voided (whatever came before); a ClaimPaid means paid; a review denial means denied; a
     ClaimQueued (after approval) means queued.
     """
-    status = _STATUS_LABELS.get(Status(int(events.submitted.args["status"])))
-    if status is None:
-        raise ClaimsError(f"claim {events.claim_id} has no status in its ClaimSubmitted event")
-    if _void_event(events) is not None:
-        return "voided"
+    try:
+        status = events.submitted_status
+    except ValueError:
+        raise ClaimsError(
+            f"claim {events.claim_id} has no status in its ClaimSubmitted event"
+        ) from None
+    if events.voided_event is not None:
+        return ClaimStatus.VOIDED
     for event in events.later:
         if event.name == "ClaimPaid":
-            return "paid"
+            return ClaimStatus.PAID
     for event in events.later:
         if event.name == "ClaimReviewed" and not event.args["approved"]:
-            return "denied"
+            return ClaimStatus.DENIED
     for event in events.later:
         if event.name == "ClaimQueued":
-            return "queued"
+            return ClaimStatus.QUEUED
     return status
 
 
@@ -69,21 +56,12 @@ def claims_from_events(
 ) -> list[OnChainClaim]:
     """Plain claims from grouped events (history.group_claim_events), in claim-id order.
     ``provider_ids`` maps a provider account to its provider id (ProviderSet events). A
-    claim that replaced another knows it from the other's ClaimVoided ``replaced_by``."""
-    replaces: dict[int, int] = {}
-    for claim_id, events in grouped.items():
-        void = _void_event(events)
-        if void is not None and int(void.args.get("replaced_by") or 0):
-            replaces[int(void.args["replaced_by"])] = claim_id
+    claim denied in review has its lines read as denied with the review's reason."""
     claims = []
     for claim_id in sorted(grouped):
         events = grouped[claim_id]
         submitted = events.submitted.args
         paid = events.paid_event
-        lines = tuple(line_adjudication(e.args) for e in events.lines)
-        review_reason = _review_denial(events)
-        if review_reason is not None:
-            lines = tuple(denied_in_review(line, review_reason) for line in lines)
         claims.append(
             OnChainClaim(
                 claim_id=claim_id,
@@ -93,39 +71,38 @@ def claims_from_events(
                 provider_id=_provider_id(submitted, provider_ids),
                 service_day=int(submitted["service_day"]),
                 status=claim_status(events),
-                lines=lines,
+                lines=events.line_adjudications(),
                 reported_plan_paid=int(submitted["plan_paid"]),
                 paid=int(paid.args["amount"]) if paid else 0,
                 payee=str(paid.args["payee"]) if paid else None,
                 paid_tx=paid.tx_hash if paid else None,
                 paid_log_index=paid.log_index if paid else None,
                 submitted_tx=events.submitted.tx_hash,
-                review_reason=review_reason,
-                replaces=replaces.get(claim_id),
+                review_reason=events.review_denial,
+                replaces=events.replaces,
                 **_void_fields(events),
             )
         )
     return claims
 
 
-def _void_event(events: ClaimEvents) -> DecodedEvent | None:
-    return next((e for e in events.later if e.name == "ClaimVoided"), None)
-
-
 def _void_fields(events: ClaimEvents) -> dict[str, Any]:
     """What a claim's ClaimVoided says: the status it had, the claim that replaced it, and
     the debt voiding it created (none of it when it was not voided)."""
-    void = _void_event(events)
+    void = events.voided_event
     if void is None:
         return {}
-    before = _STATUS_LABELS.get(Status(int(void.args["status_before"])))
-    if before is None:
-        raise ClaimsError(f"claim {events.claim_id} was voided from no status it can have had")
+    try:
+        before = ClaimStatus.from_code(void.args["status_before"])
+    except ValueError:
+        raise ClaimsError(
+            f"claim {events.claim_id} was voided from no status it can have had"
+        ) from None
     return {
         "voided_from": before,
         "voided_tx": void.tx_hash,
         "voided_order": (void.block_number, void.log_index),
-        "replaced_by": int(void.args.get("replaced_by") or 0) or None,
+        "replaced_by": events.replaced_by,
         "debt": int(void.args["debt"]),
     }
 
@@ -137,21 +114,6 @@ def _provider_id(submitted: Mapping[str, Any], provider_ids: Mapping[str, str]) 
     if ref:
         return bytes32_to_text(ref)
     return provider_ids.get(str(submitted["provider"]))
-
-
-def _review_denial(events: ClaimEvents) -> int | None:
-    """The reason code of the claim's denial in review, or None when it was not denied
-    there. An engine whose ClaimReviewed has no reason denies with the default, 50."""
-    for event in events.later:
-        if event.name == "ClaimReviewed" and not event.args["approved"]:
-            return int(event.args.get("reason") or REVIEW_DENIAL_DEFAULT)
-    return None
-
-
-def denied_in_review(line: LineAdjudication, reason: int) -> LineAdjudication:
-    """A line of a claim denied in review, as the spec reads it: allowed 0, plan_paid 0,
-    the whole billed amount under the review's reason code."""
-    return LineAdjudication(line.code, line.units, line.billed, 0, 0, 0, 0, 0, 0, denial=reason)
 
 
 def transfers_from_events(

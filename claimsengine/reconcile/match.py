@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from claimsengine.errors import LedgerError
 from claimsengine.money import format_cents
@@ -203,7 +204,7 @@ def _classify(row: LedgerRow, claim: OnChainClaim) -> RecordResult:
         result = "voided"
         reasons = void_reasons(claim)
     else:
-        result = claim.status
+        result = cast(Result, str(claim.status))  # denied, pending_review or queued
         reasons = reasons_of(claim)
     return RecordResult(
         record_id=row.record_id,

@@ -19,13 +19,11 @@ from claimsengine.adjudication import (
 from claimsengine.days import from_day
 from claimsengine.money import format_cents
 from claimsengine.payer import Payer
-from claimsengine.results import ResultStatus
+from claimsengine.status import ClaimStatus
 
 __all__ = [
     "ADJUSTMENT_ORDER",
     "RESULTS",
-    "REVIEW_DENIAL_DEFAULT",
-    "ClaimState",
     "CreditCollection",
     "DebtRecovery",
     "OnChainClaim",
@@ -57,14 +55,6 @@ ADJUSTMENT_ORDER: tuple[int, ...] = (
     ADJ_BENEFIT_LIMIT,
 )
 
-#: The reason code of a denial in review when the adjudicator gives none (not medically
-#: necessary, adjudication.md "Claim outcome").
-REVIEW_DENIAL_DEFAULT = 50
-
-#: A claim's status as reconciliation reads it from the events: a submission's outcome, or
-#: voided (ClaimVoided) after it.
-ClaimState = ResultStatus | Literal["voided"]
-
 
 @dataclass(frozen=True)
 class OnChainClaim:
@@ -80,7 +70,7 @@ class OnChainClaim:
     provider_account: str
     provider_id: str | None
     service_day: int
-    status: ClaimState
+    status: ClaimStatus
     lines: tuple[LineAdjudication, ...]
     reported_plan_paid: int
     paid: int = 0
@@ -95,7 +85,7 @@ class OnChainClaim:
     #: `provider collect`, or is still in the engine.
     credited: int = 0
     #: A voided claim's status when it was voided (paid, queued or pending_review).
-    voided_from: ClaimState | None = None
+    voided_from: ClaimStatus | None = None
     voided_tx: bytes | None = None
     #: Its ClaimVoided event's (block, log index): debts are recovered oldest first.
     voided_order: tuple[int, int] = (0, 0)

@@ -56,7 +56,6 @@ def check_context(
     return find_duplicates(result)
 
 
-
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 

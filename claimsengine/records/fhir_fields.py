@@ -385,5 +385,3 @@ def extensions_of(model: Claim, fail: Fail) -> dict[str, Any]:
             raise fail("expected a JSON object", field)
         found[extension.url] = value
     return found
-
-

@@ -21,7 +21,6 @@ The mapping, with the reasons for each choice, is in docs/fhir-mapping.md. In sh
 Bundle positions: a record's ``index`` is its Claim's position in ``Bundle.entry``.
 """
 
-
 from __future__ import annotations
 
 import re
@@ -88,7 +87,6 @@ class ClaimOutcome:
     record_id: str | None  # the record id, when the Claim yields one
     record: TreatmentRecord | None
     error: RecordError | None
-
 
 
 def read_bundle(
@@ -310,9 +308,7 @@ def record_to_fhir_claim(record: TreatmentRecord) -> dict[str, Any]:
 
 
 def _patient_reference(record: TreatmentRecord) -> dict[str, Any]:
-    reference: dict[str, Any] = {
-        "identifier": {"system": MEMBER_SYSTEM, "value": record.member_id}
-    }
+    reference: dict[str, Any] = {"identifier": {"system": MEMBER_SYSTEM, "value": record.member_id}}
     if FHIR_ID.fullmatch(record.member_id):
         reference["reference"] = f"Patient/{record.member_id}"
     return reference

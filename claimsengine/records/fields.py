@@ -93,4 +93,3 @@ def relabel(
         field=error.field,
         hint=error.hint,
     )
-

@@ -308,7 +308,6 @@ def load_paths(
     return find_duplicates(result)
 
 
-
 def find_duplicates(loaded: LoadResult | Iterable[SourcedRecord]) -> LoadResult:
     """Keep one record per (provider_id, record_id).
 
@@ -344,4 +343,3 @@ def find_duplicates(loaded: LoadResult | Iterable[SourcedRecord]) -> LoadResult:
                 )
             )
     return result
-

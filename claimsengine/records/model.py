@@ -385,5 +385,3 @@ def _parse_line(raw: Any, label: str | None, prefix: str) -> RecordLine:
     line = RecordLine(code=code, units=units, billed=billed)
     _validate_line(line, label=label, prefix=prefix)
     return line
-
-

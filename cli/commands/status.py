@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from claimsengine.cli.context import App, claim_table, json_option, pass_app
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def claim_reference_options(command: F) -> F:
+    """``CLAIM_ID`` or ``--record RECORD_ID [--provider PROVIDER_ID]``: how the commands
+    about one claim name it (check the choice with ``check_claim_reference``)."""
+    command = click.option(
+        "--provider", "provider_id", metavar="PROVIDER_ID", help="With --record: whose record."
+    )(command)
+    command = click.option(
+        "--record", "record_id", metavar="RECORD_ID", help="Name the claim by its record id."
+    )(command)
+    return click.argument("claim_id", type=click.IntRange(min=1), required=False)(command)
+
+
+def check_claim_reference(
+    claim_id: int | None, record_id: str | None, provider_id: str | None
+) -> None:
+    """Usage errors for a claim named both ways or neither, or a stray --provider."""
+    ctx = click.get_current_context()
+    if (claim_id is None) == (record_id is None):
+        raise click.UsageError("give either CLAIM_ID or --record RECORD_ID", ctx)
+    if provider_id and record_id is None:
+        raise click.UsageError("--provider goes with --record", ctx)
+
 
 @click.command(short_help="One claim's result.")
-@click.argument("claim_id", type=click.IntRange(min=1), required=False)
-@click.option("--record", "record_id", metavar="RECORD_ID", help="Look the claim up by record id.")
-@click.option(
-    "--provider", "provider_id", metavar="PROVIDER_ID", help="With --record: whose record."
-)
+@claim_reference_options
 @json_option
 @pass_app
 def status(app: App, claim_id: int | None, record_id: str | None, provider_id: str | None) -> None:
-    """Show one claim's result: its status (paid, queued, pending_review, denied) and each
+    """Show one claim's result: its status (paid, queued, pending_review, denied, voided) and each
     line's pricing with the reasons. Give the claim id, or --record with a record id this
     workspace submitted (and --provider when two hospitals used the same id).
 
@@ -27,12 +49,7 @@ def status(app: App, claim_id: int | None, record_id: str | None, provider_id: s
       claims status 1
       claims --json status --record HOSP-A-2027-000104
     """
-    if (claim_id is None) == (record_id is None):
-        raise click.UsageError(
-            "give either CLAIM_ID or --record RECORD_ID", click.get_current_context()
-        )
-    if provider_id and record_id is None:
-        raise click.UsageError("--provider goes with --record", click.get_current_context())
+    check_claim_reference(claim_id, record_id, provider_id)
     from claimsengine.sdk import claim_result, record_result
 
     workspace = app.workspace()

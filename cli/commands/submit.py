@@ -36,6 +36,12 @@ CLAIM_ROWS_SHOWN = 100
     metavar="DIR",
     help="Where records that are set aside go (default: <state>/quarantine).",
 )
+@click.option(
+    "--replaces",
+    type=click.IntRange(min=1),
+    metavar="CLAIM_ID",
+    help="Submit one corrected record in place of this claim (voided in the same transaction).",
+)
 @json_option
 @pass_app
 def submit(
@@ -44,6 +50,7 @@ def submit(
     plan_id: str | None,
     provider_id: str | None,
     quarantine_dir: Path | None,
+    replaces: int | None,
 ) -> None:
     """Submit the treatment records in PATH... (files, or folders of *.json, *.jsonl and
     *.ndjson): JSON records, JSON arrays, JSON Lines, FHIR Claims or FHIR Bundles.
@@ -54,11 +61,17 @@ def submit(
     recognised and not paid twice. A run that is stopped (even killed) loses nothing:
     running it again finishes what was in flight, from the journal.
 
+    With --replaces CLAIM_ID, PATH holds one corrected record (with a record_id of its
+    own), by the claim's provider and for its plan: one transaction voids the claim and
+    submits the record, and the new claim's result says `"replaces": CLAIM_ID`. A denied
+    claim cannot be replaced: submit its correction as a new claim.
+
     \b
     Examples:
       claims submit fixtures/records
       claims submit synthea/ --plan SILVER-2027 --provider HOSP-A
       claims --json submit visit.json
+      claims submit visit-corrected.json --replaces 4
     """
     from claimsengine.orchestrator import SubmitInterrupted, submit_paths
 
@@ -75,12 +88,20 @@ def submit(
                 as_account=app.as_account,
                 quarantine_dir=quarantine_dir,
                 progress=on_progress,
+                replaces=replaces,
             )
         except SubmitInterrupted as error:
             interrupted = error
             report = error.report
 
-    app.emit(report.to_json(), lambda console: _render(console, report))
+    notes = _replacement_notes(workspace, report) if replaces is not None else []
+
+    def render(console: Any) -> None:
+        _render(console, report)
+        for note in notes:
+            console.print(note)
+
+    app.emit(report.to_json(), render)
     if interrupted is not None:
         raise interrupted
     if report.set_aside:
@@ -91,6 +112,22 @@ def submit(
             hint="fix them and run `claims submit` again; the records already sent are "
             "recognised and not sent twice",
         )
+
+
+def _replacement_notes(workspace: Any, report: SubmitReport) -> list[str]:
+    """For people: which claim the correction replaced, and the gas of its transaction."""
+    from claimsengine.sdk import transaction_gas
+
+    notes = []
+    for claim in report.claims:
+        result = claim.result
+        if result.replaces is not None:
+            gas = transaction_gas(workspace, result.transactions["submitted"])
+            notes.append(
+                f"Claim {result.claim_id} replaces claim {result.replaces}, which is now "
+                f"voided (one transaction, gas {gas:,})."
+            )
+    return notes
 
 
 def _progress_bar(stack: ExitStack) -> Callable[[int, int], None]:

@@ -30,6 +30,7 @@ from claimsengine.engine import (
 )
 from claimsengine.errors import TransactionReverted
 from claimsengine.plan import Plan, Service, load_plan
+from claimsengine.status import ClaimStatus
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 TOKEN_SCALE = 10**4  # 6-decimal token: units per cent
@@ -122,7 +123,7 @@ class Submitted:
     receipt: Receipt
     events: list[DecodedEvent]
     claim_id: int
-    status: int
+    status: ClaimStatus
     lines: list[dict[str, Any]]
     submitted: dict[str, Any]
 
@@ -186,7 +187,7 @@ class Deployment:
                     receipt=receipt,
                     events=[e for e in events if e.args.get("claim_id") == claim_id],
                     claim_id=claim_id,
-                    status=event.args["status"],
+                    status=ClaimStatus.from_code(event.args["status"]),
                     lines=[
                         e.args
                         for e in events

@@ -15,8 +15,9 @@ import pytest
 from claimsengine.abi import text_to_bytes32
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.days import to_day
-from claimsengine.engine import MAX_SETTLE, DevToken, Enrollment, Role, Status
+from claimsengine.engine import MAX_SETTLE, DevToken, Enrollment, Role
 from claimsengine.plan import Plan
+from claimsengine.status import ClaimStatus
 
 from .conftest import (
     GAS_BURNER_INIT,
@@ -79,10 +80,10 @@ def test_a_commitment_copied_into_another_plan_blocks_nothing(d: Deployment, mem
     theirs.engine.register_provider(attacker, theirs.plan_id, "EVIL", attacker)
     claim = d.claim(member, DAY, [("X", 1, 10_000)])
     stolen = theirs.submit(claim, sender=attacker)
-    assert stolen.status == Status.DENIED  # the member is unknown there: 31
+    assert stolen.status == ClaimStatus.DENIED  # the member is unknown there: 31
     # The hospital's claim still goes through, and its status is its own.
     mine = d.submit(claim)
-    assert mine.status == Status.PAID
+    assert mine.status == ClaimStatus.PAID
     assert d.status(claim.commitment).claim_id == mine.claim_id
     assert theirs.status(claim.commitment, "EVIL").claim_id == stolen.claim_id
 
@@ -93,7 +94,7 @@ def test_a_commitment_copied_by_another_provider_of_the_plan_blocks_nothing(
     claim = d.claim(member, DAY, [("X", 1, 10_000)])
     copied = d.submit(claim, sender=d.hospital2)
     mine = d.submit(claim)
-    assert mine.status == Status.PAID and copied.claim_id != mine.claim_id
+    assert mine.status == ClaimStatus.PAID and copied.claim_id != mine.claim_id
     assert d.status(claim.commitment).claim_id == mine.claim_id
 
 
@@ -119,14 +120,14 @@ def test_a_queued_claim_is_paid_where_the_provider_says(chain: EmbeddedChain) ->
     d = deploy(chain, TRUST_PLAN, fund_cents=0)
     member = d.enroll("m1", date(2026, 1, 1))
     sub = d.submit(d.claim(member, DAY, [("X", 1, 10_000)]))  # plan_paid 80.00
-    assert sub.status == Status.QUEUED
+    assert sub.status == ClaimStatus.QUEUED
     savings = d.chain.accounts["hospital-3"]
     d.engine.set_payout(d.hospital, d.plan_id, "HOSP-A", savings)
     before = (d.balance(savings), d.balance(d.insurer))
     d.fund(8_000)
     assert d.balance(savings) - before[0] == 8_000 * TOKEN_SCALE
     assert d.balance(d.insurer) == before[1]  # the insurer only paid the funding in
-    assert d.status(sub.submitted["commitment"]).status == Status.PAID
+    assert d.status(sub.submitted["commitment"]).status == ClaimStatus.PAID
 
 
 def test_an_outsider_cannot_set_a_payout_or_collect(d: Deployment) -> None:
@@ -149,7 +150,9 @@ def test_a_second_account_of_a_provider_is_not_its_owner(d: Deployment, member: 
         d.engine.set_payout(second, d.plan_id, "HOSP-A", second)
     # It submits for HOSP-A, and HOSP-A's owner account is paid.
     before = d.balance(d.hospital)
-    assert d.submit(d.claim(member, DAY, [("X", 1, 10_000)]), sender=second).status == Status.PAID
+    assert (
+        d.submit(d.claim(member, DAY, [("X", 1, 10_000)]), sender=second).status == ClaimStatus.PAID
+    )
     assert d.balance(d.hospital) - before == 8_000 * TOKEN_SCALE
 
 
@@ -258,7 +261,7 @@ def test_a_blocked_payout_is_credited_and_the_queue_goes_on(chain: EmbeddedChain
     m = d.enroll("m1", date(2026, 1, 1))
     head = d.submit(d.claim(m, DAY, [("X", 1, 10_000)]))  # 80.00, queued: empty pool
     behind = d.submit(d.claim(m, DAY, [("W", 1, 30_000)]), sender=d.hospital2)  # 240.00
-    assert (head.status, behind.status) == (Status.QUEUED, Status.QUEUED)
+    assert (head.status, behind.status) == (ClaimStatus.QUEUED, ClaimStatus.QUEUED)
     d.token.transact(d.insurer, "set_blocked", d.hospital, True)
     receipt = d.fund(32_000)
     # Both claims are paid: HOSP-A's 80.00 as a credit in the engine, HOSP-B's in tokens.
@@ -274,7 +277,7 @@ def test_a_blocked_payout_is_credited_and_the_queue_goes_on(chain: EmbeddedChain
             "amount": 8_000,
         }
     ]
-    assert d.status(head.submitted["commitment"]).status == Status.PAID
+    assert d.status(head.submitted["commitment"]).status == ClaimStatus.PAID
     assert d.balance(d.hospital2) == 24_000 * TOKEN_SCALE
     assert credit(d) == 8_000
     # The engine still holds the credit: balance = pool + credits.
@@ -302,7 +305,7 @@ def test_a_refused_payment_at_submission_is_credited(chain: EmbeddedChain) -> No
     m = d.enroll("m1", date(2026, 1, 1))
     d.token.transact(d.insurer, "set_refuse_by_false", True)
     sub = d.submit(d.claim(m, DAY, [("X", 1, 10_000)]))
-    assert sub.status == Status.PAID and credit(d) == 8_000
+    assert sub.status == ClaimStatus.PAID and credit(d) == 8_000
     # A batch's single transfer is credited once, under claim id 0.
     subs = d.submit_batch([d.claim(m, DAY + timedelta(days=i), [("X", 1, 10_000)]) for i in (1, 2)])
     assert d.events(subs[0].receipt, "ProviderCredited")[0]["claim_id"] == 0
@@ -318,7 +321,7 @@ def test_a_token_hook_cannot_re_enter(chain: EmbeddedChain) -> None:
     reenter = d.engine.abi.encode_call("settle", text_to_bytes32(d.plan_id), 1)
     d.token.transact(d.insurer, "set_hook", d.engine.address, reenter)
     sub = d.submit(d.claim(m, DAY, [("X", 1, 10_000)]))
-    assert sub.status == Status.PAID and credit(d) == 8_000
+    assert sub.status == ClaimStatus.PAID and credit(d) == 8_000
     assert d.balance(d.hospital) == 0
     assert engine_balance(d) == (d.pool().balance + credit(d)) * TOKEN_SCALE
 
@@ -342,13 +345,13 @@ def test_a_payout_hook_that_burns_all_gas_stops_nothing(chain: EmbeddedChain) ->
             d.submit(d.claim(m, first + timedelta(days=1), [("X", 1, 10_000)])),
             d.submit(d.claim(m, first + timedelta(days=2), [("X", 1, 10_000)]), sender=d.hospital2),
         ]
-        assert [s.status for s in subs] == [Status.QUEUED] * 3
+        assert [s.status for s in subs] == [ClaimStatus.QUEUED] * 3
         return subs
 
     def paid(subs: list[Submitted]) -> bool:
         providers = ("HOSP-A", "HOSP-A", "HOSP-B")
         return all(
-            d.status(s.submitted["commitment"], p).status == Status.PAID
+            d.status(s.submitted["commitment"], p).status == ClaimStatus.PAID
             for s, p in zip(subs, providers, strict=True)
         )
 
@@ -389,7 +392,7 @@ def test_a_token_without_return_values_works(chain: EmbeddedChain) -> None:
     assert isinstance(token, DevToken)
     d = open_plan(chain, deploy_engine(chain), token, TRUST_PLAN, fund_cents=100_000)
     m = d.enroll("m1", date(2026, 1, 1))
-    assert d.submit(d.claim(m, DAY, [("X", 1, 10_000)])).status == Status.PAID
+    assert d.submit(d.claim(m, DAY, [("X", 1, 10_000)])).status == ClaimStatus.PAID
     assert d.balance(d.hospital) == 8_000 * TOKEN_SCALE and credit(d) == 0
     token.transact(insurer, "set_blocked", d.hospital, True)
     d.submit(d.claim(m, DAY + timedelta(days=1), [("X", 1, 10_000)]))
@@ -436,7 +439,7 @@ def test_settle_asking_for_more_than_256_pays_256(chain: EmbeddedChain) -> None:
     d.engine.enroll(d.insurer, d.plan_id, [Enrollment(m, 20_000, None) for m in members])
     for start in range(0, 300, 100):
         batch = [d.claim(m, DAY, [("X", 1, 10_000)]) for m in members[start : start + 100]]
-        assert {s.status for s in d.submit_batch(batch)} == {Status.QUEUED}
+        assert {s.status for s in d.submit_batch(batch)} == {ClaimStatus.QUEUED}
     d.fund(300 * 8_000)  # funding itself settles 32
     assert d.pool().queued == 300 - 32
     receipt = d.engine.settle(d.outsider, d.plan_id, MAX_SETTLE + 1)
@@ -451,7 +454,7 @@ def test_an_old_admin_keeps_no_role(d: Deployment, member: bytes) -> None:
     pending.engine.set_role(old, pending.plan_id, old, Role.ADJUDICATOR)
     pending.enroll("m1", date(2026, 1, 1))
     claim = pending.submit(pending.claim(member, DAY, [("X", 1, 10_000)]))
-    assert claim.status == Status.PENDING_REVIEW
+    assert claim.status == ClaimStatus.PENDING_REVIEW
     pending.engine.transfer_admin(old, pending.plan_id, new)
     pending.engine.accept_admin(new, pending.plan_id)
     assert pending.engine.roles(pending.plan_id, old) == Role(0)
@@ -477,25 +480,27 @@ def test_a_stolen_provider_key_cannot_drain_the_pool(chain: EmbeddedChain) -> No
     members = [d.enroll(f"m{i}", date(2026, 1, 1)) for i in range(5)]
     subs = [d.submit(d.claim(m, TODAY, [("X", 1, 10_000)])) for m in members]
     # 80 + 80 = 160 <= 200 paid; 160 + 80 = 240 > 200: to review, and so on.
-    assert [s.status for s in subs] == [Status.PAID, Status.PAID] + [Status.PENDING_REVIEW] * 3
+    assert [s.status for s in subs] == [ClaimStatus.PAID, ClaimStatus.PAID] + [
+        ClaimStatus.PENDING_REVIEW
+    ] * 3
     assert d.balance(d.hospital) == 16_000 * TOKEN_SCALE
     # Another provider has its own total; the next chain day starts a new one.
     assert d.submit(d.claim(members[0], TODAY, [("W", 1, 10_000)]), sender=d.hospital2).status == (
-        Status.PAID
+        ClaimStatus.PAID
     )
     d.chain.set_time(noon(TODAY + timedelta(days=1)))
     again = d.submit(d.claim(members[0], TODAY + timedelta(days=1), [("X", 1, 10_000)]))
-    assert again.status == Status.PAID
+    assert again.status == ClaimStatus.PAID
     # An adjudicator approves one held claim: paid, and it does not count toward the day.
     d.review(subs[2].claim_id, True)
-    assert d.status(subs[2].submitted["commitment"]).status == Status.PAID
+    assert d.status(subs[2].submitted["commitment"]).status == ClaimStatus.PAID
 
 
 def test_the_daily_limit_holds_a_claim_exactly_above_it(chain: EmbeddedChain) -> None:
     d = limited(chain, 16_000)  # exactly two X claims
     members = [d.enroll(f"m{i}", date(2026, 1, 1)) for i in range(3)]
     statuses = [d.submit(d.claim(m, TODAY, [("X", 1, 10_000)])).status for m in members]
-    assert statuses == [Status.PAID, Status.PAID, Status.PENDING_REVIEW]
+    assert statuses == [ClaimStatus.PAID, ClaimStatus.PAID, ClaimStatus.PENDING_REVIEW]
 
 
 def test_what_the_daily_limit_costs(chain: EmbeddedChain) -> None:

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from claimsengine.chain.base import Receipt
-from claimsengine.engine import ChainClaim, Status
+from claimsengine.engine import ChainClaim
 from claimsengine.errors import TransactionReverted
+from claimsengine.status import ClaimStatus
 
 from .conftest import (
     TOKEN_SCALE,
@@ -67,18 +68,18 @@ def scenario(d: Deployment) -> list[ChainClaim]:
 
 
 EXPECTED_STATUSES = [
-    Status.PAID,
-    Status.DENIED,
-    Status.DENIED,
-    Status.PENDING_REVIEW,
-    Status.PAID,
-    Status.DENIED,
-    Status.PAID,
-    Status.PAID,
-    Status.QUEUED,
-    Status.QUEUED,
-    Status.QUEUED,
-    Status.PENDING_REVIEW,
+    ClaimStatus.PAID,
+    ClaimStatus.DENIED,
+    ClaimStatus.DENIED,
+    ClaimStatus.PENDING_REVIEW,
+    ClaimStatus.PAID,
+    ClaimStatus.DENIED,
+    ClaimStatus.PAID,
+    ClaimStatus.PAID,
+    ClaimStatus.QUEUED,
+    ClaimStatus.QUEUED,
+    ClaimStatus.QUEUED,
+    ClaimStatus.PENDING_REVIEW,
 ]
 
 
@@ -138,7 +139,7 @@ def test_paid_claims_reach_the_provider_in_one_transfer() -> None:
     ]
     subs = d.submit_batch(claims)
     receipt = subs[0].receipt
-    assert [s.status for s in subs] == [Status.PAID] * 3
+    assert [s.status for s in subs] == [ClaimStatus.PAID] * 3
     paid = d.events(receipt, "ClaimPaid")
     assert [(e["payee"], e["amount"]) for e in paid] == [
         (payout, 16_000),
@@ -177,7 +178,7 @@ def test_one_rejected_claim_reverts_the_batch(bad: str, reason: str) -> None:
     with reverts(reason):
         d.engine.submit_claims(d.hospital, d.plan_id, [*claims[:6], broken, *claims[6:]])
     assert state(d) == before
-    assert all(d.status(c.commitment).status == Status.NONE for c in claims)
+    assert all(d.status(c.commitment).status is None for c in claims)
     # Without the bad claim, the batch goes through.
     assert [s.status for s in d.submit_batch(claims)] == EXPECTED_STATUSES
     d.chain.close()

@@ -14,8 +14,9 @@ from datetime import date, timedelta
 import pytest
 
 from claimsengine.chain.embedded import EmbeddedChain
-from claimsengine.engine import ChainClaim, Status
+from claimsengine.engine import ChainClaim
 from claimsengine.errors import NotAuthorised, TransactionReverted
+from claimsengine.status import ClaimStatus
 
 from .conftest import (
     TODAY,
@@ -56,8 +57,8 @@ def checks(chain: EmbeddedChain) -> Deployment:
 
 def assert_denied(d: Deployment, sub: Submitted, member: bytes, code: int) -> None:
     """A claim-level denial: `code` on every line, nothing priced, accumulated or paid."""
-    assert sub.status == Status.DENIED
-    assert sub.submitted["status"] == Status.DENIED and sub.submitted["plan_paid"] == 0
+    assert sub.status == ClaimStatus.DENIED
+    assert sub.submitted["status"] == ClaimStatus.DENIED.code and sub.submitted["plan_paid"] == 0
     assert len(sub.lines) == len(LINES)
     for line, (_code, units, billed) in zip(sub.lines, LINES, strict=True):
         assert line["denial"] == code
@@ -68,12 +69,12 @@ def assert_denied(d: Deployment, sub: Submitted, member: bytes, code: int) -> No
     assert "ClaimPaid" not in sub.names() and "ClaimQueued" not in sub.names()
     assert d.accumulators(member) == (0, 0, 0)
     assert d.units(member, "P") == 0
-    assert d.status(sub.submitted["commitment"]).status == Status.DENIED
+    assert d.status(sub.submitted["commitment"]).status == ClaimStatus.DENIED
 
 
 def assert_priced(sub: Submitted) -> None:
     """No check fired: both lines priced as for a member with nothing met, and paid."""
-    assert sub.status == Status.PAID
+    assert sub.status == ClaimStatus.PAID
     assert [line["denial"] for line in sub.lines] == [0, 0]
     assert sub.submitted["plan_paid"] == PRICED_PLAN_PAID
 
@@ -129,7 +130,7 @@ def test_2_same_commitment_is_rejected(checks: Deployment) -> None:
     with reverts("claims: duplicate"):
         checks.submit(again)
     state = checks.status(claim.commitment)
-    assert (state.claim_id, state.status) == (first.claim_id, Status.PAID)
+    assert (state.claim_id, state.status) == (first.claim_id, ClaimStatus.PAID)
     assert checks.engine.next_claim_id() == 2
 
 
@@ -146,7 +147,7 @@ def test_2_another_provider_may_use_the_same_commitment(checks: Deployment) -> N
 
 def test_2_a_denied_claim_is_a_duplicate_too(checks: Deployment) -> None:
     claim = checks.claim(b"\x02" * 32, DAY, LINES)  # not enrolled: denied 31
-    assert checks.submit(claim).status == Status.DENIED
+    assert checks.submit(claim).status == ClaimStatus.DENIED
     with reverts("claims: duplicate"):
         checks.submit(claim)
 
@@ -196,7 +197,7 @@ def test_3_a_line_with_zero_units_is_rejected(checks: Deployment) -> None:
     claim = checks.claim(member, DAY, [("X", 1, 30_000), ("P", 0, 5_000)])
     with reverts("claims: invalid claim"):
         checks.submit(claim)
-    assert checks.status(claim.commitment).status == Status.NONE
+    assert checks.status(claim.commitment).status is None
     assert checks.accumulators(member) == (0, 0, 0)
 
 
@@ -220,7 +221,7 @@ def test_3_more_lines_than_the_limit_reverts_and_records_nothing(checks: Deploym
     claim = checks.claim(member, DAY, [("X", 1, 100)] * 33)
     with pytest.raises(TransactionReverted):
         checks.submit(claim)
-    assert checks.status(claim.commitment).status == Status.NONE
+    assert checks.status(claim.commitment).status is None
     assert checks.engine.next_claim_id() == 1
 
 
@@ -238,7 +239,7 @@ def test_4_tomorrow_is_rejected(checks: Deployment) -> None:
     claim = checks.claim(member, TODAY + timedelta(days=1), LINES)
     with reverts("claims: service date in the future"):
         checks.submit(claim)
-    assert checks.status(claim.commitment).status == Status.NONE
+    assert checks.status(claim.commitment).status is None
     # Nothing was recorded, so the same record can be sent once the day has come.
     checks.chain.set_time(checks.chain.now() + 86_400)
     assert_priced(checks.submit(claim))

@@ -12,8 +12,9 @@ from datetime import date, timedelta
 
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.days import to_day
-from claimsengine.engine import ChainClaim, Enrollment, Status
+from claimsengine.engine import ChainClaim, Enrollment
 from claimsengine.plan import Plan
+from claimsengine.status import ClaimStatus
 
 from .conftest import (
     GAS_BURNER_INIT,
@@ -37,7 +38,7 @@ def report(name: str, gas: int, ceiling: int) -> None:
 
 def submit_paid(d: Deployment, claim: ChainClaim) -> Submitted:
     sub = d.submit(claim)
-    assert sub.status == Status.PAID and sub.submitted["plan_paid"] > 0
+    assert sub.status == ClaimStatus.PAID and sub.submitted["plan_paid"] > 0
     return sub
 
 
@@ -70,7 +71,7 @@ def test_a_batch_of_100_in_steady_state(chain: EmbeddedChain, worked_plan: Plan)
     submit_paid(d, d.claim(member, FIRST_DAY, Z_LINE))  # warm: accumulators and provider
     claims = [d.claim(member, FIRST_DAY + timedelta(days=1 + i), Z_LINE) for i in range(100)]
     subs = d.submit_batch(claims)
-    assert [s.status for s in subs] == [Status.PAID] * 100
+    assert [s.status for s in subs] == [ClaimStatus.PAID] * 100
     report("per claim, batch of 100, one member", subs[0].receipt.gas_used // 100, 75_000)
 
 
@@ -82,7 +83,7 @@ def test_a_batch_of_100_members_in_steady_state(chain: EmbeddedChain, worked_pla
     d.submit_batch([d.claim(m, FIRST_DAY, Z_LINE) for m in members])  # warm every member
     day = FIRST_DAY + timedelta(days=1)
     subs = d.submit_batch([d.claim(m, day, Z_LINE) for m in members])
-    assert [s.status for s in subs] == [Status.PAID] * 100
+    assert [s.status for s in subs] == [ClaimStatus.PAID] * 100
     # Each claim reads a different member's (cold) slots: dearer than one member's 100.
     report("per claim, batch of 100, 100 members", subs[0].receipt.gas_used // 100, 75_000)
 
@@ -96,7 +97,7 @@ def test_small_batches_pay_for_the_whole_batch_bound(
     member = d.enroll("m1", date(2026, 1, 1))
     submit_paid(d, d.claim(member, FIRST_DAY, Z_LINE))
     (sub,) = d.submit_batch([d.claim(member, FIRST_DAY + timedelta(days=1), Z_LINE)])
-    assert sub.status == Status.PAID
+    assert sub.status == ClaimStatus.PAID
     report("batch of 1", sub.receipt.gas_used, 385_000)
 
 
@@ -117,7 +118,7 @@ def test_settling_256_claims_whose_payout_hook_burns_all_gas(
     )
     for start in range(0, 257, 100):
         batch = [d.claim(m, FIRST_DAY, Z_LINE) for m in members[start : start + 100]]
-        assert {s.status for s in d.submit_batch(batch)} == {Status.QUEUED}
+        assert {s.status for s in d.submit_batch(batch)} == {ClaimStatus.QUEUED}
     d.engine.set_paused(d.insurer, d.plan_id, True)
     d.fund(257 * 9_500)  # 257 claims of plan_paid 95.00
     d.engine.set_paused(d.insurer, d.plan_id, False)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from claimsengine.chain.embedded import EmbeddedChain
-from claimsengine.engine import Status
+from claimsengine.status import ClaimStatus
 
 from .conftest import Deployment, deploy, make_plan, service
 
@@ -74,7 +74,7 @@ def test_a_uncovered_code_is_denied_96(lines: Deployment, member: bytes) -> None
     sub = lines.submit(lines.claim(member, DAY, [("NOPE", 1, 5_000), ("A", 1, 10_000)]))
     assert_line_denied(sub.lines[0], 96, 5_000)
     assert_line_priced(sub.lines[1], 10_000)  # the covered line is priced
-    assert sub.status == Status.PAID and sub.submitted["plan_paid"] == 8_000
+    assert sub.status == ClaimStatus.PAID and sub.submitted["plan_paid"] == 8_000
     # Only A accumulated: oop_met 20.00, benefit_used 80.00.
     assert lines.accumulators(member) == (0, 2_000, 8_000)
 
@@ -82,7 +82,7 @@ def test_a_uncovered_code_is_denied_96(lines: Deployment, member: bytes) -> None
 def test_a_codes_are_exact(lines: Deployment, member: bytes) -> None:
     sub = lines.submit(lines.claim(member, DAY, [("a", 1, 10_000), ("A ", 1, 10_000)]))
     assert [line["denial"] for line in sub.lines] == [96, 96]
-    assert sub.status == Status.DENIED  # every line denied
+    assert sub.status == ClaimStatus.DENIED  # every line denied
     assert lines.accumulators(member) == (0, 0, 0)
 
 
@@ -135,14 +135,14 @@ def test_c_not_when_the_earlier_claim_was_denied_at_review(
     lines: Deployment, member: bytes
 ) -> None:
     pending = lines.submit(lines.claim(member, DAY, [("BIG", 1, 100_000)]))
-    assert pending.status == Status.PENDING_REVIEW
+    assert pending.status == ClaimStatus.PENDING_REVIEW
     # While it waits, its line holds the key.
     held = lines.submit(lines.claim(member, DAY, [("BIG", 1, 100_000)]))
-    assert held.lines[0]["denial"] == 18 and held.status == Status.DENIED
+    assert held.lines[0]["denial"] == 18 and held.status == ClaimStatus.DENIED
     lines.review(pending.claim_id, False)
     again = lines.submit(lines.claim(member, DAY, [("BIG", 1, 100_000)]))
     assert_line_priced(again.lines[0], 100_000)
-    assert again.status == Status.PENDING_REVIEW
+    assert again.status == ClaimStatus.PENDING_REVIEW
 
 
 def test_c_not_for_another_provider_member_day_or_code(lines: Deployment, member: bytes) -> None:
@@ -190,7 +190,7 @@ def test_c_comes_before_d_and_e(lines: Deployment, member: bytes) -> None:
 def test_d_too_many_units_is_denied_151(lines: Deployment, member: bytes) -> None:
     sub = lines.submit(lines.claim(member, DAY, [("D", 4, 4_000)]))
     assert_line_denied(sub.lines[0], 151, 4_000)
-    assert sub.status == Status.DENIED
+    assert sub.status == ClaimStatus.DENIED
 
 
 def test_d_the_limit_itself_is_fine(lines: Deployment, member: bytes) -> None:

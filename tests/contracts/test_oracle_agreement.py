@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from claimsengine import adjudication as oracle
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.days import from_day, to_day
-from claimsengine.engine import ChainClaim, ChainLine, DevToken, Engine, Enrollment, Status
+from claimsengine.engine import ChainClaim, ChainLine, DevToken, Engine, Enrollment
 from claimsengine.errors import TransactionReverted
 from claimsengine.plan import Plan, Service
+from claimsengine.status import ClaimStatus
 
 from .conftest import (
     TODAY,
@@ -44,9 +45,9 @@ MEMBERS = ("m0", "m1", "m2", "m3")  # m3 is never enrolled
 PROVIDERS = ("hospital", "hospital2")
 TODAY_DAY = to_day(TODAY)
 STATUS = {
-    "denied": Status.DENIED,
-    "pending_review": Status.PENDING_REVIEW,
-    "approved": Status.PAID,
+    "denied": ClaimStatus.DENIED,
+    "pending_review": ClaimStatus.PENDING_REVIEW,
+    "approved": ClaimStatus.PAID,
 }  # the pool is funded far beyond any claim, so approved claims are paid at once
 
 
@@ -270,7 +271,7 @@ def play(
                 oracle.reverse(plan, ledger, claim, expected)
             ref = {"hospital": "HOSP-A", "hospital2": "HOSP-B"}[claim.provider]
             final = d.status(on_chain.commitment, ref).status
-            assert final == (Status.PAID if decision == "approve" else Status.DENIED)
+            assert final == (ClaimStatus.PAID if decision == "approve" else ClaimStatus.DENIED)
         check_accumulators(d, plan, ledger)
 
 

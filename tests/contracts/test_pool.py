@@ -14,7 +14,8 @@ import pytest
 
 from claimsengine.abi import text_to_bytes32
 from claimsengine.chain.embedded import EmbeddedChain
-from claimsengine.engine import ChainClaim, PoolState, Status
+from claimsengine.engine import ChainClaim, PoolState
+from claimsengine.status import ClaimStatus
 
 from .conftest import TOKEN_SCALE, Deployment, deploy, make_plan, reverts, service
 
@@ -68,7 +69,7 @@ def test_paid_to_the_payout_address_in_the_same_transaction(empty_pool: Deployme
     member = d.enroll("m1", date(2026, 1, 1))
     before = (d.balance(payout), d.balance(d.hospital), engine_balance(d))
     sub = d.submit(d.claim(member, FIRST_DAY, [("X", 1, 10_000)]))
-    assert sub.status == Status.PAID
+    assert sub.status == ClaimStatus.PAID
     assert d.events(sub.receipt, "ClaimPaid") == [
         {
             "claim_id": sub.claim_id,
@@ -83,7 +84,7 @@ def test_paid_to_the_payout_address_in_the_same_transaction(empty_pool: Deployme
     assert before[2] - engine_balance(d) == 8_000 * TOKEN_SCALE
     assert d.pool() == PoolState(balance=100_000 - 8_000, reserved=0, head=0, tail=0)
     state = d.status(sub.submitted["commitment"])
-    assert (state.status, state.plan_paid) == (Status.PAID, 8_000)
+    assert (state.status, state.plan_paid) == (ClaimStatus.PAID, 8_000)
     # The token moved in the same transaction as the submission.
     assert d.transfers(sub.receipt) == [(d.engine.address, payout, 8_000 * TOKEN_SCALE)]
 
@@ -91,7 +92,7 @@ def test_paid_to_the_payout_address_in_the_same_transaction(empty_pool: Deployme
 def test_exactly_covered_is_paid(empty_pool: Deployment, member: bytes) -> None:
     empty_pool.fund(8_000)
     claim_id, status = Claims(empty_pool, member).submit("X")
-    assert status == Status.PAID
+    assert status == ClaimStatus.PAID
     assert empty_pool.pool() == PoolState(0, 0, 0, 0)
 
 
@@ -102,11 +103,11 @@ def test_pool_short_queues_and_new_claims_never_overtake(
     d.fund(10_000)  # 100.00
     hospital_before = d.balance(d.hospital)
     w_id, status = claims.submit("W")  # 240.00 > 100.00
-    assert status == Status.QUEUED
+    assert status == ClaimStatus.QUEUED
     assert d.pool() == PoolState(balance=10_000, reserved=24_000, head=0, tail=1)
     # X needs only 80.00 and the pool holds 100.00, but W waits: X queues behind it.
     sub = d.submit(claims.make("X"))
-    assert sub.status == Status.QUEUED
+    assert sub.status == ClaimStatus.QUEUED
     assert d.events(sub.receipt, "ClaimQueued") == [
         {
             "claim_id": sub.claim_id,
@@ -118,7 +119,7 @@ def test_pool_short_queues_and_new_claims_never_overtake(
     assert d.events(sub.receipt, "ClaimPaid") == []
     assert d.pool() == PoolState(balance=10_000, reserved=32_000, head=0, tail=2)
     assert d.balance(d.hospital) == hospital_before
-    assert d.status(sub.submitted["commitment"]).status == Status.QUEUED
+    assert d.status(sub.submitted["commitment"]).status == ClaimStatus.QUEUED
     assert w_id < sub.claim_id
 
 
@@ -147,14 +148,14 @@ def test_fund_settles_fifo_and_stops_at_the_first_claim_it_cannot_cover(
     assert d.balance(d.hospital) - hospital_before == 49_000 * TOKEN_SCALE
     assert paid_ids(d) == [first, second, third]
     # With the queue empty, a claim the pool covers is paid at once again.
-    assert claims.submit("S")[1] == Status.PAID
+    assert claims.submit("S")[1] == ClaimStatus.PAID
     assert d.pool() == PoolState(balance=0, reserved=0, head=3, tail=3)
 
 
 def test_funding_settles_32_and_settle_does_the_rest(empty_pool: Deployment, member: bytes) -> None:
     d, claims = empty_pool, Claims(empty_pool, member)
     subs = d.submit_batch([claims.make("X") for _ in range(34)])  # 34 x 80.00, all queued
-    assert [s.status for s in subs] == [Status.QUEUED] * 34
+    assert [s.status for s in subs] == [ClaimStatus.QUEUED] * 34
     queued = [e["claim_id"] for e in d.all_events("ClaimQueued")]
     assert queued == [s.claim_id for s in subs]
     assert d.pool() == PoolState(balance=0, reserved=34 * 8_000, head=0, tail=34)
@@ -176,7 +177,7 @@ def test_funding_settles_32_and_settle_does_the_rest(empty_pool: Deployment, mem
     d.engine.settle(d.outsider, d.plan_id)
     assert d.pool() == PoolState(balance=0, reserved=0, head=34, tail=34)
     assert paid_ids(d) == queued
-    assert [d.status(s.submitted["commitment"]).status for s in subs] == [Status.PAID] * 34
+    assert [d.status(s.submitted["commitment"]).status for s in subs] == [ClaimStatus.PAID] * 34
 
 
 def test_withdraw_up_to_the_balance_when_nothing_is_queued(empty_pool: Deployment) -> None:
@@ -233,7 +234,7 @@ def test_a_queued_claim_of_a_suspended_provider_is_still_paid(
 ) -> None:
     d = empty_pool
     claim_id, status = Claims(d, member).submit("X")
-    assert status == Status.QUEUED
+    assert status == ClaimStatus.QUEUED
     d.engine.set_provider_active(d.insurer, d.plan_id, "HOSP-A", False)
     before = d.balance(d.hospital)
     d.fund(8_000)

@@ -13,8 +13,8 @@ from typing import Any
 from claimsengine.abi import bytes32_to_text
 from claimsengine.adjudication import LineAdjudication
 from claimsengine.chain.embedded import EmbeddedChain
-from claimsengine.engine import Status
 from claimsengine.plan import Service
+from claimsengine.status import ClaimStatus
 
 from .conftest import Deployment, deploy, make_plan, service
 
@@ -310,7 +310,7 @@ def test_6_benefit_limit(chain: EmbeddedChain) -> None:
     paid = []
     for offset in range(4):
         sub = d.submit(d.claim(member, date(2027, 5, 1 + offset), [("X", 1, 30_000)]))
-        assert sub.status == Status.PAID
+        assert sub.status == ClaimStatus.PAID
         paid.append(price(sub.lines[0]))
     # Each X: coinsurance 60.00, plan_share 240.00. benefit_left: 500, 260, 20, 0.
     assert paid == [

@@ -17,8 +17,9 @@ from claimsengine import adjudication as oracle
 from claimsengine.abi import text_to_bytes32
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.days import to_day
-from claimsengine.engine import ChainClaim, PoolState, Status
+from claimsengine.engine import ChainClaim, PoolState
 from claimsengine.plan import Service
+from claimsengine.status import ClaimStatus
 
 from .conftest import TOKEN_SCALE, Deployment, deploy, make_plan, reverts, service
 
@@ -49,7 +50,7 @@ def member(review: Deployment) -> bytes:
     return review.enroll("m1", date(2026, 1, 1))
 
 
-def status(d: Deployment, claim: ChainClaim | bytes) -> Status:
+def status(d: Deployment, claim: ChainClaim | bytes) -> ClaimStatus:
     commitment = claim.commitment if isinstance(claim, ChainClaim) else claim
     return d.status(commitment).status
 
@@ -58,7 +59,7 @@ def test_above_the_limit_waits_for_review(review: Deployment, member: bytes) -> 
     d = review
     pool_before, hospital_before = d.pool(), d.balance(d.hospital)
     sub = d.submit(d.claim(member, DAY, BIG_ONE))
-    assert sub.status == Status.PENDING_REVIEW
+    assert sub.status == ClaimStatus.PENDING_REVIEW
     assert sub.submitted["plan_paid"] == 72_000
     assert d.events(sub.receipt, "ClaimPendingReview") == [
         {"claim_id": sub.claim_id, "plan_id": text_to_bytes32(d.plan_id), "plan_paid": 72_000}
@@ -66,7 +67,7 @@ def test_above_the_limit_waits_for_review(review: Deployment, member: bytes) -> 
     assert "ClaimPaid" not in sub.names() and "ClaimQueued" not in sub.names()
     assert d.pool() == pool_before and d.balance(d.hospital) == hospital_before
     state = d.status(sub.submitted["commitment"])
-    assert (state.status, state.plan_paid) == (Status.PENDING_REVIEW, 72_000)
+    assert (state.status, state.plan_paid) == (ClaimStatus.PENDING_REVIEW, 72_000)
     # The accumulators are updated at submission: deductible 100, oop 100 + 180, plan 720.
     assert d.accumulators(member) == (10_000, 28_000, 72_000)
     assert d.units(member, "BIG") == 1
@@ -78,10 +79,10 @@ def test_at_the_limit_is_approved_and_one_cent_more_is_not(
     d = review
     # E billed 625.00: coinsurance 125.00, plan_paid 500.00 == the limit: paid.
     at = d.submit(d.claim(member, DAY, [("E", 1, 62_500)]))
-    assert (at.status, at.submitted["plan_paid"]) == (Status.PAID, 50_000)
+    assert (at.status, at.submitted["plan_paid"]) == (ClaimStatus.PAID, 50_000)
     # E billed 625.01: coinsurance floor(125.002) = 125.00, plan_paid 500.01 > 500.00.
     over = d.submit(d.claim(member, date(2027, 5, 2), [("E", 1, 62_501)]))
-    assert (over.status, over.submitted["plan_paid"]) == (Status.PENDING_REVIEW, 50_001)
+    assert (over.status, over.submitted["plan_paid"]) == (ClaimStatus.PENDING_REVIEW, 50_001)
 
 
 def test_approve_pays(review: Deployment, member: bytes) -> None:
@@ -104,7 +105,7 @@ def test_approve_pays(review: Deployment, member: bytes) -> None:
     ]
     assert d.balance(d.hospital) - hospital_before == 72_000 * TOKEN_SCALE
     assert d.pool().balance == pool_before.balance - 72_000
-    assert status(d, sub.submitted["commitment"]) == Status.PAID
+    assert status(d, sub.submitted["commitment"]) == ClaimStatus.PAID
     assert d.accumulators(member) == (10_000, 28_000, 72_000)  # approval changes nothing
 
 
@@ -115,10 +116,10 @@ def test_approve_queues_when_the_pool_is_short(chain: EmbeddedChain) -> None:
     receipt = d.review(sub.claim_id, True)
     assert [e["claim_id"] for e in d.events(receipt, "ClaimQueued")] == [sub.claim_id]
     assert d.events(receipt, "ClaimPaid") == []
-    assert status(d, sub.submitted["commitment"]) == Status.QUEUED
+    assert status(d, sub.submitted["commitment"]) == ClaimStatus.QUEUED
     assert d.pool() == PoolState(balance=10_000, reserved=72_000, head=0, tail=1)
     d.fund(62_000)  # 100.00 + 620.00 = 720.00
-    assert status(d, sub.submitted["commitment"]) == Status.PAID
+    assert status(d, sub.submitted["commitment"]) == ClaimStatus.PAID
     assert d.pool() == PoolState(0, 0, 1, 1)
 
 
@@ -129,7 +130,7 @@ def test_an_approved_claim_does_not_overtake_queued_ones(chain: EmbeddedChain) -
     pending = d.submit(d.claim(first, DAY, BIG_ONE))
     # X for m2: deductible 100.00, coinsurance 40.00, plan_paid 160.00: queued (pool empty).
     queued = d.submit(d.claim(second, DAY, [("X", 1, 30_000)]))
-    assert queued.status == Status.QUEUED
+    assert queued.status == ClaimStatus.QUEUED
     # Money arrives without settling (paused), then the pending claim is approved: the pool
     # covers it, but the queued claim came first.
     d.engine.set_paused(d.insurer, d.plan_id, True)
@@ -158,13 +159,13 @@ def test_deny_restores_the_accumulators_exactly(review: Deployment, member: byte
     # P: BIG x 2 billed 2000.00: deductible 0 (met), coinsurance 400.00, plan 1600.00.
     pool_before, hospital_before = d.pool(), d.balance(d.hospital)
     pending = d.submit(d.claim(member, DAY, [("BIG", 2, 200_000)]))
-    assert pending.status == Status.PENDING_REVIEW
+    assert pending.status == ClaimStatus.PENDING_REVIEW
     assert d.accumulators(member) == (10_000, 54_000, 176_000)
     assert d.units(member, "BIG") == 2
     receipt = d.review(pending.claim_id, False)
     assert [e["approved"] for e in d.events(receipt, "ClaimReviewed")] == [False]
     assert d.events(receipt, "ClaimPaid") == [] and d.events(receipt, "ClaimQueued") == []
-    assert status(d, pending.submitted["commitment"]) == Status.DENIED
+    assert status(d, pending.submitted["commitment"]) == ClaimStatus.DENIED
     assert d.accumulators(member) == before
     assert d.units(member, "BIG") == 0
     assert d.pool() == pool_before and d.balance(d.hospital) == hospital_before
@@ -185,7 +186,7 @@ def test_deny_takes_back_only_its_own_effects(review: Deployment, member: bytes)
     d.review(pending.claim_id, False)
     # P's (100, 280, 720) comes off; Q keeps its price and its (0, 60, 240).
     assert d.accumulators(member) == (0, 6_000, 24_000)
-    assert status(d, later.submitted["commitment"]) == Status.PAID
+    assert status(d, later.submitted["commitment"]) == ClaimStatus.PAID
     # The oracle agrees.
     plan, ledger = REVIEW_PLAN, oracle.Ledger()
     ledger.enroll("m1", oracle.Enrollment(to_day(date(2026, 1, 1))))
@@ -216,7 +217,7 @@ def test_deny_frees_the_units(review: Deployment, member: bytes) -> None:
     d = review
     # BIG x 5 billed 5000.00: deductible 100.00, coinsurance 980.00, plan 3920.00: pending.
     pending = d.submit(d.claim(member, DAY, [("BIG", 5, 500_000)]))
-    assert pending.status == Status.PENDING_REVIEW
+    assert pending.status == ClaimStatus.PENDING_REVIEW
     # While it waits, its 5 units count: one more is 119.
     held = d.submit(d.claim(member, date(2027, 5, 2), [("BIG", 1, 100_000)]))
     assert held.lines[0]["denial"] == 119
@@ -231,7 +232,7 @@ def test_deny_frees_its_duplicate_line_keys_only(review: Deployment, member: byt
     d.submit(d.claim(member, DAY, [("X", 1, 30_000)]))  # E: holds (m1, hospital, X, DAY)
     pending = d.submit(d.claim(member, DAY, [("X", 1, 30_000), ("BIG", 1, 100_000)]))
     assert [line["denial"] for line in pending.lines] == [18, 0]
-    assert pending.status == Status.PENDING_REVIEW
+    assert pending.status == ClaimStatus.PENDING_REVIEW
     held = d.submit(d.claim(member, DAY, BIG_ONE))
     assert held.lines[0]["denial"] == 18  # P holds the BIG key while it waits
     d.review(pending.claim_id, False)
@@ -250,8 +251,8 @@ def test_review_twice_is_refused(review: Deployment, member: bytes) -> None:
         for decision in (True, False):
             with reverts("claims: not pending review"):
                 d.review(claim_id, decision)
-    assert status(d, approved.submitted["commitment"]) == Status.PAID
-    assert status(d, denied.submitted["commitment"]) == Status.DENIED
+    assert status(d, approved.submitted["commitment"]) == ClaimStatus.PAID
+    assert status(d, denied.submitted["commitment"]) == ClaimStatus.DENIED
 
 
 def test_review_of_a_claim_that_never_waited_is_refused(review: Deployment, member: bytes) -> None:
@@ -275,7 +276,7 @@ def next_version(d: Deployment, *changed: Service) -> None:
 def test_deny_after_a_period_limit_was_added(review: Deployment, member: bytes) -> None:
     d = review
     pending = d.submit(d.claim(member, DAY, [("X", 1, 30_000), ("BIG", 1, 100_000)]))
-    assert pending.status == Status.PENDING_REVIEW
+    assert pending.status == ClaimStatus.PENDING_REVIEW
     next_version(d, service("X", 30_000, max_units_per_period=9))
     d.review(pending.claim_id, False)
     assert d.accumulators(member) == (0, 0, 0)

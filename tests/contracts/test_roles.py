@@ -14,8 +14,9 @@ import pytest
 from claimsengine.abi import text_to_bytes32
 from claimsengine.chain.base import Receipt
 from claimsengine.chain.embedded import EmbeddedChain
-from claimsengine.engine import Enrollment, Role, Status, terms_abi
+from claimsengine.engine import Enrollment, Role, terms_abi
 from claimsengine.errors import NotAuthorised
+from claimsengine.status import ClaimStatus
 
 from .conftest import TOKEN_SCALE, Deployment, make_plan, pseudonym, reverts, service
 
@@ -37,7 +38,7 @@ def pending_claim(deployed: Deployment, member: bytes) -> int:
     # Y billed 12000.00: deductible 1000.00, coinsurance 2000.00 (capped at oop 3000.00
     # - 1000.00 = 2000.00 by the 20% = 2200.00), plan_paid 9000.00 > 100.00.
     sub = reviewed.submit(reviewed.claim(member, DAY, [("Y", 1, 1_200_000)]))
-    assert sub.status == Status.PENDING_REVIEW
+    assert sub.status == ClaimStatus.PENDING_REVIEW
     return sub.claim_id
 
 
@@ -206,13 +207,13 @@ def test_an_adjudicator_reviews_only_its_plans_claims(deployed: Deployment, memb
     other.engine.set_role(other.insurer, other.plan_id, other_adjudicator, Role.ADJUDICATOR)
     other.enroll("m1", date(2026, 1, 1))
     sub = other.submit(other.claim(member, DAY, [("X", 1, 30_000)]))
-    assert sub.status == Status.PENDING_REVIEW
+    assert sub.status == ClaimStatus.PENDING_REVIEW
     with reverts("access: not authorised"):
         deployed.review(sub.claim_id, True)  # the first plan's adjudicator
     with reverts("access: not authorised"):
         deployed.review(sub.claim_id, True, sender=deployed.insurer)  # nor the first insurer
     other.review(sub.claim_id, True, sender=other_adjudicator)
-    assert other.status(sub.submitted["commitment"]).status == Status.PAID
+    assert other.status(sub.submitted["commitment"]).status == ClaimStatus.PAID
 
 
 # -- two-step admin hand-over ------------------------------------------------------------------
@@ -277,7 +278,7 @@ def test_submit_by_a_non_provider_is_refused(deployed: Deployment, member: bytes
     with reverts("claims: not authorised"):
         deployed.engine.submit_claims(account(deployed, who), deployed.plan_id, [claim])
     # The provider may.
-    assert deployed.submit_batch([claim])[0].status == Status.PAID
+    assert deployed.submit_batch([claim])[0].status == ClaimStatus.PAID
 
 
 def test_suspended_provider_is_refused_until_reinstated(
@@ -295,9 +296,9 @@ def test_suspended_provider_is_refused_until_reinstated(
     by_other = deployed.submit(
         deployed.claim(member, DAY, [("Z", 1, 12_000)]), sender=deployed.hospital2
     )
-    assert by_other.status == Status.PAID
+    assert by_other.status == ClaimStatus.PAID
     engine.set_provider_active(deployed.insurer, plan_id, "HOSP-A", True)
-    assert deployed.submit(claim).status == Status.PAID
+    assert deployed.submit(claim).status == ClaimStatus.PAID
 
 
 # -- review and settle ---------------------------------------------------------------------------
@@ -351,7 +352,7 @@ def test_paused_plan_refuses_work_but_takes_funds(
     engine.set_paused(deployed.insurer, plan_id, False)
     engine.set_paused(deployed.insurer, "REVIEWED", False)
     assert not engine.paused(plan_id)
-    assert deployed.submit(claim).status == Status.PAID
+    assert deployed.submit(claim).status == ClaimStatus.PAID
     deployed.review(pending_claim, True)
     engine.settle(deployed.outsider, plan_id)
     insurer_before = deployed.balance(deployed.insurer)
@@ -363,4 +364,4 @@ def test_pausing_one_plan_leaves_others_running(deployed: Deployment, member: by
     other = deployed.with_plan(OTHER_PLAN, fund_cents=100_000)
     other.enroll("m1", date(2026, 1, 1))
     deployed.engine.set_paused(deployed.insurer, deployed.plan_id, True)
-    assert other.submit(other.claim(member, DAY, [("X", 1, 30_000)])).status == Status.PAID
+    assert other.submit(other.claim(member, DAY, [("X", 1, 30_000)])).status == ClaimStatus.PAID

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from claimsengine.engine import Status
+from claimsengine.status import ClaimStatus
 
 from .conftest import TOKEN_SCALE, Deployment
 
@@ -42,7 +42,7 @@ def test_claim_a_then_claim_b(deployed: Deployment) -> None:
     assert line["copay"] == 0 and line["benefit_limit"] == 0
     assert line["plan_paid"] == 8_000  # 300 - 200 - 20 = 80.00
     assert line["denial"] == 0
-    assert a.status == Status.PAID
+    assert a.status == ClaimStatus.PAID
     assert deployed.engine.accumulators(deployed.plan_id, member, 0)[:2] == (100_000, 142_000)
 
     # Claim B, later: 1 x Y billed 20000.00.
@@ -70,6 +70,6 @@ def test_copay_example(deployed: Deployment) -> None:
     assert line["copay"] == 2_500  # min(25.00, 120.00, 3000.00)
     assert line["coinsurance"] == 0  # a copay replaces coinsurance
     assert line["plan_paid"] == 9_500  # 120 - 25 = 95.00
-    assert r.status == Status.PAID
+    assert r.status == ClaimStatus.PAID
     # Paid in the same transaction: 95.00 = 9500 cents x 10^4 token units.
     assert deployed.token.balance_of(deployed.hospital) - before == 9_500 * TOKEN_SCALE

@@ -46,12 +46,13 @@ import requests
 
 from claimsengine import faults
 from claimsengine.abi import text_to_bytes32
-from claimsengine.engine import DevToken, Status
+from claimsengine.engine import DevToken
 from claimsengine.journal import PREPARED, SUBMITTED
 from claimsengine.members import Member
 from claimsengine.orchestrator import SubmitInterrupted, submit_paths
 from claimsengine.records import TreatmentRecord, load_paths
 from claimsengine.sdk import HospitalClient
+from claimsengine.status import ClaimStatus
 from claimsengine.workspace import Workspace
 from tests import http_stub
 from tests.integration.test_orchestrator import (
@@ -146,8 +147,8 @@ def check_exactly_once(workspace: Workspace, records: list[dict]) -> None:
         state = workspace.engine.claim_status(
             parsed_record.plan_id, parsed_record.provider_id, commitment
         )
-        assert state.status != Status.NONE
-        if state.status == Status.PAID:
+        assert state.status is not None
+        if state.status == ClaimStatus.PAID:
             paid_cents += state.plan_paid
     info = workspace.plan(PLAN)
     token = DevToken(workspace.chain, info.token)

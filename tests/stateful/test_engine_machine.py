@@ -36,9 +36,10 @@ from hypothesis.stateful import (
 
 from claimsengine import adjudication as oracle
 from claimsengine.days import from_day, to_day
-from claimsengine.engine import ChainClaim, ChainLine, Enrollment, PoolState, Status
+from claimsengine.engine import ChainClaim, ChainLine, Enrollment, PoolState
 from claimsengine.errors import TransactionReverted
 from claimsengine.plan import Service
+from claimsengine.status import ClaimStatus
 from tests.contracts.conftest import (
     TODAY,
     TOKEN_SCALE,
@@ -114,13 +115,13 @@ class GhostPool:
     def reserved(self) -> int:
         return sum(amount for _, amount in self.queue)
 
-    def approve(self, claim_id: int, amount: int) -> Status:
+    def approve(self, claim_id: int, amount: int) -> ClaimStatus:
         if not self.queue and self.balance >= amount:
             self.balance -= amount
             self.paid.append((claim_id, amount))
-            return Status.PAID
+            return ClaimStatus.PAID
         self.queue.append((claim_id, amount))
-        return Status.QUEUED
+        return ClaimStatus.QUEUED
 
     def settle(self, most: int) -> list[int]:
         settled: list[int] = []
@@ -137,7 +138,7 @@ class GhostClaim:
     claim: oracle.ClaimInput
     commitment: bytes
     adjudication: oracle.ClaimAdjudication
-    status: Status
+    status: ClaimStatus
 
 
 # (member, provider, days ago, prior authorisation, [(code, units, billed)])
@@ -240,14 +241,14 @@ class EngineMachine(RuleBasedStateMachine):
         pool: GhostPool,
         claim: oracle.ClaimInput,
         claim_id: int,
-    ) -> tuple[oracle.ClaimAdjudication, Status]:
+    ) -> tuple[oracle.ClaimAdjudication, ClaimStatus]:
         """The spec's outcome of a claim that passed the rejects: priced by the oracle,
         then denied, pending review, paid or queued."""
         result = oracle.adjudicate(PLAN, ledger, claim, today=self.today)
         if result.status == "denied":
-            return result, Status.DENIED
+            return result, ClaimStatus.DENIED
         if result.status == "pending_review":
-            return result, Status.PENDING_REVIEW
+            return result, ClaimStatus.PENDING_REVIEW
         return result, pool.approve(claim_id, result.plan_paid)
 
     def _record(
@@ -257,18 +258,18 @@ class EngineMachine(RuleBasedStateMachine):
         claim: oracle.ClaimInput,
         on_chain: ChainClaim,
         result: oracle.ClaimAdjudication,
-        status: Status,
+        status: ClaimStatus,
     ) -> None:
         claim_id = submitted["claim_id"]
-        assert submitted["status"] == status, (claim, result)
+        assert ClaimStatus.from_code(submitted["status"]) == status, (claim, result)
         assert submitted["plan_paid"] == result.plan_paid
         got = [line_result(e) for e in lines]
         want = [oracle_line_result(x) for x in result.lines]
         assert got == want, claim
         self.claims[claim_id] = GhostClaim(claim, on_chain.commitment, result, status)
         self.accumulators_moved = True
-        event(f"claim {status.label}")
-        if status == Status.PENDING_REVIEW:
+        event(f"claim {status}")
+        if status == ClaimStatus.PENDING_REVIEW:
             self.pending.append(claim_id)
 
     # -- rules ---------------------------------------------------------------------------
@@ -327,7 +328,7 @@ class EngineMachine(RuleBasedStateMachine):
         (sub,) = self.d.read(receipt)
         assert sub.claim_id == claim_id
         self._record(sub.submitted, sub.lines, claim, on_chain, result, status)
-        if status == Status.PAID:
+        if status == ClaimStatus.PAID:
             self._pay(claim.provider, result.plan_paid)
 
     @rule(
@@ -364,7 +365,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.ledger, self.pool = ledger, pool
         for sub, (claim, on_chain), (result, status) in zip(subs, pairs, decided, strict=True):
             self._record(sub.submitted, sub.lines, claim, on_chain, result, status)
-            if status == Status.PAID:
+            if status == ClaimStatus.PAID:
                 self._pay(provider, result.plan_paid)
         # Whatever was paid now went out in one transfer per batch (or one credit).
         paid_now = sum(e["amount"] for e in self.d.events(receipt, "ClaimPaid"))
@@ -384,11 +385,11 @@ class EngineMachine(RuleBasedStateMachine):
         self.accumulators_moved = True
         if approve:
             ghost.status = self.pool.approve(claim_id, ghost.adjudication.plan_paid)
-            if ghost.status == Status.PAID:
+            if ghost.status == ClaimStatus.PAID:
                 self._pay(ghost.claim.provider, ghost.adjudication.plan_paid)
         else:
             oracle.reverse(PLAN, self.ledger, ghost.claim, ghost.adjudication)
-            ghost.status = Status.DENIED
+            ghost.status = ClaimStatus.DENIED
         expect_revert(lambda: self.d.review(claim_id, not approve), "claims: not pending review")
 
     @rule(most=st.sampled_from([1, 2, 256]))
@@ -611,11 +612,11 @@ class EngineMachine(RuleBasedStateMachine):
             if claim_id in self.final:
                 continue
             expected = ghost.status
-            if expected == Status.QUEUED and claim_id not in queued:
-                expected = Status.PAID  # settled since
+            if expected == ClaimStatus.QUEUED and claim_id not in queued:
+                expected = ClaimStatus.PAID  # settled since
             state = self.d.status(ghost.commitment, ghost.claim.provider)
             assert (state.claim_id, state.status) == (claim_id, expected)
-            if expected in (Status.PAID, Status.DENIED):
+            if expected in (ClaimStatus.PAID, ClaimStatus.DENIED):
                 self.final.add(claim_id)
 
 

@@ -23,7 +23,6 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.claimresponse import ClaimResponse
 from fhir.resources.R4B.organization import Organization
 
-from claimsengine.engine import Status
 from claimsengine.errors import ClaimsError
 from claimsengine.exports import ExportError, render
 from claimsengine.exports.csv import COLUMNS, report_csv
@@ -31,6 +30,7 @@ from claimsengine.exports.fhir import bundle, bundle_json, dumps
 from claimsengine.exports.x12 import Segment, _Transaction, build_835, check_835
 from claimsengine.history import group_claim_events
 from claimsengine.reconcile import ReconciliationReport, TokenTransfer, claims_from_events, match
+from claimsengine.status import ClaimStatus
 from tests.fhir_validator import assert_valid_bundle
 from tests.unit.test_reconcile_core import (
     ACCOUNT_A,
@@ -306,7 +306,7 @@ def test_fhir_without_a_payer_block_names_the_plan() -> None:
 def test_fhir_marks_a_review_denial_denied() -> None:
     from tests.unit.test_remittance import reviewed
 
-    events = [*submitted(1, Status.PENDING_REVIEW, 9_500), reviewed(1, False, 2)]
+    events = [*submitted(1, ClaimStatus.PENDING_REVIEW, 9_500), reviewed(1, False, 2)]
     (denied,) = claims_from_events(group_claim_events(events), {ACCOUNT_A: "HOSP-A"})
     data = assert_valid_bundle(bundle_json(match(settlements([denied]), [])))
     response = ClaimResponse.model_validate(

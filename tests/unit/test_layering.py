@@ -3,7 +3,7 @@
 Every import in claimsengine/ and cli/ is read from the source (ast, so imports inside
 functions and under ``TYPE_CHECKING`` count too) and checked against the map:
 
-    foundation   errors, ids                                 imports no other layer
+    foundation   errors, ids, faults, status                 imports no other layer
     domain       money, days, yamlfile, plan, members,       foundation
                  records, results, adjudication
     stores       privacy, vault, journal, keybundle          foundation, domain
@@ -11,7 +11,8 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
     contracts    compiler, abi, engine, history              foundation, domain, chain
     parties      workspace, handover, sdk, orchestrator,     every layer above
                  reconcile/, exports/, onboarding, demo,
-                 scenario/, population/
+                 scenario/, population/, eligibility,
+                 estimate, corrections
     api          claimsengine/__init__.py                    every layer but the CLI
     cli          cli/ (installed as claimsengine.cli)        everything
 
@@ -31,7 +32,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "foundation": ("errors", "ids", "faults"),
+    "foundation": ("errors", "ids", "faults", "status"),
     "domain": (
         "money",
         "days",
@@ -57,6 +58,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "onboarding",
         "eligibility",
         "estimate",
+        "corrections",
         "demo",
         "scenario",
         "population",

@@ -17,7 +17,5 @@ print(loaded_before, "py_ecc.optimized_bls12_381" in sys.modules, out == bytes(1
 
 
 def test_bls_precompiles_load_on_first_call_and_work() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", CODE], capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "True", "True"]

@@ -18,7 +18,6 @@ import pytest
 
 from claimsengine.abi import DecodedEvent, text_to_bytes32
 from claimsengine.adjudication import LineAdjudication
-from claimsengine.engine import Status
 from claimsengine.history import group_claim_events
 from claimsengine.payer import payer_from_dict
 from claimsengine.reconcile import (
@@ -34,6 +33,7 @@ from claimsengine.reconcile import (
     match,
     transfers_from_events,
 )
+from claimsengine.status import ClaimStatus
 
 SCALE = 10**4  # a 6-decimal token: units per cent
 PAYEE_A = "0x" + "aa" * 20
@@ -432,7 +432,9 @@ def event(name: str, tx: int, index: int, **args: object) -> DecodedEvent:
     return DecodedEvent(name, dict(args), tx, tx.to_bytes(32, "big"), index, "0x" + "e0" * 20)
 
 
-def submitted(claim_id: int, status: Status, plan_paid: int, tx: int = 1) -> list[DecodedEvent]:
+def submitted(
+    claim_id: int, status: ClaimStatus, plan_paid: int, tx: int = 1
+) -> list[DecodedEvent]:
     line = COPAY_VISIT
     return [
         event(
@@ -462,7 +464,7 @@ def submitted(claim_id: int, status: Status, plan_paid: int, tx: int = 1) -> lis
             provider=ACCOUNT_A,
             commitment=claim_id.to_bytes(32, "big"),
             service_day=20_500,
-            status=int(status),
+            status=status.code,
             plan_paid=plan_paid,
         ),
     ]
@@ -477,19 +479,19 @@ def paid_event(claim_id: int, tx: int, index: int = 2) -> DecodedEvent:
 @pytest.mark.parametrize(
     ("later", "first", "expected"),
     [
-        ([], Status.PAID, "paid"),
-        ([], Status.QUEUED, "queued"),
-        ([], Status.DENIED, "denied"),
-        ([], Status.PENDING_REVIEW, "pending_review"),
-        (["queued"], Status.QUEUED, "queued"),
-        (["queued", "paid"], Status.QUEUED, "paid"),
-        (["reviewed-yes", "queued"], Status.PENDING_REVIEW, "queued"),
-        (["reviewed-yes", "paid"], Status.PENDING_REVIEW, "paid"),
-        (["reviewed-yes", "queued", "paid"], Status.PENDING_REVIEW, "paid"),
-        (["reviewed-no"], Status.PENDING_REVIEW, "denied"),
+        ([], ClaimStatus.PAID, "paid"),
+        ([], ClaimStatus.QUEUED, "queued"),
+        ([], ClaimStatus.DENIED, "denied"),
+        ([], ClaimStatus.PENDING_REVIEW, "pending_review"),
+        (["queued"], ClaimStatus.QUEUED, "queued"),
+        (["queued", "paid"], ClaimStatus.QUEUED, "paid"),
+        (["reviewed-yes", "queued"], ClaimStatus.PENDING_REVIEW, "queued"),
+        (["reviewed-yes", "paid"], ClaimStatus.PENDING_REVIEW, "paid"),
+        (["reviewed-yes", "queued", "paid"], ClaimStatus.PENDING_REVIEW, "paid"),
+        (["reviewed-no"], ClaimStatus.PENDING_REVIEW, "denied"),
     ],
 )
-def test_status_from_events(later: list[str], first: Status, expected: str) -> None:
+def test_status_from_events(later: list[str], first: ClaimStatus, expected: str) -> None:
     events = submitted(1, first, 9_500)
     for step, name in enumerate(later, start=2):
         if name == "paid":
@@ -515,9 +517,9 @@ def test_status_from_events(later: list[str], first: Status, expected: str) -> N
 
 def test_claims_and_transfers_from_events() -> None:
     events = [
-        *submitted(1, Status.PAID, 9_500, tx=1),
+        *submitted(1, ClaimStatus.PAID, 9_500, tx=1),
         paid_event(1, 1),
-        *submitted(2, Status.QUEUED, 9_500, tx=2),
+        *submitted(2, ClaimStatus.QUEUED, 9_500, tx=2),
     ]
     claims = claims_from_events(group_claim_events(events), {ACCOUNT_A: "HOSP-A"})
     assert [(c.claim_id, c.status, c.paid, c.provider_id) for c in claims] == [

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from claimsengine.abi import text_to_bytes32
-from claimsengine.engine import Status
 from claimsengine.errors import InputError, PlanError
 from claimsengine.exports import ExportError, adjustment_group
 from claimsengine.exports.x12 import build_835
@@ -30,6 +29,7 @@ from claimsengine.reconcile import (
     claims_from_events,
     match,
 )
+from claimsengine.status import ClaimStatus
 from tests.unit.test_reconcile_core import (
     ACCOUNT_A,
     ACCOUNT_B,
@@ -226,7 +226,7 @@ def test_a_claim_denied_in_review_reads_denied_balances_and_passes_pyx12() -> No
     # The copay visit sent to review (plan_paid 95.00) and denied: every line reads as
     # denied under 50, the whole billed 180.00, and nothing is paid. An engine whose
     # ClaimReviewed has no reason field denies with 50 too.
-    events = [*submitted(1, Status.PENDING_REVIEW, 9_500), reviewed(1, False, 2)]
+    events = [*submitted(1, ClaimStatus.PENDING_REVIEW, 9_500), reviewed(1, False, 2)]
     (denied,) = claims_from_events(group_claim_events(events), {ACCOUNT_A: "HOSP-A"})
     assert denied.status == "denied" and denied.review_reason == 50
     assert denied.lines == (denied_line("99213", 18_000, 50),)
@@ -243,7 +243,10 @@ def test_a_claim_denied_in_review_reads_denied_balances_and_passes_pyx12() -> No
 
 @pytest.mark.parametrize(("reason", "group"), [(16, "CO"), (96, "PR"), (197, "CO"), (204, "PR")])
 def test_a_review_denial_carries_its_reason_code(reason: int, group: str) -> None:
-    events = [*submitted(1, Status.PENDING_REVIEW, 9_500), reviewed(1, False, 2, reason=reason)]
+    events = [
+        *submitted(1, ClaimStatus.PENDING_REVIEW, 9_500),
+        reviewed(1, False, 2, reason=reason),
+    ]
     (denied,) = claims_from_events(group_claim_events(events), {ACCOUNT_A: "HOSP-A"})
     assert adjustment_group(reason) == group
     text = build_835(match(settlements([denied]), [])).text
@@ -252,14 +255,14 @@ def test_a_review_denial_carries_its_reason_code(reason: int, group: str) -> Non
 
 
 def test_an_approved_review_keeps_its_pricing() -> None:
-    events = [*submitted(1, Status.PENDING_REVIEW, 9_500), reviewed(1, True, 2, reason=0)]
+    events = [*submitted(1, ClaimStatus.PENDING_REVIEW, 9_500), reviewed(1, True, 2, reason=0)]
     (approved,) = claims_from_events(group_claim_events(events), {ACCOUNT_A: "HOSP-A"})
     assert approved.review_reason is None and approved.lines == (COPAY_VISIT,)
 
 
 def test_a_queued_then_paid_claim_passes_pyx12() -> None:
     events = [
-        *submitted(1, Status.QUEUED, 9_500, tx=1),
+        *submitted(1, ClaimStatus.QUEUED, 9_500, tx=1),
         event("ClaimQueued", 1, 2, claim_id=1, plan_id=b"", position=0, amount=9_500),
         paid_event(1, tx=7),
     ]
@@ -349,7 +352,7 @@ def credit_event(claim_id: int, tx: int, amount: int = 9_500) -> Any:
 def credited_claim(claim_id: int, tx: int) -> Any:
     """A queued claim paid at settlement in transaction ``tx``, whose transfer the token
     refused: ClaimPaid, and ProviderCredited for the claim."""
-    events = [*submitted(claim_id, Status.QUEUED, 9_500, tx=1), paid_event(claim_id, tx)]
+    events = [*submitted(claim_id, ClaimStatus.QUEUED, 9_500, tx=1), paid_event(claim_id, tx)]
     claims = claims_from_events(group_claim_events(events), {ACCOUNT_A: "HOSP-A"})
     (found,) = apply_credits(claims, [credit_event(claim_id, tx)])
     return found
@@ -359,9 +362,9 @@ def test_a_batchs_refused_transfer_credits_each_claim_paid_in_it() -> None:
     # Two claims paid in one batch transaction (tx 5) and one refused transfer of 190.00:
     # ProviderCredited with claim id 0. Each claim is credited its own 95.00.
     events = [
-        *submitted(1, Status.PAID, 9_500, tx=5),
+        *submitted(1, ClaimStatus.PAID, 9_500, tx=5),
         paid_event(1, 5),
-        *submitted(2, Status.PAID, 9_500, tx=5),
+        *submitted(2, ClaimStatus.PAID, 9_500, tx=5),
         paid_event(2, 5, index=4),
     ]
     claims = claims_from_events(group_claim_events(events), {ACCOUNT_A: "HOSP-A"})
@@ -439,7 +442,7 @@ def test_settlements_helper_defaults_are_valid() -> None:
 def test_the_provider_comes_from_the_claims_provider_ref_when_the_engine_emits_it() -> None:
     # A second account of HOSP-A (unknown to the account map) sends the claim; the event's
     # provider_ref names the provider.
-    events = submitted(1, Status.PAID, 9_500)
+    events = submitted(1, ClaimStatus.PAID, 9_500)
     events[1].args["provider"] = ACCOUNT_B
     events[1].args["provider_ref"] = text_to_bytes32("HOSP-A")
     (found,) = claims_from_events(group_claim_events(events), {})

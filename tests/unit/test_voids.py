@@ -30,7 +30,6 @@ from typing import Any
 import pytest
 
 from claimsengine.abi import DecodedEvent, text_to_bytes32
-from claimsengine.engine import Status
 from claimsengine.exports.csv import report_csv
 from claimsengine.exports.fhir import bundle_json
 from claimsengine.exports.x12 import _transaction, build_835, check_835
@@ -47,6 +46,7 @@ from claimsengine.reconcile import (
     match,
     recoveries_from_events,
 )
+from claimsengine.status import ClaimStatus
 from tests.fhir_validator import assert_valid_bundle
 from tests.unit.test_reconcile_core import (
     ACCOUNT_A,
@@ -120,7 +120,9 @@ def segments_of(text: str) -> list[list[str]]:
 # -- from events --------------------------------------------------------------------------
 
 
-def void_event(claim_id: int, block: int, before: Status, debt: int, replaced_by: int = 0) -> Any:
+def void_event(
+    claim_id: int, block: int, before: ClaimStatus, debt: int, replaced_by: int = 0
+) -> Any:
     return event(
         "ClaimVoided",
         block,
@@ -128,7 +130,7 @@ def void_event(claim_id: int, block: int, before: Status, debt: int, replaced_by
         claim_id=claim_id,
         plan_id=text_to_bytes32("SILVER-2027"),
         provider_ref=text_to_bytes32("HOSP-A"),
-        status_before=int(before),
+        status_before=before.code,
         replaced_by=replaced_by,
         debt=debt,
     )
@@ -148,10 +150,10 @@ def recovered_event(claim_id: int, block: int, amount: int) -> DecodedEvent:
 
 def test_a_void_after_payment_reads_voided_with_its_debt_and_replacement() -> None:
     events = [
-        *submitted(1, Status.PAID, 9_500, tx=1),
+        *submitted(1, ClaimStatus.PAID, 9_500, tx=1),
         paid_event(1, 1),
-        void_event(1, 4, Status.PAID, 9_500, replaced_by=2),
-        *submitted(2, Status.PAID, 9_500, tx=4),
+        void_event(1, 4, ClaimStatus.PAID, 9_500, replaced_by=2),
+        *submitted(2, ClaimStatus.PAID, 9_500, tx=4),
     ]
     grouped = group_claim_events(events)
     assert claim_status(grouped[1]) == "voided"  # the ClaimPaid before it does not count
@@ -162,13 +164,13 @@ def test_a_void_after_payment_reads_voided_with_its_debt_and_replacement() -> No
     assert (new.status, new.replaces, new.replaced_by, new.debt) == ("paid", 1, None, 0)
 
 
-@pytest.mark.parametrize("before", [Status.QUEUED, Status.PENDING_REVIEW])
-def test_a_void_before_payment_has_no_debt(before: Status) -> None:
+@pytest.mark.parametrize("before", [ClaimStatus.QUEUED, ClaimStatus.PENDING_REVIEW])
+def test_a_void_before_payment_has_no_debt(before: ClaimStatus) -> None:
     events = [*submitted(1, before, 9_500), void_event(1, 3, before, 0)]
     (found,) = claims_from_events(group_claim_events(events), {ACCOUNT_A: "HOSP-A"})
     assert (found.status, found.voided_from, found.debt, found.reversed) == (
         "voided",
-        before.label,
+        str(before),
         0,
         False,
     )
