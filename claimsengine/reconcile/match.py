@@ -163,9 +163,9 @@ def _claims_without_rows(
 def _resolve(
     row: LedgerRow, found: Sequence[OnChainClaim], ledger_name: str
 ) -> OnChainClaim | None:
-    """The one claim a ledger row is about. A record id that several claims carry is a
-    record that was voided and submitted again (a correction): the row is about the live
-    claim, or, when every one was voided, the latest."""
+    """The one claim a ledger row is about. When one provider's record id is on several
+    claims (a record submitted again after a void), the row is about the live claim, or,
+    when every one was voided, the latest."""
     candidates = found
     if row.provider_id is not None:
         candidates = [c for c in found if c.provider == row.provider_id]

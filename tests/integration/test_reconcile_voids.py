@@ -46,6 +46,7 @@ from tests.integration.test_reconcile import (
     SCALE,
     build,
     by_record,
+    claims,
     record,
     token_balance,
 )
@@ -198,3 +199,23 @@ def test_fhir_and_csv(report: ReconciliationReport, voids: tuple[Path, dict[str,
         "0.00",
         "-95.00",
     )
+
+
+def test_the_cli_shows_the_voids_and_the_debt(
+    voids: tuple[Path, dict[str, int]], tmp_path: Path
+) -> None:
+    folder, _ids = voids
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text(LEDGER)
+    result = claims(folder, "reconcile", PLAN, "--ledger", str(ledger))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())  # the tables wrap long cells
+    assert "A-1001 voided 95.00 95.00 0.00 -95.00" in text
+    assert (
+        "HOSP-A: voids reversed 190.00 of its payments; kept back from later payments 95.00, "
+        "still owed to the plan 95.00." in text
+    )
+    assert "debts balance ok voided payments 190.00 = recovered 95.00 + still owed 95.00" in text
+    data = json.loads(claims(folder, "--json", "reconcile", PLAN, "--ledger", str(ledger)).stdout)
+    assert data["summary"]["voided"] == 2
+    assert data["totals"]["voided"] == "190.00" and data["totals"]["debt_recovered"] == "95.00"
