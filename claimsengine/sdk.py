@@ -77,6 +77,8 @@ SMALL_BATCH = 3
 FUND_ATTEMPTS = 5
 #: The token's revert when a funding finds less allowance than it needs.
 ALLOWANCE_SPENT = "erc20: insufficient allowance"
+#: The contract's revert for a second vote by one adjudicator on one claim.
+ALREADY_VOTED = "claims: already voted"
 #: Statuses that nothing changes any more (a paid claim may still be voided by its provider,
 #: but nothing pays it again).
 FINAL_STATUSES = ("paid", "denied", "voided")
@@ -113,8 +115,9 @@ def transaction_gas(workspace: Workspace, tx_hash: str) -> int:
 
 
 def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
-    """A claim's result: amounts from its events, status from the contract's storage, and
-    the off-chain names (record id, provider id) that this workspace knows."""
+    """A claim's result: amounts from its events, status from the contract's storage, the
+    off-chain names (record id, provider id) that this workspace knows, and the votes of a
+    claim that had any, with its plan's quorum."""
     entry = workspace.journal.by_commitment(events.commitment)
     plan_id = bytes32_to_text(events.submitted.args["plan_id"])
     provider_id = workspace.provider_ids_by_account(plan_id).get(events.provider_account)
@@ -126,6 +129,7 @@ def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
         status=state.status,
         record_id=entry.record_id if entry else None,
         provider_id=provider_id,
+        quorum=review_quorum(workspace, plan_id) if events.votes else None,
     )
 
 
@@ -928,7 +932,17 @@ class AdjudicatorClient(Party):
         The result carries the votes so far."""
         if not approve:
             check_denial_reason(reason)
-        self.engine.review(self.account, claim_id, approve, 0 if approve else reason)
+        try:
+            self.engine.review(self.account, claim_id, approve, 0 if approve else reason)
+        except TransactionReverted as error:
+            if error.reason != ALREADY_VOTED:
+                raise
+            raise ClaimsError(
+                f"{describe_account(self.workspace, self.account)} has voted on claim "
+                f"{claim_id} already; each adjudicator decides a claim once",
+                hint="another adjudicator casts the next vote (--as ALIAS); `claims review "
+                "list` shows who has voted",
+            ) from error
         result = claim_result(self.workspace, claim_id)
         return with_quorum(result, review_quorum(self.workspace, result.plan_id))
 

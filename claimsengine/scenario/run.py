@@ -159,15 +159,12 @@ class _Runner:
                 plan=setup.plan,
                 insurer=setup.insurer,
                 adjudicator=setup.adjudicator,
+                more_adjudicators=setup.more_adjudicators,
                 members=scenario.members.get(plan_id, ()),
                 providers=providers,
                 funding=scenario.funding.get(plan_id),
             )
             onboard(ws, onboarding)
-            if setup.more_adjudicators:
-                with ws.command():
-                    for account in setup.more_adjudicators:
-                        self.insurer(plan_id).set_adjudicator(plan_id, account)
 
     def insurer(self, plan_id: str, account: str | None = None) -> InsurerClient:
         """The plan's insurer, or ``account`` acting as one (to test who may)."""

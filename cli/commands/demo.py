@@ -40,11 +40,12 @@ if TYPE_CHECKING:
 @pass_app
 def demo(app: App, keep: Path | None, initial_funding: int, top_up: int) -> None:
     """Run the whole flow on a fresh embedded chain in a temporary folder (--state is not
-    used and ./.claims is never touched): deploy fixtures/plans/silver.yaml, enrol
-    fixtures/members.csv, register HOSP-A (hospital-1) and HOSP-B (hospital-2), set the
-    adjudicator, set the clock to 2027-07-01, fund the pool a little, submit the nine
-    records in fixtures/records, approve the claim pending review, top the pool up so the
-    queued claims are paid, and print a summary.
+    used and ./.claims is never touched): deploy fixtures/plans/silver.yaml with a
+    two-person review (review_quorum 2), enrol fixtures/members.csv, register HOSP-A
+    (hospital-1) and HOSP-B (hospital-2), make adjudicator and auditor its adjudicators,
+    set the clock to 2027-07-01, fund the pool a little, submit the nine records in
+    fixtures/records, have both adjudicators approve the claim pending review, top the
+    pool up so the queued claims are paid, and print a summary.
 
     \b
     Example:
@@ -90,6 +91,7 @@ def demo(app: App, keep: Path | None, initial_funding: int, top_up: int) -> None
 
 
 def _render(out: Any, summary: DemoSummary) -> None:
+    from claimsengine.demo import REVIEW_QUORUM
     from claimsengine.money import format_cents
 
     out.print(f"Demo: plan {summary.plan_id}, clock {summary.clock}, {len(summary.claims)} claims.")
@@ -108,6 +110,25 @@ def _render(out: Any, summary: DemoSummary) -> None:
             "; ".join(claim.reasons()),
         )
     out.print(rows)
+    votes = table(
+        "claim",
+        "vote",
+        "adjudicator",
+        "decision",
+        "status after",
+        title=f"Two-person review (review_quorum {REVIEW_QUORUM})",
+        right=("claim", "vote"),
+    )
+    for claim in summary.claims:
+        for number, vote in enumerate(claim.votes, start=1):
+            votes.add_row(
+                str(claim.result.claim_id),
+                f"{number} of {REVIEW_QUORUM}",
+                vote["adjudicator"],
+                vote["decision"],
+                vote["status"],
+            )
+    out.print(votes)
     totals = summary.totals()
     out.print(
         key_value_table(

@@ -116,6 +116,7 @@ def submit(
 
 def _replacement_notes(workspace: Any, report: SubmitReport) -> list[str]:
     """For people: which claim the correction replaced, and the gas of its transaction."""
+    from claimsengine.cli.commands.void import debt_note
     from claimsengine.sdk import transaction_gas
 
     notes = []
@@ -127,6 +128,7 @@ def _replacement_notes(workspace: Any, report: SubmitReport) -> list[str]:
                 f"Claim {result.claim_id} replaces claim {result.replaces}, which is now "
                 f"voided (one transaction, gas {gas:,})."
             )
+            notes.extend(debt_note(workspace, result))
     return notes
 
 

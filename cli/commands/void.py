@@ -36,17 +36,18 @@ def void(app: App, claim_id: int | None, record_id: str | None, provider_id: str
       claims --as hospital-1 void 4
     """
     check_claim_reference(claim_id, record_id, provider_id)
-    from claimsengine.sdk import HospitalClient
+    from claimsengine.sdk import HospitalClient, claim_result, record_result
+    from claimsengine.status import ClaimStatus
 
     workspace = app.workspace()
     hospital = HospitalClient(workspace, app.as_account)
     with workspace.command():
-        if claim_id is not None:
-            result = hospital.void(claim_id)
-        else:
+        if claim_id is None:
             assert record_id is not None
-            result = hospital.void_record(record_id, provider_id)
-    notes = void_notes(workspace, result)
+            claim_id = record_result(workspace, record_id, provider_id).claim_id
+        before = claim_result(workspace, claim_id).status
+        result = hospital.void(claim_id)
+    notes = void_notes(workspace, result, already=before == ClaimStatus.VOIDED)
 
     def render(console: Any) -> None:
         for note in notes:
@@ -56,22 +57,32 @@ def void(app: App, claim_id: int | None, record_id: str | None, provider_id: str
     app.emit(result.to_json(), render)
 
 
-def void_notes(workspace: Workspace, result: ClaimResult) -> list[str]:
-    """What people read above a voided claim: the void's transaction and gas, the claim
-    that replaced it, and what its provider owes the plan now."""
-    from claimsengine.money import format_cents
+def void_notes(workspace: Workspace, result: ClaimResult, *, already: bool) -> list[str]:
+    """What people read above a voided claim: the void's transaction and gas (or that it was
+    voided before), the claim that replaced it, and what its provider owes the plan now."""
     from claimsengine.sdk import transaction_gas
 
     tx = result.transactions.get("voided")
-    gas = f", gas {transaction_gas(workspace, tx):,}" if tx else ""
-    notes = [f"Claim {result.claim_id} is voided (transaction {tx}{gas})."]
+    if already:
+        notes = [f"Claim {result.claim_id} was voided already (transaction {tx}); nothing sent."]
+    else:
+        gas = f", gas {transaction_gas(workspace, tx):,}" if tx else ""
+        notes = [f"Claim {result.claim_id} is voided (transaction {tx}{gas})."]
     if result.replaced_by is not None:
         notes.append(f"Claim {result.replaced_by} replaced it.")
-    if result.provider_id:
-        debt = workspace.engine.provider_info(result.plan_id, result.provider_id).debt
-        if debt:
-            notes.append(
-                f"{result.provider_id} owes plan {result.plan_id} {format_cents(debt)}, kept "
-                "back from its next payments from the plan."
-            )
-    return notes
+    return [*notes, *debt_note(workspace, result)]
+
+
+def debt_note(workspace: Workspace, result: ClaimResult) -> list[str]:
+    """What the claim's provider owes its plan now (voided paid claims), if anything."""
+    from claimsengine.money import format_cents
+
+    if not result.provider_id:
+        return []
+    debt = workspace.engine.provider_info(result.plan_id, result.provider_id).debt
+    if not debt:
+        return []
+    return [
+        f"{result.provider_id} owes plan {result.plan_id} {format_cents(debt)}, kept back "
+        "from its next payments from the plan."
+    ]

@@ -15,7 +15,8 @@ import pytest
 
 from claimsengine.abi import text_to_bytes32
 from claimsengine.chain.embedded import EmbeddedChain
-from claimsengine.engine import Role, Status, terms_abi
+from claimsengine.engine import Role, terms_abi
+from claimsengine.status import ClaimStatus
 
 from .conftest import TOKEN_SCALE, Deployment, Submitted, deploy, reverts
 from .test_gas import report
@@ -42,11 +43,11 @@ def adjudicators(d: Deployment) -> tuple[str, str, str]:
 def pending(d: Deployment, service_day: date = DAY) -> Submitted:
     member = d.enroll("m1", date(2026, 1, 1))
     sub = d.submit(d.claim(member, service_day, BIG_ONE))
-    assert sub.status == Status.PENDING_REVIEW
+    assert sub.status == ClaimStatus.PENDING_REVIEW
     return sub
 
 
-def state(d: Deployment, sub: Submitted) -> Status:
+def state(d: Deployment, sub: Submitted) -> ClaimStatus | None:
     return d.status(sub.submitted["commitment"]).status
 
 
@@ -88,7 +89,7 @@ def test_two_approvals_approve(two: Deployment) -> None:
     ]
     assert d.events(vote, "ClaimReviewed") == []
     assert d.events(vote, "ClaimPaid") == []
-    assert state(d, sub) == Status.PENDING_REVIEW
+    assert state(d, sub) == ClaimStatus.PENDING_REVIEW
     assert d.engine.review_votes(sub.claim_id) == (1, 0)
     assert d.engine.has_voted(sub.claim_id, first)
     assert not d.engine.has_voted(sub.claim_id, second)
@@ -98,7 +99,7 @@ def test_two_approvals_approve(two: Deployment) -> None:
     assert [e["approvals"] for e in d.events(decision, "ReviewVoted")] == [2]
     (reviewed,) = d.events(decision, "ClaimReviewed")
     assert (reviewed["adjudicator"], reviewed["approved"]) == (second, True)
-    assert state(d, sub) == Status.PAID
+    assert state(d, sub) == ClaimStatus.PAID
     assert d.balance(d.hospital) - hospital_before == BIG_PLAN_PAID * TOKEN_SCALE
     # Decided: no more votes.
     with reverts("claims: not pending review"):
@@ -120,7 +121,7 @@ def test_two_denials_deny_with_the_reason_of_the_last(two: Deployment) -> None:
     assert (vote["reason"], vote["approvals"], vote["denials"]) == (204, 0, 2)
     (reviewed,) = d.events(decision, "ClaimReviewed")
     assert (reviewed["approved"], reviewed["reason"]) == (False, 204)
-    assert state(d, sub) == Status.DENIED
+    assert state(d, sub) == ClaimStatus.DENIED
     assert d.accumulators(member) == (0, 0, 0)
     assert d.units(member, "BIG") == 0
 
@@ -131,12 +132,12 @@ def test_a_split_vote_waits_for_a_third(two: Deployment) -> None:
     sub = pending(d)
     d.review(sub.claim_id, True, sender=first)
     d.review(sub.claim_id, False, sender=second)
-    assert state(d, sub) == Status.PENDING_REVIEW
+    assert state(d, sub) == ClaimStatus.PENDING_REVIEW
     assert d.engine.review_votes(sub.claim_id) == (1, 1)
     decision = d.review(sub.claim_id, False, sender=third)
     (reviewed,) = d.events(decision, "ClaimReviewed")
     assert (reviewed["approved"], reviewed["reason"]) == (False, 50)  # 0 asks for 50
-    assert state(d, sub) == Status.DENIED
+    assert state(d, sub) == ClaimStatus.DENIED
 
 
 @pytest.mark.parametrize("again", [True, False])
@@ -193,7 +194,7 @@ def test_a_denial_with_forged_effects_is_refused(two: Deployment) -> None:
                 0,
             )
     d.review(sub.claim_id, False, sender=second)
-    assert state(d, sub) == Status.DENIED
+    assert state(d, sub) == ClaimStatus.DENIED
 
 
 def test_quorum_one_decides_at_the_first_vote(chain: EmbeddedChain) -> None:
@@ -202,7 +203,7 @@ def test_quorum_one_decides_at_the_first_vote(chain: EmbeddedChain) -> None:
     decision = d.review(sub.claim_id, True)
     assert [e["approvals"] for e in d.events(decision, "ReviewVoted")] == [1]
     assert len(d.events(decision, "ClaimReviewed")) == 1
-    assert state(d, sub) == Status.PAID
+    assert state(d, sub) == ClaimStatus.PAID
 
 
 def test_gas_of_a_vote(two: Deployment) -> None:
