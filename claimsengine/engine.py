@@ -14,8 +14,9 @@ from typing import Any
 
 from claimsengine import compiler
 from claimsengine.abi import ContractABI, DecodedEvent, bytes32_to_text, text_to_bytes32
+from claimsengine.adjudication import REJECT_INVALID_CLAIM
 from claimsengine.chain.base import Chain, Log, Receipt
-from claimsengine.errors import NotAuthorised, TransactionReverted
+from claimsengine.errors import ClaimRejected, ClaimsError, NotAuthorised, TransactionReverted
 from claimsengine.plan import Plan, Service
 from claimsengine.status import NO_CLAIM, ClaimStatus
 
@@ -467,15 +468,18 @@ class Engine(Contract):
     # -- hospital ----------------------------------------------------------------------
     @staticmethod
     def _check_shape(claims: Sequence[ChainClaim]) -> None:
-        # The contract's ABI bounds refuse these before its code runs, so without a
-        # reason string: give the spec's reason (check 3) instead of a bare revert.
+        # The contract's ABI bounds refuse these before its code runs, with no reason at
+        # all. Say what is wrong before sending: an error of ours, not a revert.
         if len(claims) > MAX_BATCH:
-            raise TransactionReverted(
-                "claims: invalid batch", hint=f"send at most {MAX_BATCH} claims per batch"
+            raise ClaimsError(
+                f"a batch holds at most {MAX_BATCH} claims, this one has {len(claims)}",
+                hint=f"send at most {MAX_BATCH} claims per batch",
             )
         for claim in claims:
             if len(claim.lines) > MAX_LINES:
-                raise reverted(TransactionReverted("claims: invalid claim"))
+                raise ClaimRejected(
+                    REJECT_INVALID_CLAIM, f"{len(claim.lines)} lines, at most {MAX_LINES}"
+                )
 
     def submit_claim(
         self, sender: str, plan_id: str, claim: ChainClaim, *, gas: int | None = None

@@ -17,6 +17,7 @@ __all__ = [
     "ExportError",
     "InputError",
     "LedgerError",
+    "MissingRole",
     "NotAuthorised",
     "NodeRequestError",
     "NonceTaken",
@@ -185,6 +186,20 @@ class TransactionReverted(ChainError):
 
 class NotAuthorised(TransactionReverted):
     """The sender lacks the role the call needs (the contract said so)."""
+
+
+class MissingRole(ClaimsError):
+    """The acting account lacks the role an action needs in a plan, found before anything
+    was sent (``Party.require``); the contract would refuse it with ``access: not authorised``.
+    """
+
+    def __init__(
+        self, message: str, *, plan_id: str, role: str, account: str, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.plan_id = plan_id
+        self.role = role
+        self.account = account
 
 
 class NotFound(ClaimsError):

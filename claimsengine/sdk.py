@@ -38,11 +38,11 @@ from claimsengine.engine import (
     PoolState,
     ProviderState,
     Role,
-    reverted,
 )
 from claimsengine.errors import (
     ClaimsError,
     InputError,
+    MissingRole,
     NotFound,
     RecordError,
     TransactionReverted,
@@ -104,6 +104,34 @@ class Party:
     @property
     def engine(self):  # type: ignore[no-untyped-def]
         return self.workspace.engine
+
+    def require(self, plan_id: str, role: Role | str, action: str | None = None) -> PlanInfo:
+        """Refuse, before sending anything, when this party's account lacks ``role`` (a
+        ``Role``, or "admin" / "adjudicator") in the plan: ``MissingRole``, whose message
+        names the account, the role, the plan and the fix. ``action`` ("fund the pool")
+        words what was refused. A missing plan is ``NotFound`` first. Returns the plan."""
+        needed = role if isinstance(role, Role) else Role[role.upper()]
+        info = self.workspace.plan(plan_id)
+        if needed in self.engine.roles(plan_id, self.account):
+            return info
+        who = describe_account(self.workspace, self.account)
+        cannot = f", so it cannot {action}" if action else ""
+        if needed == Role.ADMIN:
+            raise MissingRole(
+                f"{who} is not the insurer (admin) of plan {plan_id}{cannot}",
+                plan_id=plan_id,
+                role="admin",
+                account=self.account,
+                hint=f"act as the plan's admin {info.admin} (for the dev accounts: --as insurer)",
+            )
+        raise MissingRole(
+            f"{who} is not an adjudicator of plan {plan_id}{cannot}",
+            plan_id=plan_id,
+            role="adjudicator",
+            account=self.account,
+            hint="act as an adjudicator (--as adjudicator); the insurer grants the role with "
+            f"`claims adjudicator add {plan_id} --account ALIAS`",
+        )
 
 
 # -- reading claims -------------------------------------------------------------------------
@@ -288,10 +316,7 @@ class InsurerClient(Party):
     def fund(self, plan_id: str, cents: int) -> PoolState:
         if cents <= 0:
             raise InputError("the amount must be more than 0.00", field="AMOUNT")
-        info = self.workspace.plan(plan_id)
-        if Role.ADMIN not in self.engine.roles(plan_id, self.account):
-            # The contract would refuse it too; say so before touching the token.
-            raise reverted(TransactionReverted("access: not authorised"))
+        info = self.require(plan_id, Role.ADMIN, "fund the pool")  # before touching the token
         token = DevToken(self.workspace.chain, info.token)
         units = cents * info.token_scale
         balance = token.balance_of(self.account)

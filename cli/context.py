@@ -254,24 +254,9 @@ def describe_account(workspace: Workspace, account: str) -> str:
 def require_role(workspace: Workspace, plan_id: str, account: str, role: str, action: str) -> None:
     """Refuse, before sending anything, an account that lacks ``role`` ("admin" or
     "adjudicator") in the plan, with a message that names the role and the fix."""
-    from claimsengine.engine import Role
+    from claimsengine.sdk import Party
 
-    info = workspace.plan(plan_id)  # NotFound names a missing plan first
-    address = workspace.chain.address_of(account)
-    needed = Role.ADMIN if role == "admin" else Role.ADJUDICATOR
-    if needed in workspace.engine.roles(plan_id, address):
-        return
-    who = describe_account(workspace, account)
-    if needed == Role.ADMIN:
-        raise ClaimsError(
-            f"{who} is not the insurer (admin) of plan {plan_id}, so it cannot {action}",
-            hint=f"act as the plan's admin {info.admin} (for the dev accounts: --as insurer)",
-        )
-    raise ClaimsError(
-        f"{who} is not an adjudicator of plan {plan_id}, so it cannot {action}",
-        hint="act as an adjudicator (--as adjudicator); the insurer grants the role with "
-        f"`claims adjudicator add {plan_id} --account ALIAS`",
-    )
+    Party(workspace, account).require(plan_id, role, action)
 
 
 # -- output for people ------------------------------------------------------------------------

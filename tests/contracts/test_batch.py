@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from claimsengine.abi import text_to_bytes32
 from claimsengine.chain.base import Receipt
 from claimsengine.engine import ChainClaim
-from claimsengine.errors import TransactionReverted
+from claimsengine.errors import ClaimsError, TransactionReverted
 from claimsengine.status import ClaimStatus
 
 from .conftest import (
@@ -188,8 +189,16 @@ def test_a_batch_of_more_than_100_is_refused() -> None:
     d = fresh()
     m1 = pseudonym("m1")
     claims = [d.claim(m1, d_(5, 1), [("Z", 1, 12_000)]) for _ in range(101)]
-    with pytest.raises(TransactionReverted):
+    # The Engine says so before sending: an error of ours, not a revert.
+    with pytest.raises(ClaimsError) as refused:
         d.engine.submit_claims(d.hospital, d.plan_id, claims)
+    assert str(refused.value) == "a batch holds at most 100 claims, this one has 101"
+    assert not isinstance(refused.value, TransactionReverted)
+    # Sent anyway, the contract's ABI bound refuses it.
+    with pytest.raises(TransactionReverted):
+        d.engine.transact(
+            d.hospital, "submit_claims", text_to_bytes32(d.plan_id), [c.as_abi() for c in claims]
+        )
     assert d.engine.next_claim_id() == 1
     d.chain.close()
 

@@ -13,9 +13,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from claimsengine.abi import text_to_bytes32
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.engine import ChainClaim
-from claimsengine.errors import NotAuthorised, TransactionReverted
+from claimsengine.errors import ClaimRejected, NotAuthorised, TransactionReverted
 from claimsengine.status import ClaimStatus
 
 from .conftest import (
@@ -211,16 +212,24 @@ def test_3_thirty_two_lines_and_one_unit_are_accepted(checks: Deployment) -> Non
 
 
 def test_3_more_lines_than_the_limit_is_rejected(checks: Deployment) -> None:
+    # The Engine refuses it before sending (the contract's ABI bound would revert it with no
+    # reason): a reject of check 3, not a revert that never happened.
     member = checks.enroll("m1", date(2026, 1, 1))
-    with reverts("claims: invalid claim"):
+    with pytest.raises(ClaimRejected) as rejected:
         checks.submit(checks.claim(member, DAY, [("X", 1, 100)] * 33))
+    assert rejected.value.reason == "invalid claim"
+    assert str(rejected.value) == "claim rejected: invalid claim (33 lines, at most 32)"
+    assert not isinstance(rejected.value, TransactionReverted)
 
 
 def test_3_more_lines_than_the_limit_reverts_and_records_nothing(checks: Deployment) -> None:
+    # Sent anyway, past the Engine's check, the contract itself refuses it.
     member = checks.enroll("m1", date(2026, 1, 1))
     claim = checks.claim(member, DAY, [("X", 1, 100)] * 33)
     with pytest.raises(TransactionReverted):
-        checks.submit(claim)
+        checks.engine.transact(
+            checks.hospital, "submit_claim", text_to_bytes32(checks.plan_id), claim.as_abi()
+        )
     assert checks.status(claim.commitment).status is None
     assert checks.engine.next_claim_id() == 1
 

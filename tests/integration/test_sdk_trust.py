@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from claimsengine.errors import ClaimsError, InputError, NotFound
+from claimsengine.engine import DevToken, Role
+from claimsengine.errors import (
+    ClaimsError,
+    InputError,
+    MissingRole,
+    NotFound,
+    TransactionReverted,
+)
 from claimsengine.plan import load_plan
 from claimsengine.records import TreatmentRecord
 from claimsengine.sdk import AdjudicatorClient, HospitalClient, InsurerClient
@@ -34,6 +41,55 @@ def knee(workspace: Workspace) -> int:
         result = HospitalClient(workspace).submit(TreatmentRecord.from_json(surgery))
     assert result.status == "pending_review"
     return result.claim_id
+
+
+# -- roles, checked before anything is sent -------------------------------------------------
+
+
+def test_require_passes_an_account_with_the_role(workspace: Workspace) -> None:
+    assert InsurerClient(workspace, "insurer").require(PLAN, "admin").plan_id == PLAN
+    AdjudicatorClient(workspace, "adjudicator").require(PLAN, Role.ADJUDICATOR)
+
+
+def test_require_refuses_an_admin_action_with_the_clis_words(workspace: Workspace) -> None:
+    with pytest.raises(MissingRole) as refused:
+        HospitalClient(workspace, "hospital-1").require(PLAN, "admin", "enrol members")
+    assert str(refused.value) == (
+        "hospital-1 (0x90F7…b906) is not the insurer (admin) of plan SILVER-2027, so it "
+        "cannot enrol members"
+    )
+    assert (refused.value.plan_id, refused.value.role) == (PLAN, "admin")
+    assert refused.value.account == workspace.chain.address_of("hospital-1")
+    assert not isinstance(refused.value, TransactionReverted)  # nothing was sent
+
+
+def test_require_refuses_an_adjudication_without_the_role(workspace: Workspace) -> None:
+    with pytest.raises(MissingRole) as refused:
+        AdjudicatorClient(workspace, "hospital-1").require(PLAN, Role.ADJUDICATOR)
+    assert str(refused.value) == (
+        "hospital-1 (0x90F7…b906) is not an adjudicator of plan SILVER-2027"
+    )
+    assert refused.value.hint == (
+        "act as an adjudicator (--as adjudicator); the insurer grants the role with "
+        "`claims adjudicator add SILVER-2027 --account ALIAS`"
+    )
+
+
+def test_require_names_a_missing_plan_first(workspace: Workspace) -> None:
+    with pytest.raises(NotFound):
+        HospitalClient(workspace, "hospital-1").require("NO-SUCH-PLAN", "admin")
+
+
+def test_funding_by_an_outsider_is_refused_before_the_token_is_touched(
+    workspace: Workspace,
+) -> None:
+    outsider = InsurerClient(workspace, "hospital-1")
+    token = DevToken(workspace.chain, workspace.plan(PLAN).token)
+    allowance = token.allowance(outsider.account, workspace.engine.address)
+    with pytest.raises(MissingRole) as refused, workspace.command():
+        outsider.fund(PLAN, 1_000)
+    assert str(refused.value).endswith("so it cannot fund the pool")
+    assert token.allowance(outsider.account, workspace.engine.address) == allowance
 
 
 # -- the owner ----------------------------------------------------------------------------------
