@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,52 @@ def test_the_cli_shows_the_voids_and_the_debt(
     data = json.loads(claims(folder, "--json", "reconcile", PLAN, "--ledger", str(ledger)).stdout)
     assert data["summary"]["voided"] == 2
     assert data["totals"]["voided"] == "190.00" and data["totals"]["debt_recovered"] == "95.00"
+
+
+def test_the_next_payments_pay_the_rest_of_the_debt(
+    voids: tuple[Path, dict[str, int]], tmp_path: Path
+) -> None:
+    """On a copy of the chain: HOSP-A sends two visits (A-1005, M-0001 on 2027-06-10, and
+    A-1006, M-0004 on 2027-06-11, each billed 120.00: no 45, copay 25.00, the plan pays
+    95.00; two transactions). The pool has 125.00. A-1005 is paid 95.00, all of it kept back
+    for the 95.00 HOSP-A still owes (DebtRecovered for A-1005, no transfer; back to the pool:
+    125.00); the debt is 0.00, so A-1006's 95.00 is transferred (30.00 left).
+    HOSP-A: paid 285.00 + 95.00 + 95.00 = 475.00, kept back 95.00 + 95.00 = 190.00,
+    transfers 190.00 + 95.00 = 285.00 = 475.00 - 190.00; voided 190.00 = recovered 190.00."""
+    folder, _ids = voids
+    copy = tmp_path / "state"
+    shutil.copytree(folder, copy)
+    visits = [
+        record("A-1005", "HOSP-A", "M-0001", "2027-06-10", [("99213", "120.00")]),
+        record("A-1006", "HOSP-A", "M-0004", "2027-06-11", [("99213", "120.00")]),
+    ]
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text(LEDGER + "A-1005,95.00\n")
+    with Workspace.open(copy) as ws:
+        with ws.command():
+            outcomes = HospitalClient(ws).submit_many(visits)
+        assert [o.result.status for o in outcomes if o.result] == ["paid", "paid"]
+        assert ws.engine.provider_info(PLAN, "HOSP-A").debt == 0
+        assert ws.engine.pool_state(PLAN).balance == 3_000
+        report = reconcile(ws, PLAN, ledger, member_ids=True)
+    a1005 = by_record(report)["A-1005"].claim
+    assert a1005 is not None
+    assert [(r.claim_id, r.amount) for r in report.recoveries][-1] == (a1005.claim_id, 9_500)
+    totals = {p.provider_id: p for p in report.providers}["HOSP-A"]
+    hosp_a = (totals.paid, totals.recovered, totals.voided, totals.debt)
+    assert hosp_a == (47_500, 19_000, 19_000, 0)
+    assert totals.transfers == 28_500 * SCALE
+    assert report.ok, report.checks
+    records = by_record(report)
+    assert records["A-1005"].result == "matched"
+    assert records["A-1002"].to_json()["debt_recovered"] == "95.00"  # now paid back too
+    text = build_835(report).text
+    assert_valid_835(text)
+    segments = [s.strip().split("*") for s in text.split("~") if s.strip()]
+    # PLB: WO -95.00 and 95.00 for each void (sum 0.00); CLP04 95.00 (as before) + 95.00
+    # (A-1005) + 95.00 (A-1006) = 285.00; BPR02 = 285.00 - 0.00 = 285.00, the transfers.
+    (plb,) = [s for s in segments if s[0] == "PLB"]
+    assert plb[3:] == [
+        "WO:A-1001", "-95.00", "WO:A-1001", "95.00", "WO:A-1002", "-95.00", "WO:A-1002", "95.00",
+    ]  # fmt: skip
+    assert [s[2] for s in segments if s[0] == "BPR"][0] == "285.00"
