@@ -269,3 +269,51 @@ def test_the_next_payments_pay_the_rest_of_the_debt(
         "WO:A-1001", "-95.00", "WO:A-1001", "95.00", "WO:A-1002", "-95.00", "WO:A-1002", "95.00",
     ]  # fmt: skip
     assert [s[2] for s in segments if s[0] == "BPR"][0] == "285.00"
+
+
+def test_a_batchs_one_payment_pays_the_rest_of_the_debt(
+    voids: tuple[Path, dict[str, int]], tmp_path: Path
+) -> None:
+    """On a copy of the chain: HOSP-A sends four visits in one batch (99213 billed 120.00 for
+    M-0001, M-0004, M-0003 and M-0006 on 2027-06-10 to 06-13: the plan pays 95.00 each). The
+    pool has 125.00: the first is paid 95.00 (30.00 left), the other three queue (95.00 >
+    30.00; 285.00 reserved). The batch's one payment of 95.00 is all kept back for the 95.00
+    HOSP-A owes: DebtRecovered with claim id 0 in the batch's transaction, no transfer; the
+    pool is back at 125.00 and the debt is 0.00.
+    HOSP-A: paid 285.00 + 95.00 = 380.00, kept back 95.00 + 95.00 = 190.00, transfers still
+    190.00 = 380.00 - 190.00; queued 285.00."""
+    folder, _ids = voids
+    copy = tmp_path / "state"
+    shutil.copytree(folder, copy)
+    visits = [
+        record(f"A-20{n}", "HOSP-A", member, f"2027-06-1{n}", [("99213", "120.00")])
+        for n, member in enumerate(("M-0001", "M-0004", "M-0003", "M-0006"))
+    ]
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text(LEDGER)
+    with Workspace.open(copy) as ws:
+        with ws.command():
+            outcomes = HospitalClient(ws).submit_many(visits)
+        results = [o.result for o in outcomes if o.result]
+        assert [r.status for r in results] == ["paid", "queued", "queued", "queued"]
+        assert len({r.transactions["submitted"] for r in results}) == 1  # one batch
+        assert ws.engine.provider_info(PLAN, "HOSP-A").debt == 0
+        assert ws.engine.pool_state(PLAN).balance == 12_500
+        report = reconcile(ws, PLAN, ledger, member_ids=True)
+    batch_tx = bytes.fromhex(results[0].transactions["submitted"][2:])
+    assert [(r.claim_id, r.amount, r.tx_hash) for r in report.recoveries][-1] == (
+        0,
+        9_500,
+        batch_tx,
+    )
+    totals = {p.provider_id: p for p in report.providers}["HOSP-A"]
+    hosp_a = (totals.paid, totals.recovered, totals.voided, totals.debt, totals.queued)
+    assert hosp_a == (38_000, 19_000, 19_000, 0, 28_500)
+    assert totals.transfers == 19_000 * SCALE
+    assert report.ok, report.checks
+    text = build_835(report).text
+    assert_valid_835(text)
+    # CLP04: 95.00 (as before) + 95.00 (A-200) = 190.00; PLB: -95.00 + 95.00 for each void
+    # (0.00); BPR02 = 190.00, the transfers.
+    segments = [s.strip().split("*") for s in text.split("~") if s.strip()]
+    assert [s[2] for s in segments if s[0] == "BPR"][0] == "190.00"
