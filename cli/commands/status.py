@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from claimsengine.cli.context import App, claim_table, json_option, pass_app
+
+if TYPE_CHECKING:
+    from claimsengine.results import ClaimResult
+    from claimsengine.workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,7 +64,32 @@ def status(app: App, claim_id: int | None, record_id: str | None, provider_id: s
             assert record_id is not None
             result = record_result(workspace, record_id, provider_id)
 
+    notes = claim_notes(workspace, result)
+
     def render(console: Any) -> None:
         console.print(claim_table(result))
+        for note in notes:
+            console.print(note)
 
     app.emit(result.to_json(), render)
+
+
+def claim_notes(workspace: Workspace, result: ClaimResult) -> list[str]:
+    """For people, under a claim's table: the correction it made or that replaced it, and
+    the votes of a claim that is still in review."""
+    from claimsengine.cli.commands.review import votes_text
+    from claimsengine.sdk import describe_account
+
+    notes = []
+    if result.replaces is not None:
+        notes.append(f"It replaces claim {result.replaces}, which is voided.")
+    if result.replaced_by is not None:
+        notes.append(f"Claim {result.replaced_by} replaced it.")
+    if result.status == "pending_review" and result.review is not None:
+        voters = ", ".join(
+            f"{describe_account(workspace, vote.adjudicator)}: "
+            + ("approve" if vote.approved else f"deny {vote.reason}")
+            for vote in result.review.votes
+        )
+        notes.append(f"Votes so far: {votes_text(result.review)} ({voters}).")
+    return notes

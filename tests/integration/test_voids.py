@@ -455,6 +455,8 @@ def test_claims_submit_replaces(state: Path, tmp_path: Path) -> None:
     (result,) = claims_json(state, "submit", fix, "--replaces", "2")
     assert (result["claim_id"], result["replaces"], result["status"]) == (5, 2, "pending_review")
     assert claims_json(state, "status", "2")["replaced_by"] == 5
+    assert "It replaces claim 2, which is voided." in claims(state, "status", "5").stdout
+    assert "Claim 5 replaced it." in claims(state, "status", "2").stdout
 
 
 def test_claims_submit_replaces_takes_one_record(state: Path) -> None:
@@ -474,6 +476,8 @@ def test_claims_review_shows_the_votes_so_far(state: Path) -> None:
     )
     listed = claims(state, "review", "list", QUORUM_PLAN).stdout
     assert "1 of 2 approvals, 0 of 2 denials" in listed
+    status = claims(state, "status", "4").stdout
+    assert "Votes so far: 1 of 2 approvals, 0 of 2 denials (adjudicator (0x" in status
     assert "adjudicator (0x" in listed and ": approve" in listed
     (waiting,) = claims_json(state, "review", "list", QUORUM_PLAN)
     assert waiting["review"]["quorum"] == 2
