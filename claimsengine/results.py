@@ -148,7 +148,7 @@ class ReviewVote:
     @classmethod
     def from_json(cls, data: Mapping[str, Any], *, where: str) -> ReviewVote:
         _require_mapping(data, where)
-        decision = _require(data, "decision", str, where)
+        decision = _read.typed(data, "decision", str, where)
         if decision not in ("approve", "deny"):
             raise InputError(
                 f"expected approve or deny, got {decision!r}", field=f"{where}.decision"
@@ -159,7 +159,7 @@ class ReviewVote:
                 f'expected a reason code such as "50", got {reason!r}', field=f"{where}.reason"
             )
         return cls(
-            adjudicator=_require(data, "adjudicator", str, where),
+            adjudicator=_read.typed(data, "adjudicator", str, where),
             approved=decision == "approve",
             reason=None if reason is None else int(reason),
             transaction=_optional_str(data, "transaction"),
@@ -202,7 +202,7 @@ class ReviewVotes:
             raise InputError(
                 f"expected a whole number or null, got {quorum!r}", field=f"{where}.quorum"
             )
-        raw = _require(data, "votes", list, where)
+        raw = _read.typed(data, "votes", list, where)
         return cls(
             votes=tuple(
                 ReviewVote.from_json(vote, where=f"{where}.votes[{index}]")
