@@ -112,6 +112,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "Dev chain and tests",
     ),
     "node": LazyCommand(f"{_PKG}.node:node", "Serve the embedded chain over JSON-RPC.", "Anyone"),
+    "dashboard": LazyCommand(
+        f"{_PKG}.dashboard:dashboard", "Serve a read-only web dashboard of the chain.", "Anyone"
+    ),
     "keys": LazyCommand(
         f"{_PKG}.keys:keys", "Hand a plan's key to a hospital, sealed to its account.", "Insurer"
     ),

@@ -11,7 +11,7 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
     contracts    compiler, abi, engine, history              foundation, domain, chain
     parties      workspace, handover, sdk, orchestrator,     every layer above
                  reconcile, exports, onboarding, demo,
-                 scenario, population
+                 scenario, population, dashboard
     api          claimsengine/__init__.py                    every layer but the CLI
     cli          cli/ (installed as claimsengine.cli)        everything
 
@@ -58,6 +58,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "demo",
         "scenario",
         "population",
+        "dashboard",
     ),
     "cli": ("cli",),
 }
