@@ -7,10 +7,21 @@ from collections.abc import Sequence
 from claimsengine.dashboard.markup import Markup, cents, esc
 from claimsengine.days import from_day
 
-__all__ = ["pool_chart"]
+__all__ = ["nice_ceiling", "pool_chart"]
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 84, 16, 14, 40
+
+
+def nice_ceiling(value: int) -> int:
+    """The smallest of 1, 2, 2.5 or 5 times a power of ten (in cents, from 1.00) that is at
+    least ``value``, so the axis reads in round amounts."""
+    scale = 10
+    while True:
+        for step in (10, 20, 25, 50):
+            if value <= step * scale:
+                return step * scale
+        scale *= 10
 
 
 def pool_chart(
@@ -21,17 +32,18 @@ def pool_chart(
     ``days`` are day numbers in order; the three sequences have one value per day."""
     if not days:
         return Markup('<p class="empty">No money has moved in this pool yet.</p>')
-    first, last = days[0], max(days[-1], days[0] + 1)
-    top = max([*balances, *payments, 1])
+    first, last = days[0], days[-1]
+    top = nice_ceiling(max([*balances, *payments, 1]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    span = last - first + 1  # half a day of room on each side, for the first and last bars
 
-    def x(day: int) -> float:
-        return LEFT + (day - first) / (last - first) * plot_w
+    def x(day: float) -> float:
+        return LEFT + (day - first + 0.5) / span * plot_w
 
     def y(value: int) -> float:
         return TOP + plot_h - max(value, 0) / top * plot_h
 
-    bar = max(min(plot_w / (last - first + 1) * 0.6, 18), 2)
+    bar = max(min(plot_w / span * 0.6, 18), 2)
     bars = "".join(
         f'<rect x="{x(d) - bar / 2:.1f}" y="{y(p):.1f}" width="{bar:.1f}" '
         f'height="{TOP + plot_h - y(p):.1f}" fill="#e39b2d"><title>'
@@ -58,10 +70,14 @@ def pool_chart(
         for i in range(5)
     )
     labels = (
-        f'<text x="{LEFT}" y="{base + 18}" text-anchor="start">'
+        f'<text x="{x(first):.1f}" y="{base + 18}" text-anchor="middle">'
         f"{esc(from_day(first).isoformat())}</text>"
-        f'<text x="{LEFT + plot_w}" y="{base + 18}" text-anchor="end">'
-        f"{esc(from_day(last).isoformat())}</text>"
+        + (
+            f'<text x="{x(last):.1f}" y="{base + 18}" text-anchor="middle">'
+            f"{esc(from_day(last).isoformat())}</text>"
+            if last > first
+            else ""
+        )
     )
     legend = (
         f'<rect x="{LEFT}" y="{HEIGHT - 14}" width="10" height="10" fill="#1f5fa8"/>'
