@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
+from claimsengine.dashboard.labels import status_badge
 from claimsengine.dashboard.markup import (
     Markup,
     cents,
@@ -27,7 +28,6 @@ from claimsengine.dashboard.markup import (
     table,
     url,
 )
-from claimsengine.dashboard.pages import status_badge
 from claimsengine.errors import ClaimsError, LedgerError
 from claimsengine.exports import FORMATS
 from claimsengine.reconcile import LedgerRow, ReconciliationReport, load_ledger, match

@@ -26,8 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from claimsengine.dashboard import pages
+from claimsengine.dashboard.claims import claim_page, claims_page
+from claimsengine.dashboard.labels import Page, day_text
 from claimsengine.dashboard.markup import layout, notice, url
+from claimsengine.dashboard.members import members_page
+from claimsengine.dashboard.plans import plans_page
 from claimsengine.dashboard.reconciliation import (
     DOWNLOADS,
     Ledger,
@@ -38,6 +41,7 @@ from claimsengine.dashboard.reconciliation import (
     read_state_ledger,
     reconciliation_page,
 )
+from claimsengine.dashboard.reviews import reviews_page
 from claimsengine.dashboard.snapshot import Snapshot, claim_history, read_snapshot
 from claimsengine.errors import ClaimsError, LedgerError
 
@@ -102,10 +106,10 @@ class Dashboard:
         return {
             "chain": source,
             "block": snapshot.block,
-            "chain date": pages.day_text(snapshot.today),
+            "chain date": day_text(snapshot.today),
         }
 
-    def page(self, current: str, build: Callable[[Workspace, Snapshot], pages.Page]) -> Answer:
+    def page(self, current: str, build: Callable[[Workspace, Snapshot], Page]) -> Answer:
         with self.workspace() as workspace:
             snapshot = self.snapshot(workspace)
             title, body = build(workspace, snapshot)
@@ -114,19 +118,19 @@ class Dashboard:
     # -- the pages ----------------------------------------------------------------------
 
     def plans(self, query: Mapping[str, str]) -> Answer:
-        return self.page("/", lambda ws, snap: pages.plans_page(snap))
+        return self.page("/", lambda ws, snap: plans_page(snap))
 
     def claims(self, query: Mapping[str, str]) -> Answer:
-        return self.page("/claims", lambda ws, snap: pages.claims_page(snap, query))
+        return self.page("/claims", lambda ws, snap: claims_page(snap, query))
 
     def claim(self, claim_id: int) -> Answer:
         known = False
 
-        def build(workspace: Workspace, snapshot: Snapshot) -> pages.Page:
+        def build(workspace: Workspace, snapshot: Snapshot) -> Page:
             nonlocal known
             known = snapshot.claim(claim_id) is not None
             steps = claim_history(workspace, claim_id, self._days) if known else []
-            return pages.claim_page(snapshot, claim_id, steps)
+            return claim_page(snapshot, claim_id, steps)
 
         answer = self.page("/claims", build)
         if not known:
@@ -134,13 +138,13 @@ class Dashboard:
         return answer
 
     def reviews(self, query: Mapping[str, str]) -> Answer:
-        return self.page("/reviews", lambda ws, snap: pages.reviews_page(snap, query))
+        return self.page("/reviews", lambda ws, snap: reviews_page(snap, query))
 
     def members(self, query: Mapping[str, str]) -> Answer:
-        return self.page("/members", lambda ws, snap: pages.members_page(snap, query, ws))
+        return self.page("/members", lambda ws, snap: members_page(snap, query, ws))
 
     def reconcile(self, query: Mapping[str, str], error: ClaimsError | None = None) -> Answer:
-        def build(workspace: Workspace, snapshot: Snapshot) -> pages.Page:
+        def build(workspace: Workspace, snapshot: Snapshot) -> Page:
             nonlocal error
             ledger = None
             if error is None:

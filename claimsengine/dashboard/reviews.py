@@ -1,0 +1,86 @@
+"""The reviews page: the pending queue (with the votes, once the engine has quorum review)
+and the denial reasons by provider, by count and amount."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from claimsengine.dashboard.labels import Page, reason_meaning
+from claimsengine.dashboard.markup import Markup, cents, link, table
+from claimsengine.dashboard.snapshot import PlanView, Snapshot
+
+
+def reviews_page(snapshot: Snapshot, query: Mapping[str, str]) -> Page:
+    plan_id = query.get("plan") or None
+    plans = [p for p in snapshot.plans.values() if plan_id in (None, p.plan_id)]
+    pending = [(p, c) for p in plans for c in p.claims if c.status == "pending_review"]
+    quorum = any(p.votes for p in plans)
+    headers = ["claim", "plan", "provider", "record", "service date", "billed", "to pay"]
+    if quorum:
+        headers.append("votes so far")
+    rows = []
+    for plan, claim in pending:
+        row: list[object] = [
+            link(f"/claims/{claim.claim_id}", claim.claim_id),
+            plan.plan_id,
+            claim.provider,
+            plan.record_id(claim) or "",
+            claim.service_date.isoformat(),
+            cents(claim.billed),
+            cents(claim.reported_plan_paid),
+        ]
+        if quorum:
+            row.append(_votes_text(plan.votes.get(claim.claim_id, ())))
+        rows.append(row)
+    queue = table(
+        headers,
+        rows,
+        caption=f"Pending review: {len(pending)} claims",
+        right=("billed", "to pay"),
+        foot=[f"{len(pending)} claims", "", "", "", "",
+              cents(sum(c.billed for _, c in pending)),
+              cents(sum(c.reported_plan_paid for _, c in pending)),
+              *([""] if quorum else [])],
+        table_id="pending",
+    )  # fmt: skip
+    note = (
+        Markup("")
+        if quorum
+        else Markup("<p>This engine decides a review with one adjudicator: there are no votes.</p>")
+    )
+    denials = table(
+        ["provider", "code", "meaning", "lines", "claims", "amount"],
+        _denial_rows(plans),
+        caption="Denial reasons by provider (denied lines; amount is what they billed)",
+        right=("lines", "claims", "amount"),
+        table_id="denials",
+    )
+    return "Reviews", Markup(queue + note + "<h2>Why claims are denied</h2>" + denials)
+
+
+def _votes_text(votes: Sequence[Mapping[str, object]]) -> str:
+    if not votes:
+        return "none yet"
+    yes = sum(1 for v in votes if v.get("approve", v.get("approved")))
+    return f"{yes} to approve, {len(votes) - yes} to deny"
+
+
+def _denial_rows(plans: Sequence[PlanView]) -> list[tuple[object, ...]]:
+    lines: dict[tuple[str, int], int] = {}
+    claims: dict[tuple[str, int], set[int]] = {}
+    amounts: dict[tuple[str, int], int] = {}
+    for plan in plans:
+        for claim in plan.claims:
+            for line in claim.lines:
+                if line.denial is None:
+                    continue
+                key = (claim.provider, line.denial)
+                lines[key] = lines.get(key, 0) + 1
+                claims.setdefault(key, set()).add(claim.claim_id)
+                amounts[key] = amounts.get(key, 0) + line.billed
+    order = sorted(lines, key=lambda k: (k[0], -amounts[k], k[1]))
+    return [
+        (provider, code, reason_meaning(code), lines[(provider, code)],
+         len(claims[(provider, code)]), cents(amounts[(provider, code)]))
+        for provider, code in order
+    ]  # fmt: skip
