@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 from claimsengine.abi import bytes32_to_text
 from claimsengine.dashboard.labels import (
+    CLAIM_COLUMNS,
     STEP_NAMES,
     Page,
+    claim_cells,
     day_text,
     reason_group,
     reason_meaning,
@@ -142,17 +144,10 @@ def claims_page(snapshot: Snapshot, query: Mapping[str, str]) -> Page:
         )
         + '<div><button type="submit">Filter</button></div></form>'
     )
-    headers = [
-        "claim", "plan", "provider", "record", "service date", "status",
-        "billed", "allowed", "plan paid", "paid",
-    ]  # fmt: skip
+    headers = [*CLAIM_COLUMNS, "status", "billed", "allowed", "plan paid", "paid"]
     body_rows = [
         (
-            link(f"/claims/{c.claim_id}", c.claim_id),
-            plan.plan_id,
-            c.provider,
-            plan.record_id(c) or "",
-            c.service_date.isoformat(),
+            *claim_cells(plan, c),
             status_badge(c.status),
             cents(c.billed),
             cents(c.allowed),

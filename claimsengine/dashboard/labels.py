@@ -4,13 +4,17 @@ days."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from claimsengine.dashboard.markup import Markup, esc
+from claimsengine.dashboard.markup import Markup, esc, link
 from claimsengine.dashboard.snapshot import PlanView
 from claimsengine.days import from_day
 from claimsengine.errors import ClaimsError
 from claimsengine.exports.groups import adjustment_group
 from claimsengine.results import STATUSES
+
+if TYPE_CHECKING:
+    from claimsengine.reconcile import OnChainClaim
 
 #: A page: its title and its body.
 Page = tuple[str, Markup]
@@ -71,6 +75,21 @@ def status_badge(status: str) -> Markup:
 
 def day_text(day: int) -> str:
     return from_day(day).isoformat()
+
+
+#: The columns that name a claim in a table, as ``claim_cells`` fills them.
+CLAIM_COLUMNS = ("claim", "plan", "provider", "record", "service date")
+
+
+def claim_cells(plan: PlanView, claim: OnChainClaim) -> tuple[object, ...]:
+    """A claim's id (a link to its page), plan, provider, record id and service date."""
+    return (
+        link(f"/claims/{claim.claim_id}", claim.claim_id),
+        plan.plan_id,
+        claim.provider,
+        plan.record_id(claim) or "",
+        claim.service_date.isoformat(),
+    )
 
 
 def statuses_of(plans: Iterable[PlanView]) -> list[str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from claimsengine.dashboard.labels import Page, reason_meaning
-from claimsengine.dashboard.markup import Markup, cents, link, table
+from claimsengine.dashboard.labels import CLAIM_COLUMNS, Page, claim_cells, reason_meaning
+from claimsengine.dashboard.markup import Markup, cents, table
 from claimsengine.dashboard.snapshot import PlanView, Snapshot
 
 
@@ -15,17 +15,13 @@ def reviews_page(snapshot: Snapshot, query: Mapping[str, str]) -> Page:
     plans = [p for p in snapshot.plans.values() if plan_id in (None, p.plan_id)]
     pending = [(p, c) for p in plans for c in p.claims if c.status == "pending_review"]
     quorum = any(p.votes for p in plans)
-    headers = ["claim", "plan", "provider", "record", "service date", "billed", "to pay"]
+    headers = [*CLAIM_COLUMNS, "billed", "to pay"]
     if quorum:
         headers.append("votes so far")
     rows = []
     for plan, claim in pending:
         row: list[object] = [
-            link(f"/claims/{claim.claim_id}", claim.claim_id),
-            plan.plan_id,
-            claim.provider,
-            plan.record_id(claim) or "",
-            claim.service_date.isoformat(),
+            *claim_cells(plan, claim),
             cents(claim.billed),
             cents(claim.reported_plan_paid),
         ]
