@@ -112,12 +112,13 @@ def claims_page(snapshot: Snapshot, query: Mapping[str, str]) -> Page:
         wanted = ClaimFilter(status=wanted.status, provider=wanted.provider, page=wanted.page)
     plans = [snapshot.plans[wanted.plan]] if wanted.plan else list(snapshot.plans.values())
     rows = [(plan, c) for plan in plans for c in plan.claims if wanted.keeps(c)]
-    rows.sort(key=lambda pair: pair[1].claim_id)
+    if len(plans) > 1:  # each plan's claims are in claim-id order already
+        rows.sort(key=lambda pair: pair[1].claim_id)
     pages = max(1, -(-len(rows) // PAGE_SIZE))
     page = min(wanted.page, pages)
     shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
 
-    providers = sorted({c.provider for plan in plans for c in plan.claims})
+    providers = sorted({p for plan in plans for p in plan.providers})
     form = Markup(
         '<form class="filters" method="get" action="/claims" aria-label="Filter the claims">'
         + "".join(

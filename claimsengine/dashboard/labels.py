@@ -94,5 +94,5 @@ def claim_cells(plan: PlanView, claim: OnChainClaim) -> tuple[object, ...]:
 
 def statuses_of(plans: Iterable[PlanView]) -> list[str]:
     """The statuses to offer: the result statuses, then any others the chain has (voided)."""
-    seen = {claim.status for plan in plans for claim in plan.claims}
+    seen = {status for plan in plans for status in plan.status_counts}
     return [*STATUSES, *sorted(seen - set(STATUSES))]

@@ -62,21 +62,14 @@ def _votes_text(votes: Sequence[Mapping[str, object]]) -> str:
 
 
 def _denial_rows(plans: Sequence[PlanView]) -> list[tuple[object, ...]]:
-    lines: dict[tuple[str, int], int] = {}
-    claims: dict[tuple[str, int], set[int]] = {}
-    amounts: dict[tuple[str, int], int] = {}
+    totals: dict[tuple[str, int], tuple[int, int, int]] = {}
     for plan in plans:
-        for claim in plan.claims:
-            for line in claim.lines:
-                if line.denial is None:
-                    continue
-                key = (claim.provider, line.denial)
-                lines[key] = lines.get(key, 0) + 1
-                claims.setdefault(key, set()).add(claim.claim_id)
-                amounts[key] = amounts.get(key, 0) + line.billed
-    order = sorted(lines, key=lambda k: (k[0], -amounts[k], k[1]))
+        for key, (lines, claims, billed) in plan.denials.items():
+            had = totals.get(key, (0, 0, 0))
+            totals[key] = (had[0] + lines, had[1] + claims, had[2] + billed)
+    order = sorted(totals, key=lambda k: (k[0], -totals[k][2], k[1]))
     return [
-        (provider, code, reason_meaning(code), lines[(provider, code)],
-         len(claims[(provider, code)]), cents(amounts[(provider, code)]))
+        (provider, code, reason_meaning(code), *totals[(provider, code)][:2],
+         cents(totals[(provider, code)][2]))
         for provider, code in order
     ]  # fmt: skip

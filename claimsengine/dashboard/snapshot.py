@@ -120,7 +120,35 @@ class PlanView:
         return self.settlements.claims
 
     def count(self, status: str) -> int:
-        return sum(1 for claim in self.claims if claim.status == status)
+        return self.status_counts.get(status, 0)
+
+    # Sums over every claim, taken once per snapshot: pages read them on every load.
+    @cached_property
+    def status_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for claim in self.claims:
+            counts[claim.status] = counts.get(claim.status, 0) + 1
+        return counts
+
+    @cached_property
+    def providers(self) -> tuple[str, ...]:
+        return tuple(sorted({claim.provider for claim in self.claims}))
+
+    @cached_property
+    def denials(self) -> dict[tuple[str, int], tuple[int, int, int]]:
+        """(provider, reason code) -> (denied lines, claims they are on, cents billed)."""
+        totals: dict[tuple[str, int], list[int]] = {}
+        for claim in self.claims:
+            seen: set[int] = set()
+            for line in claim.lines:
+                if line.denial is None:
+                    continue
+                row = totals.setdefault((claim.provider, line.denial), [0, 0, 0])
+                row[0] += 1
+                row[1] += line.denial not in seen
+                row[2] += line.billed
+                seen.add(line.denial)
+        return {key: (lines, claims, billed) for key, (lines, claims, billed) in totals.items()}
 
     def record_id(self, claim: OnChainClaim) -> str | None:
         return self.settlements.record_ids.get(claim.commitment)
@@ -229,14 +257,14 @@ def block_days(chain: Chain, numbers: Iterable[int], cache: dict[int, int]) -> d
 
 
 def _block_timestamp(chain: Chain, number: int) -> int:
-    from claimsengine.chain.embedded import EmbeddedChain
-    from claimsengine.chain.rpc import RpcChain
-
-    if isinstance(chain, EmbeddedChain):
-        block = chain.block_at(number)
+    block_at = getattr(chain, "block_at", None)
+    if block_at is not None:  # the embedded chain (web3 stays unimported: seconds saved)
+        block = block_at(number)
         if block is None:
             raise LookupError(f"no block {number} on this chain")
         return int(block.header.timestamp)
+    from claimsengine.chain.rpc import RpcChain
+
     if isinstance(chain, RpcChain):
         header = chain._request("eth_getBlockByNumber", hex(number), False)
         return int(header["timestamp"], 16)
