@@ -7,6 +7,7 @@ Solidity-ABI types map to Python values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -76,7 +77,7 @@ def _bytes32(word: bytes) -> bytes:
     return bytes(word)
 
 
-_WORD_DECODERS = {
+_WORD_DECODERS: dict[str, Callable[[bytes], Any]] = {
     "uint256": _uint,
     "uint8": _uint,
     "bool": _bool,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_PORT", "Dashboard", "make_app", "serve"]
 
 DEFAULT_PORT = 8050
+#: How often the dashboard looks for a new block, in seconds.
+WATCH_SECONDS = 2.0
 #: The largest upload taken (a ledger of a few hundred thousand rows).
 MAX_UPLOAD_BYTES = 32 * 2**20
 #: No script, no frames, no outside resources; forms post only back here.
@@ -74,62 +77,119 @@ class Answer:
 
 
 class Dashboard:
-    """The state folder (or node) the dashboard reads, its snapshot and its uploads."""
+    """The state folder (or node) the dashboard reads, its snapshot and its uploads.
 
-    def __init__(self, state: Path, rpc: str | None = None) -> None:
+    A watcher thread looks for a new block every ``watch_seconds`` and reads the snapshot
+    again when there is one; pages are built from the snapshot as it stands, so they never
+    wait for a re-read (only a claim's history, a member's accumulators and the 835, which
+    read the chain themselves, wait for the chain while one runs)."""
+
+    def __init__(
+        self, state: Path, rpc: str | None = None, *, watch_seconds: float = WATCH_SECONDS
+    ) -> None:
         self.state = Path(state)
         self.rpc = rpc
+        self.watch_seconds = watch_seconds
         self.shelf = LedgerShelf()
         self._snapshot: Snapshot | None = None
         self._days: dict[int, int] = {}
+        # One workspace open at a time in this process (the embedded chain's lock is the
+        # process's too); the block cache is used only under it.
+        self._chain = threading.Lock()
+        self._reading: int | None = None
+        self._problem: str | None = None
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     @contextmanager
     def workspace(self) -> Iterator[Workspace]:
         from claimsengine.workspace import Workspace
 
-        with Workspace.open(self.state, rpc=self.rpc) as workspace:
+        with self._chain, Workspace.open(self.state, rpc=self.rpc) as workspace:
             yield workspace
 
-    def snapshot(self, workspace: Workspace) -> Snapshot:
-        """The snapshot, read again when the chain has moved (or the keys changed)."""
-        cached = self._snapshot
-        if (
-            cached is None
-            or cached.block != workspace.chain.block_number()
-            or cached.keys != frozenset(workspace.keys.plans())
-        ):
-            cached = self._snapshot = read_snapshot(workspace, self._days)
-        return cached
+    def refresh(self) -> Snapshot:
+        """Read the snapshot again when the chain has moved (or the keys changed)."""
+        with self.workspace() as workspace:
+            block = workspace.chain.block_number()
+            current = self._snapshot
+            if (
+                current is None
+                or current.block != block
+                or current.keys != frozenset(workspace.keys.plans())
+            ):
+                self._reading = block
+                try:
+                    current = self._snapshot = read_snapshot(workspace, self._days)
+                finally:
+                    self._reading = None
+            return current
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot if self._snapshot is not None else self.refresh()
+
+    def watch(self) -> None:
+        """Start the watcher thread (``stop`` ends it)."""
+        if self._watcher is None:
+            self._stop.clear()
+            self._watcher = threading.Thread(
+                target=self._watch, name="claims-dashboard-watch", daemon=True
+            )
+            self._watcher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=60)
+            self._watcher = None
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.watch_seconds):
+            try:
+                self.refresh()
+                self._problem = None
+            except ClaimsError as error:  # e.g. a long command holds the state folder
+                self._problem = str(error)
+            except Exception as error:  # shown in the footer; the trace in the terminal
+                traceback.print_exc(file=sys.stderr)
+                self._problem = f"reading the chain failed ({type(error).__name__})"
 
     def footer(self, snapshot: Snapshot) -> dict[str, object]:
-        source = self.rpc or str(self.state)
-        return {
-            "chain": source,
+        facts: dict[str, object] = {
+            "chain": self.rpc or str(self.state),
             "block": snapshot.block,
             "chain date": day_text(snapshot.today),
         }
+        if self._reading is not None:
+            facts["reading block"] = self._reading
+        if self._problem is not None:
+            facts["not up to date:"] = self._problem
+        return facts
 
-    def page(self, current: str, build: Callable[[Workspace, Snapshot], Page]) -> Answer:
-        with self.workspace() as workspace:
-            snapshot = self.snapshot(workspace)
-            title, body = build(workspace, snapshot)
-            return Answer(layout(title, body, current=current, footer=self.footer(snapshot)))
+    def page(self, current: str, build: Callable[[Snapshot], Page]) -> Answer:
+        snapshot = self.snapshot
+        title, body = build(snapshot)
+        return Answer(layout(title, body, current=current, footer=self.footer(snapshot)))
 
     # -- the pages ----------------------------------------------------------------------
 
     def plans(self, query: Mapping[str, str]) -> Answer:
-        return self.page("/", lambda ws, snap: plans_page(snap))
+        return self.page("/", plans_page)
 
     def claims(self, query: Mapping[str, str]) -> Answer:
-        return self.page("/claims", lambda ws, snap: claims_page(snap, query))
+        return self.page("/claims", lambda snapshot: claims_page(snapshot, query))
 
     def claim(self, claim_id: int) -> Answer:
         known = False
 
-        def build(workspace: Workspace, snapshot: Snapshot) -> Page:
+        def build(snapshot: Snapshot) -> Page:
             nonlocal known
             known = snapshot.claim(claim_id) is not None
-            steps = claim_history(workspace, claim_id, self._days) if known else []
+            steps = []
+            if known:
+                with self.workspace() as workspace:
+                    steps = claim_history(workspace, claim_id, self._days)
             return claim_page(snapshot, claim_id, steps)
 
         answer = self.page("/claims", build)
@@ -138,13 +198,19 @@ class Dashboard:
         return answer
 
     def reviews(self, query: Mapping[str, str]) -> Answer:
-        return self.page("/reviews", lambda ws, snap: reviews_page(snap, query))
+        return self.page("/reviews", lambda snapshot: reviews_page(snapshot, query))
 
     def members(self, query: Mapping[str, str]) -> Answer:
-        return self.page("/members", lambda ws, snap: members_page(snap, query, ws))
+        def build(snapshot: Snapshot) -> Page:
+            if not query.get("member") or query.get("plan", "") not in snapshot.keys:
+                return members_page(snapshot, query, None)
+            with self.workspace() as workspace:
+                return members_page(snapshot, query, workspace)
+
+        return self.page("/members", build)
 
     def reconcile(self, query: Mapping[str, str], error: ClaimsError | None = None) -> Answer:
-        def build(workspace: Workspace, snapshot: Snapshot) -> Page:
+        def build(snapshot: Snapshot) -> Page:
             nonlocal error
             ledger = None
             if error is None:
@@ -179,16 +245,16 @@ class Dashboard:
         ledger = self._ledger(query)
         if ledger is None:
             raise ClaimsError("no ledger to reconcile", hint="choose a ledger or upload one")
-        with self.workspace() as workspace:
-            snapshot = self.snapshot(workspace)
-            plan_id = query.get("plan", "")
-            if plan_id not in snapshot.plans:
-                raise ClaimsError(f"no plan {plan_id!r} on this chain")
-            settlements = snapshot.plans[plan_id].settlements
-            if fmt == "x12-835":  # the 835 names each patient by member id (the vault's)
+        snapshot = self.snapshot
+        plan_id = query.get("plan", "")
+        if plan_id not in snapshot.plans:
+            raise ClaimsError(f"no plan {plan_id!r} on this chain")
+        settlements = snapshot.plans[plan_id].settlements
+        if fmt == "x12-835":  # the 835 names each patient by member id (the vault's)
+            with self.workspace() as workspace:
                 settlements = read_settlements(workspace, plan_id, member_ids=True)
-            report = match(settlements, ledger.rows, ledger_name=ledger.name)
-            text = render(report, fmt)
+        report = match(settlements, ledger.rows, ledger_name=ledger.name)
+        text = render(report, fmt)
         suffix, media = DOWNLOADS[fmt]
         stem = Path(ledger.name).stem or "ledger"
         name = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{plan_id}-{stem}")
@@ -322,10 +388,15 @@ def make_app(dashboard: Dashboard) -> web.Application:
     app.router.add_post("/reconcile", upload)
     app.router.add_get("/reconcile/download", download)
 
-    async def stop_worker(app: web.Application) -> None:
+    async def start_watching(app: web.Application) -> None:
+        dashboard.watch()
+
+    async def stop_working(app: web.Application) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, dashboard.stop)
         executor.shutdown(wait=True)
 
-    app.on_cleanup.append(stop_worker)
+    app.on_startup.append(start_watching)
+    app.on_cleanup.append(stop_working)
     return app
 
 
@@ -370,5 +441,4 @@ async def _serve(
 
 
 def _check(dashboard: Dashboard) -> None:
-    with dashboard.workspace() as workspace:
-        dashboard.snapshot(workspace)
+    dashboard.refresh()

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,6 +20,7 @@ from click.testing import CliRunner
 from claimsengine.cli.main import main
 from tests.dashboard.conftest import PLAN, _serve
 
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PAGES = ("/", "/claims", "/claims/4", "/reviews", "/reconcile", "/members")
 
 
@@ -197,3 +199,22 @@ def test_a_folder_without_a_chain_fails_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: no embedded chain in")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_commands_run_beside_it_and_the_pages_follow_the_chain(tmp_path: Path) -> None:
+    # The dashboard holds the state folder only while it reads: `claims fund` runs while it
+    # serves, and the plans page shows the new balance once the watcher has read the block.
+    state = tmp_path / "insurer"
+    for argv in (["init"], ["deploy", str(FIXTURES / "plans" / "silver.yaml")]):
+        result = CliRunner().invoke(main, ["--state", str(state), *argv])
+        assert result.exit_code == 0, result.output
+    for url in _serve(state, {}):
+        _, _, page = fetch(url + "/")
+        assert "<dt>balance</dt><dd>0.00</dd>" in page
+        result = CliRunner().invoke(main, ["--state", str(state), "fund", PLAN, "10.00"])
+        assert result.exit_code == 0, result.output
+        deadline = time.monotonic() + 60
+        while "<dt>balance</dt><dd>10.00</dd>" not in page:
+            assert time.monotonic() < deadline, "the page never showed the funding"
+            time.sleep(0.5)
+            _, _, page = fetch(url + "/")
