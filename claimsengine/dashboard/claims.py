@@ -83,14 +83,25 @@ class ClaimFilter:
             problems,
         )
 
-    def keeps(self, claim: OnChainClaim) -> bool:
-        if self.status and claim.status != self.status:
-            return False
-        if self.provider and claim.provider != self.provider:
-            return False
-        if self.since and claim.service_day < to_day(self.since):
-            return False
-        return not (self.until and claim.service_day > to_day(self.until))
+    @property
+    def everything(self) -> bool:
+        return not (self.status or self.provider or self.since or self.until)
+
+    def select(self, claims: Sequence[OnChainClaim]) -> list[OnChainClaim]:
+        """The claims this filter keeps, in their order."""
+        if self.everything:
+            return list(claims)
+        status, provider = self.status, self.provider
+        first = to_day(self.since) if self.since else None
+        last = to_day(self.until) if self.until else None
+        return [
+            c
+            for c in claims
+            if (status is None or c.status == status)
+            and (provider is None or c.provider == provider)
+            and (first is None or c.service_day >= first)
+            and (last is None or c.service_day <= last)
+        ]
 
     def query(self, **change: object) -> dict[str, object]:
         values: dict[str, object] = {
@@ -111,7 +122,7 @@ def claims_page(snapshot: Snapshot, query: Mapping[str, str]) -> Page:
         problems.append(f"plan: no plan {wanted.plan!r} on this chain")
         wanted = ClaimFilter(status=wanted.status, provider=wanted.provider, page=wanted.page)
     plans = [snapshot.plans[wanted.plan]] if wanted.plan else list(snapshot.plans.values())
-    rows = [(plan, c) for plan in plans for c in plan.claims if wanted.keeps(c)]
+    rows = [(plan, c) for plan in plans for c in wanted.select(plan.claims)]
     if len(plans) > 1:  # each plan's claims are in claim-id order already
         rows.sort(key=lambda pair: pair[1].claim_id)
     pages = max(1, -(-len(rows) // PAGE_SIZE))
@@ -157,13 +168,16 @@ def claims_page(snapshot: Snapshot, query: Mapping[str, str]) -> Page:
         )
         for plan, c in shown
     ]
-    foot = (
-        f"{len(rows)} claims", "", "", "", "", "",
-        cents(sum(c.billed for _, c in rows)),
-        cents(sum(c.allowed for _, c in rows)),
-        cents(sum(c.plan_paid for _, c in rows)),
-        cents(sum(c.paid for _, c in rows)),
-    )  # fmt: skip
+    if wanted.everything:
+        sums = [sum(plan.totals[i] for plan in plans) for i in range(4)]
+    else:
+        sums = [0, 0, 0, 0]
+        for _, c in rows:
+            sums[0] += c.billed
+            sums[1] += c.allowed
+            sums[2] += c.plan_paid
+            sums[3] += c.paid
+    foot = (f"{len(rows)} claims", "", "", "", "", "", *(cents(total) for total in sums))
     claims = table(
         headers,
         body_rows,

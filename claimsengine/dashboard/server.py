@@ -120,7 +120,8 @@ class Dashboard:
             ):
                 self._reading = block
                 try:
-                    current = self._snapshot = read_snapshot(workspace, self._days)
+                    current = read_snapshot(workspace, self._days).warm()
+                    self._snapshot = current
                 finally:
                     self._reading = None
             return current

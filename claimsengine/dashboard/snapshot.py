@@ -131,6 +131,17 @@ class PlanView:
         return counts
 
     @cached_property
+    def totals(self) -> tuple[int, int, int, int]:
+        """Billed, allowed, plan paid and paid, over every claim (cents)."""
+        billed = allowed = plan_paid = paid = 0
+        for claim in self.claims:
+            billed += claim.billed
+            allowed += claim.allowed
+            plan_paid += claim.plan_paid
+            paid += claim.paid
+        return billed, allowed, plan_paid, paid
+
+    @cached_property
     def providers(self) -> tuple[str, ...]:
         return tuple(sorted({claim.provider for claim in self.claims}))
 
@@ -163,6 +174,13 @@ class Snapshot:
     plans: dict[str, PlanView]
     #: Whether this state folder holds the pseudonym key of each plan (the insurer's view).
     keys: frozenset[str] = frozenset()
+
+    def warm(self) -> Snapshot:
+        """Take every per-plan sum now (on the reading thread), not on a page's first load."""
+        for plan in self.plans.values():
+            _ = plan.status_counts, plan.totals, plan.providers, plan.denials
+        _ = self._by_id
+        return self
 
     def claim(self, claim_id: int) -> tuple[PlanView, OnChainClaim] | None:
         return self._by_id.get(claim_id)
