@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from claimsengine.abi import bytes32_to_text
 from claimsengine.dashboard.labels import (
@@ -284,31 +284,41 @@ def _reason_row(code: int, claim: OnChainClaim) -> tuple[object, ...]:
 
 
 def _step_row(step: ClaimStep) -> tuple[object, ...]:
-    args = step.args
-    detail = ""
-    if step.name == "ClaimSubmitted":
-        detail = f"plan paid {cents(int(args['plan_paid']))}"
-    elif step.name == "ClaimPendingReview":
-        detail = f"waits for an adjudicator: {cents(int(args['plan_paid']))}"
-    elif step.name == "ClaimReviewed":
-        verdict = (
-            "approved" if args.get("approved") else f"denied: {reason_text(args['reason'] or 50)}"
-        )
-        detail = f"{verdict}, by {args.get('adjudicator')}"
-    elif step.name == "ClaimQueued":
-        detail = f"position {args['position']}, {cents(int(args['amount']))}"
-    elif step.name in ("ClaimPaid", "ProviderCredited"):
-        detail = f"{cents(int(args['amount']))}" + (
-            f" to {args['payee']}" if "payee" in args else ""
-        )
-    else:
-        detail = ", ".join(
-            f"{k}: {_arg_text(v)}" for k, v in args.items() if k not in ("claim_id", "plan_id")
-        )
     name = STEP_NAMES.get(step.name, step.name)
-    return (day_text(step.day), name, detail, step.block_number, Markup(
-        f"<code>0x{esc(step.tx_hash.hex())}</code>"
-    ))  # fmt: skip
+    return (day_text(step.day), name, _step_detail(step.name, step.args), step.block_number,
+            Markup(f"<code>0x{esc(step.tx_hash.hex())}</code>"))  # fmt: skip
+
+
+def _step_detail(name: str, args: Mapping[str, Any]) -> str:
+    if name in ("ClaimSubmitted", "ClaimPendingReview"):
+        what = "plan paid" if name == "ClaimSubmitted" else "waits for review:"
+        return f"{what} {cents(int(args['plan_paid']))}"
+    if name in ("ClaimReviewed", "ReviewVoted"):
+        approved, reason = bool(args.get("approved")), reason_text(args["reason"] or 50)
+        if name == "ClaimReviewed":
+            verdict = "approved" if approved else f"denied: {reason}"
+        else:
+            verdict = "votes to approve" if approved else f"votes to deny: {reason}"
+        tally = (
+            f"; {args['approvals']} to approve, {args['denials']} to deny so far"
+            if "approvals" in args
+            else ""
+        )
+        return f"{verdict}, by {args.get('adjudicator')}{tally}"
+    if name == "ClaimQueued":
+        return f"position {args['position']}, {cents(int(args['amount']))}"
+    if name in ("ClaimPaid", "ProviderCredited", "DebtRecovered"):
+        return cents(int(args["amount"])) + (f" to {args['payee']}" if "payee" in args else "")
+    if name == "ClaimVoided":
+        parts = [f"was {_arg_text(args.get('status_before'))}"]
+        if args.get("replaced_by"):
+            parts.append(f"replaced by claim {args['replaced_by']}")
+        if args.get("debt"):
+            parts.append(f"the provider owes {cents(int(args['debt']))}")
+        return ", ".join(parts)
+    return ", ".join(
+        f"{k}: {_arg_text(v)}" for k, v in args.items() if k not in ("claim_id", "plan_id")
+    )
 
 
 def _arg_text(value: object) -> str:

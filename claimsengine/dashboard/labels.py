@@ -47,6 +47,9 @@ STEP_NAMES = {
     "ClaimQueued": "queued",
     "ClaimPaid": "paid",
     "ProviderCredited": "credited to the provider (the token refused the transfer)",
+    "ReviewVoted": "review vote",
+    "ClaimVoided": "voided",
+    "DebtRecovered": "kept back for the provider's debt",
 }
 
 

@@ -231,14 +231,17 @@ def pool_history(
 ) -> tuple[PoolDay, ...]:
     """The pool's balance at the end of each chain day that moved it, with the day's
     payments, fundings and withdrawals. PoolFunded and PoolWithdrawn carry the balance they
-    left; a ClaimPaid takes its amount out (in log order, so a top-up that pays the queue
-    reads as the funding, then the payments)."""
+    left; a ClaimPaid takes its amount out, a DebtRecovered (engines with voids) puts its
+    amount back (in log order, so a top-up that pays the queue reads as the funding, then
+    the payments)."""
     topic = text_to_bytes32(plan_id)
     moves = [
         *engine.events("PoolFunded", topic, from_block=from_block),
         *engine.events("PoolWithdrawn", topic, from_block=from_block),
         *engine.events("ClaimPaid", None, topic, from_block=from_block),
     ]
+    if "DebtRecovered" in engine.abi.events:  # engines with voids: a debt paid back
+        moves += engine.events("DebtRecovered", topic, from_block=from_block)
     moves.sort(key=lambda e: (e.block_number, e.log_index))
     day_of = block_days(chain, (e.block_number for e in moves), days)
     balance = 0
@@ -251,6 +254,8 @@ def pool_history(
         if event.name == "ClaimPaid":
             balance -= amount
             today["paid"] += amount
+        elif event.name == "DebtRecovered":
+            balance += amount  # kept back from a payment, returned to the pool
         else:
             balance = int(event.args["balance"])
             today["funded" if event.name == "PoolFunded" else "withdrawn"] += amount
