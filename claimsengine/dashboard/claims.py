@@ -122,12 +122,15 @@ def claims_page(snapshot: Snapshot, query: Mapping[str, str]) -> Page:
         problems.append(f"plan: no plan {wanted.plan!r} on this chain")
         wanted = ClaimFilter(status=wanted.status, provider=wanted.provider, page=wanted.page)
     plans = [snapshot.plans[wanted.plan]] if wanted.plan else list(snapshot.plans.values())
-    rows = [(plan, c) for plan in plans for c in wanted.select(plan.claims)]
-    if len(plans) > 1:  # each plan's claims are in claim-id order already
-        rows.sort(key=lambda pair: pair[1].claim_id)
+    if len(plans) == 1:  # a plan's claims are in claim-id order already
+        rows = wanted.select(plans[0].claims)
+    else:
+        rows = sorted(
+            (c for plan in plans for c in wanted.select(plan.claims)), key=lambda c: c.claim_id
+        )
     pages = max(1, -(-len(rows) // PAGE_SIZE))
     page = min(wanted.page, pages)
-    shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    shown = [(snapshot.plan_of(c), c) for c in rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
 
     providers = sorted({p for plan in plans for p in plan.providers})
     form = Markup(
@@ -172,7 +175,7 @@ def claims_page(snapshot: Snapshot, query: Mapping[str, str]) -> Page:
         sums = [sum(plan.totals[i] for plan in plans) for i in range(4)]
     else:
         sums = [0, 0, 0, 0]
-        for _, c in rows:
+        for c in rows:
             sums[0] += c.billed
             sums[1] += c.allowed
             sums[2] += c.plan_paid

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import tempfile
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
@@ -43,8 +43,9 @@ DOWNLOADS: dict[str, tuple[str, str]] = {
     "fhir": (".fhir.json", "application/fhir+json"),
     "csv": (".csv", "text/csv"),
 }
-#: The record rows shown before the page points to the CSV download for the rest.
-RECORD_ROWS_SHOWN = 500
+#: Above this many records the page shows only those that are not matched (at most this
+#: many), as `claims reconcile` does, and points to the CSV for the rest.
+RECORD_ROWS_SHOWN = 200
 #: Uploads kept in memory (the oldest is forgotten first).
 UPLOADS_KEPT = 16
 
@@ -119,6 +120,7 @@ def reconciliation_page(
     files: Sequence[str],
     ledger: Ledger | None,
     error: ClaimsError | None = None,
+    report_of: Callable[[Snapshot, str, Ledger], ReconciliationReport] = run_match,
 ) -> tuple[str, Markup]:
     plan_id = query.get("plan") or next(iter(snapshot.plans), None)
     if plan_id is None:
@@ -150,7 +152,7 @@ def reconciliation_page(
         )
     if ledger is None:
         return "Reconciliation", pick
-    report = run_match(snapshot, plan_id, ledger)
+    report = report_of(snapshot, plan_id, ledger)
     source = {"upload": query.get("upload")} if query.get("upload") else {"ledger": ledger.name}
     return "Reconciliation", Markup(pick + _report(report, plan_id, source))
 
@@ -171,8 +173,12 @@ def _report(report: ReconciliationReport, plan_id: str, source: Mapping[str, obj
     records = list(report.records)
     more = ""
     if len(records) > RECORD_ROWS_SHOWN:
-        more = f"Showing {RECORD_ROWS_SHOWN} of {len(records)} records; the CSV has them all."
-        records = records[:RECORD_ROWS_SHOWN]
+        unmatched = [r for r in records if r.result != "matched"]
+        more = (
+            f"{len(records)} records: showing {min(len(unmatched), RECORD_ROWS_SHOWN)} of the "
+            f"{len(unmatched)} that are not matched; the CSV download has them all."
+        )
+        records = unmatched[:RECORD_ROWS_SHOWN]
     record_table = table(
         ["record", "provider", "result", "expected", "plan paid", "paid", "difference",
          "claim", "reasons"],

@@ -6,20 +6,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from claimsengine.dashboard.labels import CLAIM_COLUMNS, Page, claim_cells, reason_meaning
-from claimsengine.dashboard.markup import Markup, cents, table
+from claimsengine.dashboard.markup import Markup, cents, link, table, url
 from claimsengine.dashboard.snapshot import PlanView, Snapshot
+
+#: Claims of the pending queue listed (the oldest first); the claims table has them all.
+QUEUE_ROWS_SHOWN = 200
 
 
 def reviews_page(snapshot: Snapshot, query: Mapping[str, str]) -> Page:
     plan_id = query.get("plan") or None
     plans = [p for p in snapshot.plans.values() if plan_id in (None, p.plan_id)]
-    pending = [(p, c) for p in plans for c in p.claims if c.status == "pending_review"]
+    pending = [(p, c) for p in plans for c in p.pending]
     quorum = any(p.votes for p in plans)
     headers = [*CLAIM_COLUMNS, "billed", "to pay"]
     if quorum:
         headers.append("votes so far")
     rows = []
-    for plan, claim in pending:
+    for plan, claim in pending[:QUEUE_ROWS_SHOWN]:
         row: list[object] = [
             *claim_cells(plan, claim),
             cents(claim.billed),
@@ -39,10 +42,19 @@ def reviews_page(snapshot: Snapshot, query: Mapping[str, str]) -> Page:
               *([""] if quorum else [])],
         table_id="pending",
     )  # fmt: skip
+    more = ""
+    if len(pending) > QUEUE_ROWS_SHOWN:
+        every = link(url("/claims", plan=plan_id, status="pending_review"), "the claims table")
+        more = (
+            f"<p>The {QUEUE_ROWS_SHOWN} that have waited longest are shown; {every} lists "
+            f"all {len(pending)}.</p>"
+        )
     note = (
-        Markup("")
+        Markup(more)
         if quorum
-        else Markup("<p>This engine decides a review with one adjudicator: there are no votes.</p>")
+        else Markup(
+            more + "<p>This engine decides a review with one adjudicator: there are no votes.</p>"
+        )
     )
     denials = table(
         ["provider", "code", "meaning", "lines", "claims", "amount"],

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -41,17 +42,21 @@ from claimsengine.dashboard.reconciliation import (
     parse_upload,
     read_state_ledger,
     reconciliation_page,
+    run_match,
 )
 from claimsengine.dashboard.reviews import reviews_page
 from claimsengine.dashboard.snapshot import Snapshot, claim_history, read_snapshot
 from claimsengine.errors import ClaimsError, LedgerError
 
 if TYPE_CHECKING:
+    from claimsengine.reconcile import ReconciliationReport
     from claimsengine.workspace import Workspace
 
 __all__ = ["DEFAULT_PORT", "Dashboard", "make_app", "serve"]
 
 DEFAULT_PORT = 8050
+#: Reconciliation reports kept (by snapshot, plan and ledger).
+REPORTS_KEPT = 8
 #: How often the dashboard looks for a new block, in seconds.
 WATCH_SECONDS = 2.0
 #: The largest upload taken (a ledger of a few hundred thousand rows).
@@ -100,6 +105,8 @@ class Dashboard:
         self._problem: str | None = None
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._reports: OrderedDict[tuple[int, str, Ledger], ReconciliationReport] = OrderedDict()
+        self._files: dict[tuple[str, int, int], Ledger] = {}
 
     @contextmanager
     def workspace(self) -> Iterator[Workspace]:
@@ -220,7 +227,12 @@ class Dashboard:
                 except ClaimsError as problem:
                     error = problem
             return reconciliation_page(
-                snapshot, query, files=ledger_files(self.state), ledger=ledger, error=error
+                snapshot,
+                query,
+                files=ledger_files(self.state),
+                ledger=ledger,
+                error=error,
+                report_of=self._report_of,
             )
 
         answer = self.page("/reconcile", build)
@@ -265,6 +277,17 @@ class Dashboard:
             headers={"Content-Disposition": f'attachment; filename="{name}{suffix}"'},
         )
 
+    def _report_of(self, snapshot: Snapshot, plan_id: str, ledger: Ledger) -> ReconciliationReport:
+        """A ledger's report, kept for the snapshot it was made from (matching a hospital's
+        whole ledger takes seconds on a large chain; looking at it again should not)."""
+        key = (snapshot.block, plan_id, ledger)
+        report = self._reports.get(key)
+        if report is None:
+            report = self._reports[key] = run_match(snapshot, plan_id, ledger)
+            while len(self._reports) > REPORTS_KEPT:
+                self._reports.popitem(last=False)
+        return report
+
     def _ledger(self, query: Mapping[str, str]) -> Ledger | None:
         token = query.get("upload")
         if token:
@@ -276,7 +299,18 @@ class Dashboard:
                 )
             return ledger
         name = query.get("ledger")
-        return read_state_ledger(self.state, name) if name else None
+        if not name:
+            return None
+        try:
+            stat = (self.state / name).stat()
+        except OSError:
+            return read_state_ledger(self.state, name)  # its own message
+        key = (name, stat.st_mtime_ns, stat.st_size)
+        ledger = self._files.get(key)
+        if ledger is None:
+            ledger = read_state_ledger(self.state, name)
+            self._files = {key: ledger}  # the last one read: a file is looked at again and again
+        return ledger
 
     def error_page(self, error: Exception, status: int) -> Answer:
         if isinstance(error, ClaimsError):

@@ -142,6 +142,11 @@ class PlanView:
         return billed, allowed, plan_paid, paid
 
     @cached_property
+    def pending(self) -> tuple[OnChainClaim, ...]:
+        """The claims pending review, oldest first."""
+        return tuple(claim for claim in self.claims if claim.status == "pending_review")
+
+    @cached_property
     def providers(self) -> tuple[str, ...]:
         return tuple(sorted({claim.provider for claim in self.claims}))
 
@@ -178,12 +183,15 @@ class Snapshot:
     def warm(self) -> Snapshot:
         """Take every per-plan sum now (on the reading thread), not on a page's first load."""
         for plan in self.plans.values():
-            _ = plan.status_counts, plan.totals, plan.providers, plan.denials
+            _ = plan.status_counts, plan.totals, plan.providers, plan.denials, plan.pending
         _ = self._by_id
         return self
 
     def claim(self, claim_id: int) -> tuple[PlanView, OnChainClaim] | None:
         return self._by_id.get(claim_id)
+
+    def plan_of(self, claim: OnChainClaim) -> PlanView:
+        return self._by_id[claim.claim_id][0]
 
     @cached_property
     def _by_id(self) -> dict[int, tuple[PlanView, OnChainClaim]]:
