@@ -35,18 +35,6 @@ __all__ = [
     "review_votes",
 ]
 
-#: PlanCreated's terms that are money (cents), in the order the plans page lists them.
-MONEY_TERMS = (
-    "deductible",
-    "out_of_pocket_max",
-    "annual_benefit_max",
-    "auto_approve_limit",
-    "provider_daily_limit",
-)
-#: The ones that are counts of days.
-DAY_TERMS = ("benefit_period_days", "waiting_period_days", "timely_filing_days")
-
-
 @dataclass(frozen=True)
 class PlanTerms:
     """A plan's terms as its PlanCreated event gave them (money in cents; None: no limit)."""
