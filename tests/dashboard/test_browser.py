@@ -274,3 +274,20 @@ def test_the_tables_work_without_javascript(
         assert [r[0] for r in rows(tab, "claims")] == denied
     finally:
         context.close()
+
+
+def test_the_keyboard_reaches_the_content_and_every_field_has_a_label(
+    page: Any, dashboard_url: str, claims: list[dict[str, Any]]
+) -> None:
+    page.goto(dashboard_url + "/claims")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the content"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"#main$"))
+    # The filters by their labels, as a screen reader names them, then sent with Enter.
+    page.get_by_label("Status").select_option("queued")
+    page.get_by_label("Service to").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"status=queued"))
+    queued = [str(c["claim_id"]) for c in claims if c["status"] == "queued"]
+    assert [r[0] for r in rows(page, "claims")] == queued
