@@ -90,12 +90,19 @@ def make_app(dashboard: Dashboard) -> web.Application:
         return await on_worker(lambda: dashboard.download(query(request)))
 
     async def upload(request: web.Request) -> web.StreamResponse:
-        plan_id, filename, content = "", "", b""
+        plan_id, filename, content = request.query.get("plan", ""), "", b""
         try:
             form = await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            limit = MAX_UPLOAD_BYTES // 2**20
+            problem = LedgerError(
+                f"the upload is larger than {limit} MB",
+                hint="reconcile a ledger that size with `claims reconcile --ledger FILE`",
+            )
+            return await on_worker(lambda: dashboard.reconcile({"plan": plan_id}, problem))
         except ValueError:  # not a form at all
             form = {}  # type: ignore[assignment]
-        plan_id = str(form.get("plan", ""))
+        plan_id = str(form.get("plan", plan_id))
         part = form.get("ledger")
         if isinstance(part, web.FileField):
             filename, content = part.filename or "upload.csv", part.file.read()

@@ -35,6 +35,7 @@ __all__ = [
     "review_votes",
 ]
 
+
 @dataclass(frozen=True)
 class PlanTerms:
     """A plan's terms as its PlanCreated event gave them (money in cents; None: no limit)."""

@@ -218,3 +218,12 @@ def test_commands_run_beside_it_and_the_pages_follow_the_chain(tmp_path: Path) -
             assert time.monotonic() < deadline, "the page never showed the funding"
             time.sleep(0.5)
             _, _, page = fetch(url + "/")
+
+
+def test_an_upload_past_the_limit_gets_a_message(dashboard_url: str) -> None:
+    from claimsengine.dashboard.server import MAX_UPLOAD_BYTES
+
+    body, kind = multipart({"plan": PLAN}, "huge.csv", b"x" * (MAX_UPLOAD_BYTES + 1))
+    status, _, page = fetch(dashboard_url + "/reconcile", "POST", body, {"Content-Type": kind})
+    assert status == 400
+    assert "The ledger was not read: the upload is larger than 32 MB" in page
