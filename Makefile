@@ -6,7 +6,7 @@ ANVIL_VERSION := 1.7.1
 CAST_VERSION := 1.7.1
 ETHERS_VERSION := 6.17.0
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install browser lint bench clean
 
 $(BIN)/claims: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,21 @@ $(BIN)/claims: pyproject.toml
 install: $(BIN)/claims .tools/node_modules/.bin/anvil .tools/node_modules/.bin/cast \
 	.tools/node_modules/ethers/package.json
 
+# The dashboard's browser tests drive Debian's chromium through Playwright (Playwright's own
+# browser download is not used). Root installs it once; without root the tests say why they
+# skip (under CI=true they fail instead).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends chromium fonts-dejavu-core >/dev/null; \
+	  else \
+	    echo "note: $(CHROMIUM) is missing and installing it needs root:" \
+	      "the dashboard's browser tests will be skipped (sudo apt-get install chromium)"; \
+	  fi; \
+	fi
+
 demo: $(BIN)/claims
 	$(BIN)/claims demo
 
@@ -34,7 +49,7 @@ lint: $(BIN)/claims
 	$(BIN)/ruff check claimsengine cli tests bench
 	$(BIN)/mypy
 
-test: install
+test: install browser
 	PATH="$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/pytest -n 2 -q
 
 bench: install

@@ -7,7 +7,9 @@ Solidity-ABI types map to Python values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode, encode
@@ -62,6 +64,9 @@ def _bool(word: bytes) -> bool:
     return value == 1
 
 
+# A chain's events name few distinct addresses, many times each: checksumming (keccak) was
+# a third of the time of reading a plan's claims from their events.
+@lru_cache(maxsize=4096)
 def _address(word: bytes) -> str:
     if any(word[:12]):
         raise ValueError(f"not an ABI address: 0x{word.hex()}")
@@ -72,7 +77,7 @@ def _bytes32(word: bytes) -> bytes:
     return bytes(word)
 
 
-_WORD_DECODERS = {
+_WORD_DECODERS: dict[str, Callable[[bytes], Any]] = {
     "uint256": _uint,
     "uint8": _uint,
     "bool": _bool,

@@ -119,6 +119,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "time": LazyCommand(f"{_PKG}.time:time", section="Dev chain and tests"),
     "simulate": LazyCommand(f"{_PKG}.simulate:simulate", section="Dev chain and tests"),
     "node": LazyCommand(f"{_PKG}.node:node", section="Anyone"),
+    "dashboard": LazyCommand(f"{_PKG}.dashboard:dashboard", section="Anyone"),
     "keys": LazyCommand(f"{_PKG}.keys:keys", section="Insurer"),
 }
 

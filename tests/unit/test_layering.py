@@ -14,7 +14,8 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
     parties      workspace, handover, sdk, orchestrator,     every layer above
                  enrolment, reconcile/, exports/, onboarding,
                  demo, scenario/, population/, eligibility,
-                 estimate, corrections
+                 estimate, corrections,
+                 dashboard
     api          claimsengine/__init__.py                    every layer but the CLI
     cli          cli/ (installed as claimsengine.cli)        everything but the contracts
 
@@ -67,6 +68,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "demo",
         "scenario",
         "population",
+        "dashboard",
     ),
     "cli": ("cli",),
 }
