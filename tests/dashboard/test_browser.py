@@ -144,9 +144,18 @@ def test_from_a_plan_to_a_claim_and_back(
     assert lines[0][-1] == ", ".join(knee["lines"][0]["reasons"])
     meanings = {r[0]: r[2] for r in rows(page, "reasons")}
     assert meanings["45"] == "charge above the fee schedule"
-    # Its history: submitted and sent to review, approved, queued, paid.
+    # Its history: submitted and sent to review, two votes to approve (the plan's
+    # review_quorum is 2), the approval that the second vote decided, queued, paid.
     steps = [r[1] for r in rows(page, "history")]
-    assert steps == ["submitted", "pending review", "reviewed", "queued", "paid"]
+    assert steps == [
+        "submitted",
+        "pending review",
+        "review vote",
+        "review vote",
+        "reviewed",
+        "queued",
+        "paid",
+    ]
     screenshot(page, "claim")
     page.go_back()
     page.wait_for_url(re.compile(r"/claims\?plan=SILVER-2027"))
