@@ -33,6 +33,8 @@ __all__ = [
     "AMOUNT",
     "DATE",
     "App",
+    "check_claim_reference",
+    "claim_reference_options",
     "json_option",
     "pass_app",
     "record_path_options",
@@ -119,6 +121,29 @@ def record_path_options(command: F) -> F:
         required=True,
         type=click.Path(exists=True, path_type=Path),
     )(command)
+
+
+def claim_reference_options(command: F) -> F:
+    """``CLAIM_ID`` or ``--record RECORD_ID [--provider PROVIDER_ID]``: how the commands
+    about one claim name it (check the choice with ``check_claim_reference``)."""
+    command = click.option(
+        "--provider", "provider_id", metavar="PROVIDER_ID", help="With --record: whose record."
+    )(command)
+    command = click.option(
+        "--record", "record_id", metavar="RECORD_ID", help="Name the claim by its record id."
+    )(command)
+    return click.argument("claim_id", type=click.IntRange(min=1), required=False)(command)
+
+
+def check_claim_reference(
+    claim_id: int | None, record_id: str | None, provider_id: str | None
+) -> None:
+    """Usage errors for a claim named both ways or neither, or a stray --provider."""
+    ctx = click.get_current_context()
+    if (claim_id is None) == (record_id is None):
+        raise click.UsageError("give either CLAIM_ID or --record RECORD_ID", ctx)
+    if provider_id and record_id is None:
+        raise click.UsageError("--provider goes with --record", ctx)
 
 
 def json_option(command: F) -> F:

@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.options import (
+    App,
+    check_claim_reference,
+    claim_reference_options,
+    json_option,
+    pass_app,
+)
 from claimsengine.cli.render import claim_table
 
 if TYPE_CHECKING:
     from claimsengine.results import ClaimResult
     from claimsengine.workspace import Workspace
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def claim_reference_options(command: F) -> F:
-    """``CLAIM_ID`` or ``--record RECORD_ID [--provider PROVIDER_ID]``: how the commands
-    about one claim name it (check the choice with ``check_claim_reference``)."""
-    command = click.option(
-        "--provider", "provider_id", metavar="PROVIDER_ID", help="With --record: whose record."
-    )(command)
-    command = click.option(
-        "--record", "record_id", metavar="RECORD_ID", help="Name the claim by its record id."
-    )(command)
-    return click.argument("claim_id", type=click.IntRange(min=1), required=False)(command)
-
-
-def check_claim_reference(
-    claim_id: int | None, record_id: str | None, provider_id: str | None
-) -> None:
-    """Usage errors for a claim named both ways or neither, or a stray --provider."""
-    ctx = click.get_current_context()
-    if (claim_id is None) == (record_id is None):
-        raise click.UsageError("give either CLAIM_ID or --record RECORD_ID", ctx)
-    if provider_id and record_id is None:
-        raise click.UsageError("--provider goes with --record", ctx)
 
 
 @click.command(short_help="One claim's result.")

@@ -6,8 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.commands.status import check_claim_reference, claim_reference_options
-from claimsengine.cli.context import App, claim_table, json_option, pass_app
+from claimsengine.cli.options import (
+    App,
+    check_claim_reference,
+    claim_reference_options,
+    json_option,
+    pass_app,
+)
+from claimsengine.cli.render import claim_table
 
 if TYPE_CHECKING:
     from claimsengine.results import ClaimResult
