@@ -9,8 +9,9 @@ accumulators per (member, period), the duplicate-line keys of earlier claims, th
 later schedule versions (a claim is priced with the version in force on its service day),
 and each provider's plan_paid approved without review per day (the provider daily limit).
 ``adjudicate`` applies a claim's effects to the ledger as the contract does at submission;
-``reverse`` takes them back when an adjudicator denies a claim on review. Payment and the
-pool are not part of this module: an approved claim is paid or queued by the caller.
+``reverse`` takes them back when an adjudicator denies a claim on review, and ``void`` when
+its provider voids it. Payment, the pool and provider debt are not part of this module: an
+approved claim is paid or queued by the caller.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ __all__ = [
     "denied_line",
     "period_of",
     "reverse",
+    "void",
 ]
 
 # Claim-level denials (spec checks 5-9).
@@ -350,6 +352,26 @@ def reverse(plan: Plan, ledger: Ledger, claim: ClaimInput, adjudication: ClaimAd
             f"only a claim pending review can be denied on review; this one is "
             f"{adjudication.status}"
         )
+    _take_back(plan, ledger, claim, adjudication)
+
+
+def void(plan: Plan, ledger: Ledger, claim: ClaimInput, adjudication: ClaimAdjudication) -> None:
+    """Take back a voided claim's effects (spec "Before and after a claim"): exactly what a
+    review denial takes back. A denied claim left nothing behind and cannot be voided.
+
+    The window (timely_filing_days of the service day) and the claim's state since
+    adjudication (a claim denied on review, or voided before) are the caller's to check.
+    """
+    if adjudication.status == "denied":
+        raise ClaimsError("a denied claim cannot be voided")
+    _take_back(plan, ledger, claim, adjudication)
+
+
+def _take_back(
+    plan: Plan, ledger: Ledger, claim: ClaimInput, adjudication: ClaimAdjudication
+) -> None:
+    """Remove this claim's accumulator effects and duplicate-line keys; other claims keep
+    the prices they got."""
     if len(adjudication.lines) != len(claim.lines):
         raise ClaimsError("the adjudication does not belong to this claim (line counts differ)")
     if adjudication.period != period_of(plan, claim.service_day):

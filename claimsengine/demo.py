@@ -3,11 +3,13 @@
 On a fresh embedded chain in a temporary folder (never ``./.claims``), every party plays its
 part with the SDK:
 
-1. the insurer deploys the Silver plan, enrols the members, registers HOSP-A (hospital-1)
-   and HOSP-B (hospital-2), makes ``adjudicator`` an adjudicator, and funds the pool with a
-   small amount, so that some approved claims have to queue;
+1. the insurer deploys the Silver plan with a two-person review (review_quorum 2), enrols
+   the members, registers HOSP-A (hospital-1) and HOSP-B (hospital-2), makes ``adjudicator``
+   and ``auditor`` its adjudicators, and funds the pool with a small amount, so that some
+   approved claims have to queue;
 2. the clock is set to 2027-07-01 and the hospitals submit the nine demo records;
-3. the adjudicator approves the knee replacement that went to review (it queues too);
+3. both adjudicators approve the knee replacement that went to review: the first approval
+   is a vote, the second decides (it queues too);
 4. the insurer tops the pool up, which pays the queue first in first out, and anyone settles.
 
 The inputs are the repository's ``fixtures/`` when they are there (an editable install),
@@ -19,7 +21,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -52,15 +54,18 @@ INITIAL_FUNDING = 300_00
 #: The top-up, in cents, that pays everything queued.
 TOP_UP = 50_000_00
 HOSPITALS = (("HOSP-A", "hospital-1"), ("HOSP-B", "hospital-2"))
+#: The demo's plan needs two adjudicators to decide a claim in review; these two review.
+REVIEW_QUORUM = 2
+REVIEWERS = ("adjudicator", "auditor")
 
 DEMO_STEPS = (
     "Create a fresh embedded chain",
     "Deploy the plan",
     "Enrol the members",
-    "Register the hospitals and the adjudicator",
+    "Register the hospitals and two adjudicators",
     "Fund the pool (a little)",
     "Submit the treatment records",
-    "Review the claims pending review",
+    "Two adjudicators review the claims pending review",
     "Top up the pool and settle",
 )
 
@@ -110,6 +115,8 @@ class DemoClaim:
     result: ClaimResult
     reviewed: str | None = None  # "approved" or "denied"
     statuses: list[str] = field(default_factory=list)
+    #: The review's votes in order: who voted, the decision, and the status it left.
+    votes: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def queued_then_settled(self) -> bool:
@@ -129,6 +136,7 @@ class DemoClaim:
             "provider_id": self.provider_id,
             "submitted_status": self.submitted_status,
             "reviewed": self.reviewed,
+            "votes": [dict(vote) for vote in self.votes],
             "status": self.result.status,
             "statuses": list(self.statuses),
             "plan_paid": format_cents(self.result.totals.plan_paid),
@@ -226,7 +234,8 @@ def _run(
     _refuse_a_used_folder(folder)
     step()
     with demo_inputs() as inputs, Workspace.open(folder, create=True) as workspace:
-        plan = load_plan(inputs.plan)
+        # The fixture plan, with a two-person review.
+        plan = replace(load_plan(inputs.plan), review_quorum=REVIEW_QUORUM)
         loaded = load_paths([inputs.records])
         with workspace.command():
             workspace.chain.set_time(to_day(DEMO_DATE) * SECONDS_PER_DAY)
@@ -236,6 +245,8 @@ def _run(
             plan=plan,
             members=load_members(inputs.members),
             providers=[ProviderEntry(provider_id, account) for provider_id, account in HOSPITALS],
+            adjudicator=REVIEWERS[0],
+            more_adjudicators=REVIEWERS[1:],
             funding=initial_funding,
         )
         onboard(workspace, onboarding, on_stage=lambda _stage: step())
@@ -295,17 +306,22 @@ def _submit(workspace: Workspace, loaded: LoadResult) -> tuple[list[DemoClaim], 
 
 
 def _review(workspace: Workspace, plan_id: str, claims: list[DemoClaim]) -> None:
-    """The adjudicator approves every claim pending review."""
+    """Both adjudicators approve every claim pending review: the first approval is a vote,
+    the second (the plan's quorum) decides."""
     from claimsengine.sdk import AdjudicatorClient
 
-    adjudicator = AdjudicatorClient(workspace, "adjudicator")
-    pending = {result.claim_id for result in adjudicator.queue(plan_id)}
+    reviewers = [AdjudicatorClient(workspace, account) for account in REVIEWERS]
+    pending = {result.claim_id for result in reviewers[0].queue(plan_id)}
     with workspace.command():
         for claim in claims:
-            if claim.result.claim_id in pending:
-                claim.result = adjudicator.approve(claim.result.claim_id)
-                claim.reviewed = "approved"
-                claim.statuses.append(claim.result.status)
+            if claim.result.claim_id not in pending:
+                continue
+            for account, reviewer in zip(REVIEWERS, reviewers, strict=True):
+                claim.result = reviewer.approve(claim.result.claim_id)
+                vote = {"adjudicator": account, "decision": "approve"}
+                claim.votes.append({**vote, "status": claim.result.status})
+            claim.reviewed = "approved"
+            claim.statuses.append(claim.result.status)
 
 
 def _top_up_and_settle(

@@ -93,6 +93,16 @@ HINTS = {
     "pool: transfer failed": (
         "the token refused the transfer; check balances and allowance, or the payout address"
     ),
+    "claims: already voted": "each adjudicator votes once on a claim; another must vote now",
+    "claims: not voidable": (
+        "only your own claims that are pending_review, queued or paid can be voided or replaced"
+    ),
+    "claims: wrong effects": (
+        "the claim's effects must be passed as its events record them: void by claim id"
+    ),
+    "claims: void window closed": (
+        "a claim can be voided only within timely_filing_days of its service date"
+    ),
 }
 _ROLE_REVERTS = {
     "access: not authorised",
@@ -198,6 +208,34 @@ class ProviderState:
     active: bool
     npi: int
     credit: int  # cents: payments the token refused, to collect
+    debt: int = 0  # cents: voided paid claims, kept back from the provider's next payments
+
+
+@dataclass(frozen=True)
+class ClaimEffects:
+    """What a claim left behind, as a void or a review denial takes it back, rebuilt from
+    the claim's events (the contract keeps only their hash): the member, the service day,
+    the claim's deductible and out-of-pocket shares and its priced lines (code, units).
+    ``position`` is its place in the queue when it was queued (else 0)."""
+
+    plan_id: str
+    provider_id: str
+    commitment: bytes
+    member: bytes
+    service_day: int
+    deductible: int
+    out_of_pocket: int
+    lines: tuple[tuple[bytes, int], ...]
+    position: int = 0
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (
+            self.member,
+            self.service_day,
+            self.deductible,
+            self.out_of_pocket,
+            [list(line) for line in self.lines],
+        )
 
 
 def service_abi(service: Service) -> tuple[Any, ...]:
@@ -226,6 +264,7 @@ def terms_abi(plan: Plan, token: str) -> tuple[Any, ...]:
         plan.annual_benefit_max or 0,
         plan.coinsurance_bps,
         plan.auto_approve_limit,
+        plan.review_quorum,
         plan.provider_daily_limit is not None,
         plan.provider_daily_limit or 0,
     )
@@ -464,11 +503,98 @@ class Engine(Contract):
             sender, "submit_claims", text_to_bytes32(plan_id), [c.as_abi() for c in claims], gas=gas
         )
 
+    def void(self, sender: str, claim_id: int) -> Receipt:
+        """Void a claim of the sender's provider (pending review, queued or paid)."""
+        effects = self._effects_or_revert(claim_id, "claims: not voidable")
+        return self.transact(
+            sender,
+            "void_claim",
+            text_to_bytes32(effects.plan_id),
+            effects.commitment,
+            effects.as_abi(),
+            effects.position,
+        )
+
+    def submit_replacement(
+        self,
+        sender: str,
+        plan_id: str,
+        old_claim_id: int,
+        claim: ChainClaim,
+        *,
+        gas: int | None = None,
+    ) -> Receipt:
+        """Void `old_claim_id` and submit `claim` in its place, in one transaction. The old
+        claim must be the sender's provider's, in the same plan."""
+        self._check_shape([claim])
+        effects = self._effects_or_revert(old_claim_id, "claims: not voidable")
+        return self.transact(
+            sender,
+            "submit_replacement",
+            text_to_bytes32(plan_id),
+            effects.commitment,
+            effects.as_abi(),
+            effects.position,
+            claim.as_abi(),
+            gas=gas,
+        )
+
     # -- adjudicator and anyone --------------------------------------------------------
     def review(self, sender: str, claim_id: int, approve: bool, reason: int = 0) -> Receipt:
-        """Approve or deny a pending claim; a denial's `reason` is 0 (meaning 50) or one of
-        REVIEW_REASONS."""
-        return self.transact(sender, "review", claim_id, approve, reason)
+        """Vote on a pending claim; the plan's review_quorum of votes decides it. A denial's
+        `reason` is 0 (meaning 50) or one of REVIEW_REASONS."""
+        effects = self._effects_or_revert(claim_id, "claims: not pending review")
+        return self.transact(
+            sender,
+            "review",
+            text_to_bytes32(effects.plan_id),
+            text_to_bytes32(effects.provider_id),
+            effects.commitment,
+            effects.as_abi(),
+            approve,
+            reason,
+        )
+
+    def review_votes(self, claim_id: int) -> tuple[int, int]:
+        """(approvals, denials) so far on a claim in review."""
+        approvals, denials = self.call("review_votes", claim_id)
+        return int(approvals), int(denials)
+
+    def has_voted(self, claim_id: int, account: str) -> bool:
+        return bool(self.call("has_voted", claim_id, account))
+
+    def claim_effects(self, claim_id: int) -> ClaimEffects | None:
+        """A claim's effects, rebuilt from its events; None when there is no such claim."""
+        topic = claim_id.to_bytes(32, "big")
+        submitted = self.events("ClaimSubmitted", topic)
+        if not submitted:
+            return None
+        claim = submitted[0].args
+        plan_id = bytes32_to_text(claim["plan_id"])
+        provider_id, _active = self.provider_of(plan_id, claim["provider"])
+        priced = [e.args for e in self.events("LineAdjudicated", topic) if not e.args["denial"]]
+        queued = self.events("ClaimQueued", topic)
+        return ClaimEffects(
+            plan_id=plan_id,
+            provider_id=provider_id or "",
+            commitment=claim["commitment"],
+            member=claim["member"],
+            service_day=int(claim["service_day"]),
+            deductible=sum(int(line["deductible"]) for line in priced),
+            out_of_pocket=sum(
+                int(line["deductible"]) + int(line["copay"]) + int(line["coinsurance"])
+                for line in priced
+            ),
+            lines=tuple((line["code"], int(line["units"])) for line in priced),
+            position=int(queued[-1].args["position"]) if queued else 0,
+        )
+
+    def _effects_or_revert(self, claim_id: int, reason: str) -> ClaimEffects:
+        # An unknown claim id gets the revert the contract gives a claim in the wrong state.
+        effects = self.claim_effects(claim_id)
+        if effects is None:
+            raise reverted(TransactionReverted(reason))
+        return effects
 
     def settle(self, sender: str, plan_id: str, max_claims: int = MAX_SETTLE) -> Receipt:
         return self.transact(sender, "settle", text_to_bytes32(plan_id), max_claims)
@@ -532,10 +658,12 @@ class Engine(Contract):
         return (bytes32_to_text(ref) if any(ref) else None), bool(active)
 
     def provider_info(self, plan_id: str, provider_id: str) -> ProviderState:
-        owner, payout, active, npi, credit = self.call(
+        owner, payout, active, npi, credit, debt = self.call(
             "provider_info", text_to_bytes32(plan_id), text_to_bytes32(provider_id)
         )
-        return ProviderState(str(owner), str(payout), bool(active), int(npi), int(credit))
+        return ProviderState(
+            str(owner), str(payout), bool(active), int(npi), int(credit), int(debt)
+        )
 
     def roles(self, plan_id: str, account: str) -> Role:
         return Role(int(self.call("roles", text_to_bytes32(plan_id), account)))
@@ -553,6 +681,7 @@ class Engine(Contract):
 __all__ = [
     "ChainClaim",
     "ChainLine",
+    "ClaimEffects",
     "ClaimState",
     "DevToken",
     "Engine",

@@ -46,13 +46,18 @@ class ClaimsError(Exception):
 
     def explained(self) -> str:
         """The message with its location and its hint, as one text: ``... (hint: ...)``."""
-        text = str(self)
-        return f"{text} (hint: {self.hint})" if self.hint else text
+        return with_hint(str(self), self.hint)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclasses take keyword-only arguments, which the default pickling drops; rebuild
         # from the instance dict so errors survive multiprocessing (pytest-xdist, workers).
         return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def with_hint(text: str, hint: str | None) -> str:
+    """``text (hint: hint)``, or the text alone: how every message shows its hint (not in
+    ``__all__``, which lists the exceptions)."""
+    return f"{text} (hint: {hint})" if hint else text
 
 
 class InputError(ClaimsError):

@@ -22,20 +22,23 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
 from claimsengine.abi import text_to_bytes32
 from claimsengine.adjudication import LineAdjudication
 from claimsengine.chain.base import Chain, Log
-from claimsengine.engine import reverted
+from claimsengine.engine import Engine, reverted
 from claimsengine.errors import ChainError, ClaimsError, RecordError, TransactionReverted
 from claimsengine.history import build_result, group_claim_events
 from claimsengine.orchestrator import SetAside, check_paths
 from claimsengine.records import TreatmentRecord
 from claimsengine.results import ClaimResult
 from claimsengine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from claimsengine.sdk import PreparedClaim
 
 __all__ = [
     "Estimate",
@@ -182,7 +185,7 @@ def estimate_records(
     as_account: str | None = None,
 ) -> list[Estimate]:
     """Estimate each record, in order, as if ``submit`` sent them all now."""
-    from claimsengine.sdk import HospitalClient, PreparedClaim
+    from claimsengine.sdk import HospitalClient
 
     client = HospitalClient(workspace, as_account)
     engine = workspace.engine
@@ -213,31 +216,35 @@ def estimate_records(
         for _, prepared in ordered
     ]
     for (index, prepared), simulated in zip(ordered, simulate(workspace.chain, calls), strict=True):
-        record = prepared.record
-        if simulated.error is not None:
-            refused = reverted(TransactionReverted(simulated.error))
-            outcomes[index] = Estimate(
-                record,
-                prepared.source,
-                error=RecordError(
-                    refused.reason, file=prepared.source, record=record.record_id, hint=refused.hint
-                ),
-            )
-            continue
-        (events,) = group_claim_events(engine.decode_logs(simulated.logs)).values()
-        result = build_result(
-            events,
-            status=events.submitted_status,
-            record_id=record.record_id,
-            provider_id=record.provider_id,
-        )
-        outcomes[index] = Estimate(
+        outcomes[index] = _estimate_of(engine, prepared, simulated)
+    return [outcomes[i] for i in range(len(records))]
+
+
+def _estimate_of(engine: Engine, prepared: PreparedClaim, simulated: SimulatedCall) -> Estimate:
+    """What one simulated submit_claim says of its record: the result, or the refusal."""
+    record = prepared.record
+    if simulated.error is not None:
+        refused = reverted(TransactionReverted(simulated.error))
+        return Estimate(
             record,
             prepared.source,
-            result=_without_transactions(result),
-            lines=events.line_adjudications(),
+            error=RecordError(
+                refused.reason, file=prepared.source, record=record.record_id, hint=refused.hint
+            ),
         )
-    return [outcomes[i] for i in range(len(records))]
+    (events,) = group_claim_events(engine.decode_logs(simulated.logs)).values()
+    result = build_result(
+        events,
+        status=events.submitted_status,
+        record_id=record.record_id,
+        provider_id=record.provider_id,
+    )
+    return Estimate(
+        record,
+        prepared.source,
+        result=_without_transactions(result),
+        lines=events.line_adjudications(),
+    )
 
 
 def _without_transactions(result: ClaimResult) -> ClaimResult:

@@ -1,9 +1,10 @@
 """Claims read back from the chain's events.
 
 Any party can rebuild a claim's result from the engine's events alone, against any node:
-the submission, each line's adjudication, and what happened after (review, queue,
-payment). The contract's current status comes from storage (`claim_status`), which is
-authoritative; everything else comes from events.
+the submission, each line's adjudication, and what happened after (review votes and the
+decision, queue, payment, void). The contract's current status comes from storage
+(`claim_status`), which is authoritative; a ClaimVoided event settles it as voided too.
+Everything else comes from events.
 """
 
 from __future__ import annotations
@@ -17,8 +18,32 @@ from claimsengine.adjudication import LineAdjudication, denied_line
 from claimsengine.days import from_day
 from claimsengine.engine import DEFAULT_REVIEW_REASON, Engine
 from claimsengine.errors import NotFound
-from claimsengine.results import ClaimResult, LineResult, Totals
+from claimsengine.results import (
+    ClaimResult,
+    LineResult,
+    ReviewVote,
+    ReviewVotes,
+    Totals,
+)
 from claimsengine.status import ClaimStatus
+
+#: The events that follow a claim's submission, each indexed by claim id first and plan id
+#: second (ClaimVoided of a replaced claim also names its replacement, in ``replaced_by``).
+LATER_EVENTS = (
+    "ClaimPendingReview",
+    "ReviewVoted",
+    "ClaimReviewed",
+    "ClaimQueued",
+    "ClaimPaid",
+    "ClaimVoided",
+)
+#: The step name in a result's ``transactions`` of each later event that has one.
+_STEPS = {
+    "ClaimReviewed": "reviewed",
+    "ClaimQueued": "queued",
+    "ClaimPaid": "paid",
+    "ClaimVoided": "voided",
+}
 
 
 def _topic(value: int | bytes) -> bytes:
@@ -49,11 +74,13 @@ def line_result(args: Mapping[str, Any]) -> LineResult:
 
 @dataclass(frozen=True)
 class ClaimEvents:
-    """Every event of one claim, in chain order."""
+    """Every event of one claim, in chain order. ``replacing`` is the ClaimVoided event of
+    the claim that this one replaced (same transaction), when it is a correction."""
 
     submitted: DecodedEvent
     lines: tuple[DecodedEvent, ...]
     later: tuple[DecodedEvent, ...]
+    replacing: DecodedEvent | None = None
 
     @property
     def claim_id(self) -> int:
@@ -75,6 +102,37 @@ class ClaimEvents:
     @property
     def paid_event(self) -> DecodedEvent | None:
         return next((e for e in self.later if e.name == "ClaimPaid"), None)
+
+    @property
+    def voided_event(self) -> DecodedEvent | None:
+        return next((e for e in self.later if e.name == "ClaimVoided"), None)
+
+    @property
+    def replaced_by(self) -> int | None:
+        """The correction that replaced this claim, when a replacement voided it."""
+        voided = self.voided_event
+        if voided is None:
+            return None
+        return int(voided.args["replaced_by"]) or None
+
+    @property
+    def replaces(self) -> int | None:
+        """The claim that this one replaced, when it is a correction."""
+        return None if self.replacing is None else int(self.replacing.args["claim_id"])
+
+    @property
+    def votes(self) -> tuple[ReviewVote, ...]:
+        """The review votes, in chain order (a vote's reason only on a denial)."""
+        return tuple(
+            ReviewVote(
+                adjudicator=str(e.args["adjudicator"]),
+                approved=bool(e.args["approved"]),
+                reason=None if e.args["approved"] else int(e.args["reason"]),
+                transaction="0x" + e.tx_hash.hex(),
+            )
+            for e in self.later
+            if e.name == "ReviewVoted"
+        )
 
     @property
     def review_denial(self) -> int | None:
@@ -99,6 +157,7 @@ def group_claim_events(events: Iterable[DecodedEvent]) -> dict[int, ClaimEvents]
     submitted: dict[int, DecodedEvent] = {}
     lines: dict[int, list[DecodedEvent]] = {}
     later: dict[int, list[DecodedEvent]] = {}
+    replacing: dict[int, DecodedEvent] = {}
     for event in events:
         claim_id = event.args.get("claim_id")
         if claim_id is None:
@@ -109,6 +168,8 @@ def group_claim_events(events: Iterable[DecodedEvent]) -> dict[int, ClaimEvents]
             lines.setdefault(claim_id, []).append(event)
         else:
             later.setdefault(claim_id, []).append(event)
+            if event.name == "ClaimVoided" and int(event.args["replaced_by"]):
+                replacing[int(event.args["replaced_by"])] = event
     return {
         claim_id: ClaimEvents(
             submitted=event,
@@ -116,6 +177,7 @@ def group_claim_events(events: Iterable[DecodedEvent]) -> dict[int, ClaimEvents]
                 sorted(lines.get(claim_id, []), key=lambda e: (e.block_number, e.log_index))
             ),
             later=tuple(later.get(claim_id, [])),
+            replacing=replacing.get(claim_id),
         )
         for claim_id, event in submitted.items()
     }
@@ -125,19 +187,21 @@ def claim_events(engine: Engine, claim_id: int) -> ClaimEvents:
     """One claim's events, read from the chain."""
     topic = _topic(claim_id)
     events: list[DecodedEvent] = []
-    for name in (
-        "ClaimSubmitted",
-        "LineAdjudicated",
-        "ClaimPendingReview",
-        "ClaimReviewed",
-        "ClaimQueued",
-        "ClaimPaid",
-    ):
+    for name in ("ClaimSubmitted", "LineAdjudicated", *LATER_EVENTS):
         events.extend(engine.events(name, topic))
-    grouped = group_claim_events(events)
-    if claim_id not in grouped:
+    submitted = next((e for e in events if e.name == "ClaimSubmitted"), None)
+    if submitted is None:
         raise NotFound(f"no claim {claim_id} on this chain", hint="check the claim id")
-    return grouped[claim_id]
+    # A correction voids the claim it replaces in its own transaction: that ClaimVoided
+    # (indexed by the old claim's id) is in the same block, and names this claim.
+    events.extend(
+        e
+        for e in engine.events(
+            "ClaimVoided", None, submitted.args["plan_id"], from_block=submitted.block_number
+        )
+        if int(e.args["replaced_by"]) == claim_id
+    )
+    return group_claim_events(events)[claim_id]
 
 
 def build_result(
@@ -146,16 +210,20 @@ def build_result(
     status: ClaimStatus,
     record_id: str | None,
     provider_id: str | None,
+    quorum: int | None = None,
 ) -> ClaimResult:
-    """The formats.md claim result of one claim (review denials as denied lines)."""
+    """The formats.md claim result of one claim (review denials as denied lines).
+    ``quorum``, the plan's review_quorum, goes with the review votes when it is known."""
     lines = tuple(LineResult.from_adjudication(line) for line in events.line_adjudications())
     transactions = {"submitted": "0x" + events.submitted.tx_hash.hex()}
     for event in events.later:
-        step = {"ClaimPaid": "paid", "ClaimReviewed": "reviewed", "ClaimQueued": "queued"}.get(
-            event.name
-        )
+        step = _STEPS.get(event.name)
         if step:
             transactions[step] = "0x" + event.tx_hash.hex()
+    # A void is final: its event decides the status even where storage is read elsewhere.
+    if events.voided_event is not None:
+        status = ClaimStatus.VOIDED
+    votes = events.votes
     return ClaimResult(
         claim_id=events.claim_id,
         plan_id=bytes32_to_text(events.submitted.args["plan_id"]),
@@ -166,6 +234,9 @@ def build_result(
         lines=lines,
         totals=Totals.of_lines(lines),
         transactions=transactions,
+        replaces=events.replaces,
+        replaced_by=events.replaced_by,
+        review=ReviewVotes(votes, quorum) if votes or quorum is not None else None,
     )
 
 
@@ -181,6 +252,6 @@ def plan_claim_events(engine: Engine, plan_id: str, from_block: int = 0) -> dict
         for e in engine.events("LineAdjudicated", from_block=from_block)
         if e.args["claim_id"] in ids
     )
-    for name in ("ClaimPendingReview", "ClaimReviewed", "ClaimQueued", "ClaimPaid"):
+    for name in LATER_EVENTS:
         events.extend(engine.events(name, None, plan_topic, from_block=from_block))
     return group_claim_events(events)

@@ -7,6 +7,10 @@ a row is written as `prepared` before its transaction is sent, and marked `submi
 its claim id once the chain has it. On resume, a `prepared` row is checked against the
 chain (`claim_status`) before anything is sent again, and the contract refuses a
 commitment it has seen, so nothing is ever submitted, or paid, twice.
+
+A corrected record (`submit --replaces`) is journaled with the claim it replaces, so that a
+run stopped before its transaction landed finishes it as a replacement, never as a plain
+submission.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_by_claim ON records (chain, claim_id);
 """
+#: Added after the first schema: the claim a corrected record replaces (NULL: none).
+_REPLACES_COLUMN = "ALTER TABLE records ADD COLUMN replaces INTEGER"
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class JournalEntry:
     state: str
     claim_id: int | None
     tx_hash: bytes | None
+    replaces: int | None = None
 
 
 class Journal:
@@ -65,6 +72,9 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
+        if "replaces" not in columns:
+            self._db.execute(_REPLACES_COLUMN)
 
     def close(self) -> None:
         self._db.close()
@@ -82,7 +92,7 @@ class Journal:
     def _rows(self, where: str, *args: object) -> list[JournalEntry]:
         cursor = self._db.execute(
             "SELECT commitment, chain, provider_id, record_id, plan_id, source, state, claim_id,"
-            f" tx_hash FROM records WHERE {where}",
+            f" tx_hash, replaces FROM records WHERE {where}",
             args,
         )
         return [JournalEntry(*row) for row in cursor.fetchall()]
@@ -117,11 +127,23 @@ class Journal:
         record_id: str,
         plan_id: str,
         source: str | None,
+        replaces: int | None = None,
     ) -> None:
+        """Journal a record as `prepared`; ``replaces``: the claim a correction replaces."""
         self._db.execute(
             "INSERT OR IGNORE INTO records (commitment, chain, provider_id, record_id, plan_id,"
-            " source, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (commitment, chain, provider_id, record_id, plan_id, source, PREPARED, time.time()),
+            " source, state, updated_at, replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                commitment,
+                chain,
+                provider_id,
+                record_id,
+                plan_id,
+                source,
+                PREPARED,
+                time.time(),
+                replaces,
+            ),
         )
 
     def prepare_many(self, rows: Sequence[PreparedRow]) -> None:

@@ -1,4 +1,4 @@
-"""Onboarding a plan: deploy it, enrol its members, register its providers and adjudicator,
+"""Onboarding a plan: deploy it, enrol its members, register its providers and adjudicators,
 and fund its pool, through the insurer's SDK client.
 
 The demo, scenarios and generated populations all start this way; each stage is one atomic
@@ -38,11 +38,13 @@ class ProviderEntry:
 @dataclass(frozen=True)
 class PlanOnboarding:
     """Everything a plan needs before its first claim. ``funding`` is in cents (None: the
-    pool is not funded here)."""
+    pool is not funded here). ``more_adjudicators`` also get the adjudicator role (a plan
+    whose review_quorum is k needs k of them)."""
 
     plan: Plan
     insurer: str = "insurer"
     adjudicator: str = "adjudicator"
+    more_adjudicators: Sequence[str] = ()
     members: Sequence[Member] = ()
     providers: Sequence[ProviderEntry] = field(default_factory=tuple)
     funding: int | None = None
@@ -87,7 +89,8 @@ def onboard(
                     provider.provider_id,
                     chain.address_of(provider.payout),
                 )
-        insurer.set_adjudicator(plan_id, setup.adjudicator)
+        for adjudicator in (setup.adjudicator, *setup.more_adjudicators):
+            insurer.set_adjudicator(plan_id, adjudicator)
     stage("fund")
     if setup.funding is not None:
         with workspace.command():

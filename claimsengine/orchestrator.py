@@ -115,7 +115,7 @@ class SetAside:
 
     def to_json(self) -> dict[str, Any]:
         """The ``{"file", "record_id", "error"}`` object of ``claims --json submit``."""
-        return {"file": self.file, "record_id": self.record_id, "error": _error_text(self.error)}
+        return {"file": self.file, "record_id": self.record_id, "error": self.error.explained()}
 
 
 @dataclass
@@ -228,9 +228,13 @@ def submit_paths(
     quarantine_dir: Path | str | None = None,
     progress: Progress | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    replaces: int | None = None,
     members: MemberCheck | None = None,
 ) -> SubmitReport:
     """Submit every record in ``paths`` (files or folders) and report what happened.
+
+    With ``replaces``, ``paths`` hold one corrected record, submitted in place of that
+    claim (the old claim is voided in the same transaction; corrections.py).
 
     ``default_plan`` / ``default_provider`` fill records that lack them (Synthea's FHIR).
     ``as_account`` sends as that account; None sends as each record's registered provider.
@@ -257,6 +261,13 @@ def submit_paths(
         as_account=as_account,
         members=members,
     )
+    found = len(checked.records) + len(checked.rejected)
+    if replaces is not None and found != 1:
+        raise InputError(
+            f"a correction is one record, and {found} were found",
+            field="--replaces",
+            hint="give the one corrected record that replaces the claim",
+        )
     report.repeated = len(checked.repeated)
     for rejected in checked.rejected:
         report.set_aside.append(jail.put(rejected))
@@ -292,11 +303,16 @@ def submit_paths(
         for start in range(0, len(good), chunk_size):
             chunk = good[start : start + chunk_size]
             with _command(workspace):
-                outcomes = client.submit_many(
-                    [sourced.record for sourced in chunk],
-                    sources=[str(sourced.file) for sourced in chunk],
-                    progress=sent,
-                )
+                if replaces is not None:
+                    (sourced,) = chunk
+                    outcomes = [client.replace_record(replaces, sourced.record, str(sourced.file))]
+                    sent(1)
+                else:
+                    outcomes = client.submit_many(
+                        [sourced.record for sourced in chunk],
+                        sources=[str(sourced.file) for sourced in chunk],
+                        progress=sent,
+                    )
             for sourced, outcome in zip(chunk, outcomes, strict=True):
                 if resumed and workspace.commitment(sourced.record)[1] in resumed:
                     continue  # sent by resume() a moment ago; already in the report
@@ -695,11 +711,6 @@ class MemberCheck:
         return enrolled
 
 
-def _error_text(error: ClaimsError) -> str:
-    text = str(error)
-    return f"{text} (hint: {error.hint})" if error.hint else text
-
-
 class _QuarantineFolder:
     """``records.quarantine`` that writes each distinct rejection once.
 
@@ -757,7 +768,7 @@ def _fingerprint(rejected: RejectedRecord) -> str:
     parts: Sequence[str] = (
         str(Path(rejected.file).resolve()),
         str(rejected.index),
-        _error_text(rejected.error),
+        rejected.error.explained(),
         raw,
     )
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()

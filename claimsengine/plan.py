@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from eth_utils import is_checksum_address, to_checksum_address
 
-from claimsengine.days import parse_date, to_day
-from claimsengine.errors import InputError, PlanError
+from claimsengine.days import to_day
+from claimsengine.errors import PlanError
+from claimsengine.fieldreader import FieldReader, describe
 from claimsengine.ids import CODE, MAX_CODE_LENGTH, MAX_PLAN_ID_LENGTH, PLAN_ID
-from claimsengine.money import format_cents, parse_amount, parse_percent_bps
+from claimsengine.money import format_cents, parse_percent_bps
 from claimsengine.payer import Payer, payer_from_dict, payer_to_dict
 from claimsengine.yamlfile import StrictLoader, describe_yaml_error, read_text
 
@@ -59,10 +60,15 @@ _PLAN_KEYS = (
     "timely_filing_days",
     "auto_approve_limit",
     "provider_daily_limit",
+    "review_quorum",
     "services",
     "payer",
 )
-_OPTIONAL_PLAN_KEYS = frozenset({"annual_benefit_max", "provider_daily_limit", "payer"})
+_OPTIONAL_PLAN_KEYS = frozenset(
+    {"annual_benefit_max", "provider_daily_limit", "review_quorum", "payer"}
+)
+#: Adjudicators a plan may require to decide a claim in review (a 5-bit field on-chain).
+MAX_REVIEW_QUORUM = 31
 _SERVICE_KEYS = (
     "code",
     "description",
@@ -109,6 +115,7 @@ class Plan:
     services: tuple[Service, ...]
     provider_daily_limit: int | None = None  # None: no limit
     payer: Payer | None = None  # off-chain: who pays, for remittance (payer.py)
+    review_quorum: int = 1  # distinct adjudicators who approve (or deny) a claim in review
 
     @property
     def effective_day(self) -> int:
@@ -138,10 +145,10 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
 
 def plan_from_dict(data: Any, *, source: str) -> Plan:
     """Validate a plan as parsed from YAML (or built in code); ``source`` names it in errors."""
-    check = _Checker(source)
+    check = FieldReader(PlanError, file=source)
     if not isinstance(data, Mapping):
         check.fail(None, "a plan must be a mapping of keys (id, name, token, ...)")
-    check.keys(data, None, _PLAN_KEYS, required=set(_PLAN_KEYS) - _OPTIONAL_PLAN_KEYS)
+    check.mapping(data, None, _PLAN_KEYS, required=set(_PLAN_KEYS) - _OPTIONAL_PLAN_KEYS)
 
     plan_id = data["id"]
     if not isinstance(plan_id, str) or not PLAN_ID.fullmatch(plan_id):
@@ -152,25 +159,33 @@ def plan_from_dict(data: Any, *, source: str) -> Plan:
         )
     name = data["name"]
     if not isinstance(name, str) or not name.strip():
-        check.fail("name", f"expected a non-empty name, got {name!r}")
+        check.fail("name", f"expected a non-empty name, got {describe(name)}")
 
     token = _token(check, data["token"])
-    effective_date = check.wrap(lambda: parse_date(data["effective_date"], field="effective_date"))
-    benefit_period_days = check.integer(data, "benefit_period_days", "benefit_period_days", 1)
-    deductible = check.money(data["deductible"], "deductible")
-    out_of_pocket_max = check.money(data["out_of_pocket_max"], "out_of_pocket_max")
-    coinsurance_bps = check.wrap(
+    effective_date = check.date_value(data["effective_date"], "effective_date")
+    benefit_period_days = check.count(data["benefit_period_days"], "benefit_period_days", minimum=1)
+    deductible = check.amount(data["deductible"], "deductible")
+    out_of_pocket_max = check.amount(data["out_of_pocket_max"], "out_of_pocket_max")
+    coinsurance_bps = check.parsed(
         lambda: parse_percent_bps(data["coinsurance"], field="coinsurance")
     )
     annual_benefit_max = None
     if data.get("annual_benefit_max") is not None:
-        annual_benefit_max = check.money(data["annual_benefit_max"], "annual_benefit_max")
-    waiting_period_days = check.integer(data, "waiting_period_days", "waiting_period_days", 0)
-    timely_filing_days = check.integer(data, "timely_filing_days", "timely_filing_days", 0)
-    auto_approve_limit = check.money(data["auto_approve_limit"], "auto_approve_limit")
+        annual_benefit_max = check.amount(data["annual_benefit_max"], "annual_benefit_max")
+    waiting_period_days = check.count(data["waiting_period_days"], "waiting_period_days", minimum=0)
+    timely_filing_days = check.count(data["timely_filing_days"], "timely_filing_days", minimum=0)
+    auto_approve_limit = check.amount(data["auto_approve_limit"], "auto_approve_limit")
     provider_daily_limit = None
     if data.get("provider_daily_limit") is not None:
-        provider_daily_limit = check.money(data["provider_daily_limit"], "provider_daily_limit")
+        provider_daily_limit = check.amount(data["provider_daily_limit"], "provider_daily_limit")
+    review_quorum = 1
+    if data.get("review_quorum") is not None:
+        review_quorum = check.count(data["review_quorum"], "review_quorum", minimum=1)
+        if review_quorum > MAX_REVIEW_QUORUM:
+            check.fail(
+                "review_quorum",
+                f"must be at most {MAX_REVIEW_QUORUM} adjudicators, got {review_quorum}",
+            )
 
     raw_services = data["services"]
     if not isinstance(raw_services, list) or not raw_services:
@@ -203,6 +218,7 @@ def plan_from_dict(data: Any, *, source: str) -> Plan:
         services=tuple(services),
         provider_daily_limit=provider_daily_limit,
         payer=None if data.get("payer") is None else payer_from_dict(data["payer"], check.fail),
+        review_quorum=review_quorum,
     )
 
 
@@ -228,6 +244,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     data["auto_approve_limit"] = format_cents(plan.auto_approve_limit)
     if plan.provider_daily_limit is not None:
         data["provider_daily_limit"] = format_cents(plan.provider_daily_limit)
+    if plan.review_quorum != 1:
+        data["review_quorum"] = plan.review_quorum
     data["services"] = [_service_to_dict(service) for service in plan.services]
     if plan.payer is not None:
         data["payer"] = payer_to_dict(plan.payer)
@@ -259,10 +277,10 @@ def _format_percent(bps: int) -> int | str:
     return str(Decimal(bps).scaleb(-2).normalize())
 
 
-def _service_from_dict(check: _Checker, raw: Any, path: str) -> Service:
+def _service_from_dict(check: FieldReader, raw: Any, path: str) -> Service:
     if not isinstance(raw, Mapping):
         check.fail(path, "a service must be a mapping with at least code and allowed")
-    check.keys(raw, path, _SERVICE_KEYS, required=_REQUIRED_SERVICE_KEYS)
+    check.mapping(raw, path, _SERVICE_KEYS, required=_REQUIRED_SERVICE_KEYS)
     code = raw["code"]
     if not isinstance(code, str):
         check.fail(
@@ -280,27 +298,28 @@ def _service_from_dict(check: _Checker, raw: Any, path: str) -> Service:
     if description is None:
         description = ""
     if not isinstance(description, str):
-        check.fail(f"{path}.description", f"expected text, got {description!r}")
+        check.fail(f"{path}.description", f"expected text, got {describe(description)}")
     copay = raw.get("copay")
     return Service(
         code=code,
         description=description,
-        fee=check.money(raw["allowed"], f"{path}.allowed"),
-        copay=None if copay is None else check.money(copay, f"{path}.copay"),
-        deductible_applies=check.boolean(
-            raw, "deductible_applies", f"{path}.deductible_applies", default=True
+        fee=check.amount(raw["allowed"], f"{path}.allowed"),
+        copay=None if copay is None else check.amount(copay, f"{path}.copay"),
+        deductible_applies=check.flag(
+            raw.get("deductible_applies", True), f"{path}.deductible_applies"
         ),
-        max_units_per_day=check.optional_integer(
-            raw, "max_units_per_day", f"{path}.max_units_per_day"
-        ),
-        max_units_per_period=check.optional_integer(
-            raw, "max_units_per_period", f"{path}.max_units_per_period"
-        ),
-        prior_auth=check.boolean(raw, "prior_auth", f"{path}.prior_auth", default=False),
+        max_units_per_day=_optional_count(check, raw, "max_units_per_day", path),
+        max_units_per_period=_optional_count(check, raw, "max_units_per_period", path),
+        prior_auth=check.flag(raw.get("prior_auth", False), f"{path}.prior_auth"),
     )
 
 
-def _token(check: _Checker, token: Any) -> str:
+def _optional_count(check: FieldReader, raw: Mapping[str, Any], key: str, path: str) -> int | None:
+    value = raw.get(key)
+    return None if value is None else check.count(value, f"{path}.{key}")
+
+
+def _token(check: FieldReader, token: Any) -> str:
     if token == DEV_TOKEN:
         return DEV_TOKEN
     if not isinstance(token, str) or not _HEX_ADDRESS.fullmatch(token):
@@ -314,61 +333,3 @@ def _token(check: _Checker, token: Any) -> str:
     if mixed_case and not is_checksum_address(token):
         check.fail("token", f"address {token} has a wrong checksum (mixed case); check for a typo")
     return str(to_checksum_address(token))
-
-
-class _Checker:
-    """Raises ``PlanError`` for one plan source, with the field path of the bad value."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, field: str | None, message: str, *, hint: str | None = None) -> NoReturn:
-        raise PlanError(message, file=self.source, field=field, hint=hint)
-
-    def wrap(self, parse: Callable[[], _T]) -> _T:
-        # The parsers of money.py / days.py name the field; add the file.
-        try:
-            return parse()
-        except InputError as error:
-            raise PlanError(
-                error.message, file=self.source, field=error.field, hint=error.hint
-            ) from None
-
-    def money(self, value: Any, field: str) -> int:
-        return self.wrap(lambda: parse_amount(value, field=field))
-
-    def keys(
-        self,
-        data: Mapping[Any, Any],
-        path: str | None,
-        allowed: tuple[str, ...],
-        *,
-        required: set[str] | frozenset[str],
-    ) -> None:
-        for key in data:
-            if key not in allowed:
-                where = f"{path}.{key}" if path else str(key)
-                self.fail(where, f"unknown key {key!r}", hint=f"the keys are: {', '.join(allowed)}")
-        for key in allowed:
-            if key in required and data.get(key) is None:
-                self.fail(f"{path}.{key}" if path else key, "is required")
-
-    def integer(self, data: Mapping[str, Any], key: str, field: str, minimum: int) -> int:
-        value = data[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(field, f"expected a whole number, got {value!r}")
-        if value < minimum:
-            qualifier = "positive" if minimum == 1 else f"at least {minimum}"
-            self.fail(field, f"must be {qualifier}, got {value}")
-        return value
-
-    def optional_integer(self, data: Mapping[str, Any], key: str, field: str) -> int | None:
-        if data.get(key) is None:
-            return None
-        return self.integer(data, key, field, 0)
-
-    def boolean(self, data: Mapping[str, Any], key: str, field: str, *, default: bool) -> bool:
-        value = data.get(key, default)
-        if not isinstance(value, bool):
-            self.fail(field, f"expected true or false, got {value!r}")
-        return value

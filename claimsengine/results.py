@@ -15,7 +15,8 @@ from typing import Any
 from claimsengine.adjudication import Accumulators, ClaimAdjudication, LineAdjudication
 from claimsengine.days import parse_date
 from claimsengine.errors import InputError
-from claimsengine.money import format_cents, parse_amount
+from claimsengine.fieldreader import FieldReader, describe, join
+from claimsengine.money import format_cents
 from claimsengine.status import STATUSES, ClaimStatus
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "AccumulatorReport",
     "ClaimResult",
     "LineResult",
+    "ReviewVote",
+    "ReviewVotes",
     "Totals",
 ]
 
@@ -86,11 +89,11 @@ class LineResult:
     @classmethod
     def from_json(cls, data: Mapping[str, Any], *, where: str = "lines[0]") -> LineResult:
         _require_mapping(data, where)
-        code = _require(data, "code", str, where)
-        units = _require(data, "units", int, where)
+        code = _read.typed(data, "code", str, where)
+        units = _read.typed(data, "units", int, where)
         amounts = {key: _amount(data, key, where) for key in LINE_AMOUNTS}
-        denied = _require(data, "denied", bool, where)
-        reasons = _require(data, "reasons", list, where)
+        denied = _read.typed(data, "denied", bool, where)
+        reasons = _read.typed(data, "reasons", list, where)
         if not all(isinstance(reason, str) for reason in reasons):
             raise InputError('reasons must be strings such as "45"', field=f"{where}.reasons")
         return cls(code=code, units=units, denied=denied, reasons=tuple(reasons), **amounts)
@@ -125,12 +128,100 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class ReviewVote:
+    """One adjudicator's vote on a claim in review; ``reason`` is the code of a denial,
+    ``transaction`` the hash of the vote's transaction ("0x…")."""
+
+    adjudicator: str
+    approved: bool
+    reason: int | None = None
+    transaction: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "adjudicator": self.adjudicator,
+            "decision": "approve" if self.approved else "deny",
+            "reason": None if self.reason is None else str(self.reason),
+            "transaction": self.transaction,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, where: str) -> ReviewVote:
+        _require_mapping(data, where)
+        decision = _read.typed(data, "decision", str, where)
+        if decision not in ("approve", "deny"):
+            raise InputError(
+                f"expected approve or deny, got {decision!r}", field=f"{where}.decision"
+            )
+        reason = _optional_str(data, "reason")
+        if reason is not None and not reason.isdigit():
+            raise InputError(
+                f'expected a reason code such as "50", got {reason!r}', field=f"{where}.reason"
+            )
+        return cls(
+            adjudicator=_read.typed(data, "adjudicator", str, where),
+            approved=decision == "approve",
+            reason=None if reason is None else int(reason),
+            transaction=_optional_str(data, "transaction"),
+        )
+
+
+@dataclass(frozen=True)
+class ReviewVotes:
+    """The votes a claim in review has had (adjudication.md: a plan's ``review_quorum`` of
+    k decides a claim when k distinct adjudicators approve it, or k deny it). ``quorum`` is
+    None where the plan's terms were not read."""
+
+    votes: tuple[ReviewVote, ...] = ()
+    quorum: int | None = None
+
+    @property
+    def approvals(self) -> int:
+        return sum(1 for vote in self.votes if vote.approved)
+
+    @property
+    def denials(self) -> int:
+        return sum(1 for vote in self.votes if not vote.approved)
+
+    def voted(self, adjudicator: str) -> bool:
+        return any(vote.adjudicator.lower() == adjudicator.lower() for vote in self.votes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "quorum": self.quorum,
+            "approvals": self.approvals,
+            "denials": self.denials,
+            "votes": [vote.to_json() for vote in self.votes],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, where: str = "review") -> ReviewVotes:
+        _require_mapping(data, where)
+        quorum = data.get("quorum")
+        if quorum is not None and (isinstance(quorum, bool) or not isinstance(quorum, int)):
+            raise InputError(
+                f"expected a whole number or null, got {quorum!r}", field=f"{where}.quorum"
+            )
+        raw = _read.typed(data, "votes", list, where)
+        return cls(
+            votes=tuple(
+                ReviewVote.from_json(vote, where=f"{where}.votes[{index}]")
+                for index, vote in enumerate(raw)
+            ),
+            quorum=quorum,
+        )
+
+
+@dataclass(frozen=True)
 class ClaimResult:
     """A claim's result, as ``claims --json status`` and ``claims --json submit`` print it.
 
     ``record_id`` and ``provider_id`` are off-chain names (the chain never holds them); they
     are None when the caller does not know them, and print as null.
-    ``transactions`` maps a step ("submitted", "paid", ...) to its transaction hash.
+    ``transactions`` maps a step ("submitted", "paid", "voided", ...) to its transaction hash.
+    ``replaces`` is the claim a corrected record replaced; ``replaced_by`` the correction
+    that replaced a voided claim. A voided claim keeps its lines and totals as adjudicated
+    (what it was worth). ``review`` holds the votes of a claim that has had any.
     """
 
     claim_id: int
@@ -142,6 +233,9 @@ class ClaimResult:
     lines: tuple[LineResult, ...]
     totals: Totals
     transactions: dict[str, str] = field(default_factory=dict)
+    replaces: int | None = None
+    replaced_by: int | None = None
+    review: ReviewVotes | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -185,7 +279,8 @@ class ClaimResult:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The formats.md keys; ``replaces``, ``replaced_by`` and ``review`` only when set."""
+        data: dict[str, Any] = {
             "claim_id": self.claim_id,
             "plan_id": self.plan_id,
             "record_id": self.record_id,
@@ -196,36 +291,48 @@ class ClaimResult:
             "totals": self.totals.to_json(),
             "transactions": dict(self.transactions),
         }
+        if self.replaces is not None:
+            data["replaces"] = self.replaces
+        if self.replaced_by is not None:
+            data["replaced_by"] = self.replaced_by
+        if self.review is not None:
+            data["review"] = self.review.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ClaimResult:
         _require_mapping(data, None)
-        status = _require(data, "status", str, None)
+        status = _read.typed(data, "status", str, None)
         if status not in STATUSES:
             raise InputError(
                 f"status must be one of {', '.join(STATUSES)}, got {status!r}", field="status"
             )
-        raw_lines = _require(data, "lines", list, None)
+        raw_lines = _read.typed(data, "lines", list, None)
         transactions = data.get("transactions") or {}
         if not isinstance(transactions, Mapping) or not all(
             isinstance(key, str) and isinstance(value, str) for key, value in transactions.items()
         ):
             raise InputError("expected a mapping of step to hash", field="transactions")
         return cls(
-            claim_id=_require(data, "claim_id", int, None),
-            plan_id=_require(data, "plan_id", str, None),
+            claim_id=_read.typed(data, "claim_id", int, None),
+            plan_id=_read.typed(data, "plan_id", str, None),
             record_id=_optional_str(data, "record_id"),
             provider_id=_optional_str(data, "provider_id"),
             service_date=parse_date(
-                _require(data, "service_date", str, None), field="service_date"
+                _read.typed(data, "service_date", str, None), field="service_date"
             ),
             status=ClaimStatus(status),
             lines=tuple(
                 LineResult.from_json(line, where=f"lines[{index}]")
                 for index, line in enumerate(raw_lines)
             ),
-            totals=Totals.from_json(_require(data, "totals", Mapping, None)),
+            totals=Totals.from_json(_read.typed(data, "totals", Mapping, None)),
             transactions=dict(transactions),
+            replaces=_optional_claim_id(data, "replaces"),
+            replaced_by=_optional_claim_id(data, "replaced_by"),
+            review=(
+                ReviewVotes.from_json(data["review"]) if data.get("review") is not None else None
+            ),
         )
 
 
@@ -269,14 +376,14 @@ class AccumulatorReport:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AccumulatorReport:
         _require_mapping(data, None)
-        units_used = _require(data, "units_used", Mapping, None)
+        units_used = _read.typed(data, "units_used", Mapping, None)
         for code, units in units_used.items():
             if not isinstance(code, str) or isinstance(units, bool) or not isinstance(units, int):
                 raise InputError("expected code: whole number of units", field="units_used")
         return cls(
-            plan_id=_require(data, "plan_id", str, None),
-            member_id=_require(data, "member_id", str, None),
-            period=_require(data, "period", int, None),
+            plan_id=_read.typed(data, "plan_id", str, None),
+            member_id=_read.typed(data, "member_id", str, None),
+            period=_read.typed(data, "period", int, None),
             deductible_met=_amount(data, "deductible_met", None),
             oop_met=_amount(data, "oop_met", None),
             benefit_used=_amount(data, "benefit_used", None),
@@ -284,35 +391,28 @@ class AccumulatorReport:
         )
 
 
-def _path(where: str | None, key: str) -> str:
-    return f"{where}.{key}" if where else key
+_read = FieldReader()  # a result's JSON: InputError at the field path
 
 
 def _require_mapping(data: Any, where: str | None) -> None:
     if not isinstance(data, Mapping):
-        raise InputError(f"expected a JSON object, got {type(data).__name__}", field=where)
-
-
-def _require(data: Mapping[str, Any], key: str, kind: Any, where: str | None) -> Any:
-    if key not in data:
-        raise InputError("is missing", field=_path(where, key))
-    value = data[key]
-    # bool is an int subclass; a count or an id is never true/false.
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise InputError(
-            f"expected {getattr(kind, '__name__', kind)}, got {value!r}", field=_path(where, key)
-        )
-    return value
+        _read.fail(where, f"expected a JSON object, got {describe(data)}")
 
 
 def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        raise InputError(f"expected a string or null, got {value!r}", field=key)
+        _read.fail(key, f"expected a string or null, got {describe(value)}")
+    return value
+
+
+def _optional_claim_id(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise InputError(f"expected a claim id or null, got {value!r}", field=key)
     return value
 
 
 def _amount(data: Mapping[str, Any], key: str, where: str | None) -> int:
     # Result amounts are written as strings; a number here is refused like anywhere else.
-    value = _require(data, key, str, where)
-    return parse_amount(value, field=_path(where, key))
+    return _read.amount(_read.typed(data, key, str, where), join(where, key))

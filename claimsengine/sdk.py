@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -29,11 +29,13 @@ from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.engine import (
     DEFAULT_REVIEW_REASON,
     MAX_BATCH,
+    MAX_ENROLMENTS_PER_CALL,
     MAX_LINES,
     REVIEW_REASONS,
     ChainClaim,
     ChainLine,
     DevToken,
+    Engine,
     PoolState,
     ProviderState,
     Role,
@@ -59,7 +61,7 @@ from claimsengine.npi import parse_npi
 from claimsengine.periods import NOT_ENROLLED_HINT
 from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.records import TreatmentRecord
-from claimsengine.results import AccumulatorReport, ClaimResult
+from claimsengine.results import AccumulatorReport, ClaimResult, ReviewVotes
 from claimsengine.status import ClaimStatus
 from claimsengine.workspace import PlanInfo, ProviderInfo, Workspace
 
@@ -78,6 +80,11 @@ SMALL_BATCH = 3
 FUND_ATTEMPTS = 5
 #: The token's revert when a funding finds less allowance than it needs.
 ALLOWANCE_SPENT = "erc20: insufficient allowance"
+#: The contract's revert for a second vote by one adjudicator on one claim.
+ALREADY_VOTED = "claims: already voted"
+#: Statuses that nothing changes any more (a paid claim may still be voided by its provider,
+#: but nothing pays it again).
+FINAL_STATUSES = ("paid", "denied", "voided")
 
 
 def describe_account(workspace: Workspace, account: str) -> str:
@@ -98,7 +105,7 @@ class Party:
         self.account = workspace.chain.address_of(account)
 
     @property
-    def engine(self):  # type: ignore[no-untyped-def]
+    def engine(self) -> Engine:
         return self.workspace.engine
 
     def require(self, plan_id: str, role: Role | str, action: str | None = None) -> PlanInfo:
@@ -133,9 +140,15 @@ class Party:
 # -- reading claims -------------------------------------------------------------------------
 
 
+def transaction_gas(workspace: Workspace, tx_hash: str) -> int:
+    """The gas a transaction used, by its hash as results show it ("0x…")."""
+    return workspace.chain.receipt(bytes.fromhex(tx_hash.removeprefix("0x"))).gas_used
+
+
 def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
-    """A claim's result: amounts from its events, status from the contract's storage, and
-    the off-chain names (record id, provider id) that this workspace knows."""
+    """A claim's result: amounts from its events, status from the contract's storage, the
+    off-chain names (record id, provider id) that this workspace knows, and the votes of a
+    claim that had any, with its plan's quorum."""
     entry = workspace.journal.by_commitment(events.commitment)
     plan_id = bytes32_to_text(events.submitted.args["plan_id"])
     provider_id = workspace.provider_ids_by_account(plan_id).get(events.provider_account)
@@ -147,6 +160,7 @@ def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
         status=state.status,
         record_id=entry.record_id if entry else None,
         provider_id=provider_id,
+        quorum=review_quorum(workspace, plan_id) if events.votes else None,
     )
 
 
@@ -389,6 +403,22 @@ class Submission:
     already_submitted: bool = False
 
 
+def journal_prepared(
+    workspace: Workspace, prepared: PreparedClaim, replaces: int | None = None
+) -> None:
+    """Journal one record as `prepared` (a correction with the claim it replaces)."""
+    record = prepared.record
+    workspace.journal.prepare(
+        prepared.commitment,
+        chain=workspace.chain_key,
+        provider_id=record.provider_id,
+        record_id=record.record_id,
+        plan_id=record.plan_id,
+        source=prepared.source,
+        replaces=replaces,
+    )
+
+
 def estimate_batch_gas(claims: Iterable[ChainClaim]) -> int:
     return sum(GAS_PER_CLAIM + GAS_PER_LINE * len(c.lines) for c in claims)
 
@@ -598,14 +628,7 @@ class HospitalClient(Party):
         if state.status is None:
             return False
         if earlier.claim_id is None:
-            ws.journal.prepare(
-                prepared.commitment,
-                chain=ws.chain_key,
-                provider_id=record.provider_id,
-                record_id=record.record_id,
-                plan_id=record.plan_id,
-                source=prepared.source,
-            )
+            journal_prepared(ws, prepared)
             ws.journal.mark_submitted(prepared.commitment, state.claim_id, None)
         # Build the result from the state just read: no second storage read, no provider map.
         result = build_result(
@@ -711,18 +734,56 @@ class HospitalClient(Party):
         ws = self.workspace
         records: list[TreatmentRecord] = []
         sources: list[str | None] = []
+        corrections: list[Submission] = []
         for entry in ws.journal.pending(ws.chain_key):
             state = ws.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
             if state.status is not None:
                 ws.journal.mark_submitted(entry.commitment, state.claim_id, None)
                 continue
             record, _salt = ws.vault.get(entry.commitment)
+            if entry.replaces is not None:  # a correction finishes as a replacement
+                corrections.append(self.replace_record(entry.replaces, record, entry.source))
+                continue
             records.append(record)
             sources.append(entry.source)
-        return self.submit_many(records, sources=sources) if records else []
+        return (self.submit_many(records, sources=sources) if records else []) + corrections
 
     def status(self, claim_id: int) -> ClaimResult:
         return claim_result(self.workspace, claim_id)
+
+    # -- after a claim: claimsengine/corrections.py ----------------------------------------
+    def void(self, claim_id: int) -> ClaimResult:
+        """Void one of the provider's claims (pending_review, queued or paid, within the
+        plan's timely-filing window). Voiding a voided claim again returns it unchanged."""
+        from claimsengine.corrections import void_claim
+
+        return void_claim(self.workspace, claim_id, self.account or None)
+
+    def void_record(self, record_id: str, provider_id: str | None = None) -> ClaimResult:
+        """Void the claim submitted for a record (looked up in the local journal)."""
+        claim_id = record_result(self.workspace, record_id, provider_id).claim_id
+        return self.void(claim_id)
+
+    def replace(self, claim_id: int, record: TreatmentRecord) -> ClaimResult:
+        """Submit a corrected record in place of claim `claim_id`: the old claim is voided
+        and the record submitted in one transaction. Sending it again is harmless."""
+        outcome = self.replace_record(claim_id, record)
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.result is not None
+        return outcome.result
+
+    def replace_record(
+        self, claim_id: int, record: TreatmentRecord, source: str | None = None
+    ) -> Submission:
+        """`replace`, with the error (located at the record) in the Submission."""
+        from claimsengine.corrections import replace_claim
+
+        try:
+            prepared = self.prepare(record, source)
+        except ClaimsError as error:
+            return Submission(record, source, error=error)
+        return replace_claim(self, claim_id, prepared)
 
     # -- the provider's own money ----------------------------------------------------------
     def _as_provider_owner(self, plan_id: str, provider_id: str, action: str) -> ProviderState:
@@ -773,14 +834,14 @@ class HospitalClient(Party):
     def wait_for_payment(
         self, claim_id: int, *, timeout: float = 60.0, poll: float = 1.0
     ) -> ClaimResult:
-        """Wait until the claim is paid (or denied); raise ClaimsError on timeout."""
+        """Wait until the claim is paid (or denied, or voided); raise ClaimsError on timeout."""
         deadline = time.monotonic() + timeout
         while True:
             result = self.status(claim_id)
-            if result.status in ("paid", "denied") or time.monotonic() >= deadline:
+            if result.status in FINAL_STATUSES or time.monotonic() >= deadline:
                 break
             time.sleep(poll)
-        if result.status not in ("paid", "denied"):
+        if result.status not in FINAL_STATUSES:
             raise ClaimsError(
                 f"claim {claim_id} is still {result.status} after {timeout:g} s",
                 hint="queued claims are paid when the insurer funds the pool or someone settles",
@@ -843,7 +904,9 @@ def member_accumulators(
         claim_id = int(event.args["claim_id"])
         provider_id, _active = engine.provider_of(plan_id, str(event.args["provider"]))
         commitment = bytes(event.args["commitment"])
-        if engine.claim_status(plan_id, provider_id or "", commitment).status == ClaimStatus.DENIED:
+        # A denial in review and a void take a claim's units back.
+        status = engine.claim_status(plan_id, provider_id or "", commitment).status
+        if status in (ClaimStatus.DENIED, ClaimStatus.VOIDED):
             continue
         for line in engine.events("LineAdjudicated", claim_id.to_bytes(32, "big")):
             if int(line.args["denial"]) == 0:
@@ -874,28 +937,65 @@ def check_denial_reason(reason: int) -> None:
         )
 
 
+def review_quorum(workspace: Workspace, plan_id: str) -> int:
+    """How many adjudicators decide a claim in review in the plan (its review_quorum, fixed
+    when the plan was created)."""
+    created = workspace.engine.events("PlanCreated", text_to_bytes32(plan_id))
+    if not created:
+        raise NotFound(f"no plan {plan_id!r} on this chain", hint="deploy it with `claims deploy`")
+    return int(created[0].args["review_quorum"])
+
+
+def with_quorum(result: ClaimResult, quorum: int) -> ClaimResult:
+    """The result with its review votes (none yet, maybe) and the plan's quorum."""
+    votes = result.review.votes if result.review is not None else ()
+    return replace(result, review=ReviewVotes(votes, quorum))
+
+
 class AdjudicatorClient(Party):
     """Works the review queue: claims above a plan's auto-approve limit."""
 
     def queue(self, plan_id: str | None = None) -> list[ClaimResult]:
+        """The claims pending review, oldest first, each with its votes so far in
+        `result.review` (the plan's quorum, the approvals and denials, and who voted)."""
         engine = self.engine
         topics: list[bytes | None] = [None, text_to_bytes32(plan_id)] if plan_id else []
         waiting = []
+        quorums: dict[str, int] = {}
         for event in engine.events("ClaimPendingReview", *topics):
             claim_id = int(event.args["claim_id"])
-            if not engine.events("ClaimReviewed", claim_id.to_bytes(32, "big")):
-                waiting.append(claim_result(self.workspace, claim_id))
+            if engine.events("ClaimReviewed", claim_id.to_bytes(32, "big")):
+                continue  # decided
+            result = claim_result(self.workspace, claim_id)
+            if result.status != "pending_review":
+                continue  # voided by its provider while it waited
+            if result.plan_id not in quorums:
+                quorums[result.plan_id] = review_quorum(self.workspace, result.plan_id)
+            waiting.append(with_quorum(result, quorums[result.plan_id]))
         return waiting
 
     def review(
         self, claim_id: int, approve: bool, reason: int = DEFAULT_REVIEW_REASON
     ) -> ClaimResult:
-        """Decide a claim pending review. A denial carries `reason` (one of
-        REVIEW_REASONS); on approval it is not used."""
+        """Vote on a claim pending review. With the plan's review_quorum at 1 the vote
+        decides it; with k, the k-th approval approves it and the k-th denial denies it.
+        A denial carries `reason` (one of REVIEW_REASONS); on approval it is not used.
+        The result carries the votes so far."""
         if not approve:
             check_denial_reason(reason)
-        self.engine.review(self.account, claim_id, approve, 0 if approve else reason)
-        return claim_result(self.workspace, claim_id)
+        try:
+            self.engine.review(self.account, claim_id, approve, 0 if approve else reason)
+        except TransactionReverted as error:
+            if error.reason != ALREADY_VOTED:
+                raise
+            raise ClaimsError(
+                f"{describe_account(self.workspace, self.account)} has voted on claim "
+                f"{claim_id} already; each adjudicator decides a claim once",
+                hint="another adjudicator casts the next vote (--as ALIAS); `claims review "
+                "list` shows who has voted",
+            ) from error
+        result = claim_result(self.workspace, claim_id)
+        return with_quorum(result, review_quorum(self.workspace, result.plan_id))
 
     def approve(self, claim_id: int) -> ClaimResult:
         return self.review(claim_id, True)
@@ -912,16 +1012,27 @@ def settle(workspace: Workspace, plan_id: str, account: str) -> tuple[int, PoolS
     return paid, workspace.engine.pool_state(plan_id)
 
 
+# The contract's names an SDK user meets (the CLI takes them from here, not from engine).
 __all__ = [
+    "DEFAULT_REVIEW_REASON",
+    "MAX_ENROLMENTS_PER_CALL",
+    "REVIEW_REASONS",
     "AdjudicatorClient",
     "HospitalClient",
     "InsurerClient",
+    "PoolState",
     "PreparedClaim",
+    "ProviderState",
+    "Role",
     "Submission",
     "check_denial_reason",
     "claim_result",
     "describe_account",
+    "journal_prepared",
     "member_accumulators",
     "record_result",
+    "review_quorum",
     "settle",
+    "transaction_gas",
+    "with_quorum",
 ]

@@ -1,8 +1,9 @@
 """A workspace: one state folder and the chain it talks to.
 
 The state folder (`--state`, default `./.claims`) holds the embedded chain (when no
-`--rpc` is given), the addresses of the deployed engine per chain, the journal of
-submitted records, the encrypted record vault, and, apart from the data, the key file.
+`--rpc` is given), the addresses of the deployed engine per chain (deployments.py), the
+journal of submitted records, the encrypted record vault, and, apart from the data, the key
+file.
 Everything a party needs to know about plans, providers and claims is read from the
 chain's events, so any party can work against any node.
 """
@@ -20,14 +21,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NoReturn
 
 from claimsengine.abi import bytes32_to_text, text_to_bytes32
 from claimsengine.chain.base import Chain
+from claimsengine.deployments import Deployments
 from claimsengine.engine import DevToken, Engine
-from claimsengine.errors import ChainError, ClaimsError, InputError, NotFound
+from claimsengine.errors import ChainError, ClaimsError, NotFound
 from claimsengine.journal import Journal
-from claimsengine.payer import Payer, payer_from_dict, payer_to_dict
+from claimsengine.payer import Payer
 from claimsengine.periods import BenefitPeriods
 from claimsengine.privacy import KeyStore, member_pseudonym, record_commitment
 from claimsengine.records import TreatmentRecord
@@ -170,52 +171,23 @@ class Workspace:
             yield
 
     # -- registry of deployed contracts -----------------------------------------------
-    @property
-    def _registry_path(self) -> Path:
-        return self.state_dir / "deployments.json"
-
-    def _registry(self) -> dict[str, Any]:
-        if not self._registry_path.exists():
-            return {}
-        data: dict[str, Any] = json.loads(self._registry_path.read_text())
-        return data
-
-    def _deployment(self) -> dict[str, Any]:
-        entry: dict[str, Any] = self._registry().get(self.chain_key, {})
-        return entry
-
-    def _remember(self, **values: Any) -> None:
-        registry = self._registry()
-        registry.setdefault(self.chain_key, {}).update(values)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=self.state_dir, delete=False, suffix=".tmp"
-        ) as tmp:
-            json.dump(registry, tmp, indent=2)
-        os.replace(tmp.name, self._registry_path)
+    @cached_property
+    def deployments(self) -> Deployments:
+        """Where the engine and the dev token are on this chain (public facts, no secrets)."""
+        return Deployments(self.state_dir, self.chain_key)
 
     def remember_payer(self, plan_id: str, payer: Payer) -> None:
         """Record a plan's payer block (off-chain metadata that remittance needs) beside
         the deployment, under ``payers`` of this chain's entry."""
-        payers = dict(self._deployment().get("payers", {}))
-        payers[plan_id] = payer_to_dict(payer)
-        self._remember(payers=payers)
+        self.deployments.remember_payer(plan_id, payer)
 
     def recorded_payer(self, plan_id: str) -> Payer | None:
         """The payer block that `claims deploy` recorded here for the plan, if any."""
-        data = self._deployment().get("payers", {}).get(plan_id)
-        if data is None:
-            return None
-
-        def fail(field: str, message: str) -> NoReturn:
-            raise InputError(message, file=str(self._registry_path), field=field)
-
-        return payer_from_dict(data, fail, f"payers.{plan_id}")
+        return self.deployments.payer(plan_id)
 
     def deployed_engine(self) -> str | None:
         """The engine's address this state folder knows for the chain, if any."""
-        address = self._deployment().get("engine")
-        return str(address) if address else None
+        return self.deployments.address("engine")
 
     def use_engine(self, address: str, plan_id: str) -> None:
         """Work with the engine at ``address`` from now on (a hospital's folder, from a key
@@ -226,16 +198,16 @@ class Workspace:
                 f"no plan {plan_id!r} on the engine at {address} on this chain",
                 hint="check the --rpc URL: it must be the insurer's chain",
             )
-        self._remember(engine=address)
+        self.deployments.remember(engine=address)
         self.__dict__["engine"] = engine
 
     @property
     def has_engine(self) -> bool:
-        return "engine" in self._deployment()
+        return "engine" in self.deployments.entry()
 
     @cached_property
     def engine(self) -> Engine:
-        address = self._deployment().get("engine")
+        address = self.deployments.address("engine")
         if not address:
             raise NotFound(
                 "no claims engine is deployed on this chain",
@@ -245,7 +217,7 @@ class Workspace:
 
     @cached_property
     def dev_token(self) -> DevToken:
-        address = self._deployment().get("dev_token")
+        address = self.deployments.address("dev_token")
         if not address:
             raise NotFound("this chain has no dev token", hint="give the plan an ERC-20 address")
         return DevToken(self.chain, address)
@@ -261,7 +233,7 @@ class Workspace:
         # The deployer owns the engine and is its first insurer (cli.md: `insurer add`).
         engine.set_insurer(deployer, self.chain.address_of(deployer), True)
         token.mint(deployer, self.chain.address_of("insurer"), DEV_SUPPLY_CENTS * 10**4)
-        self._remember(engine=engine.address, dev_token=token.address)
+        self.deployments.remember(engine=engine.address, dev_token=token.address)
         self.__dict__.pop("engine", None)
         self.__dict__.pop("dev_token", None)
         return self.engine

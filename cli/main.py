@@ -1,36 +1,85 @@
 """The `claims` console script: a thin shell over the SDK.
 
 The group is lazy: ``COMMANDS`` maps each command to the ``module:attribute`` that defines
-it and a short help line, and a command's module is imported only when that command runs.
-So ``claims --help`` lists every command without importing any of them, and no command
-pays for another's imports (web3, py-evm and vyper load only inside the commands that use
-the chain).
+it and its section of the help, and a command's module is imported only when that command
+runs. ``claims --help`` lists every command under its section with the command's own
+``short_help``, read from the module's source, so the help is written once and no command
+is imported; nor does any command pay for another's imports (web3, py-evm and vyper load
+only inside the commands that use the chain).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from claimsengine.cli.context import App, one_way_to_abort
+from claimsengine.cli.abort import one_way_to_abort
+from claimsengine.cli.options import App
 from claimsengine.errors import ClaimsError
 
 
-@dataclass(frozen=True)
 class LazyCommand:
-    """Where a command lives ("package.module:attribute"), its short help and its section."""
+    """Where a command lives ("package.module:attribute") and its section of ``claims --help``.
 
-    target: str
-    help: str
-    section: str
+    Its help line is the command's own ``short_help`` (else its docstring's first sentence),
+    read from its module's source without importing it; ``help`` overrides it (a command
+    whose module is not there yet has no source to read).
+    """
+
+    def __init__(self, target: str, help: str | None = None, section: str = "Anyone") -> None:
+        self.target = target
+        self.section = section
+        self._help = help
+
+    @property
+    def help(self) -> str:
+        if self._help is None:
+            self._help = own_short_help(self.target) or ""
+        return self._help
 
 
-_PKG = "claimsengine.cli.commands"
+def own_short_help(target: str) -> str | None:
+    """The short help a command declares (``short_help=`` of its click decorator, else the
+    first sentence of its docstring), read from the source of ``module:attribute``; None
+    when the module or the command is not there."""
+    module_name, _, attribute = target.partition(":")
+    path = _source_of(module_name)
+    if path is None:
+        return None
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and node.name == attribute:
+            for decorator in node.decorator_list:
+                for keyword in decorator.keywords if isinstance(decorator, ast.Call) else ():
+                    if keyword.arg == "short_help" and isinstance(keyword.value, ast.Constant):
+                        return str(keyword.value.value)
+            paragraph = " ".join((ast.get_docstring(node) or "").split("\n\n")[0].split())
+            sentence, dot, _rest = paragraph.partition(". ")
+            return (sentence + dot).strip() or None
+    return None
+
+
+def _source_of(module_name: str) -> Path | None:
+    """The file of a module of this package (by its place beside this one), or of any
+    other module (found without importing it)."""
+    if module_name.startswith(_CLI + "."):
+        relative = module_name.removeprefix(_CLI + ".").replace(".", "/")
+        path = Path(__file__).parent / f"{relative}.py"
+        return path if path.is_file() else None
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        return None
+    return Path(spec.origin) if spec is not None and spec.origin else None
+
+
+_CLI = "claimsengine.cli"
+_PKG = f"{_CLI}.commands"
 SECTIONS = (
     "Getting started",
     "Insurer",
@@ -40,84 +89,37 @@ SECTIONS = (
     "Dev chain and tests",
 )
 
+
+# Each command's line in --help is its own short_help; --help lists them in this order.
 COMMANDS: dict[str, LazyCommand] = {
-    "init": LazyCommand(
-        f"{_PKG}.init:init", "Create the embedded chain and dev accounts.", "Getting started"
-    ),
-    "demo": LazyCommand(
-        f"{_PKG}.demo:demo",
-        "Run the whole flow on a fresh chain in a temp folder.",
-        "Getting started",
-    ),
-    "insurer": LazyCommand(
-        f"{_PKG}.insurer:insurer", "Grant or revoke the right to create plans (owner).", "Insurer"
-    ),
-    "deploy": LazyCommand(f"{_PKG}.deploy:deploy", "Put a plan (YAML) on the chain.", "Insurer"),
-    "schedule": LazyCommand(
-        f"{_PKG}.schedule:schedule",
-        "Change a plan's service schedule from a future day.",
-        "Insurer",
-    ),
-    "enroll": LazyCommand(
-        f"{_PKG}.enroll:enroll", "Enrol members from a CSV, or update their dates.", "Insurer"
-    ),
-    "renew": LazyCommand(
-        f"{_PKG}.renew:renew", "Enrol still-covered members in the next period.", "Insurer"
-    ),
-    "provider": LazyCommand(
-        f"{_PKG}.provider:provider",
-        "Register, suspend or reinstate a hospital; its payout and credit.",
-        "Insurer",
-    ),
-    "adjudicator": LazyCommand(
-        f"{_PKG}.adjudicator:adjudicator", "Grant or revoke the adjudicator role.", "Insurer"
-    ),
-    "fund": LazyCommand(f"{_PKG}.fund:fund", "Move tokens into a plan's pool.", "Insurer"),
-    "withdraw": LazyCommand(
-        f"{_PKG}.fund:withdraw", "Take money no queued claim needs out of the pool.", "Insurer"
-    ),
-    "pause": LazyCommand(f"{_PKG}.pause:pause", "Stop a plan taking claims.", "Insurer"),
-    "resume": LazyCommand(
-        f"{_PKG}.pause:resume", "Let a paused plan take claims again.", "Insurer"
-    ),
-    "submit": LazyCommand(
-        f"{_PKG}.submit:submit", "Submit treatment records (JSON or FHIR).", "Hospital"
-    ),
-    "eligibility": LazyCommand(
-        f"{_PKG}.eligibility:eligibility",
-        "Is a member covered on a day, and what is left.",
-        "Hospital",
-    ),
-    "estimate": LazyCommand(
-        f"{_PKG}.estimate:estimate", "What records would get if submitted now.", "Hospital"
-    ),
-    "reconcile": LazyCommand(
-        f"{_PKG}.reconcile:reconcile", "Check settlements against a ledger.", "Hospital"
-    ),
-    "review": LazyCommand(
-        f"{_PKG}.review:review", "Approve or deny a claim pending review; list them.", "Adjudicator"
-    ),
-    "status": LazyCommand(f"{_PKG}.status:status", "One claim's result.", "Anyone"),
-    "member": LazyCommand(f"{_PKG}.member:member", "A member's accumulators.", "Anyone"),
-    "pool": LazyCommand(f"{_PKG}.fund:pool", "A plan's pool: balance, owed, queued.", "Anyone"),
-    "settle": LazyCommand(
-        f"{_PKG}.settle:settle", "Pay queued claims, first in first out.", "Anyone"
-    ),
-    "verify": LazyCommand(
-        f"{_PKG}.verify:verify", "Check a record file against the chain.", "Anyone"
-    ),
-    "time": LazyCommand(
-        f"{_PKG}.time:time", "Show or move the dev chain's clock.", "Dev chain and tests"
-    ),
-    "simulate": LazyCommand(
-        f"{_PKG}.simulate:simulate",
-        "Run a scenario and check its expectations.",
-        "Dev chain and tests",
-    ),
-    "node": LazyCommand(f"{_PKG}.node:node", "Serve the embedded chain over JSON-RPC.", "Anyone"),
-    "keys": LazyCommand(
-        f"{_PKG}.keys:keys", "Hand a plan's key to a hospital, sealed to its account.", "Insurer"
-    ),
+    "init": LazyCommand(f"{_PKG}.init:init", section="Getting started"),
+    "demo": LazyCommand(f"{_PKG}.demo:demo", section="Getting started"),
+    "insurer": LazyCommand(f"{_PKG}.insurer:insurer", section="Insurer"),
+    "deploy": LazyCommand(f"{_PKG}.deploy:deploy", section="Insurer"),
+    "schedule": LazyCommand(f"{_PKG}.schedule:schedule", section="Insurer"),
+    "enroll": LazyCommand(f"{_PKG}.enroll:enroll", section="Insurer"),
+    "renew": LazyCommand(f"{_PKG}.renew:renew", section="Insurer"),
+    "provider": LazyCommand(f"{_PKG}.provider:provider", section="Insurer"),
+    "adjudicator": LazyCommand(f"{_PKG}.adjudicator:adjudicator", section="Insurer"),
+    "fund": LazyCommand(f"{_PKG}.fund:fund", section="Insurer"),
+    "withdraw": LazyCommand(f"{_PKG}.fund:withdraw", section="Insurer"),
+    "pause": LazyCommand(f"{_PKG}.pause:pause", section="Insurer"),
+    "resume": LazyCommand(f"{_PKG}.pause:resume", section="Insurer"),
+    "submit": LazyCommand(f"{_PKG}.submit:submit", section="Hospital"),
+    "eligibility": LazyCommand(f"{_PKG}.eligibility:eligibility", section="Hospital"),
+    "estimate": LazyCommand(f"{_PKG}.estimate:estimate", section="Hospital"),
+    "void": LazyCommand(f"{_PKG}.void:void", section="Hospital"),
+    "reconcile": LazyCommand(f"{_PKG}.reconcile:reconcile", section="Hospital"),
+    "review": LazyCommand(f"{_PKG}.review:review", section="Adjudicator"),
+    "status": LazyCommand(f"{_PKG}.status:status", section="Anyone"),
+    "member": LazyCommand(f"{_PKG}.member:member", section="Anyone"),
+    "pool": LazyCommand(f"{_PKG}.fund:pool", section="Anyone"),
+    "settle": LazyCommand(f"{_PKG}.settle:settle", section="Anyone"),
+    "verify": LazyCommand(f"{_PKG}.verify:verify", section="Anyone"),
+    "time": LazyCommand(f"{_PKG}.time:time", section="Dev chain and tests"),
+    "simulate": LazyCommand(f"{_PKG}.simulate:simulate", section="Dev chain and tests"),
+    "node": LazyCommand(f"{_PKG}.node:node", section="Anyone"),
+    "keys": LazyCommand(f"{_PKG}.keys:keys", section="Insurer"),
 }
 
 

@@ -1,6 +1,7 @@
 # pragma version ~=0.4.3
 # pragma evm-version cancun
 # pragma optimize codesize
+# pragma experimental-codegen
 """
 @title Claims engine
 @notice One deployment serves many plans and many insurers. The owner admits insurers; an
@@ -10,7 +11,9 @@
         as `adjudication.md` orders it, the member's accumulators are updated, and approved
         claims are paid from the pool in the same transaction, or queued first-in,
         first-out when the pool is short. Claims above the plan's auto-approve limit, or
-        past its provider daily limit, wait for an adjudicator. A payment the token
+        past its provider daily limit, wait for the plan's quorum of adjudicators. A
+        provider may void its claim, or replace it with a corrected one; a voided paid
+        claim is a debt kept back from the provider's next payments. A payment the token
         refuses is credited to the provider in the engine, and settlement goes on.
         This contract composes the modules: `plan_access` (owner, insurers, roles),
         `registry` (plans, schedules, members, providers), `ledger` (claims and their
@@ -87,6 +90,7 @@ struct Submission:
     terms: packing.Terms
     provider: uint256
     payout: address
+    in_debt: bool
     today: uint256
 
 
@@ -103,6 +107,7 @@ struct Tally:
     out_of_pocket: uint256
     plan_paid: uint256
     counted: uint256
+    lines_hash: bytes32
 
 
 MAX_LINES: constant(uint256) = ledger.MAX_LINES
@@ -117,6 +122,7 @@ STATUS_DENIED: constant(uint256) = 1
 STATUS_PENDING_REVIEW: constant(uint256) = 2
 STATUS_QUEUED: constant(uint256) = 3
 STATUS_PAID: constant(uint256) = 4
+STATUS_VOIDED: constant(uint256) = 5
 
 # @dev Denial codes of `adjudication.md`.
 DENY_NOT_ENROLLED: constant(uint256) = 31
@@ -150,6 +156,7 @@ event PlanCreated:
     auto_approve_limit: uint256
     has_provider_daily_limit: bool
     provider_daily_limit: uint256
+    review_quorum: uint256
 
 
 # @dev A claim was adjudicated. `status` is its status right after submission. Its lines
@@ -190,14 +197,40 @@ event ClaimPendingReview:
     plan_paid: uint256
 
 
-# @dev An adjudicator decided a claim that was pending review. `reason` is the denial
-# code (0 on approval): after a denial every line reads as denied with it.
+# @dev A claim in review was decided: the vote of `adjudicator` completed the plan's
+# review quorum. `reason` is the denial code (0 on approval): after a denial every line
+# reads as denied with it.
 event ClaimReviewed:
     claim_id: indexed(uint256)
     plan_id: indexed(bytes32)
     adjudicator: indexed(address)
     approved: bool
     reason: uint256
+
+
+# @dev An adjudicator voted on a claim in review. `reason` is the denial code (0 on an
+# approval); `approvals` and `denials` count the votes so far, this one included.
+event ReviewVoted:
+    claim_id: indexed(uint256)
+    plan_id: indexed(bytes32)
+    adjudicator: indexed(address)
+    approved: bool
+    reason: uint256
+    approvals: uint256
+    denials: uint256
+
+
+# @dev The provider voided its claim: its effects were taken back, and it left the queue.
+# `status_before` is its status then; `replaced_by` the id of the claim that replaced it
+# (0 for a plain void); `debt` what the void added to the provider's debt to the plan
+# (the claim's plan_paid when it had been paid, else 0).
+event ClaimVoided:
+    claim_id: indexed(uint256)
+    plan_id: indexed(bytes32)
+    provider_ref: indexed(bytes32)
+    status_before: uint256
+    replaced_by: uint256
+    debt: uint256
 
 
 @deploy
@@ -238,6 +271,7 @@ def create_plan(plan_id: bytes32, terms: registry.PlanTerms, services: DynArray[
         auto_approve_limit=terms.auto_approve_limit,
         has_provider_daily_limit=terms.has_provider_daily_limit,
         provider_daily_limit=terms.provider_daily_limit,
+        review_quorum=terms.review_quorum,
     )
 
 
@@ -256,7 +290,7 @@ def submit_claim(plan_id: bytes32, claim: ClaimInput) -> uint256:
     pay_now: uint256 = 0
     claim_id, pay_now = self._submit(ctx, claim)
     if pay_now > 0:
-        self._pay(plan_id, ctx.provider, ctx.payout, claim_id, pay_now)
+        self._pay(plan_id, ctx.provider, ctx.payout, claim_id, pay_now, self._debt(ctx))
     return claim_id
 
 
@@ -281,46 +315,116 @@ def submit_claims(plan_id: bytes32, claims: DynArray[ClaimInput, MAX_BATCH]) -> 
         ids.append(claim_id)
         total += pay_now
     if total > 0:
-        self._pay(plan_id, ctx.provider, ctx.payout, 0, total)
+        self._pay(plan_id, ctx.provider, ctx.payout, 0, total, self._debt(ctx))
     return ids
 
 
 @external
 @nonreentrant
-def review(claim_id: uint256, approve: bool, reason: uint256) -> uint256:
+def submit_replacement(
+    plan_id: bytes32, commitment: bytes32, effects: ledger.Effects, position: uint256, claim: ClaimInput
+) -> uint256:
     """
-    @notice Decides a claim that is pending review. Approval pays or queues it; denial
-            takes back its accumulator effects (other claims are not re-priced), and
-            every line then reads as denied with `reason`.
-    @param claim_id The claim.
+    @notice Voids the calling provider's claim with record `commitment` (as `void_claim`)
+            and submits the corrected claim in its place (as `submit_claim`), in one
+            transaction. A paid claim's plan_paid is recovered from the new claim's payment.
+    @param plan_id The plan.
+    @param commitment The replaced claim's record commitment.
+    @param effects The replaced claim's effects, as `void_claim` takes them.
+    @param position The replaced claim's queue position when it is queued.
+    @param claim The corrected claim.
+    @return uint256 The new claim's id.
+    """
+    ctx: Submission = self._open_submission(plan_id)
+    self._void(plan_id, ctx.provider, commitment, effects, position, ledger.next_claim_id)
+    claim_id: uint256 = 0
+    pay_now: uint256 = 0
+    claim_id, pay_now = self._submit(ctx, claim)
+    if pay_now > 0:
+        # @dev The void may have just put the provider in debt: read it afresh.
+        self._pay(plan_id, ctx.provider, ctx.payout, claim_id, pay_now, registry._payout(plan_id, ctx.provider)[1])
+    return claim_id
+
+
+@external
+@nonreentrant
+def void_claim(plan_id: bytes32, commitment: bytes32, effects: ledger.Effects, position: uint256) -> uint256:
+    """
+    @notice Voids the calling provider's claim with record `commitment`: pending review,
+            queued or paid, within timely_filing_days of its service day. Its accumulator
+            effects, period units and duplicate-line keys are taken back, it leaves the
+            queue (the others keep their order), and a paid claim's plan_paid becomes the
+            provider's debt to the plan, kept back from its next payments. Any account
+            of the provider may, also while it is suspended.
+    @param plan_id The plan.
+    @param commitment The claim's record commitment.
+    @param effects What the claim left behind, as its events record it (checked against
+           the hash kept with the claim).
+    @param position The claim's queue position (its ClaimQueued event) when it is queued.
+    @return uint256 The claim's id.
+    """
+    provider: uint256 = (registry.account_words[plan_id][msg.sender] >> packing.ACCOUNT_PROVIDER) & packing.MASK_32
+    assert provider != 0, "claims: not authorised"
+    return self._void(plan_id, provider, commitment, effects, position, 0)
+
+
+@external
+@nonreentrant
+def review(
+    plan_id: bytes32, provider_ref: bytes32, commitment: bytes32, effects: ledger.Effects, approve: bool, reason: uint256
+) -> uint256:
+    """
+    @notice Votes on a claim that is pending review; each adjudicator votes once. The
+            plan's review_quorum of approvals approves it (it is paid or queued), the same
+            number of denials denies it: its accumulator effects are taken back (other
+            claims are not re-priced), and every line then reads as denied with the
+            reason of the vote that completed the denial.
+    @param plan_id The plan.
+    @param provider_ref The claim's provider.
+    @param commitment The claim's record commitment.
+    @param effects What the claim left behind, as `void_claim` takes them (used on denial).
     @param approve True to approve, False to deny.
     @param reason On denial: 50, 16, 96, 197 or 204 (0 means 50). Ignored on approval.
-    @return uint256 The claim's new status.
+    @return uint256 The claim's status after the vote.
     """
-    plan_id: bytes32 = empty(bytes32)
-    commitment: bytes32 = empty(bytes32)
-    provider: uint256 = 0
-    plan_paid: uint256 = 0
-    plan_id, commitment, provider, plan_paid = ledger._release(claim_id)
     plan_access._enforce_role(plan_id, plan_access.Role.ADJUDICATOR)
-    self._enforce_running(plan_id)
+    plan_word: uint256 = registry.plan_words[plan_id]
+    self._enforce_not_paused(plan_word)
+    provider: uint256 = registry.provider_numbers[plan_id][provider_ref]
+    word: uint256 = ledger.claim_words[plan_id][provider][commitment]
+    claim_id: uint256 = 0
+    status: uint256 = 0
+    plan_paid: uint256 = 0
+    claim_id, status, plan_paid = packing._unpack_claim(word)
+    assert status == STATUS_PENDING_REVIEW, "claims: not pending review"
     code: uint256 = 0
     if not approve:
         code = self._review_reason(reason)
+    approvals: uint256 = 0
+    denials: uint256 = 0
+    approvals, denials = ledger._vote(claim_id, approve)
+    log ReviewVoted(
+        claim_id=claim_id, plan_id=plan_id, adjudicator=msg.sender, approved=approve, reason=code, approvals=approvals, denials=denials
+    )
+    if max(approvals, denials) < (plan_word >> packing.PLAN_QUORUM) & packing.MASK_5:
+        return STATUS_PENDING_REVIEW
     log ClaimReviewed(claim_id=claim_id, plan_id=plan_id, adjudicator=msg.sender, approved=approve, reason=code)
 
-    status: uint256 = STATUS_DENIED
-    payout: address = registry.provider_payouts[plan_id][provider]
+    status = STATUS_DENIED
     if approve:
-        ledger._forget_lines(claim_id)
+        payout: address = empty(address)
+        debt: uint256 = 0
+        payout, debt = registry._payout(plan_id, provider)
         status = STATUS_QUEUED
         if pool._approve_payment(plan_id, claim_id, commitment, provider, payout, plan_paid):
             status = STATUS_PAID
+        ledger._set_status(plan_id, provider, commitment, status)
+        if status == STATUS_PAID:
+            self._pay(plan_id, provider, payout, claim_id, plan_paid, debt)
     else:
-        ledger._reverse(claim_id, plan_id)
-    ledger._set_status(plan_id, provider, commitment, status)
-    if status == STATUS_PAID:
-        self._pay(plan_id, provider, payout, claim_id, plan_paid)
+        ledger._check_effects(word, effects)
+        self._take_back(plan_id, provider, plan_word, plan_paid, effects)
+        ledger._set_status(plan_id, provider, commitment, status)
     return status
 
 
@@ -381,7 +485,13 @@ def collect(plan_id: bytes32, provider_ref: bytes32) -> uint256:
     """
     number: uint256 = registry._provider_number(plan_id, provider_ref)
     assert msg.sender == registry.provider_owners[plan_id][number], "claims: not the provider"
-    return pool._collect(plan_id, number, provider_ref, registry.provider_payouts[plan_id][number])
+    payout: address = empty(address)
+    debt: uint256 = 0
+    payout, debt = registry._payout(plan_id, number)
+    kept: uint256 = min(debt, pool.credits[plan_id][number])
+    if kept != 0:
+        self._keep_for_debt(plan_id, number, 0, debt, kept)
+    return pool._collect(plan_id, number, provider_ref, payout, kept)
 
 
 @external
@@ -408,6 +518,7 @@ def plan_terms(plan_id: bytes32) -> registry.PlanTerms:
         annual_benefit_max=terms.annual_benefit_max,
         coinsurance_bps=terms.coinsurance_bps,
         auto_approve_limit=terms.auto_approve_limit,
+        review_quorum=terms.review_quorum,
         has_provider_daily_limit=terms.has_daily_limit,
         provider_daily_limit=limit,
     )
@@ -430,9 +541,9 @@ def accumulators(plan_id: bytes32, member: bytes32, period: uint256) -> (uint256
 
 @external
 @view
-def provider_info(plan_id: bytes32, provider_ref: bytes32) -> (address, address, bool, uint256, uint256):
+def provider_info(plan_id: bytes32, provider_ref: bytes32) -> (address, address, bool, uint256, uint256, uint256):
     """
-    @notice A provider's owner account, payout address, status, NPI and credit.
+    @notice A provider's owner account, payout address, status, NPI, credit and debt.
     @param plan_id The plan.
     @param provider_ref The provider.
     @return address Its owner account (empty when unknown).
@@ -440,14 +551,19 @@ def provider_info(plan_id: bytes32, provider_ref: bytes32) -> (address, address,
     @return bool Whether it may submit claims.
     @return uint256 Its NPI (0: none).
     @return uint256 Its credit in cents: payments the token refused, to collect.
+    @return uint256 Its debt in cents: voided paid claims not yet recovered.
     """
     number: uint256 = registry.provider_numbers[plan_id][provider_ref]
+    payout: address = empty(address)
+    debt: uint256 = 0
+    payout, debt = registry._payout(plan_id, number)
     return (
         registry.provider_owners[plan_id][number],
-        registry.provider_payouts[plan_id][number],
+        payout,
         registry.provider_active[plan_id][number],
         registry.provider_npis[plan_id][number],
         pool.credits[plan_id][number],
+        debt,
     )
 
 
@@ -460,7 +576,7 @@ def claim_status(plan_id: bytes32, provider_ref: bytes32, commitment: bytes32) -
     @param provider_ref The provider.
     @param commitment The record commitment.
     @return ClaimState Its id, status (0 none, 1 denied, 2 pending review, 3 queued,
-            4 paid) and plan_paid in cents.
+            4 paid, 5 voided) and plan_paid in cents.
     """
     number: uint256 = registry.provider_numbers[plan_id][provider_ref]
     claim_id: uint256 = 0
@@ -469,6 +585,31 @@ def claim_status(plan_id: bytes32, provider_ref: bytes32, commitment: bytes32) -
     if number != 0:
         claim_id, status, plan_paid = packing._unpack_claim(ledger._claim_word(plan_id, number, commitment))
     return ClaimState(claim_id=claim_id, status=status, plan_paid=plan_paid)
+
+
+@external
+@view
+def review_votes(claim_id: uint256) -> (uint256, uint256):
+    """
+    @notice The votes on a claim in review so far.
+    @param claim_id The claim.
+    @return uint256 Approvals.
+    @return uint256 Denials.
+    """
+    word: uint256 = ledger.votes[claim_id]
+    return word & packing.MASK_8, word >> 8
+
+
+@external
+@view
+def has_voted(claim_id: uint256, account: address) -> bool:
+    """
+    @notice Whether an adjudicator voted on a claim.
+    @param claim_id The claim.
+    @param account The adjudicator.
+    @return bool True when it voted.
+    """
+    return ledger.voted[claim_id][account]
 
 
 @external
@@ -564,6 +705,7 @@ def _open_submission(plan_id: bytes32) -> Submission:
         terms=packing._unpack_plan(word),
         provider=(account >> packing.ACCOUNT_PROVIDER) & packing.MASK_32,
         payout=convert(account & packing.MASK_160, address),
+        in_debt=(account >> packing.ACCOUNT_IN_DEBT) & packing.MASK_1 == 1,
         today=block.timestamp // SECONDS_PER_DAY,
     )
 
@@ -596,6 +738,7 @@ def _submit(ctx: Submission, claim: ClaimInput) -> (uint256, uint256):
             if denial == 0:
                 keys.append(key)
                 bits.append(bit)
+                tally.lines_hash = ledger._chain_line(tally.lines_hash, line.code, line.units)
                 # @dev A priced line's shares go to the claim's and the member's totals.
                 patient: uint256 = price.deductible + price.copay + price.coinsurance
                 tally.deductible_met += price.deductible
@@ -630,7 +773,7 @@ def _submit(ctx: Submission, claim: ClaimInput) -> (uint256, uint256):
     # @dev Route: denied, pending review, or approved and paid now or queued.
     status: uint256 = self._route(ctx, claim.commitment, claim.member, claim.service_day, claim_id, tally)
     if status == STATUS_PENDING_REVIEW:
-        self._hold_for_review(ctx, claim, claim_id, tally)
+        log ClaimPendingReview(claim_id=claim_id, plan_id=ctx.plan_id, plan_paid=tally.plan_paid)
     if status == STATUS_PAID:
         return claim_id, tally.plan_paid
     return claim_id, 0
@@ -645,7 +788,7 @@ def _check(ctx: Submission, commitment: bytes32, service_day: uint256, lines: Dy
     assert ledger.claim_words[ctx.plan_id][ctx.provider][commitment] == 0, "claims: duplicate"
     valid: bool = len(lines) > 0
     for line: ClaimLine in lines:
-        valid = valid and line.units > 0 and line.units <= packing.MASK_32 and line.billed <= packing.MASK_64
+        valid = valid and line.units > 0 and line.units <= packing.MASK_32 and line.billed <= packing.MASK_43
     assert valid, "claims: invalid claim"
     assert service_day <= ctx.today, "claims: service date in the future"
 
@@ -735,7 +878,9 @@ def _route(ctx: Submission, commitment: bytes32, member: bytes32, service_day: u
          with its status, and returns the status.
     """
     status: uint256 = STATUS_DENIED
+    effects: uint256 = 0
     if tally.counted != 0:
+        effects = ledger._effects_hash(member, service_day, tally.deductible, tally.out_of_pocket, tally.lines_hash)
         status = STATUS_PENDING_REVIEW
         if tally.plan_paid <= ctx.terms.auto_approve_limit and (
             not ctx.terms.has_daily_limit or self._within_daily_limit(ctx, tally.plan_paid)
@@ -744,7 +889,7 @@ def _route(ctx: Submission, commitment: bytes32, member: bytes32, service_day: u
             if pool._approve_payment(ctx.plan_id, claim_id, commitment, ctx.provider, ctx.payout, tally.plan_paid):
                 status = STATUS_PAID
 
-    ledger._record_claim(ctx.plan_id, ctx.provider, commitment, claim_id, status, tally.plan_paid)
+    ledger._record_claim(ctx.plan_id, ctx.provider, commitment, claim_id, status, tally.plan_paid, effects)
     log ClaimSubmitted(
         claim_id=claim_id,
         plan_id=ctx.plan_id,
@@ -768,31 +913,91 @@ def _within_daily_limit(ctx: Submission, amount: uint256) -> bool:
 
 
 @internal
-def _hold_for_review(ctx: Submission, claim: ClaimInput, claim_id: uint256, tally: Tally):
+@view
+def _debt(ctx: Submission) -> uint256:
     """
-    @dev Keeps what a review denial must take back: per priced line, its code index and
-         whether its units were counted, as they were at submission.
+    @dev The submitting provider's debt: read only when its account word says it has one.
     """
-    ledger._hold(claim_id, ctx.plan_id, claim.commitment, ctx.provider, claim.member, claim.service_day)
-    ledger._hold_totals(claim_id, tally.period, tally.deductible, tally.out_of_pocket, tally.plan_paid)
-    for i: uint256 in range(len(claim.lines), bound=MAX_LINES):
-        line: ClaimLine = claim.lines[i]
-        pending: ledger.PendingLine = ledger.PendingLine(code=line.code, units=line.units, index=0, units_counted=False)
-        if (tally.counted >> i) & 1 == 1:
-            word: uint256 = registry.service_words[ctx.plan_id][tally.version][line.code]
-            pending.index = packing._service_index(word)
-            pending.units_counted = packing._units_per_period(word) != 0
-        ledger._hold_line(claim_id, pending)
-    log ClaimPendingReview(claim_id=claim_id, plan_id=ctx.plan_id, plan_paid=tally.plan_paid)
+    if not ctx.in_debt:
+        return 0
+    return registry._payout(ctx.plan_id, ctx.provider)[1]
 
 
 @internal
-def _pay(plan_id: bytes32, provider: uint256, payout: address, claim_id: uint256, amount: uint256):
+def _pay(plan_id: bytes32, provider: uint256, payout: address, claim_id: uint256, amount: uint256, debt: uint256):
     """
-    @dev Pays a provider, or credits it in the engine when the token refuses.
+    @dev Pays a provider, or credits it in the engine when the token refuses. Its debt to
+         the plan (`debt`) is kept back first.
     """
-    if not pool._try_send(plan_id, payout, amount, pool.PAY_GAS):
-        pool._credit(plan_id, provider, registry.provider_refs[plan_id][provider], claim_id, amount)
+    owed: uint256 = amount
+    if debt != 0:
+        kept: uint256 = min(debt, amount)
+        self._keep_for_debt(plan_id, provider, claim_id, debt, kept)
+        owed = amount - kept
+        if owed == 0:
+            return
+    if not pool._try_send(plan_id, payout, owed, pool.PAY_GAS):
+        pool._credit(plan_id, provider, registry.provider_refs[plan_id][provider], claim_id, owed)
+
+
+@internal
+def _keep_for_debt(plan_id: bytes32, provider: uint256, claim_id: uint256, debt: uint256, kept: uint256):
+    """
+    @dev Keeps `kept` of a payment for the provider's debt: back to the pool's balance.
+    """
+    registry._set_debt(plan_id, provider, debt - kept)
+    pool._recover(plan_id, registry.provider_refs[plan_id][provider], claim_id, kept)
+
+
+@internal
+def _void(plan_id: bytes32, provider: uint256, commitment: bytes32, effects: ledger.Effects, position: uint256, replaced_by: uint256) -> uint256:
+    """
+    @dev Voids a provider's claim: the checks of `void_claim`, then the take-back.
+    """
+    plan_word: uint256 = registry.plan_words[plan_id]
+    self._enforce_not_paused(plan_word)
+    word: uint256 = ledger.claim_words[plan_id][provider][commitment]
+    claim_id: uint256 = 0
+    status: uint256 = 0
+    plan_paid: uint256 = 0
+    claim_id, status, plan_paid = packing._unpack_claim(word)
+    assert status >= STATUS_PENDING_REVIEW and status <= STATUS_PAID, "claims: not voidable"
+    ledger._check_effects(word, effects)
+    # @dev The service day was on or before the day of submission, so before today.
+    assert block.timestamp // SECONDS_PER_DAY - effects.service_day <= (plan_word >> packing.PLAN_FILING_DAYS) & packing.MASK_16, "claims: void window closed"
+    self._take_back(plan_id, provider, plan_word, plan_paid, effects)
+    debt: uint256 = 0
+    if status == STATUS_QUEUED:
+        pool._unqueue(plan_id, claim_id, position)
+    elif status == STATUS_PAID:
+        debt = plan_paid
+        registry._set_debt(plan_id, provider, registry._payout(plan_id, provider)[1] + debt)
+    ledger._set_status(plan_id, provider, commitment, STATUS_VOIDED)
+    log ClaimVoided(
+        claim_id=claim_id,
+        plan_id=plan_id,
+        provider_ref=registry.provider_refs[plan_id][provider],
+        status_before=status,
+        replaced_by=replaced_by,
+        debt=debt,
+    )
+    return claim_id
+
+
+@internal
+def _take_back(plan_id: bytes32, provider: uint256, plan_word: uint256, plan_paid: uint256, effects: ledger.Effects):
+    """
+    @dev Takes back what a claim left behind (checked effects): its shares of the member's
+         accumulators, its period units and its duplicate-line keys.
+    """
+    terms: packing.Terms = packing._unpack_plan(plan_word)
+    period: uint256 = (effects.service_day - terms.effective_day) // terms.benefit_period_days
+    ledger._take_back_totals(plan_id, effects.member, period, effects.deductible, effects.out_of_pocket, plan_paid)
+    version: uint256 = registry._version_on(plan_id, plan_word, effects.service_day)
+    for line: ledger.EffectLine in effects.lines:
+        ledger._take_back_line(
+            plan_id, effects.member, provider, effects.service_day, period, line, registry.service_words[plan_id][version][line.code]
+        )
 
 
 @internal
@@ -806,9 +1011,11 @@ def _settle(plan_id: bytes32, max_claims: uint256) -> uint256:
         queued: pool.QueuedClaim = pool._pop_payable(plan_id)
         if queued.claim_id == 0:
             break
-        payout: address = registry.provider_payouts[plan_id][queued.provider]
+        payout: address = empty(address)
+        debt: uint256 = 0
+        payout, debt = registry._payout(plan_id, queued.provider)
         ledger._set_status(plan_id, queued.provider, queued.commitment, STATUS_PAID)
         pool._log_paid(plan_id, queued.claim_id, payout, queued.amount)
-        self._pay(plan_id, queued.provider, payout, queued.claim_id, queued.amount)
+        self._pay(plan_id, queued.provider, payout, queued.claim_id, queued.amount, debt)
         paid += 1
     return paid

@@ -17,10 +17,17 @@ an entry of the bundle (``urn:uuid:`` full URLs).
   denied in review has every item denied under the review's reason code (CO 50 by default).
   The record id (the hospital's own identifier, which never goes on-chain) is the second
   identifier, beside the on-chain claim id.
+- A **voided** claim's ClaimResponse and ExplanationOfBenefit have ``status: cancelled``
+  (R4: "the instance is withdrawn, rescinded or reversed") and keep ``outcome: complete``
+  (it was adjudicated; the void is the provider's, not a processing error); the disposition
+  says what it was, what its payment became and what replaced it. A correction's
+  ExplanationOfBenefit names the claim it replaced in ``related`` (relationship ``prior``).
 - One **PaymentReconciliation** per provider: what the plan paid it, with one ``detail``
-  per paid claim pointing at its ClaimResponse, and the chain transaction that paid it (a
-  payment the token refused and the engine credited has no transaction; the disposition
-  says how much was credited).
+  per payment (a claim voided after payment too: that money moved) pointing at its
+  ClaimResponse, and the chain transaction that paid it (a payment the token refused and
+  the engine credited has no transaction; the disposition says how much was credited); and
+  one negative ``adjustment`` detail per amount kept back for the provider's debt, so the
+  details add up to ``paymentAmount``.
 
 Amounts are JSON numbers with exactly 2 decimals (written from Decimal, never a float).
 """
@@ -30,7 +37,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -42,7 +49,7 @@ from claimsengine.money import cents_to_decimal, format_cents
 
 if TYPE_CHECKING:
     from claimsengine.payer import Payer
-    from claimsengine.reconcile import OnChainClaim, ReconciliationReport
+    from claimsengine.reconcile import DebtRecovery, OnChainClaim, ReconciliationReport
 
 __all__ = ["CURRENCY", "bundle", "bundle_json", "dumps"]
 
@@ -66,6 +73,7 @@ ADJUDICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/adjudication"
 CLAIM_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claim-type"
 PAYMENT_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/ex-paymenttype"
 PAYMENT_DETAIL_SYSTEM = "http://terminology.hl7.org/CodeSystem/payment-type"
+RELATED_CLAIM_SYSTEM = "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship"
 
 _NAMESPACE = uuid.UUID("1b4c3f8e-6d0a-5b6e-9c1f-2a7d0e3c5b91")
 _GROUP_NAMES = {"CO": "contractual obligation", "PR": "patient responsibility"}
@@ -175,9 +183,23 @@ class _Parties:
 
 
 def _disposition(claim: OnChainClaim) -> str:
+    if claim.status == "voided":
+        words = f"voided by the provider (was {str(claim.voided_from).replace('_', ' ')})"
+        if claim.reversed:
+            words += (
+                f"; payment {format_cents(claim.paid)} reversed as the provider's debt, "
+                f"{format_cents(claim.recovered)} of it recovered"
+            )
+        if claim.replaced_by is not None:
+            words += f"; replaced by claim {claim.replaced_by}"
+        return words
     if claim.review_reason is not None:
-        return f"denied in review (reason {claim.review_reason})"
-    return _DISPOSITIONS[claim.status]
+        words = f"denied in review (reason {claim.review_reason})"
+    else:
+        words = _DISPOSITIONS[claim.status]
+    if claim.replaces is not None:
+        words += f"; replaces claim {claim.replaces}"
+    return words
 
 
 def _common(
@@ -190,7 +212,8 @@ def _common(
         identifiers.append(_identifier(RECORD_SYSTEM, record_id))
     return {
         "identifier": identifiers,
-        "status": "active",
+        # A voided claim's response is withdrawn: R4 gives `cancelled` for exactly that.
+        "status": "cancelled" if claim.status == "voided" else "active",
         "type": _concept(CLAIM_TYPE_SYSTEM, "institutional"),
         "use": "claim",
         "patient": _ref(parties.patients[claim.member]),
@@ -239,6 +262,13 @@ def _explanation(
         "provider": _ref(parties.providers[claim.provider]),
     }
     resource["claimResponse"] = _ref(response_url)
+    if claim.replaces is not None:
+        resource["related"] = [
+            {
+                "relationship": _concept(RELATED_CLAIM_SYSTEM, "prior", "Prior Claim"),
+                "reference": _identifier(CLAIM_SYSTEM, str(claim.replaces)),
+            }
+        ]
     resource["insurance"] = [{"focal": True, "coverage": _ref(parties.coverages[claim.member])}]
     resource["item"] = [
         {
@@ -268,7 +298,10 @@ def _reconciliation(
     day: str,
     parties: _Parties,
 ) -> dict[str, Any]:
-    paid = [c for c in claims if c.status == "paid"]
+    """What the plan paid the provider: one ``payment`` detail per payment made (a voided
+    claim's too: the money moved), and one negative ``adjustment`` detail per amount kept
+    back for the provider's debt, so that the details add up to ``paymentAmount``."""
+    paid = [c for c in claims if c.status == "paid" or c.reversed]
     details = []
     for claim in paid:
         detail: dict[str, Any] = {
@@ -281,13 +314,10 @@ def _reconciliation(
         if claim.paid_tx:
             detail["identifier"] = _identifier(TRANSACTION_SYSTEM, "0x" + claim.paid_tx.hex())
         details.append(detail)
-    disposition = f"{len(paid)} paid claims of plan {report.plan_id}"
-    credited = sum(c.credited for c in paid)
-    if credited:
-        disposition += (
-            f"; {format_cents(credited)} of it credited in the engine (the token refused the "
-            "transfer), for the provider to collect"
-        )
+    kept = [r for r in report.recoveries if r.provider_id == provider]
+    details.extend(
+        _kept_back(recovery, parties.providers[provider], response_urls, day) for recovery in kept
+    )
     resource: dict[str, Any] = {
         "resourceType": "PaymentReconciliation",
         "id": _fhir_id(f"payments-{provider}"),
@@ -295,9 +325,9 @@ def _reconciliation(
         "created": day,
         "paymentIssuer": _ref(parties.payer),
         "outcome": "complete",
-        "disposition": disposition,
+        "disposition": _payment_disposition(report.plan_id, paid, kept),
         "paymentDate": day,
-        "paymentAmount": _money(sum(c.paid for c in paid)),
+        "paymentAmount": _money(sum(c.paid for c in paid) - sum(r.amount for r in kept)),
     }
     payees = sorted({c.payee for c in paid if c.payee})
     if len(payees) == 1:
@@ -305,6 +335,45 @@ def _reconciliation(
     if details:
         resource["detail"] = details
     return resource
+
+
+def _kept_back(
+    recovery: DebtRecovery, payee: str, response_urls: dict[int, str], day: str
+) -> dict[str, Any]:
+    """A negative ``adjustment`` detail: what a payment (the claim's, when it names one) kept
+    back for the provider's debt."""
+    adjustment: dict[str, Any] = {
+        "identifier": _identifier(TRANSACTION_SYSTEM, "0x" + recovery.tx_hash.hex()),
+        "type": _concept(PAYMENT_DETAIL_SYSTEM, "adjustment"),
+        "payee": _ref(payee),
+        "date": day,
+        "amount": _money(-recovery.amount),
+    }
+    if recovery.claim_id in response_urls:
+        adjustment["response"] = _ref(response_urls[recovery.claim_id])
+    return adjustment
+
+
+def _payment_disposition(
+    plan_id: str, paid: Sequence[OnChainClaim], kept: Sequence[DebtRecovery]
+) -> str:
+    live = sum(1 for c in paid if not c.reversed)
+    words = f"{live} paid claims of plan {plan_id}"
+    credited = sum(c.credited for c in paid)
+    if credited:
+        words += (
+            f"; {format_cents(credited)} of it credited in the engine (the token refused the "
+            "transfer), for the provider to collect"
+        )
+    reversed_ = [c for c in paid if c.reversed]
+    if reversed_ or kept:
+        debt = sum(c.debt for c in reversed_)
+        recovered = sum(r.amount for r in kept)
+        words += (
+            f"; {len(reversed_)} voided after payment, {format_cents(debt)} reversed as the "
+            f"provider's debt; {format_cents(recovered)} kept back from payments for it"
+        )
+    return words
 
 
 def _payer_organization(plan_id: str, payer: Payer | None) -> dict[str, Any]:

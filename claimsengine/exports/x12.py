@@ -14,13 +14,15 @@ transaction set (ST/SE) per provider, since an 835 goes to one payee:
           state and zip, REF*2U the payer's id, PER*BL the technical contact
     1000B the payee: N1*PE provider id with XX and its NPI, REF*PQ its payout address
     LX  one header number, then per claim (2100):
-      CLP record id, status (1 processed as primary, 4 denied), charge, payment, patient
-          responsibility, claim filing indicator (the payer block's, default 15), the
-          on-chain claim id
+      CLP record id, status (1 processed as primary, 4 denied, 22 reversal), charge,
+          payment, patient responsibility, claim filing indicator (the payer block's,
+          default 15), the on-chain claim id
       NM1*QC the patient: the member id with qualifier MI, never a name
+      REF*F8 on a correction: the on-chain id of the claim it replaced
       DTM*232 / DTM*233 the service date (statement from and to)
       per line (2110): SVC (HC:code, charge, paid, units), DTM*472 service date, CAS (group
           CO/PR from the spec, reason code, amount), AMT*B6 allowed amount
+    PLB the provider's debt for voided paid claims (reason WO; see below)
     SE  segment count
 
 Claims that are paid or denied (at submission or in review) are remitted; queued and
@@ -29,28 +31,60 @@ later 835). A claim denied in review is CLP02 4 with every line denied under the
 reason code (CO 50 by default). Amounts are dollars with 2 decimals. Free text (ids, codes)
 has the delimiters ``* : ^ ~`` replaced by ``-``.
 
+A claim voided after it was paid (adjudication.md, "Group codes") appears as it was paid,
+then as its reversal: CLP02 22 with the charge, payment, patient share and every line's
+charge, payment, allowed amount and CAS amount negated. Its payment became the provider's
+debt to the plan, so the PLB carries, referenced by the claim's CLP01, a WO of minus its
+payment (the reversal is not taken from this payment) and a WO of what later payments kept
+back for that debt (recoupment; a provider's recoveries pay its oldest voids first). A
+claim voided before payment is not remitted. So BPR02 = Σ CLP04 − Σ PLB04 = the payments
+less what was kept back for debts. With more than six adjustments, the PLB gives the two
+sums once (pyx12 refuses a second PLB segment).
+
 An 835 that would be incomplete is refused before anything is built (``ExportError``,
 naming what to add): a plan without a ``payer`` block, a provider without an NPI, a claim
 whose member id this workspace does not know. Then it is checked from the values it was
 built from, with no X12 parser: SE counts its segments, GE its transaction sets, IEA its
-groups; every line and every claim balances (charge − adjustments = paid); Σ CLP04 = BPR02;
-and BPR02 equals the token transfers the payee received for the plan plus what the engine
-credited it (payments the token refused). Anything off raises ``ExportError``. The test
-suite also runs pyx12 over every 835 it makes.
+groups; every line and every claim balances (charge − adjustments = paid); Σ CLP04 − Σ PLB
+= BPR02; and BPR02 equals the token transfers the payee received for the plan plus what the
+engine credited it (payments the token refused), less what was kept back of that credit
+for a debt (``x12_check``). Anything off raises ``ExportError``. The test suite also runs
+pyx12 over every 835 it makes. The segments and the values they are built from are in
+``x12_segments``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time
-from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from claimsengine.errors import ExportError
-from claimsengine.exports.groups import adjustment_group
+from claimsengine.exports.x12_check import check_835, check_delimiters
+from claimsengine.exports.x12_claims import (
+    ADJUSTMENT_RECOUPMENT,
+    CLAIM_STATUS_DENIED,
+    CLAIM_STATUS_PRIMARY,
+    CLAIM_STATUS_REVERSAL,
+    ClaimHeader,
+    claim_reference,
+    claim_segments,
+    debt_adjustments,
+    plb_segments,
+)
+from claimsengine.exports.x12_segments import (
+    COMPONENT,
+    ELEMENT,
+    REPETITION,
+    TERMINATOR,
+    BuiltClaim,
+    Segment,
+    TransactionSet,
+    element_text,
+    segment,
+)
 from claimsengine.money import format_cents
 from claimsengine.npi import is_valid_npi
 
@@ -59,81 +93,19 @@ if TYPE_CHECKING:
     from claimsengine.reconcile import OnChainClaim, ReconciliationReport
 
 __all__ = [
+    "ADJUSTMENT_RECOUPMENT",
     "CLAIM_STATUS_DENIED",
     "CLAIM_STATUS_PRIMARY",
+    "CLAIM_STATUS_REVERSAL",
     "IMPLEMENTATION",
     "Remittance",
     "Segment",
+    "TransactionSet",
     "build_835",
     "check_835",
 ]
 
-ELEMENT = "*"
-COMPONENT = ":"
-REPETITION = "^"
-TERMINATOR = "~"
 IMPLEMENTATION = "005010X221A1"
-CLAIM_STATUS_PRIMARY = "1"  # processed as primary
-CLAIM_STATUS_DENIED = "4"
-MAX_CAS_TRIPLETS = 6
-
-_DELIMITERS = re.compile(r"[*:^~\r\n]")
-_CPT_LIKE = re.compile(r"[A-Z0-9]{5}")
-
-
-def _text(value: str) -> str:
-    """Free text made safe for an element: no delimiter can end it early."""
-    return _DELIMITERS.sub("-", value)
-
-
-class Segment(NamedTuple):
-    """One segment: its id and its elements, already as text."""
-
-    id: str
-    elements: tuple[str, ...]
-
-    @property
-    def text(self) -> str:
-        return ELEMENT.join((self.id, *self.elements))
-
-
-def _seg(segment_id: str, *elements: str) -> Segment:
-    # Trailing empty elements are left out, as X12 asks.
-    end = len(elements)
-    while end and not elements[end - 1]:
-        end -= 1
-    return Segment(segment_id, elements[:end])
-
-
-# Amounts repeat (the same fees, copays and totals), so their text is formatted once each.
-_dollars = lru_cache(maxsize=1 << 16)(format_cents)
-
-
-@dataclass(frozen=True)
-class _Line:
-    charge: int
-    paid: int
-    adjustments: tuple[tuple[str, int, int], ...]  # (group, reason, cents)
-
-
-@dataclass(frozen=True)
-class _Claim:
-    claim_id: int
-    charge: int
-    paid: int
-    patient: int
-    lines: tuple[_Line, ...]
-
-
-@dataclass
-class _Transaction:
-    control: str
-    provider: str
-    paid: int
-    transfers: int  # token units the payee received for the plan
-    token_scale: int
-    claims: list[_Claim] = field(default_factory=list)
-    segments: list[Segment] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -158,71 +130,7 @@ def _payer_number(payer_id: str) -> str:
 
 
 def _fixed(value: str, width: int) -> str:
-    return _text(value)[:width].ljust(width)
-
-
-@lru_cache(maxsize=1 << 12)
-def _procedure(code: str) -> str:
-    """SVC01: HC (CPT/HCPCS) for 5-character codes; other schedules' codes as ER."""
-    qualifier = "HC" if _CPT_LIKE.fullmatch(code) else "ER"
-    return f"{qualifier}{COMPONENT}{_text(code)}"
-
-
-def _cas_segments(adjustments: Sequence[tuple[str, int, int]]) -> list[Segment]:
-    """CAS segments: one per group (in order of first use), at most 6 reasons each."""
-    groups: dict[str, list[tuple[int, int]]] = {}
-    for group, reason, cents in adjustments:
-        groups.setdefault(group, []).append((reason, cents))
-    segments = []
-    for group, reasons in groups.items():
-        for start in range(0, len(reasons), MAX_CAS_TRIPLETS):
-            elements = [group]
-            for reason, cents in reasons[start : start + MAX_CAS_TRIPLETS]:
-                elements.extend((str(reason), _dollars(cents), ""))
-            segments.append(_seg("CAS", *elements))
-    return segments
-
-
-def _claim_segments(
-    claim: OnChainClaim, record_id: str | None, member_id: str, service: str, filing: str
-) -> tuple[_Claim, list[Segment]]:
-    lines = []
-    line_segments: list[Segment] = []
-    for line, cuts in zip(claim.lines, claim.line_adjustments, strict=True):
-        adjustments = tuple((adjustment_group(code), code, cents) for code, cents in cuts)
-        lines.append(_Line(line.billed, line.plan_paid, adjustments))
-        line_segments.append(
-            _seg(
-                "SVC",
-                _procedure(line.code),
-                _dollars(line.billed),
-                _dollars(line.plan_paid),
-                "",
-                str(line.units),
-            )
-        )
-        line_segments.append(_seg("DTM", "472", service))
-        line_segments.extend(_cas_segments(adjustments))
-        line_segments.append(_seg("AMT", "B6", _dollars(line.allowed)))
-    patient = sum(cents for line in lines for group, _r, cents in line.adjustments if group == "PR")
-    built = _Claim(claim.claim_id, claim.billed, claim.paid, patient, tuple(lines))
-    status = CLAIM_STATUS_DENIED if claim.status == "denied" else CLAIM_STATUS_PRIMARY
-    header = [
-        _seg(
-            "CLP",
-            _text(record_id or f"CLAIM-{claim.claim_id}"),
-            status,
-            _dollars(built.charge),
-            _dollars(built.paid),
-            _dollars(patient),
-            filing,
-            str(claim.claim_id),
-        ),
-        _seg("NM1", "QC", "1", "", "", "", "", "", "MI", _text(member_id)),
-        _seg("DTM", "232", service),
-        _seg("DTM", "233", service),
-    ]
-    return built, header + line_segments
+    return element_text(value)[:width].ljust(width)
 
 
 def build_835(
@@ -243,7 +151,7 @@ def build_835(
     when = created or datetime.combine(report.today_date, time())
     by_provider: dict[str, list[OnChainClaim]] = {}
     for claim in report.claims:
-        if claim.status in ("paid", "denied"):
+        if claim.status in ("paid", "denied") or claim.reversed:
             by_provider.setdefault(claim.provider, []).append(claim)
     payer = _require_remittance_data(report, by_provider)
     transactions = [
@@ -260,7 +168,7 @@ def build_835(
     head, tail = _envelope(sender_id, receiver, control_number, when, usage, len(transactions))
     segments = [*head, *(s for t in transactions for s in t.segments), *tail]
     text = "".join(f"{ELEMENT.join((s.id, *s.elements))}{TERMINATOR}\n" for s in segments)
-    problems = check_835(transactions, segments) + _check_delimiters(text, segments)
+    problems = check_835(transactions, segments) + check_delimiters(text, segments)
     if problems:
         raise ExportError(
             "the 835 is not right: " + "; ".join(problems[:5]),
@@ -282,24 +190,32 @@ def _transaction(
     claims: Sequence[OnChainClaim],
     number: int,
     when: datetime,
-) -> _Transaction:
-    """One provider's transaction set (ST to SE): the payment, payer, payee and claims."""
+) -> TransactionSet:
+    """One provider's transaction set (ST to SE): the payment, payer, payee, its claims
+    (a voided paid claim as it was paid, then its reversal) and the provider-level
+    adjustments of its debt (PLB)."""
     day = when.strftime("%Y%m%d")
-    paid = sum(c.paid for c in claims)
-    # What the payee received for the plan, in token units: the payments' transfers, and
-    # the payments credited in the engine (collected later, or still there).
-    totals = next((p for p in report.providers if p.provider_id == provider), None)
-    transaction = _Transaction(
+    ordered = sorted(claims, key=lambda c: c.claim_id)
+    remitted = []
+    for claim in ordered:  # a voided paid claim: as it was paid, then its reversal
+        remitted.append(_remitted(report, claim, payer))
+        if claim.reversed:
+            remitted.append(_remitted(report, claim, payer, reversal=True))
+    adjustments = debt_adjustments(report, ordered)
+    paid = sum(built.paid for built, _ in remitted) - sum(cents for _r, _ref, cents in adjustments)
+    transaction = TransactionSet(
         control=f"{number:04d}",
         provider=provider,
         paid=paid,
-        transfers=totals.transfers + totals.credited * report.token_scale if totals else 0,
+        transfers=_received(report, provider),
         token_scale=report.token_scale,
+        claims=[built for built, _ in remitted],
+        adjustments=adjustments,
     )
     payees = sorted({c.payee for c in claims if c.payee})
     body = [
-        _seg("ST", "835", transaction.control),
-        _seg(
+        segment("ST", "835", transaction.control),
+        segment(
             "BPR",
             "I" if paid else "H",  # H: notification only (nothing paid)
             format_cents(paid),
@@ -308,25 +224,46 @@ def _transaction(
             *([""] * 11),
             day,
         ),
-        _seg("TRN", "1", _text(f"{report.plan_id}.{number:04d}"), _payer_number(payer.id)),
-        _seg("DTM", "405", day),
+        segment(
+            "TRN", "1", element_text(f"{report.plan_id}.{number:04d}"), _payer_number(payer.id)
+        ),
+        segment("DTM", "405", day),
         *_payer_segments(payer),
-        _seg("N1", "PE", _text(provider), "XX", report.npis[provider]),
-        *(_seg("REF", "PQ", payee) for payee in payees),
-        _seg("LX", "1"),
+        segment("N1", "PE", element_text(provider), "XX", report.npis[provider]),
+        *(segment("REF", "PQ", payee) for payee in payees),
+        segment("LX", "1"),
+        *(segment for _, segments in remitted for segment in segments),
+        *plb_segments(report.npis[provider], when, adjustments),
     ]
-    for claim in sorted(claims, key=lambda c: c.claim_id):
-        service = claim.service_date.strftime("%Y%m%d")
-        member_id = report.member_id_of(claim)
-        assert member_id is not None  # _require_remittance_data checked it
-        built, segments = _claim_segments(
-            claim, report.record_id_of(claim), member_id, service, payer.claim_filing_indicator
-        )
-        transaction.claims.append(built)
-        body.extend(segments)
-    body.append(_seg("SE", str(len(body) + 1), transaction.control))
+    body.append(segment("SE", str(len(body) + 1), transaction.control))
     transaction.segments = body
     return transaction
+
+
+def _received(report: ReconciliationReport, provider: str) -> int:
+    """What the payee received for the plan, in token units: the payments' transfers, and
+    the payments credited in the engine (collected later, or still there), less what was
+    kept back from the credits for a debt."""
+    totals = next((p for p in report.providers if p.provider_id == provider), None)
+    if totals is None:
+        return 0
+    credits = totals.credited - totals.recovered_from_credits
+    return totals.transfers + credits * report.token_scale
+
+
+def _remitted(
+    report: ReconciliationReport, claim: OnChainClaim, payer: Payer, *, reversal: bool = False
+) -> tuple[BuiltClaim, list[Segment]]:
+    member_id = report.member_id_of(claim)
+    assert member_id is not None  # _require_remittance_data checked it
+    header = ClaimHeader(
+        reference=claim_reference(report, claim),
+        member_id=member_id,
+        service=claim.service_date.strftime("%Y%m%d"),
+        filing=payer.claim_filing_indicator,
+        replaces=None if reversal else claim.replaces,
+    )
+    return claim_segments(claim, header, reversal=reversal)
 
 
 def _envelope(
@@ -337,7 +274,7 @@ def _envelope(
     day, clock = when.strftime("%Y%m%d"), when.strftime("%H%M")
     control = f"{control_number:09d}"
     head = [
-        _seg(
+        segment(
             "ISA",
             "00",
             " " * 10,
@@ -356,11 +293,11 @@ def _envelope(
             usage,
             COMPONENT,
         ),
-        _seg(
+        segment(
             "GS",
             "HP",
-            _text(sender_id)[:15],
-            _text(receiver)[:15],
+            element_text(sender_id)[:15],
+            element_text(receiver)[:15],
             day,
             clock,
             str(control_number),
@@ -368,7 +305,7 @@ def _envelope(
             IMPLEMENTATION,
         ),
     ]
-    tail = [_seg("GE", str(sets), str(control_number)), _seg("IEA", "1", control)]
+    tail = [segment("GE", str(sets), str(control_number)), segment("IEA", "1", control)]
     return head, tail
 
 
@@ -379,13 +316,13 @@ def _payer_segments(payer: Payer) -> list[Segment]:
     if contact.phone is not None:
         numbers.extend(("TE", contact.phone))
     if contact.email is not None:
-        numbers.extend(("EM", _text(contact.email)))
+        numbers.extend(("EM", element_text(contact.email)))
     return [
-        _seg("N1", "PR", _text(payer.name)),
-        _seg("N3", _text(address.line), _text(address.line2 or "")),
-        _seg("N4", _text(address.city), address.state, address.zip),
-        _seg("REF", "2U", _text(payer.id)),
-        _seg("PER", "BL", _text(contact.name), *numbers),
+        segment("N1", "PR", element_text(payer.name)),
+        segment("N3", element_text(address.line), element_text(address.line2 or "")),
+        segment("N4", element_text(address.city), address.state, address.zip),
+        segment("REF", "2U", element_text(payer.id)),
+        segment("PER", "BL", element_text(contact.name), *numbers),
     ]
 
 
@@ -436,69 +373,3 @@ def _require_remittance_data(
             "holds the records)",
         )
     return report.payer
-
-
-def check_835(transactions: Sequence[_Transaction], segments: Sequence[Segment]) -> list[str]:
-    """The 835's own checks, from the values it was built from (no X12 parser).
-    Returns the problems; empty when it is right."""
-    problems: list[str] = []
-    for transaction in transactions:
-        body = transaction.segments
-        where = f"ST {transaction.control} ({transaction.provider})"
-        if body[0].id != "ST" or body[-1].id != "SE":
-            problems.append(f"{where}: does not run from ST to SE")
-        elif body[-1].elements[0] != str(len(body)):
-            problems.append(f"{where}: SE01 {body[-1].elements[0]}, but it has {len(body)}")
-        clp = [s for s in body if s.id == "CLP"]
-        if len(clp) != len(transaction.claims):
-            problems.append(f"{where}: {len(clp)} CLP segments for {len(transaction.claims)}")
-        for claim in transaction.claims:
-            cut = 0
-            for number, line in enumerate(claim.lines, start=1):
-                line_cut = sum(cents for _g, _r, cents in line.adjustments)
-                cut += line_cut
-                if line.charge - line_cut != line.paid:
-                    problems.append(
-                        f"claim {claim.claim_id} line {number}: charge {format_cents(line.charge)}"
-                        f" - adjustments {format_cents(line_cut)} != paid {format_cents(line.paid)}"
-                    )
-            if claim.charge - cut != claim.paid:
-                problems.append(
-                    f"claim {claim.claim_id}: charge {format_cents(claim.charge)} - adjustments "
-                    f"{format_cents(cut)} != paid {format_cents(claim.paid)}"
-                )
-            if sum(line.charge for line in claim.lines) != claim.charge:
-                problems.append(f"claim {claim.claim_id}: the lines' charges do not add up")
-        paid = sum(claim.paid for claim in transaction.claims)
-        if paid != transaction.paid:
-            problems.append(
-                f"{where}: the CLP04 sum {format_cents(paid)} != BPR02 "
-                f"{format_cents(transaction.paid)}"
-            )
-        if transaction.paid * transaction.token_scale != transaction.transfers:
-            problems.append(
-                f"{where}: BPR02 {format_cents(transaction.paid)} != what the payee received: "
-                f"token transfers and credits in the engine ({transaction.transfers} units)"
-            )
-    ge = [s for s in segments if s.id == "GE"]
-    st = [s for s in segments if s.id == "ST"]
-    if len(ge) != 1 or ge[0].elements[0] != str(len(st)):
-        problems.append(f"GE01 does not count the {len(st)} transaction sets")
-    iea = [s for s in segments if s.id == "IEA"]
-    if len(iea) != 1 or iea[0].elements[0] != str(sum(1 for s in segments if s.id == "GS")):
-        problems.append("IEA01 does not count the functional groups")
-    isa = segments[0]
-    if isa.id != "ISA" or len(isa.text) + len(TERMINATOR) != 106:
-        problems.append("the ISA segment is not 106 characters long")
-    return problems
-
-
-def _check_delimiters(text: str, segments: Sequence[Segment]) -> list[str]:
-    """No element holds a delimiter: the text has exactly one terminator per segment and
-    one element separator per element (counted, not parsed)."""
-    problems = []
-    if text.count(TERMINATOR) != len(segments):
-        problems.append("an element holds the segment terminator")
-    if text.count(ELEMENT) != sum(len(s.elements) for s in segments):
-        problems.append("an element holds the element separator")
-    return problems

@@ -2,9 +2,15 @@
 
 A hospital (or the insurer) keeps a ledger of what it expects to be paid per record
 (cli.md: CSV ``record_id,expected_paid``). Reconciliation gives every record a result
-(matched, short_paid, over_paid, denied, pending_review, queued, not_on_chain,
+(matched, short_paid, over_paid, denied, pending_review, queued, voided, not_on_chain,
 not_in_ledger), per-provider totals checked against the token transfers the providers'
 payout addresses actually received, and the 835 balancing checks.
+
+A voided claim counts 0 paid. If it had been paid, its payment became the provider's debt
+to the plan, which later payments give back (DebtRecovered): the totals show what was
+reversed, kept back and still owed, and the transfer check counts what was kept back. A
+ledger row whose record was voided and submitted again (a correction) is matched to the
+live claim; the voided one is listed apart.
 
 It is built in three layers, so that the matching is fast and testable without a chain.
 The modules, each one job:
@@ -38,9 +44,10 @@ from typing import TYPE_CHECKING
 
 from claimsengine.reconcile.events import (
     apply_credits,
+    apply_recoveries,
     claim_status,
     claims_from_events,
-    denied_in_review,
+    recoveries_from_events,
     transfers_from_events,
 )
 from claimsengine.reconcile.ledger import LedgerError, LedgerRow, load_ledger
@@ -49,6 +56,7 @@ from claimsengine.reconcile.model import (
     ADJUSTMENT_ORDER,
     RESULTS,
     CreditCollection,
+    DebtRecovery,
     OnChainClaim,
     PlanSettlements,
     Result,
@@ -73,6 +81,7 @@ __all__ = [
     "RESULTS",
     "BalanceCheck",
     "CreditCollection",
+    "DebtRecovery",
     "LedgerError",
     "LedgerRow",
     "OnChainClaim",
@@ -84,15 +93,16 @@ __all__ = [
     "TokenTransfer",
     "UnledgeredClaim",
     "apply_credits",
+    "apply_recoveries",
     "claim_status",
     "claims_from_events",
-    "denied_in_review",
     "load_ledger",
     "match",
     "provider_npis",
     "read_settlements",
     "reasons_of",
     "reconcile",
+    "recoveries_from_events",
     "transfers_from_events",
 ]
 

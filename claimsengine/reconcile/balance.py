@@ -29,8 +29,9 @@ def balance_checks(
     paid = sum(p.paid for p in providers)
     moved = sum(p.transfers for p in providers)
     credited = sum(p.credited for p in providers)
+    kept = sum(p.recovered for p in providers)
     transfer_problems = _transfer_problems(providers, unexplained, scale)
-    return (
+    checks = (
         BalanceCheck(
             "lines balance",
             not line_problems,
@@ -46,7 +47,33 @@ def balance_checks(
             not transfer_problems,
             _detail(transfer_problems)
             or f"paid {format_cents(paid)} = transfers {units_text(moved, scale)}"
-            + (f" + credited in the engine {format_cents(credited)}" if credited else ""),
+            + (f" + credited in the engine {format_cents(credited)}" if credited else "")
+            + (f" + kept back for debts {format_cents(kept)}" if kept else ""),
+        ),
+    )
+    return (*checks, *_debt_check(providers))
+
+
+def _debt_check(providers: Sequence[ProviderTotals]) -> tuple[BalanceCheck, ...]:
+    """When voids reversed payments: no provider has given back more than they created
+    (voided = recovered + still owed, nothing negative). No check when nothing was voided."""
+    if not any(p.voided or p.recovered or p.recovered_from_credits for p in providers):
+        return ()
+    problems = [
+        f"{p.provider_id}: recovered {format_cents(p.recovered + p.recovered_from_credits)}"
+        f" for voided payments of {format_cents(p.voided)}"
+        for p in providers
+        if p.debt < 0
+    ]
+    voided = sum(p.voided for p in providers)
+    recovered = sum(p.recovered + p.recovered_from_credits for p in providers)
+    return (
+        BalanceCheck(
+            "debts balance",
+            not problems,
+            _detail(problems)
+            or f"voided payments {format_cents(voided)} = recovered {format_cents(recovered)}"
+            f" + still owed {format_cents(voided - recovered)}",
         ),
     )
 
@@ -85,11 +112,17 @@ def _claim_problems(claim: OnChainClaim, adjusted: int) -> list[str]:
             f"{format_cents(adjusted)} != paid {format_cents(plan_paid)} "
             f"(submitted with {format_cents(claim.reported_plan_paid)})"
         )
-    owed = plan_paid if claim.status == "paid" else 0
+    # A voided claim keeps its payment, if it had one: the void reverses it as a debt.
+    owed = plan_paid if claim.status == "paid" or claim.reversed else 0
     if claim.paid != owed:
         problems.append(
             f"claim {claim.claim_id} ({claim.status}): paid {format_cents(claim.paid)}, "
             f"its lines give {format_cents(owed)}"
+        )
+    if claim.status == "voided" and claim.debt != (owed if claim.reversed else 0):
+        problems.append(
+            f"claim {claim.claim_id} (voided from {claim.voided_from}): debt "
+            f"{format_cents(claim.debt)}, its payment gives {format_cents(owed)}"
         )
     return problems
 
@@ -102,6 +135,7 @@ def _transfer_problems(
     problems = [
         f"{p.provider_id}: paid {format_cents(p.paid)}"
         + (f" (credited in the engine {format_cents(p.credited)})" if p.credited else "")
+        + (f" (kept back for its debt {format_cents(p.recovered)})" if p.recovered else "")
         + f", transfers {units_text(p.transfers, scale)}"
         + (
             f"; collected {format_cents(p.collected)}, "

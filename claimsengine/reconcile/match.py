@@ -75,6 +75,9 @@ def match(
         payer=settlements.payer,
         npis=settlements.npis,
         member_ids=settlements.member_ids,
+        recoveries=tuple(
+            r for r in settlements.recoveries if provider is None or r.provider_id == provider
+        ),
     )
 
 
@@ -160,9 +163,15 @@ def _claims_without_rows(
 def _resolve(
     row: LedgerRow, found: Sequence[OnChainClaim], ledger_name: str
 ) -> OnChainClaim | None:
+    """The one claim a ledger row is about. When one provider's record id is on several
+    claims (a record submitted again after a void), the row is about the live claim, or,
+    when every one was voided, the latest."""
     candidates = found
     if row.provider_id is not None:
         candidates = [c for c in found if c.provider == row.provider_id]
+    if len(candidates) > 1:
+        live = [c for c in candidates if c.status != "voided"]
+        candidates = live or [max(candidates, key=lambda c: c.claim_id)]
     if len(candidates) > 1:
         providers = ", ".join(sorted(c.provider for c in candidates))
         raise LedgerError(
@@ -191,6 +200,9 @@ def _classify(row: LedgerRow, claim: OnChainClaim) -> RecordResult:
         else:
             result = "over_paid"
             reasons = reasons_of(claim)
+    elif claim.status == "voided":
+        result = "voided"
+        reasons = void_reasons(claim)
     else:
         result = cast(Result, str(claim.status))  # denied, pending_review or queued
         reasons = reasons_of(claim)
@@ -199,12 +211,26 @@ def _classify(row: LedgerRow, claim: OnChainClaim) -> RecordResult:
         result=result,
         expected_paid=row.expected_paid,
         plan_paid=claim.plan_paid,
-        paid=claim.paid,
+        paid=claim.net_paid,
         reasons=reasons,
         claim=claim,
         line=row.line,
         provider_id=claim.provider_id,
     )
+
+
+def void_reasons(claim: OnChainClaim) -> tuple[str, ...]:
+    """Why a voided claim counts 0 paid: what it was, what its payment became, and what
+    replaced it."""
+    reasons = [f"voided (was {str(claim.voided_from).replace('_', ' ')})"]
+    if claim.reversed:
+        reasons.append(
+            f"payment {format_cents(claim.paid)} reversed: {format_cents(claim.recovered)} "
+            f"recovered, {format_cents(claim.debt - claim.recovered)} still owed"
+        )
+    if claim.replaced_by is not None:
+        reasons.append(f"replaced by claim {claim.replaced_by}")
+    return tuple(reasons)
 
 
 def _attribute_transfers(
@@ -263,6 +289,7 @@ def _provider_totals(
         collected[collection.provider_id] = (
             collected.get(collection.provider_id, 0) + collection.amount
         )
+    recovered, from_credits = _recovered(settlements)
     totals = []
     for name in sorted(names):
         own = by_provider.get(name, [])
@@ -282,6 +309,21 @@ def _provider_totals(
                 credited=sum(c.credited for c in own),
                 collected=collected.get(name, 0),
                 collected_transfers=collected_units.get(name, 0),
+                voided=sum(c.debt for c in own),
+                recovered=recovered.get(name, 0),
+                recovered_from_credits=from_credits.get(name, 0),
             )
         )
     return tuple(totals)
+
+
+def _recovered(settlements: PlanSettlements) -> tuple[dict[str, int], dict[str, int]]:
+    """Cents kept back for each provider's debt: from payments, and from collected credits
+    (a DebtRecovered in a collect's transaction)."""
+    collect_txs = {c.tx_hash for c in settlements.collections}
+    payments: dict[str, int] = {}
+    credits: dict[str, int] = {}
+    for recovery in settlements.recoveries:
+        into = credits if recovery.tx_hash in collect_txs else payments
+        into[recovery.provider_id] = into.get(recovery.provider_id, 0) + recovery.amount
+    return payments, credits

@@ -24,8 +24,8 @@ from claimsengine.status import ClaimStatus
 __all__ = [
     "ADJUSTMENT_ORDER",
     "RESULTS",
-    "REVIEW_DENIAL_DEFAULT",
     "CreditCollection",
+    "DebtRecovery",
     "OnChainClaim",
     "PlanSettlements",
     "Result",
@@ -40,6 +40,7 @@ Result = Literal[
     "denied",
     "pending_review",
     "queued",
+    "voided",
     "not_on_chain",
     "not_in_ledger",
 ]
@@ -53,10 +54,6 @@ ADJUSTMENT_ORDER: tuple[int, ...] = (
     ADJ_COINSURANCE,
     ADJ_BENEFIT_LIMIT,
 )
-
-#: The reason code of a denial in review when the adjudicator gives none (not medically
-#: necessary, adjudication.md "Claim outcome").
-REVIEW_DENIAL_DEFAULT = 50
 
 
 @dataclass(frozen=True)
@@ -87,11 +84,33 @@ class OnChainClaim:
     #: instead (ProviderCredited): paid, but the money reached the provider only through
     #: `provider collect`, or is still in the engine.
     credited: int = 0
+    #: A voided claim's status when it was voided (paid, queued or pending_review).
+    voided_from: ClaimStatus | None = None
+    voided_tx: bytes | None = None
+    #: Its ClaimVoided event's (block, log index): debts are recovered oldest first.
+    voided_order: tuple[int, int] = (0, 0)
+    #: The claim that replaced this voided one, and the claim this one replaced.
+    replaced_by: int | None = None
+    replaces: int | None = None
+    #: What voiding it added to the provider's debt to the plan (its payment, when it had
+    #: been paid), and how much of that later payments have given back (oldest debt first).
+    debt: int = 0
+    recovered: int = 0
 
     @property
     def provider(self) -> str:
         """The provider id, or the submitting account when the plan does not know it."""
         return self.provider_id or self.provider_account
+
+    @property
+    def reversed(self) -> bool:
+        """A paid claim that was voided: its payment is reversed, and owed back."""
+        return self.status == "voided" and self.voided_from == "paid"
+
+    @property
+    def net_paid(self) -> int:
+        """What the claim is paid once its void is counted: 0 for a voided claim."""
+        return 0 if self.status == "voided" else self.paid
 
     @property
     def service_date(self) -> date:
@@ -142,6 +161,19 @@ class CreditCollection:
 
 
 @dataclass(frozen=True)
+class DebtRecovery:
+    """Part of a payment kept back for the provider's debt to the plan (DebtRecovered):
+    ``amount`` cents of the payment of ``claim_id`` (0: a batch's one transfer, or a collect
+    of credits) in ``tx_hash``. ``order`` is its (block, log index) on the chain."""
+
+    provider_id: str
+    claim_id: int
+    amount: int
+    tx_hash: bytes
+    order: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True)
 class TokenTransfer:
     """One token Transfer from the engine, in token units (not cents)."""
 
@@ -180,6 +212,8 @@ class PlanSettlements:
     record_ids: Mapping[bytes, str]
     #: Credits collected by the plan's providers (refused payments taken later).
     collections: tuple[CreditCollection, ...] = ()
+    #: Payments kept back for providers' debts (their voided paid claims), in chain order.
+    recoveries: tuple[DebtRecovery, ...] = ()
     #: What remittance needs besides the chain's numbers (exports/x12.py): the plan's payer
     #: block, each provider's NPI by provider id, and each claim's member id by commitment
     #: (off-chain, from the submitter's vault; read only for an 835).

@@ -13,7 +13,13 @@ from claimsengine.engine import DevToken, Engine
 from claimsengine.errors import ClaimsError
 from claimsengine.history import plan_claim_events
 from claimsengine.payer import Payer
-from claimsengine.reconcile.events import apply_credits, claims_from_events, transfers_from_events
+from claimsengine.reconcile.events import (
+    apply_credits,
+    apply_recoveries,
+    claims_from_events,
+    recoveries_from_events,
+    transfers_from_events,
+)
 from claimsengine.reconcile.model import CreditCollection, OnChainClaim, PlanSettlements
 
 if TYPE_CHECKING:
@@ -38,27 +44,19 @@ def read_settlements(
     """
     info = workspace.plan(plan_id)
     engine = workspace.engine
-    grouped = plan_claim_events(engine, plan_id, from_block=info.block_number)
-    provider_ids = workspace.provider_ids_by_account(plan_id)
-    claims = apply_credits(
-        claims_from_events(grouped, provider_ids),
-        _events_if_known(engine, "ProviderCredited", plan_id, info.block_number),
-    )
-    collections = tuple(
-        CreditCollection(
-            provider_id=bytes32_to_text(e.args["provider_ref"]),
-            payout=str(e.args["payout"]),
-            amount=int(e.args["amount"]),
-            tx_hash=e.tx_hash,
-        )
-        for e in _events_if_known(engine, "CreditCollected", plan_id, info.block_number)
-    )
+    block = info.block_number
+    grouped = plan_claim_events(engine, plan_id, from_block=block)
+    recoveries = recoveries_from_events(_events_if_known(engine, "DebtRecovered", plan_id, block))
+    claims = claims_from_events(grouped, workspace.provider_ids_by_account(plan_id))
+    credits = _events_if_known(engine, "ProviderCredited", plan_id, block)
+    claims = apply_recoveries(apply_credits(claims, credits, recoveries), recoveries)
+    collections = _collections(_events_if_known(engine, "CreditCollected", plan_id, block))
     payment_txs = {c.paid_tx for c in claims if c.paid_tx is not None}
     payment_txs |= {c.tx_hash for c in collections}
     token = DevToken(workspace.chain, info.token)  # any ERC-20: Transfer is standard
     engine_topic = bytes(12) + bytes.fromhex(engine.address[2:])
     transfer_events = (
-        token.events("Transfer", engine_topic, from_block=info.block_number) if payment_txs else []
+        token.events("Transfer", engine_topic, from_block=block) if payment_txs else []
     )
     return PlanSettlements(
         plan_id=plan_id,
@@ -70,9 +68,22 @@ def read_settlements(
         transfers=tuple(transfers_from_events(transfer_events, payment_txs)),
         record_ids=_record_ids(workspace, claims),
         collections=collections,
+        recoveries=tuple(recoveries),
         payer=payer if payer is not None else workspace.recorded_payer(plan_id),
-        npis=provider_npis(workspace, plan_id, info.block_number),
+        npis=provider_npis(workspace, plan_id, block),
         member_ids=_member_ids(workspace, claims) if member_ids else {},
+    )
+
+
+def _collections(events: Sequence[DecodedEvent]) -> tuple[CreditCollection, ...]:
+    return tuple(
+        CreditCollection(
+            provider_id=bytes32_to_text(e.args["provider_ref"]),
+            payout=str(e.args["payout"]),
+            amount=int(e.args["amount"]),
+            tx_hash=e.tx_hash,
+        )
+        for e in events
     )
 
 

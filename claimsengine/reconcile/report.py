@@ -11,7 +11,7 @@ from typing import Any
 from claimsengine.days import from_day
 from claimsengine.money import format_cents
 from claimsengine.payer import Payer
-from claimsengine.reconcile.model import RESULTS, OnChainClaim, Result
+from claimsengine.reconcile.model import RESULTS, DebtRecovery, OnChainClaim, Result
 
 __all__ = [
     "BalanceCheck",
@@ -60,7 +60,26 @@ class RecordResult:
             else None,
             "status": self.claim.status if self.claim else None,
             "ledger_line": self.line,
+            **_void_json(self.claim),
         }
+
+
+def _void_json(claim: OnChainClaim | None) -> dict[str, Any]:
+    """As formats.md gives them: ``replaces`` on a claim that replaced another,
+    ``replaced_by`` on a voided claim a correction replaced; and, on a voided claim, what
+    its payment left as the provider's debt."""
+    if claim is None:
+        return {}
+    data: dict[str, Any] = {}
+    if claim.replaces is not None:
+        data["replaces"] = claim.replaces
+    if claim.replaced_by is not None:
+        data["replaced_by"] = claim.replaced_by
+    if claim.status == "voided":
+        data["voided_from"] = claim.voided_from
+        data["debt"] = format_cents(claim.debt)
+        data["debt_recovered"] = format_cents(claim.recovered)
+    return data
 
 
 @dataclass(frozen=True)
@@ -78,6 +97,7 @@ class UnledgeredClaim:
             "provider_id": self.claim.provider_id,
             "status": self.claim.status,
             "plan_paid": format_cents(self.claim.plan_paid),
+            **_void_json(self.claim),
         }
 
 
@@ -86,8 +106,11 @@ class ProviderTotals:
     """A provider's totals in this plan. ``transfers`` (token units) are the payments'
     own transfers; ``credited`` (cents) is what was paid as a credit in the engine because
     the token refused the transfer, ``collected`` (cents) what the provider has collected
-    of its credits, through ``collected_transfers`` (token units). The checks are
-    ``(paid − credited) × token_scale == transfers`` and
+    of its credits, through ``collected_transfers`` (token units). ``voided`` (cents) is the
+    payments that voids reversed, which became the provider's debt to the plan;
+    ``recovered`` and ``recovered_from_credits`` (cents) what was kept back for that debt
+    from later payments and from collected credits. The checks are
+    ``(paid − credited − recovered) × token_scale == transfers`` and
     ``collected × token_scale == collected_transfers``."""
 
     provider_id: str
@@ -104,6 +127,9 @@ class ProviderTotals:
     credited: int = 0
     collected: int = 0
     collected_transfers: int = 0
+    voided: int = 0
+    recovered: int = 0
+    recovered_from_credits: int = 0
 
     @property
     def transfers_cents(self) -> int:
@@ -111,15 +137,26 @@ class ProviderTotals:
 
     @property
     def credit_in_engine(self) -> int:
-        """Credited and not yet collected: the engine still holds it for the provider."""
-        return self.credited - self.collected
+        """Credited and neither collected nor kept for a debt: the engine still holds it
+        for the provider."""
+        return self.credited - self.collected - self.recovered_from_credits
+
+    @property
+    def debt(self) -> int:
+        """What the provider still owes the plan for its voided paid claims."""
+        return self.voided - self.recovered - self.recovered_from_credits
+
+    @property
+    def net_paid(self) -> int:
+        """Payments less what voids reversed: what the provider keeps in the end."""
+        return self.paid - self.voided
 
     @property
     def ok(self) -> bool:
+        moved = self.paid - self.credited - self.recovered
         return (
-            self.paid - self.credited
-        ) * self.token_scale == self.transfers and self.collected * self.token_scale == (
-            self.collected_transfers
+            moved * self.token_scale == self.transfers
+            and self.collected * (self.token_scale) == self.collected_transfers
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -137,6 +174,9 @@ class ProviderTotals:
             "credited": format_cents(self.credited),
             "collected": format_cents(self.collected),
             "credit_in_engine": format_cents(self.credit_in_engine),
+            "voided": format_cents(self.voided),
+            "debt_recovered": format_cents(self.recovered + self.recovered_from_credits),
+            "debt": format_cents(self.debt),
             "ok": self.ok,
         }
 
@@ -173,6 +213,8 @@ class ReconciliationReport:
     payer: Payer | None = None
     npis: Mapping[str, str] = field(default_factory=dict)
     member_ids: Mapping[bytes, str] = field(default_factory=dict)
+    #: The debts kept back from the report's providers' payments (the 835's PLB WO).
+    recoveries: tuple[DebtRecovery, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -203,6 +245,8 @@ class ReconciliationReport:
             ),
             "plan_paid": format_cents(sum(c.plan_paid for c in self.claims)),
             "paid": format_cents(sum(c.paid for c in self.claims)),
+            "voided": format_cents(sum(p.voided for p in self.providers)),
+            "debt_recovered": format_cents(sum(r.amount for r in self.recoveries)),
             "transfers": units_text(sum(p.transfers for p in self.providers), self.token_scale),
         }
 

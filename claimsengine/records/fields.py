@@ -6,13 +6,12 @@ has none) and the field, such as ``lines[1].billed``.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Mapping
-from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
 
 from claimsengine.errors import InputError, RecordError
+from claimsengine.fieldreader import FieldReader, describe
 
 # Plan ids, codes and provider ids go on-chain as bytes32: their rules are in ids.py. A
 # record id, a member id and a prior authorisation stay off-chain, under the rule below.
@@ -55,31 +54,15 @@ def check_id(value: Any, *, record: str | None, field: str) -> None:
         raise RecordError(f"{value!r} {problem}", record=record, field=field)
 
 
-def describe(value: Any) -> str:
-    """A short description of a JSON value for an error message: 'a number 1.5'."""
-    if value is None:
-        return "null"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, bool):
-        return f"a boolean {'true' if value else 'false'}"
-    if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
-    elif isinstance(value, int | Decimal | float):
-        return f"a number {value}"
-    elif isinstance(value, list):
-        return f"an array of {len(value)}"
-    else:
-        return type(value).__name__
-    return f"a string {text if len(text) <= 60 else text[:57] + '...'}"
+class RecordReader(FieldReader):
+    """The reader of one record's JSON object: a ``RecordError`` naming the record (its
+    ``label``), at the field; a field that is absent or null is "missing"."""
 
+    MISSING = "missing"
 
-def located(parse: Callable[..., Any], value: Any, label: str | None, name: str) -> Any:
-    """Run a money/days parser, turning its ``InputError`` into a located ``RecordError``."""
-    try:
-        return parse(value, field=name)
-    except InputError as error:
-        raise RecordError(error.message, record=label, field=name, hint=error.hint) from None
+    def __init__(self, label: str | None) -> None:
+        super().__init__(RecordError, record=label)
+        self.label = label
 
 
 def relabel(

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from claimsengine.errors import InputError, RecordError
-from claimsengine.records.fields import describe, label_of, relabel
+from claimsengine.fieldreader import describe
+from claimsengine.records.fields import label_of, relabel
 from claimsengine.records.jsontext import load_json_text
 from claimsengine.records.model import TreatmentRecord, parse_record
 
@@ -113,35 +114,32 @@ def load_records(
         )
         return result
 
-    values: list[tuple[int, Any]] = []
-    if not text.strip():
-        result.rejected.append(_file_rejection(path, "the file is empty", text))
-    elif path.suffix.lower() in _LINES_SUFFIXES:
-        values = _read_lines(path, text, result)
-    else:
-        try:
-            document = load_json_text(text)
-        except ValueError as error:
-            values = _read_lines(path, text, result, whole_error=error)
-        else:
-            if isinstance(document, list):
-                values = list(enumerate(document))
-            elif isinstance(document, Mapping):
-                values = [(0, document)]
-            else:
-                result.rejected.append(
-                    _file_rejection(
-                        path,
-                        f"expected a record, an array of records or a FHIR resource, got "
-                        f"{describe(document)}",
-                        text,
-                    )
-                )
-    for index, value in values:
+    for index, value in _values(path, text, result):
         _read_value(path, name, index, value, result, default_plan, default_provider)
     # In file order: a line that is not JSON sits among the records around it.
     result.rejected.sort(key=lambda entry: -1 if entry.index is None else entry.index)
     return find_duplicates(result)
+
+
+def _values(path: Path, text: str, result: LoadResult) -> list[tuple[int, Any]]:
+    """The file's JSON values with their index: one document (a value or an array of them)
+    or JSON Lines. What is not JSON at all is rejected into ``result``."""
+    if not text.strip():
+        result.rejected.append(_file_rejection(path, "the file is empty", text))
+        return []
+    if path.suffix.lower() in _LINES_SUFFIXES:
+        return _read_lines(path, text, result)
+    try:
+        document = load_json_text(text)
+    except ValueError as error:
+        return _read_lines(path, text, result, whole_error=error)
+    if isinstance(document, list):
+        return list(enumerate(document))
+    if isinstance(document, Mapping):
+        return [(0, document)]
+    message = f"expected a record, an array of records or a FHIR resource, got {describe(document)}"
+    result.rejected.append(_file_rejection(path, message, text))
+    return []
 
 
 def _read_lines(

@@ -12,17 +12,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from claimsengine.days import parse_date, to_day
+from claimsengine.days import to_day
 from claimsengine.errors import RecordError
+from claimsengine.fieldreader import describe
 from claimsengine.ids import CODE, PLAN_ID, PROVIDER_ID
-from claimsengine.money import format_cents, parse_amount
+from claimsengine.money import format_cents
 from claimsengine.records.fields import (
     CONTROL,
     MAX_DIAGNOSIS_LENGTH,
+    RecordReader,
     check_id,
-    describe,
     label_of,
-    located,
     record_id_problem,
     relabel,
 )
@@ -253,30 +253,26 @@ def parse_record(
 ) -> TreatmentRecord:
     """A record from its JSON object; ``RecordError`` names the record and the field."""
     label = label_of(obj, index)
+    read = RecordReader(label)
     if not isinstance(obj, Mapping):
-        raise RecordError(
-            f"expected a treatment record (a JSON object), got {describe(obj)}", record=label
-        )
+        read.fail(None, f"expected a treatment record (a JSON object), got {describe(obj)}")
     if "resourceType" in obj:
-        raise RecordError(
+        read.fail(
+            "resourceType",
             f"a FHIR {obj.get('resourceType')} resource is not a treatment record; "
             "give a Claim or a Bundle of Claims",
-            record=label,
-            field="resourceType",
         )
     record_id, plan_id, member_id, provider_id = _read_ids(
-        obj, label, default_plan, default_provider
+        read, obj, default_plan, default_provider
     )
-    service_date = located(parse_date, _required(obj, "service_date", label), label, "service_date")
+    service_date = read.date_value(_required(read, obj, "service_date"), "service_date")
     prior_auth = obj.get("prior_auth")
     if prior_auth is not None:
         check_id(prior_auth, record=label, field="prior_auth")
-    diagnoses, lines = _read_lists(obj, label)
+    diagnoses, lines = _read_lists(read, obj)
     patient = obj.get("patient")
     if patient is not None and not isinstance(patient, Mapping):
-        raise RecordError(
-            f"expected an object or null, got {describe(patient)}", record=label, field="patient"
-        )
+        read.fail("patient", f"expected an object or null, got {describe(patient)}")
     extra = {key: value for key, value in obj.items() if key not in RECORD_KEYS}
     try:
         return TreatmentRecord(
@@ -296,7 +292,7 @@ def parse_record(
 
 
 def _required(
-    obj: Mapping[str, Any], name: str, label: str | None, default: str | None = None
+    read: RecordReader, obj: Mapping[str, Any], name: str, default: str | None = None
 ) -> Any:
     """A key the record must have (or its default from the command line)."""
     value = obj.get(name)
@@ -307,81 +303,63 @@ def _required(
             "plan_id": "; add it to the record or pass a default plan (--plan)",
             "provider_id": "; add it to the record or pass a default provider (--provider)",
         }.get(name, "")
-        raise RecordError(f"missing{hint}", record=label, field=name)
+        read.fail(name, f"{read.MISSING}{hint}")
     return value
 
 
 def _read_ids(
+    read: RecordReader,
     obj: Mapping[str, Any],
-    label: str | None,
     default_plan: str | None,
     default_provider: str | None,
 ) -> tuple[str, str, str, str]:
     """(record_id, plan_id, member_id, provider_id), each checked as it is read."""
-    record_id = _required(obj, "record_id", label)
+    label = read.label
+    record_id = _required(read, obj, "record_id")
     check_id(record_id, record=label, field="record_id")
     if record_id.startswith("#"):
-        raise RecordError(
-            f"{record_id!r} {record_id_problem(record_id)}", record=label, field="record_id"
-        )
-    plan_id = _required(obj, "plan_id", label, default_plan)
+        read.fail("record_id", f"{record_id!r} {record_id_problem(record_id)}")
+    plan_id = _required(read, obj, "plan_id", default_plan)
     if not isinstance(plan_id, str):
-        raise RecordError(
-            f"expected a string, got {describe(plan_id)}", record=label, field="plan_id"
-        )
-    member_id = _required(obj, "member_id", label)
+        read.fail("plan_id", f"expected a string, got {describe(plan_id)}")
+    member_id = _required(read, obj, "member_id")
     check_id(member_id, record=label, field="member_id")
-    provider_id = _required(obj, "provider_id", label, default_provider)
+    provider_id = _required(read, obj, "provider_id", default_provider)
     check_id(provider_id, record=label, field="provider_id")
     return record_id, plan_id, member_id, provider_id
 
 
-def _read_lists(obj: Mapping[str, Any], label: str | None) -> tuple[list[Any], list[RecordLine]]:
+def _read_lists(read: RecordReader, obj: Mapping[str, Any]) -> tuple[list[Any], list[RecordLine]]:
     """The diagnoses (checked as the record is made) and the parsed lines."""
     diagnoses = obj.get("diagnoses")
     if diagnoses is None:
         diagnoses = []
     if not isinstance(diagnoses, list):
-        raise RecordError(
-            f"expected an array of codes, got {describe(diagnoses)}",
-            record=label,
-            field="diagnoses",
-        )
-    raw_lines = _required(obj, "lines", label)
+        read.fail("diagnoses", f"expected an array of codes, got {describe(diagnoses)}")
+    raw_lines = _required(read, obj, "lines")
     if not isinstance(raw_lines, list):
-        raise RecordError(
-            f"expected an array of lines, got {describe(raw_lines)}", record=label, field="lines"
-        )
-    lines = [_parse_line(raw, label, f"lines[{n}]") for n, raw in enumerate(raw_lines)]
+        read.fail("lines", f"expected an array of lines, got {describe(raw_lines)}")
+    lines = [_parse_line(read, raw, f"lines[{n}]") for n, raw in enumerate(raw_lines)]
     return diagnoses, lines
 
 
-def _parse_line(raw: Any, label: str | None, prefix: str) -> RecordLine:
+def _parse_line(read: RecordReader, raw: Any, prefix: str) -> RecordLine:
     if not isinstance(raw, Mapping):
-        raise RecordError(
-            f"expected a line object with code, units and billed, got {describe(raw)}",
-            record=label,
-            field=prefix,
+        read.fail(
+            prefix, f"expected a line object with code, units and billed, got {describe(raw)}"
         )
     for key in _LINE_KEYS:
-        if raw.get(key) is None:
-            raise RecordError("missing", record=label, field=f"{prefix}.{key}")
+        read.required(raw, key, prefix)
     code = raw["code"]
     if not isinstance(code, str):
-        raise RecordError(
-            f"expected a code as a string, got {describe(code)}",
-            record=label,
-            field=f"{prefix}.code",
-        )
+        read.fail(f"{prefix}.code", f"expected a code as a string, got {describe(code)}")
     units = raw["units"]
     # Units are counted, so 1.0 or "1" is refused rather than guessed at.
     if isinstance(units, bool) or not isinstance(units, int):
-        raise RecordError(
-            f"expected a whole number of units like 1, got {describe(units)}",
-            record=label,
-            field=f"{prefix}.units",
+        read.fail(
+            f"{prefix}.units", f"expected a whole number of units like 1, got {describe(units)}"
         )
-    billed = located(parse_amount, raw["billed"], label, f"{prefix}.billed")
+    billed = read.amount(raw["billed"], f"{prefix}.billed")
     line = RecordLine(code=code, units=units, billed=billed)
-    _validate_line(line, label=label, prefix=prefix)
+    _validate_line(line, label=read.label, prefix=prefix)
     return line

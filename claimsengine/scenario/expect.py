@@ -6,26 +6,54 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from claimsengine.fieldreader import describe
 from claimsengine.results import LINE_AMOUNTS, TOTAL_AMOUNTS
 from claimsengine.scenario.model import (
     ACCUMULATOR_AMOUNTS,
+    ELIGIBILITY_AMOUNTS,
     KINDS,
     POOL_AMOUNTS,
+    PROVIDER_AMOUNTS,
     ClaimExpectation,
+    EligibilityExpectation,
     Expectation,
     MemberExpectation,
     PoolExpectation,
+    ProviderExpectation,
 )
-from claimsengine.scenario.reader import FieldReader, describe, line_of
+from claimsengine.scenario.reader import FieldReader, line_of
 from claimsengine.status import STATUSES
 
 _LINE_KEYS = ("code", "units", *LINE_AMOUNTS, "denied", "reasons")
 # The keys about one claim; in a step's own `expect` they describe the step's claim.
-_CLAIM_KEYS = ("status", "claim_id", "already_submitted", "totals", "lines")
+_CLAIM_KEYS = (
+    "status",
+    "claim_id",
+    "already_submitted",
+    "replaces",
+    "replaced_by",
+    "approvals",
+    "denials",
+    "totals",
+    "lines",
+)
 _CLAIMS_ENTRY_KEYS = ("record", "provider", *_CLAIM_KEYS, "error")
-_EXPECT_KEYS = (*_CLAIM_KEYS, "error", "claims", "members", "pools", "balances")
+_EXPECT_KEYS = (
+    *_CLAIM_KEYS,
+    "error",
+    "claims",
+    "members",
+    "pools",
+    "providers",
+    "balances",
+    "eligibility",
+)
 _MEMBER_EXPECT_KEYS = ("member", "plan", "date", "period", *ACCUMULATOR_AMOUNTS, "units_used")
 _POOL_KEYS = ("plan", *POOL_AMOUNTS, "queued")
+_PROVIDER_EXPECT_KEYS = ("provider", "plan", *PROVIDER_AMOUNTS)
+_ELIGIBILITY_EXPECT_KEYS = ("covered", "denial", "period", *ELIGIBILITY_AMOUNTS, "units_left")
+#: The steps that send records (only their records can be `already_submitted`).
+_SENDING_STEPS = ("submit", "replace")
 
 
 class ExpectationReader(FieldReader):
@@ -78,13 +106,15 @@ class ExpectationReader(FieldReader):
             if own is None:
                 self.fail(
                     f"{where}.{own_keys[0]}",
-                    "this step has no claim of its own (only a submit of one record, or a "
-                    "review, has one)",
+                    "this step has no claim of its own (only a submit or an estimate of one "
+                    "record, a review, a void or a replace has one)",
                     row,
                     hint="name the claim: expect: {claims: [{record: ID, ...}]}",
                 )
-            if "already_submitted" in row and "review" in at:
-                self.fail(f"{where}.already_submitted", "only a submit step sends records", row)
+            if "already_submitted" in row and not any(key in at for key in _SENDING_STEPS):
+                self.fail(
+                    f"{where}.already_submitted", "only a submit or replace sends records", row
+                )
             claim = self.claim_values(row, where, *own)
         error = None
         if row.get("error") is not None:
@@ -107,12 +137,34 @@ class ExpectationReader(FieldReader):
                 self.items(row["pools"], f"{where}.pools", row, what="pools")
             ):
                 pools.append(self.pool_expectation(entry, f"{where}.pools[{index}]", row))
+        providers = []
+        if row.get("providers") is not None:
+            for index, entry in enumerate(
+                self.items(row["providers"], f"{where}.providers", row, what="providers")
+            ):
+                providers.append(
+                    self.provider_expectation(entry, f"{where}.providers[{index}]", row)
+                )
+        eligibility = None
+        if row.get("eligibility") is not None:
+            if "eligibility" not in at:
+                self.fail(
+                    f"{where}.eligibility",
+                    "only an eligibility step has an answer to check",
+                    row,
+                    hint="add `eligibility: {member: ID}` to the step",
+                )
+            eligibility = self.eligibility_expectation(
+                row["eligibility"], f"{where}.eligibility", row
+            )
         balances = self.balances(row, where)
         return Expectation(
             claim=claim,
             claims=tuple(claims),
             members=tuple(members),
             pools=tuple(pools),
+            providers=tuple(providers),
+            eligibility=eligibility,
             balances=balances,
             error=error,
             line=line_of(row),
@@ -176,6 +228,12 @@ class ExpectationReader(FieldReader):
             values["already_submitted"] = self.flag(
                 row["already_submitted"], f"{where}.already_submitted", row
             )
+        for key in ("replaces", "replaced_by"):  # named by their record ids
+            if row.get(key) is not None:
+                values[key] = self.text(row[key], f"{where}.{key}", row)
+        for key in ("approvals", "denials"):
+            if row.get(key) is not None:
+                values[key] = self.count(row[key], f"{where}.{key}", row)
         totals: dict[str, int] = {}
         totals_line = None
         if row.get("totals") is not None:
@@ -250,24 +308,7 @@ class ExpectationReader(FieldReader):
         for key in ACCUMULATOR_AMOUNTS:
             if row.get(key) is not None:
                 values[key] = self.amount(row[key], f"{where}.{key}", row)
-        units: dict[str, int] = {}
-        if row.get("units_used") is not None:
-            raw = row["units_used"]
-            if not isinstance(raw, Mapping):
-                self.fail(
-                    f"{where}.units_used",
-                    f"expected a mapping of code to units, got {describe(raw)}",
-                    row,
-                )
-            for code, count in raw.items():
-                if not isinstance(code, str):
-                    self.fail(
-                        f"{where}.units_used",
-                        f"code {code!r} must be a string",
-                        raw,
-                        hint='quote it ("99213"): YAML reads unquoted digits as a number',
-                    )
-                units[code] = self.count(count, f"{where}.units_used.{code}", raw)
+        units = self.units_by_code(row, "units_used", where)
         return MemberExpectation(member, plan_id, on, values, units, line_of(row))
 
     def pool_expectation(self, value: Any, where: str, at: Any) -> PoolExpectation:
@@ -280,3 +321,58 @@ class ExpectationReader(FieldReader):
         if row.get("queued") is not None:
             values["queued"] = self.count(row["queued"], f"{where}.queued", row)
         return PoolExpectation(plan_id, values, line_of(row))
+
+
+    def provider_expectation(self, value: Any, where: str, at: Any) -> ProviderExpectation:
+        row = self.mapping(value, where, _PROVIDER_EXPECT_KEYS, required=("provider",), at=at)
+        plan_id = self.plan_ref(row.get("plan"), f"{where}.plan", row)
+        provider_id = self.text(row["provider"], f"{where}.provider", row)
+        if provider_id not in {p.provider_id for p in self.providers if p.plan_id == plan_id}:
+            self.fail(
+                f"{where}.provider", f"provider {provider_id} is not registered in {plan_id}", row
+            )
+        values = {
+            key: self.amount(row[key], f"{where}.{key}", row)
+            for key in PROVIDER_AMOUNTS
+            if row.get(key) is not None
+        }
+        return ProviderExpectation(provider_id, plan_id, values, line_of(row))
+
+    def eligibility_expectation(self, value: Any, where: str, at: Any) -> EligibilityExpectation:
+        row = self.mapping(value, where, _ELIGIBILITY_EXPECT_KEYS, at=at)
+        values: dict[str, Any] = {}
+        if row.get("covered") is not None:
+            values["covered"] = self.flag(row["covered"], f"{where}.covered", row)
+        if row.get("denial") is not None:
+            denial = row["denial"]
+            if str(denial) not in ("31", "26", "27") or isinstance(denial, bool):
+                self.fail(f"{where}.denial", f"expected 31, 26 or 27, got {describe(denial)}", row)
+            values["denial"] = str(denial)
+        if row.get("period") is not None:
+            values["period"] = self.count(row["period"], f"{where}.period", row)
+        for key in ELIGIBILITY_AMOUNTS:
+            if row.get(key) is not None:
+                values[key] = self.amount(row[key], f"{where}.{key}", row)
+        units = self.units_by_code(row, "units_left", where)
+        return EligibilityExpectation(values, units, line_of(row))
+
+    def units_by_code(self, row: Mapping[str, Any], key: str, where: str) -> dict[str, int]:
+        """``{code: units}`` under ``key`` (units_used, units_left); none: empty."""
+        units: dict[str, int] = {}
+        if row.get(key) is None:
+            return units
+        raw = row[key]
+        if not isinstance(raw, Mapping):
+            self.fail(
+                f"{where}.{key}", f"expected a mapping of code to units, got {describe(raw)}", row
+            )
+        for code, count in raw.items():
+            if not isinstance(code, str):
+                self.fail(
+                    f"{where}.{key}",
+                    f"code {code!r} must be a string",
+                    raw,
+                    hint='quote it ("99213"): YAML reads unquoted digits as a number',
+                )
+            units[code] = self.count(count, f"{where}.{key}.{code}", raw)
+        return units

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from claimsengine.errors import InputError, ScenarioError
+from claimsengine.fieldreader import describe, join
 from claimsengine.members import Member, load_members
 from claimsengine.plan import DEV_TOKEN, Plan, load_plan, plan_from_dict
 from claimsengine.scenario.model import (
@@ -18,7 +19,7 @@ from claimsengine.scenario.model import (
     ProviderSetup,
     Scenario,
 )
-from claimsengine.scenario.reader import ScenarioLoader, describe, join
+from claimsengine.scenario.reader import ScenarioLoader
 from claimsengine.scenario.steps import StepReader
 from claimsengine.yamlfile import read_text
 
@@ -32,7 +33,7 @@ _SCENARIO_KEYS = (
     "funding",
     "steps",
 )
-_PLAN_ENTRY_KEYS = ("insurer", "adjudicator")
+_PLAN_ENTRY_KEYS = ("insurer", "adjudicator", "adjudicators")
 _PROVIDER_KEYS = ("id", "account", "plan", "payout")
 _MEMBER_KEYS = ("member_id", "coverage_start", "coverage_end")
 
@@ -123,11 +124,31 @@ class _Reader(StepReader):
             insurer = self.account(
                 scenario_keys.get("insurer", DEFAULT_INSURER), f"{where}.insurer", entry
             )
-            adjudicator = self.account(
-                scenario_keys.get("adjudicator", DEFAULT_ADJUDICATOR), f"{where}.adjudicator", entry
-            )
-            setups.append(PlanSetup(plan, insurer, adjudicator))
+            adjudicators = self.adjudicators(scenario_keys, where, entry)
+            setups.append(PlanSetup(plan, insurer, adjudicators[0], adjudicators[1:]))
         return setups
+
+    def adjudicators(self, keys: Mapping[str, Any], where: str, at: Any) -> tuple[str, ...]:
+        """``adjudicator: ACCOUNT``, or ``adjudicators: [ACCOUNT, ...]`` for a plan whose
+        review_quorum needs several; the first decides the reviews that name no one."""
+        if "adjudicators" not in keys:
+            return (
+                self.account(
+                    keys.get("adjudicator", DEFAULT_ADJUDICATOR), f"{where}.adjudicator", at
+                ),
+            )
+        if "adjudicator" in keys:
+            self.fail(where, "give adjudicator or adjudicators, not both", at)
+        entries = self.items(keys["adjudicators"], f"{where}.adjudicators", at, what="accounts")
+        if not entries:
+            self.fail(f"{where}.adjudicators", "needs at least one account", at)
+        accounts = [
+            self.account(entry, f"{where}.adjudicators[{index}]", at)
+            for index, entry in enumerate(entries)
+        ]
+        if len(set(accounts)) != len(accounts):
+            self.fail(f"{where}.adjudicators", "lists an account twice", at)
+        return tuple(accounts)
 
     def plan_file(self, value: Any, where: str, at: Any) -> Plan:
         path = self.file(value, where, at)

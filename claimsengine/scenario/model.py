@@ -29,9 +29,22 @@ INSURER_GRANT = 10_000_000_000
 DEFAULT_INSURER = "insurer"
 DEFAULT_ADJUDICATOR = "adjudicator"
 
-ACTIONS = ("submit", "review", "fund", "settle", "withdraw", "renew")
+ACTIONS = (
+    "submit",
+    "review",
+    "fund",
+    "settle",
+    "withdraw",
+    "renew",
+    "eligibility",
+    "estimate",
+    "void",
+    "replace",
+)
 ACCUMULATOR_AMOUNTS = ("deductible_met", "oop_met", "benefit_used")
 POOL_AMOUNTS = ("balance", "reserved", "free")
+ELIGIBILITY_AMOUNTS = ("deductible_left", "out_of_pocket_left", "benefit_left")
+PROVIDER_AMOUNTS = ("debt", "credit")
 
 # How an expected value is shown and compared: amounts are int cents shown as "80.00".
 Kind = Literal["amount", "text", "count", "flag", "codes"]
@@ -39,13 +52,21 @@ KINDS: dict[str, Kind] = {
     **{key: "amount" for key in LINE_AMOUNTS},
     **{key: "amount" for key in ACCUMULATOR_AMOUNTS},
     **{key: "amount" for key in POOL_AMOUNTS},
+    **{key: "amount" for key in ELIGIBILITY_AMOUNTS},
+    **{key: "amount" for key in PROVIDER_AMOUNTS},
     "code": "text",
     "status": "text",
+    "replaces": "text",
+    "replaced_by": "text",
+    "denial": "text",
     "units": "count",
     "claim_id": "count",
     "queued": "count",
     "period": "count",
+    "approvals": "count",
+    "denials": "count",
     "denied": "flag",
+    "covered": "flag",
     "already_submitted": "flag",
     "reasons": "codes",
 }
@@ -53,11 +74,14 @@ KINDS: dict[str, Kind] = {
 
 @dataclass(frozen=True)
 class PlanSetup:
-    """A plan to deploy, the account that deploys and funds it, and its adjudicator."""
+    """A plan to deploy, the account that deploys and funds it, and its adjudicators: the
+    first decides reviews unless a step names another (a plan's review_quorum may need
+    several)."""
 
     plan: Plan
     insurer: str
     adjudicator: str
+    more_adjudicators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,10 +92,15 @@ class ProviderSetup:
     payout: str | None
 
 
+#: The values of a claim expectation that are read from the claim's result.
+RESULT_VALUES = ("status", "claim_id", "replaces", "replaced_by", "approvals", "denials")
+
+
 @dataclass(frozen=True)
 class ClaimExpectation:
-    """What a claim should look like. ``values`` holds status / claim_id / already_submitted;
-    ``totals`` and each of ``lines`` map a key to its expected value (amounts in cents)."""
+    """What a claim should look like. ``values`` holds status / claim_id / already_submitted,
+    replaces / replaced_by (record ids) and the review's approvals / denials; ``totals``
+    and each of ``lines`` map a key to its expected value (amounts in cents)."""
 
     record: str
     provider: str | None = None
@@ -88,7 +117,7 @@ class ClaimExpectation:
     def needs_result(self) -> bool:
         """Whether checking it reads the claim from the chain."""
         return bool(
-            {"status", "claim_id"} & set(self.values) or self.totals or self.lines is not None
+            set(RESULT_VALUES) & set(self.values) or self.totals or self.lines is not None
         )
 
     @property
@@ -114,6 +143,27 @@ class PoolExpectation:
 
 
 @dataclass(frozen=True)
+class ProviderExpectation:
+    """A provider's money in a plan: its debt (voided paid claims not yet recovered) and
+    its credit (payments the token refused)."""
+
+    provider_id: str
+    plan_id: str
+    values: Mapping[str, int]
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class EligibilityExpectation:
+    """What an eligibility step should answer (formats.md, Eligibility): covered, denial,
+    period, the amounts left, and units left by code."""
+
+    values: Mapping[str, Any]
+    units_left: Mapping[str, int]
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class Expectation:
     """A step's ``expect``: its own claim (submit of one record, review), other claims,
     members, pools, token balances of accounts, and the error the step should raise."""
@@ -122,6 +172,8 @@ class Expectation:
     claims: tuple[ClaimExpectation, ...] = ()
     members: tuple[MemberExpectation, ...] = ()
     pools: tuple[PoolExpectation, ...] = ()
+    providers: tuple[ProviderExpectation, ...] = ()
+    eligibility: EligibilityExpectation | None = None
     balances: Mapping[str, int] = field(default_factory=dict)
     error: str | None = None
     line: int | None = None  # of the expect mapping
@@ -171,7 +223,55 @@ class Renew:
     account: str | None = None  # None: the plan's insurer
 
 
-Action = Submit | Review | Fund | Settle | Withdraw | Renew
+@dataclass(frozen=True)
+class EligibilityCheck:
+    """Ask whether a member is covered on a day (None: the step's day), and what is left."""
+
+    member: str
+    plan_id: str
+    on: date | None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What records would get if submitted now; nothing is sent."""
+
+    records: tuple[TreatmentRecord, ...]
+    sources: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
+class Void:
+    """The provider voids the claim of a record (as ``account``, or its first account)."""
+
+    record: str
+    provider: str | None
+    account: str | None
+
+
+@dataclass(frozen=True)
+class Replace:
+    """The provider submits ``correction`` in place of the claim of ``record``."""
+
+    record: str
+    provider: str | None
+    correction: TreatmentRecord
+    source: str | None
+    account: str | None
+
+
+Action = (
+    Submit
+    | Review
+    | Fund
+    | Settle
+    | Withdraw
+    | Renew
+    | EligibilityCheck
+    | Estimate
+    | Void
+    | Replace
+)
 
 
 @dataclass(frozen=True)
@@ -224,7 +324,8 @@ def _describe_action(action: Action | None) -> str:
             return f"submit {action.records[0].record_id}"
         return f"submit {len(action.records)} records"
     if isinstance(action, Review):
-        return f"review {action.record}: {'approve' if action.approve else 'deny'}"
+        by = f" as {action.account}" if action.account else ""
+        return f"review {action.record}{by}: {'approve' if action.approve else 'deny'}"
     if isinstance(action, Fund):
         return f"fund {action.plan_id} {format_cents(action.cents)}"
     if isinstance(action, Settle):
@@ -233,4 +334,14 @@ def _describe_action(action: Action | None) -> str:
         return f"renew {action.plan_id}"
     if isinstance(action, Withdraw):
         return f"withdraw {format_cents(action.cents)} from {action.plan_id}"
+    if isinstance(action, EligibilityCheck):
+        return f"eligibility of {action.member}"
+    if isinstance(action, Estimate):
+        if len(action.records) == 1:
+            return f"estimate {action.records[0].record_id}"
+        return f"estimate {len(action.records)} records"
+    if isinstance(action, Void):
+        return f"void {action.record}"
+    if isinstance(action, Replace):
+        return f"replace {action.record} with {action.correction.record_id}"
     return ""

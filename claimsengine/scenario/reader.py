@@ -6,17 +6,16 @@ line of the YAML mapping that holds the bad value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import date
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import yaml
 
-from claimsengine.days import parse_date
-from claimsengine.errors import InputError, ScenarioError
+from claimsengine.errors import ScenarioError
+from claimsengine.fieldreader import FieldReader as SharedFieldReader
+from claimsengine.fieldreader import describe
 from claimsengine.members import Member
-from claimsengine.money import parse_amount
 from claimsengine.scenario.model import ProviderSetup
 from claimsengine.yamlfile import StrictLoader, check_unique_keys
 
@@ -48,32 +47,14 @@ def line_of(value: Any) -> int | None:
     return getattr(value, "line", None)
 
 
-def join(where: str | None, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def describe(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, float):
-        return f'the number {value!r} (quote amounts: "80.00")'
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return f"a list of {len(value)}"
-    if isinstance(value, date):
-        return f"the date {value.isoformat()}"
-    return repr(value)
-
-
-class FieldReader:
-    """Validates one scenario file; every failure is a ``ScenarioError`` at a field path.
+class FieldReader(SharedFieldReader):
+    """Validates one scenario file; every failure is a ``ScenarioError`` at a field path,
+    with the line of the YAML mapping that holds the bad value.
 
     The readers of single values; ``load`` and ``expect`` read the parts of a scenario."""
 
     def __init__(self, path: Path) -> None:
+        super().__init__(ScenarioError, file=str(path))
         self.path = path
         self.source = str(path)
         self.folder = path.parent
@@ -83,71 +64,10 @@ class FieldReader:
         # (provider_id, record_id) of the records submitted by the steps read so far.
         self.submitted: set[tuple[str, str]] = set()
 
-    # -- primitives ----------------------------------------------------------------------
+    def located(self, at: Any) -> dict[str, Any]:
+        return {**self.location, "line": line_of(at)}
 
-    def fail(
-        self, where: str | None, message: str, at: Any = None, *, hint: str | None = None
-    ) -> NoReturn:
-        raise ScenarioError(message, file=self.source, line=line_of(at), field=where, hint=hint)
-
-    def mapping(
-        self,
-        value: Any,
-        where: str,
-        keys: Sequence[str],
-        *,
-        required: Sequence[str] = (),
-        at: Any = None,
-        what: str = "a mapping",
-    ) -> Mapping[str, Any]:
-        if value is None:
-            value = LineMapping()
-        if not isinstance(value, Mapping):
-            self.fail(where, f"expected {what}, got {describe(value)}", at)
-        for key in value:
-            if key not in keys:
-                hint = f"the keys here are: {', '.join(keys)}"
-                if isinstance(key, bool):
-                    hint = "YAML reads a bare on/off/yes/no key as true/false; " + hint
-                self.fail(join(where, str(key)), f"unknown key {key!r}", value, hint=hint)
-        for key in required:
-            if value.get(key) is None:
-                self.fail(join(where, key), "is required", value)
-        return value
-
-    def items(self, value: Any, where: str, at: Any, *, what: str) -> list[Any]:
-        if not isinstance(value, list):
-            self.fail(where, f"expected a list of {what}, got {describe(value)}", at)
-        return value
-
-    def text(self, value: Any, where: str, at: Any) -> str:
-        if not isinstance(value, str) or not value.strip():
-            self.fail(where, f"expected text, got {describe(value)}", at)
-        return value
-
-    def amount(self, value: Any, where: str, at: Any) -> int:
-        try:
-            return parse_amount(value, field=where)
-        except InputError as error:
-            self.fail(where, error.message, at, hint=error.hint)
-
-    def date_value(self, value: Any, where: str, at: Any) -> date:
-        try:
-            return parse_date(value, field=where)
-        except InputError as error:
-            self.fail(where, error.message, at, hint=error.hint)
-
-    def count(self, value: Any, where: str, at: Any, *, minimum: int = 0) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(where, f"expected a whole number, got {describe(value)}", at)
-        if value < minimum:
-            self.fail(where, f"must be at least {minimum}, got {value}", at)
-        return value
-
-    def flag(self, value: Any, where: str, at: Any) -> bool:
-        if not isinstance(value, bool):
-            self.fail(where, f"expected true or false, got {describe(value)}", at)
-        return value
+    # -- a scenario's own values -----------------------------------------------------------
 
     def account(self, value: Any, where: str, at: Any) -> str:
         from claimsengine.chain.base import DEV_ALIASES

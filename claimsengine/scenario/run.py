@@ -17,19 +17,27 @@ from claimsengine.scenario.model import (
     NOON,
     Action,
     ClaimExpectation,
+    EligibilityCheck,
+    EligibilityExpectation,
+    Estimate,
     Fund,
     MemberExpectation,
     PoolExpectation,
+    ProviderExpectation,
     Renew,
+    Replace,
     Review,
     Scenario,
     Settle,
     Step,
     Submit,
+    Void,
 )
 from claimsengine.scenario.result import Checks, ScenarioResult, StepResult
 
 if TYPE_CHECKING:
+    from claimsengine.eligibility import Eligibility
+    from claimsengine.estimate import Estimate as RecordEstimate
     from claimsengine.results import ClaimResult
     from claimsengine.sdk import InsurerClient, Submission
     from claimsengine.workspace import Workspace
@@ -79,10 +87,21 @@ def run_scenario(scenario: Scenario, *, rpc: str | None = None) -> ScenarioResul
 
 @dataclass
 class _Outcome:
-    """What a step's action left: the submissions by (provider, record), or its error."""
+    """What a step's action left: the submissions (or estimates) by (provider, record),
+    the answer of an eligibility step, or its error."""
 
     submissions: dict[tuple[str, str], Submission] = field(default_factory=dict)
+    estimates: dict[tuple[str, str], RecordEstimate] = field(default_factory=dict)
+    eligibility: Eligibility | None = None
     error: ClaimsError | None = None
+
+    def errors(self) -> dict[tuple[str, str], ClaimsError | None]:
+        """Each record's error (None: it went, or was estimated), by (provider, record)."""
+        found: dict[tuple[str, str], ClaimsError | None] = {
+            key: submission.error for key, submission in self.submissions.items()
+        }
+        found.update((key, estimate.error) for key, estimate in self.estimates.items())
+        return found
 
 
 class _Runner:
@@ -141,6 +160,7 @@ class _Runner:
                 plan=setup.plan,
                 insurer=setup.insurer,
                 adjudicator=setup.adjudicator,
+                more_adjudicators=setup.more_adjudicators,
                 members=scenario.members.get(plan_id, ()),
                 providers=providers,
                 funding=scenario.funding.get(plan_id),
@@ -188,6 +208,25 @@ class _Runner:
             for submission in submissions:
                 record = submission.record
                 outcome.submissions[(record.provider_id, record.record_id)] = submission
+        elif isinstance(action, Replace):
+            old = record_result(ws, action.record, action.provider)
+            submission = HospitalClient(ws, action.account).replace_record(
+                old.claim_id, action.correction, action.source
+            )
+            record = action.correction
+            outcome.submissions[(record.provider_id, record.record_id)] = submission
+        elif isinstance(action, Void):
+            claim = record_result(ws, action.record, action.provider)
+            HospitalClient(ws, action.account).void(claim.claim_id)
+        elif isinstance(action, Estimate):
+            estimates = HospitalClient(ws).estimate(list(action.records))
+            for estimate in estimates:
+                record = estimate.record
+                outcome.estimates[(record.provider_id, record.record_id)] = estimate
+        elif isinstance(action, EligibilityCheck):
+            outcome.eligibility = HospitalClient(ws).eligibility(
+                action.plan_id, action.member, action.on
+            )
         elif isinstance(action, Review):
             claim = record_result(ws, action.record, action.provider)
             account = action.account or self.scenario.plan_setup(claim.plan_id).adjudicator
@@ -213,9 +252,8 @@ class _Runner:
         """The step's error against ``expect.error``. For a submit of one record, a record
         that was set aside is the step's error."""
         error: ClaimsError | None = outcome.error
-        if error is None and isinstance(step.action, Submit) and len(step.action.records) == 1:
-            (submission,) = outcome.submissions.values()
-            error = submission.error
+        if error is None and _one_record(step.action):
+            (error,) = outcome.errors().values()
         expected = step.expect.error
         if expected is None:
             if error is not None:
@@ -225,16 +263,14 @@ class _Runner:
 
     def check(self, step: Step, outcome: _Outcome, checks: Checks) -> None:
         expect = step.expect
-        single = isinstance(step.action, Submit) and len(step.action.records) == 1
-        # Records of a multi-record submit that were set aside, with no expectation saying so.
-        if isinstance(step.action, Submit) and not single:
+        # Records of a multi-record submit (or estimate) that were set aside, with no
+        # expectation saying so.
+        if isinstance(step.action, Submit | Estimate) and not _one_record(step.action):
             expected_errors = {c.record for c in expect.claims if c.error is not None}
-            for (_provider, record), submission in outcome.submissions.items():
-                if submission.error is not None and record not in expected_errors:
+            for (_provider, record), set_aside in outcome.errors().items():
+                if set_aside is not None and record not in expected_errors:
                     checks.fail(
-                        f"record {record}",
-                        f"set aside: {submission.error.explained()}",
-                        step.line,
+                        f"record {record}", f"set aside: {set_aside.explained()}", step.line
                     )
         if expect.claim is not None and not expect.claim.is_empty:
             self.check_claim(expect.claim, outcome, checks)
@@ -244,6 +280,10 @@ class _Runner:
             self.check_member(member, checks)
         for pool in expect.pools:
             self.check_pool(pool, checks)
+        for provider in expect.providers:
+            self.check_provider(provider, checks)
+        if expect.eligibility is not None:
+            self.check_eligibility(expect.eligibility, outcome, checks)
         for account, cents in expect.balances.items():
             self.check_balance(account, cents, checks, expect.balances_line)
 
@@ -252,6 +292,17 @@ class _Runner:
 
         what = f"claim {expect.record}"
         line = expect.line
+        estimate = next(
+            (
+                e
+                for (provider, record), e in outcome.estimates.items()
+                if record == expect.record and expect.provider in (None, provider)
+            ),
+            None,
+        )
+        if estimate is not None:
+            self.check_estimate(expect, estimate, checks)
+            return
         submission = next(
             (
                 s
@@ -282,15 +333,74 @@ class _Runner:
                 reason = f"cannot be read: {error}"
             checks.fail(what, reason, line)
             return
+        self.check_result(what, expect, result, checks)
+
+    def check_result(
+        self, what: str, expect: ClaimExpectation, result: ClaimResult, checks: Checks
+    ) -> None:
+        """A claim's (or an estimate's) result against what is expected of it."""
+        line = expect.line
         for key in ("status", "claim_id"):
             if key in expect.values:
                 actual = getattr(result, key)
                 checks.compare(f"{what}: {key}", KINDS[key], expect.values[key], actual, line)
+        for key in ("replaces", "replaced_by"):
+            if key in expect.values:
+                actual = self.record_of(getattr(result, key))
+                checks.compare(f"{what}: {key}", "text", expect.values[key], actual, line)
+        votes = result.review.votes if result.review is not None else ()
+        for key, approved in (("approvals", True), ("denials", False)):
+            if key in expect.values:
+                actual_count = sum(1 for vote in votes if vote.approved == approved)
+                checks.compare(f"{what}: {key}", "count", expect.values[key], actual_count, line)
         for key, cents in expect.totals.items():
             actual = getattr(result.totals, key)
             checks.compare(f"{what}: totals.{key}", "amount", cents, actual, expect.totals_line)
         if expect.lines is not None:
             _check_lines(what, expect, result, checks)
+
+    def record_of(self, claim_id: int | None) -> str | None:
+        """The record id of a claim (None for none), as expectations name claims."""
+        from claimsengine.sdk import claim_result
+
+        if claim_id is None:
+            return None
+        return claim_result(self.workspace, claim_id).record_id or f"claim {claim_id}"
+
+    def check_estimate(
+        self, expect: ClaimExpectation, estimate: RecordEstimate, checks: Checks
+    ) -> None:
+        what = f"estimate of {expect.record}"
+        if expect.error is not None:
+            _match_error(what, expect.error, estimate.error, checks, expect.line)
+        if not expect.needs_result:
+            return
+        if estimate.result is None:
+            checks.fail(what, f"has no result: {estimate.error}", expect.line)
+            return
+        self.check_result(what, expect, estimate.result, checks)
+
+    def check_provider(self, expect: ProviderExpectation, checks: Checks) -> None:
+        state = self.workspace.engine.provider_info(expect.plan_id, expect.provider_id)
+        actual = {"debt": state.debt, "credit": state.credit}
+        for key, value in expect.values.items():
+            what = f"provider {expect.provider_id} in {expect.plan_id}: {key}"
+            checks.compare(what, "amount", value, actual[key], expect.line)
+
+    def check_eligibility(
+        self, expect: EligibilityExpectation, outcome: _Outcome, checks: Checks
+    ) -> None:
+        answer = outcome.eligibility
+        if answer is None:
+            checks.fail("eligibility", "there is no answer to check", expect.line)
+            return
+        for key, value in expect.values.items():
+            actual = getattr(answer, key)
+            checks.compare(f"eligibility: {key}", KINDS[key], value, actual, expect.line)
+        for code, units in expect.units_left.items():
+            actual_units = answer.units_left.get(code)
+            what = f"eligibility: units_left.{code}"
+            checks.compare(what, "count", units, actual_units, expect.line)
 
     def check_member(self, expect: MemberExpectation, checks: Checks) -> None:
         from claimsengine.sdk import member_accumulators
@@ -327,6 +437,14 @@ class _Runner:
         units = token.balance_of(self.workspace.chain.address_of(account))
         actual = token_units_to_cents(units, token.decimals())
         checks.compare(f"token balance of {account}", "amount", cents, actual, line)
+
+
+def _one_record(action: Action | None) -> bool:
+    """Whether the step's action sends (or estimates) exactly one record: then a record it
+    sets aside is the step's error."""
+    if isinstance(action, Submit | Estimate):
+        return len(action.records) == 1
+    return isinstance(action, Replace)
 
 
 def _check_lines(what: str, expect: ClaimExpectation, result: ClaimResult, checks: Checks) -> None:

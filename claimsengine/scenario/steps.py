@@ -7,20 +7,25 @@ from datetime import date, timedelta
 from typing import Any
 
 from claimsengine.errors import InputError
+from claimsengine.fieldreader import describe
 from claimsengine.records import SourcedRecord, TreatmentRecord, load_paths
 from claimsengine.scenario.expect import ExpectationReader
 from claimsengine.scenario.model import (
     ACTIONS,
     Action,
+    EligibilityCheck,
+    Estimate,
     Fund,
     Renew,
+    Replace,
     Review,
     Settle,
     Step,
     Submit,
+    Void,
     Withdraw,
 )
-from claimsengine.scenario.reader import LineMapping, describe, line_of
+from claimsengine.scenario.reader import LineMapping, line_of
 
 _STEP_KEYS = ("name", "date", "advance", *ACTIONS, "expect")
 _SUBMIT_KEYS = ("records", "files", "plan", "provider")
@@ -28,6 +33,9 @@ _REVIEW_KEYS = ("record", "provider", "decision", "as")
 _FUND_KEYS = ("plan", "amount", "as")
 _PLAN_AS_KEYS = ("plan", "as")  # settle and renew
 _WITHDRAW_KEYS = ("plan", "amount", "to", "as")
+_ELIGIBILITY_KEYS = ("member", "plan", "date")
+_VOID_KEYS = ("record", "provider", "as")
+_REPLACE_KEYS = ("record", "provider", "with", "as")
 
 
 class StepReader(ExpectationReader):
@@ -75,7 +83,8 @@ class StepReader(ExpectationReader):
         this_step: set[tuple[str, str]] = set()
         if actions:
             action, own, this_step = self.action(actions[0], where, data)
-        self.submitted |= this_step
+        if not isinstance(action, Estimate):  # an estimate sends nothing
+            self.submitted |= this_step
         expect = self.expectation(data.get("expect"), f"{where}.expect", data, own, this_step)
         return Step(
             number=index + 1,
@@ -124,6 +133,23 @@ class StepReader(ExpectationReader):
         if key == "review":
             review = self.review(raw, here, data)
             return review, (review.record, review.provider), set()
+        if key == "estimate":
+            submit = self.submit(raw, here, data)
+            estimate = Estimate(submit.records, submit.sources)
+            own = None
+            if len(estimate.records) == 1:
+                own = (estimate.records[0].record_id, estimate.records[0].provider_id)
+            return estimate, own, {(r.provider_id, r.record_id) for r in estimate.records}
+        if key == "void":
+            row = self.mapping(raw, here, _VOID_KEYS, required=("record",), at=data)
+            record, provider = self.record_ref(row, here, set())
+            void = Void(record, provider, self.optional_account(row, "as", here))
+            return void, (record, provider), set()
+        if key == "replace":
+            replace = self.replace(raw, here, data)
+            correction = replace.correction
+            own_claim = (correction.record_id, correction.provider_id)
+            return replace, own_claim, {(correction.provider_id, correction.record_id)}
         action: Action
         if key == "fund":
             row = self.mapping(raw, here, _FUND_KEYS, required=("amount",), at=data)
@@ -132,6 +158,14 @@ class StepReader(ExpectationReader):
                 self.positive_amount(row["amount"], f"{here}.amount", row),
                 self.optional_account(row, "as", here),
             )
+        elif key == "eligibility":
+            row = self.mapping(raw, here, _ELIGIBILITY_KEYS, required=("member",), at=data)
+            plan_id = self.plan_ref(row.get("plan"), f"{here}.plan", row)
+            member = self.text(row["member"], f"{here}.member", row)
+            on = None
+            if row.get("date") is not None:
+                on = self.date_value(row["date"], f"{here}.date", row)
+            action = EligibilityCheck(member, plan_id, on)
         elif key in ("settle", "renew"):
             row = self.mapping(raw, here, _PLAN_AS_KEYS, at=data)
             kind = Settle if key == "settle" else Renew
@@ -206,18 +240,30 @@ class StepReader(ExpectationReader):
         self, row: Mapping[str, Any], here: str, defaults: tuple[str | None, str | None]
     ) -> list[tuple[TreatmentRecord, str]]:
         """The records written in the scenario, each with its ``FILE:LINE``."""
+        return [
+            self.inline_record(raw, f"{here}[{index}]", row, defaults, index=index)
+            for index, raw in enumerate(self.items(row["records"], here, row, what="records"))
+        ]
+
+    def inline_record(
+        self,
+        raw: Any,
+        here: str,
+        at: Any,
+        defaults: tuple[str | None, str | None],
+        *,
+        index: int = 0,
+    ) -> tuple[TreatmentRecord, str]:
+        """One record written in the scenario, with its ``FILE:LINE``."""
         default_plan, default_provider = defaults
-        found: list[tuple[TreatmentRecord, str]] = []
-        for index, raw in enumerate(self.items(row["records"], here, row, what="records")):
-            try:
-                record = TreatmentRecord.from_json(
-                    raw, index=index, default_plan=default_plan, default_provider=default_provider
-                )
-            except InputError as error:
-                field_path = f"{here}[{index}]" + (f".{error.field}" if error.field else "")
-                self.fail(field_path, error.message, raw if line_of(raw) else row)
-            found.append((record, f"{self.source}:{line_of(raw) or ''}".rstrip(":")))
-        return found
+        try:
+            record = TreatmentRecord.from_json(
+                raw, index=index, default_plan=default_plan, default_provider=default_provider
+            )
+        except InputError as error:
+            field_path = here + (f".{error.field}" if error.field else "")
+            self.fail(field_path, error.message, raw if line_of(raw) else at)
+        return record, f"{self.source}:{line_of(raw) or ''}".rstrip(":")
 
     def file_records(
         self, row: Mapping[str, Any], where: str, defaults: tuple[str | None, str | None]
@@ -248,4 +294,16 @@ class StepReader(ExpectationReader):
             )
         return Review(
             record, provider, decision == "approve", self.optional_account(row, "as", where)
+        )
+
+    def replace(self, value: Any, where: str, at: Any) -> Replace:
+        """``replace: {record: OLD, with: {the corrected record}}``: the correction is by the
+        old claim's provider, in its plan (the defaults of a record come from there)."""
+        row = self.mapping(value, where, _REPLACE_KEYS, required=("record", "with"), at=at)
+        record, provider = self.record_ref(row, where, set())
+        owner = provider or next(p for p, r in sorted(self.submitted) if r == record)
+        defaults = (self.submit_defaults(row, where)[0], owner)
+        correction, source = self.inline_record(row["with"], f"{where}.with", row, defaults)
+        return Replace(
+            record, provider, correction, source, self.optional_account(row, "as", where)
         )

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import App, json_option, pass_app, require_role
+from claimsengine.cli.options import App, json_option, pass_app
 
 
 @click.group(short_help="Grant or revoke the adjudicator role.")
@@ -21,8 +21,7 @@ def adjudicator() -> None:
 
 
 def _set_role(app: App, plan_id: str, account: str, enabled: bool) -> None:
-    from claimsengine.engine import Role
-    from claimsengine.sdk import InsurerClient
+    from claimsengine.sdk import InsurerClient, Role
 
     workspace = app.workspace()
     acting = app.account("insurer")
@@ -30,7 +29,7 @@ def _set_role(app: App, plan_id: str, account: str, enabled: bool) -> None:
     address = workspace.chain.address_of(account)
     action = "grant roles" if enabled else "revoke roles"
     with workspace.command():
-        require_role(workspace, plan_id, acting, "admin", action)
+        insurer.require(plan_id, "admin", action)
         insurer.set_adjudicator(plan_id, address, enabled)
         roles = workspace.engine.roles(plan_id, address)
     is_adjudicator = Role.ADJUDICATOR in roles

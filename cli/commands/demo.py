@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import AMOUNT, App, json_option, key_value_table, pass_app, table
+from claimsengine.cli.options import AMOUNT, App, json_option, pass_app
+from claimsengine.cli.render import key_value_table, table
 
 if TYPE_CHECKING:
     from claimsengine.demo import DemoSummary
@@ -40,11 +41,12 @@ if TYPE_CHECKING:
 @pass_app
 def demo(app: App, keep: Path | None, initial_funding: int, top_up: int) -> None:
     """Run the whole flow on a fresh embedded chain in a temporary folder (--state is not
-    used and ./.claims is never touched): deploy fixtures/plans/silver.yaml, enrol
-    fixtures/members.csv, register HOSP-A (hospital-1) and HOSP-B (hospital-2), set the
-    adjudicator, set the clock to 2027-07-01, fund the pool a little, submit the nine
-    records in fixtures/records, approve the claim pending review, top the pool up so the
-    queued claims are paid, and print a summary.
+    used and ./.claims is never touched): deploy fixtures/plans/silver.yaml with a
+    two-person review (review_quorum 2), enrol fixtures/members.csv, register HOSP-A
+    (hospital-1) and HOSP-B (hospital-2), make adjudicator and auditor its adjudicators,
+    set the clock to 2027-07-01, fund the pool a little, submit the nine records in
+    fixtures/records, have both adjudicators approve the claim pending review, top the
+    pool up so the queued claims are paid, and print a summary.
 
     \b
     Example:
@@ -57,7 +59,7 @@ def demo(app: App, keep: Path | None, initial_funding: int, top_up: int) -> None
             "the demo runs on a fresh embedded chain of its own; leave out --rpc",
             click.get_current_context(),
         )
-    from claimsengine.cli.context import console
+    from claimsengine.cli.render import console
     from claimsengine.demo import DEMO_STEPS, run_demo
 
     err = console(stderr=True)
@@ -90,6 +92,7 @@ def demo(app: App, keep: Path | None, initial_funding: int, top_up: int) -> None
 
 
 def _render(out: Any, summary: DemoSummary) -> None:
+    from claimsengine.demo import REVIEW_QUORUM
     from claimsengine.money import format_cents
 
     out.print(f"Demo: plan {summary.plan_id}, clock {summary.clock}, {len(summary.claims)} claims.")
@@ -108,6 +111,25 @@ def _render(out: Any, summary: DemoSummary) -> None:
             "; ".join(claim.reasons()),
         )
     out.print(rows)
+    votes = table(
+        "claim",
+        "vote",
+        "adjudicator",
+        "decision",
+        "status after",
+        title=f"Two-person review (review_quorum {REVIEW_QUORUM})",
+        right=("claim", "vote"),
+    )
+    for claim in summary.claims:
+        for number, vote in enumerate(claim.votes, start=1):
+            votes.add_row(
+                str(claim.result.claim_id),
+                f"{number} of {REVIEW_QUORUM}",
+                vote["adjudicator"],
+                vote["decision"],
+                vote["status"],
+            )
+    out.print(votes)
     totals = summary.totals()
     out.print(
         key_value_table(

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import DATE, App, json_option, key_value_table, pass_app
+from claimsengine.cli.options import DATE, App, json_option, pass_app
+from claimsengine.cli.render import key_value_table
+
+if TYPE_CHECKING:
+    from claimsengine.eligibility import Eligibility
 
 
 @click.command(short_help="Is a member covered on a day, and what is left.")
@@ -61,32 +65,9 @@ def eligibility(
       claims eligibility SILVER-2027 M-0001 --format fhir
       claims eligibility --request eligibility-request.json --format fhir
     """
-    from claimsengine.eligibility import (
-        check_eligibility,
-        coverage_eligibility_response,
-        read_eligibility_request,
-    )
+    from claimsengine.eligibility import check_eligibility, coverage_eligibility_response
 
-    reference: dict[str, Any] | None = None
-    if request_file is not None:
-        if member_id is not None:
-            raise click.UsageError(
-                "with --request, give at most PLAN_ID: the member comes from the request",
-                click.get_current_context(),
-            )
-        request = read_eligibility_request(str(request_file), default_plan=plan_id, default_date=on)
-        plan_id, member_id, on, reference = (
-            request.plan_id,
-            request.member_id,
-            request.day,
-            request.reference,
-        )
-    elif plan_id is None or member_id is None:
-        raise click.UsageError(
-            "give PLAN_ID and MEMBER_ID, or --request FILE", click.get_current_context()
-        )
-    assert plan_id is not None and member_id is not None
-
+    plan_id, member_id, on, reference = _who_and_when(plan_id, member_id, on, request_file)
     workspace = app.workspace()
     with workspace.command():
         answer = check_eligibility(workspace, plan_id, member_id, on)
@@ -103,37 +84,8 @@ def eligibility(
         app.json_output = True
 
     def render(console: Any) -> None:
-        from claimsengine.money import format_cents
-
-        def money(cents: int | None, none: str) -> str:
-            return none if cents is None else format_cents(cents)
-
-        covered = "yes" if answer.covered else f"no: denial {answer.denial}"
-        period = (
-            "none (before the plan's effective date)"
-            if answer.period is None
-            else f"{answer.period} ({answer.period_start} to {answer.period_end})"
-        )
-        end = answer.coverage_end.isoformat() if answer.coverage_end else "open-ended"
-        coverage = f"{answer.coverage_start} to {end}" if answer.coverage_start else "not enrolled"
-        rows = [
-            ("covered", covered),
-            ("coverage", coverage),
-            ("benefit period", period),
-            ("deductible left", money(answer.deductible_left, "-")),
-            ("out-of-pocket left", money(answer.out_of_pocket_left, "-")),
-            (
-                "benefit left",
-                money(
-                    answer.benefit_left,
-                    "no maximum" if answer.annual_benefit_max is None else "-",
-                ),
-            ),
-        ]
-        units = ", ".join(f"{code} × {n}" for code, n in answer.units_left.items())
-        rows.append(("units left", units or "no code has a period limit"))
         console.print(
-            key_value_table(rows, title=f"Member {member_id} in {plan_id} on {answer.day}")
+            key_value_table(_rows(answer), title=f"Member {member_id} in {plan_id} on {answer.day}")
         )
         if answer.denial == "31":
             # Enrolment is per benefit period: a covered member's later period needs renewing.
@@ -143,3 +95,53 @@ def eligibility(
             console.print(f"Not enrolled in this benefit period: {hint}.")
 
     app.emit(answer.to_json(), render)
+
+
+def _who_and_when(
+    plan_id: str | None, member_id: str | None, on: date | None, request_file: Path | None
+) -> tuple[str, str, date | None, dict[str, Any] | None]:
+    """(plan, member, day, the request's reference): from the arguments, or from a FHIR
+    CoverageEligibilityRequest that the arguments fill in."""
+    from claimsengine.eligibility import read_eligibility_request
+
+    if request_file is not None:
+        if member_id is not None:
+            raise click.UsageError(
+                "with --request, give at most PLAN_ID: the member comes from the request",
+                click.get_current_context(),
+            )
+        request = read_eligibility_request(str(request_file), default_plan=plan_id, default_date=on)
+        return request.plan_id, request.member_id, request.day, request.reference
+    if plan_id is None or member_id is None:
+        raise click.UsageError(
+            "give PLAN_ID and MEMBER_ID, or --request FILE", click.get_current_context()
+        )
+    return plan_id, member_id, on, None
+
+
+def _rows(answer: Eligibility) -> list[tuple[str, str]]:
+    """The eligibility answer, for people: one row a fact."""
+    from claimsengine.money import format_cents
+
+    def money(cents: int | None, none: str) -> str:
+        return none if cents is None else format_cents(cents)
+
+    covered = "yes" if answer.covered else f"no: denial {answer.denial}"
+    period = (
+        "none (before the plan's effective date)"
+        if answer.period is None
+        else f"{answer.period} ({answer.period_start} to {answer.period_end})"
+    )
+    end = answer.coverage_end.isoformat() if answer.coverage_end else "open-ended"
+    coverage = f"{answer.coverage_start} to {end}" if answer.coverage_start else "not enrolled"
+    no_benefit = "no maximum" if answer.annual_benefit_max is None else "-"
+    units = ", ".join(f"{code} × {n}" for code, n in answer.units_left.items())
+    return [
+        ("covered", covered),
+        ("coverage", coverage),
+        ("benefit period", period),
+        ("deductible left", money(answer.deductible_left, "-")),
+        ("out-of-pocket left", money(answer.out_of_pocket_left, "-")),
+        ("benefit left", money(answer.benefit_left, no_benefit)),
+        ("units left", units or "no code has a period limit"),
+    ]

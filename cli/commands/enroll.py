@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import App, json_option, pass_app, progress, require_role
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import progress
 
 
 @click.command(short_help="Enrol members from a CSV, or update their dates.")
@@ -28,16 +29,15 @@ def enroll(app: App, plan_id: str, members_file: Path) -> None:
     Example:
       claims enroll SILVER-2027 fixtures/members.csv
     """
-    from claimsengine.engine import MAX_ENROLMENTS_PER_CALL
     from claimsengine.members import load_members
-    from claimsengine.sdk import InsurerClient
+    from claimsengine.sdk import MAX_ENROLMENTS_PER_CALL, InsurerClient
 
     members = load_members(members_file)  # a bad file fails before the chain is opened
     workspace = app.workspace()
     account = app.account("insurer")
     insurer = InsurerClient(workspace, account)
     with workspace.command():
-        require_role(workspace, plan_id, account, "admin", "enrol members")
+        insurer.require(plan_id, "admin", "enrol members")
         with progress(f"Enrolling in {plan_id}", len(members)) as advance:
             for start in range(0, len(members), MAX_ENROLMENTS_PER_CALL):
                 chunk = members[start : start + MAX_ENROLMENTS_PER_CALL]

@@ -8,14 +8,8 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import (
-    App,
-    claim_table,
-    json_option,
-    pass_app,
-    record_path_options,
-    table,
-)
+from claimsengine.cli.options import App, json_option, pass_app, record_path_options
+from claimsengine.cli.render import claim_table, table
 from claimsengine.errors import ClaimsError
 
 
@@ -53,7 +47,7 @@ def estimate(
       claims --json estimate fixtures/records
       claims estimate synthea/ --plan SILVER-2027 --provider HOSP-A --format fhir
     """
-    from claimsengine.estimate import estimate_paths, predetermination
+    from claimsengine.estimate import estimate_paths
 
     workspace = app.workspace()
     with workspace.command():
@@ -67,16 +61,7 @@ def estimate(
         today = workspace.chain.now()
 
     if output_format == "fhir":
-        from claimsengine.days import day_of_timestamp, from_day
-        from claimsengine.exports.fhir import dumps
-
-        created = from_day(day_of_timestamp(today)).isoformat()
-        bundle = {
-            "resourceType": "Bundle",
-            "type": "collection",
-            "entry": [{"resource": predetermination(e, created=created)} for e in report.estimates],
-        }
-        click.echo(dumps(bundle))
+        click.echo(_fhir_bundle(report, today))
     else:
         if output_format == "json":
             app.json_output = True
@@ -89,6 +74,17 @@ def estimate(
             f"{first.error}",
             hint=first.error.hint or "fix them and estimate again",
         )
+
+
+def _fhir_bundle(report: Any, now: int) -> str:
+    """The estimates as a FHIR Bundle of ClaimResponses (use: predetermination)."""
+    from claimsengine.days import day_of_timestamp, from_day
+    from claimsengine.estimate import predetermination
+    from claimsengine.exports.fhir import dumps
+
+    created = from_day(day_of_timestamp(now)).isoformat()
+    entries = [{"resource": predetermination(e, created=created)} for e in report.estimates]
+    return dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
 
 
 def _render(console: Any, report: Any) -> None:

@@ -6,16 +6,8 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import (
-    AMOUNT,
-    App,
-    json_option,
-    key_value_table,
-    pass_app,
-    pool_json,
-    pool_rows,
-    require_role,
-)
+from claimsengine.cli.options import AMOUNT, App, json_option, pass_app
+from claimsengine.cli.render import key_value_table, pool_json, pool_rows
 
 
 # ignore_unknown_options: "-5" is a (negative, refused) amount, not an unknown option.
@@ -42,7 +34,7 @@ def fund(app: App, plan_id: str, amount: int) -> None:
     account = app.account("insurer")
     insurer = InsurerClient(workspace, account)
     with workspace.command():
-        require_role(workspace, plan_id, account, "admin", "fund the pool")
+        insurer.require(plan_id, "admin", "fund the pool")
         before = workspace.engine.pool_state(plan_id)
         pool = insurer.fund(plan_id, amount)
     settled = pool.head - before.head
@@ -82,7 +74,7 @@ def withdraw(app: App, plan_id: str, amount: int, recipient: str | None) -> None
     insurer = InsurerClient(workspace, account)
     to = workspace.chain.address_of(recipient or account)
     with workspace.command():
-        require_role(workspace, plan_id, account, "admin", "withdraw from the pool")
+        insurer.require(plan_id, "admin", "withdraw from the pool")
         pool = insurer.withdraw(plan_id, amount, to)
     data: dict[str, Any] = {"plan_id": plan_id, "withdrawn": format_cents(amount), "to": to}
     data["pool"] = pool_json(plan_id, pool)

@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import App, json_option, pass_app, table
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import table
 
 
 @click.command(short_help="Create the embedded chain and dev accounts.")

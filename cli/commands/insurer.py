@@ -6,10 +6,10 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import App, describe_account, json_option, pass_app
+from claimsengine.cli.options import App, json_option, pass_app
 
 
-@click.group(short_help="Grant or revoke the right to create plans.")
+@click.group(short_help="Grant or revoke the right to create plans (owner).")
 def insurer() -> None:
     """Grant or revoke the insurer role, as the engine's owner: only an insurer creates
     plans. On the embedded chain `claims init` makes `insurer` the owner and an insurer; on a
@@ -23,7 +23,7 @@ def insurer() -> None:
 
 
 def _set_insurer(app: App, account: str, allowed: bool) -> None:
-    from claimsengine.sdk import InsurerClient
+    from claimsengine.sdk import InsurerClient, describe_account
 
     workspace = app.workspace()
     owner = InsurerClient(workspace, app.account("insurer"))

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import DATE, App, json_option, key_value_table, pass_app
+from claimsengine.cli.options import DATE, App, json_option, pass_app
+from claimsengine.cli.render import key_value_table
 
 
 @click.command(short_help="A member's accumulators.")

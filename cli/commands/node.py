@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from claimsengine.cli.context import App, json_option, pass_app
+from claimsengine.cli.options import App, json_option, pass_app
 
 
 @click.command(short_help="Serve the embedded chain over JSON-RPC.")

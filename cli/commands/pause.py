@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import App, json_option, pass_app, require_role
+from claimsengine.cli.options import App, json_option, pass_app
 
 
 def _set_paused(app: App, plan_id: str, paused: bool) -> None:
@@ -16,7 +16,7 @@ def _set_paused(app: App, plan_id: str, paused: bool) -> None:
     account = app.account("insurer")
     insurer = InsurerClient(workspace, account)
     with workspace.command():
-        require_role(workspace, plan_id, account, "admin", "pause" if paused else "resume")
+        insurer.require(plan_id, "admin", "pause" if paused else "resume")
         insurer.pause(plan_id, paused)
         now_paused = workspace.engine.paused(plan_id)
 

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import App, json_option, pass_app, require_role, table
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import table
 
 if TYPE_CHECKING:
-    from claimsengine.engine import ProviderState
+    from claimsengine.sdk import ProviderState
     from claimsengine.workspace import ProviderInfo
 
 
@@ -82,7 +83,7 @@ def add(
     if payout:
         workspace.chain.address_of(payout)
     with workspace.command():
-        require_role(workspace, plan_id, acting, "admin", "register providers")
+        insurer.require(plan_id, "admin", "register providers")
         insurer.add_provider(plan_id, provider_id, account, payout, npi=npi)
     info = workspace.provider(plan_id, provider_id)
     _show(app, plan_id, info, "Registered")
@@ -96,7 +97,7 @@ def _set_active(app: App, plan_id: str, provider_id: str, active: bool) -> None:
     insurer = InsurerClient(workspace, acting)
     action = "reinstate providers" if active else "suspend providers"
     with workspace.command():
-        require_role(workspace, plan_id, acting, "admin", action)
+        insurer.require(plan_id, "admin", action)
         insurer.set_provider_active(plan_id, provider_id, active)
     info = workspace.provider(plan_id, provider_id)
     _show(app, plan_id, info, "Reinstated" if active else "Suspended")

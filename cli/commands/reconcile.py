@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import App, json_option, key_value_table, pass_app, table
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import key_value_table, table
 from claimsengine.errors import ClaimsError
 from claimsengine.exports import FORMATS
 
@@ -69,8 +70,10 @@ def reconcile(
 ) -> None:
     """Reconcile PLAN_ID's settlements on the chain against a ledger of what you expect to
     be paid. Every record gets a result: matched, short_paid (with the adjustment codes and
-    amounts), over_paid, denied, pending_review, queued, not_on_chain (in the ledger, never
-    submitted) or not_in_ledger (paid on-chain, not in the ledger). Per provider, what the
+    amounts), over_paid, denied, pending_review, queued, voided (counted 0 paid; a paid
+    claim's payment becomes the provider's debt), not_on_chain (in the ledger, never
+    submitted) or not_in_ledger (paid on-chain, not in the ledger). A corrected record is
+    matched to the claim that replaced the voided one. Per provider, what the
     plan paid is checked against the token transfers its payout address received.
 
     Amounts, statuses and payments are read from the chain's events. Record ids never go
@@ -267,4 +270,11 @@ def _render_providers(console: Any, report: ReconciliationReport) -> None:
                 f"credited in the engine (the token refused the transfer); collected "
                 f"{_cents(provider.collected)}, still in the engine "
                 f"{_cents(provider.credit_in_engine)} (`claims provider collect`)."
+            )
+        if provider.voided or provider.recovered or provider.recovered_from_credits:
+            console.print(
+                f"{provider.provider_id}: voids reversed {_cents(provider.voided)} of its "
+                f"payments; kept back from later payments "
+                f"{_cents(provider.recovered + provider.recovered_from_credits)}, still owed "
+                f"to the plan {_cents(provider.debt)}."
             )

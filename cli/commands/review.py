@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import App, claim_table, json_option, pass_app, require_role, table
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import claim_table, table
+
+if TYPE_CHECKING:
+    from claimsengine.results import ReviewVotes
 
 
 class ReviewGroup(click.Group):
@@ -33,6 +37,10 @@ def review() -> None:
     """Decide a claim that is pending review (its plan_paid is above the plan's
     auto-approve limit), as the adjudicator (or --as). An approved claim is paid, or queued
     until the pool can pay it; a denied one is not paid and its accumulators are undone.
+
+    A plan with a review_quorum of k needs k distinct adjudicators: each one's decision is
+    a vote, and the claim is approved at the k-th approval or denied at the k-th denial.
+    Each adjudicator votes once on a claim. `review list` shows the votes so far.
 
     \b
     Example:
@@ -64,9 +72,8 @@ def decide(app: App, claim_id: int, approve: bool, deny: bool, reason: int | Non
       claims review 4 --approve
       claims review 4 --deny --reason 96
     """
-    from claimsengine.engine import DEFAULT_REVIEW_REASON
     from claimsengine.errors import InputError
-    from claimsengine.sdk import check_denial_reason
+    from claimsengine.sdk import DEFAULT_REVIEW_REASON, check_denial_reason
 
     ctx = click.get_current_context()
     if approve == deny:
@@ -86,7 +93,7 @@ def decide(app: App, claim_id: int, approve: bool, deny: bool, reason: int | Non
     with workspace.command():
         current = claim_result(workspace, claim_id)
         verb = "approve" if approve else "deny"
-        require_role(workspace, current.plan_id, account, "adjudicator", f"{verb} claims")
+        adjudicator.require(current.plan_id, "adjudicator", f"{verb} claims")
         if current.status != "pending_review":
             from claimsengine.errors import ClaimsError
 
@@ -96,15 +103,35 @@ def decide(app: App, claim_id: int, approve: bool, deny: bool, reason: int | Non
             )
         result = adjudicator.review(claim_id, approve, reason or DEFAULT_REVIEW_REASON)
 
+    from claimsengine.sdk import transaction_gas
+
+    votes = result.review.votes if result.review is not None else ()
+    mine = [v.transaction for v in votes if v.adjudicator == adjudicator.account and v.transaction]
+    gas = f" Gas {transaction_gas(workspace, mine[-1]):,}." if mine else ""
+
     def render(console: Any) -> None:
-        if approve:
-            console.print(f"Approved claim {claim_id}: it is now {result.status}.")
+        code = reason or DEFAULT_REVIEW_REASON
+        if result.status == "pending_review" and result.review is not None:
+            vote = "approve" if approve else f"deny (reason {code})"
+            console.print(
+                f"Voted to {vote} claim {claim_id}: it is still pending_review, with "
+                f"{votes_text(result.review)}.{gas}"
+            )
+        elif approve:
+            console.print(f"Approved claim {claim_id}: it is now {result.status}.{gas}")
         else:
-            code = reason or DEFAULT_REVIEW_REASON
-            console.print(f"Denied claim {claim_id} (reason {code}): it is now {result.status}.")
+            console.print(
+                f"Denied claim {claim_id} (reason {code}): it is now {result.status}.{gas}"
+            )
         console.print(claim_table(result))
 
     app.emit(result.to_json(), render)
+
+
+def votes_text(review: ReviewVotes) -> str:
+    """``1 of 2 approvals, 0 of 2 denials``: how far a claim is from a decision."""
+    quorum = "?" if review.quorum is None else str(review.quorum)
+    return f"{review.approvals} of {quorum} approvals, {review.denials} of {quorum} denials"
 
 
 @review.command("list", short_help="Claims waiting for review.")
@@ -127,13 +154,33 @@ def list_pending(app: App, plan_id: str | None) -> None:
             workspace.plan(plan_id)
         waiting = AdjudicatorClient(workspace, app.account("adjudicator")).queue(plan_id)
 
+    from claimsengine.sdk import describe_account
+
+    voters = {
+        vote.adjudicator: describe_account(workspace, vote.adjudicator)
+        for result in waiting
+        if result.review is not None
+        for vote in result.review.votes
+    }
+
     def render(console: Any) -> None:
         if not waiting:
             console.print("No claims are pending review.")
             return
-        columns = ("claim", "plan", "record", "provider", "service date", "billed", "plan paid")
+        columns = (
+            "claim",
+            "plan",
+            "record",
+            "provider",
+            "service date",
+            "billed",
+            "plan paid",
+            "votes",
+            "voted",
+        )
         rows = table(*columns, title="Pending review", right=("claim", "billed", "plan paid"))
         for result in waiting:
+            review = result.review
             rows.add_row(
                 str(result.claim_id),
                 result.plan_id,
@@ -142,6 +189,13 @@ def list_pending(app: App, plan_id: str | None) -> None:
                 result.service_date.isoformat(),
                 format_cents(result.totals.billed),
                 format_cents(result.totals.plan_paid),
+                votes_text(review) if review is not None else "",
+                ", ".join(
+                    f"{voters[v.adjudicator]}: {'approve' if v.approved else f'deny {v.reason}'}"
+                    for v in review.votes
+                )
+                if review is not None
+                else "",
             )
         console.print(rows)
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import DATE, App, json_option, pass_app, require_role, table
+from claimsengine.cli.options import DATE, App, json_option, pass_app
+from claimsengine.cli.render import table
 
 
 @click.group(short_help="Change a plan's service schedule from a future day.")
@@ -54,7 +55,7 @@ def update(app: App, plan_file: Path, effective: date) -> None:
     account = app.account("insurer")
     insurer = InsurerClient(workspace, account)
     with workspace.command():
-        require_role(workspace, plan.id, account, "admin", "change its schedule")
+        insurer.require(plan.id, "admin", "change its schedule")
         version = insurer.update_schedule(plan, effective)
     data: dict[str, Any] = {
         "plan_id": plan.id,

@@ -6,14 +6,8 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.context import (
-    App,
-    json_option,
-    key_value_table,
-    pass_app,
-    pool_json,
-    pool_rows,
-)
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import key_value_table, pool_json, pool_rows
 
 
 @click.command(short_help="Pay queued claims, first in first out.")

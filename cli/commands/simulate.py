@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import App, OneLineUsageError, json_option, pass_app, progress
+from claimsengine.cli.abort import OneLineUsageError
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import progress
 from claimsengine.errors import ClaimsError
 
 if TYPE_CHECKING:
@@ -166,22 +169,9 @@ def _print_result(result: ScenarioResult) -> None:
         click.echo(f"  {message}")
 
 
-def _generate(
-    app: App,
-    *,
-    members: int | None,
-    claims: int | None,
-    seed: int | None,
-    junit_path: Path | None,
-) -> None:
-    """Population mode, done by ``claimsengine.population``:
-    ``generate_population(members, claims, seed)`` then ``run_population(population,
-    rpc=..., advance=...)`` under a progress bar, whose report has ``to_json()`` and
-    ``check()`` (the identities its counts must satisfy; any problem fails the command)."""
-    if junit_path is not None:
-        raise OneLineUsageError(
-            "--junit applies to scenario files, not to --generate", click.get_current_context()
-        )
+def _population() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """``generate_population`` and ``run_population``, or a clear error when this
+    installation has no population mode."""
     try:
         population = importlib.import_module("claimsengine.population")
     except ModuleNotFoundError as error:
@@ -200,6 +190,26 @@ def _generate(
             "generate_population or run_population",
             hint="run scenario files instead: claims simulate SCENARIO.yaml",
         )
+    return generate, run
+
+
+def _generate(
+    app: App,
+    *,
+    members: int | None,
+    claims: int | None,
+    seed: int | None,
+    junit_path: Path | None,
+) -> None:
+    """Population mode, done by ``claimsengine.population``:
+    ``generate_population(members, claims, seed)`` then ``run_population(population,
+    rpc=..., advance=...)`` under a progress bar, whose report has ``to_json()`` and
+    ``check()`` (the identities its counts must satisfy; any problem fails the command)."""
+    if junit_path is not None:
+        raise OneLineUsageError(
+            "--junit applies to scenario files, not to --generate", click.get_current_context()
+        )
+    generate, run = _population()
     generated: Any = generate(
         members if members is not None else DEFAULT_MEMBERS,
         claims if claims is not None else DEFAULT_CLAIMS,

@@ -2,23 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from claimsengine.cli.context import App, claim_table, json_option, pass_app
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import claim_table
+
+if TYPE_CHECKING:
+    from claimsengine.results import ClaimResult
+    from claimsengine.workspace import Workspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def claim_reference_options(command: F) -> F:
+    """``CLAIM_ID`` or ``--record RECORD_ID [--provider PROVIDER_ID]``: how the commands
+    about one claim name it (check the choice with ``check_claim_reference``)."""
+    command = click.option(
+        "--provider", "provider_id", metavar="PROVIDER_ID", help="With --record: whose record."
+    )(command)
+    command = click.option(
+        "--record", "record_id", metavar="RECORD_ID", help="Name the claim by its record id."
+    )(command)
+    return click.argument("claim_id", type=click.IntRange(min=1), required=False)(command)
+
+
+def check_claim_reference(
+    claim_id: int | None, record_id: str | None, provider_id: str | None
+) -> None:
+    """Usage errors for a claim named both ways or neither, or a stray --provider."""
+    ctx = click.get_current_context()
+    if (claim_id is None) == (record_id is None):
+        raise click.UsageError("give either CLAIM_ID or --record RECORD_ID", ctx)
+    if provider_id and record_id is None:
+        raise click.UsageError("--provider goes with --record", ctx)
 
 
 @click.command(short_help="One claim's result.")
-@click.argument("claim_id", type=click.IntRange(min=1), required=False)
-@click.option("--record", "record_id", metavar="RECORD_ID", help="Look the claim up by record id.")
-@click.option(
-    "--provider", "provider_id", metavar="PROVIDER_ID", help="With --record: whose record."
-)
+@claim_reference_options
 @json_option
 @pass_app
 def status(app: App, claim_id: int | None, record_id: str | None, provider_id: str | None) -> None:
-    """Show one claim's result: its status (paid, queued, pending_review, denied) and each
+    """Show one claim's result: its status (paid, queued, pending_review, denied, voided) and each
     line's pricing with the reasons. Give the claim id, or --record with a record id this
     workspace submitted (and --provider when two hospitals used the same id).
 
@@ -27,12 +54,7 @@ def status(app: App, claim_id: int | None, record_id: str | None, provider_id: s
       claims status 1
       claims --json status --record HOSP-A-2027-000104
     """
-    if (claim_id is None) == (record_id is None):
-        raise click.UsageError(
-            "give either CLAIM_ID or --record RECORD_ID", click.get_current_context()
-        )
-    if provider_id and record_id is None:
-        raise click.UsageError("--provider goes with --record", click.get_current_context())
+    check_claim_reference(claim_id, record_id, provider_id)
     from claimsengine.sdk import claim_result, record_result
 
     workspace = app.workspace()
@@ -43,7 +65,32 @@ def status(app: App, claim_id: int | None, record_id: str | None, provider_id: s
             assert record_id is not None
             result = record_result(workspace, record_id, provider_id)
 
+    notes = claim_notes(workspace, result)
+
     def render(console: Any) -> None:
         console.print(claim_table(result))
+        for note in notes:
+            console.print(note)
 
     app.emit(result.to_json(), render)
+
+
+def claim_notes(workspace: Workspace, result: ClaimResult) -> list[str]:
+    """For people, under a claim's table: the correction it made or that replaced it, and
+    the votes of a claim that is still in review."""
+    from claimsengine.cli.commands.review import votes_text
+    from claimsengine.sdk import describe_account
+
+    notes = []
+    if result.replaces is not None:
+        notes.append(f"It replaces claim {result.replaces}, which is voided.")
+    if result.replaced_by is not None:
+        notes.append(f"Claim {result.replaced_by} replaced it.")
+    if result.status == "pending_review" and result.review is not None:
+        voters = ", ".join(
+            f"{describe_account(workspace, vote.adjudicator)}: "
+            + ("approve" if vote.approved else f"deny {vote.reason}")
+            for vote in result.review.votes
+        )
+        notes.append(f"Votes so far: {votes_text(result.review)} ({voters}).")
+    return notes

@@ -9,16 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import (
-    App,
-    json_option,
-    key_value_table,
-    pass_app,
-    progress,
-    record_path_options,
-    table,
-)
-from claimsengine.errors import ClaimsError
+from claimsengine.cli.options import App, json_option, pass_app, record_path_options
+from claimsengine.cli.render import key_value_table, progress, table
+from claimsengine.errors import ClaimsError, with_hint
 
 if TYPE_CHECKING:
     from claimsengine.orchestrator import SubmitReport
@@ -36,6 +29,12 @@ CLAIM_ROWS_SHOWN = 100
     metavar="DIR",
     help="Where records that are set aside go (default: <state>/quarantine).",
 )
+@click.option(
+    "--replaces",
+    type=click.IntRange(min=1),
+    metavar="CLAIM_ID",
+    help="Submit one corrected record in place of this claim (voided in the same transaction).",
+)
 @json_option
 @pass_app
 def submit(
@@ -44,6 +43,7 @@ def submit(
     plan_id: str | None,
     provider_id: str | None,
     quarantine_dir: Path | None,
+    replaces: int | None,
 ) -> None:
     """Submit the treatment records in PATH... (files, or folders of *.json, *.jsonl and
     *.ndjson): JSON records, JSON arrays, JSON Lines, FHIR Claims or FHIR Bundles.
@@ -54,11 +54,17 @@ def submit(
     recognised and not paid twice. A run that is stopped (even killed) loses nothing:
     running it again finishes what was in flight, from the journal.
 
+    With --replaces CLAIM_ID, PATH holds one corrected record (with a record_id of its
+    own), by the claim's provider and for its plan: one transaction voids the claim and
+    submits the record, and the new claim's result says `"replaces": CLAIM_ID`. A denied
+    claim cannot be replaced: submit its correction as a new claim.
+
     \b
     Examples:
       claims submit fixtures/records
       claims submit synthea/ --plan SILVER-2027 --provider HOSP-A
       claims --json submit visit.json
+      claims submit visit-corrected.json --replaces 4
     """
     from claimsengine.orchestrator import SubmitInterrupted, submit_paths
 
@@ -75,12 +81,20 @@ def submit(
                 as_account=app.as_account,
                 quarantine_dir=quarantine_dir,
                 progress=on_progress,
+                replaces=replaces,
             )
         except SubmitInterrupted as error:
             interrupted = error
             report = error.report
 
-    app.emit(report.to_json(), lambda console: _render(console, report))
+    notes = _replacement_notes(workspace, report) if replaces is not None else []
+
+    def render(console: Any) -> None:
+        _render(console, report)
+        for note in notes:
+            console.print(note)
+
+    app.emit(report.to_json(), render)
     if interrupted is not None:
         raise interrupted
     if report.set_aside:
@@ -91,6 +105,24 @@ def submit(
             hint="fix them and run `claims submit` again; the records already sent are "
             "recognised and not sent twice",
         )
+
+
+def _replacement_notes(workspace: Any, report: SubmitReport) -> list[str]:
+    """For people: which claim the correction replaced, and the gas of its transaction."""
+    from claimsengine.cli.commands.void import debt_note
+    from claimsengine.sdk import transaction_gas
+
+    notes = []
+    for claim in report.claims:
+        result = claim.result
+        if result.replaces is not None:
+            gas = transaction_gas(workspace, result.transactions["submitted"])
+            notes.append(
+                f"Claim {result.claim_id} replaces claim {result.replaces}, which is now "
+                f"voided (one transaction, gas {gas:,})."
+            )
+            notes.extend(debt_note(workspace, result))
+    return notes
 
 
 def _progress_bar(stack: ExitStack) -> Callable[[int, int], None]:
@@ -168,11 +200,7 @@ def _render(console: Any, report: SubmitReport) -> None:
         aside = table("file", "record", "error", title=f"Set aside in {report.quarantine_dir}")
         for entry in report.set_aside:
             error = entry.error
-            message = error.message
             field = getattr(error, "field", None)
-            if field:
-                message = f"{field}: {message}"
-            if error.hint:
-                message += f" (hint: {error.hint})"
+            message = with_hint(f"{field}: {error.message}" if field else error.message, error.hint)
             aside.add_row(entry.file, entry.record_id or "", message)
         console.print(aside)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import DATE, App, json_option, pass_app
+from claimsengine.cli.options import DATE, App, json_option, pass_app
 from claimsengine.errors import ClaimsError
 
 if TYPE_CHECKING:

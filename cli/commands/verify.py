@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.context import App, json_option, pass_app, table
+from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import table
 from claimsengine.errors import ClaimsError, InputError
 
 if TYPE_CHECKING:
     from claimsengine.orchestrator import Verification
+    from claimsengine.records import TreatmentRecord
 
 
 class HexBytes(click.ParamType):
@@ -103,32 +105,20 @@ def verify(
       claims verify visit.json --claim 7 --salt 5f0c...e1
     """
     from claimsengine.orchestrator import verify_record
-    from claimsengine.records import load_records
 
-    loaded = load_records(record_file, default_plan=plan_id, default_provider=provider_id)
-    if loaded.rejected:
-        raise loaded.rejected[0].error
-    records = loaded.records
-    if not records:
-        raise InputError("the file holds no record", file=str(record_file))
-    if (claim_id is not None or commitment is not None or salt is not None) and len(records) > 1:
-        raise InputError(
-            f"the file holds {len(records)} records; --claim, --commitment and --salt name one",
-            file=str(record_file),
-            hint="put the record to check in a file of its own",
-        )
-
+    one = claim_id is not None or commitment is not None or salt is not None
+    records = _records(record_file, plan_id, provider_id, one=one)
     workspace = app.workspace()
     checks = [
         verify_record(
             workspace,
-            sourced.record,
+            record,
             salt=salt,
             commitment=commitment,
             claim_id=claim_id,
             source=str(record_file),
         )
-        for sourced in records
+        for record in records
     ]
     app.emit(
         [check.to_json(reveal_salt=reveal_salt) for check in checks],
@@ -143,6 +133,27 @@ def verify(
             f"{first.problem}{others}",
             hint="the file is not the record that was submitted (or the salt is wrong)",
         )
+
+
+def _records(
+    record_file: Path, plan_id: str | None, provider_id: str | None, *, one: bool
+) -> list[TreatmentRecord]:
+    """The file's records, all valid; exactly one when ``one`` (an option names a claim)."""
+    from claimsengine.records import load_records
+
+    loaded = load_records(record_file, default_plan=plan_id, default_provider=provider_id)
+    if loaded.rejected:
+        raise loaded.rejected[0].error
+    records = [sourced.record for sourced in loaded.records]
+    if not records:
+        raise InputError("the file holds no record", file=str(record_file))
+    if one and len(records) > 1:
+        raise InputError(
+            f"the file holds {len(records)} records; --claim, --commitment and --salt name one",
+            file=str(record_file),
+            hint="put the record to check in a file of its own",
+        )
+    return records
 
 
 def _render(console: Any, checks: list[Verification], reveal_salt: bool) -> None:

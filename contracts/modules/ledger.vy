@@ -3,8 +3,9 @@
 @title Claims ledger
 @notice What claims leave behind: each claim's status by (plan, provider, commitment),
         the members' accumulators and units per benefit period, the duplicate-line keys
-        of rule (c), the claims waiting for review (with what a denial must take back),
-        and each provider's daily total for the provider daily limit.
+        of rule (c), the votes on claims in review, and each provider's daily total for
+        the provider daily limit. What a claim left behind is taken back (on a void or a
+        review denial) from effects the caller passes, checked against their hash.
 """
 
 from modules import packing
@@ -19,29 +20,23 @@ LINE_DAY_BITS: constant(uint256) = 3
 LINE_CODE_BITS: constant(uint256) = 5
 
 
-# @dev What a review denial must take back of one line: its code index (0 when the line
-# was not priced, so it set no duplicate-line key) and whether its units were counted
-# toward a period limit, both as they were at submission.
-struct PendingLine:
+# @dev One priced line as a void or a review denial takes it back: its code and units.
+struct EffectLine:
     code: bytes32
     units: uint256
-    index: uint256
-    units_counted: bool
 
 
-# @dev A claim waiting for an adjudicator, with its accumulator effects. `provider` is the
-# provider's number in the plan.
-struct PendingClaim:
-    plan_id: bytes32
-    commitment: bytes32
-    provider: uint256
+# @dev What a claim left behind, as a void or a review denial takes it back: the member
+# and service day (hence the benefit period and the duplicate-line keys), its deductible
+# and out-of-pocket shares, and its priced lines in order. Its plan_paid is in the claim
+# word. Not stored: its 160-bit hash is in the claim word, and the caller passes it back
+# (the claim's events hold every field), so that a claim costs no extra storage slot.
+struct Effects:
     member: bytes32
     service_day: uint256
-    period: uint256
     deductible: uint256
     out_of_pocket: uint256
-    plan_paid: uint256
-    lines: DynArray[PendingLine, MAX_LINES]
+    lines: DynArray[EffectLine, MAX_LINES]
 
 
 # @dev Per plan, provider number and record commitment: the packed claim word (layout in
@@ -65,8 +60,11 @@ line_bitmaps: HashMap[bytes32, HashMap[bytes32, uint256]]
 # approved that day without review (layout in `packing`).
 daily_words: HashMap[bytes32, HashMap[uint256, uint256]]
 
-# @dev Claims waiting for review, by claim id.
-pending: HashMap[uint256, PendingClaim]
+# @dev Per claim id in review: the votes so far, approvals | denials << 8.
+votes: HashMap[uint256, uint256]
+
+# @dev Per claim id and adjudicator: whether it voted on the claim.
+voted: HashMap[uint256, HashMap[address, bool]]
 
 # @dev The id the next claim gets. Ids start at 1.
 next_claim_id: public(uint256)
@@ -123,9 +121,11 @@ def _count_units(plan_id: bytes32, member: bytes32, period: uint256, code: bytes
 
 
 @internal
-def _record_claim(plan_id: bytes32, provider: uint256, commitment: bytes32, claim_id: uint256, status: uint256, plan_paid: uint256):
+def _record_claim(
+    plan_id: bytes32, provider: uint256, commitment: bytes32, claim_id: uint256, status: uint256, plan_paid: uint256, effects: uint256
+):
     self.claim_words[plan_id][provider][commitment] = (
-        claim_id | (status << packing.CLAIM_STATUS) | (plan_paid << packing.CLAIM_PLAN_PAID)
+        claim_id | (status << packing.CLAIM_STATUS) | (plan_paid << packing.CLAIM_PLAN_PAID) | (effects << packing.CLAIM_EFFECTS)
     )
 
 
@@ -158,80 +158,82 @@ def _within_daily_limit(plan_id: bytes32, provider: uint256, today: uint256, amo
 
 
 @internal
-def _hold(claim_id: uint256, plan_id: bytes32, commitment: bytes32, provider: uint256, member: bytes32, service_day: uint256):
+@pure
+def _chain_line(lines_hash: bytes32, code: bytes32, units: uint256) -> bytes32:
     """
-    @dev Starts a claim's review record (its totals and lines follow). The struct is
-         written field by field, never copied whole through memory.
+    @dev Adds a priced line to the running hash of a claim's priced lines.
     """
-    self.pending[claim_id].plan_id = plan_id
-    self.pending[claim_id].commitment = commitment
-    self.pending[claim_id].provider = provider
-    self.pending[claim_id].member = member
-    self.pending[claim_id].service_day = service_day
+    return keccak256(concat(lines_hash, code, convert(units, bytes32)))
 
 
 @internal
-def _hold_totals(claim_id: uint256, period: uint256, deductible: uint256, out_of_pocket: uint256, plan_paid: uint256):
-    self.pending[claim_id].period = period
-    self.pending[claim_id].deductible = deductible
-    self.pending[claim_id].out_of_pocket = out_of_pocket
-    self.pending[claim_id].plan_paid = plan_paid
+@pure
+def _effects_hash(member: bytes32, service_day: uint256, deductible: uint256, out_of_pocket: uint256, lines_hash: bytes32) -> uint256:
+    """
+    @dev The 160 bits of a claim's effects kept in its claim word.
+    """
+    return convert(
+        keccak256(concat(member, convert(service_day, bytes32), convert(deductible, bytes32), convert(out_of_pocket, bytes32), lines_hash)),
+        uint256,
+    ) >> 96
 
 
 @internal
-def _hold_line(claim_id: uint256, line: PendingLine):
-    self.pending[claim_id].lines.append(line)
+def _vote(claim_id: uint256, approve: bool) -> (uint256, uint256):
+    """
+    @dev Counts the caller's vote on a claim in review, once per adjudicator. Returns the
+         approvals and denials so far, this vote included.
+    """
+    assert not self.voted[claim_id][msg.sender], "claims: already voted"
+    self.voted[claim_id][msg.sender] = True
+    word: uint256 = self.votes[claim_id]
+    if approve:
+        word += 1
+    else:
+        word += 1 << 8
+    self.votes[claim_id] = word
+    return word & packing.MASK_8, word >> 8
 
 
 @internal
-def _release(claim_id: uint256) -> (bytes32, bytes32, uint256, uint256):
+@pure
+def _check_effects(word: uint256, effects: Effects):
     """
-    @dev Takes a claim out of review; reverts when it is not pending. Returns its plan,
-         commitment, provider number and plan_paid. Its lines stay until `_reverse` or
-         `_forget_lines`.
+    @dev Refuses effects that are not the ones the claim word's hash was made of.
     """
-    plan_id: bytes32 = self.pending[claim_id].plan_id
-    assert plan_id != empty(bytes32), "claims: not pending review"
-    self.pending[claim_id].plan_id = empty(bytes32)
-    return plan_id, self.pending[claim_id].commitment, self.pending[claim_id].provider, self.pending[claim_id].plan_paid
+    lines_hash: bytes32 = empty(bytes32)
+    for line: EffectLine in effects.lines:
+        lines_hash = self._chain_line(lines_hash, line.code, line.units)
+    assert self._effects_hash(
+        effects.member, effects.service_day, effects.deductible, effects.out_of_pocket, lines_hash
+    ) == word >> packing.CLAIM_EFFECTS, "claims: wrong effects"
 
 
 @internal
-def _forget_lines(claim_id: uint256):
-    self.pending[claim_id].lines = []
-
-
-@internal
-def _reverse(claim_id: uint256, plan_id: bytes32):
+def _take_back_totals(plan_id: bytes32, member: bytes32, period: uint256, deductible: uint256, out_of_pocket: uint256, plan_paid: uint256):
     """
-    @dev A review denial takes back the claim's accumulator effects, its units and its
-         duplicate-line keys. Other claims are not re-priced. Read from storage piece by
-         piece, so that review needs little memory.
+    @dev Takes a claim's shares out of the member's accumulators of the period.
     """
-    member: bytes32 = self.pending[claim_id].member
-    period: uint256 = self.pending[claim_id].period
-    provider: uint256 = self.pending[claim_id].provider
-    service_day: uint256 = self.pending[claim_id].service_day
     deductible_met: uint256 = 0
     oop_met: uint256 = 0
     benefit_used: uint256 = 0
     deductible_met, oop_met, benefit_used = self._accumulators(plan_id, member, period)
-    self._store_accumulators(
-        plan_id,
-        member,
-        period,
-        deductible_met - self.pending[claim_id].deductible,
-        oop_met - self.pending[claim_id].out_of_pocket,
-        benefit_used - self.pending[claim_id].plan_paid,
-    )
-    for i: uint256 in range(len(self.pending[claim_id].lines), bound=MAX_LINES):
-        line: PendingLine = self.pending[claim_id].lines[i]
-        if line.index == 0:
-            continue
-        if line.units_counted:
-            self.units_used[plan_id][member][period][line.code] -= line.units
-        key: bytes32 = empty(bytes32)
-        bit: uint256 = 0
-        key, bit = self._line_key(member, provider, service_day, line.index)
-        self.line_bitmaps[plan_id][key] &= ~bit
-    self._forget_lines(claim_id)
+    self._store_accumulators(plan_id, member, period, deductible_met - deductible, oop_met - out_of_pocket, benefit_used - plan_paid)
+
+
+@internal
+def _take_back_line(
+    plan_id: bytes32, member: bytes32, provider: uint256, service_day: uint256, period: uint256, line: EffectLine, service_word: uint256
+):
+    """
+    @dev Takes back one priced line: its units, when its code has a period limit, and
+         its duplicate-line key. `service_word` is its code in the schedule version in
+         force on the service day: a code's index and period limit there never change
+         once a claim has used them.
+    """
+    if packing._units_per_period(service_word) != 0:
+        self.units_used[plan_id][member][period][line.code] -= line.units
+    key: bytes32 = empty(bytes32)
+    bit: uint256 = 0
+    key, bit = self._line_key(member, provider, service_day, packing._service_index(service_word))
+    self.line_bitmaps[plan_id][key] &= ~bit

@@ -18,6 +18,7 @@ struct Terms:
     paused: bool
     has_daily_limit: bool
     versioned: bool
+    review_quorum: uint256
     deductible: uint256
     out_of_pocket_max: uint256
     annual_benefit_max: uint256
@@ -38,18 +39,21 @@ struct ServiceTerms:
 
 # @dev Widths.
 MASK_1: constant(uint256) = 2**1 - 1
+MASK_5: constant(uint256) = 2**5 - 1
 MASK_8: constant(uint256) = 2**8 - 1
 MASK_14: constant(uint256) = 2**14 - 1
 MASK_16: constant(uint256) = 2**16 - 1
 MASK_24: constant(uint256) = 2**24 - 1
 MASK_32: constant(uint256) = 2**32 - 1
 MASK_40: constant(uint256) = 2**40 - 1
+MASK_43: constant(uint256) = 2**43 - 1
+MASK_48: constant(uint256) = 2**48 - 1
 MASK_64: constant(uint256) = 2**64 - 1
 MASK_160: constant(uint256) = 2**160 - 1
 
 # @dev Plan word: effective_day (24) | benefit_period_days (16) | waiting_period_days (16) |
-# timely_filing_days (16) | coinsurance_bps (14) | flags | deductible (40) |
-# out_of_pocket_max (40) | annual_benefit_max (40) | auto_approve_limit (40).
+# timely_filing_days (16) | coinsurance_bps (14) | flags (5) | review_quorum (5) |
+# deductible (40) | out_of_pocket_max (40) | annual_benefit_max (40) | auto_approve_limit (40).
 PLAN_EFFECTIVE_DAY: constant(uint256) = 0
 PLAN_PERIOD_DAYS: constant(uint256) = 24
 PLAN_WAITING_DAYS: constant(uint256) = 40
@@ -62,6 +66,8 @@ PLAN_HAS_DAILY_LIMIT: constant(uint256) = 89
 # @dev Set once the plan has a second schedule version: only then does a claim look up
 # the version in force on its service day (one version costs nothing extra).
 PLAN_VERSIONED: constant(uint256) = 90
+# @dev Adjudicators needed to approve, or to deny, a claim in review: 1 to 31.
+PLAN_QUORUM: constant(uint256) = 91
 PLAN_DEDUCTIBLE: constant(uint256) = 96
 PLAN_OOP_MAX: constant(uint256) = 136
 PLAN_BENEFIT_MAX: constant(uint256) = 176
@@ -85,18 +91,28 @@ MEMBER_END: constant(uint256) = 33
 OPEN_ENDED: constant(uint256) = 2**32 - 1
 
 # @dev Account word, per plan and submitting account, a cache of its provider:
-# payout (160) | provider number (32) | active.
+# payout (160) | provider number (32) | active | in debt (the provider owes the plan).
 ACCOUNT_PROVIDER: constant(uint256) = 160
 ACCOUNT_ACTIVE: constant(uint256) = 192
+ACCOUNT_IN_DEBT: constant(uint256) = 193
+
+# @dev Payout word, per plan and provider number: payout (160) | debt (96), the cents
+# of its voided paid claims not yet recovered from its later payments.
+PAYOUT_DEBT: constant(uint256) = 160
 
 # @dev Accumulator word: deductible_met (64) | oop_met (64) | benefit_used (128). Packed
 # and unpacked by the ledger itself (it runs for every claim).
 ACC_OOP: constant(uint256) = 64
 ACC_BENEFIT: constant(uint256) = 128
 
-# @dev Claim word: claim_id (64) | status (8) | plan_paid. Packed by the ledger.
-CLAIM_STATUS: constant(uint256) = 64
-CLAIM_PLAN_PAID: constant(uint256) = 72
+# @dev Claim word: claim_id (40) | status (8) | plan_paid (48) | effects (160), the top
+# 160 bits of the keccak of what a void or a review denial must take back (`ledger`).
+# Ids stay below 2**40: a claim costs over 40,000 gas, so 2**40 claims would fill more
+# than a billion blocks. plan_paid fits 48 bits: a line's billed amount is at most
+# 2**43 - 1 cents (check 3), and a claim has at most 32 lines.
+CLAIM_STATUS: constant(uint256) = 40
+CLAIM_PLAN_PAID: constant(uint256) = 48
+CLAIM_EFFECTS: constant(uint256) = 96
 
 # @dev Daily word, per plan and provider: chain day (32) | plan_paid approved that day
 # without review.
@@ -132,6 +148,8 @@ def _pack_plan(terms: Terms, daily_limit: uint256) -> uint256:
         and terms.out_of_pocket_max <= MASK_40
         and terms.annual_benefit_max <= MASK_40
         and terms.auto_approve_limit <= MASK_40
+        and terms.review_quorum >= 1
+        and terms.review_quorum <= MASK_5
         and daily_limit <= MASK_64
     ), "claims: invalid terms"
     return (
@@ -145,6 +163,7 @@ def _pack_plan(terms: Terms, daily_limit: uint256) -> uint256:
         | (convert(terms.paused, uint256) << PLAN_PAUSED)
         | (convert(terms.has_daily_limit, uint256) << PLAN_HAS_DAILY_LIMIT)
         | (convert(terms.versioned, uint256) << PLAN_VERSIONED)
+        | (terms.review_quorum << PLAN_QUORUM)
         | (terms.deductible << PLAN_DEDUCTIBLE)
         | (terms.out_of_pocket_max << PLAN_OOP_MAX)
         | (terms.annual_benefit_max << PLAN_BENEFIT_MAX)
@@ -165,6 +184,7 @@ def _unpack_plan(word: uint256) -> Terms:
         paused=(word >> PLAN_PAUSED) & MASK_1 == 1,
         has_daily_limit=(word >> PLAN_HAS_DAILY_LIMIT) & MASK_1 == 1,
         versioned=(word >> PLAN_VERSIONED) & MASK_1 == 1,
+        review_quorum=(word >> PLAN_QUORUM) & MASK_5,
         deductible=(word >> PLAN_DEDUCTIBLE) & MASK_40,
         out_of_pocket_max=(word >> PLAN_OOP_MAX) & MASK_40,
         annual_benefit_max=(word >> PLAN_BENEFIT_MAX) & MASK_40,
@@ -250,8 +270,16 @@ def _unpack_member(word: uint256) -> (bool, uint256, uint256):
 
 @internal
 @pure
-def _pack_account(payout: address, provider: uint256, active: bool) -> uint256:
-    return convert(payout, uint256) | (provider << ACCOUNT_PROVIDER) | (convert(active, uint256) << ACCOUNT_ACTIVE)
+def _pack_account(payout_word: uint256, provider: uint256, active: bool) -> uint256:
+    """
+    @dev From the provider's payout word: its payout, and whether it is in debt.
+    """
+    return (
+        (payout_word & MASK_160)
+        | (provider << ACCOUNT_PROVIDER)
+        | (convert(active, uint256) << ACCOUNT_ACTIVE)
+        | (convert(payout_word >> PAYOUT_DEBT != 0, uint256) << ACCOUNT_IN_DEBT)
+    )
 
 
 @internal
@@ -266,7 +294,10 @@ def _unpack_account(word: uint256) -> (address, uint256, bool):
 @internal
 @pure
 def _unpack_claim(word: uint256) -> (uint256, uint256, uint256):
-    return word & MASK_64, (word >> CLAIM_STATUS) & MASK_8, word >> CLAIM_PLAN_PAID
+    """
+    @dev Claim id, status, plan_paid.
+    """
+    return word & MASK_40, (word >> CLAIM_STATUS) & MASK_8, (word >> CLAIM_PLAN_PAID) & MASK_48
 
 
 @internal

@@ -52,6 +52,10 @@ TOKEN_SCALE: constant(uint256) = 160
 # (whose caller pays for its own transfer) passes all the gas.
 PAY_GAS: constant(uint256) = 100_000
 
+# @dev Holes (voided claims' places) one look at the queue's head moves past. Longer runs
+# are passed by the next call.
+MAX_HOLES: constant(uint256) = 256
+
 
 # @dev Per plan: the packed pool word. `reserved` is what the queued claims need.
 pools: HashMap[bytes32, uint256]
@@ -107,6 +111,16 @@ event ClaimQueued:
 # @dev The token refused a payment; the amount is credited to the provider in the engine.
 # `claim_id` is the claim's id, or 0 for the one transfer of a batch's payments.
 event ProviderCredited:
+    plan_id: indexed(bytes32)
+    provider_ref: indexed(bytes32)
+    claim_id: indexed(uint256)
+    amount: uint256
+
+
+# @dev Part of a payment to a provider was kept back for its debt to the plan (its voided
+# paid claims) and returned to the pool's balance. `claim_id` is the paid claim, or 0 for
+# a batch's one transfer or a collect.
+event DebtRecovered:
     plan_id: indexed(bytes32)
     provider_ref: indexed(bytes32)
     claim_id: indexed(uint256)
@@ -179,27 +193,31 @@ def _approve_payment(
 ) -> bool:
     """
     @dev An approved claim is paid now when nothing is queued and the balance covers it;
-         otherwise it joins the queue. A new claim never overtakes a queued one.
-         Returns True when the caller must pay `amount` now (ClaimPaid is logged here).
+         otherwise it joins the queue. A new claim never overtakes a queued one (a
+         voided claim's hole is not a queued claim). Returns True when the caller must
+         pay `amount` now (ClaimPaid is logged here).
     """
     word: uint256 = self.pools[plan_id]
-    empty_queue: bool = (word >> POOL_HEAD) & packing.MASK_64 == word >> POOL_TAIL
-    if empty_queue and word & packing.MASK_64 >= amount:
+    if (word >> POOL_HEAD) & packing.MASK_64 == word >> POOL_TAIL and word & packing.MASK_64 >= amount:
         # @dev The balance is the word's low bits and covers the amount: subtracting from
         # the word takes it from the balance alone. (The common case, so done in place.)
         self.pools[plan_id] = unsafe_sub(word, amount)
-        log ClaimPaid(claim_id=claim_id, plan_id=plan_id, payee=payout, amount=amount)
-        return True
-    pool: Pool = self._pool(plan_id)
-    # @dev Claim ids count transactions' claims (far below 2**64); provider numbers fit
-    # 32 bits (the registry's account word).
-    self.queue_head_words[plan_id][pool.tail] = provider | (amount << QUEUE_AMOUNT) | (claim_id << QUEUE_CLAIM_ID)
-    self.queue_commitments[plan_id][pool.tail] = commitment
-    log ClaimQueued(claim_id=claim_id, plan_id=plan_id, position=pool.tail, amount=amount)
-    pool.reserved += amount
-    pool.tail += 1
-    self._store_pool(plan_id, pool)
-    return False
+    else:
+        pool: Pool = self._skip_holes(plan_id, self._pool(plan_id))
+        if pool.head != pool.tail or pool.balance < amount:
+            # @dev Claim ids stay below 2**40 and provider numbers fit 32 bits (`packing`).
+            self.queue_head_words[plan_id][pool.tail] = provider | (amount << QUEUE_AMOUNT) | (claim_id << QUEUE_CLAIM_ID)
+            self.queue_commitments[plan_id][pool.tail] = commitment
+            log ClaimQueued(claim_id=claim_id, plan_id=plan_id, position=pool.tail, amount=amount)
+            pool.reserved += amount
+            pool.tail += 1
+            self._store_pool(plan_id, pool)
+            return False
+        # @dev Only voided claims' holes were ahead: the queue is empty.
+        pool.balance = unsafe_sub(pool.balance, amount)
+        self._store_pool(plan_id, pool)
+    log ClaimPaid(claim_id=claim_id, plan_id=plan_id, payee=payout, amount=amount)
+    return True
 
 
 @internal
@@ -210,15 +228,14 @@ def _log_paid(plan_id: bytes32, claim_id: uint256, payout: address, amount: uint
 @internal
 def _pop_payable(plan_id: bytes32) -> QueuedClaim:
     """
-    @dev Takes the head of the queue when the balance covers it, first-in, first-out.
-         Returns an empty QueuedClaim (claim_id 0) when the queue is empty or the
-         balance does not cover its head: settlement stops there.
+    @dev Takes the head of the queue when the balance covers it, first-in, first-out,
+         passing voided claims' holes. Returns an empty QueuedClaim (claim_id 0) when
+         the queue is empty or the balance does not cover its head: settlement stops there.
     """
-    pool: Pool = self._pool(plan_id)
-    if pool.head == pool.tail:
-        return empty(QueuedClaim)
+    pool: Pool = self._skip_holes(plan_id, self._pool(plan_id))
     queued: QueuedClaim = self._queued(plan_id, pool.head)
-    if pool.balance < queued.amount:
+    if pool.head == pool.tail or queued.claim_id == 0 or pool.balance < queued.amount:
+        self._store_pool(plan_id, pool)
         return empty(QueuedClaim)
     self.queue_head_words[plan_id][pool.head] = 0
     self.queue_commitments[plan_id][pool.head] = empty(bytes32)
@@ -228,6 +245,46 @@ def _pop_payable(plan_id: bytes32) -> QueuedClaim:
     pool.head += 1
     self._store_pool(plan_id, pool)
     return queued
+
+
+@internal
+@view
+def _skip_holes(plan_id: bytes32, pool: Pool) -> Pool:
+    """
+    @dev The pool with its head moved past the holes that voids left at the front.
+    """
+    moved: Pool = pool
+    for i: uint256 in range(MAX_HOLES):
+        if moved.head == moved.tail or self.queue_head_words[plan_id][moved.head] != 0:
+            break
+        moved.head += 1
+    return moved
+
+
+@internal
+def _unqueue(plan_id: bytes32, claim_id: uint256, position: uint256):
+    """
+    @dev Takes a voided claim out of the queue at `position`, leaving a hole: the claims
+         behind keep their order. Its amount is no longer reserved.
+    """
+    word: uint256 = self.queue_head_words[plan_id][position]
+    assert word >> QUEUE_CLAIM_ID == claim_id, "claims: wrong effects"
+    self.queue_head_words[plan_id][position] = 0
+    self.queue_commitments[plan_id][position] = empty(bytes32)
+    pool: Pool = self._pool(plan_id)
+    pool.reserved -= (word >> QUEUE_AMOUNT) & packing.MASK_64
+    self._store_pool(plan_id, self._skip_holes(plan_id, pool))
+
+
+@internal
+def _recover(plan_id: bytes32, provider_ref: bytes32, claim_id: uint256, amount: uint256):
+    """
+    @dev Returns `amount` kept back from a payment for the provider's debt to the pool.
+    """
+    pool: Pool = self._pool(plan_id)
+    pool.balance += amount
+    self._store_pool(plan_id, pool)
+    log DebtRecovered(plan_id=plan_id, provider_ref=provider_ref, claim_id=claim_id, amount=amount)
 
 
 @internal
@@ -274,12 +331,13 @@ def _credit(plan_id: bytes32, provider: uint256, provider_ref: bytes32, claim_id
 
 
 @internal
-def _collect(plan_id: bytes32, provider: uint256, provider_ref: bytes32, payout: address) -> uint256:
+def _collect(plan_id: bytes32, provider: uint256, provider_ref: bytes32, payout: address, kept: uint256) -> uint256:
     """
-    @dev Sends a provider's whole credit to its payout address; reverts when the token
-         refuses, so that the provider can change its payout and try again.
+    @dev Sends a provider's whole credit, less `kept` (kept back for its debt), to its
+         payout address; reverts when the token refuses, so that the provider can change
+         its payout and try again.
     """
-    amount: uint256 = self.credits[plan_id][provider]
+    amount: uint256 = self.credits[plan_id][provider] - kept
     self.credits[plan_id][provider] = 0
     log CreditCollected(plan_id=plan_id, provider_ref=provider_ref, payout=payout, amount=amount)
     if amount > 0:

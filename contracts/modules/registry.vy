@@ -27,6 +27,7 @@ struct PlanTerms:
     annual_benefit_max: uint256
     coinsurance_bps: uint256
     auto_approve_limit: uint256
+    review_quorum: uint256
     has_provider_daily_limit: bool
     provider_daily_limit: uint256
 
@@ -103,8 +104,9 @@ provider_refs: HashMap[bytes32, HashMap[uint256, bytes32]]
 # @dev Per plan and provider number: its owner account (the first one registered).
 provider_owners: HashMap[bytes32, HashMap[uint256, address]]
 
-# @dev Per plan and provider number: where its claims are paid.
-provider_payouts: HashMap[bytes32, HashMap[uint256, address]]
+# @dev Per plan and provider number: where its claims are paid, and its debt to the plan
+# (layout in `packing`). Every payment reads this word, so it sees the debt for free.
+payout_words: HashMap[bytes32, HashMap[uint256, uint256]]
 
 # @dev Per plan and provider number: whether it may submit claims.
 provider_active: HashMap[bytes32, HashMap[uint256, bool]]
@@ -267,14 +269,14 @@ def register_provider(plan_id: bytes32, provider_ref: bytes32, account: address,
         self.provider_numbers[plan_id][provider_ref] = number
         self.provider_refs[plan_id][number] = provider_ref
         self.provider_owners[plan_id][number] = account
-        self.provider_payouts[plan_id][number] = account
+        self.payout_words[plan_id][number] = convert(account, uint256)
         self.provider_active[plan_id][number] = True
     if taken == 0:
         self.provider_accounts[plan_id][number].append(account)
     if npi != 0:
         self.provider_npis[plan_id][number] = npi
     self.account_words[plan_id][account] = packing._pack_account(
-        self.provider_payouts[plan_id][number], number, self.provider_active[plan_id][number]
+        self.payout_words[plan_id][number], number, self.provider_active[plan_id][number]
     )
     log ProviderRegistered(plan_id=plan_id, provider_ref=provider_ref, account=account, npi=npi)
 
@@ -309,7 +311,8 @@ def set_payout(plan_id: bytes32, provider_ref: bytes32, payout: address):
     number: uint256 = self._provider_number(plan_id, provider_ref)
     assert msg.sender == self.provider_owners[plan_id][number], "claims: not the provider"
     self._enforce_address(payout)
-    self.provider_payouts[plan_id][number] = payout
+    # @dev The debt stays with the provider, wherever it is paid.
+    self.payout_words[plan_id][number] = (self.payout_words[plan_id][number] & ~packing.MASK_160) | convert(payout, uint256)
     self._refresh_accounts(plan_id, number)
     log PayoutSet(plan_id=plan_id, provider_ref=provider_ref, payout=payout)
 
@@ -484,6 +487,7 @@ def _create(plan_id: bytes32, terms: PlanTerms, services: DynArray[Service, MAX_
             paused=False,
             has_daily_limit=terms.has_provider_daily_limit,
             versioned=False,
+            review_quorum=terms.review_quorum,
             deductible=terms.deductible,
             out_of_pocket_max=terms.out_of_pocket_max,
             annual_benefit_max=terms.annual_benefit_max,
@@ -567,7 +571,29 @@ def _refresh_accounts(plan_id: bytes32, number: uint256):
     @dev Rewrites the cached account words of a provider after its payout or status changed.
     """
     word: uint256 = packing._pack_account(
-        self.provider_payouts[plan_id][number], number, self.provider_active[plan_id][number]
+        self.payout_words[plan_id][number], number, self.provider_active[plan_id][number]
     )
     for account: address in self.provider_accounts[plan_id][number]:
         self.account_words[plan_id][account] = word
+
+
+@internal
+@view
+def _payout(plan_id: bytes32, number: uint256) -> (address, uint256):
+    """
+    @dev A provider's payout address and its debt to the plan, in cents.
+    """
+    word: uint256 = self.payout_words[plan_id][number]
+    return convert(word & packing.MASK_160, address), word >> packing.PAYOUT_DEBT
+
+
+@internal
+def _set_debt(plan_id: bytes32, number: uint256, debt: uint256):
+    """
+    @dev Sets a provider's debt; its accounts' cached in-debt flag follows when it turns
+         on or off, so that every account's next payment sees it.
+    """
+    word: uint256 = self.payout_words[plan_id][number]
+    self.payout_words[plan_id][number] = (word & packing.MASK_160) | (debt << packing.PAYOUT_DEBT)
+    if (word >> packing.PAYOUT_DEBT == 0) != (debt == 0):
+        self._refresh_accounts(plan_id, number)

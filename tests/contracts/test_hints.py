@@ -26,7 +26,8 @@ def test_every_revert_string_has_a_hint() -> None:
 
 
 def test_the_new_revert_strings_and_their_hints() -> None:
-    # Each is raised by a test in test_attacks.py or test_roles.py, word for word.
+    # Each is raised by a test in test_attacks.py or test_roles.py (issue 8), or in
+    # test_void.py or test_quorum.py (issue 10), word for word.
     expected = {
         "claims: not owner": "owner",
         "claims: not an insurer": "insurer add",
@@ -41,6 +42,11 @@ def test_the_new_revert_strings_and_their_hints() -> None:
         "claims: service exists": "new version",
         "pool: amount not received": "fee-on-transfer",
         "pool: transfer failed": "payout address",
+        # Voids and quorum (issue 10): raised in test_void.py and test_quorum.py.
+        "claims: already voted": "votes once",
+        "claims: not voidable": "pending_review, queued or paid",
+        "claims: wrong effects": "void by claim id",
+        "claims: void window closed": "timely_filing_days",
     }
     reasons = contract_reasons()
     for reason, words in expected.items():

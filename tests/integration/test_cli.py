@@ -9,6 +9,7 @@ work on a copy of the prepared state folder.
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from claimsengine.cli.main import COMMANDS, LazyCommand, main
+from claimsengine.cli.main import COMMANDS, LazyCommand, main, own_short_help
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PLAN = "SILVER-2027"
@@ -464,6 +465,28 @@ def test_top_level_help_lists_every_command() -> None:
         assert entry.help in result.stdout
     for name in ("submit", "verify", "reconcile", "simulate"):
         assert COMMANDS[name].target == f"claimsengine.cli.commands.{name}:{name}"
+
+
+def test_the_help_line_of_each_command_is_its_own_short_help() -> None:
+    # Written once, on the command; `claims --help` reads it from the source.
+    for name, entry in COMMANDS.items():
+        module, _, attribute = entry.target.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert entry.help == command.get_short_help_str(limit=200), name
+
+
+def test_a_command_without_short_help_shows_its_docstrings_first_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "plain_command.py").write_text(
+        "import click\n\n\n@click.command()\ndef plain() -> None:\n"
+        '    """Do a plain thing. More words\n    on two lines.\n\n    Example: ..."""\n',
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert own_short_help("plain_command:plain") == "Do a plain thing."
+    assert own_short_help("plain_command:absent") is None
+    assert own_short_help("no_such_module_anywhere:plain") is None
 
 
 def test_help_and_version_import_no_command_and_no_chain() -> None:

@@ -82,9 +82,17 @@ def test_knee_replacement_goes_to_review_then_queues_then_is_paid(
     # out-of-pocket max: 3000.00 - 25.00 - 1000.00 = 1975.00. Plan pays 30000 - 2975 =
     # 27025.00: above the 5000.00 auto-approve limit, so it waits for review; approved,
     # it queues behind the pool's 15.00 until the top-up.
+    # The plan needs two adjudicators (review_quorum 2): the first approval leaves it
+    # pending review, the second approves it.
     claim = by_record(summary)["HOSP-A-2027-000104"]
     assert claim["submitted_status"] == "pending_review"
     assert claim["reviewed"] == "approved"
+    assert claim["votes"] == [
+        {"adjudicator": "adjudicator", "decision": "approve", "status": "pending_review"},
+        {"adjudicator": "auditor", "decision": "approve", "status": "queued"},
+    ]
+    review = claim["result"]["review"]
+    assert (review["quorum"], review["approvals"], review["denials"]) == (2, 2, 0)
     assert claim["statuses"] == ["pending_review", "queued", "paid"]
     (line,) = claim["result"]["lines"]
     assert line["allowed"] == "30000.00"
@@ -134,6 +142,12 @@ def test_the_table_for_people(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "pending_review → queued → paid (approved in review)" in out
+    assert "Two-person review (review_quorum 2)" in out
+    votes = [line.split() for line in out.splitlines() if " of 2 " in line]
+    assert votes == [
+        ["4", "1", "of", "2", "adjudicator", "approve", "pending_review"],
+        ["4", "2", "of", "2", "auditor", "approve", "queued"],
+    ]
     assert "27677.00" in out and "22623.00" in out
     # The kept chain can be explored afterwards.
     status = CliRunner().invoke(main, ["--state", str(kept), "--json", "status", "4"])

@@ -29,8 +29,9 @@ def test_sdk_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         with contextlib.redirect_stdout(out):
             exec(compile(block, str(PAGE), "exec"), {"__name__": "docs"})
         outputs.append(out.getvalue())
-    assert len(outputs) == 4
+    assert len(outputs) == 5
     assert outputs[1] == "1 paid 9500\n"
     assert outputs[2] == "['45', '3']\n25.00\n"
     assert outputs[3] == "1 4 2 0\n"
+    assert outputs[4] == "2 paid 1 2\nvoided\n"
     assert os.path.isdir(tmp_path / ".claims")

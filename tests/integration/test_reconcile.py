@@ -214,6 +214,7 @@ def test_reconcile_every_result_and_the_transfers(workspace: Workspace, tmp_path
         "denied": 1,
         "pending_review": 1,
         "queued": 1,
+        "voided": 0,
         "not_on_chain": 1,
         "not_in_ledger": 1,
     }

@@ -282,3 +282,14 @@ def test_a_scenario_over_json_rpc() -> None:
     with start_anvil() as node:
         result = claims("--rpc", node.url, "simulate", WORKED, code=0)
     assert result.stdout.startswith(f"PASS  {WORKED}")
+
+
+@pytest.mark.anvil
+@pytest.mark.skipif(find_anvil() is None, reason="anvil is not installed")
+@pytest.mark.parametrize("name", ["voids", "replacements", "two-person-review", "before-a-claim"])
+def test_the_scenarios_after_a_claim_over_json_rpc(name: str) -> None:
+    # Voids, corrections, votes and estimates run the same over JSON-RPC (a fresh node each).
+    path = ROOT / "fixtures" / "scenarios" / f"{name}.yaml"
+    with start_anvil() as node:
+        result = claims("--rpc", node.url, "simulate", path, code=0)
+    assert result.stdout.startswith(f"PASS  {path}")

@@ -1,16 +1,20 @@
 """A hypothesis state machine over the whole engine: enrolments, funding, single and batch
-submissions, reviews, settlement, withdrawals and the passing of time, and the moves of
-parties that need not trust each other: schedule changes from a future day, payout changes
-by providers, a token that blocks payout addresses, credits and their collection, pause,
-an admin hand-over, and a second plan on the same token. All in any order.
+submissions, review votes (a quorum of two of three adjudicators), voids and replacements,
+settlement, withdrawals and the passing of time, and the moves of parties that need not
+trust each other: schedule changes from a future day, payout changes by providers, a token
+that blocks payout addresses, credits and their collection, pause, an admin hand-over, and
+a second plan on the same token. All in any order.
 
 Ghost state follows along: the oracle (`claimsengine.adjudication`) keeps the member side,
-and a small model keeps the pools, the first-in, first-out queue, the payout addresses and
-the providers' credits. After every step the invariants compare the chain with the ghost
-and check what must always hold: tokens are conserved (the engine holds the pools plus the
-credits), no claim is paid twice, queued claims are paid in order, oop_met never passes the
-out-of-pocket maximum, every line balances, the accumulators equal the oracle's, and every
-address received exactly what was its own (no party moves another party's money).
+and a small model keeps the pools, the first-in, first-out queue, the payout addresses, the
+providers' credits and their debts (voided paid claims). After every step the invariants
+compare the chain with the ghost and check what must always hold: tokens are conserved (the
+engine holds the pools plus the credits), no claim is paid twice, queued claims are paid in
+order (a voided one leaves the queue), oop_met never passes the out-of-pocket maximum, every
+line balances, the accumulators equal the oracle's, every address received exactly what
+was its own (no party moves another party's money), and each provider's money balances:
+what reached it plus its credit equals the plan_paid of its paid, unvoided claims plus its
+debt.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from hypothesis.stateful import (
 
 from claimsengine import adjudication as oracle
 from claimsengine.days import from_day, to_day
-from claimsengine.engine import ChainClaim, ChainLine, Enrollment, PoolState
+from claimsengine.engine import ChainClaim, ChainLine, Enrollment, Role
 from claimsengine.errors import TransactionReverted
 from claimsengine.plan import Service
 from claimsengine.status import ClaimStatus
@@ -74,8 +78,10 @@ PLAN = make_plan(
     waiting_period_days=10,
     timely_filing_days=120,
 )
-# A provider's claims approved without review may total 300.00 a chain day.
-PLAN = dataclasses.replace(PLAN, provider_daily_limit=30_000)
+# A provider's claims approved without review may total 300.00 a chain day; two of the
+# three adjudicators decide a claim in review.
+PLAN = dataclasses.replace(PLAN, provider_daily_limit=30_000, review_quorum=2)
+ADJUDICATORS = ("adjudicator", "hospital-3", "hospital-4")
 MEMBERS = ("m0", "m1", "m2", "m3")
 PROVIDERS = {"HOSP-A": "hospital-1", "HOSP-B": "hospital-2"}
 PAYOUTS = {"HOSP-A": "hospital-3", "HOSP-B": "hospital-4"}  # paid apart from the accounts
@@ -185,11 +191,18 @@ class EngineMachine(RuleBasedStateMachine):
         self.pool = GhostPool()
         self.claims: dict[int, GhostClaim] = {}
         self.pending: list[int] = []
+        self.votes: dict[int, dict[str, bool]] = {}  # claim id -> adjudicator -> approved
+        self.debt = dict.fromkeys(PROVIDERS, 0)
+        self.recovered = 0  # cents kept back from payments for debts, back in the pool
+        for alias in ADJUDICATORS[1:]:
+            self.d.engine.set_role(
+                self.admin, PLAN.id, self.chain.accounts[alias], Role.ADJUDICATOR
+            )
         self.funded = 0
         self.withdrawn = 0
         self.commitments = 0
-        # What the invariants need not read again: claims seen in a final status (paid or
-        # denied), and whether any step since the last check could move accumulators.
+        # What the invariants need not read again: claims seen in a final status (denied or
+        # voided), and whether any step since the last check could move accumulators.
         self.final: set[int] = set()
         self.accumulators_moved = True
 
@@ -221,19 +234,64 @@ class EngineMachine(RuleBasedStateMachine):
         return self.chain.accounts[PROVIDERS[claim.provider]]
 
     def _pay(self, provider: str, amount: int) -> None:
-        """A claim of `provider` paid now: to its payout address, or to its credit when the
-        token refuses that address."""
+        """A claim of `provider` paid now: its debt is kept back first (back to the pool),
+        the rest goes to its payout address, or to its credit when the token refuses that
+        address."""
         payee = self.payout[provider]
         self.payees.append(payee)
+        kept = min(self.debt[provider], amount)
+        if kept:
+            self.debt[provider] -= kept
+            self.pool.balance += kept
+            self.recovered += kept
+            event("debt recovered")
+        rest = amount - kept
+        if not rest:
+            return
         if payee in self.blocked:
-            self.credit[provider] += amount
+            self.credit[provider] += rest
             event("payment credited")
         else:
-            self.received[payee] += amount
+            self.received[payee] += rest
 
     def _settled(self, claim_ids: list[int]) -> None:
         for claim_id in claim_ids:
+            self.claims[claim_id].status = ClaimStatus.PAID
             self._pay(self.claims[claim_id].claim.provider, dict(self.pool.paid)[claim_id])
+
+    def _pick_claim(self, pick: int, live: bool) -> int:
+        """A claim id: any claim, or (`live`) one that may be voided, when there is one."""
+        voidable = (ClaimStatus.PENDING_REVIEW, ClaimStatus.QUEUED, ClaimStatus.PAID)
+        ids = sorted(self.claims)
+        if live:
+            ids = [i for i in ids if self.claims[i].status in voidable] or ids
+        return ids[pick % len(ids)]
+
+    def _void_refusal(self, ghost: GhostClaim, by_other: bool) -> str | None:
+        """The revert a void of this claim gets now, in the contract's order, or None."""
+        if self.paused:
+            return "plan paused"
+        voidable = (ClaimStatus.PENDING_REVIEW, ClaimStatus.QUEUED, ClaimStatus.PAID)
+        if by_other or ghost.status not in voidable:
+            return "not voidable"
+        if self.today - ghost.claim.service_day > PLAN.timely_filing_days:
+            return "void window closed"
+        return None
+
+    def _take_void(self, claim_id: int) -> None:
+        """The spec's void: effects taken back, out of the queue, a paid claim's plan_paid
+        the provider's debt."""
+        ghost = self.claims[claim_id]
+        oracle.void(PLAN, self.ledger, ghost.claim, ghost.adjudication)
+        if ghost.status == ClaimStatus.QUEUED:
+            self.pool.queue = [entry for entry in self.pool.queue if entry[0] != claim_id]
+        elif ghost.status == ClaimStatus.PAID:
+            self.debt[ghost.claim.provider] += ghost.adjudication.plan_paid
+        elif ghost.status == ClaimStatus.PENDING_REVIEW:
+            self.pending.remove(claim_id)
+        event(f"void of a claim {ghost.status}")
+        ghost.status = ClaimStatus.VOIDED
+        self.accumulators_moved = True
 
     def _decide(
         self,
@@ -367,21 +425,37 @@ class EngineMachine(RuleBasedStateMachine):
             self._record(sub.submitted, sub.lines, claim, on_chain, result, status)
             if status == ClaimStatus.PAID:
                 self._pay(provider, result.plan_paid)
-        # Whatever was paid now went out in one transfer per batch (or one credit).
+        # Whatever was paid now, less the debt kept back, went out in one transfer per
+        # batch (or one credit).
         paid_now = sum(e["amount"] for e in self.d.events(receipt, "ClaimPaid"))
+        paid_now -= sum(e["amount"] for e in self.d.events(receipt, "DebtRecovered"))
         refused = self.payout[provider] in self.blocked
         assert len(self.d.transfers(receipt)) == (1 if paid_now and not refused else 0)
 
     @precondition(lambda self: bool(self.pending))
-    @rule(pick=st.integers(0, 1_000), approve=st.booleans())
-    def review(self, pick: int, approve: bool) -> None:
+    @rule(pick=st.integers(0, 1_000), approve=st.booleans(), who=st.sampled_from(ADJUDICATORS))
+    def review(self, pick: int, approve: bool, who: str) -> None:
+        # A vote; two of the same kind decide. Each adjudicator votes once.
+        claim_id = self.pending[pick % len(self.pending)]
+        voter = self.chain.accounts[who]
         if self.paused:
-            claim_id = self.pending[pick % len(self.pending)]
-            expect_revert(lambda: self.d.review(claim_id, approve), "plan paused")
+            expect_revert(lambda: self.d.review(claim_id, approve, sender=voter), "plan paused")
             return
-        claim_id = self.pending.pop(pick % len(self.pending))
+        votes = self.votes.setdefault(claim_id, {})
+        if who in votes:
+            expect_revert(
+                lambda: self.d.review(claim_id, approve, sender=voter), "claims: already voted"
+            )
+            return
+        self.d.review(claim_id, approve, sender=voter)
+        votes[who] = approve
+        approvals = sum(votes.values())
+        assert self.d.engine.review_votes(claim_id) == (approvals, len(votes) - approvals)
+        if max(approvals, len(votes) - approvals) < PLAN.review_quorum:
+            event("a vote short of the quorum")
+            return
+        self.pending.remove(claim_id)
         ghost = self.claims[claim_id]
-        self.d.review(claim_id, approve)
         self.accumulators_moved = True
         if approve:
             ghost.status = self.pool.approve(claim_id, ghost.adjudication.plan_paid)
@@ -391,6 +465,67 @@ class EngineMachine(RuleBasedStateMachine):
             oracle.reverse(PLAN, self.ledger, ghost.claim, ghost.adjudication)
             ghost.status = ClaimStatus.DENIED
         expect_revert(lambda: self.d.review(claim_id, not approve), "claims: not pending review")
+
+    @precondition(lambda self: bool(self.claims))
+    @rule(pick=st.integers(0, 10_000), by_other=st.booleans(), live=st.booleans())
+    def void(self, pick: int, by_other: bool, live: bool) -> None:
+        # The claim's own provider voids it; the other provider may not.
+        claim_id = self._pick_claim(pick, live)
+        ghost = self.claims[claim_id]
+        provider = ghost.claim.provider
+        if by_other:
+            provider = next(ref for ref in PROVIDERS if ref != provider)
+        sender = self.chain.accounts[PROVIDERS[provider]]
+        refusal = self._void_refusal(ghost, by_other)
+        if refusal:
+            expect_revert(lambda: self.d.engine.void(sender, claim_id), refusal)
+            return
+        self.d.engine.void(sender, claim_id)
+        self._take_void(claim_id)
+
+    @precondition(lambda self: bool(self.claims))
+    @rule(
+        pick=st.integers(0, 10_000), spec=claim_specs, same_visit=st.booleans(), live=st.booleans()
+    )
+    def replace(self, pick: int, spec: ClaimSpec, same_visit: bool, live: bool) -> None:
+        # A corrected record for a claim of the same provider: void and submit at once.
+        # It corrects the lines of the same visit (member and day), or it is another.
+        old_id = self._pick_claim(pick, live)
+        old = self.claims[old_id]
+        provider = old.claim.provider
+        member, ago = spec[0], spec[2]
+        if same_visit:
+            member, ago = old.claim.member, self.today - old.claim.service_day
+        claim, on_chain = self._claim((member, provider, ago, spec[3], spec[4]))
+        sender = self.chain.accounts[PROVIDERS[provider]]
+        send = lambda: self.d.engine.submit_replacement(  # noqa: E731
+            sender, PLAN.id, old_id, on_chain
+        )
+        refusal = self._void_refusal(old, False)
+        if refusal:
+            expect_revert(send, refusal)
+            return
+        saved = (self.ledger.copy(), copy.deepcopy(self.pool), dict(self.debt), list(self.pending))
+        status_before = old.status
+        self._take_void(old_id)
+        new_id = self.d.engine.next_claim_id()
+        try:
+            result, status = self._decide(self.ledger, self.pool, claim, new_id)
+        except oracle.ClaimRejected as rejected:
+            # The whole transaction reverts: the old claim stands.
+            self.ledger, self.pool, self.debt, self.pending = saved
+            old.status = status_before
+            expect_revert(send, rejected.reason)
+            return
+        receipt = send()
+        (sub,) = self.d.read(receipt)
+        assert sub.claim_id == new_id
+        (voided,) = self.d.events(receipt, "ClaimVoided")
+        assert (voided["claim_id"], voided["replaced_by"]) == (old_id, new_id)
+        event(f"replaced by a claim {status}")
+        self._record(sub.submitted, sub.lines, claim, on_chain, result, status)
+        if status == ClaimStatus.PAID:
+            self._pay(provider, result.plan_paid)
 
     @rule(most=st.sampled_from([1, 2, 256]))
     def settle(self, most: int) -> None:
@@ -461,11 +596,16 @@ class EngineMachine(RuleBasedStateMachine):
         engine = self.d.engine
         expect_revert(lambda: engine.collect(self.admin, PLAN.id, ref), "not the provider")
         owner = self.chain.accounts[PROVIDERS[ref]]
-        if self.credit[ref] and self.payout[ref] in self.blocked:
+        kept = min(self.debt[ref], self.credit[ref])  # the debt is kept back first
+        sent = self.credit[ref] - kept
+        if sent and self.payout[ref] in self.blocked:
             expect_revert(lambda: engine.collect(owner, PLAN.id, ref), "pool: transfer failed")
             return
         engine.collect(owner, PLAN.id, ref)
-        self.received[self.payout[ref]] += self.credit[ref]
+        self.debt[ref] -= kept
+        self.pool.balance += kept
+        self.recovered += kept
+        self.received[self.payout[ref]] += sent
         self.credit[ref] = 0
         event("collected")
 
@@ -545,15 +685,29 @@ class EngineMachine(RuleBasedStateMachine):
         assert engine_units == (state.balance + self.other_balance + credits) * TOKEN_SCALE
         assert self.other.pool().balance == self.other_balance
         paid = sum(a for _, a in self.pool.paid)
-        assert self.funded - paid - self.withdrawn == state.balance
+        assert self.funded - paid - self.withdrawn + self.recovered == state.balance
         withdrawn = self.withdrawn + self.other_withdrawn
         assert self.d.token.balance_of(WITHDRAWALS) == withdrawn * TOKEN_SCALE
-        assert state == PoolState(
-            balance=self.pool.balance,
-            reserved=self.pool.reserved,
-            head=state.head,
-            tail=state.head + len(self.pool.queue),
-        )
+        assert (state.balance, state.reserved) == (self.pool.balance, self.pool.reserved)
+        # A voided queued claim may leave a hole between head and tail.
+        assert state.tail - state.head >= len(self.pool.queue)
+
+    @invariant()
+    def providers_money_balances(self) -> None:
+        # What reached a provider (its payout addresses) plus its credit is the plan_paid of
+        # its paid claims that are not voided, plus its debt (voided paid claims not yet
+        # kept back from later payments).
+        for ref, alias in PAYOUTS.items():
+            info = self.d.engine.provider_info(PLAN.id, ref)
+            assert info.debt == self.debt[ref]
+            addresses = (self.chain.accounts[alias], OTHER_PAYOUTS[ref])
+            reached = sum(self.d.token.balance_of(a) for a in addresses) // TOKEN_SCALE
+            paid = sum(
+                g.adjudication.plan_paid
+                for g in self.claims.values()
+                if g.claim.provider == ref and g.status == ClaimStatus.PAID
+            )
+            assert reached + info.credit == paid + info.debt
 
     @invariant()
     def no_claim_is_paid_twice(self) -> None:
@@ -572,7 +726,13 @@ class EngineMachine(RuleBasedStateMachine):
 
     @invariant()
     def queued_claims_are_paid_in_order(self) -> None:
+        voided = {
+            e["claim_id"]
+            for e in self.d.all_events("ClaimVoided")
+            if e["status_before"] == ClaimStatus.QUEUED.code
+        }
         queued = [e["claim_id"] for e in self.d.all_events("ClaimQueued")]
+        queued = [claim_id for claim_id in queued if claim_id not in voided]
         paid_queued = [
             e["claim_id"] for e in self.d.all_events("ClaimPaid") if e["claim_id"] in set(queued)
         ]
@@ -616,7 +776,7 @@ class EngineMachine(RuleBasedStateMachine):
                 expected = ClaimStatus.PAID  # settled since
             state = self.d.status(ghost.commitment, ghost.claim.provider)
             assert (state.claim_id, state.status) == (claim_id, expected)
-            if expected in (ClaimStatus.PAID, ClaimStatus.DENIED):
+            if expected in (ClaimStatus.VOIDED, ClaimStatus.DENIED):
                 self.final.add(claim_id)
 
 

@@ -44,6 +44,7 @@ from claimsengine.adjudication import (
     adjudicate,
     period_of,
     reverse,
+    void,
 )
 from claimsengine.days import from_day, to_day
 from claimsengine.errors import ClaimsError
@@ -982,6 +983,27 @@ def test_reverse_refuses_a_claim_that_is_not_pending_review() -> None:
     assert result.status == "approved"
     with pytest.raises(ClaimsError, match="pending review"):
         reverse(PLAN, ledger, the_claim, result)
+
+
+def test_void_takes_back_an_approved_claim_as_a_denial_would() -> None:
+    ledger = enrolled(deductible_met=12_345, oop_met=23_456, benefit_used=34_567)
+    before_accumulators = copy.deepcopy(ledger.accumulators(MEMBER, 0))
+    before_keys = set(ledger.line_keys)
+    the_claim = claim(line("X", 30_000), line("NOPE", 700))
+    result = run(ledger, the_claim)
+    assert result.status == "approved"
+    void(PLAN, ledger, the_claim, result)
+    assert ledger.accumulators(MEMBER, 0) == before_accumulators
+    assert ledger.line_keys == before_keys
+
+
+def test_void_refuses_a_denied_claim() -> None:
+    ledger = enrolled()
+    the_claim = claim(line("NOPE", 700))
+    result = run(ledger, the_claim)
+    assert result.status == "denied"
+    with pytest.raises(ClaimsError, match="denied claim cannot be voided"):
+        void(PLAN, ledger, the_claim, result)
 
 
 # --------------------------------------------------------------------------------------------

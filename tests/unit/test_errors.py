@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # exceptions (they subclass click.ClickException / click.UsageError so that click prints them
 # and sets the exit status); they belong to the CLI and are not ClaimsErrors.
 STAYS_OUTSIDE = {
-    ("cli/context.py", "ClaimsAbort"),  # a click.ClickException: a ClaimsError on its way out
-    ("cli/context.py", "OneLineUsageError"),  # a click.UsageError: usage errors, exit 2
+    ("cli/abort.py", "ClaimsAbort"),  # a click.ClickException: a ClaimsError on its way out
+    ("cli/abort.py", "OneLineUsageError"),  # a click.UsageError: usage errors, exit 2
 }
 
 _EXCEPTION_BASE = re.compile(

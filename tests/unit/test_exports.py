@@ -27,7 +27,7 @@ from claimsengine.errors import ClaimsError
 from claimsengine.exports import ExportError, render
 from claimsengine.exports.csv import COLUMNS, report_csv
 from claimsengine.exports.fhir import bundle, bundle_json, dumps
-from claimsengine.exports.x12 import Segment, _Transaction, build_835, check_835
+from claimsengine.exports.x12 import Segment, TransactionSet, build_835, check_835
 from claimsengine.history import group_claim_events
 from claimsengine.reconcile import ReconciliationReport, TokenTransfer, claims_from_events, match
 from claimsengine.status import ClaimStatus
@@ -227,12 +227,12 @@ def test_835_self_check_catches_a_wrong_segment_count() -> None:
         Segment("BPR", ("H", "0.00")),
         Segment("SE", ("3", "0001")),  # there are 3: right
     ]
-    good = _Transaction("0001", "HOSP-A", 0, 0, SCALE, [], body)
+    good = TransactionSet("0001", "HOSP-A", 0, 0, SCALE, [], body)
     envelope = [Segment("GE", ("1", "1")), Segment("IEA", ("1", "1"))]
     head = [Segment("ISA", ("x" * 101,)), Segment("GS", ("HP",))]
     assert check_835([good], [*head, *body, *envelope]) == []
     body[-1] = Segment("SE", ("4", "0001"))
-    bad = _Transaction("0001", "HOSP-A", 0, 0, SCALE, [], body)
+    bad = TransactionSet("0001", "HOSP-A", 0, 0, SCALE, [], body)
     assert check_835([bad], [*head, *body, *envelope]) == ["ST 0001 (HOSP-A): SE01 4, but it has 3"]
 
 

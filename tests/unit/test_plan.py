@@ -146,6 +146,17 @@ def test_optional_fields_may_be_left_out() -> None:
     assert plan.services == (Service(code="A1", description="", fee=1_000),)
 
 
+def test_review_quorum_defaults_to_one_and_round_trips() -> None:
+    data = silver_dict()
+    data.pop("review_quorum", None)
+    assert plan_from_dict(data, source="x.yaml").review_quorum == 1
+    assert "review_quorum" not in plan_to_dict(plan_from_dict(data, source="x.yaml"))
+    data["review_quorum"] = 31
+    plan = plan_from_dict(data, source="x.yaml")
+    assert plan.review_quorum == 31
+    assert plan_from_dict(plan_to_dict(plan), source="again.yaml") == plan
+
+
 def test_token_address_is_checksummed() -> None:
     data = silver_dict()
     data["token"] = "0x" + "ab" * 20
@@ -194,6 +205,14 @@ def service_removing(index: int, key: str) -> Mutation:
 
 
 BAD_FIELDS: list[Any] = [
+    pytest.param(setting("review_quorum", 0), "review_quorum", "must be positive",
+                 id="quorum-zero"),
+    pytest.param(setting("review_quorum", 32), "review_quorum", "at most 31 adjudicators",
+                 id="quorum-too-big"),
+    pytest.param(setting("review_quorum", "2"), "review_quorum", "expected a whole number",
+                 id="quorum-text"),
+    pytest.param(setting("review_quorum", True), "review_quorum", "expected a whole number",
+                 id="quorum-bool"),
     pytest.param(setting("id", "SILVER 2027"), "id", "must be 1-32 characters", id="id-space"),
     pytest.param(setting("id", "S" * 33), "id", "must be 1-32 characters", id="id-too-long"),
     pytest.param(setting("id", ""), "id", "must be 1-32 characters", id="id-empty"),
@@ -388,6 +407,7 @@ def test_plan_dataclass_fields_are_as_documented() -> None:
         "id", "name", "token", "effective_date", "benefit_period_days", "deductible",
         "out_of_pocket_max", "coinsurance_bps", "annual_benefit_max", "waiting_period_days",
         "timely_filing_days", "auto_approve_limit", "services", "provider_daily_limit", "payer",
+        "review_quorum",
     ]  # fmt: skip
     assert [f.name for f in dataclasses.fields(Service)] == [
         "code", "description", "fee", "copay", "deductible_applies", "max_units_per_day",

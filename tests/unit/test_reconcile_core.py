@@ -250,6 +250,7 @@ def test_summary_counts_every_result() -> None:
         claim(5, status="pending_review"),
         claim(6, status="queued"),
         claim(7),
+        dataclasses.replace(claim(8, status="queued"), status="voided", voided_from="queued"),
     ]
     ledger = rows(
         ("REC-1", 9_500),
@@ -258,6 +259,7 @@ def test_summary_counts_every_result() -> None:
         ("REC-4", 18_000),
         ("REC-5", 9_500),
         ("REC-6", 9_500),
+        ("REC-8", 9_500),
         ("GONE", 100),
     )
     report = match(settlements(claims), ledger)

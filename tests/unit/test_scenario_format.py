@@ -119,6 +119,10 @@ def test_the_library_covers_what_the_test_team_asked_for() -> None:
         "review",
         "pool-queue",
         "two-insurers",
+        "before-a-claim",
+        "voids",
+        "replacements",
+        "two-person-review",
     } <= names
 
 
@@ -534,3 +538,130 @@ def test_the_docs_example_is_the_quickstart_fixture_word_for_word() -> None:
     page = (ROOT / "docs" / "scenarios.md").read_text()
     example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert example == (ROOT / "fixtures" / "scenarios" / "quickstart.yaml").read_text()
+
+
+# -- steps before and after a claim: eligibility, estimate, void, replace, votes -------------
+
+
+def test_the_new_steps_are_read(tmp_path: Path) -> None:
+    from claimsengine.scenario import EligibilityCheck, Estimate, Replace, Void
+
+    steps = """\
+  - eligibility: {member: M-1, date: 2027-02-01}
+    expect:
+      eligibility: {covered: true, denial: null, deductible_left: "100.00", units_left: {"X": 3}}
+  - estimate:
+      - record_id: E-1
+        member_id: M-1
+        service_date: 2027-02-01
+        lines: [{code: "X", units: 1, billed: "100.00"}]
+    expect: {status: paid}
+  - void: {record: R-1, as: hospital-1}
+    expect: {status: voided, providers: [{provider: H-1, debt: "80.00"}]}
+  - replace:
+      record: R-1
+      with:
+        record_id: R-1A
+        member_id: M-1
+        service_date: 2027-02-01
+        lines: [{code: "X", units: 1, billed: "90.00"}]
+    expect: {status: paid, replaces: R-1, claims: [{record: R-1, replaced_by: R-1A}]}
+  - review: {record: R-1A, decision: approve, as: auditor}
+    expect: {approvals: 1, denials: 0}
+"""
+    scenario = load_scenario(write(tmp_path, PLAN + SUBMIT + steps))
+    eligibility, estimate, void, replace, review = (s.action for s in scenario.steps[1:])
+    assert eligibility == EligibilityCheck("M-1", "P-1", date(2027, 2, 1))
+    assert scenario.steps[1].expect.eligibility is not None
+    assert scenario.steps[1].expect.eligibility.values == {
+        "covered": True,
+        "deductible_left": 10_000,
+    }
+    assert scenario.steps[1].expect.eligibility.units_left == {"X": 3}
+    assert isinstance(estimate, Estimate) and estimate.records[0].record_id == "E-1"
+    assert void == Void("R-1", None, "hospital-1")
+    assert scenario.steps[3].expect.providers[0].values == {"debt": 8_000}
+    assert isinstance(replace, Replace)
+    # The correction takes the replaced claim's plan and provider.
+    assert (replace.record, replace.correction.record_id) == ("R-1", "R-1A")
+    assert (replace.correction.plan_id, replace.correction.provider_id) == ("P-1", "H-1")
+    assert scenario.steps[4].expect.claim is not None
+    assert scenario.steps[4].expect.claim.values == {"status": "paid", "replaces": "R-1"}
+    assert scenario.steps[4].title == "replace R-1 with R-1A"
+    assert isinstance(review, Review) and review.account == "auditor"
+    assert scenario.steps[5].title == "review R-1A as auditor: approve"
+    assert scenario.steps[5].expect.claim is not None
+    assert scenario.steps[5].expect.claim.values == {"approvals": 1, "denials": 0}
+
+
+def test_an_estimated_record_is_not_submitted_for_later_steps(tmp_path: Path) -> None:
+    steps = """\
+  - estimate:
+      - record_id: E-1
+        member_id: M-1
+        service_date: 2027-02-01
+        lines: [{code: "X", units: 1, billed: "100.00"}]
+  - void: {record: E-1}
+"""
+    error = refused(tmp_path, PLAN + SUBMIT + steps)
+    assert error.field == "steps[2].void.record"
+    assert "no step up to here submits record E-1" in error.message
+
+
+@pytest.mark.parametrize(
+    ("step", "field", "message"),
+    [
+        (
+            "  - replace: {record: R-1}\n",
+            "steps[1].replace.with",
+            "is required",
+        ),
+        (
+            "  - replace: {record: R-1, with: {record_id: R-1A, member_id: M-1, lines: []}}\n",
+            "steps[1].replace.with.service_date",
+            "",
+        ),
+        (
+            "  - fund: {amount: \"1.00\"}\n    expect: {eligibility: {covered: true}}\n",
+            "steps[1].expect.eligibility",
+            "only an eligibility step has an answer to check",
+        ),
+        (
+            "  - eligibility: {member: M-1}\n    expect: {eligibility: {denial: \"96\"}}\n",
+            "steps[1].expect.eligibility.denial",
+            "expected 31, 26 or 27",
+        ),
+        (
+            "  - void: {record: R-1}\n    expect: {already_submitted: true}\n",
+            "steps[1].expect.already_submitted",
+            "only a submit or replace sends records",
+        ),
+        (
+            "  - void: {record: R-1}\n    expect: {providers: [{provider: H-9}]}\n",
+            "steps[1].expect.providers[0].provider",
+            "provider H-9 is not registered in P-1",
+        ),
+        (
+            "  - review: {record: R-1, decision: approve}\n    expect: {approvals: -1}\n",
+            "steps[1].expect.approvals",
+            "must be at least 0",
+        ),
+    ],
+)
+def test_bad_new_steps_are_named(tmp_path: Path, step: str, field: str, message: str) -> None:
+    error = refused(tmp_path, PLAN + SUBMIT + step)
+    assert error.field == field
+    assert message in error.message
+
+
+def test_several_adjudicators(tmp_path: Path) -> None:
+    text = PLAN.replace("    services:", "    adjudicators: [adjudicator, auditor]\n    services:")
+    scenario = load_scenario(write(tmp_path, text + SUBMIT))
+    (setup,) = scenario.plans
+    assert (setup.adjudicator, setup.more_adjudicators) == ("adjudicator", ("auditor",))
+    both = PLAN.replace(
+        "    services:", "    adjudicator: auditor\n    adjudicators: [adjudicator]\n    services:"
+    )
+    assert "give adjudicator or adjudicators, not both" in str(refused(tmp_path, both + SUBMIT))
+    twice = PLAN.replace("    services:", "    adjudicators: [auditor, auditor]\n    services:")
+    assert "lists an account twice" in str(refused(tmp_path, twice + SUBMIT))

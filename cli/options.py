@@ -1,0 +1,174 @@
+"""The options of `claims`: the global ones, and those commands share.
+
+- ``App`` holds the global options (``--state``, ``--rpc``, ``--as``, ``--json``) and opens
+  the workspace lazily, on first use, so that ``--help`` and commands that fail on their
+  arguments never import the chain. ``App.emit`` prints JSON with ``--json``, else calls a
+  renderer (render.py) that draws tables for people.
+- ``json_option`` and ``record_path_options``: options several commands declare alike.
+- ``AMOUNT`` and ``DATE``: parameter types for money ("50000.00" -> int cents) and days.
+
+Heavy modules (web3, py-evm, vyper) are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from claimsengine.cli.render import console
+from claimsengine.errors import InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from claimsengine.workspace import Workspace
+
+__all__ = [
+    "AMOUNT",
+    "DATE",
+    "App",
+    "json_option",
+    "pass_app",
+    "record_path_options",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Shown in the "waiting" line when another command holds the embedded chain.
+WAIT_MESSAGE = "waiting for another claims command to finish (the state in {state} is in use)..."
+
+
+# -- the global options -----------------------------------------------------------------------
+
+
+@dataclass
+class App:
+    """The global options of one `claims` run, and the workspace it opens (once)."""
+
+    state: Path = Path(".claims")
+    rpc: str | None = None
+    as_account: str | None = None
+    json_output: bool = False
+    _workspace: Workspace | None = field(default=None, repr=False)
+
+    def workspace(self, *, create: bool = False) -> Workspace:
+        """The workspace: the embedded chain in ``--state``, or the node at ``--rpc``.
+
+        If another command holds the embedded chain, say so on stderr and wait for it."""
+        if self._workspace is None:
+            from claimsengine.workspace import Workspace
+
+            self._workspace = Workspace.open(
+                self.state, rpc=self.rpc, create=create, on_wait=self._waiting
+            )
+        return self._workspace
+
+    def _waiting(self) -> None:
+        click.echo(WAIT_MESSAGE.format(state=self.state), err=True)
+
+    def account(self, default: str) -> str:
+        """The account to act as: ``--as``, else the command's usual party."""
+        return self.as_account or default
+
+    def close(self) -> None:
+        if self._workspace is not None:
+            self._workspace.close()
+            self._workspace = None
+
+    def emit(self, data: Any, render: Callable[[Console], None]) -> None:
+        """``--json``: the data as JSON on stdout. Otherwise: ``render`` draws it for people."""
+        if self.json_output:
+            click.echo(json.dumps(data, indent=2))
+        else:
+            render(console())
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+# -- options commands share ------------------------------------------------------------------
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(App).json_output = True
+
+
+def record_path_options(command: F) -> F:
+    """PATH... of treatment records, with ``--plan`` and ``--provider`` for records that name
+    none: the input of every command that reads records as ``submit`` does."""
+    command = click.option(
+        "--provider",
+        "provider_id",
+        metavar="PROVIDER_ID",
+        help="Provider of records that name none (such as Synthea's FHIR bundles).",
+    )(command)
+    command = click.option(
+        "--plan", "plan_id", metavar="PLAN_ID", help="Plan of records that name none."
+    )(command)
+    return click.argument(
+        "paths",
+        metavar="PATH...",
+        nargs=-1,
+        required=True,
+        type=click.Path(exists=True, path_type=Path),
+    )(command)
+
+
+def json_option(command: F) -> F:
+    """A hidden ``--json`` on the command itself, so ``claims status 4 --json`` works too."""
+    return click.option(
+        "--json",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        hidden=True,
+        callback=_set_json,
+    )(command)
+
+
+# -- option types -----------------------------------------------------------------------------
+
+
+class AmountType(click.ParamType):
+    """A money amount as a decimal string ("50000.00"), converted to int cents."""
+
+    name = "amount"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        from claimsengine.money import parse_amount
+
+        label = (param.human_readable_name if param else None) or "amount"
+        try:
+            return parse_amount(str(value), field=label)
+        except InputError as error:
+            self.fail(f"{error.message}; write it like 50000.00 (at most 2 decimals)", param, ctx)
+
+
+class DateType(click.ParamType):
+    """A calendar date, YYYY-MM-DD."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        from claimsengine.days import parse_date
+
+        label = (param.human_readable_name if param else None) or "date"
+        try:
+            return parse_date(str(value), field=label)
+        except InputError as error:
+            self.fail(error.message, param, ctx)
+
+
+AMOUNT = AmountType()
+DATE = DateType()
