@@ -69,6 +69,7 @@ from claimsengine.workspace import Workspace
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "MemberCheck",
     "Progress",
     "SetAside",
     "SubmitInterrupted",
@@ -200,13 +201,18 @@ def check_paths(
     default_plan: str | None = None,
     default_provider: str | None = None,
     as_account: str | None = None,
+    members: MemberCheck | None = None,
 ) -> LoadResult:
     """Read the records in ``paths`` and check them as ``submit`` does before sending:
-    the records that may go, and those set aside with their errors. Reads the chain only."""
+    the records that may go, and those set aside with their errors. Reads the chain only.
+    ``members`` is a check kept from earlier files of the same run (a new one if None)."""
     loaded = load_paths(paths, default_plan=default_plan, default_provider=default_provider)
     known_plans = _known_plans(workspace, loaded)
     loaded = _check_keys(workspace, loaded, known_plans)
-    checked = check_context(loaded, known_plans, _MemberCheck(workspace))
+    if members is None:
+        members = MemberCheck(workspace)
+    members.forget_refusals()
+    checked = check_context(loaded, known_plans, members)
     if as_account is not None:
         checked = _check_sender(workspace, checked, as_account)
     return checked
@@ -223,6 +229,7 @@ def submit_paths(
     progress: Progress | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     replaces: int | None = None,
+    members: MemberCheck | None = None,
 ) -> SubmitReport:
     """Submit every record in ``paths`` (files or folders) and report what happened.
 
@@ -234,7 +241,8 @@ def submit_paths(
     Bad records are set aside in ``quarantine_dir`` (default ``<state>/quarantine``) and
     listed in the report; they never stop the good ones. A path that does not exist raises
     ``InputError`` before anything is done. A chain failure that retries cannot cure raises
-    ``SubmitInterrupted``.
+    ``SubmitInterrupted``. ``members``: a ``MemberCheck`` shared by a run's files, so that
+    each enrolled member is read from the chain once per benefit period, not once per file.
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
@@ -251,6 +259,7 @@ def submit_paths(
         default_plan=default_plan,
         default_provider=default_provider,
         as_account=as_account,
+        members=members,
     )
     found = len(checked.records) + len(checked.rejected)
     if replaces is not None and found != 1:
@@ -667,26 +676,39 @@ def _check_sender(workspace: Workspace, checked: LoadResult, as_account: str) ->
     return result
 
 
-class _MemberCheck:
+class MemberCheck:
     """Whether a member is enrolled in the benefit period of a service day: the plan's
     enrolment of their pseudonym of that period is on-chain.
 
-    One call per (plan, member, period), however many records the member has.
+    One call per (plan, member, period), however many records and files the member has.
+    An enrolment is never withdrawn on-chain (``enroll`` only sets or moves its dates), so
+    a yes is kept for as long as the check is: a run that submits many files (a simulated
+    year's weekly rounds) passes one check to every ``submit_paths`` and reads each member
+    once per period. A no is kept only until the next ``check_paths``, since the member
+    may be enrolled (or renewed) between two files.
     """
 
     def __init__(self, workspace: Workspace) -> None:
         self._workspace = workspace
-        self._known: dict[tuple[str, str, int], bool] = {}
+        self._enrolled: set[tuple[str, str, int]] = set()
+        self._refused: set[tuple[str, str, int]] = set()
+
+    def forget_refusals(self) -> None:
+        """Ask the chain again about members it said were not enrolled."""
+        self._refused.clear()
 
     def __call__(self, plan_id: str, member_id: str, service_day: int) -> bool:
         workspace = self._workspace
         period = workspace.periods(plan_id).of(service_day)
         key = (plan_id, member_id, period)
-        if key not in self._known:
-            pseudonym = workspace.pseudonym(plan_id, member_id, period)
-            enrolled, _start, _end = workspace.engine.member(plan_id, pseudonym)
-            self._known[key] = enrolled
-        return self._known[key]
+        if key in self._enrolled:
+            return True
+        if key in self._refused:
+            return False
+        pseudonym = workspace.pseudonym(plan_id, member_id, period)
+        enrolled, _start, _end = workspace.engine.member(plan_id, pseudonym)
+        (self._enrolled if enrolled else self._refused).add(key)
+        return enrolled
 
 
 class _QuarantineFolder:

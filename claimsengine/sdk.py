@@ -957,21 +957,45 @@ class AdjudicatorClient(Party):
 
     def queue(self, plan_id: str | None = None) -> list[ClaimResult]:
         """The claims pending review, oldest first, each with its votes so far in
-        `result.review` (the plan's quorum, the approvals and denials, and who voted)."""
-        engine = self.engine
-        topics: list[bytes | None] = [None, text_to_bytes32(plan_id)] if plan_id else []
-        waiting = []
-        quorums: dict[str, int] = {}
-        for event in engine.events("ClaimPendingReview", *topics):
-            claim_id = int(event.args["claim_id"])
-            if engine.events("ClaimReviewed", claim_id.to_bytes(32, "big")):
-                continue  # decided
+        `result.review` (the plan's quorum, the approvals and denials, and who voted).
+
+        Read from what is pending now: the client keeps the claims it found waiting and,
+        on each call, reads only the events of the blocks mined since the last one (a
+        claim sent to review, a claim decided), then each waiting claim's result. A long
+        run that works the queue every week (a simulated year) so does not read the
+        year's history again every week; a new client reads it once, from the index."""
+        waiting = self._pending_reviews(plan_id)
+        quorums: dict[str, int] = self.__dict__.setdefault("_quorums", {})
+        results = []
+        for claim_id in list(waiting):
             result = claim_result(self.workspace, claim_id)
             if result.status != "pending_review":
-                continue  # voided by its provider while it waited
+                del waiting[claim_id]  # voided by its provider while it waited
+                continue
             if result.plan_id not in quorums:
                 quorums[result.plan_id] = review_quorum(self.workspace, result.plan_id)
-            waiting.append(with_quorum(result, quorums[result.plan_id]))
+            results.append(with_quorum(result, quorums[result.plan_id]))
+        return results
+
+    def _pending_reviews(self, plan_id: str | None) -> dict[int, None]:
+        """The ids of the claims (of ``plan_id``, or of every plan) waiting for review, in
+        the order they were sent to it, brought up to the chain's head."""
+        seen: dict[str | None, tuple[int, dict[int, None]]]
+        seen = self.__dict__.setdefault("_review_scans", {})
+        head = self.workspace.chain.block_number()
+        start, waiting = seen.get(plan_id, (0, {}))
+        if head < start - 1:  # the chain went back (a command rolled back): read it again
+            start, waiting = 0, {}
+        engine = self.engine
+        topics: list[bytes | None] = [None, text_to_bytes32(plan_id)] if plan_id else []
+        # Events of blocks after `head` (a node that mines meanwhile) are read now and
+        # again next time: a claim's decision follows its referral, so reading both twice
+        # gives the same set.
+        for event in engine.events("ClaimPendingReview", *topics, from_block=start):
+            waiting[int(event.args["claim_id"])] = None
+        for event in engine.events("ClaimReviewed", *topics, from_block=start):
+            waiting.pop(int(event.args["claim_id"]), None)
+        seen[plan_id] = (head + 1, waiting)
         return waiting
 
     def review(

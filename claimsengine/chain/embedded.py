@@ -50,6 +50,7 @@ from eth_keys.datatypes import PrivateKey
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import ValidationError, keccak, to_canonical_address, to_checksum_address
 
+from claimsengine.chain import node_cache
 from claimsengine.chain.base import (
     DEV_ALIASES,
     Chain,
@@ -112,9 +113,11 @@ _INDEX_SCHEMA = (
 
 def _interpreter() -> type[VirtualMachineAPI]:
     """The fast opcode loop (fast_evm.py) unless CLAIMS_EVM=reference asks for py-evm's own:
-    both give identical blocks (tests/unit/test_fast_evm.py checks it)."""
+    both give identical blocks (tests/unit/test_fast_evm.py checks it). The fast loop comes
+    with the trie's decoded-node cache (node_cache.py)."""
     if os.environ.get("CLAIMS_EVM", "").strip().lower() == "reference":
         return PragueVM
+    node_cache.install()
     return FastPragueVM
 
 

@@ -20,10 +20,10 @@ the same population, byte for byte.
 4. the insurer tops the pool up when it runs short or claims queue, and anyone settles;
 5. the pool is sampled after each step.
 
-At the end the hospitals reconcile their ledgers with ``reconcile.reconcile``. The report gives
-throughput (claims per second of submission), gas per claim, the mix of statuses and
-denial reasons, the total paid, and the pool over time; ``write_chart`` draws the pool's
-balance and the amounts paid per chain day to a PNG.
+At the end the hospitals reconcile their ledgers with ``reconcile.reconcile``. The report
+gives throughput (claims per second of the whole run, and of submission alone), gas per
+claim, the mix of statuses and denial reasons, the total paid, and the pool over time;
+``write_chart`` draws the pool's balance and the amounts paid per chain day to a PNG.
 
 From the command line: ``claims simulate --generate --members 200 --claims 2000 --seed 7``.
 

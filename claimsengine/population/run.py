@@ -14,7 +14,7 @@ import random
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from claimsengine.engine import PoolState
 from claimsengine.history import plan_claim_events
 from claimsengine.money import format_cents
 from claimsengine.onboarding import PlanOnboarding, ProviderEntry, onboard
-from claimsengine.orchestrator import submit_paths
+from claimsengine.orchestrator import MemberCheck, submit_paths
 from claimsengine.population.generate import PLAN_ID, YEAR_END, YEAR_START, Population
 from claimsengine.population.report import PoolSample, PopulationReport, write_chart
 from claimsengine.reconcile import claim_status, reconcile
@@ -48,6 +48,7 @@ def run_population(
     chart: bool = True,
     initial_funding_share: float = 0.05,
     round_days: int = ROUND_DAYS,
+    advance: Callable[[int], None] | None = None,
 ) -> PopulationReport:
     """Run a population end to end and report on it (see the package docstring).
 
@@ -55,6 +56,8 @@ def run_population(
     ``rpc`` runs against a node instead. Record files, quarantine, ledgers, report.json and
     the chart go to ``out_dir`` (default: a new temporary folder, left in place).
     ``round_days`` is the time between submission rounds (a week; tests use longer ones).
+    ``advance(n)`` is called after each round with the number of records it took, so the
+    calls add up to the records generated (a progress bar's step).
     """
     began = time.perf_counter()
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="population-"))
@@ -76,6 +79,8 @@ def run_population(
         weekly_budget = max(100_000, expected // max(1, len(rounds)))
         for number, (day, indexes) in enumerate(rounds, start=1):
             year.play_round(number, day, indexes, weekly_budget)
+            if advance is not None:
+                advance(len(indexes))
         year.close_books()
     report.wall_seconds = time.perf_counter() - began
     if chart:
@@ -107,6 +112,8 @@ class _Year:
         self.out = out
         self.insurer = InsurerClient(workspace, "insurer")
         self.adjudicator = AdjudicatorClient(workspace, "adjudicator")
+        # Every round's files share one check: each member is read once per period.
+        self.members = MemberCheck(workspace)
         self.submitted: dict[str, ClaimResult] = {}
         self.submission_txs: set[str] = set()
         self.paid_blocks: list[tuple[int, int]] = []  # (first block of a round, its day)
@@ -151,7 +158,12 @@ class _Year:
         """Submit every record file of the round, as ``claims submit`` does, and count."""
         report = self.report
         begin = time.perf_counter()
-        submitted = submit_paths(self.workspace, [folder], quarantine_dir=self.out / "quarantine")
+        submitted = submit_paths(
+            self.workspace,
+            [folder],
+            quarantine_dir=self.out / "quarantine",
+            members=self.members,
+        )
         report.submit_seconds += time.perf_counter() - begin
         report.set_aside += len(submitted.set_aside)
         for entry_aside in submitted.set_aside:

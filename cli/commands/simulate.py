@@ -22,6 +22,7 @@ import click
 
 from claimsengine.cli.abort import OneLineUsageError
 from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.render import progress
 from claimsengine.errors import ClaimsError
 
 if TYPE_CHECKING:
@@ -202,21 +203,21 @@ def _generate(
 ) -> None:
     """Population mode, done by ``claimsengine.population``:
     ``generate_population(members, claims, seed)`` then ``run_population(population,
-    rpc=...)``, whose report has ``to_json()`` and ``check()`` (the identities its counts
-    must satisfy; any problem fails the command)."""
+    rpc=..., advance=...)`` under a progress bar, whose report has ``to_json()`` and
+    ``check()`` (the identities its counts must satisfy; any problem fails the command)."""
     if junit_path is not None:
         raise OneLineUsageError(
             "--junit applies to scenario files, not to --generate", click.get_current_context()
         )
     generate, run = _population()
-    report: Any = run(
-        generate(
-            members if members is not None else DEFAULT_MEMBERS,
-            claims if claims is not None else DEFAULT_CLAIMS,
-            seed if seed is not None else DEFAULT_SEED,
-        ),
-        rpc=app.rpc,
+    generated: Any = generate(
+        members if members is not None else DEFAULT_MEMBERS,
+        claims if claims is not None else DEFAULT_CLAIMS,
+        seed if seed is not None else DEFAULT_SEED,
     )
+    # On a terminal, a bar on stderr counts the records as the weekly rounds take them.
+    with progress("Simulating the plan year", len(generated.records)) as advance:
+        report: Any = run(generated, rpc=app.rpc, advance=advance)
     data: dict[str, Any] = report.to_json()
 
     def render(_console: Any) -> None:

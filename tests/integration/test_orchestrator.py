@@ -20,8 +20,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from claimsengine.days import day_of_timestamp, to_day
+from claimsengine.engine import Engine
 from claimsengine.members import Member, load_members
-from claimsengine.orchestrator import SubmitReport, submit_paths
+from claimsengine.orchestrator import MemberCheck, SubmitReport, submit_paths
 from claimsengine.plan import Plan, load_plan, plan_from_dict, plan_to_dict
 from claimsengine.records import load_paths
 from claimsengine.sdk import InsurerClient
@@ -388,6 +389,45 @@ def test_running_twice_submits_nothing_twice(workspace: Workspace, tmp_path: Pat
     # The bad records are reported again, but not copied into the quarantine twice.
     assert len(second.set_aside) == len(first.set_aside)
     assert sorted(p.name for p in (workspace.state_dir / "quarantine").iterdir()) == quarantined
+
+
+def test_a_shared_member_check_reads_each_member_once_per_period_across_files(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[bytes] = []
+    member = Engine.member
+
+    def counted(engine: Engine, plan_id: str, pseudonym: bytes) -> tuple[bool, int, int | None]:
+        read.append(pseudonym)
+        return member(engine, plan_id, pseudonym)
+
+    monkeypatch.setattr(Engine, "member", counted)
+    check = MemberCheck(workspace)
+    # Week 1: M-0001 twice and M-0002 once (all in 2027's period), and M-0099, not enrolled.
+    week1 = [
+        record("W1-A"),
+        record("W1-B", service_date="2027-03-15"),
+        record("W1-C", member_id="M-0002"),
+        record("W1-D", member_id="M-0099"),
+    ]
+    first = submit_paths(workspace, [write_json(tmp_path / "w1.json", week1)], members=check)
+    assert first.submitted == 3 and len(first.set_aside) == 1
+    assert "'M-0099' is not enrolled" in str(first.set_aside[0].error)
+    assert len(read) == 3  # M-0001, M-0002, M-0099: one read each
+
+    # Between the files the insurer enrols M-0099.
+    with workspace.command():
+        InsurerClient(workspace, "insurer").enroll(PLAN, [Member("M-0099", date(2027, 1, 1), None)])
+    week2 = [
+        record("W2-A", service_date="2027-03-16"),
+        record("W2-B", member_id="M-0002", service_date="2027-03-16"),
+        record("W2-C", member_id="M-0099", service_date="2027-03-16"),
+    ]
+    second = submit_paths(workspace, [write_json(tmp_path / "w2.json", week2)], members=check)
+    # The enrolled members are not read again; the refusal is asked again, and now holds.
+    assert second.submitted == 3 and not second.set_aside
+    march = to_day(date(2027, 3, 16))
+    assert len(read) == 4 and read[-1] == workspace.pseudonym_on(PLAN, "M-0099", march)
 
 
 def test_a_changed_record_under_a_used_id_is_refused_across_runs(

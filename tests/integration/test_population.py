@@ -26,7 +26,15 @@ ROUND_DAYS = 91
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[PopulationReport, ...]:
+def steps() -> list[int]:
+    """What the first run passed to its ``advance`` callback, round by round."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def two_runs(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[int]
+) -> tuple[PopulationReport, ...]:
     """The same seed, run twice on two fresh embedded chains."""
     reports = []
     for name in ("first", "second"):
@@ -38,6 +46,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[PopulationReport
                 state_dir=folder / "state",
                 out_dir=folder / "out",
                 round_days=ROUND_DAYS,
+                advance=steps.append if name == "first" else None,
             )
         )
     return tuple(reports)
@@ -141,6 +150,32 @@ def test_the_report_json_is_complete(two_runs: tuple[PopulationReport, ...]) -> 
         assert "not" in reconciliation["reason"]
     written = Path(data["chart"]).parent / "report.json"
     assert load_json_text(written.read_text())["seed"] == SEED
+
+
+def test_throughput_is_stated_for_the_whole_run_and_for_submission(
+    two_runs: tuple[PopulationReport, ...],
+) -> None:
+    report = two_runs[0]
+    throughput = report.to_json()["throughput"]
+    # The whole run (set-up, rounds, reviews, settlement, reconciliation) takes longer
+    # than its submissions, so its rate is the lower one.
+    assert report.wall_seconds > report.submit_seconds > 0
+    assert throughput["claims_per_second"] == round(report.submitted / report.wall_seconds, 1)
+    assert throughput["wall_seconds"] == round(report.wall_seconds, 2)
+    assert throughput["submit_claims_per_second"] == round(
+        report.submitted / report.submit_seconds, 1
+    )
+    assert throughput["submit_seconds"] == round(report.submit_seconds, 2)
+    assert report.claims_per_second < report.submit_claims_per_second
+
+
+def test_progress_advances_once_a_round_up_to_every_record_generated(
+    two_runs: tuple[PopulationReport, ...], steps: list[int]
+) -> None:
+    # Quarterly rounds over a plan year: at most five of them (the last one may be cut at
+    # the year's end), each advancing by the records it took; together, all of them.
+    assert 1 < len(steps) <= 5 and all(step > 0 for step in steps)
+    assert sum(steps) == two_runs[0].generated == CLAIMS
 
 
 def test_the_chart_is_a_valid_png(two_runs: tuple[PopulationReport, ...]) -> None:

@@ -9,6 +9,7 @@ import sys
 import time
 import types
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -237,16 +238,25 @@ class FakeReport:
         return self.problems
 
 
+@pytest.mark.parametrize("terminal", [False, True])
 @pytest.mark.parametrize("problems", [[], ["statuses do not add up"]])
-def test_generate_runs_the_population(monkeypatch: pytest.MonkeyPatch, problems: list[str]) -> None:
+def test_generate_runs_the_population(
+    monkeypatch: pytest.MonkeyPatch, problems: list[str], terminal: bool
+) -> None:
+    if terminal:  # rich then draws as on a terminal
+        monkeypatch.setenv("FORCE_COLOR", "1")
     calls: list[tuple[object, ...]] = []
+    population = types.SimpleNamespace(records=[{}] * 4)
 
-    def generate_population(*args: object) -> str:
+    def generate_population(*args: object) -> object:
         calls.append(args)
-        return "population"
+        return population
 
-    def run_population(population: object, *, rpc: str | None) -> FakeReport:
-        calls.append((population, rpc))
+    def run_population(
+        generated: object, *, rpc: str | None, advance: Callable[[int], None]
+    ) -> FakeReport:
+        calls.append((generated, rpc))
+        advance(4)
         return FakeReport(problems)
 
     module = types.ModuleType("claimsengine.population")
@@ -254,8 +264,10 @@ def test_generate_runs_the_population(monkeypatch: pytest.MonkeyPatch, problems:
     module.run_population = run_population  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "claimsengine.population", module)
     result = claims("simulate", "--generate", "--members", "7", "--seed", "9")
-    assert calls == [(7, 2000, 9), ("population", None)]
+    assert calls == [(7, 2000, 9), (population, None)]
     assert result.stdout == 'seed: 9\nrecords: {"generated": 4}\n'
+    # The progress bar goes to stderr, and only on a terminal.
+    assert ("Simulating the plan year" in result.stderr) is terminal
     if problems:
         assert result.exit_code == 1
         assert "the population's counts do not add up: statuses do not add up" in result.stderr

@@ -35,6 +35,7 @@ import pytest
 
 from claimsengine import faults
 from claimsengine.days import to_day
+from claimsengine.engine import Engine
 from claimsengine.errors import ClaimsError, RecordError
 from claimsengine.journal import PREPARED
 from claimsengine.members import load_members
@@ -174,6 +175,38 @@ def test_a_claim_in_review_is_voided_without_debt_and_leaves_the_queue(
     assert workspace.engine.provider_info(PLAN, "HOSP-A").debt == 0
     report = member_accumulators(workspace, PLAN, "M-0002", date(2027, 6, 1))
     assert (report.deductible_met, report.oop_met, report.benefit_used) == (0, 0, 0)
+
+
+def test_the_queue_reads_only_the_blocks_since_its_last_look(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[tuple[str, int]] = []
+    read_events = Engine.events
+
+    def counted(engine: Engine, name: str, *topics: Any, from_block: int = 0) -> Any:
+        # Scans (not filtered by claim id; a claim's own result reads its events by id).
+        if name in ("ClaimPendingReview", "ClaimReviewed") and not (topics and topics[0]):
+            reads.append((name, from_block))
+        return read_events(engine, name, *topics, from_block=from_block)
+
+    monkeypatch.setattr(Engine, "events", counted)
+    adjudicator = AdjudicatorClient(workspace, "adjudicator")
+    assert [c.claim_id for c in adjudicator.queue()] == [2, 4]  # every plan, oldest first
+    assert reads == [("ClaimPendingReview", 0), ("ClaimReviewed", 0)]
+
+    # Claim 2 is denied, and a knee replacement of M-0004 goes to review (claim 5).
+    after = workspace.chain.block_number() + 1
+    with workspace.command():
+        adjudicator.deny(2)
+        HospitalClient(workspace).submit_many(
+            [treatment(record("V-4", "M-0004", KNEE, prior_auth="PA-4"))]
+        )
+    reads.clear()
+    assert [c.claim_id for c in adjudicator.queue()] == [4, 5]
+    # Only the blocks mined since the last look were read.
+    assert reads == [("ClaimPendingReview", after), ("ClaimReviewed", after)]
+    # A new client, reading the whole history, sees the same queue.
+    assert AdjudicatorClient(workspace, "auditor").queue() == adjudicator.queue()
 
 
 def test_a_denied_claim_cannot_be_voided(workspace: Workspace) -> None:

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,3 +94,39 @@ def test_fast_loop_gives_the_same_blocks_as_py_evm(tmp_path: Path) -> None:
     assert fast["refused"] == reference["refused"] == "transaction reverted: claims: duplicate"
     assert fast["statuses"] == reference["statuses"]
     assert {"paid", "denied", "pending_review"} <= set(reference["statuses"])  # type: ignore[arg-type]
+
+
+def test_the_decoded_node_cache_hands_out_copies_the_trie_may_edit() -> None:
+    from trie import HexaryTrie
+    from trie.constants import BLANK_NODE, BLANK_NODE_HASH
+    from trie.utils.nodes import decode_node
+
+    from claimsengine.chain import node_cache
+
+    class Plain(HexaryTrie):  # type: ignore[misc]
+        """py-evm's decoding every time, as without the cache."""
+
+        def get_node(self, node_hash: Any) -> Any:
+            if node_hash in (BLANK_NODE, BLANK_NODE_HASH):
+                return BLANK_NODE
+            if len(node_hash) < 32:
+                return decode_node(node_hash)
+            return decode_node(self.db[node_hash])
+
+    node_cache.install()
+    keys = [bytes([n * 6]) * 32 for n in range(40)]  # first bytes differ: a branch at the root
+    cached, plain = HexaryTrie({}), Plain({})
+    for trie in (cached, plain):
+        for n, key in enumerate(keys):
+            trie[key] = b"value %d" % n
+    first = cached.get_node(cached.root_hash)
+    assert isinstance(first, list) and len(first) == 17
+    first[0] = b"edited in place"
+    assert cached.get_node(cached.root_hash) != first  # the kept node was not touched
+    # Edits through the cache give the roots and values that plain decoding gives.
+    for trie in (cached, plain):
+        trie[keys[3]] = b"changed"
+        trie[b"\x01" * 32] = b"one more"
+        del trie[keys[7]]
+    assert cached.root_hash == plain.root_hash
+    assert [cached.get(k) for k in keys] == [plain.get(k) for k in keys]
