@@ -139,23 +139,43 @@ def reinstate(app: App, plan_id: str, provider_id: str) -> None:
 @json_option
 @pass_app
 def list_providers(app: App, plan_id: str) -> None:
-    """List the hospitals registered for PLAN_ID, as the chain's events left them.
+    """List the hospitals registered for PLAN_ID, as the chain's events left them, with
+    each one's credit (payments the token refused, to collect) and debt (voided paid
+    claims, kept back from its next payments from the plan).
 
     \b
     Example:
       claims provider list SILVER-2027
     """
+    from claimsengine.money import format_cents
+
     workspace = app.workspace()
     with workspace.command():
         workspace.plan(plan_id)
         providers = workspace.providers(plan_id)
-    data = [_provider_json(plan_id, info) for info in providers.values()]
+        money = {pid: workspace.engine.provider_info(plan_id, pid) for pid in providers}
+    data = [
+        {
+            **_provider_json(plan_id, info),
+            "credit": format_cents(money[pid].credit),
+            "debt": format_cents(money[pid].debt),
+        }
+        for pid, info in providers.items()
+    ]
 
     def render(console: Any) -> None:
-        rows = table("provider", "account", "payout", "active", title=f"Providers of {plan_id}")
-        for info in providers.values():
+        rows = table(
+            "provider", "account", "payout", "active", "credit", "debt",
+            title=f"Providers of {plan_id}", right=("credit", "debt"),
+        )  # fmt: skip
+        for pid, info in providers.items():
             rows.add_row(
-                info.provider_id, info.account, info.payout, "yes" if info.active else "no"
+                info.provider_id,
+                info.account,
+                info.payout,
+                "yes" if info.active else "no",
+                format_cents(money[pid].credit),
+                format_cents(money[pid].debt),
             )
         console.print(rows)
 
@@ -183,6 +203,7 @@ def _provider_money_json(plan_id: str, provider_id: str, state: ProviderState) -
         "payout": state.payout,
         "active": state.active,
         "credit": format_cents(state.credit),
+        "debt": format_cents(state.debt),
     }
 
 

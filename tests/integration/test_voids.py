@@ -426,6 +426,22 @@ def test_claims_void_prints_the_claim_its_gas_and_the_debt(state: Path) -> None:
     assert data["status"] == "voided" and data["transactions"]["voided"].startswith("0x")
 
 
+def test_claims_provider_list_shows_the_debt_of_a_voided_paid_claim(state: Path) -> None:
+    def hosp_a() -> dict[str, Any]:
+        rows = claims_json(state, "provider", "list", "SILVER-2027")
+        return next(row for row in rows if row["provider_id"] == "HOSP-A")
+
+    before = hosp_a()
+    assert (before["credit"], before["debt"]) == ("0.00", "0.00")
+    claims(state, "void", "1")
+    # Claim 1 (V-1) was paid 95.00 (99213: allowed 120.00 less the 25.00 copay): once voided,
+    # HOSP-A owes the plan that much, and nothing is credited to it.
+    after = hosp_a()
+    assert (after["credit"], after["debt"]) == ("0.00", "95.00")
+    table = claims(state, "provider", "list", "SILVER-2027").stdout
+    assert "debt" in table and "95.00" in table
+
+
 def test_claims_void_again_sends_nothing(state: Path) -> None:
     first = claims_json(state, "void", "1")
     again = claims(state, "void", "1").stdout
