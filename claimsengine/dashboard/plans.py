@@ -51,6 +51,7 @@ def _plan_card(plan: PlanView, today: int) -> Markup:
         ("annual benefit maximum", _limit(terms.annual_benefit_max)),
         ("coinsurance", f"{terms.coinsurance_bps / 100:g}%"),
         ("auto-approve up to", cents(terms.auto_approve_limit)),
+        ("review quorum", _quorum(terms.review_quorum)),
         ("provider daily limit", _limit(terms.provider_daily_limit)),
     ]
     chart = pool_chart(
@@ -89,3 +90,8 @@ def _plan_card(plan: PlanView, today: int) -> Markup:
 
 def _limit(value: int | None) -> str:
     return "none" if value is None else cents(value)
+
+
+def _quorum(quorum: int) -> str:
+    """How many adjudicators decide a claim in review."""
+    return "1 adjudicator" if quorum == 1 else f"{quorum} adjudicators"

@@ -50,6 +50,7 @@ class PlanTerms:
     coinsurance_bps: int
     auto_approve_limit: int
     provider_daily_limit: int | None
+    review_quorum: int = 1
 
     @classmethod
     def from_event(cls, args: Mapping[str, Any]) -> PlanTerms:
@@ -68,6 +69,7 @@ class PlanTerms:
             provider_daily_limit=(
                 int(args["provider_daily_limit"]) if args["has_provider_daily_limit"] else None
             ),
+            review_quorum=int(args.get("review_quorum", 1)),
         )
 
     def period_start(self, today: int) -> int:

@@ -69,6 +69,8 @@ def test_plans_page_shows_the_pool_as_claims_pool_says(
     # fixtures/plans/silver.yaml: deductible 1000.00, coinsurance 20%.
     assert terms["deductible"] == "1000.00"
     assert terms["coinsurance"] == "20%"
+    # The demo deploys it with a two-person review (review_quorum 2).
+    assert terms["review quorum"] == "2 adjudicators"
     card = page.locator(f"section[aria-labelledby='plan-{PLAN}']")
     assert card.locator("figure svg").count() == 1
     # Three chain days moved the pool: the demo (07-01), the withdrawal (07-04), the top-up
