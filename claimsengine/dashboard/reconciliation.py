@@ -170,15 +170,9 @@ def _report(report: ReconciliationReport, plan_id: str, source: Mapping[str, obj
         [(result.replace("_", " "), count) for result, count in report.summary.items()],
         dl_id="summary",
     )
-    records = list(report.records)
-    more = ""
-    if len(records) > RECORD_ROWS_SHOWN:
-        unmatched = [r for r in records if r.result != "matched"]
-        more = (
-            f"{len(records)} records: showing {min(len(unmatched), RECORD_ROWS_SHOWN)} of the "
-            f"{len(unmatched)} that are not matched; the CSV download has them all."
-        )
-        records = unmatched[:RECORD_ROWS_SHOWN]
+    records, more = report.records_to_read(RECORD_ROWS_SHOWN)
+    if more:
+        more += "; the CSV download has them all."
     record_table = table(
         ["record", "provider", "result", "expected", "plan paid", "paid", "difference",
          "claim", "reasons"],

@@ -232,6 +232,19 @@ class ReconciliationReport:
     def today_date(self) -> date:
         return from_day(self.today)
 
+    def records_to_read(self, limit: int) -> tuple[list[RecordResult], str]:
+        """The records a person reads: all of them, or, past ``limit`` records, the first
+        ``limit`` of those not matched, with a note saying how many of how many are shown
+        ("" when all are)."""
+        if len(self.records) <= limit:
+            return list(self.records), ""
+        unmatched = [r for r in self.records if r.result != "matched"]
+        note = (
+            f"{len(self.records)} records: showing {min(len(unmatched), limit)} of the "
+            f"{len(unmatched)} that are not matched"
+        )
+        return unmatched[:limit], note
+
     def record_id_of(self, claim: OnChainClaim) -> str | None:
         return self.record_ids.get(claim.commitment)
 

@@ -202,15 +202,9 @@ def _cents(value: int | None) -> str:
 
 def _render_records(console: Any, report: ReconciliationReport) -> None:
     """The records' table: all of them, or, past RECORD_ROWS_SHOWN, those not matched."""
-    records = list(report.records)
-    note = ""
-    if len(records) > RECORD_ROWS_SHOWN:
-        unmatched = [r for r in records if r.result != "matched"]
-        note = (
-            f"{len(records)} records: showing {min(len(unmatched), RECORD_ROWS_SHOWN)} of the "
-            f"{len(unmatched)} that are not matched (--json or --format csv has them all)"
-        )
-        records = unmatched[:RECORD_ROWS_SHOWN]
+    records, note = report.records_to_read(RECORD_ROWS_SHOWN)
+    if note:
+        note += " (--json or --format csv has them all)"
     rows = table(
         "record",
         "result",

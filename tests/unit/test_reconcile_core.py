@@ -160,6 +160,21 @@ def test_matched_when_paid_equals_expected() -> None:
     assert report.ok
 
 
+def test_a_long_report_shows_people_the_records_not_matched_first() -> None:
+    # Five claims each paid 95.00; the ledger expects 95.00 of REC-1..3 (matched) and
+    # 100.00 of REC-4 and REC-5 (short paid by 5.00 each).
+    expected = [(f"REC-{n}", 9_500 if n <= 3 else 10_000) for n in range(1, 6)]
+    report = match(settlements([claim(n) for n in range(1, 6)]), rows(*expected))
+    everything, note = report.records_to_read(5)
+    assert (len(everything), note) == (5, "")
+    shown, note = report.records_to_read(4)
+    assert [r.record_id for r in shown] == ["REC-4", "REC-5"]
+    assert note == "5 records: showing 2 of the 2 that are not matched"
+    shown, note = report.records_to_read(1)
+    assert [r.record_id for r in shown] == ["REC-4"]
+    assert note == "5 records: showing 1 of the 2 that are not matched"
+
+
 def test_short_paid_gives_the_adjustment_codes_with_amounts() -> None:
     # The hospital expected the whole 180.00; the plan paid 95.00 = 180 - 60 (45) - 25 (3).
     report = match(settlements([claim(1)]), rows(("REC-1", 18_000)))
