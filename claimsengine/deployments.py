@@ -12,9 +12,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from claimsengine.errors import InputError
+from claimsengine.fieldreader import FieldReader
 from claimsengine.payer import Payer, payer_from_dict, payer_to_dict
 
 __all__ = ["DEPLOYMENTS_FILE", "Deployments"]
@@ -70,8 +71,5 @@ class Deployments:
         data = self.entry().get("payers", {}).get(plan_id)
         if data is None:
             return None
-
-        def fail(field: str, message: str) -> NoReturn:
-            raise InputError(message, file=str(self.path), field=field)
-
-        return payer_from_dict(data, fail, f"payers.{plan_id}")
+        check = FieldReader(InputError, file=str(self.path))
+        return payer_from_dict(data, check, f"payers.{plan_id}")

@@ -18,9 +18,10 @@ payer:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
+
+from claimsengine.fieldreader import FieldReader
 
 __all__ = [
     "CLAIM_FILING_INDICATORS",
@@ -96,43 +97,43 @@ class Payer:
     claim_filing_indicator: str = DEFAULT_CLAIM_FILING_INDICATOR
 
 
-Fail = Callable[[str, str], NoReturn]
-
-
-def payer_from_dict(data: Any, fail: Fail, path: str = "payer") -> Payer:
-    """Validate a payer block as parsed from YAML or JSON. ``fail(field, message)`` raises
-    the caller's error (PlanError with the file) for the field path it is given."""
-    if not isinstance(data, Mapping):
-        fail(path, "expected a mapping with name, id, address and contact")
-    _keys(data, path, _KEYS, ("name", "id", "address", "contact"), fail)
-    address = data["address"]
-    if not isinstance(address, Mapping):
-        fail(f"{path}.address", "expected a mapping with line, city, state and zip")
-    _keys(address, f"{path}.address", _ADDRESS_KEYS, ("line", "city", "state", "zip"), fail)
-    contact = data["contact"]
-    if not isinstance(contact, Mapping):
-        fail(f"{path}.contact", "expected a mapping with name and phone (or email)")
-    _keys(contact, f"{path}.contact", _CONTACT_KEYS, ("name",), fail)
+def payer_from_dict(data: Any, check: FieldReader, path: str = "payer") -> Payer:
+    """Validate a payer block as parsed from YAML or JSON; ``check`` raises the caller's
+    error (PlanError with the file, say) at the field path of the first problem."""
+    data = check.mapping(
+        data, path, _KEYS, required=("name", "id", "address", "contact"),
+        what="a mapping with name, id, address and contact",
+    )  # fmt: skip
+    address = check.mapping(
+        data["address"], f"{path}.address", _ADDRESS_KEYS,
+        required=("line", "city", "state", "zip"),
+        what="a mapping with line, city, state and zip",
+    )  # fmt: skip
+    contact = check.mapping(
+        data["contact"], f"{path}.contact", _CONTACT_KEYS, required=("name",),
+        what="a mapping with name and phone (or email)",
+    )  # fmt: skip
     if contact.get("phone") is None and contact.get("email") is None:
-        fail(f"{path}.contact", "needs a phone or an email: remittance gives a contact number")
+        check.fail(
+            f"{path}.contact", "needs a phone or an email: remittance gives a contact number"
+        )
 
     def text(value: Any, field: str, limit: int) -> str:
-        if not isinstance(value, str) or not value.strip():
-            fail(field, f"expected text, got {value!r}")
+        value = check.text(value, field)
         if len(value) > limit or not _TEXT.fullmatch(value):
-            fail(field, f"{value!r} must be at most {limit} characters, without * : ^ ~")
+            check.fail(field, f"{value!r} must be at most {limit} characters, without * : ^ ~")
         return value.strip()
 
     def pattern(value: Any, field: str, regex: re.Pattern[str], expected: str) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
-            fail(field, f"{value!r} must be quoted text ({expected})")
+            check.fail(field, f"{value!r} must be quoted text ({expected})")
         if not isinstance(value, str) or not regex.fullmatch(value):
-            fail(field, f"{value!r} must be {expected}")
+            check.fail(field, f"{value!r} must be {expected}")
         return value
 
     indicator = data.get("claim_filing_indicator", DEFAULT_CLAIM_FILING_INDICATOR)
     if indicator not in CLAIM_FILING_INDICATORS:
-        fail(
+        check.fail(
             f"{path}.claim_filing_indicator",
             f"{indicator!r} is not an X12 835 claim filing indicator "
             f'(one of {", ".join(CLAIM_FILING_INDICATORS)}; quote it: "12")',
@@ -178,18 +179,3 @@ def payer_to_dict(payer: Payer) -> dict[str, Any]:
         "contact": contact,
         "claim_filing_indicator": payer.claim_filing_indicator,
     }
-
-
-def _keys(
-    data: Mapping[Any, Any],
-    path: str,
-    allowed: tuple[str, ...],
-    required: tuple[str, ...],
-    fail: Fail,
-) -> None:
-    for key in data:
-        if key not in allowed:
-            fail(f"{path}.{key}", f"unknown key {key!r} (the keys are: {', '.join(allowed)})")
-    for key in required:
-        if data.get(key) is None:
-            fail(f"{path}.{key}", "is required")

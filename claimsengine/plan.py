@@ -217,7 +217,7 @@ def plan_from_dict(data: Any, *, source: str) -> Plan:
         auto_approve_limit=auto_approve_limit,
         services=tuple(services),
         provider_daily_limit=provider_daily_limit,
-        payer=None if data.get("payer") is None else payer_from_dict(data["payer"], check.fail),
+        payer=None if data.get("payer") is None else payer_from_dict(data["payer"], check),
         review_quorum=review_quorum,
     )
 

@@ -18,6 +18,7 @@ import pytest
 
 from claimsengine.abi import DecodedEvent, text_to_bytes32
 from claimsengine.adjudication import LineAdjudication
+from claimsengine.fieldreader import FieldReader
 from claimsengine.history import group_claim_events
 from claimsengine.payer import payer_from_dict
 from claimsengine.reconcile import (
@@ -106,7 +107,7 @@ PAYER = payer_from_dict(
         "address": {"line": "1 Main St", "city": "Springfield", "state": "IL", "zip": "62701"},
         "contact": {"name": "Claims Support", "phone": "8005551234"},
     },
-    fail=lambda field, message: pytest.fail(f"{field}: {message}"),
+    FieldReader(),
 )
 NPIS = {"HOSP-A": "1234567893", "HOSP-B": "1245319599"}
 
