@@ -684,8 +684,7 @@ class _MemberCheck:
         key = (plan_id, member_id, period)
         if key not in self._known:
             pseudonym = workspace.pseudonym(plan_id, member_id, period)
-            enrolled, _start, _end = workspace.engine.member(plan_id, pseudonym)
-            self._known[key] = enrolled
+            self._known[key] = workspace.engine.enrolled_in(plan_id, pseudonym, period)
         return self._known[key]
 
 
