@@ -54,7 +54,7 @@ def main(path: str) -> None:
     services = [(_b(code), *rest) for code, *rest in spec["services"]]
     engine.set_insurer(insurer, True, sender=insurer)  # the deployer owns the engine
     engine.create_plan(plan_id, tuple(terms), services, sender=insurer)
-    enrollments = [(_b(m), start, end) for m, start, end in spec["enrollments"]]
+    enrollments = [(_b(m), *rest) for m, *rest in spec["enrollments"]]
     for i in range(0, len(enrollments), 256):
         engine.enroll(plan_id, enrollments[i : i + 256], sender=insurer)
     provider_ref = _b(spec["provider_ref"])

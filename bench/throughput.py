@@ -85,10 +85,10 @@ def abi_claim(record: TreatmentRecord) -> tuple[Any, ...]:
     )
 
 
-def enrollments(claims: int) -> list[tuple[bytes, int, int]]:
+def enrollments(claims: int) -> list[tuple[bytes, int, int, int]]:
     start = to_day(scenario.COVERAGE_START)
     return [
-        (member_pseudonym(_PSEUDONYM_KEY, _PERIOD, member_id), start, 0)
+        (member_pseudonym(_PSEUDONYM_KEY, _PERIOD, member_id), start, 0, _PERIOD)
         for member_id in scenario.member_ids(scenario.members_for(claims))
     ]
 

@@ -106,10 +106,13 @@ LineKey = tuple[str, str, str, int]
 
 @dataclass(frozen=True)
 class Enrollment:
-    """A member's coverage, as day numbers; ``coverage_end`` is inclusive, None is open-ended."""
+    """A member's coverage, as day numbers; ``coverage_end`` is inclusive, None is open-ended.
+    ``period`` is the benefit period the member's pseudonym stands for: a claim of another
+    period is denied 31 (check 5)."""
 
     coverage_start: int
     coverage_end: int | None = None
+    period: int = 0
 
 
 @dataclass(frozen=True)
@@ -269,7 +272,13 @@ class Ledger:
         return True
 
     def enroll(self, member: str, enrollment: Enrollment) -> None:
-        """Enrol a member, or replace their coverage dates (formats.md: enrolling updates)."""
+        """Enrol a member, or replace their coverage dates (formats.md: enrolling updates).
+        A pseudonym stays in the period it was first enrolled for (the contract refuses)."""
+        before = self.enrollments.get(member)
+        if before is not None and before.period != enrollment.period:
+            raise ValueError(
+                f"{member} is enrolled for period {before.period}, not {enrollment.period}"
+            )
         self.enrollments[member] = enrollment
 
     def enrollment(self, member: str) -> Enrollment | None:
@@ -411,9 +420,10 @@ def _claim_denial(
     plan: Plan, enrollment: Enrollment | None, claim: ClaimInput, *, today: int
 ) -> int | None:
     """Claim-level checks 5-9, in the spec's order: the first that fails decides."""
-    if enrollment is None:  # 5
-        return DENY_NOT_ENROLLED
     day = claim.service_day
+    # 5; a day before the plan's effective day is in period 0 (and is denied 26 below).
+    if enrollment is None or enrollment.period != max(period_of(plan, day), 0):
+        return DENY_NOT_ENROLLED
     if day < max(plan.effective_day, enrollment.coverage_start):  # 6
         return DENY_BEFORE_COVERAGE
     if enrollment.coverage_end is not None and day > enrollment.coverage_end:  # 7

@@ -111,10 +111,11 @@ def check_eligibility(
     terms = created.args
     day = to_day(on) if on else day_of_timestamp(workspace.chain.now())
     member = workspace.pseudonym_on(plan_id, member_id, day)
-    enrolled, start, end = engine.member(plan_id, member)
+    enrolled, start, end, enrolled_period = engine.member(plan_id, member)
 
     denial: str | None = None
-    if not enrolled:
+    # Check 5: the pseudonym must be enrolled for the day's own benefit period.
+    if not enrolled or enrolled_period != workspace.periods(plan_id).of(day):
         denial = DENY_NOT_ENROLLED
     elif day < max(info.effective_day, start):
         denial = DENY_BEFORE_COVERAGE

@@ -82,6 +82,10 @@ HINTS = {
     "claims: zero address": "give a real account, not the zero address",
     "pool: zero address": "give a real recipient, not the zero address",
     "claims: invalid coverage": "coverage_start must be on or before coverage_end",
+    "claims: enrolled for another period": (
+        "a pseudonym stands for one benefit period and stays enrolled for it; enrol the "
+        "member's pseudonym of the other period instead"
+    ),
     "claims: invalid member": "a member pseudonym cannot be empty",
     "claims: invalid plan": "a plan id cannot be empty",
     "claims: invalid service": "a code cannot be empty, and fees and limits must fit their fields",
@@ -160,12 +164,16 @@ class ChainClaim:
 
 @dataclass(frozen=True)
 class Enrollment:
+    """A pseudonym's enrolment: coverage days (end None: open-ended) and the benefit period
+    the pseudonym stands for (a claim of another period under it is denied 31)."""
+
     member: bytes
     coverage_start: int
     coverage_end: int | None
+    period: int
 
-    def as_abi(self) -> tuple[bytes, int, int]:
-        return (self.member, self.coverage_start, self.coverage_end or 0)
+    def as_abi(self) -> tuple[bytes, int, int, int]:
+        return (self.member, self.coverage_start, self.coverage_end or 0, self.period)
 
 
 @dataclass(frozen=True)
@@ -617,9 +625,17 @@ class Engine(Contract):
             result = self.call("service_on", text_to_bytes32(plan_id), text_to_bytes32(code), day)
         return None if result[0] == b"\0" * 32 else tuple(result)
 
-    def member(self, plan_id: str, member: bytes) -> tuple[bool, int, int | None]:
-        enrolled, start, end = self.call("member", text_to_bytes32(plan_id), member)
-        return bool(enrolled), int(start), (int(end) or None)
+    def member(self, plan_id: str, member: bytes) -> tuple[bool, int, int | None, int]:
+        """Enrolled, coverage start, coverage end (None: open-ended), and the benefit period
+        the pseudonym is enrolled for."""
+        enrolled, start, end, period = self.call("member", text_to_bytes32(plan_id), member)
+        return bool(enrolled), int(start), (int(end) or None), int(period)
+
+    def enrolled_in(self, plan_id: str, member: bytes, period: int) -> bool:
+        """Whether ``member`` is enrolled for benefit ``period`` (a claim of that period under
+        it passes check 5)."""
+        enrolled, _start, _end, enrolled_period = self.member(plan_id, member)
+        return enrolled and enrolled_period == period
 
     def accumulators(self, plan_id: str, member: bytes, period: int) -> tuple[int, int, int]:
         deductible, oop, benefit = self.call(

@@ -97,7 +97,7 @@ def _add(
 ) -> None:
     for period in periods:
         member = workspace.pseudonym(plan_id, entry.member_id, period, create=True)
-        plan.add(period, Enrollment(member, entry.coverage_start, entry.coverage_end))
+        plan.add(period, Enrollment(member, entry.coverage_start, entry.coverage_end, period))
 
 
 def plan_enrolment(

@@ -706,7 +706,7 @@ class MemberCheck:
         if key in self._refused:
             return False
         pseudonym = workspace.pseudonym(plan_id, member_id, period)
-        enrolled, _start, _end = workspace.engine.member(plan_id, pseudonym)
+        enrolled = workspace.engine.enrolled_in(plan_id, pseudonym, period)
         (self._enrolled if enrolled else self._refused).add(key)
         return enrolled
 

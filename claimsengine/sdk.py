@@ -884,8 +884,7 @@ def member_accumulators(
         )
     period = workspace.periods(plan_id).of(day)
     member = workspace.pseudonym(plan_id, member_id, period)
-    enrolled, _start, _end = workspace.engine.member(plan_id, member)
-    if not enrolled:
+    if not workspace.engine.enrolled_in(plan_id, member, period):
         raise NotFound(
             f"member {member_id} is not enrolled in plan {plan_id} in benefit period {period} "
             f"(the one that holds {from_day(day)})",

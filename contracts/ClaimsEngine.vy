@@ -805,8 +805,12 @@ def _open_tally(ctx: Submission, member: bytes32, service_day: uint256) -> Tally
     enrolled: bool = False
     start: uint256 = 0
     end: uint256 = 0
-    enrolled, start, end = packing._unpack_member(registry.member_words[ctx.plan_id][member])
-    if not enrolled:
+    enrolled_period: uint256 = 0
+    enrolled, start, end, enrolled_period = packing._unpack_member(registry.member_words[ctx.plan_id][member])
+    # @dev The claim's benefit period; a day before the plan's effective day is in period 0
+    # (denied 26 below). A pseudonym is enrolled for one period: a claim of another is 31.
+    tally.period = unsafe_sub(max(service_day, ctx.terms.effective_day), ctx.terms.effective_day) // ctx.terms.benefit_period_days
+    if not enrolled or tally.period != enrolled_period:
         tally.denial = DENY_NOT_ENROLLED
     elif service_day < max(ctx.terms.effective_day, start):
         tally.denial = DENY_OUTSIDE_COVERAGE_START
@@ -818,7 +822,6 @@ def _open_tally(ctx: Submission, member: bytes32, service_day: uint256) -> Tally
     elif unsafe_sub(ctx.today, service_day) > ctx.terms.timely_filing_days:
         tally.denial = DENY_LATE_FILING
     else:
-        tally.period = (service_day - ctx.terms.effective_day) // ctx.terms.benefit_period_days
         if ctx.terms.versioned:
             tally.version = registry._version_on(ctx.plan_id, registry.plan_words[ctx.plan_id], service_day)
         tally.deductible_met, tally.oop_met, tally.benefit_used = ledger._accumulators(ctx.plan_id, member, tally.period)

@@ -84,9 +84,11 @@ SERVICE_PRIOR_AUTH: constant(uint256) = 146
 SERVICE_UNITS_PER_DAY: constant(uint256) = 147
 SERVICE_UNITS_PER_PERIOD: constant(uint256) = 179
 
-# @dev Member word: enrolled | coverage_start (32) | coverage_end (32).
+# @dev Member word: enrolled | coverage_start (32) | coverage_end (32) | period (32), the
+# benefit period the pseudonym is enrolled for (a pseudonym belongs to one period).
 MEMBER_START: constant(uint256) = 1
 MEMBER_END: constant(uint256) = 33
+MEMBER_PERIOD: constant(uint256) = 65
 # @dev The stored coverage end of an open-ended enrolment.
 OPEN_ENDED: constant(uint256) = 2**32 - 1
 
@@ -255,17 +257,22 @@ def _units_per_period(word: uint256) -> uint256:
 
 @internal
 @pure
-def _pack_member(coverage_start: uint256, coverage_end: uint256) -> uint256:
-    return 1 | (coverage_start << MEMBER_START) | (coverage_end << MEMBER_END)
+def _pack_member(coverage_start: uint256, coverage_end: uint256, period: uint256) -> uint256:
+    return 1 | (coverage_start << MEMBER_START) | (coverage_end << MEMBER_END) | (period << MEMBER_PERIOD)
 
 
 @internal
 @pure
-def _unpack_member(word: uint256) -> (bool, uint256, uint256):
+def _unpack_member(word: uint256) -> (bool, uint256, uint256, uint256):
     """
-    @dev Enrolled, coverage start, stored coverage end (OPEN_ENDED when open-ended).
+    @dev Enrolled, coverage start, stored coverage end (OPEN_ENDED when open-ended), period.
     """
-    return word & MASK_1 == 1, (word >> MEMBER_START) & MASK_32, (word >> MEMBER_END) & MASK_32
+    return (
+        word & MASK_1 == 1,
+        (word >> MEMBER_START) & MASK_32,
+        (word >> MEMBER_END) & MASK_32,
+        (word >> MEMBER_PERIOD) & MASK_32,
+    )
 
 
 @internal

@@ -45,10 +45,12 @@ struct Service:
 
 
 # @dev A member's coverage dates, by pseudonym. A coverage_end of 0 means open-ended.
+# `period`: the benefit period the pseudonym stands for; a claim of another is denied 31.
 struct Enrollment:
     member: bytes32
     coverage_start: uint256
     coverage_end: uint256
+    period: uint256
 
 
 MAX_SERVICES_PER_CALL: constant(uint256) = 64
@@ -225,9 +227,11 @@ def update_schedule(plan_id: bytes32, services: DynArray[Service, MAX_SERVICES_P
 @nonreentrant
 def enroll(plan_id: bytes32, enrollments: DynArray[Enrollment, MAX_ENROLMENTS_PER_CALL]):
     """
-    @notice Enrols members, or updates the coverage dates of enrolled ones.
+    @notice Enrols members, or updates the coverage dates of enrolled ones. A pseudonym
+            is enrolled for one benefit period and stays in it.
     @param plan_id The plan.
-    @param enrollments Pseudonyms with coverage start and end days (end 0: open-ended).
+    @param enrollments Pseudonyms with coverage start and end days (end 0: open-ended) and
+           the benefit period of each.
     """
     plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
     for e: Enrollment in enrollments:
@@ -235,8 +239,12 @@ def enroll(plan_id: bytes32, enrollments: DynArray[Enrollment, MAX_ENROLMENTS_PE
         end: uint256 = e.coverage_end
         if end == 0:
             end = packing.OPEN_ENDED
-        assert e.coverage_start <= end and end <= packing.OPEN_ENDED, "claims: invalid coverage"
-        self.member_words[plan_id][e.member] = packing._pack_member(e.coverage_start, end)
+        assert (
+            e.coverage_start <= end and end <= packing.OPEN_ENDED and e.period <= packing.MASK_32
+        ), "claims: invalid coverage"
+        word: uint256 = self.member_words[plan_id][e.member]
+        assert word == 0 or (word >> packing.MEMBER_PERIOD) == e.period, "claims: enrolled for another period"
+        self.member_words[plan_id][e.member] = packing._pack_member(e.coverage_start, end, e.period)
         log MemberEnrolled(plan_id=plan_id, member=e.member, coverage_start=e.coverage_start, coverage_end=e.coverage_end)
 
 
@@ -344,7 +352,7 @@ def paused(plan_id: bytes32) -> bool:
 
 @external
 @view
-def member(plan_id: bytes32, member: bytes32) -> (bool, uint256, uint256):
+def member(plan_id: bytes32, member: bytes32) -> (bool, uint256, uint256, uint256):
     """
     @notice A member's enrolment.
     @param plan_id The plan.
@@ -352,14 +360,16 @@ def member(plan_id: bytes32, member: bytes32) -> (bool, uint256, uint256):
     @return bool Whether the member is enrolled.
     @return uint256 The coverage start day.
     @return uint256 The coverage end day (0: open-ended).
+    @return uint256 The benefit period the pseudonym is enrolled for.
     """
     enrolled: bool = False
     start: uint256 = 0
     end: uint256 = 0
-    enrolled, start, end = packing._unpack_member(self.member_words[plan_id][member])
+    period: uint256 = 0
+    enrolled, start, end, period = packing._unpack_member(self.member_words[plan_id][member])
     if end == packing.OPEN_ENDED:
         end = 0
-    return enrolled, start, end
+    return enrolled, start, end, period
 
 
 @external

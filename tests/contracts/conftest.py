@@ -111,9 +111,17 @@ def oracle_line_result(line: LineAdjudication) -> tuple[int, ...]:
     return (*(int(getattr(line, name)) for name in LINE_FIELDS), line.denial or 0)
 
 
-def pseudonym(name: str) -> bytes:
-    """A stand-in member pseudonym for contract tests (the SDK uses an HMAC)."""
-    return hashlib.sha256(b"contract-test:" + name.encode()).digest()
+def member_label(name: str, period: int) -> str:
+    """The oracle's name for the member's pseudonym of ``period``:
+    ``pseudonym(member_label(name, p)) == pseudonym(name, p)``."""
+    return name if period == 0 else f"{name}@{period}"
+
+
+def pseudonym(name: str, period: int = 0) -> bytes:
+    """A stand-in member pseudonym of one benefit period for contract tests (the SDK uses
+    an HMAC of the period and the member id)."""
+    suffix = b"" if period == 0 else b"@%d" % period
+    return hashlib.sha256(b"contract-test:" + name.encode() + suffix).digest()
 
 
 @dataclass
@@ -148,12 +156,13 @@ class Deployment:
     def plan_id(self) -> str:
         return self.plan.id
 
-    def enroll(self, name: str, start: date, end: date | None = None) -> bytes:
-        member = pseudonym(name)
+    def enroll(self, name: str, start: date, end: date | None = None, *, period: int = 0) -> bytes:
+        """Enrols the member's pseudonym of benefit ``period`` (default the first)."""
+        member = pseudonym(name, period)
         self.engine.enroll(
             self.insurer,
             self.plan_id,
-            [Enrollment(member, to_day(start), to_day(end) if end else None)],
+            [Enrollment(member, to_day(start), to_day(end) if end else None, period)],
         )
         return member
 

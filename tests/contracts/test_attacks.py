@@ -237,9 +237,48 @@ def test_units_of_a_limited_code_count_from_the_periods_start(d: Deployment, mem
     )
     d.engine.add_services(d.insurer, d.plan_id, [])  # nothing to add: a no-op
     d.chain.set_time(noon(NEXT_PERIOD + timedelta(days=5)))
-    assert d.submit(d.claim(member, NEXT_PERIOD, [("U", 5, 25_000)])).lines[0]["denial"] == 0
-    over = d.submit(d.claim(member, NEXT_PERIOD + timedelta(days=1), [("U", 3, 15_000)]))
+    later = d.enroll("m1", date(2026, 1, 1), period=1)  # the member's period-1 pseudonym
+    assert d.submit(d.claim(later, NEXT_PERIOD, [("U", 5, 25_000)])).lines[0]["denial"] == 0
+    over = d.submit(d.claim(later, NEXT_PERIOD + timedelta(days=1), [("U", 3, 15_000)]))
     assert over.lines[0]["denial"] == 119  # 5 + 3 > 6
+
+
+# -- a claim of one period under the member's pseudonym of another ----------------------------
+def test_a_claim_under_the_next_periods_pseudonym_is_denied_31(
+    d: Deployment, member: bytes
+) -> None:
+    # A holder of the plan's key computes the member's period-1 pseudonym (enrolled with the
+    # same dates) and files a period-0 claim under it: its period-0 accumulators are empty,
+    # so L's 4 units a period would start again. The pseudonym belongs to period 1 only.
+    later = d.enroll("m1", date(2026, 1, 1), period=1)
+    assert d.submit(d.claim(member, DAY, [("L", 4, 20_000)])).lines[0]["denial"] == 0
+    d.chain.set_time(noon(NEXT_PERIOD + timedelta(days=5)))
+    # The period-1 claim under the period-1 pseudonym: 1 unit of L, 50.00 - 20% = 40.00 paid.
+    own = d.submit(d.claim(later, NEXT_PERIOD, [("L", 1, 5_000)]))
+    assert own.status == ClaimStatus.PAID and own.submitted["plan_paid"] == 4_000
+    before = (d.accumulators(later, 1), d.units(later, "L", 1))
+    assert before == ((0, 1_000, 4_000), 1)  # oop 10.00 (the 20%), benefit 40.00, 1 unit
+    stolen = d.submit(d.claim(later, DAY, [("L", 4, 20_000)]))
+    assert stolen.status == ClaimStatus.DENIED
+    assert [line["denial"] for line in stolen.lines] == [31]
+    assert (d.accumulators(later, 1), d.units(later, "L", 1)) == before
+    assert (d.accumulators(later, 0), d.units(later, "L", 0)) == ((0, 0, 0), 0)
+    # And the other way: a period-1 claim under the period-0 pseudonym.
+    assert d.submit(d.claim(member, NEXT_PERIOD, [("L", 1, 5_000)])).lines[0]["denial"] == 31
+    assert d.accumulators(member, 1) == (0, 0, 0)
+
+
+def test_a_pseudonym_cannot_be_moved_to_another_period(d: Deployment, member: bytes) -> None:
+    with reverts("claims: enrolled for another period"):
+        d.engine.enroll(
+            d.insurer, d.plan_id, [Enrollment(member, to_day(date(2026, 1, 1)), None, 1)]
+        )
+    with reverts("claims: invalid coverage"):  # the period is kept in 32 bits
+        d.engine.enroll(d.insurer, d.plan_id, [Enrollment(pseudonym("new"), 20_000, None, 2**32)])
+    # New dates for the same period are taken; the period stays.
+    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(member, to_day(date(2026, 2, 1)), None, 0)])
+    assert d.engine.member(d.plan_id, member) == (True, to_day(date(2026, 2, 1)), None, 0)
+    assert d.submit(d.claim(member, DAY, [("X", 1, 10_000)])).status == ClaimStatus.PAID
 
 
 # -- 4. and 5. hostile tokens -----------------------------------------------------------------
@@ -436,7 +475,7 @@ def test_only_an_insurer_creates_a_plan(d: Deployment) -> None:
 def test_settle_asking_for_more_than_256_pays_256(chain: EmbeddedChain) -> None:
     d = deploy(chain, TRUST_PLAN, fund_cents=0)
     members = [pseudonym(f"m{i}") for i in range(300)]
-    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(m, 20_000, None) for m in members])
+    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(m, 20_000, None, 0) for m in members])
     for start in range(0, 300, 100):
         batch = [d.claim(m, DAY, [("X", 1, 10_000)]) for m in members[start : start + 100]]
         assert {s.status for s in d.submit_batch(batch)} == {ClaimStatus.QUEUED}

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, event, given, settings
 from claimsengine import adjudication as oracle
 from claimsengine.abi import text_to_bytes32
 from claimsengine.days import from_day
-from claimsengine.engine import ChainClaim, Enrollment
+from claimsengine.engine import ChainClaim
 from claimsengine.errors import TransactionReverted
 from claimsengine.estimate import SimulatedCall, simulate
 from claimsengine.history import group_claim_events
@@ -24,7 +24,6 @@ from .conftest import (
     noon,
     open_plan,
     oracle_line_result,
-    pseudonym,
 )
 from .test_oracle_agreement import (
     LATER,
@@ -33,6 +32,7 @@ from .test_oracle_agreement import (
     Scenario,
     base,
     chain_claim,
+    enrol,
     rolled_back,
     scenarios,
     versioned,
@@ -61,18 +61,9 @@ def test_an_estimate_is_what_the_submission_then_gets(scenario: Scenario) -> Non
     with rolled_back(b.chain):
         plan = scenario.plan
         d = open_plan(b.chain, b.engine, b.token, plan, fund_cents=100_000_000)
-        d.engine.enroll(
-            d.insurer,
-            d.plan_id,
-            [
-                Enrollment(pseudonym(name), e.coverage_start, e.coverage_end)
-                for name, e in scenario.enrollments.items()
-            ],
-        )
         ledger = oracle.Ledger()
-        for name, enrollment in scenario.enrollments.items():
-            ledger.enroll(name, enrollment)
-        play_with_estimates(d, plan, ledger, scenario.claims, TODAY_DAY)
+        claims = enrol(d, scenario, ledger)
+        play_with_estimates(d, plan, ledger, claims, TODAY_DAY)
 
 
 def play_with_estimates(
@@ -134,16 +125,9 @@ def test_claims_estimated_together_see_each_other(scenario: Scenario) -> None:
     b = base()
     with rolled_back(b.chain):
         d = open_plan(b.chain, b.engine, b.token, scenario.plan, fund_cents=100_000_000)
-        d.engine.enroll(
-            d.insurer,
-            d.plan_id,
-            [
-                Enrollment(pseudonym(name), e.coverage_start, e.coverage_end)
-                for name, e in scenario.enrollments.items()
-            ],
-        )
+        claims = enrol(d, scenario)
         providers = {"hospital": d.hospital, "hospital2": d.hospital2}
-        sent = [(chain_claim(d, c), providers[c.provider]) for c, _decision in scenario.claims]
+        sent = [(chain_claim(d, c), providers[c.provider]) for c, _decision in claims]
         calls = [
             (
                 sender,
@@ -188,21 +172,12 @@ def test_an_estimate_is_what_the_submission_gets_across_schedule_versions(
     try:
         plan = scenario.plan
         d = deploy(chain, plan, fund_cents=100_000_000)
-        d.engine.enroll(
-            d.insurer,
-            d.plan_id,
-            [
-                Enrollment(pseudonym(name), e.coverage_start, e.coverage_end)
-                for name, e in scenario.enrollments.items()
-            ],
-        )
         ledger = oracle.Ledger()
-        for name, enrollment in scenario.enrollments.items():
-            ledger.enroll(name, enrollment)
+        claims = enrol(d, scenario, ledger)
         for day, services_of_day in versions:
             d.engine.update_schedule(d.insurer, d.plan_id, services_of_day, day)
             ledger.update_schedule(day, services_of_day)
         chain.set_time(noon(from_day(TODAY_DAY + LATER)))
-        play_with_estimates(d, plan, ledger, scenario.claims, TODAY_DAY + LATER)
+        play_with_estimates(d, plan, ledger, claims, TODAY_DAY + LATER)
     finally:
         chain.close()

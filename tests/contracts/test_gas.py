@@ -79,7 +79,7 @@ def test_a_batch_of_100_members_in_steady_state(chain: EmbeddedChain, worked_pla
     d = deploy(chain, worked_plan, fund_cents=100_000_000)
     members = [pseudonym(f"m{i}") for i in range(100)]
     start = to_day(date(2026, 1, 1))
-    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(m, start, None) for m in members])
+    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(m, start, None, 0) for m in members])
     d.submit_batch([d.claim(m, FIRST_DAY, Z_LINE) for m in members])  # warm every member
     day = FIRST_DAY + timedelta(days=1)
     subs = d.submit_batch([d.claim(m, day, Z_LINE) for m in members])
@@ -114,7 +114,7 @@ def test_settling_256_claims_whose_payout_hook_burns_all_gas(
     d.engine.set_payout(d.hospital, d.plan_id, "HOSP-A", burner)
     members = [pseudonym(f"m{i}") for i in range(257)]
     d.engine.enroll(
-        d.insurer, d.plan_id, [Enrollment(m, to_day(date(2026, 1, 1)), None) for m in members]
+        d.insurer, d.plan_id, [Enrollment(m, to_day(date(2026, 1, 1)), None, 0) for m in members]
     )
     for start in range(0, 257, 100):
         batch = [d.claim(m, FIRST_DAY, Z_LINE) for m in members[start : start + 100]]

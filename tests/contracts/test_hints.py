@@ -47,6 +47,8 @@ def test_the_new_revert_strings_and_their_hints() -> None:
         "claims: not voidable": "pending_review, queued or paid",
         "claims: wrong effects": "void by claim id",
         "claims: void window closed": "timely_filing_days",
+        # A pseudonym stays in its period: raised in test_attacks.py.
+        "claims: enrolled for another period": "pseudonym of the other period",
     }
     reasons = contract_reasons()
     for reason, words in expected.items():

@@ -33,6 +33,7 @@ from .conftest import (
     deploy,
     line_result,
     make_plan,
+    member_label,
     new_chain,
     noon,
     open_plan,
@@ -54,8 +55,47 @@ STATUS = {
 @dataclass(frozen=True)
 class Scenario:
     plan: Plan
-    enrollments: dict[str, oracle.Enrollment]
+    enrollments: dict[str, oracle.Enrollment]  # by member name, the dates
     claims: list[tuple[oracle.ClaimInput, str]]  # with the review decision if it waits
+    # Per claim, 1 where it goes under the pseudonym of the period after its own (check 5).
+    shifts: tuple[int, ...] = ()
+
+    def by_period(self) -> tuple[dict[str, oracle.Enrollment], list[tuple[oracle.ClaimInput, str]]]:
+        """Per-period pseudonyms: each claim goes under its member's pseudonym of its service
+        day's period (a day before the plan's start: period 0), or, where shifted, of the
+        next period, as a key holder could send it; each pseudonym used is enrolled for its
+        own period with the member's dates."""
+        enrollments: dict[str, oracle.Enrollment] = {}
+        claims = []
+        shifts = self.shifts or (0,) * len(self.claims)
+        for (claim, decision), shift in zip(self.claims, shifts, strict=True):
+            period = max(oracle.period_of(self.plan, claim.service_day), 0) + shift
+            label = member_label(claim.member, period)
+            if claim.member in self.enrollments:
+                dates = self.enrollments[claim.member]
+                enrollments[label] = dataclasses.replace(dates, period=period)
+            claims.append((dataclasses.replace(claim, member=label), decision))
+        return enrollments, claims
+
+
+def enrol(
+    d: Deployment, scenario: Scenario, ledger: oracle.Ledger | None = None
+) -> list[tuple[oracle.ClaimInput, str]]:
+    """Enrols the scenario's pseudonyms on the chain (and in ``ledger``); returns its claims
+    under them."""
+    enrollments, claims = scenario.by_period()
+    d.engine.enroll(
+        d.insurer,
+        d.plan_id,
+        [
+            Enrollment(pseudonym(label), e.coverage_start, e.coverage_end, e.period)
+            for label, e in enrollments.items()
+        ],
+    )
+    for label, enrollment in enrollments.items():
+        if ledger is not None:
+            ledger.enroll(label, enrollment)
+    return claims
 
 
 def optional(strategy: st.SearchStrategy[int]) -> st.SearchStrategy[int | None]:
@@ -137,7 +177,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     )
     decision = st.sampled_from(["approve", "deny", "leave"])
     claims = draw(st.lists(st.tuples(claim, decision), min_size=1, max_size=8))
-    return Scenario(plan, enrollments, claims)
+    shifts = draw(
+        st.lists(st.sampled_from([0] * 9 + [1]), min_size=len(claims), max_size=len(claims))
+    )
+    return Scenario(plan, enrollments, claims, tuple(shifts))
 
 
 @dataclass
@@ -217,20 +260,11 @@ def test_contract_agrees_with_the_oracle(scenario: Scenario) -> None:
     with rolled_back(b.chain):
         plan = scenario.plan
         d = open_plan(b.chain, b.engine, b.token, plan, fund_cents=100_000_000)
-        d.engine.enroll(
-            d.insurer,
-            d.plan_id,
-            [
-                Enrollment(pseudonym(name), e.coverage_start, e.coverage_end)
-                for name, e in scenario.enrollments.items()
-            ],
-        )
         ledger = oracle.Ledger()
-        for name, enrollment in scenario.enrollments.items():
-            ledger.enroll(name, enrollment)
+        claims = enrol(d, scenario, ledger)
         today = d.engine.today()
         assert today == TODAY_DAY
-        play(d, plan, ledger, scenario.claims, today)
+        play(d, plan, ledger, claims, today)
 
 
 def play(
@@ -302,7 +336,7 @@ def versioned(draw: st.DrawFn) -> tuple[Scenario, list[tuple[int, tuple[Service,
         (dataclasses.replace(c, service_day=c.service_day + LATER), decision)
         for c, decision in scenario.claims
     ]
-    return Scenario(plan, scenario.enrollments, claims), versions
+    return dataclasses.replace(scenario, claims=claims), versions
 
 
 LATER = 40  # days the clock moves after the versions are set
@@ -322,23 +356,14 @@ def test_contract_agrees_with_the_oracle_across_schedule_versions(
     try:
         plan = scenario.plan
         d = deploy(chain, plan, fund_cents=100_000_000)
-        d.engine.enroll(
-            d.insurer,
-            d.plan_id,
-            [
-                Enrollment(pseudonym(name), e.coverage_start, e.coverage_end)
-                for name, e in scenario.enrollments.items()
-            ],
-        )
         ledger = oracle.Ledger()
-        for name, enrollment in scenario.enrollments.items():
-            ledger.enroll(name, enrollment)
+        claims = enrol(d, scenario, ledger)
         for day, services_of_day in versions:
             d.engine.update_schedule(d.insurer, d.plan_id, services_of_day, day)
             ledger.update_schedule(day, services_of_day)
         chain.set_time(noon(from_day(TODAY_DAY + LATER)))
         event(f"{len(versions)} later versions")
-        play(d, plan, ledger, scenario.claims, TODAY_DAY + LATER)
+        play(d, plan, ledger, claims, TODAY_DAY + LATER)
     finally:
         chain.close()
 

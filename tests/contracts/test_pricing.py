@@ -349,24 +349,25 @@ def test_7_accumulators_reset_in_a_new_benefit_period(chain: EmbeddedChain) -> N
         deductible=10_000,
     )
     member = d.enroll("m1", date(2026, 1, 1))
+    later = d.enroll("m1", date(2026, 1, 1), period=1)  # the member's period-1 pseudonym
     # X on the last day of period 0: deductible 100.00, coinsurance 40.00, plan 160.00.
     first = d.submit(d.claim(member, date(2027, 3, 31), [("X", 1, 30_000)]))
     assert price(first.lines[0]) == (30_000, 10_000, 0, 4_000, 0, 16_000)
     # X on the first day of period 1: the deductible is owed again.
-    second = d.submit(d.claim(member, date(2027, 4, 1), [("X", 1, 30_000)]))
+    second = d.submit(d.claim(later, date(2027, 4, 1), [("X", 1, 30_000)]))
     assert price(second.lines[0]) == (30_000, 10_000, 0, 4_000, 0, 16_000)
-    assert d.accumulators(member, 0) == d.accumulators(member, 1) == (10_000, 14_000, 16_000)
+    assert d.accumulators(member, 0) == d.accumulators(later, 1) == (10_000, 14_000, 16_000)
     # The period is the service day's, not the filing day's: a late claim for 2027-03-30
     # lands in period 0, where the deductible is met: coinsurance 60.00, plan 240.00.
     third = d.submit(d.claim(member, date(2027, 3, 30), [("X", 1, 30_000)]))
     assert price(third.lines[0]) == (30_000, 0, 0, 6_000, 0, 24_000)
     assert d.accumulators(member, 0) == (10_000, 20_000, 40_000)
-    assert d.accumulators(member, 1) == (10_000, 14_000, 16_000)
+    assert d.accumulators(later, 1) == (10_000, 14_000, 16_000)
     # Units too: 2 in period 0, 2 again in period 1, then a third in period 1 is 119.
     assert d.submit(d.claim(member, date(2027, 3, 29), [("U", 2, 2_000)])).lines[0]["denial"] == 0
-    assert d.submit(d.claim(member, date(2027, 4, 2), [("U", 2, 2_000)])).lines[0]["denial"] == 0
-    assert d.submit(d.claim(member, date(2027, 4, 3), [("U", 1, 1_000)])).lines[0]["denial"] == 119
-    assert (d.units(member, "U", 0), d.units(member, "U", 1)) == (2, 2)
+    assert d.submit(d.claim(later, date(2027, 4, 2), [("U", 2, 2_000)])).lines[0]["denial"] == 0
+    assert d.submit(d.claim(later, date(2027, 4, 3), [("U", 1, 1_000)])).lines[0]["denial"] == 119
+    assert (d.units(member, "U", 0), d.units(later, "U", 1)) == (2, 2)
 
 
 def test_7_accumulators_are_per_member(chain: EmbeddedChain) -> None:

@@ -49,7 +49,7 @@ ADMIN_ACTIONS: dict[str, Callable[[Deployment, str], Receipt]] = {
         who, d.plan_id, [service("NEW", 100)], d.engine.today() + 1
     )[0],
     "enroll": lambda d, who: d.engine.enroll(
-        who, d.plan_id, [Enrollment(pseudonym("new"), 20_000, None)]
+        who, d.plan_id, [Enrollment(pseudonym("new"), 20_000, None, 0)]
     )[0],
     "register_provider": lambda d, who: d.engine.register_provider(
         who, d.plan_id, "HOSP-C", d.chain.accounts["hospital-3"]

@@ -258,12 +258,10 @@ def test_synthea_bundles_with_plan_and_provider_defaults(tmp_path: Path) -> None
         upto = periods.of(day_of_timestamp(ws.chain.now())) + 1
         for patient in patients:
             for period in range(upto + 1):
-                enrolled, _start, _end = ws.engine.member(
-                    "SYNTHEA-2010", ws.pseudonym("SYNTHEA-2010", patient, period)
-                )
-                assert enrolled, (patient, period)
+                pseudonym = ws.pseudonym("SYNTHEA-2010", patient, period)
+                assert ws.engine.enrolled_in("SYNTHEA-2010", pseudonym, period), (patient, period)
             beyond = ws.pseudonym("SYNTHEA-2010", patient, upto + 1)
-            assert ws.engine.member("SYNTHEA-2010", beyond) == (False, 0, None)
+            assert ws.engine.member("SYNTHEA-2010", beyond) == (False, 0, None, 0)
         onchain = submissions(ws)
         assert len(onchain) == 29 and set(onchain.values()) == {1}
     finally:

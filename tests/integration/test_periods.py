@@ -76,7 +76,7 @@ def enrolled(ws: Workspace, plan_id: str, member_id: str) -> list[int]:
     return [
         period
         for period in range(12)
-        if ws.engine.member(plan_id, ws.pseudonym(plan_id, member_id, period))[0]
+        if ws.engine.enrolled_in(plan_id, ws.pseudonym(plan_id, member_id, period), period)
     ]
 
 
@@ -136,7 +136,7 @@ def test_enroll_covers_the_overlapped_periods_up_to_the_one_after_today(
     assert enrolled(workspace, "SHORT", "GONE") == []
     # Each pseudonym carries the real coverage dates (the waiting period counts from them).
     late = workspace.pseudonym("SHORT", "LATE", 1)
-    assert workspace.engine.member("SHORT", late) == (True, to_day(date(2027, 2, 10)), None)
+    assert workspace.engine.member("SHORT", late) == (True, to_day(date(2027, 2, 10)), None, 1)
     # A member's two pseudonyms were enrolled in different transactions.
     events = workspace.engine.events("MemberEnrolled")
     by_member = {bytes(e.args["member"]): e.tx_hash for e in events}
@@ -236,7 +236,7 @@ def test_new_dates_reach_every_enrolled_period(workspace: Workspace) -> None:
     end = to_day(date(2027, 1, 15))
     for period in (0, 1):
         pseudonym = workspace.pseudonym("SHORT", "M-1", period)
-        assert workspace.engine.member("SHORT", pseudonym) == (True, to_day(EFFECTIVE), end)
+        assert workspace.engine.member("SHORT", pseudonym) == (True, to_day(EFFECTIVE), end, period)
     workspace.chain.set_time(noon(date(2027, 2, 3)))
     with workspace.command():
         late = HospitalClient(workspace, "hospital-1").submit(
@@ -289,9 +289,16 @@ coverages = st.builds(
 )
 
 
-def lasting(member_id: str) -> bytes:
-    """One pseudonym for good, as before per-period pseudonyms."""
-    return hashlib.sha256(b"lasting " + member_id.encode()).digest()
+#: The periods the reference plan enrols: past any day a script reaches (24 steps, at most
+#: 40 days each, from day 40).
+LASTING_PERIODS = range((40 + 24 * 40) // LENGTH + 2)
+
+
+def lasting(member_id: str, period: int) -> bytes:
+    """The reference plan's pseudonym of a member and period: enrolled in every period up
+    front, always with the latest dates, as one lasting pseudonym was before (a pseudonym
+    stands for one period on the chain)."""
+    return hashlib.sha256(b"lasting %d " % period + member_id.encode()).digest()
 
 
 def comparable(result: ClaimResult) -> tuple[object, ...]:
@@ -333,11 +340,13 @@ def test_an_enrolled_period_gives_the_result_of_one_lasting_pseudonym(
                 "LASTING",
                 [
                     Enrollment(
-                        lasting(m.member_id),
+                        lasting(m.member_id, period),
                         to_day(m.coverage_start),
                         to_day(m.coverage_end) if m.coverage_end else None,
+                        period,
                     )
                     for m in people
+                    for period in LASTING_PERIODS
                 ],
             )
 
@@ -371,9 +380,9 @@ def test_an_enrolled_period_gives_the_result_of_one_lasting_pseudonym(
                 line = RecordLine(step.code, step.units, CODES[step.code] * step.units)
                 mine = record("PERIODS", f"P-{number}", who.member_id, day, line)
                 period = periods.of(to_day(day))
-                enrolled_now = ws.engine.member(
-                    "PERIODS", ws.pseudonym("PERIODS", who.member_id, period)
-                )[0]
+                enrolled_now = ws.engine.enrolled_in(
+                    "PERIODS", ws.pseudonym("PERIODS", who.member_id, period), period
+                )
                 got = hospital.submit(mine)
                 if not enrolled_now:
                     # A period not enrolled: denied 31, and only where enrolment may leave a
@@ -387,7 +396,7 @@ def test_an_enrolled_period_gives_the_result_of_one_lasting_pseudonym(
                 salt, commitment = ws.commitment(mine)
                 claim = ChainClaim(
                     commitment=commitment,
-                    member=lasting(who.member_id),
+                    member=lasting(who.member_id, period),
                     service_day=to_day(day),
                     prior_auth=False,
                     lines=(ChainLine(line.code, line.units, line.billed),),
@@ -407,7 +416,7 @@ def test_an_enrolled_period_gives_the_result_of_one_lasting_pseudonym(
         for who in roster:
             for period in range(periods.of(day_of_timestamp(ws.chain.now())) + 2):
                 pseudonym = ws.pseudonym("PERIODS", who.member_id, period)
-                if ws.engine.member("PERIODS", pseudonym)[0]:
+                if ws.engine.enrolled_in("PERIODS", pseudonym, period):
                     assert ws.engine.accumulators("PERIODS", pseudonym, period) == (
-                        ws.engine.accumulators("LASTING", lasting(who.member_id), period)
+                        ws.engine.accumulators("LASTING", lasting(who.member_id, period), period)
                     )

@@ -51,6 +51,7 @@ from tests.contracts.conftest import (
     deploy,
     line_result,
     make_plan,
+    member_label,
     new_chain,
     noon,
     oracle_line_result,
@@ -94,6 +95,7 @@ WITHDRAWALS = to_checksum_address("0x" + "d0" * 20)
 NEW_ADMIN = "auditor"  # the account the plan may be handed over to
 OTHER = make_plan("OTHER", [service("X", 30_000)])  # a second plan on the same token
 LAST_DAY = to_day(date(2027, 9, 30))  # time moves no further than this
+LAST_PERIOD = (LAST_DAY - PLAN.effective_day) // PLAN.benefit_period_days
 AUTO_SETTLE = 32
 
 
@@ -213,17 +215,18 @@ class EngineMachine(RuleBasedStateMachine):
 
     def _claim(self, spec: ClaimSpec) -> tuple[oracle.ClaimInput, ChainClaim]:
         member, provider, ago, prior_auth, lines = spec
+        day = self.today - ago
         claim = oracle.ClaimInput(
-            member=member,
+            member=member_label(member, max(oracle.period_of(PLAN, day), 0)),
             provider=provider,
-            service_day=self.today - ago,
+            service_day=day,
             prior_auth=prior_auth,
             lines=tuple(oracle.ClaimLineInput(c, u, b) for c, u, b in lines),
         )
         self.commitments += 1
         on_chain = ChainClaim(
             commitment=(b"machine-%d" % self.commitments).ljust(32, b"\0"),
-            member=pseudonym(member),
+            member=pseudonym(claim.member),
             service_day=claim.service_day,
             prior_auth=prior_auth,
             lines=tuple(ChainLine(c, u, b) for c, u, b in lines),
@@ -357,8 +360,15 @@ class EngineMachine(RuleBasedStateMachine):
         # Relative to the plan's effective day, 2027-01-01.
         first = PLAN.effective_day + start
         last = None if length is None else first + length
-        self.d.engine.enroll(self.admin, PLAN.id, [Enrollment(pseudonym(member), first, last)])
-        self.ledger.enroll(member, oracle.Enrollment(first, last))
+        # The member's pseudonym of every period the machine reaches, each for its period.
+        labels = [member_label(member, period) for period in range(LAST_PERIOD + 1)]
+        self.d.engine.enroll(
+            self.admin,
+            PLAN.id,
+            [Enrollment(pseudonym(label), first, last, p) for p, label in enumerate(labels)],
+        )
+        for period, label in enumerate(labels):
+            self.ledger.enroll(label, oracle.Enrollment(first, last, period))
 
     @rule(amount=st.integers(1, 150_000))
     def fund(self, amount: int) -> None:
@@ -495,7 +505,8 @@ class EngineMachine(RuleBasedStateMachine):
         provider = old.claim.provider
         member, ago = spec[0], spec[2]
         if same_visit:
-            member, ago = old.claim.member, self.today - old.claim.service_day
+            # The same member (the name, without the period of its pseudonym) and day.
+            member, ago = old.claim.member.split("@")[0], self.today - old.claim.service_day
         claim, on_chain = self._claim((member, provider, ago, spec[3], spec[4]))
         sender = self.chain.accounts[PROVIDERS[provider]]
         send = lambda: self.d.engine.submit_replacement(  # noqa: E731

@@ -557,15 +557,45 @@ def test_check_e_does_not_count_denied_lines() -> None:
     assert [adjudicated.denial for adjudicated in result.lines] == [119, None]
 
 
+def next_period(ledger: Ledger) -> str:
+    """Enrols the member's pseudonym of period 1 (a pseudonym stands for one period)."""
+    ledger.enroll(NEXT_MEMBER, Enrollment(coverage_start=EFFECTIVE, period=1))
+    return NEXT_MEMBER
+
+
+NEXT_MEMBER = MEMBER + "@1"
+
+
 def test_check_e_starts_again_in_a_new_period() -> None:
     ledger = enrolled()
     ledger.accumulators(MEMBER, 0).units_used["PER"] = 10
     next_period_day = EFFECTIVE + 365 + 5  # period 1
-    result = run(
-        ledger, claim(line("PER", 35_000, units=10), day=next_period_day), today=next_period_day
-    )
+    later = claim(line("PER", 35_000, units=10), day=next_period_day, member=next_period(ledger))
+    result = run(ledger, later, today=next_period_day)
     assert result.period == 1
     assert only_line(result).denial is None
+
+
+def test_check5_a_claim_of_another_period_than_the_pseudonyms_is_denied_31() -> None:
+    ledger = enrolled()
+    later = next_period(ledger)
+    before = copy.deepcopy(list(ledger.periods()))
+    next_year = EFFECTIVE + 365  # period 1
+    # A period-0 claim under the period-1 pseudonym, and the other way round: 31.
+    assert run(ledger, claim(line("X", 30_000), member=later), today=next_year).claim_denial == 31
+    mixed = claim(line("X", 30_000), day=next_year, member=MEMBER)
+    assert run(ledger, mixed, today=next_year).claim_denial == 31
+    assert list(ledger.periods()) == before  # nothing accumulated
+    # A day before the plan's effective day is in period 0: the period-0 pseudonym gets 26.
+    early = claim(line("X", 30_000), day=EFFECTIVE - 1)
+    assert run(ledger, early, today=next_year).claim_denial == 26
+    assert run(ledger, replace(early, member=later), today=next_year).claim_denial == 31
+
+
+def test_a_pseudonym_stays_in_its_period() -> None:
+    ledger = enrolled()
+    with pytest.raises(ValueError, match="enrolled for period 0, not 1"):
+        ledger.enroll(MEMBER, Enrollment(coverage_start=EFFECTIVE, period=1))
 
 
 @pytest.mark.parametrize(
@@ -885,9 +915,10 @@ def test_step7_accumulates_and_later_lines_see_earlier_ones() -> None:
 def test_accumulators_are_kept_per_period() -> None:
     ledger = enrolled(deductible_met=100_000)
     next_year = EFFECTIVE + 365
-    adjudicated = only_line(run(ledger, claim(line("X", 30_000), day=next_year), today=next_year))
+    later = claim(line("X", 30_000), day=next_year, member=next_period(ledger))
+    adjudicated = only_line(run(ledger, later, today=next_year))
     assert adjudicated.deductible == 30_000  # period 1 starts from zero
-    assert ledger.accumulators(MEMBER, 1).deductible_met == 30_000
+    assert ledger.accumulators(NEXT_MEMBER, 1).deductible_met == 30_000
     assert ledger.accumulators(MEMBER, 0).deductible_met == 100_000
 
 
