@@ -169,6 +169,7 @@ def test_the_provider_moves_its_payout_and_its_payments_follow(
         "payout": hospital_3,
         "active": True,
         "credit": "0.00",
+        "debt": "0.00",
     }
     knee = claim_ids["HOSP-A-2027-000104"]
     assert claims_json(state, "review", knee, "--approve")["status"] == "queued"
