@@ -10,7 +10,10 @@ part with the SDK:
 2. the clock is set to 2027-07-01 and the hospitals submit the nine demo records;
 3. both adjudicators approve the knee replacement that went to review: the first approval
    is a vote, the second decides (it queues too);
-4. the insurer tops the pool up, which pays the queue first in first out, and anyone settles.
+4. the insurer tops the pool up, which pays the queue first in first out, and anyone settles;
+5. the insurer renews the plan for the next benefit period (``InsurerClient.renew``): the
+   period after today's, from 2028-01-01. Set-up enrolled it already, so nothing is sent;
+   the clock stays on 2027-07-01, so that a kept chain goes on from the demo's day.
 
 The inputs are the repository's ``fixtures/`` when they are there (an editable install),
 else the copy shipped as package data in ``claimsengine/demo_data/`` (a plain install).
@@ -33,6 +36,7 @@ from claimsengine.results import ClaimResult
 
 if TYPE_CHECKING:
     from claimsengine.engine import PoolState
+    from claimsengine.enrolment import RenewReport
     from claimsengine.records import LoadResult
     from claimsengine.workspace import Workspace
 
@@ -67,6 +71,7 @@ DEMO_STEPS = (
     "Submit the treatment records",
     "Two adjudicators review the claims pending review",
     "Top up the pool and settle",
+    "Renew the plan for the next benefit period",
 )
 
 
@@ -157,6 +162,8 @@ class DemoSummary:
     pool_queued: int
     rejected: list[str] = field(default_factory=list)
     state_dir: str | None = None
+    #: The insurer's renewal for the next benefit period.
+    renewal: RenewReport | None = None
 
     def count(self, status: str) -> int:
         return sum(1 for claim in self.claims if claim.result.status == status)
@@ -188,6 +195,7 @@ class DemoSummary:
             "claims": [claim.to_json() for claim in self.claims],
             "rejected": list(self.rejected),
             "totals": self.totals(),
+            "renewal": None if self.renewal is None else self.renewal.to_json(),
         }
 
 
@@ -223,6 +231,7 @@ def _run(
     from claimsengine.onboarding import PlanOnboarding, ProviderEntry, onboard
     from claimsengine.plan import load_plan
     from claimsengine.records import load_paths
+    from claimsengine.sdk import InsurerClient
     from claimsengine.workspace import Workspace
 
     steps = iter(DEMO_STEPS)
@@ -256,6 +265,9 @@ def _run(
         _review(workspace, plan.id, claims)
         step()
         pool = _top_up_and_settle(workspace, plan.id, top_up, claims)
+        step()
+        with workspace.command():
+            renewal = InsurerClient(workspace, "insurer").renew(plan.id)
         return DemoSummary(
             plan_id=plan.id,
             clock=DEMO_DATE,
@@ -265,6 +277,7 @@ def _run(
             pool_queued=pool.queued,
             rejected=rejected,
             state_dir=str(folder) if keep else None,
+            renewal=renewal,
         )
 
 

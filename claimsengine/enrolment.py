@@ -87,6 +87,15 @@ class RenewReport:
             "enrolments": self.enrolments,
         }
 
+    def sentence(self) -> str:
+        """What `claims renew` prints (and the demo, after its renewal)."""
+        return (
+            f"Renewed {self.renewed} members of {self.plan_id} for benefit period "
+            f"{self.period} (from {self.period_start}): {self.enrolments} enrolments "
+            f"sent; {self.ended} not renewed (coverage ended), {self.not_started} "
+            "not covered yet."
+        )
+
 
 def _add(
     plan: EnrolmentPlan,

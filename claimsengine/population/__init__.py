@@ -10,9 +10,13 @@ members the plan does not know) and of duplicates (exact copies, and a used reco
 different content). Everything is drawn from ``random.Random(seed)``: the same seed gives
 the same population, byte for byte.
 
+The records run on two months past the plan's first benefit period, into the second.
+
 ``run_population(population)`` plays the year on a chain, one weekly round at a time:
 
-1. the clock moves to the round's day;
+1. the clock moves to the round's day; on the first round of a new benefit period the
+   insurer renews the plan (``InsurerClient.renew``), so that the period after it is
+   enrolled before it begins, as an insurer does each period;
 2. the hospitals submit the records due that week, as ``claims submit`` does
    (``orchestrator.submit_paths``): bad records are set aside, copies recognised;
 3. the adjudicator decides the claims pending review (about 1 in 5 is denied; the choice

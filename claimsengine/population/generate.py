@@ -1,5 +1,9 @@
 """Generating a population: a plan, its members, three providers and a year of records.
 
+The records run on past the plan's first benefit period (365 days from 2027-01-01) into
+the second one (``RUN_END``), so that a run crosses a period boundary: the insurer renews
+the plan, and claims in the new period are priced from zero accumulators.
+
 Everything is drawn from ``random.Random(seed)``: the same seed gives the same population,
 byte for byte (``Population.fingerprint``).
 """
@@ -24,6 +28,8 @@ from claimsengine.records import canonical_json
 PLAN_ID = "POP-2027"
 YEAR_START = date(2027, 1, 1)
 YEAR_END = date(2027, 12, 31)
+#: The last day of the generated timeline: two months into the plan's second benefit period.
+RUN_END = date(2028, 2, 29)
 #: Coverage start of members who renewed into the plan (their waiting period is long over).
 RENEWED_START = date(2026, 10, 1)
 
@@ -263,8 +269,8 @@ def generate_population(members: int, claims: int, seed: int) -> Population:
 
 
 def _last_day() -> int:
-    """The last day a record is sent on (the day before the year ends)."""
-    return to_day(YEAR_END) - 1
+    """The last day a record is sent on (the day before the timeline ends)."""
+    return to_day(RUN_END) - 1
 
 
 def _exact_copy(rng: random.Random, drawn: _Drawn) -> None:

@@ -60,6 +60,8 @@ class PopulationReport:
     paid_per_day: dict[int, int] = field(default_factory=dict)
     reconciliation: dict[str, Any] = field(default_factory=dict)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Each renewal of the plan (``RenewReport.to_json``), on entering a new benefit period.
+    renewals: list[dict[str, Any]] = field(default_factory=list)
     chart: str | None = None
 
     @property
@@ -131,6 +133,7 @@ class PopulationReport:
                 for day, cents in sorted(self.paid_per_day.items())
             },
             "reconciliation": self.reconciliation,
+            "renewals": self.renewals,
             "chart": self.chart,
             "checks": self.check(),
         }

@@ -1,6 +1,7 @@
 """Running a population: a year of weekly rounds on a chain, and what came of it.
 
-Each round moves the clock, submits the records due (as ``claims submit`` does, through the
+Each round moves the clock (renewing the plan on the first round of a new benefit
+period), submits the records due (as ``claims submit`` does, through the
 orchestrator), works the review queue, and tops the pool up and settles when claims wait.
 At the end, every hospital reconciles its ledger with ``reconcile``.
 """
@@ -25,7 +26,8 @@ from claimsengine.history import plan_claim_events
 from claimsengine.money import format_cents
 from claimsengine.onboarding import PlanOnboarding, ProviderEntry, onboard
 from claimsengine.orchestrator import MemberCheck, submit_paths
-from claimsengine.population.generate import PLAN_ID, YEAR_END, YEAR_START, Population
+from claimsengine.periods import BenefitPeriods
+from claimsengine.population.generate import PLAN_ID, RUN_END, YEAR_START, Population
 from claimsengine.population.report import PoolSample, PopulationReport, write_chart
 from claimsengine.reconcile import claim_status, reconcile
 from claimsengine.results import ClaimResult
@@ -117,6 +119,8 @@ class _Year:
         self.submitted: dict[str, ClaimResult] = {}
         self.submission_txs: set[str] = set()
         self.paid_blocks: list[tuple[int, int]] = []  # (first block of a round, its day)
+        self.periods: BenefitPeriods | None = None  # the plan's, once it is on the chain
+        self.period = 0  # the benefit period of the latest round
 
     def sample(self, day: int, step: str, pool: PoolState | None = None) -> None:
         pool = pool if pool is not None else self.insurer.pool(PLAN_ID)
@@ -134,6 +138,7 @@ class _Year:
             plan=self.population.plan, members=self.population.members, providers=providers
         )
         onboard(workspace, onboarding)
+        self.periods = workspace.periods(PLAN_ID)
         self.sample(chain.now() // 86_400, "start")
         with workspace.command():
             self.insurer.fund(PLAN_ID, first_funding)
@@ -145,6 +150,7 @@ class _Year:
         timestamp = day * 86_400 + 43_200
         if timestamp > chain.now():
             chain.set_time(timestamp)
+        self.renew(day)
         self.paid_blocks.append((chain.block_number() + 1, day))
         folder = self.out / "records" / f"round-{number:03d}-{from_day(day).isoformat()}"
         _write_round(self.population, indexes, folder)
@@ -153,6 +159,19 @@ class _Year:
         self.review()
         self.sample(day, "reviewed")
         self.top_up(day, budget)
+
+    def renew(self, day: int) -> None:
+        """On the first round of a new benefit period, the insurer renews the plan: the
+        period after this one is enrolled for the members still covered (set-up enrolled
+        the first two)."""
+        assert self.periods is not None
+        period = self.periods.of(day)
+        if period == self.period:
+            return
+        self.period = period
+        with self.workspace.command():
+            renewed = self.insurer.renew(PLAN_ID)
+        self.report.renewals.append(renewed.to_json())
 
     def submit(self, folder: Path) -> None:
         """Submit every record file of the round, as ``claims submit`` does, and count."""
@@ -229,7 +248,7 @@ def _rounds(population: Population, every: int = ROUND_DAYS) -> list[tuple[int, 
     due: dict[int, list[int]] = {}
     for index, day in enumerate(population.send_days):
         round_day = start + max(0, -(-(day - start) // every)) * every
-        due.setdefault(min(round_day, to_day(YEAR_END)), []).append(index)
+        due.setdefault(min(round_day, to_day(RUN_END)), []).append(index)
     return sorted(due.items())
 
 

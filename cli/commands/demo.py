@@ -46,7 +46,8 @@ def demo(app: App, keep: Path | None, initial_funding: int, top_up: int) -> None
     (hospital-1) and HOSP-B (hospital-2), make adjudicator and auditor its adjudicators,
     set the clock to 2027-07-01, fund the pool a little, submit the nine records in
     fixtures/records, have both adjudicators approve the claim pending review, top the
-    pool up so the queued claims are paid, and print a summary.
+    pool up so the queued claims are paid, renew the plan for the next benefit period,
+    and print a summary.
 
     \b
     Example:
@@ -145,6 +146,8 @@ def _render(out: Any, summary: DemoSummary) -> None:
             title="Totals",
         )
     )
+    if summary.renewal is not None:
+        out.print(summary.renewal.sentence())
     for problem in summary.rejected:
         out.print(f"set aside: {problem}")
     if summary.state_dir:

@@ -35,11 +35,6 @@ def renew(app: App, plan_id: str) -> None:
         report = insurer.renew(plan_id)
 
     def render(console: Any) -> None:
-        console.print(
-            f"Renewed {report.renewed} members of {plan_id} for benefit period "
-            f"{report.period} (from {report.period_start}): {report.enrolments} enrolments "
-            f"sent; {report.ended} not renewed (coverage ended), {report.not_started} "
-            "not covered yet."
-        )
+        console.print(report.sentence())
 
     app.emit(report.to_json(), render)

@@ -149,6 +149,11 @@ def test_the_table_for_people(tmp_path: Path) -> None:
         ["4", "2", "of", "2", "auditor", "approve", "queued"],
     ]
     assert "27677.00" in out and "22623.00" in out
+    # The renewal, one sentence (wrapped to the terminal's width).
+    assert (
+        "Renewed 4 members of SILVER-2027 for benefit period 1 (from 2028-01-01): 0 "
+        "enrolments sent; 2 not renewed (coverage ended), 0 not covered yet."
+    ) in " ".join(out.split())
     # The kept chain can be explored afterwards.
     status = CliRunner().invoke(main, ["--state", str(kept), "--json", "status", "4"])
     assert status.exit_code == 0, status.output
@@ -191,3 +196,22 @@ def test_without_the_repository_the_demo_uses_the_package_data(
         assert inputs.plan.read_bytes() == (DEMO_DATA / "silver.yaml").read_bytes()
         assert inputs.members.name == "members.csv"
         assert len(list(inputs.records.iterdir())) == 3
+
+
+def test_the_insurer_renews_for_the_next_benefit_period(summary: dict[str, Any]) -> None:
+    # On 2027-07-01 (period 0 of a plan of 365-day periods from 2027-01-01) the next period
+    # is 1, from 2028-01-01. fixtures/members.csv: M-0001, M-0002, M-0004 (open-ended, from
+    # 2027-01-01) and M-0006 (from 2027-03-01) are covered in it; M-0003 (to 2027-12-31) and
+    # M-0005 (to 2027-04-30) ended before it. Set-up enrolled periods 0 and 1 already, so
+    # renew sends nothing.
+    assert summary["renewal"] == {
+        "plan_id": "SILVER-2027",
+        "period": 1,
+        "period_start": "2028-01-01",
+        "renewed": 4,
+        "ended": 2,
+        "not_started": 0,
+        "enrolments": 0,
+    }
+    # The clock stays on the demo's day.
+    assert summary["clock"] == "2027-07-01"

@@ -7,10 +7,15 @@ few seconds on the embedded chain.
 from __future__ import annotations
 
 import struct
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from claimsengine.adjudication import ClaimInput, ClaimLineInput, Ledger, adjudicate
+from claimsengine.adjudication import Enrollment as OracleEnrollment
+from claimsengine.days import to_day
+from claimsengine.money import format_cents, parse_amount
 from claimsengine.population import (
     PLAN_ID,
     PopulationReport,
@@ -196,3 +201,91 @@ def test_results_name_generated_records(two_runs: tuple[PopulationReport, ...]) 
     assert set(two_runs[0].results) <= generated
     assert len(two_runs[0].results) == two_runs[0].submitted
     assert all(result["plan_id"] == PLAN_ID for result in two_runs[0].results.values())
+
+
+def test_the_run_crosses_a_benefit_period_boundary_and_renews(
+    two_runs: tuple[PopulationReport, ...],
+) -> None:
+    """The timeline runs two months into the plan's second benefit period (2028-01-01 on,
+    365 days from 2027-01-01). The rounds here are 91 days apart, so the rounds fall on
+    2027-12-30 (period 0) and 2028-02-29 (period 1): every record of period 1 is sent in
+    that last round, which is the first round of period 1, so the insurer renews then."""
+    report = two_runs[0]
+    population = generate_population(MEMBERS, CLAIMS, SEED)
+    # Renewing on 2028-02-29 enrols period 2 (from 2028-12-31 = 2027-01-01 + 730 days; set-up
+    # enrolled periods 0 and 1). Every member with open-ended coverage is still covered in
+    # it (all coverage starts in 2026 or 2027), one pseudonym each; a member whose coverage
+    # ended (always in 2027) is not renewed.
+    open_ended = sum(1 for member in population.members if member.coverage_end is None)
+    assert report.renewals == [
+        {
+            "plan_id": PLAN_ID,
+            "period": 2,
+            "period_start": "2028-12-31",
+            "renewed": open_ended,
+            "ended": MEMBERS - open_ended,
+            "not_started": 0,
+            "enrolments": open_ended,
+        }
+    ]
+    boundary = to_day(date(2028, 1, 1))
+    records = {str(r["record_id"]): r for r in population.records}
+    days = {rid: to_day(date.fromisoformat(records[rid]["service_date"])) for rid in report.results}
+    before = [rid for rid, day in days.items() if day < boundary]
+    after = [rid for rid, day in days.items() if day >= boundary]
+    assert any(report.results[rid]["status"] == "paid" for rid in before)
+    assert any(report.results[rid]["status"] == "paid" for rid in after)
+    assert not any("31" in line for r in report.results.values() for line in r["reasons"])
+
+
+def test_claims_of_the_new_period_are_priced_from_zero_as_the_oracle_says(
+    two_runs: tuple[PopulationReport, ...],
+) -> None:
+    """Period 1's claims, replayed through the oracle (claimsengine.adjudication) on a fresh
+    ledger (accumulators at zero) in the order they were sent in the last round (provider
+    files in name order, records in order), get the status and plan_paid the chain gave.
+    Period 0's claims do not count toward period 1, so they are left out of the replay."""
+    report = two_runs[0]
+    population = generate_population(MEMBERS, CLAIMS, SEED)
+    plan = population.plan
+    boundary = to_day(date(2028, 1, 1))
+    ledger = Ledger()
+    for member in population.members:
+        end = member.coverage_end
+        ledger.enroll(
+            member.member_id,
+            OracleEnrollment(to_day(member.coverage_start), to_day(end) if end else None),
+        )
+    order = sorted(
+        range(len(population.records)),
+        key=lambda i: (str(population.records[i]["provider_id"]), i),
+    )
+    seen: set[str] = set()
+    replayed = 0
+    for index in order:
+        record = population.records[index]
+        record_id = str(record["record_id"])
+        service_day = to_day(date.fromisoformat(record["service_date"]))
+        if record_id in seen or record_id not in report.results or service_day < boundary:
+            continue
+        seen.add(record_id)
+        assert population.send_days[index] >= boundary  # sent in the last round
+        claim = ClaimInput(
+            member=str(record["member_id"]),
+            provider=str(record["provider_id"]),
+            service_day=service_day,
+            prior_auth=record["prior_auth"] is not None,
+            lines=tuple(
+                ClaimLineInput(
+                    line["code"], int(line["units"]), parse_amount(line["billed"], field="billed")
+                )
+                for line in record["lines"]
+            ),
+        )
+        decided = adjudicate(plan, ledger, claim, today=to_day(date(2028, 2, 29)))
+        result = report.results[record_id]
+        expected = {"approved": ("paid", "queued")}.get(decided.status, (decided.status,))
+        assert result["status"] in expected, record_id
+        assert result["plan_paid"] == format_cents(decided.plan_paid), record_id
+        replayed += 1
+    assert replayed >= 3
