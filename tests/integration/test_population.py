@@ -254,7 +254,8 @@ def test_claims_of_the_new_period_are_priced_from_zero_as_the_oracle_says(
         end = member.coverage_end
         ledger.enroll(
             member.member_id,
-            OracleEnrollment(to_day(member.coverage_start), to_day(end) if end else None),
+            # Only period 1's claims are replayed: the member's period-1 pseudonym.
+            OracleEnrollment(to_day(member.coverage_start), to_day(end) if end else None, 1),
         )
     order = sorted(
         range(len(population.records)),
