@@ -13,7 +13,10 @@ part with the SDK:
 4. the insurer tops the pool up, which pays the queue first in first out, and anyone settles;
 5. the insurer renews the plan for the next benefit period (``InsurerClient.renew``): the
    period after today's, from 2028-01-01. Set-up enrolled it already, so nothing is sent;
-   the clock stays on 2027-07-01, so that a kept chain goes on from the demo's day.
+6. the clock moves into that next benefit period (2028-01-05, period 1), the insurer renews
+   again, which now enrols period 2, and HOSP-B submits one new claim for M-0004, who met
+   the deductible in 2027: it is priced from zero accumulators, so the deductible applies
+   again. ``run_demo(new_period=False)`` leaves this step out, and the clock on 2027-07-01.
 
 The inputs are the repository's ``fixtures/`` when they are there (an editable install),
 else the copy shipped as package data in ``claimsengine/demo_data/`` (a plain install).
@@ -37,14 +40,16 @@ from claimsengine.results import ClaimResult
 if TYPE_CHECKING:
     from claimsengine.engine import PoolState
     from claimsengine.enrolment import RenewReport
-    from claimsengine.records import LoadResult
+    from claimsengine.records import LoadResult, TreatmentRecord
     from claimsengine.workspace import Workspace
 
 __all__ = [
     "DEMO_DATE",
     "DEMO_STEPS",
+    "NEXT_PERIOD_DATE",
     "DemoClaim",
     "DemoInputs",
+    "DemoNextPeriod",
     "DemoSummary",
     "demo_inputs",
     "run_demo",
@@ -53,6 +58,8 @@ __all__ = [
 PLAN_ID = "SILVER-2027"
 #: The demo's "today": after every record's service date, inside every timely-filing window.
 DEMO_DATE = date(2027, 7, 1)
+#: The last step's day: early in the next benefit period (period 1, from 2028-01-01).
+NEXT_PERIOD_DATE = date(2028, 1, 5)
 #: The first funding, in cents: enough for a few claims, so later ones queue.
 INITIAL_FUNDING = 300_00
 #: The top-up, in cents, that pays everything queued.
@@ -72,7 +79,20 @@ DEMO_STEPS = (
     "Two adjudicators review the claims pending review",
     "Top up the pool and settle",
     "Renew the plan for the next benefit period",
+    "Move into the next benefit period, renew, and submit a claim there",
 )
+#: The last step's claim: M-0004 met the whole deductible in 2027 (HOSP-B-2027-000201, an
+#: emergency visit); the same visit early in 2028 meets it again.
+NEXT_PERIOD_RECORD = {
+    "record_id": "HOSP-B-2028-000301",
+    "plan_id": PLAN_ID,
+    "member_id": "M-0004",
+    "provider_id": "HOSP-B",
+    "service_date": NEXT_PERIOD_DATE.isoformat(),
+    "prior_auth": None,
+    "diagnoses": ["R07.9"],
+    "lines": [{"code": "99285", "units": 1, "billed": "3200.00"}],
+}
 
 
 @dataclass(frozen=True)
@@ -151,6 +171,48 @@ class DemoClaim:
 
 
 @dataclass
+class DemoNextPeriod:
+    """The last step: the clock in the next benefit period, its renewal and one new claim
+    of a member whose deductible was met in the period before."""
+
+    clock: date
+    period: int
+    renewal: RenewReport
+    member_id: str
+    claim: DemoClaim
+    #: What the member paid towards the deductible in the period before, in cents.
+    earlier_deductible: int
+    pool_balance: int
+
+    @property
+    def deductible(self) -> int:
+        return sum(line.deductible for line in self.claim.result.lines)
+
+    def explanation(self) -> str:
+        """One sentence: why the deductible applies again."""
+        return (
+            f"{self.member_id} paid {format_cents(self.earlier_deductible)} of deductible in "
+            f"period {self.period - 1}; period {self.period} starts from zero, so claim "
+            f"{self.claim.result.claim_id} meets the deductible again "
+            f"({format_cents(self.deductible)}): the plan pays "
+            f"{format_cents(self.claim.result.totals.plan_paid)}."
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "clock": self.clock.isoformat(),
+            "period": self.period,
+            "renewal": self.renewal.to_json(),
+            "member_id": self.member_id,
+            "earlier_deductible": format_cents(self.earlier_deductible),
+            "deductible": format_cents(self.deductible),
+            "claim": self.claim.to_json(),
+            "pool_balance": format_cents(self.pool_balance),
+            "explanation": self.explanation(),
+        }
+
+
+@dataclass
 class DemoSummary:
     """What the demo did, claim by claim, and the totals."""
 
@@ -164,6 +226,8 @@ class DemoSummary:
     state_dir: str | None = None
     #: The insurer's renewal for the next benefit period.
     renewal: RenewReport | None = None
+    #: The last step, in the next benefit period (None when left out).
+    next_period: DemoNextPeriod | None = None
 
     def count(self, status: str) -> int:
         return sum(1 for claim in self.claims if claim.result.status == status)
@@ -196,6 +260,7 @@ class DemoSummary:
             "rejected": list(self.rejected),
             "totals": self.totals(),
             "renewal": None if self.renewal is None else self.renewal.to_json(),
+            "next_period": None if self.next_period is None else self.next_period.to_json(),
         }
 
 
@@ -205,17 +270,22 @@ def run_demo(
     initial_funding: int = INITIAL_FUNDING,
     top_up: int = TOP_UP,
     on_step: Callable[[str], None] | None = None,
+    new_period: bool = True,
 ) -> DemoSummary:
     """Run the demo on a fresh embedded chain in ``folder`` (default: a temporary folder,
     removed afterwards) and return its summary. ``on_step`` is told each step as it starts.
+    ``new_period=False`` leaves out the last step (the next benefit period): the chain then
+    stays on the demo's day, 2027-07-01, with only its 2027 claims.
 
     Raises ``ClaimsError`` if ``folder`` already holds a chain: the demo never touches an
     existing one.
     """
     if folder is None:
         with tempfile.TemporaryDirectory(prefix="claims-demo-") as tmp:
-            return _run(Path(tmp), initial_funding, top_up, on_step, keep=False)
-    return _run(Path(folder), initial_funding, top_up, on_step, keep=True)
+            return _run(
+                Path(tmp), initial_funding, top_up, on_step, keep=False, new_period=new_period
+            )
+    return _run(Path(folder), initial_funding, top_up, on_step, keep=True, new_period=new_period)
 
 
 def _run(
@@ -225,6 +295,7 @@ def _run(
     on_step: Callable[[str], None] | None,
     *,
     keep: bool,
+    new_period: bool,
 ) -> DemoSummary:
     from claimsengine.days import SECONDS_PER_DAY, to_day
     from claimsengine.members import load_members
@@ -260,7 +331,12 @@ def _run(
         )
         onboard(workspace, onboarding, on_stage=lambda _stage: step())
         step()
-        claims, rejected = _submit(workspace, loaded)
+        claims, rejected = _submit(
+            workspace,
+            [sourced.record for sourced in loaded.records],
+            [str(sourced.file) for sourced in loaded.records],
+        )
+        rejected[:0] = [f"{entry.file}: {entry.error}" for entry in loaded.rejected]
         step()
         _review(workspace, plan.id, claims)
         step()
@@ -268,6 +344,10 @@ def _run(
         step()
         with workspace.command():
             renewal = InsurerClient(workspace, "insurer").renew(plan.id)
+        later = None
+        if new_period:
+            step()
+            later = _next_period(workspace, plan.id, claims, loaded)
         return DemoSummary(
             plan_id=plan.id,
             clock=DEMO_DATE,
@@ -278,6 +358,7 @@ def _run(
             rejected=rejected,
             state_dir=str(folder) if keep else None,
             renewal=renewal,
+            next_period=later,
         )
 
 
@@ -290,18 +371,17 @@ def _refuse_a_used_folder(folder: Path) -> None:
         )
 
 
-def _submit(workspace: Workspace, loaded: LoadResult) -> tuple[list[DemoClaim], list[str]]:
-    """The hospitals submit the loaded records: the claims made, and what was set aside."""
+def _submit(
+    workspace: Workspace, records: list[TreatmentRecord], sources: list[str]
+) -> tuple[list[DemoClaim], list[str]]:
+    """The hospitals submit the records: the claims made, and what was refused."""
     from claimsengine.sdk import HospitalClient
 
     hospital = HospitalClient(workspace)  # acts as each record's provider
     with workspace.command():
-        outcomes = hospital.submit_many(
-            [sourced.record for sourced in loaded.records],
-            sources=[str(sourced.file) for sourced in loaded.records],
-        )
+        outcomes = hospital.submit_many(records, sources=sources)
     claims: list[DemoClaim] = []
-    rejected = [f"{entry.file}: {entry.error}" for entry in loaded.rejected]
+    rejected: list[str] = []
     for outcome in outcomes:
         if outcome.result is None:
             rejected.append(f"{outcome.record.record_id}: {outcome.error}")
@@ -352,3 +432,38 @@ def _top_up_and_settle(
         if claim.statuses[-1] != claim.result.status:
             claim.statuses.append(claim.result.status)
     return pool
+
+
+def _next_period(
+    workspace: Workspace, plan_id: str, claims: list[DemoClaim], loaded: LoadResult
+) -> DemoNextPeriod:
+    """The clock moves into the next benefit period, the insurer renews (enrolling the one
+    after it) and HOSP-B submits NEXT_PERIOD_RECORD, priced from fresh accumulators."""
+    from claimsengine.days import SECONDS_PER_DAY, to_day
+    from claimsengine.records.model import parse_record
+    from claimsengine.sdk import InsurerClient
+
+    record = parse_record(NEXT_PERIOD_RECORD, None, None, None)
+    insurer = InsurerClient(workspace, "insurer")
+    with workspace.command():
+        workspace.chain.set_time(to_day(NEXT_PERIOD_DATE) * SECONDS_PER_DAY)
+        renewal = insurer.renew(plan_id)
+    submitted, rejected = _submit(workspace, [record], ["the demo's next-period record"])
+    if rejected or not submitted:
+        raise ClaimsError(f"the demo's claim in the next benefit period was refused: {rejected}")
+    members = {sourced.record.record_id: sourced.record.member_id for sourced in loaded.records}
+    earlier = sum(
+        line.deductible
+        for claim in claims
+        if members.get(claim.record_id) == record.member_id and claim.result.status == "paid"
+        for line in claim.result.lines
+    )
+    return DemoNextPeriod(
+        clock=NEXT_PERIOD_DATE,
+        period=renewal.period - 1,
+        renewal=renewal,
+        member_id=record.member_id,
+        claim=submitted[0],
+        earlier_deductible=earlier,
+        pool_balance=insurer.pool(plan_id).balance,
+    )

@@ -47,7 +47,9 @@ def demo(app: App, keep: Path | None, initial_funding: int, top_up: int) -> None
     set the clock to 2027-07-01, fund the pool a little, submit the nine records in
     fixtures/records, have both adjudicators approve the claim pending review, top the
     pool up so the queued claims are paid, renew the plan for the next benefit period,
-    and print a summary.
+    then move the clock into that period (2028-01-05), renew again (enrolling the period
+    after it), submit one claim of M-0004, whose 2027 deductible is met, and show that the
+    deductible applies again, and print a summary.
 
     \b
     Example:
@@ -148,6 +150,18 @@ def _render(out: Any, summary: DemoSummary) -> None:
     )
     if summary.renewal is not None:
         out.print(summary.renewal.sentence())
+    later = summary.next_period
+    if later is not None:
+        out.print(f"Next benefit period: the clock moves to {later.clock} (period {later.period}).")
+        out.print(later.renewal.sentence())
+        claim = later.claim
+        out.print(
+            f"Claim {claim.result.claim_id}, {claim.record_id} ({later.member_id}, "
+            f"{claim.provider_id}): {' → '.join(claim.statuses)}, plan paid "
+            f"{format_cents(claim.result.totals.plan_paid)}; {'; '.join(claim.reasons())}. "
+            f"Pool balance {format_cents(later.pool_balance)}."
+        )
+        out.print(later.explanation())
     for problem in summary.rejected:
         out.print(f"set aside: {problem}")
     if summary.state_dir:

@@ -80,7 +80,7 @@ def run_cli(state: Path, *args: str) -> Any:
 def _build(state: Path) -> None:
     from claimsengine.demo import run_demo
 
-    run_demo(state)
+    run_demo(state, new_period=False)  # the 2027 claims only; the clock on 2027-07-01
     # An 835 names each payee by its NPI; the demo registers the hospitals without one.
     run_cli(
         state, "provider", "add", PLAN, "HOSP-A", "--account", "hospital-1", "--npi", "1234567893"

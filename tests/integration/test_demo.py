@@ -154,10 +154,24 @@ def test_the_table_for_people(tmp_path: Path) -> None:
         "Renewed 4 members of SILVER-2027 for benefit period 1 (from 2028-01-01): 0 "
         "enrolments sent; 2 not renewed (coverage ended), 0 not covered yet."
     ) in " ".join(out.split())
-    # The kept chain can be explored afterwards.
+    # The last step, in the next benefit period, with its explanation.
+    said = " ".join(out.split())
+    assert (
+        "Next benefit period: the clock moves to 2028-01-05 (period 1). Renewed 4 members of "
+        "SILVER-2027 for benefit period 2 (from 2028-12-31): 4 enrolments sent;"
+    ) in said
+    assert (
+        "Claim 10, HOSP-B-2028-000301 (M-0004, HOSP-B): paid, plan paid 160.00; 99285: 45 1 "
+        "2. Pool balance 22463.00."
+    ) in said
+    assert "claim 10 meets the deductible again (1000.00): the plan pays 160.00." in said
+    # The kept chain can be explored afterwards, in 2028.
     status = CliRunner().invoke(main, ["--state", str(kept), "--json", "status", "4"])
     assert status.exit_code == 0, status.output
     assert json.loads(status.stdout)["record_id"] == "HOSP-A-2027-000104"
+    status = CliRunner().invoke(main, ["--state", str(kept), "--json", "status", "10"])
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.stdout)["status"] == "paid"
     again = CliRunner().invoke(main, ["demo", "--keep", str(kept)])
     assert again.exit_code == 1
     assert again.stderr.startswith(f"error: {kept} is not empty")
@@ -213,5 +227,61 @@ def test_the_insurer_renews_for_the_next_benefit_period(summary: dict[str, Any])
         "not_started": 0,
         "enrolments": 0,
     }
-    # The clock stays on the demo's day.
+    # The summary's clock is the demo's day (the last step's day is its own).
     assert summary["clock"] == "2027-07-01"
+
+
+def test_the_last_step_crosses_into_the_next_benefit_period(summary: dict[str, Any]) -> None:
+    # 2028-01-05 is day 369 of the plan (from 2027-01-01): period 369 // 365 = 1. Renewing
+    # there enrols period 2, from 2027-01-01 + 730 days = 2028-12-31 (2028 is a leap year):
+    # the same four members are covered (M-0003 ended 2027-12-31, M-0005 2027-04-30), and
+    # none had period 2 yet, so 4 enrolments are sent.
+    later = summary["next_period"]
+    assert (later["clock"], later["period"]) == ("2028-01-05", 1)
+    # The same roster as the 2027 renewal (asserted whole above), one period on.
+    first = summary["renewal"]
+    assert (first["renewed"], first["ended"], first["not_started"]) == (4, 2, 0)
+    assert later["renewal"] == {
+        **first,
+        "period": 2,
+        "period_start": "2028-12-31",
+        "enrolments": 4,
+    }
+    # M-0004 met the whole 1000.00 deductible in period 0 (claim 6, HOSP-B-2027-000201).
+    # The same emergency visit in period 1: 99285 billed 3200.00, allowed 1200.00 (45); the
+    # accumulators start at zero, so the deductible is 1000.00 again (1), then 20% of
+    # 200.00 = 40.00 coinsurance (2): plan pays 1200 - 1040 = 160.00 (with the 2027
+    # accumulators it would have been 1200 - 240 = 960.00). Paid at once from the pool:
+    # 22623.00 - 160.00 = 22463.00.
+    assert later["member_id"] == "M-0004"
+    assert (later["earlier_deductible"], later["deductible"]) == ("1000.00", "1000.00")
+    claim = later["claim"]
+    assert (claim["claim_id"], claim["record_id"]) == (10, "HOSP-B-2028-000301")
+    assert claim["statuses"] == ["paid"] and claim["plan_paid"] == "160.00"
+    (line,) = claim["result"]["lines"]
+    assert (line["billed"], line["allowed"], line["deductible"]) == (
+        "3200.00",
+        "1200.00",
+        "1000.00",
+    )
+    assert (line["coinsurance"], line["patient_responsibility"]) == ("40.00", "1040.00")
+    assert line["plan_paid"] == "160.00" and line["reasons"] == ["45", "1", "2"]
+    assert later["pool_balance"] == "22463.00"
+    assert later["explanation"] == (
+        "M-0004 paid 1000.00 of deductible in period 0; period 1 starts from zero, so claim "
+        "10 meets the deductible again (1000.00): the plan pays 160.00."
+    )
+    # The 2027 totals are those of the nine 2027 claims.
+    assert summary["totals"]["claims"] == 9 and summary["totals"]["plan_paid"] == "27677.00"
+
+
+def test_without_the_new_period_the_chain_stays_in_2027(tmp_path: Path) -> None:
+    steps: list[str] = []
+    kept = tmp_path / "kept"
+    result = demo_module.run_demo(kept, on_step=steps.append, new_period=False)
+    assert steps == list(demo_module.DEMO_STEPS[:-1])
+    assert result.next_period is None and result.to_json()["next_period"] is None
+    assert len(result.claims) == 9
+    time = CliRunner().invoke(main, ["--state", str(kept), "--json", "time", "show"])
+    assert time.exit_code == 0, time.output
+    assert "2027-07-01" in time.stdout
