@@ -168,6 +168,12 @@ class LineAdjudication:
         return self.deductible + self.copay + self.coinsurance + self.benefit_limit
 
     @property
+    def out_of_pocket(self) -> int:
+        """What the line adds to the member's out-of-pocket total: deductible, copay and
+        coinsurance (a benefit-limit cut is the patient's, but not toward the maximum)."""
+        return self.deductible + self.copay + self.coinsurance
+
+    @property
     def adjustments(self) -> tuple[tuple[int, int], ...]:
         """(code, cents) of each non-zero adjustment, in the spec's order 45, 1, 3, 2, 119.
 
@@ -390,7 +396,7 @@ def _take_back(
         if line.denied:
             continue  # a denied line added nothing
         accumulators.deductible_met -= line.deductible
-        accumulators.oop_met -= line.deductible + line.copay + line.coinsurance
+        accumulators.oop_met -= line.out_of_pocket
         accumulators.benefit_used -= line.plan_paid
         remaining = accumulators.units_used.get(line.code, 0) - line.units
         if remaining:
