@@ -7,12 +7,12 @@ prepared embedded state: open the chain, read the member's accumulators through 
 print JSON) and ``claims --json eligibility PLAN MEMBER`` (answered from the chain's file
 without the EVM; issue 10 asks for under 0.5 s), each in a fresh process, and reports the
 median of several runs (plus min and max), of wall time and of CPU time (the process's user
-+ system seconds). A fresh process pays Python start-up and imports every time, as a user's
-shell does, with Python's bytecode cache as an installed package has it (one untimed
-run first writes it; PYTHONDONTWRITEBYTECODE is left out of the children's environment, as
-recompiling every module on every run is not what users see). The machine may be shared: the median is the figure to read, and CPU time is
-less moved by the neighbours than wall time (the load average is recorded). Writes
-bench/results/cli_startup.json.
+and system seconds). A fresh process pays Python start-up and imports every time, as a
+user's shell does, with Python's bytecode cache as an installed package has it (one untimed
+run first writes it; PYTHONDONTWRITEBYTECODE is left out of the children's environment:
+recompiling every module on every run is not what users see). The machine may be shared:
+the median is the figure to read, and CPU time is less moved by the neighbours than wall
+time (the load average is recorded). Writes bench/results/cli_startup.json.
 """
 
 from __future__ import annotations
