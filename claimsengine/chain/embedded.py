@@ -79,9 +79,13 @@ CHAIN_ID = 1337
 BLOCK_GAS_LIMIT = 1_000_000_000
 #: Each dev account starts with 10,000 ether, as on anvil.
 DEV_BALANCE = 10_000 * 10**18
-#: Pruning waits for at least this many written trie nodes (a MB or two), so that small
+#: Pruning waits for at least this many written trie nodes (a few hundred kB), so that small
 #: commands never pay for a walk of the whole state.
-PRUNE_FLOOR = 5_000
+PRUNE_FLOOR = 2_000
+#: ... and for garbage of a quarter of the live nodes: the state on disk stays within 1.25
+#: times the live state, and each pruning (a walk and a rewrite of the live state) is paid
+#: for by a quarter as many writes.
+PRUNE_SHARE = 4
 
 STATE_FILE = "chain.sqlite"
 LOCK_FILE = "lock"
@@ -644,19 +648,15 @@ class EmbeddedChain(Chain):
     # -- internals: pruning ---------------------------------------------------------------
 
     def _prune_if_due(self) -> None:
-        """Prune when the nodes written since the last pruning outnumber half the live ones.
-
-        So the state holds at most about one and a half times the head's live nodes, and
-        each pruning, whose cost is the live state's size, is paid for by half as many
-        writes before it.
-        """
+        """Prune when the nodes written since the last pruning outnumber a quarter of the
+        live ones (``PRUNE_SHARE``), and at least ``PRUNE_FLOOR``."""
         written = self._store.node_writes
         self._store.node_writes = 0
         if written == 0:
             return
         live, pending = self._prune_counts()
         pending += written
-        if pending >= max(PRUNE_FLOOR, live // 2):
+        if pending >= max(PRUNE_FLOOR, live // PRUNE_SHARE):
             self._prune()
         else:
             self._write_meta(prune_pending=pending)
