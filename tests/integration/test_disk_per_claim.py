@@ -6,7 +6,7 @@ what the larger one adds per extra claim is what a claim costs on disk, without 
 part (contract code, the first pages of every table, the year's blocks) that a small run
 spreads over few claims. No timing: the sizes depend on the population, and on the wall
 clock only through where the last pruning falls (garbage of up to a quarter of the live
-state, a few hundred bytes a claim at these sizes; measured 1.2-1.4 KB a claim).
+state, a few hundred bytes a claim at these sizes; measured about 1.2 KB a claim).
 """
 
 from __future__ import annotations
