@@ -28,10 +28,12 @@ import cProfile
 import io
 import pstats
 import resource
+import sqlite3
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,51 @@ def folder_bytes(folder: Path) -> dict[str, int]:
     }
 
 
+#: The chain file's tables by part (sqlite's own indexes go with their table).
+_CHAIN_PARTS = {
+    "kv": "chain_state",  # trie nodes of the head's state (and garbage), headers, lookups
+    "bodies": "chain_bodies",  # block bodies, compressed
+    "txs": "chain_index",
+    "events": "chain_index",
+    "logs": "chain_index",
+    "meta": "chain_index",
+}
+#: The state folder's files by part.
+_FILE_PARTS = {
+    "vault/vault.sqlite": "vault",
+    "journal.sqlite": "journal",
+    "members.sqlite": "roster",
+}
+
+
+def disk_parts(state: Path) -> dict[str, int]:
+    """Bytes of the state folder by part: the chain file by table (sqlite's dbstat, when this
+    sqlite has it; free pages and the schema in ``chain_other``), vault, journal, roster,
+    and ``other`` (keys, deployments, write-ahead logs left beside a file)."""
+    parts: dict[str, int] = {}
+    chain = state / "chain" / "chain.sqlite"
+    for name, size in folder_bytes(state).items():
+        part = _FILE_PARTS.get(name, "other")
+        if name == "chain/chain.sqlite":
+            part = "chain_other"
+        parts[part] = parts.get(part, 0) + size
+    if chain.exists():
+        with closing(sqlite3.connect(chain)) as db:
+            try:
+                rows = db.execute(
+                    "SELECT m.tbl_name, sum(d.pgsize) FROM dbstat d"
+                    " JOIN sqlite_master m ON m.name = d.name GROUP BY m.tbl_name"
+                ).fetchall()
+            except sqlite3.OperationalError:
+                rows = []  # no dbstat in this sqlite: the file as one part
+        for table, size in rows:
+            part = _CHAIN_PARTS.get(table, "chain_other")
+            if part != "chain_other":
+                parts[part] = parts.get(part, 0) + int(size)
+                parts["chain_other"] -= int(size)
+    return parts
+
+
 def _population(members: int, claims: int, seed: int) -> Any:
     from claimsengine.population.generate import generate_population
 
@@ -98,6 +145,7 @@ def run_embedded(members: int, claims: int, seed: int) -> dict[str, Any]:
         seconds = time.perf_counter() - begin
         cpu = time.process_time() - cpu_begin
         files = folder_bytes(state)
+        parts = disk_parts(state)
     out = _outcome(report, claims, seconds, cpu)
     total = sum(files.values())
     out.update(
@@ -105,6 +153,9 @@ def run_embedded(members: int, claims: int, seed: int) -> dict[str, Any]:
         state_bytes=total,
         state_bytes_per_claim=round(total / claims),
         state_files=files,
+        state_bytes_per_claim_by_part={
+            part: round(size / claims) for part, size in sorted(parts.items())
+        },
         peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     )
     return out

@@ -11,6 +11,10 @@ commitment it has seen, so nothing is ever submitted, or paid, twice.
 A corrected record (`submit --replaces`) is journaled with the claim it replaces, so that a
 run stopped before its transaction landed finishes it as a replacement, never as a plain
 submission.
+
+A row names its records file by a small number (``sources``: one row per file path), not
+by the path itself, which a weekly batch repeats on every row. A journal written before
+that is rewritten so when opened, in one transaction (a crash leaves it as it was).
 """
 
 from __future__ import annotations
@@ -28,24 +32,30 @@ SUBMITTED = "submitted"
 #: (commitment, chain, provider_id, record_id, plan_id, source) of a row to prepare.
 PreparedRow = tuple[bytes, str, str, str, str, "str | None"]
 
-_SCHEMA = """
+_RECORDS = """
 CREATE TABLE IF NOT EXISTS records (
     commitment BLOB PRIMARY KEY,
     chain TEXT NOT NULL,
     provider_id TEXT NOT NULL,
     record_id TEXT NOT NULL,
     plan_id TEXT NOT NULL,
-    source TEXT,
+    source_id INTEGER,
     state TEXT NOT NULL,
     claim_id INTEGER,
     tx_hash BLOB,
     updated_at REAL NOT NULL,
+    replaces INTEGER,
     UNIQUE (chain, provider_id, record_id)
 );
 CREATE INDEX IF NOT EXISTS records_by_claim ON records (chain, claim_id);
 """
+_SOURCES = "CREATE TABLE IF NOT EXISTS sources (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)"
 #: Added after the first schema: the claim a corrected record replaces (NULL: none).
 _REPLACES_COLUMN = "ALTER TABLE records ADD COLUMN replaces INTEGER"
+_COLUMNS = (
+    "commitment, chain, provider_id, record_id, plan_id, {source}, state, claim_id, tx_hash,"
+    " updated_at, replaces"
+)
 
 
 @dataclass(frozen=True)
@@ -71,10 +81,42 @@ class Journal:
         self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db.execute(_SOURCES)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
-        if "replaces" not in columns:
+        if "source" in columns:
+            with self.transaction():
+                self._intern_sources("replaces" in columns)
+        self._db.executescript(_RECORDS)
+
+    def _intern_sources(self, has_replaces: bool) -> None:
+        """Rewrite a journal that kept each row's file path (the first schemas)."""
+        if not has_replaces:
             self._db.execute(_REPLACES_COLUMN)
+        self._db.execute(
+            "INSERT OR IGNORE INTO sources (path) SELECT DISTINCT source FROM records"
+            " WHERE source IS NOT NULL"
+        )
+        self._db.execute("ALTER TABLE records RENAME TO records_v1")
+        self._db.execute("DROP INDEX IF EXISTS records_by_claim")
+        for statement in _RECORDS.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+        self._db.execute(
+            f"INSERT INTO records ({_COLUMNS.format(source='source_id')})"
+            f" SELECT {_COLUMNS.format(source='s.id')} FROM records_v1"
+            " LEFT JOIN sources s ON s.path = records_v1.source"
+        )
+        self._db.execute("DROP TABLE records_v1")
+
+    def _source_ids(self, paths: Sequence[str | None]) -> dict[str | None, int | None]:
+        """The number of each file path (added when new); None stays None."""
+        ids: dict[str | None, int | None] = {None: None}
+        for path in set(paths) - {None}:
+            self._db.execute("INSERT OR IGNORE INTO sources (path) VALUES (?)", (path,))
+            (ids[path],) = self._db.execute(
+                "SELECT id FROM sources WHERE path = ?", (path,)
+            ).fetchone()
+        return ids
 
     def close(self) -> None:
         self._db.close()
@@ -91,8 +133,9 @@ class Journal:
 
     def _rows(self, where: str, *args: object) -> list[JournalEntry]:
         cursor = self._db.execute(
-            "SELECT commitment, chain, provider_id, record_id, plan_id, source, state, claim_id,"
-            f" tx_hash, replaces FROM records WHERE {where}",
+            "SELECT commitment, chain, provider_id, record_id, plan_id, sources.path, state,"
+            " claim_id, tx_hash, replaces FROM records"
+            f" LEFT JOIN sources ON sources.id = records.source_id WHERE {where}",
             args,
         )
         return [JournalEntry(*row) for row in cursor.fetchall()]
@@ -130,16 +173,18 @@ class Journal:
         replaces: int | None = None,
     ) -> None:
         """Journal a record as `prepared`; ``replaces``: the claim a correction replaces."""
+        # The file's number first: a crash between the two leaves only an unused number.
+        source_id = self._source_ids([source])[source]
         self._db.execute(
             "INSERT OR IGNORE INTO records (commitment, chain, provider_id, record_id, plan_id,"
-            " source, state, updated_at, replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " source_id, state, updated_at, replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 commitment,
                 chain,
                 provider_id,
                 record_id,
                 plan_id,
-                source,
+                source_id,
                 PREPARED,
                 time.time(),
                 replaces,
@@ -153,10 +198,11 @@ class Journal:
             return
         now = time.time()
         with self.transaction():
+            ids = self._source_ids([row[5] for row in rows])
             self._db.executemany(
                 "INSERT OR IGNORE INTO records (commitment, chain, provider_id, record_id,"
-                " plan_id, source, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*row, PREPARED, now) for row in rows],
+                " plan_id, source_id, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*row[:5], ids[row[5]], PREPARED, now) for row in rows],
             )
 
     @contextmanager

@@ -6,6 +6,12 @@ is a 4-byte magic, a 12-byte random nonce and the AES-256-GCM ciphertext of
 a body moved to another commitment, or changed in any byte, fails to decrypt. The key comes
 from a ``KeyStore``, which lives in another folder.
 
+Magic ``CEV2``: the JSON is deflated before it is encrypted, against a fixed dictionary of
+what every record says (its keys, the usual shapes of its values), so that a one-line
+record and its salt take about 100 bytes instead of 320. ``CEV1`` bodies (the JSON as it
+is) are still read. A vault made since is a WITHOUT ROWID table (the commitment is stored
+once, not also as an index key); an older one keeps its table and works as before.
+
 A database rather than a file per record: creating a file costs about 0.6 ms on a common
 ext4 disk, which was most of the Python time of a 10,000-claim run; a batch of rows is one
 transaction (and one sync).
@@ -17,6 +23,7 @@ import hmac
 import os
 import secrets
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -29,10 +36,40 @@ from claimsengine.records import TreatmentRecord, canonical_json, load_json_text
 
 __all__ = ["PrivateDb", "RecordVault", "VaultIntegrityError", "open_private_db"]
 
-_MAGIC = b"CEV1"
+_MAGIC_PLAIN = b"CEV1"  # the canonical JSON as it is
+_MAGIC = b"CEV2"  # the canonical JSON deflated against _DICTIONARY
 _NONCE_BYTES = 12
 _FILE = "vault.sqlite"
-_SCHEMA = "CREATE TABLE IF NOT EXISTS records (commitment BLOB PRIMARY KEY, body BLOB NOT NULL)"
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS records (commitment BLOB PRIMARY KEY, body BLOB NOT NULL)"
+    " WITHOUT ROWID"
+)
+#: What deflate may refer back to in every record: the keys in canonical order and common
+#: values, the likeliest last (nearest). Part of the CEV2 format: never change it; a new
+#: dictionary needs a new magic.
+_DICTIONARY = (
+    b'"patient":{"address":"","birth_date":"19","name":"","sex":"F"},"M"},'
+    b'"extra":"","note":"","prior_auth":"PA-2027-","units":2},{"billed":"1,'
+    b'{"record":{"diagnoses":["Z00.00","E11.9","I10","J20.9","M54.5"],"lines":'
+    b'[{"billed":"125.00","code":"99213","units":1},{"billed":"80.00","code":"80053",'
+    b'"units":1}],"member_id":"M-000001","patient":null,"plan_id":"PLAN-2027",'
+    b'"prior_auth":null,"provider_id":"HOSP-A","record_id":"HOSP-A-0000001",'
+    b'"service_date":"2027-01-01"},"salt":"'
+)
+_RAW_DEFLATE = -15
+
+
+def _pack(plaintext: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, _RAW_DEFLATE, zdict=_DICTIONARY)
+    return packer.compress(plaintext) + packer.flush()
+
+
+def _unpack(packed: bytes) -> bytes:
+    unpacker = zlib.decompressobj(_RAW_DEFLATE, zdict=_DICTIONARY)
+    plaintext = unpacker.decompress(packed) + unpacker.flush()
+    if not unpacker.eof:
+        raise zlib.error("the deflate stream ends early")
+    return plaintext
 
 
 def open_private_db(path: Path, schema: str, *, create: bool) -> sqlite3.Connection | None:
@@ -119,7 +156,7 @@ class RecordVault(PrivateDb):
         for record, salt in items:
             commitment = record_commitment(salt, record)
             commitments.append(commitment)
-            plaintext = canonical_json({"record": record.to_json(), "salt": salt.hex()})
+            plaintext = _pack(canonical_json({"record": record.to_json(), "salt": salt.hex()}))
             nonce = secrets.token_bytes(_NONCE_BYTES)
             rows.append(
                 (commitment, _MAGIC + nonce + self._aead.encrypt(nonce, plaintext, commitment))
@@ -150,7 +187,8 @@ class RecordVault(PrivateDb):
             raise NotFound(
                 f"no record in the vault {self.folder} for commitment 0x{commitment.hex()}"
             )
-        if len(body) < len(_MAGIC) + _NONCE_BYTES + 16 or not body.startswith(_MAGIC):
+        magic = body[: len(_MAGIC)]
+        if len(body) < len(_MAGIC) + _NONCE_BYTES + 16 or magic not in (_MAGIC, _MAGIC_PLAIN):
             raise VaultIntegrityError(f"{path}: not a vault entry (damaged or truncated)")
         nonce = body[len(_MAGIC) : len(_MAGIC) + _NONCE_BYTES]
         try:
@@ -162,10 +200,12 @@ class RecordVault(PrivateDb):
                 hint="restore the vault from a backup, and check that the right keys.json is used",
             ) from None
         try:
+            if magic == _MAGIC:
+                plaintext = _unpack(plaintext)
             stored = load_json_text(plaintext.decode("utf-8"))
             salt = bytes.fromhex(stored["salt"])
             record = TreatmentRecord.from_json(stored["record"])
-        except (ValueError, KeyError, TypeError, RecordError) as error:
+        except (ValueError, KeyError, TypeError, RecordError, zlib.error) as error:
             raise VaultIntegrityError(
                 f"{path}: the stored record cannot be read: {error}"
             ) from None

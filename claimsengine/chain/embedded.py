@@ -40,6 +40,7 @@ from eth.chains.base import MiningChain
 from eth.consensus import ConsensusApplier, NoProofConsensus
 from eth.constants import BLANK_ROOT_HASH, ZERO_ADDRESS, ZERO_HASH32
 from eth.db.atomic import AtomicDB
+from eth.db.trie import make_trie_root_and_nodes
 from eth.exceptions import BlockNotFound, HeaderNotFound, Revert
 from eth.vm.forks import PragueVM
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
@@ -62,7 +63,7 @@ from claimsengine.chain.fast_evm import FastPragueVM
 from claimsengine.chain.index import SCHEMA as INDEX_SCHEMA
 from claimsengine.chain.index import LogIndex, migrate_from_v1
 from claimsengine.chain.kvstore import SqliteKV
-from claimsengine.chain.prune import prune
+from claimsengine.chain.prune import move_block_bodies, prune
 from claimsengine.chain.snapshot import next_timestamp
 from claimsengine.errors import ChainError, StateLocked, TransactionReverted
 
@@ -79,13 +80,18 @@ CHAIN_ID = 1337
 BLOCK_GAS_LIMIT = 1_000_000_000
 #: Each dev account starts with 10,000 ether, as on anvil.
 DEV_BALANCE = 10_000 * 10**18
-#: Pruning waits for at least this many written trie nodes (a MB or two), so that small
+#: Pruning waits for at least this many written trie nodes (a few hundred kB), so that small
 #: commands never pay for a walk of the whole state.
-PRUNE_FLOOR = 5_000
+PRUNE_FLOOR = 2_000
+#: ... and for garbage of a quarter of the live nodes: the state on disk stays within 1.25
+#: times the live state, and each pruning (a walk and a rewrite of the live state) is paid
+#: for by a quarter as many writes.
+PRUNE_SHARE = 4
 
 STATE_FILE = "chain.sqlite"
 LOCK_FILE = "lock"
-_SCHEMA_VERSION = "2"  # 2: the compact index of chain/index.py
+# 2: the compact index of chain/index.py; 3: block bodies compressed apart (chain/kvstore.py)
+_SCHEMA_VERSION = "3"
 _LOCK_POLL_SECONDS = 0.05
 _PRIORITY_FEE = 0  # the embedded chain has no miner to tip
 
@@ -557,6 +563,10 @@ class EmbeddedChain(Chain):
         computations: list[ComputationAPI],
     ) -> list[Receipt]:
         number = int(block.number)
+        # The block's transactions, compressed, in the store's bodies; its receipt trie
+        # goes at once, as the index below serves receipts and logs (chain/prune.py).
+        self._store.put_bodies(_trie_nodes(block.transactions))
+        self._store.discard(_trie_nodes(receipts))
         results: list[Receipt] = []
         cumulative = 0
         log_index = 0
@@ -639,19 +649,15 @@ class EmbeddedChain(Chain):
     # -- internals: pruning ---------------------------------------------------------------
 
     def _prune_if_due(self) -> None:
-        """Prune when the nodes written since the last pruning outnumber half the live ones.
-
-        So the state holds at most about one and a half times the head's live nodes, and
-        each pruning, whose cost is the live state's size, is paid for by half as many
-        writes before it.
-        """
+        """Prune when the nodes written since the last pruning outnumber a quarter of the
+        live ones (``PRUNE_SHARE``), and at least ``PRUNE_FLOOR``."""
         written = self._store.node_writes
         self._store.node_writes = 0
         if written == 0:
             return
         live, pending = self._prune_counts()
         pending += written
-        if pending >= max(PRUNE_FLOOR, live // 2):
+        if pending >= max(PRUNE_FLOOR, live // PRUNE_SHARE):
             self._prune()
         else:
             self._write_meta(prune_pending=pending)
@@ -812,6 +818,13 @@ class EmbeddedChain(Chain):
             raise ChainError("the chain is closed")
 
 
+def _trie_nodes(items: Sequence[SignedTransactionAPI] | Sequence[ReceiptAPI]) -> dict[bytes, bytes]:
+    """The nodes of the trie of a block's transactions or receipts, but the blank root (a
+    node the state's empty tries share)."""
+    _root, nodes = make_trie_root_and_nodes(items)  # type: ignore[arg-type]
+    return {bytes(key): value for key, value in nodes.items() if key != BLANK_ROOT_HASH}
+
+
 def _is_initialised(store: SqliteKV) -> bool:
     row = store.connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
@@ -823,10 +836,14 @@ def _is_initialised(store: SqliteKV) -> bool:
     ).fetchone()
     if version is None:
         return False
-    if version[0] == "1":
-        store.begin()  # schema 1 had the same chain and a larger index: rewrite the index
+    if version[0] in ("1", "2"):
+        # Schema 1 had the same chain and a larger index: rewrite the index. Schemas 1 and 2
+        # kept block bodies raw among the trie nodes: move them to the compressed bodies.
+        store.begin()
         try:
-            migrate_from_v1(store.connection)
+            if version[0] == "1":
+                migrate_from_v1(store.connection)
+            move_block_bodies(store)
             store.connection.execute(
                 "UPDATE meta SET value = ? WHERE name = 'schema_version'", (_SCHEMA_VERSION,)
             )

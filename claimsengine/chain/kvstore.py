@@ -5,19 +5,58 @@ library's sqlite3 (WAL journal). The embedded chain writes its own index tables 
 logs, metadata) through the same connection, so one SQL transaction covers everything a
 command changes: ``begin()`` ... ``commit()`` or ``rollback()``. A process that dies before
 ``commit()`` leaves the file exactly as it was.
+
+Block bodies (the nodes of each block's transaction trie) are kept apart, compressed, in a
+``bodies`` table: they are the one large thing py-evm stores that no state needs, and
+calldata compresses well (ABI words are mostly zeros). Reads fall back from ``kv`` to
+``bodies`` and inflate there, so py-evm reads a block's transactions as before. The
+``kv`` table keeps everything else raw, under the same keys as py-evm writes them: trie
+nodes of the state, headers, code and py-evm's lookup keys.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import zlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from eth.db.backends.base import BaseDB
 
-__all__ = ["SqliteKV"]
+__all__ = ["KV_SCHEMA", "SqliteKV", "pack_body", "unpack_body"]
 
 _CACHE_ENTRIES = 100_000  # trie nodes are at most ~530 bytes: tens of MB at worst
-_SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
+KV_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
+)
+# A rowid table, unlike kv: a body of a few kB stays on its own page (a WITHOUT ROWID row
+# keeps at most about 1 kB of a value on its page and spills the rest to an overflow page
+# of its own, mostly empty).
+_BODIES_SCHEMA = "CREATE TABLE IF NOT EXISTS bodies (key BLOB PRIMARY KEY, value BLOB NOT NULL)"
+#: Raw deflate (no zlib header or checksum: sqlite's pages are what keeps the bytes), at
+#: zlib's default level; the stream is deterministic for a given zlib.
+_DEFLATE_LEVEL = 6
+_RAW_DEFLATE = -15
+#: A body's first byte: what follows is the value as it is, or deflated.
+_STORED, _DEFLATED = b"\x00", b"\x01"
+
+
+def pack_body(value: bytes) -> bytes:
+    """``value`` deflated behind one marker byte, or as it is when that is no shorter
+    (a small transaction); ``unpack_body`` gives it back."""
+    packer = zlib.compressobj(_DEFLATE_LEVEL, zlib.DEFLATED, _RAW_DEFLATE)
+    packed = packer.compress(value) + packer.flush()
+    if len(packed) < len(value):
+        return _DEFLATED + packed
+    return _STORED + value
+
+
+def unpack_body(body: bytes) -> bytes:
+    if body[:1] == _DEFLATED:
+        return zlib.decompress(body[1:], _RAW_DEFLATE)
+    if body[:1] == _STORED:
+        return body[1:]
+    raise ValueError(f"not a stored block body (marker {body[:1].hex() or 'missing'})")
 
 
 class SqliteKV(BaseDB):
@@ -42,7 +81,8 @@ class SqliteKV(BaseDB):
             # FULL: a command the CLI reported as done survives a power cut too.
             self.connection.execute("PRAGMA synchronous=FULL")
         self.connection.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
-        self.connection.execute(_SCHEMA)
+        self.connection.execute(KV_SCHEMA)
+        self.connection.execute(_BODIES_SCHEMA)
         self._cache: dict[bytes, bytes] = {}
         self.reads = 0
         self.lookups = 0
@@ -113,9 +153,15 @@ class SqliteKV(BaseDB):
             pass
         self.reads += 1
         row = self.connection.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            raise KeyError(key)
-        value: bytes = row[0]
+        if row is not None:
+            value: bytes = row[0]
+        else:
+            row = self.connection.execute(
+                "SELECT value FROM bodies WHERE key = ?", (key,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(key)
+            value = unpack_body(row[0])
         self._remember(key, value)
         return value
 
@@ -131,7 +177,35 @@ class SqliteKV(BaseDB):
         self._cache.pop(key, None)
         cursor = self.connection.execute("DELETE FROM kv WHERE key = ?", (key,))
         if cursor.rowcount == 0:
+            cursor = self.connection.execute("DELETE FROM bodies WHERE key = ?", (key,))
+        if cursor.rowcount == 0:
             raise KeyError(key)
+
+    # -- block bodies ------------------------------------------------------------------
+
+    def put_bodies(self, nodes: Mapping[bytes, bytes]) -> None:
+        """Keep ``nodes`` (a block's transaction trie) compressed in ``bodies``, not in ``kv``.
+
+        Reads find them as before. Nodes py-evm already wrote to ``kv`` leave it.
+        """
+        self.connection.executemany(
+            "INSERT OR REPLACE INTO bodies (key, value) VALUES (?, ?)",
+            [(key, pack_body(value)) for key, value in nodes.items()],
+        )
+        self.discard(nodes)
+        for key, value in nodes.items():
+            self._remember(key, value)
+
+    def discard(self, keys: Iterable[bytes]) -> int:
+        """Delete ``keys`` from ``kv`` where they are (a block's receipt trie, which the
+        chain's index serves instead). Returns how many were there."""
+        removed = 0
+        for key in keys:
+            self._cache.pop(key, None)
+            removed += self.connection.execute("DELETE FROM kv WHERE key = ?", (key,)).rowcount
+        # What left ``kv`` at once is no garbage for pruning to wait for.
+        self.node_writes = max(0, self.node_writes - removed)
+        return removed
 
     def _remember(self, key: bytes, value: bytes) -> None:
         if len(self._cache) >= _CACHE_ENTRIES:

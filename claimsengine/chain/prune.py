@@ -10,15 +10,19 @@ state root. So, as a geth full node does, it can keep the head's state alone:
   trie and its code);
 - every block header (the ``block-number-to-hash`` lookup names them), so the chain of
   headers, ``BLOCKHASH`` and the block numbers stay as they were;
-- every block's transactions (its transaction trie), as a geth full node keeps its blocks:
-  what was sent stays readable, and auditable (the privacy scan reads every calldata);
 - every key that is not a 32-byte hash (py-evm's lookups: canonical head, scores, the
   transaction-to-block index).
 
-Everything else keyed by a 32-byte hash goes: the tries of past states and the receipt
-tries of past blocks (receipts and logs are read from the chain's own ``txs`` and ``logs``
-tables, which pruning leaves alone). Blocks, their hashes, their transactions and the
-head's state are exactly what they were: only history that nothing reads is gone.
+Every block's transactions (its transaction trie) stay too, as a geth full node keeps its
+blocks: what was sent stays readable, and auditable (the privacy scan reads every
+calldata). They live compressed in the store's ``bodies`` table (chain/kvstore.py), which
+pruning never touches; ``move_block_bodies`` moves them there from a chain written before.
+
+Everything else in ``kv`` keyed by a 32-byte hash goes: the tries of past states (and the
+receipt tries of blocks written before the chain dropped them as it indexes each block:
+receipts and logs are read from the chain's own ``txs`` and ``logs`` tables, which pruning
+leaves alone). Blocks, their hashes, their transactions and the head's state are exactly
+what they were: only history that nothing reads is gone.
 """
 
 from __future__ import annotations
@@ -31,9 +35,9 @@ import rlp
 from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH
 from eth_hash.auto import keccak
 
-from claimsengine.chain.kvstore import SqliteKV
+from claimsengine.chain.kvstore import KV_SCHEMA, SqliteKV
 
-__all__ = ["live_keys", "prune"]
+__all__ = ["live_keys", "move_block_bodies", "prune"]
 
 _EMPTY_CODE_HASH = keccak(b"")
 _TRANSACTION_ROOT = 4  # a header's fields: parent, uncles, coinbase, state root, tx root
@@ -78,22 +82,35 @@ def _walk(
             pending.extend(child for child in _children(node) if child)
 
 
-def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
-    """The 32-byte keys a chain whose head has ``state_root`` still needs."""
-    live: set[bytes] = {BLANK_ROOT_HASH, EMPTY_UNCLE_HASH}
+def _ignore(_value: bytes) -> None:
+    pass
+
+
+def _header_hashes(store: SqliteKV) -> list[bytes]:
     rows = store.connection.execute(
         "SELECT value FROM kv WHERE key >= ? AND key < ?", (_NUMBER_TO_HASH, _NUMBER_TO_HASH_END)
     )
-    headers = [rlp.decode(value) for (value,) in rows]
-    live.update(headers)
+    return [rlp.decode(value) for (value,) in rows]
 
-    def ignore(_value: bytes) -> None:
-        pass
 
-    for header_hash in headers:
+def move_block_bodies(store: SqliteKV) -> int:
+    """Move every block's transaction trie from ``kv`` to ``bodies`` (a chain written
+    before bodies were kept apart). Runs inside the caller's transaction; returns the
+    number of nodes moved."""
+    moved = 0
+    for header_hash in _header_hashes(store):
         transaction_root = rlp.decode(store[header_hash])[_TRANSACTION_ROOT]
-        _walk(store.__getitem__, transaction_root, live, ignore)
+        keys: set[bytes] = set()
+        _walk(store.__getitem__, transaction_root, keys, _ignore)
+        store.put_bodies({key: store[key] for key in keys})
+        moved += len(keys)
+    return moved
 
+
+def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
+    """The 32-byte keys of ``kv`` that a chain whose head has ``state_root`` still needs."""
+    live: set[bytes] = {BLANK_ROOT_HASH, EMPTY_UNCLE_HASH}
+    live.update(_header_hashes(store))
     storage_roots: list[bytes] = []
 
     def account(encoded: bytes) -> None:
@@ -105,12 +122,18 @@ def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
 
     _walk(store.__getitem__, state_root, live, account)
     for storage_root in storage_roots:
-        _walk(store.__getitem__, storage_root, live, ignore)
+        _walk(store.__getitem__, storage_root, live, _ignore)
     return live
 
 
 def prune(store: SqliteKV, state_root: bytes) -> tuple[int, int]:
     """Delete the 32-byte keys that the head (``state_root``) no longer needs.
+
+    ``kv`` is written again, in key order, with what stays: its keys are hashes, so nodes
+    land all over the table and deleting the dead ones would leave every page part empty
+    (a third of the table, measured); written in order, its pages are full. The table keeps
+    its name, its keys and its raw values. The cost is of the order of the walk of the live
+    state that pruning makes anyway.
 
     Runs inside the caller's SQL transaction (so a command that fails undoes it too) and
     drops the store's cache. Returns (nodes kept, nodes deleted).
@@ -120,11 +143,17 @@ def prune(store: SqliteKV, state_root: bytes) -> tuple[int, int]:
     connection.execute("CREATE TEMP TABLE IF NOT EXISTS live (key BLOB PRIMARY KEY) WITHOUT ROWID")
     connection.execute("DELETE FROM temp.live")
     connection.executemany("INSERT OR IGNORE INTO temp.live VALUES (?)", ((k,) for k in live))
-    deleted = connection.execute(
-        "DELETE FROM kv WHERE length(key) = 32 AND key NOT IN (SELECT key FROM temp.live)"
-    ).rowcount
+    (before,) = connection.execute("SELECT count(*) FROM kv WHERE length(key) = 32").fetchone()
+    connection.execute("DROP TABLE IF EXISTS kv_compact")
+    connection.execute(KV_SCHEMA.replace("IF NOT EXISTS kv", "kv_compact"))
+    connection.execute(
+        "INSERT INTO kv_compact SELECT key, value FROM kv"
+        " WHERE length(key) != 32 OR key IN (SELECT key FROM temp.live) ORDER BY key"
+    )
+    connection.execute("DROP TABLE kv")
+    connection.execute("ALTER TABLE kv_compact RENAME TO kv")
     connection.execute("DELETE FROM temp.live")
     (kept,) = connection.execute("SELECT count(*) FROM kv WHERE length(key) = 32").fetchone()
     store.release_free_pages()
     store.forget()
-    return int(kept), int(deleted)
+    return int(kept), int(before) - int(kept)

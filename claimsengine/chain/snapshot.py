@@ -49,7 +49,7 @@ BLANK_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc00162
 #: py-evm's key of the canonical head's hash (eth.db.schema.SchemaV1).
 CANONICAL_HEAD_KEY = b"v1:canonical_head_hash"
 #: The index schema this reader knows (embedded.py's ``_SCHEMA_VERSION``).
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 STATE_FILE = "chain.sqlite"
 
 # A header's fields, by position in its RLP list.

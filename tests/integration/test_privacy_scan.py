@@ -43,6 +43,7 @@ from trie import HexaryTrie
 from trie.iter import NodeIterator
 
 from claimsengine.chain.embedded import EmbeddedChain
+from claimsengine.chain.kvstore import unpack_body
 from claimsengine.members import Member
 from claimsengine.orchestrator import submit_paths
 from claimsengine.records import load_paths
@@ -163,10 +164,13 @@ def storage(chain: EmbeddedChain, address: str) -> Iterator[tuple[str, bytes]]:
 
 
 def database(chain: EmbeddedChain) -> Iterator[tuple[str, bytes]]:
-    """Every raw key and value in the embedded chain's key-value store (trie nodes, blocks,
-    receipts, code)."""
+    """Every raw key and value in the embedded chain's key-value store (trie nodes, headers,
+    code, lookups), and every block body, inflated as the store reads it back."""
     for key, value in chain.store.connection.execute("SELECT key, value FROM kv"):
         yield f"database key 0x{bytes(key).hex()[:16]}…", bytes(key) + b"\xff" * 8 + bytes(value)
+    for key, body in chain.store.connection.execute("SELECT key, value FROM bodies"):
+        value = unpack_body(bytes(body))
+        yield f"block body 0x{bytes(key).hex()[:16]}…", bytes(key) + b"\xff" * 8 + value
 
 
 def everything(workspace: Workspace) -> dict[str, list[tuple[str, bytes]]]:

@@ -138,6 +138,6 @@ def test_a_schema_1_chain_is_migrated_on_open(tmp_path: Path, counter: Counter) 
         (version,) = chain.store.connection.execute(
             "SELECT value FROM meta WHERE name = 'schema_version'"
         ).fetchone()
-        assert version == "2"
+        assert version == "3"
         receipt = chain.send("hospital-1", address, counter.increment)
         assert chain.get_logs(address, [])[-1] == receipt.logs[0]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+import sqlite3
 import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from claimsengine.errors import NotFound
 from claimsengine.privacy import KeyStore, new_plan_key, new_salt, record_commitment
-from claimsengine.records import TreatmentRecord, load_paths
+from claimsengine.records import TreatmentRecord, canonical_json, load_paths
 from claimsengine.vault import RecordVault, VaultIntegrityError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -146,3 +149,63 @@ def test_verify_checks_record_and_salt_against_the_chain(
 def test_the_vault_refuses_a_bad_key(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         RecordVault(tmp_path, b"too short")
+
+
+def _plain_body(key: bytes, record: TreatmentRecord, salt: bytes) -> bytes:
+    """A body as the first vault format (CEV1) wrote it: the canonical JSON, not deflated."""
+    plaintext = canonical_json({"record": record.to_json(), "salt": salt.hex()})
+    nonce = secrets.token_bytes(12)
+    commitment = record_commitment(salt, record)
+    return b"CEV1" + nonce + AESGCM(key).encrypt(nonce, plaintext, commitment)
+
+
+def test_a_record_is_deflated_before_it_is_encrypted(
+    vault: RecordVault, record: TreatmentRecord, tmp_path: Path
+) -> None:
+    salt = new_salt()
+    commitment = vault.put(record, salt)
+    body = vault.body(commitment)
+    assert body is not None and body[:4] == b"CEV2"
+    plain = _plain_body(KeyStore(tmp_path / "keys").vault_key(), record, salt)
+    # 4 magic + 12 nonce + 16 tag around the plaintext: the deflated one is much shorter.
+    assert len(body) < 0.6 * len(plain)
+    assert vault.get(commitment) == (record, salt)
+
+
+def test_a_first_format_body_is_still_read(tmp_path: Path, record: TreatmentRecord) -> None:
+    key = KeyStore(tmp_path / "keys").vault_key()
+    salt = new_salt()
+    commitment = record_commitment(salt, record)
+    # A vault file as the first version made it: a rowid table, a body in the CEV1 format.
+    folder = tmp_path / "vault"
+    folder.mkdir()
+    with sqlite3.connect(folder / "vault.sqlite") as old:
+        old.execute("CREATE TABLE records (commitment BLOB PRIMARY KEY, body BLOB NOT NULL)")
+        old.execute(
+            "INSERT INTO records VALUES (?, ?)", (commitment, _plain_body(key, record, salt))
+        )
+    old.close()
+    vault = RecordVault(folder, key)
+    assert vault.get(commitment) == (record, salt)
+    other = new_salt()
+    vault.put(record, other)  # new entries go in the new format, in the same table
+    body = vault.body(record_commitment(other, record))
+    assert body is not None and body[:4] == b"CEV2"
+    assert vault.get(record_commitment(other, record)) == (record, other)
+    vault.close()
+
+
+def test_a_body_that_does_not_inflate_is_an_integrity_error(
+    tmp_path: Path, record: TreatmentRecord
+) -> None:
+    key = KeyStore(tmp_path / "keys").vault_key()
+    vault = RecordVault(tmp_path / "vault", key)
+    salt = new_salt()
+    commitment = record_commitment(salt, record)
+    nonce = secrets.token_bytes(12)
+    # Authentic (the right key and commitment) but not a deflate stream.
+    body = b"CEV2" + nonce + AESGCM(key).encrypt(nonce, b"\xff" * 40, commitment)
+    vault.replace_body(commitment, body)
+    with pytest.raises(VaultIntegrityError, match="the stored record cannot be read"):
+        vault.get(commitment)
+    vault.close()

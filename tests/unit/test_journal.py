@@ -1,0 +1,171 @@
+"""The submission journal: rows keep what was prepared and submitted, file paths are kept
+once, and a journal of the first layout (a path on every row) is rewritten on open."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from claimsengine.journal import PREPARED, SUBMITTED, Journal, JournalEntry
+
+#: The first layout, as the first versions created it (``replaces`` came later, as a column).
+FIRST_LAYOUT = """
+CREATE TABLE records (
+    commitment BLOB PRIMARY KEY,
+    chain TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    plan_id TEXT NOT NULL,
+    source TEXT,
+    state TEXT NOT NULL,
+    claim_id INTEGER,
+    tx_hash BLOB,
+    updated_at REAL NOT NULL,
+    UNIQUE (chain, provider_id, record_id)
+);
+CREATE INDEX records_by_claim ON records (chain, claim_id);
+"""
+WEEK = "/data/records/round-001-2027-01-07/CLINIC-C.jsonl"
+
+
+def commitment(n: int) -> bytes:
+    return n.to_bytes(32, "big")
+
+
+def fill(journal: Journal, rows: int) -> None:
+    journal.prepare_many(
+        [
+            (commitment(n), "embedded", "HOSP-A", f"R-{n}", "PLAN-1", WEEK if n % 2 else None)
+            for n in range(rows)
+        ]
+    )
+    with journal.after_commit():
+        for n in range(0, rows, 3):
+            journal.mark_submitted(commitment(n), 100 + n, b"\x07" * 32)
+
+
+def test_rows_read_back_with_their_file(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    fill(journal, 6)
+    journal.prepare(
+        commitment(99), chain="embedded", provider_id="HOSP-B", record_id="C-1",
+        plan_id="PLAN-1", source="fix.json", replaces=103,
+    )  # fmt: skip
+    assert journal.by_commitment(commitment(3)) == JournalEntry(
+        commitment(3), "embedded", "HOSP-A", "R-3", "PLAN-1", WEEK, SUBMITTED, 103, b"\x07" * 32
+    )
+    assert journal.by_record("embedded", "HOSP-A", "R-4") == JournalEntry(
+        commitment(4), "embedded", "HOSP-A", "R-4", "PLAN-1", None, PREPARED, None, None
+    )
+    assert journal.by_claim("embedded", 100) == journal.by_commitment(commitment(0))
+    corrected = journal.by_record_id("embedded", "C-1")
+    assert [(e.source, e.replaces) for e in corrected] == [("fix.json", 103)]
+    assert [e.commitment for e in journal.pending("embedded")] == [
+        commitment(n) for n in (1, 2, 4, 5, 99)
+    ]
+    assert journal.count("embedded", SUBMITTED) == 2
+    # Each path is stored once, however many rows name it.
+    with sqlite3.connect(tmp_path / "journal.sqlite") as db:
+        paths = db.execute("SELECT path FROM sources ORDER BY path").fetchall()
+    assert paths == [(WEEK,), ("fix.json",)]
+    journal.close()
+
+
+def _first_layout(path: Path, rows: int) -> list[tuple[Any, ...]]:
+    """A first-layout journal of ``rows`` rows, written as the first versions wrote it: each
+    row prepared, then every third one marked submitted."""
+    with sqlite3.connect(path) as db:
+        db.executescript(FIRST_LAYOUT)
+        db.executemany(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    commitment(n),
+                    "embedded",
+                    "HOSP-A",
+                    f"R-{n}",
+                    "PLAN-1",
+                    WEEK if n % 2 else None,
+                    PREPARED,
+                    None,
+                    None,
+                    1_800_000_000.0,
+                )  # fmt: skip
+                for n in range(rows)
+            ],
+        )
+        db.executemany(
+            "UPDATE records SET state = ?, claim_id = ?, tx_hash = ? WHERE commitment = ?",
+            [(SUBMITTED, 100 + n, b"\x07" * 32, commitment(n)) for n in range(0, rows, 3)],
+        )
+        found = db.execute("SELECT * FROM records ORDER BY commitment").fetchall()
+    db.close()
+    return found
+
+
+def test_a_first_layout_journal_is_rewritten_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    old = _first_layout(path, 7)
+    journal = Journal(path)
+    for commitment_, chain, provider, record, plan, source, state, claim, tx, _at in old:
+        entry = journal.by_commitment(commitment_)
+        assert entry == JournalEntry(
+            commitment_, chain, provider, record, plan, source, state, claim, tx, None
+        )
+    assert journal.count("embedded", PREPARED) == 4
+    assert journal.by_claim("embedded", 106) == journal.by_commitment(commitment(6))
+    journal.prepare_many([(commitment(50), "embedded", "HOSP-A", "R-50", "PLAN-1", WEEK)])
+    assert journal.by_commitment(commitment(50)).source == WEEK  # type: ignore[union-attr]
+    journal.close()
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
+        assert "source" not in columns and {"source_id", "replaces"} <= columns
+        assert db.execute("SELECT count(*) FROM sources").fetchone() == (1,)
+    db.close()
+    Journal(path).close()  # opening it again changes nothing
+
+
+def test_a_rewrite_that_fails_leaves_the_journal_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "journal.sqlite"
+    old = _first_layout(path, 5)
+    rewrite = Journal._intern_sources
+
+    def crash(self: Journal, has_replaces: bool) -> None:
+        rewrite(self, has_replaces)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Journal, "_intern_sources", crash)
+    with pytest.raises(OSError, match="disk full"):
+        Journal(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT * FROM records ORDER BY commitment").fetchall() == old
+    db.close()
+    monkeypatch.undo()
+    journal = Journal(path)
+    assert journal.by_commitment(commitment(1)).source == WEEK  # type: ignore[union-attr]
+    journal.close()
+
+
+def _file_bytes(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        (pages,) = db.execute("PRAGMA page_count").fetchone()
+        (size,) = db.execute("PRAGMA page_size").fetchone()
+    db.close()
+    return int(pages * size)
+
+
+def test_a_journal_takes_less_room_than_the_first_layout(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    fill(journal, 2000)
+    journal.close()
+    # The same 2,000 rows in the first layout: the 49-byte path on each of the 1,000 rows
+    # that have one.
+    old = tmp_path / "old.sqlite"
+    _first_layout(old, 2000)
+    saved = _file_bytes(old) - _file_bytes(tmp_path / "journal.sqlite")
+    assert saved > 1000 * 40
