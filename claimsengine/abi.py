@@ -14,23 +14,15 @@ from typing import Any
 
 from eth_hash.auto import keccak
 
-from claimsengine.ids import bytes32_to_text, text_to_bytes32  # noqa: F401  (re-exported)
+from claimsengine.ids import (  # noqa: F401  (re-exported)
+    bytes32_to_text,
+    checksum_address,
+    text_to_bytes32,
+)
 
 # eth-abi (about 0.15 s to import, with eth-utils) is imported by the functions that encode
 # or decode with it: reading the engine's events, whose fields are all single words, needs
 # neither (the read-only path of chain/snapshot.py).
-
-
-def checksum_address(address: bytes | str) -> str:
-    """EIP-55: an address (20 bytes, or hex with or without 0x) in mixed-case hex."""
-    hex_address = address.hex() if isinstance(address, bytes) else address.lower()[-40:]
-    if len(hex_address) != 40:
-        raise ValueError(f"not an address: {address!r}")
-    digest = keccak(hex_address.encode("ascii")).hex()
-    return "0x" + "".join(
-        char.upper() if int(nibble, 16) >= 8 else char
-        for char, nibble in zip(hex_address, digest[:40], strict=True)
-    )
 
 
 def _type_string(param: dict[str, Any]) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from eth_hash.auto import keccak
+
 __all__ = [
     "CODE",
     "MAX_CODE_LENGTH",
@@ -17,6 +19,7 @@ __all__ = [
     "PLAN_ID",
     "PROVIDER_ID",
     "bytes32_to_text",
+    "checksum_address",
     "text_to_bytes32",
 ]
 
@@ -43,3 +46,15 @@ def text_to_bytes32(text: str) -> bytes:
 def bytes32_to_text(value: bytes) -> str:
     """The id a left-aligned bytes32 holds (the inverse of ``text_to_bytes32``)."""
     return value.rstrip(b"\0").decode("ascii")
+
+
+def checksum_address(address: bytes | str) -> str:
+    """EIP-55: an address (20 bytes, or hex with or without 0x) in mixed-case hex."""
+    hex_address = address.hex() if isinstance(address, bytes) else address.lower()[-40:]
+    if len(hex_address) != 40:
+        raise ValueError(f"not an address: {address!r}")
+    digest = keccak(hex_address.encode("ascii")).hex()
+    return "0x" + "".join(
+        char.upper() if int(nibble, 16) >= 8 else char
+        for char, nibble in zip(hex_address, digest[:40], strict=True)
+    )

@@ -20,9 +20,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from eth_utils import to_checksum_address
-
 from claimsengine.chain.base import Log, iter_topic_filter
+from claimsengine.ids import checksum_address
 
 __all__ = [
     "SCHEMA",
@@ -138,7 +137,7 @@ class LogIndex:
 
     def _remember(self, event_id: int, address: bytes, topic0: bytes) -> None:
         self._ids[(address, topic0)] = event_id
-        self._names[event_id] = (to_checksum_address(address), topic0)
+        self._names[event_id] = (checksum_address(address), topic0)
 
     def _event_id(self, address: bytes, topic0: bytes) -> int:
         event_id = self._ids.get((address, topic0))
@@ -246,7 +245,7 @@ def migrate_from_v1(connection: sqlite3.Connection) -> None:
     ).fetchall()
     for address, count, t0, t1, t2, t3, data, block_number, log_index, tx_index in rows:
         log = Log(
-            address=to_checksum_address(bytes(address)),
+            address=checksum_address(bytes(address)),
             topics=tuple(bytes(t) for t in (t0, t1, t2, t3)[:count]),
             data=bytes(data),
             block_number=block_number,

@@ -35,6 +35,8 @@ from typing import TypeAlias
 
 from eth_hash.auto import keccak
 
+from claimsengine.chain.index import pack_word, unpack_data, unpack_word
+
 __all__ = [
     "BLANK_ROOT",
     "ChainSnapshot",
@@ -312,43 +314,3 @@ class ChainSnapshot:
                 LogRow(number, index, (topic0, *rest), unpack_data(bytes(data)), bytes(tx_hash))
             )
         return found
-
-
-# -- the log index's packed words -----------------------------------------------------------
-# The coding of chain/index.py (which imports eth-utils, so cannot be imported here); the
-# two are checked against each other by tests/unit/test_chain_snapshot.py.
-
-_ZERO = b"\x00"
-_RAW = b"\x00"
-
-
-def pack_word(word: bytes) -> bytes:
-    """index.py's ``pack_word``: a topic as the index stores it."""
-    lead = word.lstrip(_ZERO)
-    trail = word.rstrip(_ZERO)
-    if len(trail) < len(lead):
-        return bytes((32 + len(trail),)) + trail
-    return bytes((len(lead),)) + lead
-
-
-def unpack_word(packed: bytes, position: int = 0) -> tuple[bytes, int]:
-    """index.py's ``unpack_word``."""
-    length = packed[position]
-    start = position + 1
-    if length > 32:
-        end = start + length - 32
-        return packed[start:end].ljust(32, _ZERO), end
-    end = start + length
-    return packed[start:end].rjust(32, _ZERO), end
-
-
-def unpack_data(packed: bytes) -> bytes:
-    """index.py's ``unpack_data``."""
-    if packed[:1] == _RAW:
-        return packed[1:]
-    words = []
-    position = 1
-    while position < len(packed):
-        word, position = unpack_word(packed, position)
-        words.append(word)
-    return b"".join(words)

@@ -1,6 +1,5 @@
 """chain/snapshot.py's small readers against the libraries py-evm writes with: RLP (``rlp``),
-the hexary Merkle-Patricia trie (``trie``, py-trie), and the log index's word packing
-(chain/index.py). The reads of a real chain are checked in
+and the hexary Merkle-Patricia trie (``trie``, py-trie). The reads of a real chain are checked in
 tests/integration/test_engine_storage.py."""
 
 from __future__ import annotations
@@ -13,15 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from trie import HexaryTrie
 
-from claimsengine.chain import index
 from claimsengine.chain.snapshot import (
     BLANK_ROOT,
     next_timestamp,
-    pack_word,
     rlp_decode,
     trie_get,
-    unpack_data,
-    unpack_word,
 )
 
 _items: st.SearchStrategy[Any] = st.recursive(
@@ -71,20 +66,6 @@ def test_trie_lookups_are_py_tries(entries: dict[bytes, bytes], missing: list[by
 def test_the_empty_trie_holds_nothing() -> None:
     assert HexaryTrie({}).root_hash == BLANK_ROOT
     assert trie_get({}.__getitem__, BLANK_ROOT, b"\x01" * 32) is None
-
-
-@given(
-    st.binary(min_size=32, max_size=32) | st.binary(max_size=8).map(lambda b: b.rjust(32, b"\0"))
-)
-def test_words_are_packed_as_the_index_packs_them(word: bytes) -> None:
-    assert pack_word(word) == index.pack_word(word)
-    assert unpack_word(index.pack_word(word)) == index.unpack_word(index.pack_word(word))
-
-
-@given(st.binary(max_size=200))
-def test_data_is_unpacked_as_the_index_does(data: bytes) -> None:
-    packed = index.pack_data(data)
-    assert unpack_data(packed) == index.unpack_data(packed) == data
 
 
 def test_the_clock() -> None:
