@@ -1,0 +1,155 @@
+"""Contract storage for the embedded chain's fast path: batched storage roots, lean reads.
+
+py-evm keeps each account's storage behind a ``StorageLookup``, a ``HexaryTrie`` that takes
+every write at once (rewriting and re-hashing the slot's whole path) and every read by
+walking the trie with its general-purpose machinery. ``BatchStorageLookup`` takes its place,
+with the same interface and the same results:
+
+- writes wait in a dict until the storage root is asked for (at the end of a block), then go
+  into the trie together (chain/trie_batch.py): each changed node encoded and hashed once;
+- reads see those pending writes first, then walk the trie through a cache of decoded nodes.
+
+``FastAccountDB`` is py-evm's ``AccountDB`` with this lookup under every account's storage;
+the embedded chain's fast state uses it (not ``CLAIMS_EVM=reference``). State roots, node
+bytes and so blocks are identical to py-evm's: tests/unit/test_trie_batch.py compares the
+tries, tests/unit/test_fast_evm.py whole workloads' block hashes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth.abc import AccountStorageDatabaseAPI, DatabaseAPI
+from eth.db.account import AccountDB
+from eth.db.backends.memory import MemoryDB
+from eth.db.cache import CacheDB
+from eth.db.journal import JournalDB
+from eth.db.storage import CLEAR_COUNT_KEY_NAME, AccountStorageDB
+from eth_hash.auto import keccak
+from eth_typing import Address, Hash32
+from eth_utils import ValidationError, to_bytes
+
+from claimsengine.chain import trie_batch
+
+__all__ = ["BatchStorageLookup", "FastAccountDB", "FastAccountStorageDB"]
+
+_ZERO = b"\x00" * 32
+
+
+class BatchStorageLookup:
+    """py-evm's ``StorageLookup`` (slot key -> RLP value), writing to the trie in batches.
+
+    Keys are a slot's big-endian bytes, as ``AccountStorageDB`` passes them. A missing
+    slot reads as b"", as from py-evm's trie.
+    """
+
+    def __init__(self, db: DatabaseAPI, storage_root: Hash32, address: Address) -> None:
+        self._db = db
+        self._address = address
+        self._initialise(storage_root)
+
+    def _initialise(self, root: bytes) -> None:
+        self._root = root
+        #: slot key -> new value (b"": deleted), in the order written
+        self._pending: dict[bytes, bytes] = {}
+        # Any write, or an emptied trie, since the last commit (py-evm's "changed root").
+        self._dirty = False
+        self._result: tuple[bytes, dict[bytes, bytes]] | None = None
+        self._history: list[tuple[bytes, dict[bytes, bytes], bool]] = []
+
+    # -- the key-value interface ---------------------------------------------------------
+
+    def __getitem__(self, key: bytes) -> bytes:
+        pending = self._pending.get(key)
+        if pending is not None:
+            return pending
+        return trie_batch.get(self._db.__getitem__, self._root, _path(key))
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._pending[key] = value
+        self._dirty = True
+        self._result = None
+
+    def __delitem__(self, key: bytes) -> None:
+        self[key] = b""
+
+    def __contains__(self, key: bytes) -> bool:
+        return self[key] != b""
+
+    def _exists(self, key: bytes) -> bool:
+        return key in self
+
+    # -- what AccountStorageDB asks of its lookup ----------------------------------------
+
+    @property
+    def has_changed_root(self) -> bool:
+        return self._dirty
+
+    def get_changed_root(self) -> Hash32:
+        if not self._dirty:
+            raise ValidationError("Asked for changed root when no writes have been made")
+        return Hash32(self._compute()[0])
+
+    def _compute(self) -> tuple[bytes, dict[bytes, bytes]]:
+        if self._result is None:
+            changes = {_path(key): value for key, value in self._pending.items()}
+            self._result = trie_batch.apply(self._db.__getitem__, self._root, changes)
+        return self._result
+
+    def commit_to(self, db: DatabaseAPI) -> None:
+        if not self._dirty:
+            raise ValidationError("It is invalid to commit an account's storage if it has no changes")
+        root, nodes = self._compute()
+        for node_hash, encoded in nodes.items():
+            db[node_hash] = encoded
+        self._initialise(root)
+
+    def new_trie(self) -> int:
+        """Empty the storage (a self-destruct), keeping what was there for a revert."""
+        self._dirty = True
+        self._history.append((self._root, self._pending, True))
+        self._root = trie_batch.BLANK_ROOT
+        self._pending = {}
+        self._result = None
+        return len(self._history)
+
+    def rollback_trie(self, trie_index: int) -> None:
+        if trie_index >= len(self._history):
+            raise ValidationError(
+                f"Trying to roll back a delete to index {trie_index}, but there are "
+                f"only {len(self._history)} indices available."
+            )
+        self._root, self._pending, self._dirty = self._history[trie_index]
+        self._result = None
+        del self._history[trie_index:]
+
+
+def _path(key: bytes) -> bytes:
+    """The trie path of a slot: the nibbles of keccak(slot as 32 bytes)."""
+    return trie_batch.nibbles(keccak(_ZERO[len(key) :] + key))
+
+
+class FastAccountStorageDB(AccountStorageDB):
+    """py-evm's ``AccountStorageDB`` over a ``BatchStorageLookup`` (its layers as py-evm
+    builds them: lookup -> cache -> locked changes -> journal)."""
+
+    def __init__(self, db: Any, storage_root: Hash32, address: Address) -> None:
+        self._address = address
+        self._storage_lookup = BatchStorageLookup(db, storage_root, address)  # type: ignore[assignment]
+        self._storage_cache = CacheDB(self._storage_lookup)  # type: ignore[arg-type]
+        self._locked_changes = JournalDB(self._storage_cache)
+        self._journal_storage = JournalDB(self._locked_changes)
+        self._accessed_slots: set[int] = set()
+        self._clear_count = JournalDB(MemoryDB({CLEAR_COUNT_KEY_NAME: to_bytes(0)}))
+
+
+class FastAccountDB(AccountDB):
+    """py-evm's ``AccountDB`` whose accounts keep their storage in ``FastAccountStorageDB``."""
+
+    def _get_address_store(self, address: Address) -> AccountStorageDatabaseAPI:
+        store = self._account_stores.get(address)
+        if store is None:
+            storage_root = self._get_storage_root(address)
+            store = FastAccountStorageDB(self._raw_store_db, storage_root, address)
+            self._account_stores[address] = store
+        return store
