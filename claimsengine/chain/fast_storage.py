@@ -7,7 +7,16 @@ with the same interface and the same results:
 
 - writes wait in a dict until the storage root is asked for (at the end of a block), then go
   into the trie together (chain/trie_batch.py): each changed node encoded and hashed once;
-- reads see those pending writes first, then walk the trie through a cache of decoded nodes.
+- reads see those pending writes first, then the account's flat slot map (below), then walk
+  the trie through a cache of decoded nodes.
+
+The flat slot map (``_Flat``) is what this process knows of an account's storage at one
+storage root: slot -> value (b"" for an empty slot), filled by reads and moved forward by
+each commit (the block's writes applied, the new root recorded), so a slot read again in a
+later block costs one dict lookup, not a walk from the root. It is keyed by the root, which
+fixes the storage's content: a lookup at another root (a command rolled back, a past
+block, another chain in the process) does not use it, and a lookup left behind when the map
+moves on sees that its root no longer matches and walks the trie.
 
 ``FastAccountDB`` is py-evm's ``AccountDB`` with this lookup under every account's storage;
 the embedded chain's fast state uses it (not ``CLAIMS_EVM=reference``). State roots, node
@@ -34,6 +43,32 @@ from claimsengine.chain import trie_batch
 __all__ = ["BatchStorageLookup", "FastAccountDB", "FastAccountStorageDB"]
 
 _ZERO = b"\x00" * 32
+#: Slots one flat map holds before it starts again empty, and flat maps kept per process.
+_FLAT_SLOTS = 400_000
+_FLAT_MAPS = 64
+
+
+class _Flat:
+    """An account's slots as this process knows them at ``root``."""
+
+    __slots__ = ("root", "slots")
+
+    def __init__(self, root: bytes, slots: dict[bytes, bytes]) -> None:
+        self.root = root
+        self.slots = slots
+
+
+#: (address, storage root) -> the flat map at that root
+_flats: dict[tuple[bytes, bytes], _Flat] = {}
+
+
+def _flat_at(address: bytes, root: bytes) -> _Flat:
+    flat = _flats.get((address, root))
+    if flat is None:
+        if len(_flats) >= _FLAT_MAPS:
+            _flats.clear()
+        flat = _flats[(address, root)] = _Flat(root, {})
+    return flat
 
 
 class BatchStorageLookup:
@@ -50,6 +85,7 @@ class BatchStorageLookup:
 
     def _initialise(self, root: bytes) -> None:
         self._root = root
+        self._flat = _flat_at(self._address, root)
         #: slot key -> new value (b"": deleted), in the order written
         self._pending: dict[bytes, bytes] = {}
         # Any write, or an emptied trie, since the last commit (py-evm's "changed root").
@@ -63,7 +99,16 @@ class BatchStorageLookup:
         pending = self._pending.get(key)
         if pending is not None:
             return pending
-        return trie_batch.get(self._db.__getitem__, self._root, _path(key))
+        flat = self._flat
+        if flat.root != self._root:
+            return trie_batch.get(self._db.__getitem__, self._root, _path(key))
+        value = flat.slots.get(key)
+        if value is None:
+            value = trie_batch.get(self._db.__getitem__, self._root, _path(key))
+            if len(flat.slots) >= _FLAT_SLOTS:
+                flat.slots.clear()
+            flat.slots[key] = value
+        return value
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self._pending[key] = value
@@ -98,10 +143,17 @@ class BatchStorageLookup:
 
     def commit_to(self, db: DatabaseAPI) -> None:
         if not self._dirty:
-            raise ValidationError("It is invalid to commit an account's storage if it has no changes")
+            raise ValidationError("no changes to commit to this account's storage")
         root, nodes = self._compute()
         for node_hash, encoded in nodes.items():
             db[node_hash] = encoded
+        flat = self._flat
+        if flat.root == self._root and _flats.get((self._address, flat.root)) is flat:
+            # Move the map on to the new root: what it knew, with this block's writes.
+            del _flats[(self._address, flat.root)]
+            flat.slots.update(self._pending)
+            flat.root = root
+            _flats[(self._address, root)] = flat
         self._initialise(root)
 
     def new_trie(self) -> int:
