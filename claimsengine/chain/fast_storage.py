@@ -36,7 +36,7 @@ from eth.db.journal import JournalDB
 from eth.db.storage import CLEAR_COUNT_KEY_NAME, AccountStorageDB
 from eth_hash.auto import keccak
 from eth_typing import Address, Hash32
-from eth_utils import ValidationError, to_bytes
+from eth_utils import ValidationError, int_to_big_endian, to_bytes
 
 from claimsengine.chain import trie_batch
 
@@ -183,7 +183,9 @@ def _path(key: bytes) -> bytes:
 
 class FastAccountStorageDB(AccountStorageDB):
     """py-evm's ``AccountStorageDB`` over a ``BatchStorageLookup`` (its layers as py-evm
-    builds them: lookup -> cache -> locked changes -> journal)."""
+    builds them: lookup -> cache -> locked changes -> journal), with a slot's value turned
+    to and from its RLP form directly (an integer of at most 32 bytes) rather than through
+    the general RLP codec."""
 
     def __init__(self, db: Any, storage_root: Hash32, address: Address) -> None:
         self._address = address
@@ -193,6 +195,25 @@ class FastAccountStorageDB(AccountStorageDB):
         self._journal_storage = JournalDB(self._locked_changes)
         self._accessed_slots: set[int] = set()
         self._clear_count = JournalDB(MemoryDB({CLEAR_COUNT_KEY_NAME: to_bytes(0)}))
+
+    def get(self, slot: int, from_journal: bool = True) -> int:
+        self._accessed_slots.add(slot)
+        lookup_db = self._journal_storage if from_journal else self._locked_changes
+        try:
+            encoded = lookup_db[int_to_big_endian(slot)]
+        except KeyError:
+            return 0
+        if len(encoded) == 1 and encoded[0] < 0x80:
+            return encoded[0]  # a value under 128 is its own encoding
+        return int.from_bytes(encoded[1:], "big")  # b"" and b"\x80" read as 0
+
+    def set(self, slot: int, value: int) -> None:
+        if not value:
+            super().set(slot, value)  # a deletion, as py-evm does it
+            return
+        data = int_to_big_endian(value)
+        encoded = data if len(data) == 1 and value < 0x80 else bytes((0x80 + len(data),)) + data
+        self._journal_storage[int_to_big_endian(slot)] = encoded
 
 
 class FastAccountDB(AccountDB):
