@@ -21,7 +21,8 @@ moves on sees that its root no longer matches and walks the trie.
 ``FastAccountDB`` is py-evm's ``AccountDB`` with this lookup under every account's storage;
 the embedded chain's fast state uses it (not ``CLAIMS_EVM=reference``). State roots, node
 bytes and so blocks are identical to py-evm's: tests/unit/test_trie_batch.py compares the
-tries, tests/unit/test_fast_evm.py whole workloads' block hashes.
+tries and whole account databases, tests/unit/test_fast_storage_replay.py and
+tests/unit/test_fast_evm.py whole workloads' block hashes.
 """
 
 from __future__ import annotations
