@@ -1,13 +1,17 @@
 """Flat cost: what a new claim costs on a chain that already holds many, against a fresh one.
 
-    python -m bench.flat_cost [--background 10000] [--measured 500] [--batch 100]
+    python -m bench.flat_cost [--background 10000] [--measured 1000] [--batch 100]
 
 Two embedded chains, state on disk, the same plan and enrolments (bench/scenario.py). The
 "full" one first takes ``--background`` one-line claims (not timed); then both take the
 same ``--measured`` claims, in files of ``--batch`` as ``claims submit`` would: one-line
-claims of members who have none yet, so each is the same work on both chains. Reported:
-CPU seconds (process time) and wall seconds per claim, the median over the files, and the
-ratio full / fresh (target: at most 1.2). Writes bench/results/flat_cost.json.
+claims of members who have none yet, so each is the same work on both chains.
+
+On a shared machine the load drifts from minute to minute, so both chains stay open and are
+measured alternately, file by file (fresh, full, full, fresh, ...: each chain goes first as
+often as second), in the same minutes. Reported: CPU seconds (process time) and wall seconds
+per claim, the median over the files, and the ratio full / fresh (target: at most 1.2).
+Writes bench/results/flat_cost.json.
 """
 
 from __future__ import annotations
@@ -52,18 +56,21 @@ def chain_with(folder: Path, background: int, measured: int) -> Workspace:
     return workspace
 
 
-def measure(workspace: Workspace, records: list[TreatmentRecord], batch: int, folder: Path) -> Any:
-    cpu: list[float] = []
-    wall: list[float] = []
-    for start in range(0, len(records), batch):
-        chunk = records[start : start + batch]
-        path = scenario.write_records(chunk, folder / f"measured-{start}.jsonl")
-        cpu_begin, begin = time.process_time(), time.perf_counter()
-        results, _, _ = scenario.submit_file(workspace, path)
-        wall.append((time.perf_counter() - begin) / len(chunk))
-        cpu.append((time.process_time() - cpu_begin) / len(chunk))
-        if any(result.status != "paid" for result in results):
-            raise RuntimeError("a measured claim was not paid")
+def measure_file(
+    workspace: Workspace, chunk: list[TreatmentRecord], path: Path
+) -> tuple[float, float]:
+    """Submit one file of claims; (CPU seconds, wall seconds) per claim."""
+    scenario.write_records(chunk, path)
+    cpu_begin, begin = time.process_time(), time.perf_counter()
+    results, _, _ = scenario.submit_file(workspace, path)
+    wall = (time.perf_counter() - begin) / len(chunk)
+    cpu = (time.process_time() - cpu_begin) / len(chunk)
+    if any(result.status != "paid" for result in results):
+        raise RuntimeError("a measured claim was not paid")
+    return cpu, wall
+
+
+def summary(cpu: list[float], wall: list[float]) -> dict[str, Any]:
     return {
         "cpu_ms_per_claim": round(statistics.median(cpu) * 1000, 2),
         "wall_ms_per_claim": round(statistics.median(wall) * 1000, 2),
@@ -74,19 +81,21 @@ def measure(workspace: Workspace, records: list[TreatmentRecord], batch: int, fo
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--background", type=int, default=10_000)
-    parser.add_argument("--measured", type=int, default=500)
+    parser.add_argument("--measured", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--out", type=Path, default=scenario.RESULTS / "flat_cost.json")
     args = parser.parse_args(argv)
     records = measured_records(args.measured)
+    labels = {"fresh": 0, "full": args.background}
     paths: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        for label, background in (("fresh", 0), ("full", args.background)):
-            where = folder / label
-            where.mkdir()
-            workspace = chain_with(where, max(background, 1), args.measured)
-            try:
+        workspaces: dict[str, Workspace] = {}
+        try:
+            for label, background in labels.items():
+                where = folder / label
+                where.mkdir()
+                workspaces[label] = workspace = chain_with(where, max(background, 1), args.measured)
                 if background:
                     begin = time.perf_counter()
                     bulk = scenario.write_records(
@@ -98,11 +107,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         f"{time.perf_counter() - begin:.0f} s",
                         flush=True,
                     )
-                paths[label] = {"claims_before": background, "load_average": load_average()}
-                paths[label].update(measure(workspace, records, args.batch, where))
-            finally:
+            cpu: dict[str, list[float]] = {label: [] for label in labels}
+            wall: dict[str, list[float]] = {label: [] for label in labels}
+            loads = []
+            for number, start in enumerate(range(0, len(records), args.batch)):
+                chunk = records[start : start + args.batch]
+                order = list(labels) if number % 2 == 0 else list(reversed(labels))
+                loads.append(load_average())
+                for label in order:
+                    where = folder / label / f"measured-{start}.jsonl"
+                    file_cpu, file_wall = measure_file(workspaces[label], chunk, where)
+                    cpu[label].append(file_cpu)
+                    wall[label].append(file_wall)
+            for label, background in labels.items():
+                paths[label] = {"claims_before": background, "load_average": loads}
+                paths[label].update(summary(cpu[label], wall[label]))
+        finally:
+            for workspace in workspaces.values():
                 workspace.close()
-            paths[label]["state_bytes"] = sum(folder_bytes(where / "state").values())
+        for label in labels:
+            paths[label]["state_bytes"] = sum(folder_bytes(folder / label / "state").values())
     ratio = round(paths["full"]["cpu_ms_per_claim"] / paths["fresh"]["cpu_ms_per_claim"], 2)
     wall_ratio = round(paths["full"]["wall_ms_per_claim"] / paths["fresh"]["wall_ms_per_claim"], 2)
     comparison = {

@@ -59,7 +59,8 @@ from claimsengine.chain.base import (
     Receipt,
     decode_revert_reason,
 )
-from claimsengine.chain.fast_evm import FastPragueVM
+from claimsengine.chain.fast_evm import FastPragueState, FastPragueVM
+from claimsengine.chain.fast_storage import FastAccountDB
 from claimsengine.chain.index import SCHEMA as INDEX_SCHEMA
 from claimsengine.chain.index import LogIndex, migrate_from_v1
 from claimsengine.chain.kvstore import SqliteKV
@@ -118,14 +119,24 @@ _INDEX_SCHEMA = (
 )
 
 
+#: The fast path: the fast opcode loop (fast_evm.py) over storage kept in batched tries
+#: (fast_storage.py).
+_FastVM = FastPragueVM.configure(
+    __name__="FastPragueVM",
+    _state_class=FastPragueState.configure(
+        __name__="FastPragueState", account_db_class=FastAccountDB
+    ),
+)
+
+
 def _interpreter() -> type[VirtualMachineAPI]:
-    """The fast opcode loop (fast_evm.py) unless CLAIMS_EVM=reference asks for py-evm's own:
-    both give identical blocks (tests/unit/test_fast_evm.py checks it). The fast loop comes
-    with the trie's decoded-node cache (node_cache.py)."""
+    """The fast path unless CLAIMS_EVM=reference asks for py-evm's own: both give identical
+    blocks (tests/unit/test_fast_evm.py checks it). The fast path comes with the account
+    trie's decoded-node cache (node_cache.py)."""
     if os.environ.get("CLAIMS_EVM", "").strip().lower() == "reference":
         return PragueVM
     node_cache.install()
-    return FastPragueVM
+    return _FastVM
 
 
 class _PragueChain(MiningChain):

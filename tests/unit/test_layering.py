@@ -203,6 +203,20 @@ def test_the_chain_never_imports_the_parties_nor_the_domain() -> None:
             assert internal_layer(imported) in (None, "chain", "foundation"), (importer, imported)
 
 
+#: The chain's modules that know tries and bytes only: no py-evm (``eth``), no other module.
+#: trie_batch computes storage roots that must equal py-evm's, so it is kept apart from
+#: py-evm's classes (fast_storage hooks it in) and can be tested against them.
+CHAIN_PLAIN = ("trie_batch",)
+
+
+def test_the_batched_trie_is_plain() -> None:
+    plain = {f"claimsengine.chain.{name}" for name in CHAIN_PLAIN}
+    assert plain <= {importer for importer, _, _ in edges()}
+    for importer, imported, package in edges():
+        if importer in plain:
+            assert package not in ("eth", "claimsengine", "trie"), (importer, imported)
+
+
 #: The reconcile modules that work on plain values: no chain, workspace, store or party.
 RECONCILE_PURE = ("model", "ledger", "events", "match", "balance", "report")
 #: What they may import besides each other: the foundation, the domain, and the pure
