@@ -118,40 +118,65 @@ GAS_COPY = constants.GAS_COPY
 GAS_LOGDATA = constants.GAS_LOGDATA
 GAS_LOGTOPIC = constants.GAS_LOGTOPIC
 
-_Analysis = tuple[bytes, list[int], frozenset[int]]
-_analysis_cache: dict[tuple[bytes, bytes], _Analysis] = {}
+#: Opcodes after which the loop charges the next straight run's static gas anew.
+_ENDS_RUN = {0x00, 0x56, 0x57, 0xF3, 0xFD}
+
+_Analysis = tuple[bytes, list[int], frozenset[int], list[int]]
 
 
-def _analyse(raw: bytes, translate: bytes) -> _Analysis:
-    """The code as the loop reads it, PUSH values by position, valid JUMPDESTs (cached).
+def _analyse(raw: bytes, translate: bytes, gas_of: list[int]) -> _Analysis:
+    """The code as the loop reads it, PUSH values, valid JUMPDESTs, and gas by straight run.
 
     ``ops`` is the code with every opcode the loop does not inline mapped to ``_DELEGATED``,
-    then padding; ``pushed[pc]`` is the value of the PUSH whose data starts at ``pc``.
+    then padding; ``pushed[pc]`` is the value of the PUSH whose data starts at ``pc``;
+    ``run_gas[pc]`` is the static gas of the opcodes from ``pc`` up to and including the
+    next JUMP, JUMPI, STOP, RETURN or REVERT, or up to (not including) the next opcode that
+    py-evm runs, or to the end of the code.
     """
-    key = (raw, translate)
-    found = _analysis_cache.get(key)
-    if found is None:
-        valid = set()
-        pushed = [0] * (len(raw) + 1)
-        padded = raw + _PADDING
-        position, length = 0, len(raw)
-        while position < length:
-            op = raw[position]
-            if op == _JUMPDEST:
-                valid.add(position)
-            if 0x60 <= op <= 0x7F:
-                size = op - 0x5F
-                pushed[position + 1] = int.from_bytes(
-                    padded[position + 1 : position + 1 + size], "big"
-                )
-                position += size + 1
-            else:
-                position += 1
-        found = (raw.translate(translate) + _PADDING, pushed, frozenset(valid))
-        if len(_analysis_cache) > 256:
-            _analysis_cache.clear()
-        _analysis_cache[key] = found
-    return found
+    valid = set()
+    pushed = [0] * (len(raw) + 1)
+    padded = raw + _PADDING
+    starts = []
+    position, length = 0, len(raw)
+    while position < length:
+        starts.append(position)
+        op = raw[position]
+        if op == _JUMPDEST:
+            valid.add(position)
+        if 0x60 <= op <= 0x7F:
+            size = op - 0x5F
+            pushed[position + 1] = int.from_bytes(padded[position + 1 : position + 1 + size], "big")
+            position += size + 1
+        else:
+            position += 1
+    run_gas = [0] * (length + len(_PADDING) + 1)
+    following = length
+    for position in reversed(starts):
+        op = raw[position]
+        if translate[op] != op:
+            run_gas[position] = 0  # py-evm's own opcode charges itself
+        elif op in _ENDS_RUN:
+            run_gas[position] = gas_of[op]
+        else:
+            run_gas[position] = gas_of[op] + run_gas[following]
+        following = position
+    return raw.translate(translate) + _PADDING, pushed, frozenset(valid), run_gas
+
+
+def _hand_over(computation: Any, pc: int, gas: int) -> None:
+    """Run the rest of the computation in py-evm's own loop, from ``pc`` with ``gas``.
+
+    The loop does this when the gas left cannot pay a whole straight run: py-evm then finds
+    the exact opcode that runs out (or the error that comes first).
+    """
+    computation._gas_meter.gas_remaining = gas
+    code = computation.code
+    code.program_counter = pc
+    for opcode in code:
+        try:
+            computation.get_opcode_fn(opcode)(computation=computation)
+        except Halt:
+            break
 
 
 def _inlinable(opcodes: dict[int, Any], memory_is_py_evm: bool) -> dict[int, int]:
@@ -204,11 +229,24 @@ def _bad_jump(dest: int, raw: bytes) -> Exception:
     return InvalidInstruction("Jump resulted in invalid instruction")
 
 
-def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
-    """Execute ``computation.code`` from its program counter until it halts."""
+def _run(computation: Any, gas_of: list[int], translate: bytes, analyses: dict[bytes, Any]) -> None:
+    """Execute ``computation.code`` from its program counter until it halts.
+
+    Gas: the loop charges a straight run's static gas (``run_gas``) when it enters the run:
+    at the start, after a jump, after a JUMPI, and after an opcode py-evm ran. Inside a run
+    only errors that burn all the gas can stop it early, so the charge is what py-evm would
+    have charged by the run's end. Where gas is seen (py-evm's opcodes, memory growth and
+    other dynamic costs, the end), the local ``gas`` plus the rest of the run's charge is
+    exactly py-evm's figure. A run the gas cannot pay goes to py-evm's own loop.
+    """
     code = computation.code
     raw: bytes = code._raw_code_bytes
-    ops, pushed, jumpdests = _analyse(raw, translate)
+    analysis = analyses.get(raw)
+    if analysis is None:
+        if len(analyses) > 256:
+            analyses.clear()
+        analysis = analyses[raw] = _analyse(raw, translate, gas_of)
+    ops, pushed, jumpdests, run_gas = analysis
     stack: list[Any] = computation._stack.values
     for index, item in enumerate(stack):
         if item.__class__ is not int:
@@ -218,19 +256,18 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
     meter = computation._gas_meter
     memory = computation._memory
     msg = computation.msg
-    opcodes = computation.opcodes
     gas: int = meter.gas_remaining
     pc: int = code.program_counter
-    delegating = False
+    handed = False  # py-evm holds the gas and the counter (its opcode, or its loop)
     try:
+        cost = run_gas[pc]
+        if cost > gas:
+            handed = True
+            return _hand_over(computation, pc, gas)
+        gas -= cost
         while True:
             op = ops[pc]
             pc += 1
-            cost = gas_of[op]
-            gas -= cost
-            if gas < 0:
-                gas += cost
-                raise _out_of_gas(cost, gas, opcodes[op].mnemonic)
             if op >= 0x60:
                 if op < 0x80:  # PUSH1-PUSH32
                     if len(stack) > 1023:
@@ -252,6 +289,8 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
                     start = pop()
                     size = pop()
                     topics = tuple([pop() for _ in range(op - 0xA0)])
+                    rest = run_gas[pc]
+                    gas += rest
                     fee = GAS_LOGDATA * size + GAS_LOGTOPIC * (op - 0xA0)
                     if fee > gas:
                         raise _out_of_gas(fee, gas, "Log topic and data gas cost")
@@ -263,7 +302,11 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
                     else:
                         data = b""
                     computation.add_log_entry(account=msg.storage_address, topics=topics, data=data)
-                elif op == 0xF3 or op == 0xFD:  # RETURN, REVERT
+                    gas -= rest
+                    if gas < 0:
+                        handed = True
+                        return _hand_over(computation, pc, gas + rest)
+                elif op == 0xF3 or op == 0xFD:  # RETURN, REVERT (each ends its run)
                     start = pop()
                     size = pop()
                     if size:
@@ -275,20 +318,30 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
                     computation.output = output
                     if op == 0xFD:
                         raise Revert(output)
-                    return
+                    return None
                 else:  # pragma: no cover - the translation sends nothing else here
                     raise AssertionError(f"opcode 0x{op:02x} is not inlined")
             elif op >= 0x50:
                 if op == 0x51:  # MLOAD
                     start = pop()
                     if start + 32 > len(memory._bytes):
-                        gas = _expand(memory, start, 32, gas)
+                        rest = run_gas[pc]
+                        gas = _expand(memory, start, 32, gas + rest) - rest
+                        if gas < 0:
+                            push(int.from_bytes(memory._bytes[start : start + 32], "big"))
+                            handed = True
+                            return _hand_over(computation, pc, gas + rest)
                     push(int.from_bytes(memory._bytes[start : start + 32], "big"))
                 elif op == 0x52:  # MSTORE
                     start = pop()
                     value = pop()
                     if start + 32 > len(memory._bytes):
-                        gas = _expand(memory, start, 32, gas)
+                        rest = run_gas[pc]
+                        gas = _expand(memory, start, 32, gas + rest) - rest
+                        if gas < 0:
+                            memory._bytes[start : start + 32] = value.to_bytes(32, "big")
+                            handed = True
+                            return _hand_over(computation, pc, gas + rest)
                     memory._bytes[start : start + 32] = value.to_bytes(32, "big")
                 elif op == 0x57:  # JUMPI
                     dest = pop()
@@ -296,6 +349,11 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
                         if dest not in jumpdests:
                             raise _bad_jump(dest, raw)
                         pc = dest
+                    cost = run_gas[pc]
+                    if cost > gas:
+                        handed = True
+                        return _hand_over(computation, pc, gas)
+                    gas -= cost
                 elif op == 0x5B:  # JUMPDEST
                     pass
                 elif op == 0x5F:  # PUSH0
@@ -307,10 +365,17 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
                     if dest not in jumpdests:
                         raise _bad_jump(dest, raw)
                     pc = dest
+                    cost = run_gas[pc]
+                    if cost > gas:
+                        handed = True
+                        return _hand_over(computation, pc, gas)
+                    gas -= cost
                 elif op == 0x5E:  # MCOPY
                     dest = pop()
                     source = pop()
                     size = pop()
+                    rest = run_gas[pc]
+                    gas += rest
                     if size:
                         high = source if source > dest else dest
                         if high + size > len(memory._bytes):
@@ -318,10 +383,13 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
                     fee = GAS_COPY * ((size + 31) // 32)
                     if fee > gas:
                         raise _out_of_gas(fee, gas, "MCOPY fee")
-                    gas -= fee
+                    gas -= fee + rest
                     if size:
                         buffer = memory._bytes
                         buffer[dest : dest + size] = buffer[source : source + size]
+                    if gas < 0:
+                        handed = True
+                        return _hand_over(computation, pc, gas + rest)
                 elif op == 0x50:  # POP
                     pop()
                 else:  # pragma: no cover - the translation sends nothing else here
@@ -330,6 +398,8 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
                 if op == 0x20:  # SHA3
                     start = pop()
                     size = pop()
+                    rest = run_gas[pc]
+                    gas += rest
                     if size:
                         if start + size > len(memory._bytes):
                             gas = _expand(memory, start, size, gas)
@@ -339,8 +409,11 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
                     fee = GAS_SHA3WORD * ((size + 31) // 32)
                     if fee > gas:
                         raise _out_of_gas(fee, gas, "SHA3: word gas cost")
-                    gas -= fee
+                    gas -= fee + rest
                     push(int.from_bytes(keccak(data), "big"))
+                    if gas < 0:
+                        handed = True
+                        return _hand_over(computation, pc, gas + rest)
                 elif op == 0x35:  # CALLDATALOAD
                     start = pop()
                     value = msg.data[start : start + 32]
@@ -353,15 +426,20 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
                     start = pop()
                     source = pop()
                     size = pop()
+                    rest = run_gas[pc]
+                    gas += rest
                     if size and start + size > len(memory._bytes):
                         gas = _expand(memory, start, size, gas)
                     fee = GAS_COPY * ((size + 31) // 32)
                     if fee > gas:
                         raise _out_of_gas(fee, gas, "CALLDATACOPY fee")
-                    gas -= fee
+                    gas -= fee + rest
                     if size:
                         value = bytes(msg.data[source : source + size])
                         memory._bytes[start : start + size] = value.ljust(size, b"\x00")
+                    if gas < 0:
+                        handed = True
+                        return _hand_over(computation, pc, gas + rest)
                 elif op == 0x33:  # CALLER
                     if len(stack) > 1023:
                         raise FullStack("Stack limit reached")
@@ -378,17 +456,22 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
                     raise AssertionError(f"opcode 0x{op:02x} is not inlined")
             elif op == _DELEGATED or op == 0x00:
                 if op == 0x00:
-                    return  # STOP, or past the end of the code
+                    return None  # STOP, or past the end of the code
                 # Not inlined: py-evm's own opcode, with the counter and the gas handed over.
                 meter.gas_remaining = gas
                 code.program_counter = pc
-                delegating = True
+                handed = True
                 computation.get_opcode_fn(raw[pc - 1])(computation=computation)
-                delegating = False
+                handed = False
                 gas = meter.gas_remaining
                 pc = code.program_counter
                 if stack and stack[-1].__class__ is not int:
                     stack[-1] = int.from_bytes(stack[-1], "big")
+                cost = run_gas[pc]
+                if cost > gas:
+                    handed = True
+                    return _hand_over(computation, pc, gas)
+                gas -= cost
             elif op == 0x15:  # ISZERO
                 push(1 if pop() == 0 else 0)
             elif op == 0x19:  # NOT
@@ -425,13 +508,13 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
                 else:  # pragma: no cover - the translation sends nothing else here
                     raise AssertionError(f"opcode 0x{op:02x} is not inlined")
     except Halt:
-        return
+        return None
     except IndexError:
-        if delegating:
+        if handed:
             raise
         raise InsufficientStack("Insufficient stack items") from None
     finally:
-        if not delegating:
+        if not handed:
             meter.gas_remaining = gas
             code.program_counter = pc
 
@@ -439,11 +522,11 @@ def _run(computation: Any, gas_of: list[int], translate: bytes) -> None:
 class FastPragueComputation(PragueComputation):
     """PragueComputation with the opcode loop above; everything else is py-evm's."""
 
-    _tables: tuple[list[int], bytes] | None = None
+    _tables: tuple[list[int], bytes, dict[bytes, Any]] | None = None
 
     @classmethod
-    def _loop_tables(cls) -> tuple[list[int], bytes]:
-        """Static gas by opcode (0 for py-evm's own), and the opcode translation."""
+    def _loop_tables(cls) -> tuple[list[int], bytes, dict[bytes, Any]]:
+        """Static gas by opcode (0 for py-evm's own), the opcode translation, the analyses."""
         if cls._tables is None:
             inlined = _inlinable(cls.opcodes, cls.extend_memory is BaseComputation.extend_memory)
             gas = [0] * 256
@@ -451,7 +534,7 @@ class FastPragueComputation(PragueComputation):
             for op, cost in inlined.items():
                 gas[op] = cost
                 translate[op] = op
-            cls._tables = (gas, bytes(translate))
+            cls._tables = (gas, bytes(translate), {})
         return cls._tables
 
     @classmethod
