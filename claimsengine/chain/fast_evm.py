@@ -21,15 +21,20 @@ Each inlined opcode:
   opcode is inlined only while the fork's table maps it to the py-evm function it mirrors;
 - charges its dynamic gas (memory expansion by py-evm's own ``memory_gas_cost``, SHA3 and
   copy words, log data and topics) in py-evm's order;
-- keeps the 1024-item stack limit (``FullStack``) and raises ``InsufficientStack`` on
-  underflow;
+- keeps the 1024-item stack limit and raises ``InsufficientStack`` on underflow;
 - for JUMP/JUMPI, checks the destination is a JUMPDEST outside PUSH data, as py-evm does,
   with the same exception classes; LOG* refuses a static call with ``WriteProtection``.
 
-The loop keeps the gas in a local and writes it back to py-evm's gas meter before any
-opcode it hands over (and reads it back after), and on the way out. Stack items are kept
-as ints: py-evm's own opcodes may push bytes, and the loop converts that one pushed item
-after each handed-over opcode (py-evm's stack accepts either and converts on pop).
+The loop works by straight runs (the opcodes up to the next jump, halt, or opcode it hands
+to py-evm): entering a run, it charges the run's static gas and checks that the stack
+cannot pass 1,024 items in it; a run that the gas cannot pay, or that could fill the stack,
+goes to py-evm's own loop, which then raises ``OutOfGas`` or ``FullStack`` at the exact
+opcode. Inside a run only errors that burn all the gas can stop it early, so the charge is
+what py-evm would have charged by then; where the gas is seen (py-evm's opcodes, memory
+growth and other dynamic costs, the end) it is exactly py-evm's figure. The gas lives in a
+local and goes back to py-evm's gas meter before any opcode it hands over, and on the way
+out. Stack items are kept as ints: py-evm's own opcodes may push bytes, and the loop
+converts that one pushed item after each handed-over opcode.
 """
 
 from __future__ import annotations
@@ -39,7 +44,6 @@ from typing import Any
 from eth import constants
 from eth.abc import ComputationAPI, MessageAPI, StateAPI, TransactionContextAPI
 from eth.exceptions import (
-    FullStack,
     Halt,
     InsufficientStack,
     InvalidInstruction,
@@ -121,17 +125,35 @@ GAS_LOGTOPIC = constants.GAS_LOGTOPIC
 #: Opcodes after which the loop charges the next straight run's static gas anew.
 _ENDS_RUN = {0x00, 0x56, 0x57, 0xF3, 0xFD}
 
-_Analysis = tuple[bytes, list[int], frozenset[int], list[int]]
+
+def _stack_change(op: int) -> int:
+    """Items an inlined opcode adds to the stack (negative: takes)."""
+    if 0x5F <= op <= 0x8F or op in (0x30, 0x33, 0x34, 0x36):  # PUSH*, DUP*, context reads
+        return 1
+    if 0x90 <= op <= 0x9F or op in (0x00, 0x15, 0x19, 0x35, 0x51, 0x5B):
+        return 0
+    if 0xA0 <= op <= 0xA4:
+        return -2 - (op - 0xA0)
+    if op in (0x52, 0x57, 0xF3, 0xFD):
+        return -2
+    if op in (0x37, 0x5E):
+        return -3
+    return -1  # two in, one out (arithmetic, comparison, bits, SHA3), or POP, JUMP
+
+
+_Analysis = tuple[bytes, list[int], frozenset[int], list[int], list[int]]
 
 
 def _analyse(raw: bytes, translate: bytes, gas_of: list[int]) -> _Analysis:
-    """The code as the loop reads it, PUSH values, valid JUMPDESTs, and gas by straight run.
+    """The code as the loop reads it, PUSH values, valid JUMPDESTs, and by straight run: gas
+    and stack room.
 
     ``ops`` is the code with every opcode the loop does not inline mapped to ``_DELEGATED``,
-    then padding; ``pushed[pc]`` is the value of the PUSH whose data starts at ``pc``;
-    ``run_gas[pc]`` is the static gas of the opcodes from ``pc`` up to and including the
-    next JUMP, JUMPI, STOP, RETURN or REVERT, or up to (not including) the next opcode that
-    py-evm runs, or to the end of the code.
+    then padding; ``pushed[pc]`` is the value of the PUSH whose data starts at ``pc``. A
+    straight run goes from ``pc`` up to and including the next JUMP, JUMPI, STOP, RETURN or
+    REVERT, or up to (not including) the next opcode that py-evm runs, or to the end of the
+    code: ``run_gas[pc]`` is its static gas, and ``run_room[pc]`` the most stack items it
+    may start with and never pass 1,024 (so the loop checks the stack limit once a run).
     """
     valid = set()
     pushed = [0] * (len(raw) + 1)
@@ -150,24 +172,29 @@ def _analyse(raw: bytes, translate: bytes, gas_of: list[int]) -> _Analysis:
         else:
             position += 1
     run_gas = [0] * (length + len(_PADDING) + 1)
+    growth = [0] * (length + len(_PADDING) + 1)  # the most items a run adds at any point
     following = length
     for position in reversed(starts):
         op = raw[position]
-        if translate[op] != op:
-            run_gas[position] = 0  # py-evm's own opcode charges itself
+        if translate[op] != op or op == _DELEGATED:
+            pass  # py-evm's own opcode: it charges itself and checks its own stack
         elif op in _ENDS_RUN:
             run_gas[position] = gas_of[op]
+            growth[position] = max(0, _stack_change(op))
         else:
             run_gas[position] = gas_of[op] + run_gas[following]
+            growth[position] = max(0, _stack_change(op) + growth[following])
         following = position
-    return raw.translate(translate) + _PADDING, pushed, frozenset(valid), run_gas
+    run_room = [1024 - added for added in growth]
+    return raw.translate(translate) + _PADDING, pushed, frozenset(valid), run_gas, run_room
 
 
 def _hand_over(computation: Any, pc: int, gas: int) -> None:
     """Run the rest of the computation in py-evm's own loop, from ``pc`` with ``gas``.
 
-    The loop does this when the gas left cannot pay a whole straight run: py-evm then finds
-    the exact opcode that runs out (or the error that comes first).
+    The loop does this when the gas left cannot pay a whole straight run, or the stack
+    could pass 1,024 items in it: py-evm then finds the exact opcode that runs out of gas
+    or fills the stack (or the error that comes first).
     """
     computation._gas_meter.gas_remaining = gas
     code = computation.code
@@ -232,12 +259,9 @@ def _bad_jump(dest: int, raw: bytes) -> Exception:
 def _run(computation: Any, gas_of: list[int], translate: bytes, analyses: dict[bytes, Any]) -> None:
     """Execute ``computation.code`` from its program counter until it halts.
 
-    Gas: the loop charges a straight run's static gas (``run_gas``) when it enters the run:
-    at the start, after a jump, after a JUMPI, and after an opcode py-evm ran. Inside a run
-    only errors that burn all the gas can stop it early, so the charge is what py-evm would
-    have charged by the run's end. Where gas is seen (py-evm's opcodes, memory growth and
-    other dynamic costs, the end), the local ``gas`` plus the rest of the run's charge is
-    exactly py-evm's figure. A run the gas cannot pay goes to py-evm's own loop.
+    Gas and the stack limit are checked by straight run (see the module docstring); where a
+    dynamic cost is charged mid-run, ``gas + rest`` (the rest of the run's charge given
+    back) is py-evm's figure at that opcode.
     """
     code = computation.code
     raw: bytes = code._raw_code_bytes
@@ -246,7 +270,7 @@ def _run(computation: Any, gas_of: list[int], translate: bytes, analyses: dict[b
         if len(analyses) > 256:
             analyses.clear()
         analysis = analyses[raw] = _analyse(raw, translate, gas_of)
-    ops, pushed, jumpdests, run_gas = analysis
+    ops, pushed, jumpdests, run_gas, run_room = analysis
     stack: list[Any] = computation._stack.values
     for index, item in enumerate(stack):
         if item.__class__ is not int:
@@ -261,7 +285,7 @@ def _run(computation: Any, gas_of: list[int], translate: bytes, analyses: dict[b
     handed = False  # py-evm holds the gas and the counter (its opcode, or its loop)
     try:
         cost = run_gas[pc]
-        if cost > gas:
+        if cost > gas or len(stack) > run_room[pc]:
             handed = True
             return _hand_over(computation, pc, gas)
         gas -= cost
@@ -270,13 +294,9 @@ def _run(computation: Any, gas_of: list[int], translate: bytes, analyses: dict[b
             pc += 1
             if op >= 0x60:
                 if op < 0x80:  # PUSH1-PUSH32
-                    if len(stack) > 1023:
-                        raise FullStack("Stack limit reached")
                     push(pushed[pc])
                     pc += op - 0x5F
                 elif op < 0x90:  # DUP1-DUP16
-                    if len(stack) > 1023:
-                        raise FullStack("Stack limit reached")
                     push(stack[0x7F - op])  # IndexError: too few items
                 elif op < 0xA0:  # SWAP1-SWAP16
                     index = 0x8E - op
@@ -350,15 +370,13 @@ def _run(computation: Any, gas_of: list[int], translate: bytes, analyses: dict[b
                             raise _bad_jump(dest, raw)
                         pc = dest
                     cost = run_gas[pc]
-                    if cost > gas:
+                    if cost > gas or len(stack) > run_room[pc]:
                         handed = True
                         return _hand_over(computation, pc, gas)
                     gas -= cost
                 elif op == 0x5B:  # JUMPDEST
                     pass
                 elif op == 0x5F:  # PUSH0
-                    if len(stack) > 1023:
-                        raise FullStack("Stack limit reached")
                     push(0)
                 elif op == 0x56:  # JUMP
                     dest = pop()
@@ -366,7 +384,7 @@ def _run(computation: Any, gas_of: list[int], translate: bytes, analyses: dict[b
                         raise _bad_jump(dest, raw)
                     pc = dest
                     cost = run_gas[pc]
-                    if cost > gas:
+                    if cost > gas or len(stack) > run_room[pc]:
                         handed = True
                         return _hand_over(computation, pc, gas)
                     gas -= cost
@@ -419,8 +437,6 @@ def _run(computation: Any, gas_of: list[int], translate: bytes, analyses: dict[b
                     value = msg.data[start : start + 32]
                     push(int.from_bytes(value, "big") << (256 - 8 * len(value)) & UINT_256_MAX)
                 elif op == 0x36:  # CALLDATASIZE
-                    if len(stack) > 1023:
-                        raise FullStack("Stack limit reached")
                     push(len(msg.data))
                 elif op == 0x37:  # CALLDATACOPY
                     start = pop()
@@ -441,16 +457,10 @@ def _run(computation: Any, gas_of: list[int], translate: bytes, analyses: dict[b
                         handed = True
                         return _hand_over(computation, pc, gas + rest)
                 elif op == 0x33:  # CALLER
-                    if len(stack) > 1023:
-                        raise FullStack("Stack limit reached")
                     push(int.from_bytes(msg.sender, "big"))
                 elif op == 0x34:  # CALLVALUE
-                    if len(stack) > 1023:
-                        raise FullStack("Stack limit reached")
                     push(msg.value)
                 elif op == 0x30:  # ADDRESS
-                    if len(stack) > 1023:
-                        raise FullStack("Stack limit reached")
                     push(int.from_bytes(msg.storage_address, "big"))
                 else:  # pragma: no cover - the translation sends nothing else here
                     raise AssertionError(f"opcode 0x{op:02x} is not inlined")
@@ -468,7 +478,7 @@ def _run(computation: Any, gas_of: list[int], translate: bytes, analyses: dict[b
                 if stack and stack[-1].__class__ is not int:
                     stack[-1] = int.from_bytes(stack[-1], "big")
                 cost = run_gas[pc]
-                if cost > gas:
+                if cost > gas or len(stack) > run_room[pc]:
                     handed = True
                     return _hand_over(computation, pc, gas)
                 gas -= cost
