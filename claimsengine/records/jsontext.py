@@ -62,13 +62,19 @@ def _encode(value: Any, out: list[str], indent: int | None, level: int) -> None:
             out.append("{}")
             return
         out.append("{")
+        colon = ":" if indent is None else ": "
         for position, key in enumerate(keys):
             if position:
                 out.append(",")
-            _newline(out, indent, level + 1)
+            if indent is not None:
+                _newline(out, indent, level + 1)
             out.append(_string(key))
-            out.append(":" if indent is None else ": ")
-            _encode(value[key], out, indent, level + 1)
+            out.append(colon)
+            item = value[key]
+            if item.__class__ is str:  # the commonest value, without a call
+                out.append(_string(item))
+            else:
+                _encode(item, out, indent, level + 1)
         _newline(out, indent, level)
         out.append("}")
     elif isinstance(value, list | tuple):
@@ -79,8 +85,12 @@ def _encode(value: Any, out: list[str], indent: int | None, level: int) -> None:
         for position, item in enumerate(value):
             if position:
                 out.append(",")
-            _newline(out, indent, level + 1)
-            _encode(item, out, indent, level + 1)
+            if indent is not None:
+                _newline(out, indent, level + 1)
+            if item.__class__ is str:
+                out.append(_string(item))
+            else:
+                _encode(item, out, indent, level + 1)
         _newline(out, indent, level)
         out.append("]")
     else:
