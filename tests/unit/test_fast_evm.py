@@ -430,8 +430,11 @@ def test_each_program_gives_py_evm_results_with_any_gas(state: Any, name: str) -
     enough = _same(state, code, data=data, value=3)
     assert enough["error"] in (None, "Revert")
     used = 1_000_000 - enough["gas_left"]
-    # Out of gas at every opcode, memory growth, word and log cost on the way.
-    for gas in range(used + 2):
+    # Out of gas at every opcode, memory growth, word and log cost on the way: every amount
+    # (for the storage program, whose SSTOREs cost 20,000 and more, every amount near the
+    # start and the end, where its cheap opcodes are, and every 37th between).
+    amounts = set(range(min(used, 2_500))) | set(range(max(0, used - 2_500), used + 2))
+    for gas in sorted(amounts | set(range(0, used, 37))):
         _same(state, code, gas=gas, data=data, value=3)
 
 
