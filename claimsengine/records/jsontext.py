@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any
 
 __all__ = ["canonical_json", "dump_json", "load_json_text"]
@@ -29,15 +30,21 @@ def load_json_text(text: str) -> Any:
     return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
 
 
+# ``json.dumps(text, ensure_ascii=False)`` is this function, behind an encoder built per call.
+_string = encode_basestring
+
+
 def _encode(value: Any, out: list[str], indent: int | None, level: int) -> None:
-    if value is None:
+    if value.__class__ is str:
+        out.append(_string(value))
+    elif value is None:
         out.append("null")
     elif value is True:
         out.append("true")
     elif value is False:
         out.append("false")
     elif isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
+        out.append(_string(value))
     elif isinstance(value, int):
         out.append(str(value))
     elif isinstance(value, Decimal):
@@ -55,13 +62,19 @@ def _encode(value: Any, out: list[str], indent: int | None, level: int) -> None:
             out.append("{}")
             return
         out.append("{")
+        colon = ":" if indent is None else ": "
         for position, key in enumerate(keys):
             if position:
                 out.append(",")
-            _newline(out, indent, level + 1)
-            out.append(json.dumps(key, ensure_ascii=False))
-            out.append(":" if indent is None else ": ")
-            _encode(value[key], out, indent, level + 1)
+            if indent is not None:
+                _newline(out, indent, level + 1)
+            out.append(_string(key))
+            out.append(colon)
+            item = value[key]
+            if item.__class__ is str:  # the commonest value, without a call
+                out.append(_string(item))
+            else:
+                _encode(item, out, indent, level + 1)
         _newline(out, indent, level)
         out.append("}")
     elif isinstance(value, list | tuple):
@@ -72,8 +85,12 @@ def _encode(value: Any, out: list[str], indent: int | None, level: int) -> None:
         for position, item in enumerate(value):
             if position:
                 out.append(",")
-            _newline(out, indent, level + 1)
-            _encode(item, out, indent, level + 1)
+            if indent is not None:
+                _newline(out, indent, level + 1)
+            if item.__class__ is str:
+                out.append(_string(item))
+            else:
+                _encode(item, out, indent, level + 1)
         _newline(out, indent, level)
         out.append("]")
     else:

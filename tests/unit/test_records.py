@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from claimsengine.errors import InputError, RecordError
 from claimsengine.records import (
@@ -496,6 +498,27 @@ def test_canonical_json_refuses_floats_and_keeps_decimals() -> None:
     assert load_json_text(dump_json({"x": Decimal("28.104000000000003")})) == {
         "x": Decimal("28.104000000000003")
     }
+
+
+_JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+_JSON_VALUES = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_JSON_VALUES)
+def test_canonical_and_readable_json_are_the_standard_library_s(value: Any) -> None:
+    # Without Decimals, the canonical form is json.dumps with sorted keys and no spaces
+    # (any text, escapes and non-ASCII included), and dump_json its indented form.
+    assert canonical_json(value) == json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+    assert (
+        dump_json(value) == json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    )
 
 
 # --------------------------------------------------------------------------------------------
