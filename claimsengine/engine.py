@@ -337,10 +337,19 @@ class Contract:
             )
         return events
 
-    def events(self, name: str, *topics: bytes | None, from_block: int = 0) -> list[DecodedEvent]:
-        """Every `name` event, optionally filtered by its indexed fields (as topics)."""
+    def events(
+        self,
+        name: str,
+        *topics: bytes | None,
+        from_block: int = 0,
+        to_block: int | None = None,
+    ) -> list[DecodedEvent]:
+        """Every `name` event, optionally filtered by its indexed fields (as topics) and by
+        block range (both ends included)."""
         topic0 = self.abi.events[name].topic
-        logs = self.chain.get_logs(self.address, [topic0, *topics], from_block=from_block)
+        logs = self.chain.get_logs(
+            self.address, [topic0, *topics], from_block=from_block, to_block=to_block
+        )
         return self.decode_logs(logs)
 
 

@@ -193,11 +193,13 @@ def claim_events(engine: Engine, claim_id: int) -> ClaimEvents:
     if submitted is None:
         raise NotFound(f"no claim {claim_id} on this chain", hint="check the claim id")
     # A correction voids the claim it replaces in its own transaction: that ClaimVoided
-    # (indexed by the old claim's id) is in the same block, and names this claim.
+    # (indexed by the old claim's id) is in the same block, and names this claim. Only that
+    # block is read: the plan's voids after it are not this claim's.
+    block = submitted.block_number
     events.extend(
         e
         for e in engine.events(
-            "ClaimVoided", None, submitted.args["plan_id"], from_block=submitted.block_number
+            "ClaimVoided", None, submitted.args["plan_id"], from_block=block, to_block=block
         )
         if int(e.args["replaced_by"]) == claim_id
     )
