@@ -12,10 +12,25 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from eth_abi import decode, encode
-from eth_utils import keccak, to_checksum_address
+from eth_hash.auto import keccak
 
 from claimsengine.ids import bytes32_to_text, text_to_bytes32  # noqa: F401  (re-exported)
+
+# eth-abi (about 0.15 s to import, with eth-utils) is imported by the functions that encode
+# or decode with it: reading the engine's events, whose fields are all single words, needs
+# neither (the read-only path of chain/snapshot.py).
+
+
+def checksum_address(address: bytes | str) -> str:
+    """EIP-55: an address (20 bytes, or hex with or without 0x) in mixed-case hex."""
+    hex_address = address.hex() if isinstance(address, bytes) else address.lower()[-40:]
+    if len(hex_address) != 40:
+        raise ValueError(f"not an address: {address!r}")
+    digest = keccak(hex_address.encode("ascii")).hex()
+    return "0x" + "".join(
+        char.upper() if int(nibble, 16) >= 8 else char
+        for char, nibble in zip(hex_address, digest[:40], strict=True)
+    )
 
 
 def _type_string(param: dict[str, Any]) -> str:
@@ -31,7 +46,7 @@ def _normalise(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return tuple(_normalise(v) for v in value)
     if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
-        return to_checksum_address(value)
+        return checksum_address(value)
     return value
 
 
@@ -45,10 +60,14 @@ class Function:
     def encode(self, *args: Any) -> bytes:
         if len(args) != len(self.inputs):
             raise TypeError(f"{self.name} takes {len(self.inputs)} arguments, got {len(args)}")
+        from eth_abi import encode
+
         return self.selector + encode(list(self.inputs), list(args))
 
     def decode(self, data: bytes) -> Any:
         """The result: a single value, or a tuple when the function returns several."""
+        from eth_abi import decode
+
         values = _normalise(decode(list(self.outputs), data))
         return values[0] if len(values) == 1 else values
 
@@ -70,7 +89,7 @@ def _bool(word: bytes) -> bool:
 def _address(word: bytes) -> str:
     if any(word[:12]):
         raise ValueError(f"not an ABI address: 0x{word.hex()}")
-    return to_checksum_address(word[12:])
+    return checksum_address(word[12:])
 
 
 def _bytes32(word: bytes) -> bytes:
@@ -97,6 +116,8 @@ class Event:
     def decode(self, topics: tuple[bytes, ...], data: bytes) -> dict[str, Any]:
         if self._words_only and len(data) == 32 * len(self.data):
             return self._decode_words(topics, data)
+        from eth_abi import decode
+
         fields: dict[str, Any] = {}
         for (name, kind), topic in zip(self.indexed, topics[1:], strict=True):
             fields[name] = _normalise(decode([kind], topic)[0])
@@ -146,7 +167,7 @@ class ContractABI:
                 signature = f"{entry['name']}({','.join(inputs)})"
                 self.functions[entry["name"]] = Function(
                     name=entry["name"],
-                    selector=keccak(text=signature)[:4],
+                    selector=keccak(signature.encode())[:4],
                     inputs=inputs,
                     outputs=tuple(_type_string(p) for p in entry["outputs"]),
                 )
@@ -155,7 +176,7 @@ class ContractABI:
                 signature = f"{entry['name']}({','.join(kinds)})"
                 self.events[entry["name"]] = Event(
                     name=entry["name"],
-                    topic=keccak(text=signature),
+                    topic=keccak(signature.encode()),
                     indexed=tuple(
                         (p["name"], k)
                         for p, k in zip(entry["inputs"], kinds, strict=True)
@@ -179,6 +200,8 @@ class ContractABI:
         return self.functions[name].decode(data)
 
     def encode_constructor(self, *args: Any) -> bytes:
+        from eth_abi import encode
+
         return encode(list(self.constructor_inputs), list(args)) if self.constructor_inputs else b""
 
     def event_for(self, topic0: bytes) -> Event | None:

@@ -73,6 +73,54 @@ def _compile(name: str) -> Artifact:
     return Artifact(name=name, abi=out["abi"], bytecode=bytes.fromhex(out["bytecode"][2:]))
 
 
+def _compile_storage(name: str) -> dict[str, Any]:
+    from eth_hash.auto import keccak
+    from vyper.compiler import compile_from_file_input
+    from vyper.compiler.input_bundle import FilesystemInputBundle
+
+    search = [contracts_dir(), *(Path(p) for p in sys.path if p and Path(p).is_dir())]
+    bundle = FilesystemInputBundle(search)
+    file_input = bundle.load_file(Path(f"{name}.vy"))
+    out = compile_from_file_input(
+        file_input, input_bundle=bundle, output_formats=["layout", "bytecode_runtime"]
+    )
+    runtime = bytes.fromhex(out["bytecode_runtime"][2:])
+    return {
+        "contract": name,
+        "runtime_code_hash": keccak(runtime).hex(),
+        "storage_layout": out["layout"]["storage_layout"],
+    }
+
+
+def storage_layout_path(name: str) -> Path:
+    """Where the package ships a contract's storage layout (``NAME.layout.json``)."""
+    return contracts_dir() / f"{name}.layout.json"
+
+
+@cache
+def storage_layout(name: str) -> dict[str, Any]:
+    """The storage layout the package ships for ``name`` (the Vyper compiler's ``-f layout``
+    output, ``storage_layout``) and ``runtime_code_hash``, the keccak of the runtime code it
+    describes. Shipped, not compiled, so that a read-only command needs neither the compiler
+    nor the artefact cache; tests/unit/test_engine_storage.py checks it against a fresh
+    compilation (``write_storage_layout`` writes it again after a contract change)."""
+    data: dict[str, Any] = json.loads(storage_layout_path(name).read_text(encoding="utf-8"))
+    return data
+
+
+def compiled_storage_layout(name: str) -> dict[str, Any]:
+    """What ``storage_layout`` must be for the sources as they are (compiles: seconds)."""
+    return _compile_storage(name)
+
+
+def write_storage_layout(name: str) -> Path:
+    """Write ``storage_layout_path(name)`` from a fresh compilation."""
+    path = storage_layout_path(name)
+    path.write_text(json.dumps(_compile_storage(name), indent=1, sort_keys=True) + "\n")
+    storage_layout.cache_clear()
+    return path
+
+
 @cache
 def load(name: str) -> Artifact:
     """The compiled contract `name`, from the cache or freshly compiled into it."""

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from claimsengine.abi import bytes32_to_text, text_to_bytes32
 from claimsengine.days import day_of_timestamp, from_day, to_day
+from claimsengine.errors import NotFound
+from claimsengine.ids import bytes32_to_text, text_to_bytes32
 from claimsengine.money import format_cents
-from claimsengine.workspace import Workspace
+from claimsengine.workspace import EngineReads, Workspace
 
 __all__ = [
     "Eligibility",
@@ -103,13 +104,20 @@ def check_eligibility(
     workspace: Workspace, plan_id: str, member_id: str, on: date | None = None
 ) -> Eligibility:
     """The member's eligibility in ``plan_id`` on ``on`` (default: the chain's today).
-    Raises NotFound for an unknown plan, and when this workspace has no key for the plan."""
-    engine = workspace.engine
+    Raises NotFound for an unknown plan, and when this workspace has no key for the plan.
+
+    The engine's state comes from ``workspace.reads``: the engine's view calls, or, in a
+    read-only workspace on the embedded chain, its storage read from the chain's file
+    (engine_storage.py); the rules below are the same for both."""
+    engine = workspace.reads
     plan_topic = text_to_bytes32(plan_id)
-    info = workspace.plan(plan_id)
-    (created,) = engine.events("PlanCreated", plan_topic)[:1]
-    terms = created.args
-    day = to_day(on) if on else day_of_timestamp(workspace.chain.now())
+    created = engine.events("PlanCreated", plan_topic)[:1]
+    if not created:
+        raise NotFound(f"no plan {plan_id!r} on this chain", hint="deploy it with `claims deploy`")
+    terms = created[0].args
+    effective_day = int(terms["effective_day"])
+    period_days = int(terms["benefit_period_days"])
+    day = to_day(on) if on else day_of_timestamp(workspace.now())
     member = workspace.pseudonym_on(plan_id, member_id, day)
     enrolled, start, end, enrolled_period = engine.member(plan_id, member)
 
@@ -117,7 +125,7 @@ def check_eligibility(
     # Check 5: the pseudonym must be enrolled for the day's own benefit period.
     if not enrolled or enrolled_period != workspace.periods(plan_id).of(day):
         denial = DENY_NOT_ENROLLED
-    elif day < max(info.effective_day, start):
+    elif day < max(effective_day, start):
         denial = DENY_BEFORE_COVERAGE
     elif end is not None and day > end:
         denial = DENY_AFTER_COVERAGE
@@ -131,9 +139,9 @@ def check_eligibility(
     deductible_left = oop_left = benefit_left = None
     limited: tuple[LimitedService, ...] = ()
     first = 0
-    if day >= info.effective_day:
-        period = (day - info.effective_day) // info.benefit_period_days
-        first = info.effective_day + period * info.benefit_period_days
+    if day >= effective_day:
+        period = (day - effective_day) // period_days
+        first = effective_day + period * period_days
         met, oop_met, used = engine.accumulators(plan_id, member, period)
         deductible_left = max(deductible - met, 0)
         oop_left = max(oop_max - oop_met, 0)
@@ -144,7 +152,7 @@ def check_eligibility(
                 max_units_per_period=int(service["max_units_per_period"]),
                 units_used=engine.units_used(plan_id, member, period, code),
             )
-            for code, service in _schedule_on(workspace, plan_id, day).items()
+            for code, service in _schedule_on(engine, plan_id, day).items()
             if int(service["max_units_per_period"]) != 0
         )
     return Eligibility(
@@ -154,7 +162,7 @@ def check_eligibility(
         denial=denial,
         period=period,
         period_start=None if period is None else from_day(first),
-        period_end=None if period is None else from_day(first + info.benefit_period_days - 1),
+        period_end=None if period is None else from_day(first + period_days - 1),
         coverage_start=from_day(start) if enrolled else None,
         coverage_end=from_day(end) if enrolled and end is not None else None,
         deductible=deductible,
@@ -167,10 +175,9 @@ def check_eligibility(
     )
 
 
-def _schedule_on(workspace: Workspace, plan_id: str, day: int) -> dict[str, Any]:
+def _schedule_on(engine: EngineReads, plan_id: str, day: int) -> dict[str, Any]:
     """The codes of the schedule version in force on ``day``, with their ServiceSet terms
     (the deployed schedule is version 0, in force from the plan's effective day)."""
-    engine = workspace.engine
     plan_topic = text_to_bytes32(plan_id)
     version = 0
     for event in engine.events("ScheduleVersion", plan_topic):

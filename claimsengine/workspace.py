@@ -16,24 +16,32 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from claimsengine.abi import bytes32_to_text, text_to_bytes32
-from claimsengine.chain.base import Chain
 from claimsengine.deployments import Deployments
-from claimsengine.engine import DevToken, Engine
 from claimsengine.errors import ChainError, ClaimsError, NotFound
-from claimsengine.journal import Journal
-from claimsengine.payer import Payer
+from claimsengine.ids import bytes32_to_text, text_to_bytes32
 from claimsengine.periods import BenefitPeriods
 from claimsengine.privacy import KeyStore, member_pseudonym, record_commitment
-from claimsengine.records import TreatmentRecord
-from claimsengine.roster import Roster
-from claimsengine.vault import RecordVault
+
+# The engine, the chain backends, the journal, vault and roster are imported where they are
+# used: a read-only command on the embedded chain (`claims eligibility`) reads the chain's
+# file directly (chain/snapshot.py) and must not pay for py-evm, eth-abi or eth-utils.
+if TYPE_CHECKING:
+    from claimsengine.abi import DecodedEvent
+    from claimsengine.chain.base import Chain
+    from claimsengine.chain.snapshot import ChainSnapshot
+    from claimsengine.engine import DevToken, Engine
+    from claimsengine.journal import Journal
+    from claimsengine.payer import Payer
+    from claimsengine.records import TreatmentRecord
+    from claimsengine.roster import Roster
+    from claimsengine.vault import RecordVault
 
 DEFAULT_STATE = Path(".claims")
 #: The state folder's layout version, in ``state.json``. 2: members have a new pseudonym in
@@ -68,13 +76,48 @@ class ProviderInfo:
     active: bool
 
 
-class Workspace:
-    """A state folder and an open chain. Use as a context manager."""
+class EngineReads(Protocol):
+    """The engine's reads that a read-only answer needs (eligibility): ``Engine``'s view
+    calls through the EVM, or ``EngineStorage``'s reads of the embedded chain's file."""
 
-    def __init__(self, state_dir: Path, chain: Chain, chain_key: str) -> None:
+    def events(self, name: str, *topics: bytes | None) -> Sequence[DecodedEvent]: ...
+
+    def member(self, plan_id: str, member: bytes) -> tuple[bool, int, int | None, int]: ...
+
+    def accumulators(self, plan_id: str, member: bytes, period: int) -> tuple[int, int, int]: ...
+
+    def units_used(self, plan_id: str, member: bytes, period: int, code: str) -> int: ...
+
+
+class Workspace:
+    """A state folder and an open chain. Use as a context manager.
+
+    A workspace opened ``read_only`` on the embedded chain reads a snapshot of the chain's
+    file (chain/snapshot.py) for ``reads`` and ``now()``, and opens the chain itself only if
+    something asks for ``chain``."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        chain: Chain | None,
+        chain_key: str,
+        *,
+        snapshot: ChainSnapshot | None = None,
+        open_chain: Callable[[], Chain] | None = None,
+    ) -> None:
         self.state_dir = state_dir
-        self.chain = chain
+        if chain is not None:
+            self.__dict__["chain"] = chain
         self.chain_key = chain_key
+        self._snapshot = snapshot
+        self._open_chain = open_chain
+
+    @cached_property
+    def chain(self) -> Chain:
+        """The chain (opened on first use by a read-only workspace)."""
+        if self._open_chain is None:
+            raise ChainError("this workspace has no chain")
+        return self._open_chain()
 
     @classmethod
     def open(
@@ -84,8 +127,14 @@ class Workspace:
         rpc: str | None = None,
         create: bool = False,
         on_wait: Callable[[], None] | None = None,
+        read_only: bool = False,
     ) -> Workspace:
-        """Open the embedded chain in `state_dir`, or the node at `rpc`."""
+        """Open the embedded chain in `state_dir`, or the node at `rpc`.
+
+        ``read_only``: for a command that only reads. On the embedded chain, ``reads`` and
+        ``now()`` then come from a snapshot of the chain's last commit, read without py-evm
+        and without the chain's lock (a writer may be at work meanwhile); the chain itself
+        is opened only if the command asks for ``chain``."""
         state = Path(state_dir)
         check_state_version(state)
         if rpc:
@@ -94,7 +143,6 @@ class Workspace:
             mark_state_version(state)
             chain: Chain = RpcChain(rpc)
             return cls(state, chain, f"rpc:{chain.chain_id}")
-        from claimsengine.chain.embedded import EmbeddedChain
         from claimsengine.chain.node import refuse_if_served
 
         refuse_if_served(state)
@@ -103,10 +151,21 @@ class Workspace:
                 f"no embedded chain in {state}", hint="run `claims init` first (or pass --state)"
             )
         mark_state_version(state)
-        chain = EmbeddedChain.open(
-            state / "chain", create=create, on_wait=on_wait, display_name=str(state)
-        )
-        return cls(state, chain, "embedded")
+
+        def open_chain() -> Chain:
+            from claimsengine.chain.embedded import EmbeddedChain
+
+            return EmbeddedChain.open(
+                state / "chain", create=create, on_wait=on_wait, display_name=str(state)
+            )
+
+        if read_only:
+            from claimsengine.chain.snapshot import ChainSnapshot
+
+            snapshot = ChainSnapshot.open(state / "chain")
+            if snapshot is not None:
+                return cls(state, None, "embedded", snapshot=snapshot, open_chain=open_chain)
+        return cls(state, open_chain(), "embedded")
 
     @classmethod
     @contextmanager
@@ -149,7 +208,11 @@ class Workspace:
                 workspace.close()
 
     def close(self) -> None:
-        self.chain.close()
+        if "chain" in self.__dict__:
+            self.chain.close()
+        if self._snapshot is not None:
+            self._snapshot.close()
+            self._snapshot = None
         if "journal" in self.__dict__:
             self.journal.close()
         if "roster" in self.__dict__:
@@ -192,6 +255,8 @@ class Workspace:
     def use_engine(self, address: str, plan_id: str) -> None:
         """Work with the engine at ``address`` from now on (a hospital's folder, from a key
         bundle), once it is known to hold the plan ``plan_id``."""
+        from claimsengine.engine import Engine
+
         engine = Engine(self.chain, address)
         if not engine.events("PlanCreated", text_to_bytes32(plan_id)):
             raise NotFound(
@@ -207,16 +272,42 @@ class Workspace:
 
     @cached_property
     def engine(self) -> Engine:
+        from claimsengine.engine import Engine
+
+        return Engine(self.chain, self._engine_address())
+
+    def _engine_address(self) -> str:
         address = self.deployments.address("engine")
         if not address:
             raise NotFound(
                 "no claims engine is deployed on this chain",
                 hint="run `claims init` (embedded) or `claims deploy PLAN.yaml` (--rpc)",
             )
-        return Engine(self.chain, address)
+        return address
+
+    @cached_property
+    def reads(self) -> EngineReads:
+        """The engine's reads for read-only answers: from the snapshot of a read-only
+        workspace on the embedded chain (engine_storage.py), else the engine's view calls.
+        The two give the same values (tests/unit/test_engine_storage.py)."""
+        if self._snapshot is not None and "engine" not in self.__dict__:
+            from claimsengine.engine_storage import EngineStorage
+
+            storage = EngineStorage.open(self._snapshot, self._engine_address())
+            if storage is not None:
+                return storage
+        return self.engine
+
+    def now(self) -> int:
+        """The chain's now (the timestamp its next block would get)."""
+        if self._snapshot is not None and "chain" not in self.__dict__:
+            return self._snapshot.now()
+        return self.chain.now()
 
     @cached_property
     def dev_token(self) -> DevToken:
+        from claimsengine.engine import DevToken
+
         address = self.deployments.address("dev_token")
         if not address:
             raise NotFound("this chain has no dev token", hint="give the plan an ERC-20 address")
@@ -227,6 +318,8 @@ class Workspace:
         Does nothing when they are already deployed."""
         if self.has_engine:
             return self.engine
+        from claimsengine.engine import DevToken, Engine
+
         token = DevToken.deploy(self.chain, deployer)
         engine = Engine.deploy(self.chain, deployer)
         assert isinstance(token, DevToken) and isinstance(engine, Engine)
@@ -246,15 +339,21 @@ class Workspace:
 
     @cached_property
     def vault(self) -> RecordVault:
+        from claimsengine.vault import RecordVault
+
         return RecordVault(self.state_dir / "vault", self.keys.vault_key())
 
     @cached_property
     def journal(self) -> Journal:
+        from claimsengine.journal import Journal
+
         return Journal(self.state_dir / "journal.sqlite")
 
     @cached_property
     def roster(self) -> Roster:
         """The insurer's members per plan (encrypted), which `renew` enrols again."""
+        from claimsengine.roster import Roster
+
         return Roster(self.state_dir, self.keys.vault_key())
 
     def pseudonym(
@@ -280,7 +379,7 @@ class Workspace:
         they are read from its PlanCreated event once)."""
         cache: dict[str, BenefitPeriods] = self.__dict__.setdefault("_periods", {})
         if plan_id not in cache:
-            events = self.engine.events("PlanCreated", text_to_bytes32(plan_id))
+            events = self.reads.events("PlanCreated", text_to_bytes32(plan_id))
             if not events:
                 raise NotFound(
                     f"no plan {plan_id!r} on this chain", hint="deploy it with `claims deploy`"

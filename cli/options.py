@@ -59,15 +59,20 @@ class App:
     json_output: bool = False
     _workspace: Workspace | None = field(default=None, repr=False)
 
-    def workspace(self, *, create: bool = False) -> Workspace:
+    def workspace(self, *, create: bool = False, read_only: bool = False) -> Workspace:
         """The workspace: the embedded chain in ``--state``, or the node at ``--rpc``.
 
-        If another command holds the embedded chain, say so on stderr and wait for it."""
+        If another command holds the embedded chain, say so on stderr and wait for it.
+        ``read_only``: the command only reads (``Workspace.open``)."""
         if self._workspace is None:
             from claimsengine.workspace import Workspace
 
             self._workspace = Workspace.open(
-                self.state, rpc=self.rpc, create=create, on_wait=self._waiting
+                self.state,
+                rpc=self.rpc,
+                create=create,
+                on_wait=self._waiting,
+                read_only=read_only,
             )
         return self._workspace
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-from eth_abi import decode as abi_decode
-from eth_utils import is_address, to_checksum_address
-
 from claimsengine.errors import ChainError
+
+# eth-abi and eth-utils (about 0.2 s to import) are imported where they are used: a reader
+# that needs only ``Log`` or ``Chain``'s name must not pay for them.
 
 __all__ = [
     "DEV_ALIASES",
@@ -80,6 +80,8 @@ def decode_revert_reason(output: bytes) -> str:
     if not output:
         return "execution reverted"
     if output[:4] == _ERROR_STRING_SELECTOR:
+        from eth_abi import decode as abi_decode
+
         try:
             (reason,) = abi_decode(["string"], output[4:])
         except Exception:  # malformed payload: fall through to the hex form
@@ -183,6 +185,8 @@ class Chain(ABC):
         """The checksummed address of an alias or an address."""
         if who in self.accounts:
             return self.accounts[who]
+        from eth_utils import is_address, to_checksum_address
+
         if is_address(who):
             return to_checksum_address(who)
         known = ", ".join(self.accounts) or "none"

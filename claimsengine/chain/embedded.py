@@ -63,6 +63,7 @@ from claimsengine.chain.index import SCHEMA as INDEX_SCHEMA
 from claimsengine.chain.index import LogIndex, migrate_from_v1
 from claimsengine.chain.kvstore import SqliteKV
 from claimsengine.chain.prune import prune
+from claimsengine.chain.snapshot import next_timestamp
 from claimsengine.errors import ChainError, StateLocked, TransactionReverted
 
 __all__ = [
@@ -683,12 +684,11 @@ class EmbeddedChain(Chain):
         return self._evm.create_header_from_parent(head, timestamp=self._next_timestamp(head))
 
     def _next_timestamp(self, head: BlockHeaderAPI) -> int:
-        if self._pinned_timestamp is not None:
-            wanted = self._pinned_timestamp
-        else:
-            wanted = int(self._clock()) + self._time_offset
-        # py-evm requires strictly increasing block timestamps.
-        return max(wanted, int(head.timestamp) + 1)
+        # One rule with the read-only snapshot's clock (py-evm requires strictly increasing
+        # block timestamps).
+        return next_timestamp(
+            int(head.timestamp), self._pinned_timestamp, self._time_offset, self._clock
+        )
 
     def _scratch_state(self, parent: BlockHeaderAPI | None = None) -> StateAPI:
         """State of the next block, free of charge, that is never persisted (eth_call).

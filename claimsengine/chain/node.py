@@ -12,7 +12,6 @@ The HTTP side is aiohttp (it comes with web3); ``NodeApi`` holds the methods.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import select
@@ -20,7 +19,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,10 +76,15 @@ def serve(
     The chain is created when the folder has none. ``on_ready(url)`` is called once the
     socket listens (``port=0`` lets the OS pick one).
     """
+    import asyncio  # here: every local command checks ``refuse_if_served``, few serve
+
     asyncio.run(_serve(Path(state_dir), host, port, on_ready))
 
 
 async def _serve(state_dir: Path, host: str, port: int, on_ready: Callable[[str], None]) -> None:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
     from aiohttp import web
 
     from claimsengine.chain.embedded import EmbeddedChain

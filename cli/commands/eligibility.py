@@ -68,10 +68,11 @@ def eligibility(
     from claimsengine.eligibility import check_eligibility, coverage_eligibility_response
 
     plan_id, member_id, on, reference = _who_and_when(plan_id, member_id, on, request_file)
-    workspace = app.workspace()
-    with workspace.command():
-        answer = check_eligibility(workspace, plan_id, member_id, on)
-        now = workspace.chain.now()
+    # Read-only: on the embedded chain, answered from its file without the EVM (a snapshot
+    # of its last commit); the FHIR ``created`` day is the chain's today in that snapshot.
+    workspace = app.workspace(read_only=True)
+    answer = check_eligibility(workspace, plan_id, member_id, on)
+    now = workspace.now()
 
     if output_format == "fhir":
         from claimsengine.days import day_of_timestamp, from_day

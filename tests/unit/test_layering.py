@@ -10,7 +10,8 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
     stores       privacy, vault, journal, keybundle, roster, foundation, domain
                  deployments
     chain        chain/                                      foundation
-    contracts    compiler, abi, engine, history              foundation, domain, chain
+    contracts    compiler, abi, engine, engine_storage,      foundation, domain, chain
+                 history
     parties      workspace, handover, sdk, orchestrator,     every layer above
                  enrolment, reconcile/, exports/, onboarding,
                  demo, scenario/, population/, eligibility,
@@ -52,7 +53,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "stores": ("privacy", "vault", "journal", "keybundle", "roster", "deployments"),
     "chain": ("chain",),
-    "contracts": ("compiler", "abi", "engine", "history"),
+    "contracts": ("compiler", "abi", "engine", "engine_storage", "history"),
     "parties": (
         "workspace",
         "handover",

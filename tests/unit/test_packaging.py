@@ -38,3 +38,15 @@ def test_every_package_folder_is_listed_for_setuptools() -> None:
 def test_every_listed_package_exists() -> None:
     listed, package_dir = _configured()
     assert listed <= _packages_in_tree(package_dir)
+
+
+def test_the_shipped_storage_layouts_are_package_data() -> None:
+    """compiler.storage_layout reads NAME.layout.json beside the contracts at run time."""
+    from fnmatch import fnmatch
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns = config["package-data"]["claimsengine.contracts"]
+    layouts = sorted((ROOT / "contracts").glob("*.layout.json"))
+    assert layouts
+    for path in layouts:
+        assert any(fnmatch(path.name, p) for p in patterns), path.name
