@@ -36,15 +36,13 @@ from weakref import WeakKeyDictionary
 from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.engine_storage import EngineStorage
 from claimsengine.errors import ClaimsError, InputError, NotFound
-from claimsengine.history import ClaimEvents, build_result, claim_events
+from claimsengine.history import ClaimEvents, EventReads, build_result, claim_events
 from claimsengine.ids import bytes32_to_text, text_to_bytes32
 from claimsengine.periods import NOT_ENROLLED_HINT
 from claimsengine.results import AccumulatorReport, ClaimResult, ReviewVotes
 from claimsengine.status import NO_CLAIM, ClaimStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from claimsengine.abi import DecodedEvent
     from claimsengine.engine import ClaimState
     from claimsengine.workspace import Workspace
@@ -76,12 +74,8 @@ _MASK_40 = 2**40 - 1
 _MASK_48 = 2**48 - 1
 
 
-class ClaimReads(Protocol):
+class ClaimReads(EventReads, Protocol):
     """What the SDK's claim reads need: ``Engine``, or ``ClaimStorage``."""
-
-    def events(
-        self, name: str, *topics: bytes | None, from_block: int = 0, to_block: int | None = None
-    ) -> Sequence[DecodedEvent]: ...
 
     def claim_status(self, plan_id: str, provider_id: str, commitment: bytes) -> ClaimState: ...
 

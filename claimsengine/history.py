@@ -9,9 +9,9 @@ Everything else comes from events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from claimsengine.abi import DecodedEvent, bytes32_to_text, text_to_bytes32
 from claimsengine.adjudication import LineAdjudication, denied_line
@@ -183,7 +183,16 @@ def group_claim_events(events: Iterable[DecodedEvent]) -> dict[int, ClaimEvents]
     }
 
 
-def claim_events(engine: Engine, claim_id: int) -> ClaimEvents:
+class EventReads(Protocol):
+    """Where a claim's events are read: ``Engine``, or the engine's events in the embedded
+    chain's file (claim_reads.ClaimStorage)."""
+
+    def events(
+        self, name: str, *topics: bytes | None, from_block: int = 0, to_block: int | None = None
+    ) -> Sequence[DecodedEvent]: ...
+
+
+def claim_events(engine: EventReads, claim_id: int) -> ClaimEvents:
     """One claim's events, read from the chain."""
     topic = _topic(claim_id)
     events: list[DecodedEvent] = []
