@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntFlag
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claimsengine import compiler
 from claimsengine.abi import ContractABI, DecodedEvent, bytes32_to_text, text_to_bytes32
 from claimsengine.adjudication import REJECT_INVALID_CLAIM
 from claimsengine.chain.base import Chain, Log, Receipt
 from claimsengine.errors import ClaimRejected, ClaimsError, NotAuthorised, TransactionReverted
-from claimsengine.plan import Plan, Service
 from claimsengine.status import NO_CLAIM, ClaimStatus
+
+if TYPE_CHECKING:  # plan.py (and YAML) are not needed to read the engine
+    from claimsengine.plan import Plan, Service
 
 # Mirrors of the contract's constants.
 MAX_LINES = 32
