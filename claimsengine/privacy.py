@@ -28,12 +28,14 @@ import secrets
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_hash.auto import keccak
 
 from claimsengine.errors import ClaimsError
-from claimsengine.records import TreatmentRecord
+
+if TYPE_CHECKING:  # records are only hashed here; a reader of pseudonyms never loads them
+    from claimsengine.records import TreatmentRecord
 
 __all__ = [
     "KEY_BYTES",

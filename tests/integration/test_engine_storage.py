@@ -307,19 +307,24 @@ def test_the_shipped_layout_is_the_compilers() -> None:
     assert compiler.storage_layout_path(compiler.ENGINE).is_file()
 
 
+def _small_chain(ws: Workspace) -> None:
+    """SILVER-2027 alone: deployed, the fixture members enrolled, HOSP-A, a funded pool."""
+    ws.chain.set_time(_at(date(2027, 7, 1)))
+    silver, _ = _plans()
+    insurer = InsurerClient(ws, "insurer")
+    with ws.command():
+        insurer.deploy(silver)
+        insurer.enroll(SILVER, load_members(FIXTURES / "members.csv"))
+        insurer.add_provider(SILVER, "HOSP-A", "hospital-1")
+        insurer.fund(SILVER, 1_000_000)
+
+
 def test_a_snapshot_is_one_read_transaction(tmp_path: Path) -> None:
     """A commit made after the snapshot opened is not seen by it (no torn reads); a new
     snapshot sees it. The clock is the chain's own (a pinned time, then the offset)."""
     state = tmp_path / "state"
     with Workspace.open(state, create=True) as ws:
-        ws.chain.set_time(_at(date(2027, 7, 1)))
-        silver, _ = _plans()
-        insurer = InsurerClient(ws, "insurer")
-        with ws.command():
-            insurer.deploy(silver)
-            insurer.enroll(SILVER, load_members(FIXTURES / "members.csv"))
-            insurer.add_provider(SILVER, "HOSP-A", "hospital-1")
-            insurer.fund(SILVER, 1_000_000)
+        _small_chain(ws)
         ws.chain.set_time(_at(date(2027, 7, 2)))
         before = ChainSnapshot.open(state / "chain")
         assert before is not None
@@ -345,6 +350,26 @@ def test_a_snapshot_is_one_read_transaction(tmp_path: Path) -> None:
             assert storage is not None
             assert storage.accumulators(SILVER, member, 0) == after
             assert storage.units_used(SILVER, member, 0, "99213") == 1
+
+
+def test_read_only_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    """While another command holds the chain (its lock, an open write), a read-only
+    workspace answers at once, from the last commit; the commit shows in the next one."""
+    state = tmp_path / "state"
+    day = date(2027, 7, 1)
+    with Workspace.open(state, create=True) as ws:
+        _small_chain(ws)
+        with Workspace.open(state, read_only=True) as reader:
+            before = check_eligibility(reader, SILVER, "M-0001", day)
+        with ws.command():
+            HospitalClient(ws).submit(_visit(SILVER, "M-0001", "HOSP-A", date(2027, 6, 1), 1))
+            with Workspace.open(state, read_only=True) as reader:
+                assert check_eligibility(reader, SILVER, "M-0001", day) == before
+        with Workspace.open(state, read_only=True) as reader:
+            after = check_eligibility(reader, SILVER, "M-0001", day)
+        assert after == check_eligibility(ws, SILVER, "M-0001", day)
+    # The visit used one of 99213's 12 units a period.
+    assert (before.units_left["99213"], after.units_left["99213"]) == (12, 11)
 
 
 def test_a_chain_of_another_schema_is_not_read(tmp_path: Path) -> None:
