@@ -221,6 +221,23 @@ def test_the_review_queue_reads_the_same(read_only: Workspace, evm: Workspace) -
     assert AdjudicatorClient(evm, "adjudicator").queue() == fast[2]
 
 
+def test_reads_do_not_wait_for_a_writer(state: Path) -> None:
+    """While another command holds the chain (its lock, an open write), a read-only
+    workspace answers at once from the last commit; the new claim shows once committed."""
+    with Workspace.open(state) as writer:
+        with Workspace.open(state, read_only=True) as reader:
+            last = all_results(reader)[-1]
+        new = record(0, MEMBERS[0], date(2027, 6, 20), "DURING")
+        with writer.command():
+            (sent,) = HospitalClient(writer).submit_many([new])
+            assert sent.result is not None and sent.result.claim_id == last.claim_id + 1
+            with Workspace.open(state, read_only=True) as reader:
+                assert all_results(reader)[-1] == last  # not committed yet
+                assert ReviewQueue().read(reader, PLAN)  # the queue, read meanwhile
+        with Workspace.open(state, read_only=True) as reader:
+            assert claim_result(reader, last.claim_id + 1).status == "queued"
+
+
 # -- the commands, in a fresh process -------------------------------------------------------
 
 #: Runs `claims ARGS...` and writes which of py-evm, eth-utils and eth-abi it imported.
