@@ -103,10 +103,16 @@ class ClaimStorage(EngineStorage):
         from_block: int = 0,
         to_block: int | None = None,
     ) -> list[DecodedEvent]:
-        """``Engine.events``: every ``name`` event, filtered by topics and block range."""
+        """``Engine.events``: every ``name`` event, filtered by topics and block range.
+        Each query is read and decoded once: the snapshot never changes, and the claims of
+        a list ask for some of the same (their plan's voids) again and again."""
+        known: dict[tuple[str, tuple[bytes | None, ...]], list[DecodedEvent]]
+        known = self.__dict__.setdefault("_events", {})
+        if (name, topics) not in known:
+            known[(name, topics)] = super().events(name, *topics)
         return [
             event
-            for event in super().events(name, *topics)
+            for event in known[(name, topics)]
             if event.block_number >= from_block
             and (to_block is None or event.block_number <= to_block)
         ]
@@ -116,7 +122,11 @@ class ClaimStorage(EngineStorage):
         from claimsengine.engine import ClaimState
 
         plan = text_to_bytes32(plan_id)
-        number = self._read("registry", "provider_numbers", plan, text_to_bytes32(provider_id))
+        numbers: dict[tuple[str, str], int] = self.__dict__.setdefault("_numbers", {})
+        if (plan_id, provider_id) not in numbers:
+            ref = text_to_bytes32(provider_id)
+            numbers[(plan_id, provider_id)] = self._read("registry", "provider_numbers", plan, ref)
+        number = numbers[(plan_id, provider_id)]
         word = self._read("ledger", "claim_words", plan, number, commitment) if number else 0
         status = (word >> _CLAIM_STATUS) & _MASK_8
         found = None if status == NO_CLAIM else ClaimStatus.from_code(status)
