@@ -182,8 +182,11 @@ def time_command(argv: list[str], runs: int, env: dict[str, str]) -> dict[str, A
 
 
 def profile(argv: list[str], folder: Path, name: str, env: dict[str, str]) -> None:
-    """``-X importtime`` (stderr) and a cProfile of one run of the command."""
+    """``-X importtime`` (stderr) and a cProfile of one run of the command. They run in the
+    temporary folder: ``python -c`` looks for modules in its working folder first, and the
+    installed package is the one to profile, not a checkout that happens to be there."""
     folder.mkdir(parents=True, exist_ok=True)
+    cwd = tempfile.gettempdir()
     code = "import sys; from claimsengine.cli.main import main; sys.argv[0] = 'claims'; main()"
     imports = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code, *argv[1:]],
@@ -191,6 +194,7 @@ def profile(argv: list[str], folder: Path, name: str, env: dict[str, str]) -> No
         text=True,
         check=False,
         env=env,
+        cwd=cwd,
     )
     # The 40 heaviest imports, by cumulative microseconds (python -X importtime's 2nd column).
     lines = [line for line in imports.stderr.splitlines() if line.startswith("import time:")]
@@ -206,6 +210,7 @@ def profile(argv: list[str], folder: Path, name: str, env: dict[str, str]) -> No
         capture_output=True,
         check=False,
         env=env,
+        cwd=cwd,
     )
     import pstats
 
