@@ -19,8 +19,11 @@ Then it times, each in a fresh process as a user's shell runs it, the median of 
 - ``claims --json review list PLAN_ID`` (every claim pending review),
 
 wall seconds and CPU seconds (the child's user + system time), with the load average at the
-start and end. ``--profile DIR`` also writes ``python -X importtime`` and cProfile output of
-each command into DIR. Writes bench/results/cli_reads.json (or ``--out``).
+start and end. With ``--before CLAIMS`` it also times another installed ``claims`` (an older
+version's venv), alternately with this one so that both see the same load, and checks that
+both print the same JSON. ``--profile DIR`` also writes ``python -X importtime`` and
+cProfile output of each command into DIR. Writes bench/results/cli_reads.json (or
+``--out``).
 """
 
 from __future__ import annotations
@@ -165,20 +168,37 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     return wall, cpu, done.stdout
 
 
-def time_command(argv: list[str], runs: int, env: dict[str, str]) -> dict[str, Any]:
-    run_once(argv, env)  # not timed: writes the bytecode, warms the file cache
-    walls, cpus = [], []
-    out = ""
+def time_command(
+    argv: list[str], runs: int, env: dict[str, str], before: str | None = None
+) -> dict[str, Any]:
+    """The command's figures; with ``before`` (another installed ``claims``), that one's
+    too, run alternately with this one so that both see the same load, and the two outputs
+    compared (they must print the same JSON)."""
+    versions = {"after": argv}
+    if before:
+        versions = {"before": [before, *argv[1:]], **versions}
+    outputs = {name: run_once(a, env)[2] for name, a in versions.items()}  # warm, not timed
+    if before and json.loads(outputs["before"]) != json.loads(outputs["after"]):
+        raise RuntimeError(f"{' '.join(argv[1:])}: the two versions answer differently")
+    walls: dict[str, list[float]] = {name: [] for name in versions}
+    cpus: dict[str, list[float]] = {name: [] for name in versions}
     for _ in range(runs):
-        wall, cpu, out = run_once(argv, env)
-        walls.append(wall)
-        cpus.append(cpu)
-    return {
+        for name, a in versions.items():
+            wall, cpu, _out = run_once(a, env)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    entry: dict[str, Any] = {
         "command": " ".join(["claims", *argv[1:]]),
-        "wall": scenario.summary(walls),
-        "cpu": scenario.summary(cpus),
-        "output_bytes": len(out),
+        "wall": scenario.summary(walls["after"]),
+        "cpu": scenario.summary(cpus["after"]),
+        "output_bytes": len(outputs["after"]),
     }
+    if before:
+        entry["before"] = {
+            "wall": scenario.summary(walls["before"]),
+            "cpu": scenario.summary(cpus["before"]),
+        }
+    return entry
 
 
 def profile(argv: list[str], folder: Path, name: str, env: dict[str, str]) -> None:
@@ -243,6 +263,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--profile", type=Path, help="write importtime and cProfile here")
     parser.add_argument("--label", default="", help="a name for this run in the report")
     parser.add_argument(
+        "--before",
+        metavar="CLAIMS",
+        help="another installed claims (an older version's venv) to time alternately",
+    )
+    parser.add_argument(
         "--no-bytecode",
         action="store_true",
         help="compile the modules in every run (PYTHONDONTWRITEBYTECODE), as a dev shell may",
@@ -263,7 +288,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     argvs = commands(args.state, meta["requested"], meta["review_every"])
     load_before = [round(x, 2) for x in os.getloadavg()]
     env = child_env(not args.no_bytecode)
-    results = {name: time_command(a, args.runs, env) for name, a in argvs.items()}
+    results = {name: time_command(a, args.runs, env, args.before) for name, a in argvs.items()}
     load_after = [round(x, 2) for x in os.getloadavg()]
     if args.profile:
         for name, a in argvs.items():
@@ -292,6 +317,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"  {name:13s} wall {entry['wall']['median']:.3f} s  cpu {entry['cpu']['median']:.3f} s"
             f"  {entry['command']}"
         )
+        if "before" in entry:
+            old = entry["before"]
+            print(
+                f"  {'  before':13s} wall {old['wall']['median']:.3f} s"
+                f"  cpu {old['cpu']['median']:.3f} s"
+            )
     return report
 
 
