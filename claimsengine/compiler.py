@@ -82,11 +82,12 @@ def _compile_storage(name: str) -> dict[str, Any]:
     bundle = FilesystemInputBundle(search)
     file_input = bundle.load_file(Path(f"{name}.vy"))
     out = compile_from_file_input(
-        file_input, input_bundle=bundle, output_formats=["layout", "bytecode_runtime"]
+        file_input, input_bundle=bundle, output_formats=["abi", "layout", "bytecode_runtime"]
     )
     runtime = bytes.fromhex(out["bytecode_runtime"][2:])
     return {
         "contract": name,
+        "events": [entry for entry in out["abi"] if entry["type"] == "event"],
         "runtime_code_hash": keccak(runtime).hex(),
         "storage_layout": out["layout"]["storage_layout"],
     }
@@ -100,10 +101,11 @@ def storage_layout_path(name: str) -> Path:
 @cache
 def storage_layout(name: str) -> dict[str, Any]:
     """The storage layout the package ships for ``name`` (the Vyper compiler's ``-f layout``
-    output, ``storage_layout``) and ``runtime_code_hash``, the keccak of the runtime code it
-    describes. Shipped, not compiled, so that a read-only command needs neither the compiler
-    nor the artefact cache; tests/unit/test_engine_storage.py checks it against a fresh
-    compilation (``write_storage_layout`` writes it again after a contract change)."""
+    output, ``storage_layout``), ``runtime_code_hash``, the keccak of the runtime code it
+    describes, and ``events``, the ABI's events. Shipped, not compiled, so that a read-only
+    command needs neither the compiler nor the artefact cache;
+    tests/integration/test_engine_storage.py checks it against a fresh compilation
+    (``write_storage_layout`` writes it again after a contract change)."""
     data: dict[str, Any] = json.loads(storage_layout_path(name).read_text(encoding="utf-8"))
     return data
 

@@ -3,14 +3,15 @@
 ``EngineStorage`` answers the reads that eligibility needs (``member``, ``accumulators``,
 ``units_used`` and the plan's events) with the same values and types as ``Engine``'s view
 calls, but from a ``ChainSnapshot`` (chain/snapshot.py): storage words found by the slots of
-the Vyper compiler's storage layout (shipped with the package, compiler.storage_layout),
+the Vyper compiler's storage layout (shipped with the package with the ABI's events,
+compiler.storage_layout),
 unpacked as the contract's ``packing`` module packs them. So a read-only command never
 imports py-evm, eth-abi or eth-utils.
 
 Guards: ``open`` gives None (use the EVM's view calls) unless the code deployed at the
 engine's address is exactly the code the shipped layout describes (its code hash); the
 layout itself is checked against a fresh compilation, and every read against the contract's
-own view calls, by tests/unit/test_engine_storage.py.
+own view calls, by tests/integration/test_engine_storage.py.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class EngineStorage:
         self.address = checksum_address(address)
         self._raw_address = bytes.fromhex(self.address[2:])
         self._layout = layout["storage_layout"]
-        self.abi = ContractABI(compiler.load(compiler.ENGINE).abi)
+        self.abi = ContractABI(layout["events"])  # the events of the shipped ABI
 
     @classmethod
     def open(cls, snapshot: ChainSnapshot, address: str) -> EngineStorage | None:

@@ -289,7 +289,7 @@ class Workspace:
     def reads(self) -> EngineReads:
         """The engine's reads for read-only answers: from the snapshot of a read-only
         workspace on the embedded chain (engine_storage.py), else the engine's view calls.
-        The two give the same values (tests/unit/test_engine_storage.py)."""
+        The two give the same values (tests/integration/test_engine_storage.py)."""
         if self._snapshot is not None and "engine" not in self.__dict__:
             from claimsengine.engine_storage import EngineStorage
 
