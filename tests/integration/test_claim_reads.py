@@ -39,6 +39,7 @@ from claimsengine.claim_reads import (
     claim_reads,
     claim_result,
     member_accumulators,
+    reading,
     record_result,
 )
 from claimsengine.engine import Engine
@@ -177,6 +178,25 @@ def test_a_read_only_workspace_reads_claims_from_the_file(
 ) -> None:
     assert isinstance(claim_reads(read_only), ClaimStorage)
     assert isinstance(claim_reads(evm), Engine)  # not read-only: the EVM's view calls
+
+
+def test_an_engine_the_layout_does_not_describe_is_read_through_the_evm(
+    prepared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # EngineStorage.open gives None when the engine's code is not the one the shipped
+    # layout describes: the same reads then run on the engine's view calls.
+    from claimsengine.engine_storage import EngineStorage
+
+    monkeypatch.setattr(EngineStorage, "open", classmethod(lambda cls, snapshot, address: None))
+    with Workspace.open(prepared, read_only=True) as workspace:
+        assert isinstance(claim_reads(workspace), Engine)
+        with reading(workspace):
+            queue = ReviewQueue().read(workspace, PLAN)
+        assert "chain" in workspace.__dict__  # the chain was opened for its view calls
+    with Workspace.open(prepared, read_only=True) as workspace:
+        monkeypatch.undo()
+        assert isinstance(claim_reads(workspace), ClaimStorage)
+        assert ReviewQueue().read(workspace, PLAN) == queue
 
 
 def test_every_claim_reads_the_same_as_through_the_evm(
