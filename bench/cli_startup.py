@@ -3,9 +3,9 @@
     python -m bench.cli_startup [--runs 7]
 
 Times ``claims --help``, ``claims --json member PLAN MEMBER`` (a read-only command on a
-prepared embedded state: open the chain, read the member's accumulators through the EVM,
-print JSON) and ``claims --json eligibility PLAN MEMBER`` (answered from the chain's file
-without the EVM; issue 10 asks for under 0.5 s), each in a fresh process, and reports the
+prepared embedded state: read the member's accumulators, print JSON) and ``claims --json
+eligibility PLAN MEMBER`` (both answered from the chain's file without the EVM; issue 10
+asks for under 0.5 s), each in a fresh process, and reports the
 median of several runs (plus min and max), of wall time and of CPU time (the process's user
 and system seconds). A fresh process pays Python start-up and imports every time, as a
 user's shell does, with Python's bytecode cache as an installed package has it (one untimed

@@ -19,10 +19,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from claimsengine.errors import ClaimRejected, ClaimsError
-from claimsengine.plan import Plan, Service
+
+if TYPE_CHECKING:  # plan.py (and YAML) are not needed to read a claim's lines back
+    from claimsengine.plan import Plan, Service
 
 __all__ = [
     "ADJ_BENEFIT_LIMIT",

@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntFlag
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claimsengine import compiler
 from claimsengine.abi import ContractABI, DecodedEvent, bytes32_to_text, text_to_bytes32
 from claimsengine.adjudication import REJECT_INVALID_CLAIM
 from claimsengine.chain.base import Chain, Log, Receipt
 from claimsengine.errors import ClaimRejected, ClaimsError, NotAuthorised, TransactionReverted
-from claimsengine.plan import Plan, Service
 from claimsengine.status import NO_CLAIM, ClaimStatus
+
+if TYPE_CHECKING:  # plan.py (and YAML) are not needed to read the engine
+    from claimsengine.plan import Plan, Service
 
 # Mirrors of the contract's constants.
 MAX_LINES = 32
@@ -337,10 +339,19 @@ class Contract:
             )
         return events
 
-    def events(self, name: str, *topics: bytes | None, from_block: int = 0) -> list[DecodedEvent]:
-        """Every `name` event, optionally filtered by its indexed fields (as topics)."""
+    def events(
+        self,
+        name: str,
+        *topics: bytes | None,
+        from_block: int = 0,
+        to_block: int | None = None,
+    ) -> list[DecodedEvent]:
+        """Every `name` event, optionally filtered by its indexed fields (as topics) and by
+        block range (both ends included)."""
         topic0 = self.abi.events[name].topic
-        logs = self.chain.get_logs(self.address, [topic0, *topics], from_block=from_block)
+        logs = self.chain.get_logs(
+            self.address, [topic0, *topics], from_block=from_block, to_block=to_block
+        )
         return self.decode_logs(logs)
 
 

@@ -9,9 +9,9 @@ Everything else comes from events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from claimsengine.abi import DecodedEvent, bytes32_to_text, text_to_bytes32
 from claimsengine.adjudication import LineAdjudication, denied_line
@@ -183,7 +183,16 @@ def group_claim_events(events: Iterable[DecodedEvent]) -> dict[int, ClaimEvents]
     }
 
 
-def claim_events(engine: Engine, claim_id: int) -> ClaimEvents:
+class EventReads(Protocol):
+    """Where a claim's events are read: ``Engine``, or the engine's events in the embedded
+    chain's file (claim_reads.ClaimStorage)."""
+
+    def events(
+        self, name: str, *topics: bytes | None, from_block: int = 0, to_block: int | None = None
+    ) -> Sequence[DecodedEvent]: ...
+
+
+def claim_events(engine: EventReads, claim_id: int) -> ClaimEvents:
     """One claim's events, read from the chain."""
     topic = _topic(claim_id)
     events: list[DecodedEvent] = []
@@ -193,11 +202,13 @@ def claim_events(engine: Engine, claim_id: int) -> ClaimEvents:
     if submitted is None:
         raise NotFound(f"no claim {claim_id} on this chain", hint="check the claim id")
     # A correction voids the claim it replaces in its own transaction: that ClaimVoided
-    # (indexed by the old claim's id) is in the same block, and names this claim.
+    # (indexed by the old claim's id) is in the same block, and names this claim. Only that
+    # block is read: the plan's voids after it are not this claim's.
+    block = submitted.block_number
     events.extend(
         e
         for e in engine.events(
-            "ClaimVoided", None, submitted.args["plan_id"], from_block=submitted.block_number
+            "ClaimVoided", None, submitted.args["plan_id"], from_block=block, to_block=block
         )
         if int(e.args["replaced_by"]) == claim_id
     )

@@ -19,7 +19,6 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import yaml
-from eth_utils import is_checksum_address, to_checksum_address
 
 from claimsengine.days import to_day
 from claimsengine.errors import PlanError
@@ -328,6 +327,10 @@ def _token(check: FieldReader, token: Any) -> str:
             f"token {token!r} must be 'dev' or an ERC-20 address (0x and 40 hex digits)",
             hint="quote the address: YAML reads an unquoted 0x... as a number",
         )
+    # eth-utils (0.2 s to import) only here: a command that reads claims needs plan.py's
+    # names, never a token check.
+    from eth_utils import is_checksum_address, to_checksum_address
+
     digits = token[2:]
     mixed_case = digits != digits.lower() and digits != digits.upper()
     if mixed_case and not is_checksum_address(token):

@@ -20,11 +20,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from claimsengine.abi import bytes32_to_text, text_to_bytes32
+from claimsengine.abi import text_to_bytes32
+from claimsengine.claim_reads import (  # noqa: F401  (the claim reads, re-exported)
+    ReviewQueue,
+    claim_result,
+    member_accumulators,
+    record_result,
+    result_of,
+    review_quorum,
+    with_quorum,
+)
 from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.engine import (
     DEFAULT_REVIEW_REASON,
@@ -50,7 +59,6 @@ from claimsengine.errors import (
     TransactionReverted,
 )
 from claimsengine.history import (
-    ClaimEvents,
     build_result,
     claim_events,
     group_claim_events,
@@ -58,11 +66,9 @@ from claimsengine.history import (
 from claimsengine.journal import JournalEntry
 from claimsengine.members import Member
 from claimsengine.npi import parse_npi
-from claimsengine.periods import NOT_ENROLLED_HINT
 from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.records import TreatmentRecord
-from claimsengine.results import AccumulatorReport, ClaimResult, ReviewVotes
-from claimsengine.status import ClaimStatus
+from claimsengine.results import AccumulatorReport, ClaimResult
 from claimsengine.workspace import PlanInfo, ProviderInfo, Workspace
 
 if TYPE_CHECKING:
@@ -143,57 +149,6 @@ class Party:
 def transaction_gas(workspace: Workspace, tx_hash: str) -> int:
     """The gas a transaction used, by its hash as results show it ("0x…")."""
     return workspace.chain.receipt(bytes.fromhex(tx_hash.removeprefix("0x"))).gas_used
-
-
-def result_of(workspace: Workspace, events: ClaimEvents) -> ClaimResult:
-    """A claim's result: amounts from its events, status from the contract's storage, the
-    off-chain names (record id, provider id) that this workspace knows, and the votes of a
-    claim that had any, with its plan's quorum."""
-    entry = workspace.journal.by_commitment(events.commitment)
-    plan_id = bytes32_to_text(events.submitted.args["plan_id"])
-    provider_id = workspace.provider_ids_by_account(plan_id).get(events.provider_account)
-    state = workspace.engine.claim_status(plan_id, provider_id or "", events.commitment)
-    if state.status is None:  # its events say it was submitted: storage must have it
-        raise ClaimsError(f"claim {events.claim_id} has events but no status on the chain")
-    return build_result(
-        events,
-        status=state.status,
-        record_id=entry.record_id if entry else None,
-        provider_id=provider_id,
-        quorum=review_quorum(workspace, plan_id) if events.votes else None,
-    )
-
-
-def claim_result(workspace: Workspace, claim_id: int) -> ClaimResult:
-    """The current result of one claim, read from the chain."""
-    return result_of(workspace, claim_events(workspace.engine, claim_id))
-
-
-def record_result(
-    workspace: Workspace, record_id: str, provider_id: str | None = None
-) -> ClaimResult:
-    """The result of the claim submitted for a record (looked up in the local journal)."""
-    entries = [
-        e
-        for e in workspace.journal.by_record_id(workspace.chain_key, record_id)
-        if provider_id is None or e.provider_id == provider_id
-    ]
-    if not entries:
-        raise NotFound(
-            f"record {record_id} was not submitted from this workspace",
-            hint="look the claim up by its id: `claims status CLAIM_ID`",
-        )
-    if len(entries) > 1:
-        providers = ", ".join(sorted(e.provider_id for e in entries))
-        raise InputError(
-            f"record id {record_id} is used by several providers ({providers})",
-            hint="name the provider too",
-        )
-    entry = entries[0]
-    state = workspace.engine.claim_status(entry.plan_id, entry.provider_id, entry.commitment)
-    if state.status is None:
-        raise NotFound(f"record {record_id} is not on the chain yet", hint="submit it again")
-    return claim_result(workspace, state.claim_id)
 
 
 # -- the insurer ----------------------------------------------------------------------------
@@ -867,61 +822,6 @@ class HospitalClient(Party):
         return estimate_records(self.workspace, records, as_account=self.account or None)
 
 
-def member_accumulators(
-    workspace: Workspace, plan_id: str, member_id: str, on: date | None = None
-) -> AccumulatorReport:
-    """A member's accumulators in the benefit period that holds `on` (default: today).
-
-    Deductible, out-of-pocket and benefit come from the contract's storage. Units come from
-    the events of the member's claims that stand (the contract stores units only for codes
-    with a period limit, the one check that needs them)."""
-    info = workspace.plan(plan_id)
-    day = to_day(on) if on else day_of_timestamp(workspace.chain.now())
-    if day < info.effective_day:
-        raise InputError(
-            f"{from_day(day)} is before the plan's effective date {from_day(info.effective_day)}",
-            field="--date",
-        )
-    period = workspace.periods(plan_id).of(day)
-    member = workspace.pseudonym(plan_id, member_id, period)
-    if not workspace.engine.enrolled_in(plan_id, member, period):
-        raise NotFound(
-            f"member {member_id} is not enrolled in plan {plan_id} in benefit period {period} "
-            f"(the one that holds {from_day(day)})",
-            hint=NOT_ENROLLED_HINT.format(plan_id=plan_id),
-        )
-    deductible, oop, benefit = workspace.engine.accumulators(plan_id, member, period)
-    units: dict[str, int] = {}
-    engine = workspace.engine
-    submitted = engine.events("ClaimSubmitted", None, text_to_bytes32(plan_id), member)
-    for event in submitted:
-        service_day = int(event.args["service_day"])
-        if service_day < info.effective_day:
-            continue
-        if (service_day - info.effective_day) // info.benefit_period_days != period:
-            continue
-        claim_id = int(event.args["claim_id"])
-        provider_id, _active = engine.provider_of(plan_id, str(event.args["provider"]))
-        commitment = bytes(event.args["commitment"])
-        # A denial in review and a void take a claim's units back.
-        status = engine.claim_status(plan_id, provider_id or "", commitment).status
-        if status in (ClaimStatus.DENIED, ClaimStatus.VOIDED):
-            continue
-        for line in engine.events("LineAdjudicated", claim_id.to_bytes(32, "big")):
-            if int(line.args["denial"]) == 0:
-                code = bytes32_to_text(line.args["code"])
-                units[code] = units.get(code, 0) + int(line.args["units"])
-    return AccumulatorReport(
-        plan_id=plan_id,
-        member_id=member_id,
-        period=period,
-        deductible_met=deductible,
-        oop_met=oop,
-        benefit_used=benefit,
-        units_used=units,
-    )
-
-
 # -- the adjudicator ------------------------------------------------------------------------
 
 
@@ -936,21 +836,6 @@ def check_denial_reason(reason: int) -> None:
         )
 
 
-def review_quorum(workspace: Workspace, plan_id: str) -> int:
-    """How many adjudicators decide a claim in review in the plan (its review_quorum, fixed
-    when the plan was created)."""
-    created = workspace.engine.events("PlanCreated", text_to_bytes32(plan_id))
-    if not created:
-        raise NotFound(f"no plan {plan_id!r} on this chain", hint="deploy it with `claims deploy`")
-    return int(created[0].args["review_quorum"])
-
-
-def with_quorum(result: ClaimResult, quorum: int) -> ClaimResult:
-    """The result with its review votes (none yet, maybe) and the plan's quorum."""
-    votes = result.review.votes if result.review is not None else ()
-    return replace(result, review=ReviewVotes(votes, quorum))
-
-
 class AdjudicatorClient(Party):
     """Works the review queue: claims above a plan's auto-approve limit."""
 
@@ -958,44 +843,11 @@ class AdjudicatorClient(Party):
         """The claims pending review, oldest first, each with its votes so far in
         `result.review` (the plan's quorum, the approvals and denials, and who voted).
 
-        Read from what is pending now: the client keeps the claims it found waiting and,
-        on each call, reads only the events of the blocks mined since the last one (a
-        claim sent to review, a claim decided), then each waiting claim's result. A long
-        run that works the queue every week (a simulated year) so does not read the
-        year's history again every week; a new client reads it once, from the index."""
-        waiting = self._pending_reviews(plan_id)
-        quorums: dict[str, int] = self.__dict__.setdefault("_quorums", {})
-        results = []
-        for claim_id in list(waiting):
-            result = claim_result(self.workspace, claim_id)
-            if result.status != "pending_review":
-                del waiting[claim_id]  # voided by its provider while it waited
-                continue
-            if result.plan_id not in quorums:
-                quorums[result.plan_id] = review_quorum(self.workspace, result.plan_id)
-            results.append(with_quorum(result, quorums[result.plan_id]))
-        return results
-
-    def _pending_reviews(self, plan_id: str | None) -> dict[int, None]:
-        """The ids of the claims (of ``plan_id``, or of every plan) waiting for review, in
-        the order they were sent to it, brought up to the chain's head."""
-        seen: dict[str | None, tuple[int, dict[int, None]]]
-        seen = self.__dict__.setdefault("_review_scans", {})
-        head = self.workspace.chain.block_number()
-        start, waiting = seen.get(plan_id, (0, {}))
-        if head < start - 1:  # the chain went back (a command rolled back): read it again
-            start, waiting = 0, {}
-        engine = self.engine
-        topics: list[bytes | None] = [None, text_to_bytes32(plan_id)] if plan_id else []
-        # Events of blocks after `head` (a node that mines meanwhile) are read now and
-        # again next time: a claim's decision follows its referral, so reading both twice
-        # gives the same set.
-        for event in engine.events("ClaimPendingReview", *topics, from_block=start):
-            waiting[int(event.args["claim_id"])] = None
-        for event in engine.events("ClaimReviewed", *topics, from_block=start):
-            waiting.pop(int(event.args["claim_id"]), None)
-        seen[plan_id] = (head + 1, waiting)
-        return waiting
+        Read from what is pending now (claim_reads.ReviewQueue): the client keeps the
+        claims it found waiting and, on each call, reads only the events of the blocks
+        mined since the last one, then each waiting claim's result."""
+        queue: ReviewQueue = self.__dict__.setdefault("_queue", ReviewQueue())
+        return queue.read(self.workspace, plan_id)
 
     def review(
         self, claim_id: int, approve: bool, reason: int = DEFAULT_REVIEW_REASON

@@ -32,18 +32,18 @@ def member(app: App, plan_id: str, member_id: str, on: date | None) -> None:
       claims member SILVER-2027 M-0002
       claims --json member SILVER-2027 M-0002 --date 2027-03-01
     """
+    from claimsengine.claim_reads import member_accumulators, reading
     from claimsengine.days import from_day
     from claimsengine.money import format_cents
-    from claimsengine.sdk import member_accumulators
 
-    workspace = app.workspace()
-    with workspace.command():
+    # Read-only: on the embedded chain, read from its file without the EVM (claim_reads.py).
+    workspace = app.workspace(read_only=True)
+    with reading(workspace):
         report = member_accumulators(workspace, plan_id, member_id, on)
-        info = workspace.plan(plan_id)
+        periods = workspace.periods(plan_id)
 
     def render(console: Any) -> None:
-        first = info.effective_day + report.period * info.benefit_period_days
-        last = first + info.benefit_period_days - 1
+        first, last = periods.first_day(report.period), periods.last_day(report.period)
         rows = [
             ("period", f"{report.period} ({from_day(first)} to {from_day(last)})"),
             ("deductible met", format_cents(report.deductible_met)),

@@ -145,23 +145,15 @@ def list_pending(app: App, plan_id: str | None) -> None:
     Example:
       claims review list SILVER-2027
     """
+    from claimsengine.claim_reads import ReviewQueue, reading
     from claimsengine.money import format_cents
-    from claimsengine.sdk import AdjudicatorClient
 
-    workspace = app.workspace()
-    with workspace.command():
+    # Read-only: on the embedded chain, read from its file without the EVM (claim_reads.py).
+    workspace = app.workspace(read_only=True)
+    with reading(workspace):
         if plan_id:
-            workspace.plan(plan_id)
-        waiting = AdjudicatorClient(workspace, app.account("adjudicator")).queue(plan_id)
-
-    from claimsengine.sdk import describe_account
-
-    voters = {
-        vote.adjudicator: describe_account(workspace, vote.adjudicator)
-        for result in waiting
-        if result.review is not None
-        for vote in result.review.votes
-    }
+            workspace.periods(plan_id)  # NotFound for a plan the chain does not have
+        waiting = ReviewQueue().read(workspace, plan_id)
 
     def render(console: Any) -> None:
         if not waiting:
@@ -178,6 +170,14 @@ def list_pending(app: App, plan_id: str | None) -> None:
             "votes",
             "voted",
         )
+        from claimsengine.sdk import describe_account
+
+        voters = {
+            vote.adjudicator: describe_account(workspace, vote.adjudicator)
+            for result in waiting
+            if result.review is not None
+            for vote in result.review.votes
+        }
         rows = table(*columns, title="Pending review", right=("claim", "billed", "plan paid"))
         for result in waiting:
             review = result.review

@@ -35,21 +35,20 @@ def status(app: App, claim_id: int | None, record_id: str | None, provider_id: s
       claims --json status --record HOSP-A-2027-000104
     """
     check_claim_reference(claim_id, record_id, provider_id)
-    from claimsengine.sdk import claim_result, record_result
+    # Read-only: on the embedded chain, read from its file without the EVM (claim_reads.py).
+    from claimsengine.claim_reads import claim_result, reading, record_result
 
-    workspace = app.workspace()
-    with workspace.command():
+    workspace = app.workspace(read_only=True)
+    with reading(workspace):
         if claim_id is not None:
             result = claim_result(workspace, claim_id)
         else:
             assert record_id is not None
             result = record_result(workspace, record_id, provider_id)
 
-    notes = claim_notes(workspace, result)
-
     def render(console: Any) -> None:
         console.print(claim_table(result))
-        for note in notes:
+        for note in claim_notes(workspace, result):
             console.print(note)
 
     app.emit(result.to_json(), render)

@@ -183,11 +183,13 @@ def test_the_queue_reads_only_the_blocks_since_its_last_look(
     reads: list[tuple[str, int]] = []
     read_events = Engine.events
 
-    def counted(engine: Engine, name: str, *topics: Any, from_block: int = 0) -> Any:
+    def counted(
+        engine: Engine, name: str, *topics: Any, from_block: int = 0, to_block: int | None = None
+    ) -> Any:
         # Scans (not filtered by claim id; a claim's own result reads its events by id).
         if name in ("ClaimPendingReview", "ClaimReviewed") and not (topics and topics[0]):
             reads.append((name, from_block))
-        return read_events(engine, name, *topics, from_block=from_block)
+        return read_events(engine, name, *topics, from_block=from_block, to_block=to_block)
 
     monkeypatch.setattr(Engine, "events", counted)
     adjudicator = AdjudicatorClient(workspace, "adjudicator")
@@ -247,6 +249,32 @@ def test_a_correction_replaces_a_paid_claim(workspace: Workspace) -> None:
     assert new.to_json()["replaces"] == 1 and old.to_json()["replaced_by"] == 5
     entry = workspace.journal.by_claim(workspace.chain_key, 5)
     assert entry is not None and (entry.record_id, entry.replaces) == ("V-1A", 1)
+
+
+def test_a_claims_result_reads_the_voids_of_its_own_block_only(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A correction voids the claim it replaces in its own transaction, so the ClaimVoided
+    # that names it is in its block: the plan's later voids are not read (they grow with
+    # the chain).
+    corrected = treatment(record("V-1B", "M-0001", VISIT))
+    with workspace.command():
+        new = HospitalClient(workspace).replace(1, corrected)
+        HospitalClient(workspace).void(2)  # a later void of the same plan
+    block = workspace.chain.receipt(bytes.fromhex(new.transactions["submitted"][2:])).block_number
+    ranges: list[tuple[int, int | None]] = []
+    read_events = Engine.events
+
+    def counted(
+        engine: Engine, name: str, *topics: Any, from_block: int = 0, to_block: int | None = None
+    ) -> Any:
+        if name == "ClaimVoided" and not (topics and topics[0]):
+            ranges.append((from_block, to_block))
+        return read_events(engine, name, *topics, from_block=from_block, to_block=to_block)
+
+    monkeypatch.setattr(Engine, "events", counted)
+    assert HospitalClient(workspace).status(new.claim_id).replaces == 1
+    assert ranges == [(block, block)]
 
 
 def test_sending_a_correction_again_is_harmless(workspace: Workspace) -> None:

@@ -12,8 +12,8 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
     chain        chain/                                      foundation
     contracts    compiler, abi, engine, engine_storage,      foundation, domain, chain
                  history
-    parties      workspace, handover, sdk, orchestrator,     every layer above
-                 enrolment, reconcile/, exports/, onboarding,
+    parties      workspace, handover, sdk, claim_reads,      every layer above
+                 orchestrator, enrolment, reconcile/, exports/, onboarding,
                  demo, scenario/, population/, eligibility,
                  estimate, corrections,
                  dashboard
@@ -58,6 +58,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "workspace",
         "handover",
         "sdk",
+        "claim_reads",
         "enrolment",
         "orchestrator",
         "reconcile",
