@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_by_claim ON records (chain, claim_id);
 """
+#: A prepared row has no claim id yet (``mark_submitted`` sets both together), so the
+#: prepared rows are read through records_by_claim, not by scanning the chain's history.
+_PREPARED_ROWS = "chain = ? AND claim_id IS NULL AND state = ?"
 _SOURCES = "CREATE TABLE IF NOT EXISTS sources (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)"
 #: Added after the first schema: the claim a corrected record replaces (NULL: none).
 _REPLACES_COLUMN = "ALTER TABLE records ADD COLUMN replaces INTEGER"
@@ -159,7 +162,7 @@ class Journal:
 
     def pending(self, chain: str) -> list[JournalEntry]:
         """Rows prepared but not known to be on the chain (a run stopped mid-way)."""
-        return self._rows("chain = ? AND state = ?", chain, PREPARED)
+        return self._rows(_PREPARED_ROWS, chain, PREPARED)
 
     def prepare(
         self,
@@ -243,6 +246,10 @@ class Journal:
         if state is None:
             row = self._db.execute(
                 "SELECT COUNT(*) FROM records WHERE chain = ?", (chain,)
+            ).fetchone()
+        elif state == PREPARED:
+            row = self._db.execute(
+                f"SELECT COUNT(*) FROM records WHERE {_PREPARED_ROWS}", (chain, state)
             ).fetchone()
         else:
             row = self._db.execute(

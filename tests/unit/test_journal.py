@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from claimsengine import journal as journal_module
 from claimsengine.journal import PREPARED, SUBMITTED, Journal, JournalEntry
 
 #: The first layout, as the first versions created it (``replaces`` came later, as a column).
@@ -169,3 +170,25 @@ def test_a_journal_takes_less_room_than_the_first_layout(tmp_path: Path) -> None
     _first_layout(old, 2000)
     saved = _file_bytes(old) - _file_bytes(tmp_path / "journal.sqlite")
     assert saved > 1000 * 40
+
+
+def test_the_prepared_rows_are_read_through_an_index(tmp_path: Path) -> None:
+    """Every submission counts the prepared rows, and a resumed run reads them: neither may
+    read the chain's whole history (a prepared row has no claim id: records_by_claim)."""
+    journal = Journal(tmp_path / "journal.sqlite")
+    fill(journal, 30)  # rows 0, 3, ..., 27 submitted: 10; the other 20 prepared
+    assert journal.count("embedded", PREPARED) == 20
+    assert journal.count("embedded", SUBMITTED) == 10
+    assert journal.count("other-chain", PREPARED) == 0
+    assert sorted(e.commitment for e in journal.pending("embedded")) == sorted(
+        commitment(n) for n in range(30) if n % 3
+    )
+    for query in ("SELECT COUNT(*) FROM records", "SELECT * FROM records"):
+        plan = " ".join(
+            str(row[-1])
+            for row in journal._db.execute(
+                f"EXPLAIN QUERY PLAN {query} WHERE {journal_module._PREPARED_ROWS}",
+                ("embedded", PREPARED),
+            )
+        )
+        assert "USING" in plan and "records_by_claim" in plan, plan
