@@ -56,15 +56,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             engine = workspace.engine
             plan = scenario.PLAN_ID
             members = [hashlib.sha256(b"member %d" % n).digest() for n in range(args.calls)]
-            commitments = [workspace.commitment(r)[1] for r in records[: args.calls]]
-            if engine.claim_status(commitments[0]).claim_id == 0:
+            claims = [(r.provider_id, workspace.commitment(r)[1]) for r in records[: args.calls]]
+            if engine.claim_status(plan, *claims[0]).claim_id == 0:
                 raise RuntimeError("the claims read are not on the chain")
             kinds = {
                 "member, each a different key": [
                     (lambda m=m: engine.member(plan, m)) for m in members
                 ],
                 "claim_status, each a submitted claim": [
-                    (lambda c=c: engine.claim_status(c)) for c in commitments
+                    (lambda c=c: engine.claim_status(plan, *c)) for c in claims
                 ],
                 "pool_state, the same key": [
                     (lambda: engine.pool_state(plan)) for _ in range(args.calls)
