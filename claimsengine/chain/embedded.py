@@ -19,7 +19,6 @@ are public knowledge: this chain is for development and tests only.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -51,7 +50,7 @@ from eth_keys.datatypes import PrivateKey
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import ValidationError, keccak, to_canonical_address, to_checksum_address
 
-from claimsengine.chain import node_cache
+from claimsengine.chain import node_cache, statelock
 from claimsengine.chain.base import (
     DEV_ALIASES,
     Chain,
@@ -65,8 +64,9 @@ from claimsengine.chain.index import SCHEMA as INDEX_SCHEMA
 from claimsengine.chain.index import LogIndex, migrate_from_v1
 from claimsengine.chain.kvstore import SqliteKV
 from claimsengine.chain.prune import move_block_bodies, prune
+from claimsengine.chain.snapshot import SCHEMA_VERSION as _SCHEMA_VERSION
 from claimsengine.chain.snapshot import next_timestamp
-from claimsengine.errors import ChainError, StateLocked, TransactionReverted
+from claimsengine.errors import ChainError, TransactionReverted
 
 __all__ = [
     "BLOCK_GAS_LIMIT",
@@ -90,10 +90,7 @@ PRUNE_FLOOR = 2_000
 PRUNE_SHARE = 4
 
 STATE_FILE = "chain.sqlite"
-LOCK_FILE = "lock"
 # 2: the compact index of chain/index.py; 3: block bodies compressed apart (chain/kvstore.py)
-_SCHEMA_VERSION = "3"
-_LOCK_POLL_SECONDS = 0.05
 _PRIORITY_FEE = 0  # the embedded chain has no miner to tip
 
 # anvil's accounts 0-6 (mnemonic "test test test test test test test test test test test
@@ -246,7 +243,7 @@ class EmbeddedChain(Chain):
                 f"no chain in {name}",
                 hint="run `claims init` to create one there, or point --state at an existing one",
             )
-        lock_fd = _acquire_lock(state_dir, name, lock_timeout, on_wait)
+        lock_fd = statelock.acquire(state_dir, name, lock_timeout, on_wait)
         store: SqliteKV | None = None
         try:
             store = SqliteKV(state_dir / STATE_FILE)
@@ -261,7 +258,7 @@ class EmbeddedChain(Chain):
         except BaseException:
             if store is not None:
                 store.close()
-            _release_lock(lock_fd)
+            statelock.release(lock_fd)
             raise
 
     @classmethod
@@ -330,7 +327,7 @@ class EmbeddedChain(Chain):
         self._closed = True
         self._store.close()  # rolls back a command left open
         if self._lock_fd is not None:
-            _release_lock(self._lock_fd)
+            statelock.release(self._lock_fd)
             self._lock_fd = None
 
     # -- transactions -------------------------------------------------------------------
@@ -906,36 +903,3 @@ def _initialise(store: SqliteKV, timestamp: int) -> None:
     except BaseException:
         store.rollback()
         raise
-
-
-def _acquire_lock(
-    state_dir: Path, name: str, timeout: float, on_wait: Callable[[], None] | None
-) -> int:
-    """An exclusive flock on ``state_dir/lock``; the OS drops it if the process dies."""
-    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    deadline = time.monotonic() + timeout
-    waiting = False
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
-        except BlockingIOError:
-            pass
-        if not waiting:
-            waiting = True
-            if on_wait is not None:
-                on_wait()
-        if time.monotonic() >= deadline:
-            os.close(fd)
-            raise StateLocked(
-                f"another claims command is using {name}; waiting timed out after {timeout:g} s",
-                hint="let the other command finish, or stop it, then try again",
-            )
-        time.sleep(_LOCK_POLL_SECONDS)
-
-
-def _release_lock(fd: int) -> None:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)

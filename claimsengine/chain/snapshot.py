@@ -50,7 +50,8 @@ __all__ = [
 BLANK_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
 #: py-evm's key of the canonical head's hash (eth.db.schema.SchemaV1).
 CANONICAL_HEAD_KEY = b"v1:canonical_head_hash"
-#: The index schema this reader knows (embedded.py's ``_SCHEMA_VERSION``).
+#: The chain file's schema: what embedded.py writes (and migrates older files to), and
+#: the only one this reader reads.
 SCHEMA_VERSION = "3"
 STATE_FILE = "chain.sqlite"
 
