@@ -13,8 +13,8 @@ from claimsengine.cli.render import table
 from claimsengine.errors import ClaimsError, InputError
 
 if TYPE_CHECKING:
-    from claimsengine.orchestrator import Verification
     from claimsengine.records import TreatmentRecord
+    from claimsengine.verification import Verification
 
 
 class HexBytes(click.ParamType):
@@ -104,7 +104,7 @@ def verify(
       claims verify visit.json --reveal-salt
       claims verify visit.json --claim 7 --salt 5f0c...e1
     """
-    from claimsengine.orchestrator import verify_record
+    from claimsengine.verification import verify_record
 
     one = claim_id is not None or commitment is not None or salt is not None
     records = _records(record_file, plan_id, provider_id, one=one)

@@ -16,8 +16,9 @@ import pytest
 
 from claimsengine.engine import ChainClaim, ChainLine
 from claimsengine.errors import InputError
-from claimsengine.orchestrator import submit_paths, verify_record
+from claimsengine.orchestrator import submit_paths
 from claimsengine.records import load_records
+from claimsengine.verification import verify_record
 from claimsengine.workspace import Workspace
 from tests.integration.test_orchestrator import (
     FIXTURES,

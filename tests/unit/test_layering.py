@@ -13,7 +13,8 @@ functions and under ``TYPE_CHECKING`` count too) and checked against the map:
     contracts    compiler, abi, engine, engine_storage,      foundation, domain, chain
                  history
     parties      workspace, handover, sdk, claim_reads,      every layer above
-                 orchestrator, enrolment, reconcile/, exports/, onboarding,
+                 orchestrator, verification, enrolment,
+                 reconcile/, exports/, onboarding,
                  demo, scenario/, population/, eligibility,
                  estimate, corrections,
                  dashboard
@@ -61,6 +62,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "claim_reads",
         "enrolment",
         "orchestrator",
+        "verification",
         "reconcile",
         "exports",
         "onboarding",
