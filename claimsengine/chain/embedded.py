@@ -61,7 +61,7 @@ from claimsengine.chain.base import (
 from claimsengine.chain.fast_evm import FastPragueState, FastPragueVM
 from claimsengine.chain.fast_storage import FastAccountDB
 from claimsengine.chain.index import SCHEMA as INDEX_SCHEMA
-from claimsengine.chain.index import LogIndex, migrate_from_v1
+from claimsengine.chain.index import LogIndex, migrate_from_v1, rebuild_topic_indexes
 from claimsengine.chain.kvstore import SqliteKV
 from claimsengine.chain.prune import move_block_bodies, prune
 from claimsengine.chain.snapshot import SCHEMA_VERSION as _SCHEMA_VERSION
@@ -844,14 +844,18 @@ def _is_initialised(store: SqliteKV) -> bool:
     ).fetchone()
     if version is None:
         return False
-    if version[0] in ("1", "2"):
+    if version[0] in ("1", "2", "3"):
         # Schema 1 had the same chain and a larger index: rewrite the index. Schemas 1 and 2
         # kept block bodies raw among the trie nodes: move them to the compressed bodies.
+        # Schemas 2 and 3 indexed whole topics: index them by their last bytes.
         store.begin()
         try:
             if version[0] == "1":
                 migrate_from_v1(store.connection)
-            move_block_bodies(store)
+            if version[0] in ("1", "2"):
+                move_block_bodies(store)
+            if version[0] in ("2", "3"):
+                rebuild_topic_indexes(store.connection)
             store.connection.execute(
                 "UPDATE meta SET value = ? WHERE name = 'schema_version'", (_SCHEMA_VERSION,)
             )

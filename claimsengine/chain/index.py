@@ -25,13 +25,31 @@ from claimsengine.ids import checksum_address
 
 __all__ = [
     "SCHEMA",
+    "TOPIC_KEY_BYTES",
     "LogIndex",
     "migrate_from_v1",
     "pack_data",
     "pack_word",
+    "rebuild_topic_indexes",
+    "topic_key",
+    "topic_match",
+    "topic_params",
     "unpack_data",
     "unpack_word",
 ]
+
+#: How many bytes of a packed topic its index keeps: the last ones, where hashes, addresses,
+#: numbers and the ends of texts (a plan's year) differ. A lookup matches the key, then the
+#: whole topic: two topics with the same key only share a stretch of the index. A member's
+#: pseudonym keyed in full took 24 more bytes in each of its index entries.
+TOPIC_KEY_BYTES = 8
+
+
+def topic_key(position: int, table: str = "") -> str:
+    """The SQL of the index key of topic ``position`` (1-3): its last TOPIC_KEY_BYTES."""
+    column = f"{table}.topic{position}" if table else f"topic{position}"
+    return f"substr({column}, -{TOPIC_KEY_BYTES})"
+
 
 SCHEMA = """
 CREATE TABLE txs (
@@ -61,10 +79,11 @@ CREATE TABLE logs (
     PRIMARY KEY (block_number, log_index)
 ) WITHOUT ROWID;
 CREATE INDEX logs_by_event ON logs (event, block_number);
-CREATE INDEX logs_by_topic1 ON logs (event, topic1, block_number) WHERE topic1 IS NOT NULL;
-CREATE INDEX logs_by_topic2 ON logs (event, topic2, block_number) WHERE topic2 IS NOT NULL;
-CREATE INDEX logs_by_topic3 ON logs (event, topic3, block_number) WHERE topic3 IS NOT NULL;
-"""
+""" + "".join(
+    f"CREATE INDEX logs_by_topic{n} ON logs (event, {topic_key(n)}, block_number)"
+    f" WHERE topic{n} IS NOT NULL;\n"
+    for n in (1, 2, 3)
+)
 
 _ZERO = b"\x00"
 _RAW, _WORDS = b"\x00", b"\x01"
@@ -73,6 +92,28 @@ _SELECT = (
     " l.data, t.hash FROM logs l"
     " JOIN txs t ON t.block_number = l.block_number AND t.tx_index = l.tx_index"
 )
+
+
+def topic_match(position: int, table: str = "l") -> str:
+    """The SQL that finds logs whose topic ``position`` is a given word, through its index:
+    the index key first, then the whole packed topic (parameters: ``topic_params``)."""
+    return f"{topic_key(position, table)} = ? AND {table}.topic{position} = ?"
+
+
+def topic_params(topic: bytes) -> tuple[bytes, bytes]:
+    """The parameters of ``topic_match`` for the 32-byte word ``topic``."""
+    packed = pack_word(topic)
+    return packed[-TOPIC_KEY_BYTES:], packed
+
+
+def rebuild_topic_indexes(connection: sqlite3.Connection) -> None:
+    """Drop the topic indexes and create them as SCHEMA has them (a chain written when they
+    kept whole topics). Runs inside the caller's transaction."""
+    for position in (1, 2, 3):
+        connection.execute(f"DROP INDEX IF EXISTS logs_by_topic{position}")
+    for statement in SCHEMA.split(";"):
+        if "logs_by_topic" in statement:
+            connection.execute(statement)
 
 
 def pack_word(word: bytes) -> bytes:
@@ -203,8 +244,8 @@ class LogIndex:
             sql += " AND l.block_number <= ?"
             params.append(to_block)
         for position, topic in filters:
-            sql += f" AND l.topic{position} = ?"
-            params.append(pack_word(topic))
+            sql += f" AND {topic_match(position)}"
+            params.extend(topic_params(topic))
         sql += " ORDER BY l.block_number, l.log_index"
         return [self._log(row) for row in self._connection.execute(sql, params)]
 

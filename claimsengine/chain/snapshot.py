@@ -35,7 +35,7 @@ from typing import TypeAlias
 
 from eth_hash.auto import keccak
 
-from claimsengine.chain.index import pack_word, unpack_data, unpack_word
+from claimsengine.chain.index import topic_match, topic_params, unpack_data, unpack_word
 
 __all__ = [
     "BLANK_ROOT",
@@ -52,7 +52,7 @@ BLANK_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc00162
 CANONICAL_HEAD_KEY = b"v1:canonical_head_hash"
 #: The chain file's schema: what embedded.py writes (and migrates older files to), and
 #: the only one this reader reads.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 STATE_FILE = "chain.sqlite"
 
 # A header's fields, by position in its RLP list.
@@ -303,8 +303,8 @@ class ChainSnapshot:
         params: list[object] = [row[0]]
         for position, topic in enumerate(topics, start=1):
             if topic is not None:
-                sql += f" AND l.topic{position} = ?"
-                params.append(pack_word(topic))
+                sql += f" AND {topic_match(position)}"
+                params.extend(topic_params(topic))
         sql += " ORDER BY l.block_number, l.log_index"
         found = []
         for number, index, count, t1, t2, t3, data, tx_hash in self._connection.execute(

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from claimsengine.chain.base import Log
 from claimsengine.chain.embedded import EmbeddedChain
-from claimsengine.chain.index import pack_data, pack_word, unpack_data, unpack_word
+from claimsengine.chain.index import (
+    SCHEMA,
+    TOPIC_KEY_BYTES,
+    LogIndex,
+    pack_data,
+    pack_word,
+    rebuild_topic_indexes,
+    topic_match,
+    topic_params,
+    unpack_data,
+    unpack_word,
+)
 from tests.conftest import Counter
 
 WORDS = [
@@ -79,6 +92,82 @@ def test_an_event_first_seen_in_a_rolled_back_command_is_forgotten(counter: Coun
         assert count == 1
 
 
+ADDRESS = "0x" + "ab" * 20
+EVENT = b"\xee" * 32
+
+
+def _index_of(logs: list[tuple[bytes, ...]]) -> LogIndex:
+    """An index in memory holding one log per topic tuple, one block and transaction each."""
+    connection = sqlite3.connect(":memory:")
+    connection.executescript(SCHEMA)
+    index = LogIndex(connection)
+    for number, topics in enumerate(logs, start=1):
+        index.add_tx((bytes([number]) * 32, number, 0, 1, 21_000, None, None))
+        log = Log(ADDRESS, (EVENT, *topics), b"", number, bytes([number]) * 32, 0)
+        index.add_logs(number, 0, [log])
+    return index
+
+
+def test_topics_that_share_an_index_key_are_told_apart() -> None:
+    # Two pseudonyms alike in their last bytes, and a text of the same length: the index
+    # keeps only the last TOPIC_KEY_BYTES of a packed topic, the lookup then the whole.
+    tail = b"\x5a" * TOPIC_KEY_BYTES
+    first, second = b"\x01" * 24 + tail, b"\x02" * 24 + tail
+    assert topic_params(first)[0] == topic_params(second)[0]
+    index = _index_of([(first,), (second,), (first, second), (second, first, first)])
+    address = bytes.fromhex(ADDRESS[2:])
+
+    def blocks(*topics: bytes | None) -> list[int]:
+        return [log.block_number for log in index.logs(address, [EVENT, *topics], 0, None)]
+
+    assert blocks(first) == [1, 3]
+    assert blocks(second) == [2, 4]
+    assert blocks(None, first) == [4]
+    assert blocks(None, second) == [3]
+    assert blocks(second, first, first) == [4]
+    assert blocks(b"\x03" * 24 + tail) == []
+
+
+@pytest.mark.parametrize("position", [1, 2, 3])
+def test_a_topic_lookup_goes_through_its_index(position: int) -> None:
+    connection = sqlite3.connect(":memory:")
+    connection.executescript(SCHEMA)
+    plan = connection.execute(
+        f"EXPLAIN QUERY PLAN SELECT * FROM logs l WHERE l.event = ? AND {topic_match(position)}"
+        " ORDER BY l.block_number, l.log_index",
+        (1, *topic_params(b"\x07" * 32)),
+    ).fetchall()
+    assert any(f"USING INDEX logs_by_topic{position}" in row[-1] for row in plan), plan
+
+
+def test_rebuilding_the_topic_indexes_keeps_every_log(counter: Counter) -> None:
+    with EmbeddedChain.memory() as chain:
+        address = chain.send("insurer", None, counter.deploy_data(0)).contract_address
+        assert address is not None
+        sent = [chain.send(who, address, counter.increment) for who in ("insurer", "hospital-1")]
+        sender = bytes(12) + bytes.fromhex(chain.accounts["hospital-1"][2:])
+        connection = chain.store.connection
+        with chain.command():
+            for position in (1, 2, 3):  # schema 3: whole topics
+                connection.execute(f"DROP INDEX logs_by_topic{position}")
+                connection.execute(
+                    f"CREATE INDEX logs_by_topic{position} ON logs"
+                    f" (event, topic{position}, block_number) WHERE topic{position} IS NOT NULL"
+                )
+            rebuild_topic_indexes(connection)
+        indexes = dict(
+            connection.execute(
+                "SELECT name, sql FROM sqlite_master WHERE name LIKE 'logs_by_topic%'"
+            ).fetchall()
+        )
+        assert sorted(indexes) == ["logs_by_topic1", "logs_by_topic2", "logs_by_topic3"]
+        assert all(
+            f"substr(topic{n}, -{TOPIC_KEY_BYTES})" in indexes[f"logs_by_topic{n}"]
+            for n in (1, 2, 3)
+        )
+        assert chain.get_logs(address, [None, sender]) == list(sent[1].logs)
+
+
 # The index as schema 1 wrote it: full addresses, topics and data on every log.
 SCHEMA_1 = """
 DROP TABLE logs; DROP TABLE events; DROP TABLE txs;
@@ -138,6 +227,6 @@ def test_a_schema_1_chain_is_migrated_on_open(tmp_path: Path, counter: Counter) 
         (version,) = chain.store.connection.execute(
             "SELECT value FROM meta WHERE name = 'schema_version'"
         ).fetchone()
-        assert version == "3"
+        assert version == "4"
         receipt = chain.send("hospital-1", address, counter.increment)
         assert chain.get_logs(address, [])[-1] == receipt.logs[0]

@@ -214,7 +214,7 @@ def test_a_schema_2_chain_moves_its_bodies_on_open(tmp_path: Path, counter: Coun
         (version,) = chain.store.connection.execute(
             "SELECT value FROM meta WHERE name = 'schema_version'"
         ).fetchone()
-        assert version == "3"
+        assert version == "4"
         assert _body_keys(chain) == moved
         assert not moved & _kv_keys(chain)
         assert chain._head.hash == head
