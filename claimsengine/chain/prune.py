@@ -31,19 +31,26 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import rlp
 from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH
 from eth_hash.auto import keccak
 
 from claimsengine.chain.kvstore import KV_SCHEMA, SqliteKV
+from claimsengine.chain.snapshot import rlp_decode as _rlp_decode
 
 __all__ = ["live_keys", "move_block_bodies", "prune"]
 
 _EMPTY_CODE_HASH = keccak(b"")
 _TRANSACTION_ROOT = 4  # a header's fields: parent, uncles, coinbase, state root, tx root
 _NUMBER_TO_HASH = b"block-number-to-hash:"
+_KEYS_PER_QUERY = 500  # under sqlite's limit of bound parameters (999 in older builds)
 # The first key after every "block-number-to-hash:<n>" key (";" follows ":" in ASCII).
 _NUMBER_TO_HASH_END = b"block-number-to-hash;"
+
+
+def rlp_decode(data: bytes) -> Any:
+    """An RLP item, by the small decoder (half of pyrlp's time: no sedes, no cache); typed
+    Any, as pyrlp's was: nodes, accounts and headers are read here by position."""
+    return _rlp_decode(data)
 
 
 def _children(node: list[Any]) -> Iterator[Any]:
@@ -52,6 +59,32 @@ def _children(node: list[Any]) -> Iterator[Any]:
         yield from node[:16]
     elif len(node) == 2 and node[0] and node[0][0] >> 4 in (0, 1):
         yield node[1]  # an extension: its one child
+
+
+def _branch_hashes(encoded: bytes) -> list[bytes] | None:
+    """The child hashes of a branch node whose 16 slots are each empty or a 32-byte hash
+    and whose value is empty (every branch of a state or storage trie: their keys all have
+    one length); None for any other node, which the caller decodes in full."""
+    prefix = encoded[0]
+    if prefix < 0xF8:
+        return None  # a list under 56 bytes: a leaf, an extension or a short branch
+    position = 1 + prefix - 0xF7
+    end = len(encoded)
+    hashes = []
+    for _ in range(16):
+        if position >= end:
+            return None
+        item = encoded[position]
+        if item == 0x80:
+            position += 1
+        elif item == 0xA0:
+            hashes.append(encoded[position + 1 : position + 33])
+            position += 33
+        else:
+            return None  # a short child inside the branch
+    if position != end - 1 or encoded[position] != 0x80:
+        return None  # a value in the branch, or not a 17-item list
+    return hashes
 
 
 def _is_leaf(node: list[Any]) -> bool:
@@ -73,7 +106,7 @@ def _walk(
             if ref in live:
                 continue
             live.add(ref)
-            node = rlp.decode(get(ref))
+            node = rlp_decode(get(ref))
         else:
             continue  # b"": an empty branch slot
         if _is_leaf(node):
@@ -90,7 +123,7 @@ def _header_hashes(store: SqliteKV) -> list[bytes]:
     rows = store.connection.execute(
         "SELECT value FROM kv WHERE key >= ? AND key < ?", (_NUMBER_TO_HASH, _NUMBER_TO_HASH_END)
     )
-    return [rlp.decode(value) for (value,) in rows]
+    return [rlp_decode(value) for (value,) in rows]
 
 
 def move_block_bodies(store: SqliteKV) -> int:
@@ -99,12 +132,56 @@ def move_block_bodies(store: SqliteKV) -> int:
     number of nodes moved."""
     moved = 0
     for header_hash in _header_hashes(store):
-        transaction_root = rlp.decode(store[header_hash])[_TRANSACTION_ROOT]
+        transaction_root = rlp_decode(store[header_hash])[_TRANSACTION_ROOT]
         keys: set[bytes] = set()
         _walk(store.__getitem__, transaction_root, keys, _ignore)
         store.put_bodies({key: store[key] for key in keys})
         moved += len(keys)
     return moved
+
+
+def _walk_level_by_level(
+    connection: sqlite3.Connection,
+    roots: list[bytes],
+    live: set[bytes],
+    on_leaf: Callable[[bytes], None],
+) -> None:
+    """``_walk`` from every root in ``roots`` at once, one depth at a time, reading each
+    depth's nodes from ``kv`` in a few queries rather than one query a node (the walk of the
+    live state is most of a pruning's time, and a query each was most of the walk)."""
+    level = [root for root in set(roots) if root not in live]
+    while level:
+        live.update(level)
+        found: dict[bytes, bytes] = {}
+        for start in range(0, len(level), _KEYS_PER_QUERY):
+            keys = level[start : start + _KEYS_PER_QUERY]
+            marks = ", ".join("?" * len(keys))
+            found.update(
+                connection.execute(f"SELECT key, value FROM kv WHERE key IN ({marks})", keys)
+            )
+        below: set[bytes] = set()
+        for key in level:
+            try:
+                encoded = found[key]
+            except KeyError:
+                raise KeyError(f"trie node 0x{key.hex()} is missing from kv") from None
+            hashes = _branch_hashes(encoded)
+            if hashes is not None:  # most nodes: a branch of hashes, read without decoding
+                below.update(child for child in hashes if child not in live)
+                continue
+            # The small decoder: it takes half of pyrlp's time (no sedes, no cache).
+            pending: list[Any] = [rlp_decode(encoded)]
+            while pending:  # the node, and the short nodes held inside it
+                node = pending.pop()
+                if _is_leaf(node):
+                    on_leaf(node[1])
+                    continue
+                for child in _children(node):
+                    if isinstance(child, list):
+                        pending.append(child)
+                    elif len(child) == 32 and child not in live:
+                        below.add(child)
+        level = list(below)
 
 
 def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
@@ -114,15 +191,14 @@ def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
     storage_roots: list[bytes] = []
 
     def account(encoded: bytes) -> None:
-        _nonce, _balance, storage_root, code_hash = rlp.decode(encoded)
+        _nonce, _balance, storage_root, code_hash = rlp_decode(encoded)
         if storage_root != BLANK_ROOT_HASH:
             storage_roots.append(storage_root)
         if code_hash != _EMPTY_CODE_HASH:
             live.add(code_hash)
 
-    _walk(store.__getitem__, state_root, live, account)
-    for storage_root in storage_roots:
-        _walk(store.__getitem__, storage_root, live, _ignore)
+    _walk_level_by_level(store.connection, [state_root], live, account)
+    _walk_level_by_level(store.connection, storage_roots, live, _ignore)
     return live
 
 
@@ -142,7 +218,9 @@ def prune(store: SqliteKV, state_root: bytes) -> tuple[int, int]:
     connection: sqlite3.Connection = store.connection
     connection.execute("CREATE TEMP TABLE IF NOT EXISTS live (key BLOB PRIMARY KEY) WITHOUT ROWID")
     connection.execute("DELETE FROM temp.live")
-    connection.executemany("INSERT OR IGNORE INTO temp.live VALUES (?)", ((k,) for k in live))
+    # In key order: each row goes at the end of the table, not into the middle of a page.
+    rows = ((key,) for key in sorted(live))
+    connection.executemany("INSERT OR IGNORE INTO temp.live VALUES (?)", rows)
     (before,) = connection.execute("SELECT count(*) FROM kv WHERE length(key) = 32").fetchone()
     connection.execute("DROP TABLE IF EXISTS kv_compact")
     connection.execute(KV_SCHEMA.replace("IF NOT EXISTS kv", "kv_compact"))

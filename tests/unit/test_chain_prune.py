@@ -254,3 +254,90 @@ def test_pruning_leaves_the_store_packed(tmp_path: Path, counter: Counter) -> No
         # Written again in key order, the table's pages are full but for the tail of each.
         assert payload > 0.85 * size
         assert count(chain, counter, address) == 120
+
+
+# -- the walk of the live state -------------------------------------------------------------
+
+
+def _trie_nodes_of(items: dict[bytes, bytes]) -> tuple[bytes, dict[bytes, bytes]]:
+    """A py-evm trie of ``items`` (keys hashed, as in a storage trie): root and stored nodes."""
+    from trie import HexaryTrie
+
+    db: dict[bytes, bytes] = {}
+    trie = HexaryTrie(db)
+    for key, value in items.items():
+        trie[keccak(key)] = value
+    return trie.root_hash, db
+
+
+@pytest.mark.parametrize("size", [1, 2, 17, 300])
+def test_a_branch_is_read_as_its_decoding_reads_it(size: int) -> None:
+    import rlp
+
+    from claimsengine.chain.prune import _branch_hashes
+
+    # Values of every length, among them 31-byte words (a 32-byte RLP string, like a hash).
+    items = {
+        n.to_bytes(4, "big"): rlp.encode((n * 7919 + 1) << (8 * (n % 31))) for n in range(size)
+    }
+    _root, stored = _trie_nodes_of(items)
+    branches = 0
+    for encoded in stored.values():
+        node = rlp.decode(encoded)
+        hashes = _branch_hashes(encoded)
+        if hashes is None:
+            # Leaves, extensions and branches with a short child or a value: decoded in full.
+            assert (
+                not (
+                    len(node) == 17
+                    and node[16] == b""
+                    and all(c == b"" or (isinstance(c, bytes) and len(c) == 32) for c in node[:16])
+                )
+                or len(encoded) < 56
+            )
+        else:
+            branches += 1
+            assert len(node) == 17 and node[16] == b""
+            assert hashes == [child for child in node[:16] if child]
+    assert branches or size < 17
+
+
+def test_a_leaf_that_looks_like_hashes_is_not_read_as_a_branch() -> None:
+    from claimsengine.chain.prune import _branch_hashes
+
+    # A leaf of 63 nibbles (a 32-byte path) holding a 31-byte word: two 0xa0 items.
+    leaf = bytes((0xF8, 0x42, 0xA0)) + b"\x3a" * 32 + bytes((0xA0,)) + b"\x9f" + b"\x01" * 31
+    assert _branch_hashes(leaf) is None
+    # A branch with a value in its 17th slot.
+    hashes = [b"\x11" * 32, b"\x22" * 32]
+    payload = b"".join(b"\xa0" + h for h in hashes) + b"\x80" * 14 + b"\x83abc"
+    branch = bytes((0xF8, len(payload))) + payload
+    assert _branch_hashes(branch) is None
+    assert _branch_hashes(bytes((0xF8, len(payload) - 3)) + payload[:-4] + b"\x80") == hashes
+
+
+def test_the_level_by_level_walk_finds_what_a_node_by_node_walk_finds(
+    tmp_path: Path, counter: Counter
+) -> None:
+    from claimsengine.chain import prune
+
+    with EmbeddedChain.open(tmp_path / "state", create=True) as chain:
+        drive(chain, counter, 12)
+        root = bytes(chain._head.state_root)
+        store = chain.store
+        expected = {prune.BLANK_ROOT_HASH, prune.EMPTY_UNCLE_HASH}
+        expected.update(prune._header_hashes(store))
+        roots: list[bytes] = []
+
+        def account(encoded: bytes) -> None:
+            _nonce, _balance, storage_root, code_hash = prune.rlp_decode(encoded)
+            if storage_root != prune.BLANK_ROOT_HASH:
+                roots.append(storage_root)
+            if code_hash != prune._EMPTY_CODE_HASH:
+                expected.add(code_hash)
+
+        prune._walk(store.__getitem__, root, expected, account)
+        for storage_root in roots:
+            prune._walk(store.__getitem__, storage_root, expected, prune._ignore)
+        assert roots  # the counter has storage
+        assert live_keys(store, root) == expected
