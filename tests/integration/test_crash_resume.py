@@ -231,7 +231,10 @@ def run_to_fault(point: FaultPoint, state: Path, folder: Path, log: Path) -> str
 def journal_states(state: Path) -> dict[bytes, str]:
     """Each journal row's commitment and state (read straight from the file)."""
     with sqlite3.connect(state / "journal.sqlite") as journal:
-        rows = journal.execute("SELECT commitment, state FROM records").fetchall()
+        rows = journal.execute(
+            "SELECT commitment, CASE state WHEN 0 THEN ? ELSE ? END FROM records",
+            (PREPARED, SUBMITTED),  # the journal keeps a state as its number
+        ).fetchall()
     return {bytes(commitment): str(row_state) for commitment, row_state in rows}
 
 
@@ -392,9 +395,8 @@ def test_chain_committed_but_journal_still_prepared(workspace: Workspace) -> Non
     first = submit_paths(workspace, [FIXTURES / "records"])
     assert first.submitted == 9
     with sqlite3.connect(workspace.state_dir / "journal.sqlite") as journal:
-        journal.execute(
-            "UPDATE records SET state = ?, claim_id = NULL, tx_hash = NULL", (PREPARED,)
-        )
+        # The journal's own rows, set back to prepared (state 0) with no claim or transaction.
+        journal.execute("UPDATE records SET state = 0, claim_id = NULL, tx_id = NULL")
     assert workspace.journal.count(workspace.chain_key, PREPARED) == 9
 
     again = submit_paths(workspace, [FIXTURES / "records"])

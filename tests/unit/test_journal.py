@@ -1,5 +1,6 @@
-"""The submission journal: rows keep what was prepared and submitted, file paths are kept
-once, and a journal of the first layout (a path on every row) is rewritten on open."""
+"""The submission journal: rows keep what was prepared and submitted; file paths, chain
+names and transaction hashes are kept once; a journal of an earlier layout (a path, a
+chain name and a transaction hash on every row) is rewritten on open."""
 
 from __future__ import annotations
 
@@ -124,6 +125,7 @@ def test_a_first_layout_journal_is_rewritten_on_open(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
         assert "source" not in columns and {"source_id", "replaces"} <= columns
+        assert not {"chain", "tx_hash"} & columns and {"chain_id", "tx_id"} <= columns
         assert db.execute("SELECT count(*) FROM sources").fetchone() == (1,)
     db.close()
     Journal(path).close()  # opening it again changes nothing
@@ -134,13 +136,13 @@ def test_a_rewrite_that_fails_leaves_the_journal_as_it_was(
 ) -> None:
     path = tmp_path / "journal.sqlite"
     old = _first_layout(path, 5)
-    rewrite = Journal._intern_sources
+    rewrite = Journal._rewrite
 
-    def crash(self: Journal, has_replaces: bool) -> None:
-        rewrite(self, has_replaces)
+    def crash(self: Journal, columns: set[str]) -> None:
+        rewrite(self, columns)
         raise OSError("disk full")
 
-    monkeypatch.setattr(Journal, "_intern_sources", crash)
+    monkeypatch.setattr(Journal, "_rewrite", crash)
     with pytest.raises(OSError, match="disk full"):
         Journal(path)
     with sqlite3.connect(path) as db:
@@ -188,7 +190,129 @@ def test_the_prepared_rows_are_read_through_an_index(tmp_path: Path) -> None:
             str(row[-1])
             for row in journal._db.execute(
                 f"EXPLAIN QUERY PLAN {query} WHERE {journal_module._PREPARED_ROWS}",
-                ("embedded", PREPARED),
+                ("embedded",),
             )
         )
         assert "USING" in plan and "records_by_claim" in plan, plan
+
+
+#: The second layout: file paths by number, but the chain's name, the transaction's hash and
+#: the state's name on every row.
+SECOND_LAYOUT = """
+CREATE TABLE sources (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
+CREATE TABLE records (
+    commitment BLOB PRIMARY KEY,
+    chain TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    plan_id TEXT NOT NULL,
+    source_id INTEGER,
+    state TEXT NOT NULL,
+    claim_id INTEGER,
+    tx_hash BLOB,
+    updated_at REAL NOT NULL,
+    replaces INTEGER,
+    UNIQUE (chain, provider_id, record_id)
+);
+CREATE INDEX records_by_claim ON records (chain, claim_id);
+INSERT INTO sources (id, path) VALUES (1, '/data/records/round-001-2027-01-07/CLINIC-C.jsonl');
+"""
+
+
+def _second_layout(path: Path, rows: int, *, per_tx: int = 10) -> list[JournalEntry]:
+    """A second-layout journal of ``rows`` rows on two chains: every third one submitted, in
+    transactions of ``per_tx`` rows; returns the entries it holds."""
+    entries = []
+    for n in range(rows):
+        submitted = n % 3 == 0
+        entries.append(
+            JournalEntry(
+                commitment(n),
+                "embedded" if n % 4 else "rpc:http://127.0.0.1:8545",
+                "HOSP-A",
+                f"R-{n}",
+                "PLAN-1",
+                WEEK if n % 2 else None,
+                SUBMITTED if submitted else PREPARED,
+                100 + n if submitted else None,
+                bytes([n // per_tx % 256]) * 32 if submitted else None,
+                7 if n == 5 else None,
+            )
+        )
+    with sqlite3.connect(path) as db:
+        db.executescript(SECOND_LAYOUT)
+        db.executemany(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (e.commitment, e.chain, e.provider_id, e.record_id, e.plan_id,
+                 1 if e.source else None, e.state, e.claim_id, e.tx_hash, 1_800_000_000.0,
+                 e.replaces)
+                for e in entries
+            ],
+        )  # fmt: skip
+    db.close()
+    return entries
+
+
+def test_a_second_layout_journal_is_rewritten_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    entries = _second_layout(path, 40)
+    journal = Journal(path)
+    for entry in entries:
+        assert journal.by_commitment(entry.commitment) == entry
+        assert journal.by_record(entry.chain, "HOSP-A", entry.record_id) == entry
+    assert journal.count("embedded") == 30
+    assert journal.count("rpc:http://127.0.0.1:8545", SUBMITTED) == 4  # 0, 12, 24, 36
+    assert journal.count("embedded", PREPARED) == 20
+    assert journal.by_claim("embedded", 103) == entries[3]
+    assert journal.by_claim("rpc:http://127.0.0.1:8545", 103) is None
+    assert [e.commitment for e in journal.pending("rpc:http://127.0.0.1:8545")] == [
+        commitment(n) for n in (4, 8, 16, 20, 28, 32)
+    ]
+    journal.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM chains").fetchone() == (2,)
+        assert db.execute("SELECT count(*) FROM txs").fetchone() == (4,)  # 14 rows, 4 txs
+    db.close()
+    journal = Journal(path)  # opening it again changes nothing
+    assert [journal.by_commitment(e.commitment) for e in entries] == entries
+    journal.close()
+
+
+def test_rows_of_one_transaction_share_its_hash(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    fill(journal, 9)  # rows 0, 3 and 6 submitted in one transaction
+    other = b"\x08" * 32
+    journal.mark_submitted(commitment(1), 101, other)
+    assert [journal.by_commitment(commitment(n)).tx_hash for n in (0, 1, 3, 6)] == [  # type: ignore[union-attr]
+        b"\x07" * 32,
+        other,
+        b"\x07" * 32,
+        b"\x07" * 32,
+    ]
+    assert journal.by_commitment(commitment(2)).tx_hash is None  # type: ignore[union-attr]
+    assert journal._db.execute("SELECT count(*) FROM txs").fetchone() == (2,)
+    journal.close()
+
+
+def test_a_journal_takes_less_room_than_the_second_layout(tmp_path: Path) -> None:
+    # 3,000 rows all submitted, ten to a transaction (a realistic weekly batch is about
+    # nine): each row saves the 32-byte hash (less a tenth of its row in txs), the chain's
+    # name in the row and in two indexes, and the state's name.
+    old = tmp_path / "old.sqlite"
+    entries = _second_layout(old, 3000)
+    new = tmp_path / "new.sqlite"
+    journal = Journal(new)
+    journal.prepare_many(
+        [(e.commitment, e.chain, e.provider_id, e.record_id, e.plan_id, e.source) for e in entries]
+    )
+    with journal.after_commit():
+        for e in entries:
+            if e.claim_id is not None:
+                journal.mark_submitted(e.commitment, e.claim_id, e.tx_hash)
+    journal.close()
+    Journal(old).close()  # rewritten: the same rows in this layout
+    assert abs(_file_bytes(old) - _file_bytes(new)) < _file_bytes(new) // 5
+    second = tmp_path / "second.sqlite"
+    _second_layout(second, 3000)
+    assert _file_bytes(second) - _file_bytes(new) > 3000 * 25
