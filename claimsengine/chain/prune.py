@@ -87,6 +87,38 @@ def _branch_hashes(encoded: bytes) -> list[bytes] | None:
     return hashes
 
 
+def _item_end(encoded: bytes, position: int) -> int:
+    """Where the RLP item at ``position`` ends (the position after it)."""
+    prefix = encoded[position]
+    if prefix < 0x80:
+        return position + 1
+    if prefix < 0xB8:
+        return position + 1 + prefix - 0x80  # a short string
+    if 0xC0 <= prefix < 0xF8:
+        return position + 1 + prefix - 0xC0  # a short list
+    size = prefix - (0xB7 if prefix < 0xC0 else 0xF7)  # a long one: its length's length
+    length = int.from_bytes(encoded[position + 1 : position + 1 + size], "big")
+    return position + 1 + size + length
+
+
+def _is_stored_leaf(encoded: bytes) -> bool:
+    """Whether ``encoded`` is a leaf: a list of exactly two items whose first, the path, is a
+    string that starts with the leaf flag (2 or 3). Anything else, False (the caller then
+    decodes it in full)."""
+    prefix = encoded[0]
+    if prefix < 0xC0:
+        return False
+    start = 1 if prefix < 0xF8 else 1 + prefix - 0xF7
+    path = encoded[start]
+    if path >= 0xB8 or path == 0x80:
+        return False  # a list, a long string or an empty string: no leaf's path
+    second = _item_end(encoded, start)
+    if second >= len(encoded) or _item_end(encoded, second) != len(encoded):
+        return False  # not two items
+    flags = path if path < 0x80 else encoded[start + 1]
+    return flags >> 4 in (2, 3)
+
+
 def _is_leaf(node: list[Any]) -> bool:
     return len(node) == 2 and bool(node[0]) and node[0][0] >> 4 in (2, 3)
 
@@ -144,11 +176,13 @@ def _walk_level_by_level(
     connection: sqlite3.Connection,
     roots: list[bytes],
     live: set[bytes],
-    on_leaf: Callable[[bytes], None],
+    on_leaf: Callable[[bytes], None] | None,
 ) -> None:
     """``_walk`` from every root in ``roots`` at once, one depth at a time, reading each
     depth's nodes from ``kv`` in a few queries rather than one query a node (the walk of the
-    live state is most of a pruning's time, and a query each was most of the walk)."""
+    live state is most of a pruning's time, and a query each was most of the walk). With
+    ``on_leaf`` None (storage tries: a leaf's value names no node), a stored leaf is known
+    by its first bytes and not decoded."""
     level = [root for root in set(roots) if root not in live]
     while level:
         live.update(level)
@@ -169,12 +203,15 @@ def _walk_level_by_level(
             if hashes is not None:  # most nodes: a branch of hashes, read without decoding
                 below.update(child for child in hashes if child not in live)
                 continue
+            if on_leaf is None and _is_stored_leaf(encoded):
+                continue  # most of the others: a storage leaf
             # The small decoder: it takes half of pyrlp's time (no sedes, no cache).
             pending: list[Any] = [rlp_decode(encoded)]
             while pending:  # the node, and the short nodes held inside it
                 node = pending.pop()
                 if _is_leaf(node):
-                    on_leaf(node[1])
+                    if on_leaf is not None:
+                        on_leaf(node[1])
                     continue
                 for child in _children(node):
                     if isinstance(child, list):
@@ -198,7 +235,7 @@ def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
             live.add(code_hash)
 
     _walk_level_by_level(store.connection, [state_root], live, account)
-    _walk_level_by_level(store.connection, storage_roots, live, _ignore)
+    _walk_level_by_level(store.connection, storage_roots, live, None)
     return live
 
 
@@ -216,22 +253,25 @@ def prune(store: SqliteKV, state_root: bytes) -> tuple[int, int]:
     """
     live = live_keys(store, state_root)
     connection: sqlite3.Connection = store.connection
-    connection.execute("CREATE TEMP TABLE IF NOT EXISTS live (key BLOB PRIMARY KEY) WITHOUT ROWID")
-    connection.execute("DELETE FROM temp.live")
-    # In key order: each row goes at the end of the table, not into the middle of a page.
-    rows = ((key,) for key in sorted(live))
-    connection.executemany("INSERT OR IGNORE INTO temp.live VALUES (?)", rows)
-    (before,) = connection.execute("SELECT count(*) FROM kv WHERE length(key) = 32").fetchone()
     connection.execute("DROP TABLE IF EXISTS kv_compact")
     connection.execute(KV_SCHEMA.replace("IF NOT EXISTS kv", "kv_compact"))
-    connection.execute(
-        "INSERT INTO kv_compact SELECT key, value FROM kv"
-        " WHERE length(key) != 32 OR key IN (SELECT key FROM temp.live) ORDER BY key"
-    )
+    counted = {"before": 0, "kept": 0}
+
+    def staying() -> Iterator[tuple[bytes, bytes]]:
+        # kv in key order (its primary key): what stays goes to the end of kv_compact.
+        for key, value in connection.execute("SELECT key, value FROM kv ORDER BY key"):
+            if len(key) != 32:
+                yield key, value
+                continue
+            counted["before"] += 1
+            if key in live:
+                counted["kept"] += 1
+                yield key, value
+
+    connection.executemany("INSERT INTO kv_compact (key, value) VALUES (?, ?)", staying())
     connection.execute("DROP TABLE kv")
     connection.execute("ALTER TABLE kv_compact RENAME TO kv")
-    connection.execute("DELETE FROM temp.live")
-    (kept,) = connection.execute("SELECT count(*) FROM kv WHERE length(key) = 32").fetchone()
+    kept, before = counted["kept"], counted["before"]
     store.release_free_pages()
     store.forget()
     return int(kept), int(before) - int(kept)

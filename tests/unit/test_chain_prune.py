@@ -302,6 +302,38 @@ def test_a_branch_is_read_as_its_decoding_reads_it(size: int) -> None:
     assert branches or size < 17
 
 
+@pytest.mark.parametrize("size", [1, 2, 17, 300])
+def test_a_leaf_is_known_by_its_first_bytes_as_its_decoding_knows_it(size: int) -> None:
+    import rlp
+
+    from claimsengine.chain.prune import _is_leaf, _is_stored_leaf
+
+    items = {n.to_bytes(4, "big"): rlp.encode(n << (8 * (n % 31))) for n in range(size)}
+    _root, stored = _trie_nodes_of(items)
+    for encoded in stored.values():
+        assert _is_stored_leaf(encoded) == _is_leaf(rlp.decode(encoded))
+
+
+def test_a_branch_or_an_extension_is_never_taken_for_a_leaf() -> None:
+    import rlp
+
+    from claimsengine.chain.prune import _branch_hashes, _is_stored_leaf
+
+    # A branch whose first child's hash starts with a leaf's flag, and which holds a short
+    # node inline (so the branch reader passes it on): its children must be walked.
+    for first in (0x20, 0x35):
+        branch = [bytes([first]) * 32] + [b""] * 14 + [[b"\x35", b"\x01"]] + [b""]
+        encoded = rlp.encode(branch)
+        assert _branch_hashes(encoded) is None and not _is_stored_leaf(encoded)
+    # A branch with a value, extensions (flags 0 and 1), and a leaf of each flag.
+    valued = rlp.encode([b"\x20" + bytes(31)] * 16 + [b"\x2a"])
+    assert not _is_stored_leaf(valued)
+    for flags in (b"\x00\x12", b"\x1a"):
+        assert not _is_stored_leaf(rlp.encode([flags, b"\x33" * 32]))
+    for flags in (b"\x20" + b"\x11" * 31, b"\x3b" + b"\x11" * 30):
+        assert _is_stored_leaf(rlp.encode([flags, rlp.encode(5)]))
+
+
 def test_a_leaf_that_looks_like_hashes_is_not_read_as_a_branch() -> None:
     from claimsengine.chain.prune import _branch_hashes
 
