@@ -255,23 +255,22 @@ def prune(store: SqliteKV, state_root: bytes) -> tuple[int, int]:
     connection: sqlite3.Connection = store.connection
     connection.execute("DROP TABLE IF EXISTS kv_compact")
     connection.execute(KV_SCHEMA.replace("IF NOT EXISTS kv", "kv_compact"))
-    counted = {"before": 0, "kept": 0}
-
-    def staying() -> Iterator[tuple[bytes, bytes]]:
-        # kv in key order (its primary key): what stays goes to the end of kv_compact.
-        for key, value in connection.execute("SELECT key, value FROM kv ORDER BY key"):
-            if len(key) != 32:
-                yield key, value
-                continue
-            counted["before"] += 1
-            if key in live:
-                counted["kept"] += 1
-                yield key, value
-
-    connection.executemany("INSERT INTO kv_compact (key, value) VALUES (?, ?)", staying())
+    (before,) = connection.execute("SELECT count(*) FROM kv WHERE length(key) = 32").fetchone()
+    # SQLite copies the rows (in kv's key order: what stays goes to the end of kv_compact);
+    # Python only answers which keys stay, so no value passes through it.
+    connection.create_function(
+        "stays", 1, lambda key: len(key) != 32 or key in live, deterministic=True
+    )
+    try:
+        connection.execute(
+            "INSERT INTO kv_compact (key, value) SELECT key, value FROM kv WHERE stays(key)"
+            " ORDER BY key"
+        )
+    finally:
+        connection.create_function("stays", 1, None)  # let the live set go
     connection.execute("DROP TABLE kv")
     connection.execute("ALTER TABLE kv_compact RENAME TO kv")
-    kept, before = counted["kept"], counted["before"]
+    (kept,) = connection.execute("SELECT count(*) FROM kv WHERE length(key) = 32").fetchone()
     store.release_free_pages()
     store.forget()
     return int(kept), int(before) - int(kept)
