@@ -123,28 +123,36 @@ def _is_leaf(node: list[Any]) -> bool:
     return len(node) == 2 and bool(node[0]) and node[0][0] >> 4 in (2, 3)
 
 
+def _references(node: list[Any], on_leaf: Callable[[bytes], None] | None) -> Iterator[bytes]:
+    """The 32-byte references of a decoded node and of the short nodes held inside it;
+    ``on_leaf(value)`` for each leaf among them."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        if _is_leaf(node):
+            if on_leaf is not None:
+                on_leaf(node[1])
+            continue
+        for child in _children(node):
+            if isinstance(child, list):
+                pending.append(child)  # a short node: it lives inside its parent
+            elif len(child) == 32:
+                yield child  # b"", an empty branch slot, is neither
+
+
 def _walk(
     get: Callable[[bytes], bytes], root: bytes, live: set[bytes], on_leaf: Callable[[bytes], None]
 ) -> None:
     """Add every stored node of the trie under ``root`` to ``live``; call ``on_leaf(value)``."""
     if root == BLANK_ROOT_HASH:
         return
-    pending: list[Any] = [root]
+    pending = [root]
     while pending:
         ref = pending.pop()
-        if isinstance(ref, list):
-            node = ref  # an inline node: it lives inside its parent, not under a key
-        elif len(ref) == 32:
-            if ref in live:
-                continue
-            live.add(ref)
-            node = rlp_decode(get(ref))
-        else:
-            continue  # b"": an empty branch slot
-        if _is_leaf(node):
-            on_leaf(node[1])
-        else:
-            pending.extend(child for child in _children(node) if child)
+        if ref in live:
+            continue
+        live.add(ref)
+        pending.extend(_references(rlp_decode(get(ref)), on_leaf))
 
 
 def _ignore(_value: bytes) -> None:
@@ -205,19 +213,8 @@ def _walk_level_by_level(
                 continue
             if on_leaf is None and _is_stored_leaf(encoded):
                 continue  # most of the others: a storage leaf
-            # The small decoder: it takes half of pyrlp's time (no sedes, no cache).
-            pending: list[Any] = [rlp_decode(encoded)]
-            while pending:  # the node, and the short nodes held inside it
-                node = pending.pop()
-                if _is_leaf(node):
-                    if on_leaf is not None:
-                        on_leaf(node[1])
-                    continue
-                for child in _children(node):
-                    if isinstance(child, list):
-                        pending.append(child)
-                    elif len(child) == 32 and child not in live:
-                        below.add(child)
+            references = _references(rlp_decode(encoded), on_leaf)
+            below.update(child for child in references if child not in live)
         level = list(below)
 
 
