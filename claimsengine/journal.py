@@ -66,7 +66,7 @@ _CHAIN = "chain_id = (SELECT id FROM chains WHERE name = ?)"
 _PREPARED_ROWS = f"{_CHAIN} AND claim_id IS NULL AND state = 0"
 _SELECT = (
     "SELECT commitment, chains.name, provider_id, record_id, plan_id, sources.path,"
-    " CASE state WHEN 0 THEN 'prepared' ELSE 'submitted' END, claim_id, txs.hash, replaces"
+    f" CASE state WHEN 0 THEN '{PREPARED}' ELSE '{SUBMITTED}' END, claim_id, txs.hash, replaces"
     " FROM records JOIN chains ON chains.id = records.chain_id"
     " LEFT JOIN sources ON sources.id = records.source_id"
     " LEFT JOIN txs ON txs.id = records.tx_id"
@@ -75,8 +75,8 @@ _SELECT = (
 #: the second layout, a join on the first one's path).
 _REWRITE = (
     "INSERT INTO records SELECT old.commitment, c.id, old.provider_id, old.record_id,"
-    " old.plan_id, {source}, CASE old.state WHEN 'prepared' THEN 0 ELSE 1 END, old.claim_id,"
-    " t.id, old.updated_at, old.replaces FROM records_old old"
+    f" old.plan_id, {{source}}, CASE old.state WHEN '{PREPARED}' THEN 0 ELSE 1 END,"
+    " old.claim_id, t.id, old.updated_at, old.replaces FROM records_old old"
     " JOIN chains c ON c.name = old.chain"
     " LEFT JOIN txs t ON t.hash = old.tx_hash"
 )
@@ -273,10 +273,10 @@ class Journal:
 
     def count(self, chain: str, state: str | None = None) -> int:
         if state is None:
-            sql, args = f"SELECT COUNT(*) FROM records WHERE {_CHAIN}", (chain,)
+            where = _CHAIN
         elif state == PREPARED:
-            sql, args = f"SELECT COUNT(*) FROM records WHERE {_PREPARED_ROWS}", (chain,)
+            where = _PREPARED_ROWS
         else:
-            sql = f"SELECT COUNT(*) FROM records WHERE {_CHAIN} AND state = ?"
-            args = (chain, _STATES[state])  # type: ignore[assignment]
-        return int(self._db.execute(sql, args).fetchone()[0])
+            where = f"{_CHAIN} AND state = {_STATES.get(state, -1)}"  # -1: no row has it
+        row = self._db.execute(f"SELECT COUNT(*) FROM records WHERE {where}", (chain,)).fetchone()
+        return int(row[0])
