@@ -8,8 +8,9 @@ eth-tester, which are far slower.
 
 Receipts and logs are served from index tables written in the same SQL transaction as the
 blocks (chain/index.py), so looking one up does not cost time proportional to the length of
-the chain. Only the head's state is kept: past states are pruned as the command that
-superseded them commits (chain/prune.py); blocks and their transactions stay. View calls
+the chain. Only the head's state is kept: as a command commits, the nodes that no longer
+belong to the head's state go, by reference counts (chain/prune.py); blocks and their
+transactions stay. View calls
 run on a read state kept warm until the head moves.
 
 The dev accounts are anvil's first seven accounts (the well-known ``test ... junk``
@@ -39,6 +40,7 @@ from eth.chains.base import MiningChain
 from eth.consensus import ConsensusApplier, NoProofConsensus
 from eth.constants import BLANK_ROOT_HASH, ZERO_ADDRESS, ZERO_HASH32
 from eth.db.atomic import AtomicDB
+from eth.db.chain import ChainDB
 from eth.db.trie import make_trie_root_and_nodes
 from eth.exceptions import BlockNotFound, HeaderNotFound, Revert
 from eth.vm.forks import PragueVM
@@ -63,7 +65,7 @@ from claimsengine.chain.fast_storage import FastAccountDB
 from claimsengine.chain.index import SCHEMA as INDEX_SCHEMA
 from claimsengine.chain.index import LogIndex, migrate_from_v1, rebuild_topic_indexes
 from claimsengine.chain.kvstore import SqliteKV
-from claimsengine.chain.prune import move_block_bodies, prune
+from claimsengine.chain.prune import collect, move_block_bodies, rlp_decode
 from claimsengine.chain.snapshot import SCHEMA_VERSION as _SCHEMA_VERSION
 from claimsengine.chain.snapshot import next_timestamp
 from claimsengine.errors import ChainError, TransactionReverted
@@ -81,16 +83,16 @@ CHAIN_ID = 1337
 BLOCK_GAS_LIMIT = 1_000_000_000
 #: Each dev account starts with 10,000 ether, as on anvil.
 DEV_BALANCE = 10_000 * 10**18
-#: Pruning waits for at least this many written trie nodes (a few hundred kB), so that small
-#: commands never pay for a walk of the whole state.
-PRUNE_FLOOR = 2_000
-#: ... and for garbage of a quarter of the live nodes: the state on disk stays within 1.25
-#: times the live state, and each pruning (a walk and a rewrite of the live state) is paid
-#: for by a quarter as many writes.
-PRUNE_SHARE = 4
+#: Blocks whose state stays readable, the head's and those before it: the CLI reads the
+#: head's alone; ``claims node`` keeps the last 128 (``recent_states``), as geth does, for
+#: calls at a recent block (a client replays a failed transaction on the state before it).
+RECENT_STATES = 1
+NODE_RECENT_STATES = 128
+_STATE_ROOT = 3  # a header's fields: parent, uncles, coinbase, state root, ...
 
 STATE_FILE = "chain.sqlite"
-# 2: the compact index of chain/index.py; 3: block bodies compressed apart (chain/kvstore.py)
+# 2: the compact index of chain/index.py; 3: block bodies compressed apart (chain/kvstore.py);
+# 4: topics indexed by their last bytes; 5: reference counts for pruning (chain/prune.py)
 _PRIORITY_FEE = 0  # the embedded chain has no miner to tip
 
 # anvil's accounts 0-6 (mnemonic "test test test test test test test test test test test
@@ -201,6 +203,12 @@ class EmbeddedChain(Chain):
         self._clock = clock
         self._depth = 0
         self._closed = False
+        #: Each command, as it commits, deletes the state nodes that no recent block needs
+        #: (chain/prune.py). False keeps every past state, as an archive node does (tests
+        #: compare a pruned chain with its unpruned twin).
+        self.pruning = True
+        #: How many recent blocks' states stay readable (``RECENT_STATES``).
+        self.recent_states = RECENT_STATES
         self._time_offset = 0
         self._pinned_timestamp: int | None = None
         self._read_state: tuple[tuple[bytes, int], StateAPI] | None = None
@@ -298,7 +306,8 @@ class EmbeddedChain(Chain):
             yield
             self._depth -= 1
             if depth == 0:
-                self._prune_if_due()
+                if self._store.written:
+                    self._prune()
                 self._store.commit()
             else:
                 self._store.release(savepoint)
@@ -315,11 +324,16 @@ class EmbeddedChain(Chain):
     def prune(self) -> tuple[int, int]:
         """Delete the state that the head no longer needs (see chain/prune.py), at once.
 
-        Commands do it on their own as garbage builds up; this is for tests and tools.
-        Returns (trie nodes kept, trie nodes deleted).
+        Every command does it as it commits; this is for tests and tools, inside a command
+        or on a chain kept with ``pruning`` off. Returns (nodes under a 32-byte key kept,
+        nodes deleted).
         """
         with self.command():
-            return self._prune()
+            deleted = self._prune(at_once=True)
+            (kept,) = self._store.connection.execute(
+                "SELECT count(*) FROM kv WHERE length(key) = 32"
+            ).fetchone()
+        return int(kept), deleted
 
     def close(self) -> None:
         if self._closed:
@@ -656,40 +670,22 @@ class EmbeddedChain(Chain):
 
     # -- internals: pruning ---------------------------------------------------------------
 
-    def _prune_if_due(self) -> None:
-        """Prune when the nodes written since the last pruning outnumber a quarter of the
-        live ones (``PRUNE_SHARE``), and at least ``PRUNE_FLOOR``."""
-        written = self._store.node_writes
-        self._store.node_writes = 0
-        if written == 0:
-            return
-        live, pending = self._prune_counts()
-        pending += written
-        if pending >= max(PRUNE_FLOOR, live // PRUNE_SHARE):
-            self._prune()
-        else:
-            self._write_meta(prune_pending=pending)
-
-    def _prune(self) -> tuple[int, int]:
-        kept, deleted = prune(self._store, bytes(self._head.state_root))
-        self._store.node_writes = 0
-        self._read_state = None
-        self._write_meta(prune_live=kept, prune_pending=0)
-        return kept, deleted
-
-    def _prune_counts(self) -> tuple[int, int]:
-        rows = dict(
+    def _prune(self, *, at_once: bool = False) -> int:
+        """Count the references of what this command wrote and delete what the head no
+        longer needs; the number of nodes deleted. With ``pruning`` off (and not
+        ``at_once``), only note that rows wait uncounted: the next pruning counts them."""
+        if not (self.pruning or at_once):
             self._store.connection.execute(
-                "SELECT name, value FROM meta WHERE name IN ('prune_live', 'prune_pending')"
-            ).fetchall()
-        )
-        return int(rows.get("prune_live") or 0), int(rows.get("prune_pending") or 0)
-
-    def _write_meta(self, **values: int) -> None:
-        self._store.connection.executemany(
-            "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
-            [(name, str(value)) for name, value in values.items()],
-        )
+                "INSERT OR REPLACE INTO meta (name, value) VALUES ('uncounted', '1')"
+            )
+            return 0
+        everything = _meta(self._store, "uncounted") is not None
+        deleted = _prune(self._store, self._head, self.recent_states, everything=everything)
+        if everything:
+            self._store.connection.execute("DELETE FROM meta WHERE name = 'uncounted'")
+        if deleted:
+            self._read_state = None
+        return deleted
 
     # -- internals: state and clock ------------------------------------------------------
 
@@ -833,6 +829,52 @@ def _trie_nodes(items: Sequence[SignedTransactionAPI] | Sequence[ReceiptAPI]) ->
     return {bytes(key): value for key, value in nodes.items() if key != BLANK_ROOT_HASH}
 
 
+def _meta(store: SqliteKV, name: str) -> str | None:
+    row = store.connection.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+    return None if row is None or row[0] == "" else str(row[0])
+
+
+def _prune(
+    store: SqliteKV, head: BlockHeaderAPI, recent_states: int = 1, *, everything: bool = False
+) -> int:
+    """``collect`` (chain/prune.py) for a chain whose head is ``head``: the pins move to the
+    state roots of its last ``recent_states`` blocks; the headers of the blocks since the
+    last count are kept. With ``everything``, every row without a count is counted (once,
+    for a chain from before the counts). Writes where it stopped in ``meta``; returns the
+    number of nodes deleted."""
+    number = int(head.block_number)
+    counted_block = int(_meta(store, "counted_block") or -1)
+    headers = {_block_hash(store, n) for n in range(counted_block + 1, number + 1)}
+    pinned = [bytes.fromhex(root) for root in (_meta(store, "pinned_roots") or "").split()]
+    recent = [bytes(head.state_root)] + [
+        root
+        for n in range(number - 1, max(number - recent_states, -1), -1)
+        if (root := _state_root(store, n)) in store  # a state pruned before is not pinned
+    ]
+    pins: dict[bytes, int] = {}
+    for root in recent:
+        pins[root] = pins.get(root, 0) + 1
+    for root in pinned:
+        pins[root] = pins.get(root, 0) - 1
+    _counted, deleted = collect(
+        store, {root: n for root, n in pins.items() if n}, headers, everything=everything
+    )
+    store.connection.executemany(
+        "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+        [("pinned_roots", " ".join(root.hex() for root in recent)), ("counted_block", str(number))],
+    )
+    store.release_free_pages()
+    return deleted
+
+
+def _block_hash(store: SqliteKV, number: int) -> bytes:
+    return bytes(rlp_decode(store[f"block-number-to-hash:{number}".encode()]))
+
+
+def _state_root(store: SqliteKV, number: int) -> bytes:
+    return bytes(rlp_decode(store[_block_hash(store, number)])[_STATE_ROOT])
+
+
 def _is_initialised(store: SqliteKV) -> bool:
     row = store.connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
@@ -844,10 +886,11 @@ def _is_initialised(store: SqliteKV) -> bool:
     ).fetchone()
     if version is None:
         return False
-    if version[0] in ("1", "2", "3"):
+    if version[0] in ("1", "2", "3", "4"):
         # Schema 1 had the same chain and a larger index: rewrite the index. Schemas 1 and 2
         # kept block bodies raw among the trie nodes: move them to the compressed bodies.
-        # Schemas 2 and 3 indexed whole topics: index them by their last bytes.
+        # Schemas 2 and 3 indexed whole topics: index them by their last bytes. Schemas 1
+        # to 4 pruned by walking the whole state: count every node's references, once.
         store.begin()
         try:
             if version[0] == "1":
@@ -856,6 +899,8 @@ def _is_initialised(store: SqliteKV) -> bool:
                 move_block_bodies(store)
             if version[0] in ("2", "3"):
                 rebuild_topic_indexes(store.connection)
+            store.connection.execute("ALTER TABLE kv ADD COLUMN refs INTEGER")
+            _prune(store, ChainDB(AtomicDB(store)).get_canonical_head(), everything=True)
             store.connection.execute(
                 "UPDATE meta SET value = ? WHERE name = 'schema_version'", (_SCHEMA_VERSION,)
             )
@@ -898,7 +943,8 @@ def _initialise(store: SqliteKV, timestamp: int) -> None:
             }
             for hex_key in _DEV_KEYS.values()
         }
-        _PragueChain.from_genesis(AtomicDB(store), genesis_params, genesis_state)
+        genesis = _PragueChain.from_genesis(AtomicDB(store), genesis_params, genesis_state)
+        _prune(store, genesis.get_canonical_head())
         store.connection.executemany(
             "INSERT INTO meta (name, value) VALUES (?, ?)",
             [("schema_version", _SCHEMA_VERSION), ("time_offset", "0"), ("pinned_timestamp", "")],

@@ -11,7 +11,8 @@ Block bodies (the nodes of each block's transaction trie) are kept apart, compre
 calldata compresses well (ABI words are mostly zeros). Reads fall back from ``kv`` to
 ``bodies`` and inflate there, so py-evm reads a block's transactions as before. The
 ``kv`` table keeps everything else raw, under the same keys as py-evm writes them: trie
-nodes of the state, headers, code and py-evm's lookup keys.
+nodes of the state, headers, code and py-evm's lookup keys; beside each, in ``refs``, the
+count of references that pruning keeps (chain/prune.py; NULL until it counts the row).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ __all__ = ["KV_SCHEMA", "SqliteKV", "pack_body", "unpack_body"]
 
 _CACHE_ENTRIES = 100_000  # trie nodes are at most ~530 bytes: tens of MB at worst
 KV_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
+    "CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL, refs INTEGER)"
+    " WITHOUT ROWID"
 )
 # A rowid table, unlike kv: a body of a few kB stays on its own page (a WITHOUT ROWID row
 # keeps at most about 1 kB of a value on its page and spills the rest to an overflow page
@@ -86,8 +88,10 @@ class SqliteKV(BaseDB):
         self._cache: dict[bytes, bytes] = {}
         self.reads = 0
         self.lookups = 0
-        #: Values stored under a 32-byte key (trie nodes, mostly): what pruning may reclaim.
-        self.node_writes = 0
+        #: The 32-byte keys (trie nodes, mostly) written in the open transaction: what
+        #: pruning counts as it commits. Rolling back to a savepoint leaves keys here that
+        #: are no longer stored; pruning reads the rows, so they count for nothing.
+        self.written: set[bytes] = set()
 
     # -- transactions -------------------------------------------------------------------
 
@@ -102,12 +106,13 @@ class SqliteKV(BaseDB):
 
     def commit(self) -> None:
         self.connection.execute("COMMIT")
+        self.written.clear()
 
     def rollback(self) -> None:
         if self.connection.in_transaction:
             self.connection.execute("ROLLBACK")
         self._cache.clear()
-        self.node_writes = 0
+        self.written.clear()
 
     def savepoint(self, name: str) -> None:
         """Mark a point inside the open transaction that ``rollback_to(name)`` returns to."""
@@ -123,9 +128,14 @@ class SqliteKV(BaseDB):
         self.connection.execute(f'RELEASE "{name}"')
         self._cache.clear()
 
-    def forget(self) -> None:
-        """Drop the cache (after keys were deleted behind it, as pruning does)."""
-        self._cache.clear()
+    def forget(self, keys: Iterable[bytes] | None = None) -> None:
+        """Drop ``keys`` from the cache, or all of it (after rows were deleted behind it, as
+        pruning does)."""
+        if keys is None:
+            self._cache.clear()
+            return
+        for key in keys:
+            self._cache.pop(key, None)
 
     def release_free_pages(self) -> None:
         """Give the file's free pages back to the file system (new files only; see above)."""
@@ -166,11 +176,14 @@ class SqliteKV(BaseDB):
         return value
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
+        # An upsert, not INSERT OR REPLACE: a node written again keeps its count.
         self.connection.execute(
-            "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value)
+            "INSERT INTO kv (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
         )
         if len(key) == 32:
-            self.node_writes += 1
+            self.written.add(key)
         self._remember(key, value)
 
     def __delitem__(self, key: bytes) -> None:
@@ -203,8 +216,6 @@ class SqliteKV(BaseDB):
         for key in keys:
             self._cache.pop(key, None)
             removed += self.connection.execute("DELETE FROM kv WHERE key = ?", (key,)).rowcount
-        # What left ``kv`` at once is no garbage for pruning to wait for.
-        self.node_writes = max(0, self.node_writes - removed)
         return removed
 
     def _remember(self, key: bytes, value: bytes) -> None:

@@ -87,7 +87,7 @@ async def _serve(state_dir: Path, host: str, port: int, on_ready: Callable[[str]
 
     from aiohttp import web
 
-    from claimsengine.chain.embedded import EmbeddedChain
+    from claimsengine.chain.embedded import NODE_RECENT_STATES, EmbeddedChain
     from claimsengine.chain.node_api import NodeApi
 
     refuse_if_served(state_dir)
@@ -96,9 +96,11 @@ async def _serve(state_dir: Path, host: str, port: int, on_ready: Callable[[str]
     state_dir.mkdir(parents=True, exist_ok=True)
 
     def open_chain() -> EmbeddedChain:
-        return EmbeddedChain.open(
+        chain = EmbeddedChain.open(
             state_dir / "chain", create=True, lock_timeout=0, display_name=str(state_dir)
         )
+        chain.recent_states = NODE_RECENT_STATES  # calls at a recent block, as on geth
+        return chain
 
     try:
         chain = await loop.run_in_executor(executor, open_chain)

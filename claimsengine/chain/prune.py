@@ -1,10 +1,10 @@
 """Pruning the embedded chain's state: keep the nodes of the head's state, drop the rest.
 
 py-evm writes every trie node it makes into the key-value store and never deletes one, so a
-chain keeps every historical state (an archive node): most of the file is nodes that no
-later state refers to. The embedded chain reads only its head's state (calls, balances, the
-next block), and a command that fails is undone by its SQL transaction, not by an older
-state root. So, as a geth full node does, it can keep the head's state alone:
+chain keeps every historical state (an archive node): most of the file would be nodes that
+no later state refers to. The embedded chain reads only its head's state (calls, balances,
+the next block), and a command that fails is undone by its SQL transaction, not by an older
+state root. So, as a geth full node does, it keeps the head's state alone:
 
 - the nodes reachable from the head's state root (the account trie, each account's storage
   trie and its code);
@@ -18,27 +18,39 @@ blocks: what was sent stays readable, and auditable (the privacy scan reads ever
 calldata). They live compressed in the store's ``bodies`` table (chain/kvstore.py), which
 pruning never touches; ``move_block_bodies`` moves them there from a chain written before.
 
-Everything else in ``kv`` keyed by a 32-byte hash goes: the tries of past states (and the
-receipt tries of blocks written before the chain dropped them as it indexes each block:
-receipts and logs are read from the chain's own ``txs`` and ``logs`` tables, which pruning
-leaves alone). Blocks, their hashes, their transactions and the head's state are exactly
-what they were: only history that nothing reads is gone.
+**Reference counts.** Each row of ``kv`` under a 32-byte key carries in ``refs`` how many
+stored nodes refer to it, plus one for each recent block whose state root it is (its pins:
+the head's alone for the CLI; the last 128 blocks' for ``claims node``, as geth keeps them
+for calls at a recent block); -1 (``KEPT``) marks a row that is kept whatever refers to it
+(headers, the blank trie root, the empty uncle list). A row that py-evm has just written has
+no count yet (NULL). As a command commits, ``collect`` counts the references of the rows it
+wrote, moves the pins to the recent blocks' roots, and deletes every row whose count is
+zero, then, one after another, the rows that only those referred to. Its work follows
+what the command wrote and what became garbage, not the size of the state: the head of a
+chain of 100,000 claims costs as little to keep as that of a fresh one.
+
+Counting is exact where a walk of the tries would not be safe to cut short: one node can sit
+in two places (two contracts whose storage holds the same slot with the same value share the
+leaf; a state that goes back to an earlier value writes the same node again), and it goes
+only when the last place lets it go. ``live_keys`` (a walk of the whole live state) is the
+reference the tests hold the counts to.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH
 from eth_hash.auto import keccak
 
-from claimsengine.chain.kvstore import KV_SCHEMA, SqliteKV
+from claimsengine.chain.kvstore import SqliteKV
 from claimsengine.chain.snapshot import rlp_decode as _rlp_decode
 
-__all__ = ["live_keys", "move_block_bodies", "prune"]
+__all__ = ["KEPT", "collect", "live_keys", "move_block_bodies", "references"]
 
+#: ``refs`` of a row that pruning never deletes.
+KEPT = -1
 _EMPTY_CODE_HASH = keccak(b"")
 _TRANSACTION_ROOT = 4  # a header's fields: parent, uncles, coinbase, state root, tx root
 _NUMBER_TO_HASH = b"block-number-to-hash:"
@@ -51,6 +63,9 @@ def rlp_decode(data: bytes) -> Any:
     """An RLP item, by the small decoder (half of pyrlp's time: no sedes, no cache); typed
     Any, as pyrlp's was: nodes, accounts and headers are read here by position."""
     return _rlp_decode(data)
+
+
+# -- what a stored value refers to ----------------------------------------------------------
 
 
 def _children(node: list[Any]) -> Iterator[Any]:
@@ -87,38 +102,6 @@ def _branch_hashes(encoded: bytes) -> list[bytes] | None:
     return hashes
 
 
-def _item_end(encoded: bytes, position: int) -> int:
-    """Where the RLP item at ``position`` ends (the position after it)."""
-    prefix = encoded[position]
-    if prefix < 0x80:
-        return position + 1
-    if prefix < 0xB8:
-        return position + 1 + prefix - 0x80  # a short string
-    if 0xC0 <= prefix < 0xF8:
-        return position + 1 + prefix - 0xC0  # a short list
-    size = prefix - (0xB7 if prefix < 0xC0 else 0xF7)  # a long one: its length's length
-    length = int.from_bytes(encoded[position + 1 : position + 1 + size], "big")
-    return position + 1 + size + length
-
-
-def _is_stored_leaf(encoded: bytes) -> bool:
-    """Whether ``encoded`` is a leaf: a list of exactly two items whose first, the path, is a
-    string that starts with the leaf flag (2 or 3). Anything else, False (the caller then
-    decodes it in full)."""
-    prefix = encoded[0]
-    if prefix < 0xC0:
-        return False
-    start = 1 if prefix < 0xF8 else 1 + prefix - 0xF7
-    path = encoded[start]
-    if path >= 0xB8 or path == 0x80:
-        return False  # a list, a long string or an empty string: no leaf's path
-    second = _item_end(encoded, start)
-    if second >= len(encoded) or _item_end(encoded, second) != len(encoded):
-        return False  # not two items
-    flags = path if path < 0x80 else encoded[start + 1]
-    return flags >> 4 in (2, 3)
-
-
 def _is_leaf(node: list[Any]) -> bool:
     return len(node) == 2 and bool(node[0]) and node[0][0] >> 4 in (2, 3)
 
@@ -140,6 +123,209 @@ def _references(node: list[Any], on_leaf: Callable[[bytes], None] | None) -> Ite
                 yield child  # b"", an empty branch slot, is neither
 
 
+def _account_references(value: bytes) -> list[bytes]:
+    """An account's storage root and code hash, but the empty ones (no row holds them); none
+    for a storage leaf's value (an RLP string, never a list of four)."""
+    try:
+        account = rlp_decode(value)
+    except ValueError:
+        return []
+    if not (isinstance(account, list) and len(account) == 4):
+        return []
+    _nonce, _balance, storage_root, code_hash = account
+    found = []
+    stored = isinstance(storage_root, bytes) and len(storage_root) == 32
+    if stored and storage_root != BLANK_ROOT_HASH:
+        found.append(storage_root)
+    if isinstance(code_hash, bytes) and len(code_hash) == 32 and code_hash != _EMPTY_CODE_HASH:
+        found.append(code_hash)
+    return found
+
+
+def _is_node(item: Any) -> bool:
+    """Whether a decoded value has a trie node's shape (code and headers have not)."""
+    if not isinstance(item, list):
+        return False
+    if len(item) == 17:
+        return all(isinstance(slot, bytes | list) for slot in item[:16])
+    return len(item) == 2 and isinstance(item[0], bytes) and bool(item[0])
+
+
+def references(encoded: bytes) -> list[bytes]:
+    """The 32-byte keys that the stored value ``encoded`` refers to, once for each place it
+    names them: a trie node's children (and those of the short nodes inside it), and, in an
+    account leaf, the account's storage root and code. Code and headers refer to none."""
+    if not encoded:
+        return []  # no code
+    hashes = _branch_hashes(encoded)
+    if hashes is not None:
+        return hashes  # most nodes: a branch of hashes, read without decoding
+    try:
+        node = rlp_decode(encoded)
+    except ValueError:
+        return []  # code that is no RLP
+    if not _is_node(node):
+        return []
+    found: list[bytes] = []
+    try:
+        found.extend(_references(node, lambda value: found.extend(_account_references(value))))
+    except (TypeError, IndexError):
+        return []  # code that happens to parse as a list of 2 or 17 items
+    return found
+
+
+# -- counting and collecting ----------------------------------------------------------------
+
+
+def _chunks(keys: list[bytes]) -> Iterator[list[bytes]]:
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        yield keys[start : start + _KEYS_PER_QUERY]
+
+
+def _uncounted(store: SqliteKV, written: Iterable[bytes] | None) -> dict[bytes, bytes]:
+    """The rows among ``written`` (every row when None) that have no count yet."""
+    connection = store.connection
+    if written is None:
+        rows = connection.execute(
+            "SELECT key, value FROM kv WHERE refs IS NULL AND length(key) = 32"
+        )
+        return {bytes(key): bytes(value) for key, value in rows}
+    found: dict[bytes, bytes] = {}
+    for keys in _chunks([key for key in written if len(key) == 32]):
+        marks = ", ".join("?" * len(keys))
+        found.update(
+            connection.execute(
+                f"SELECT key, value FROM kv WHERE key IN ({marks}) AND refs IS NULL", keys
+            )
+        )
+    return found
+
+
+class _Counts:
+    """The changes of one collection: counts of the new rows, changes to the counted ones,
+    and what goes."""
+
+    def __init__(self, store: SqliteKV, new: dict[bytes, bytes], kept: set[bytes]) -> None:
+        self.store = store
+        self.kept = {key for key in new if key in kept}
+        self.children = {key: references(value) for key, value in new.items() if key not in kept}
+        self.new = dict.fromkeys(self.children, 0)
+        self.change: dict[bytes, int] = {}  # to the counts of rows counted before
+        self.stored: dict[bytes, int | None] = {}  # those counts, as read
+        self.dead: list[bytes] = []
+        for refs in self.children.values():
+            for child in refs:
+                self.add(child, 1)
+
+    def add(self, key: bytes, amount: int) -> None:
+        if key in self.new:
+            self.new[key] += amount
+        elif key not in self.kept:
+            self.change[key] = self.change.get(key, 0) + amount
+
+    def drop(self, key: bytes, refs: list[bytes]) -> list[bytes]:
+        """``key`` goes: what it referred to loses a reference; the new rows that now have
+        none are returned."""
+        self.dead.append(key)
+        orphans = []
+        for child in refs:
+            self.add(child, -1)
+            if self.new.get(child) == 0:
+                orphans.append(child)
+        return orphans
+
+    def sweep(self) -> None:
+        """Drop every row left with no reference, then those only they referred to."""
+        pending = [key for key, count in self.new.items() if count == 0]
+        gone: set[bytes] = set()
+        while True:
+            while pending:
+                key = pending.pop()
+                gone.add(key)
+                pending.extend(self.drop(key, self.children[key]))
+            # Rows counted before that lost references: read their counts to see which go.
+            losing = [key for key, n in self.change.items() if n < 0 and key not in gone]
+            self._read_counts([key for key in losing if key not in self.stored])
+            dying = []
+            for key in losing:
+                stored = self.stored[key]
+                if stored is None or stored == KEPT:
+                    continue  # no such row (a reference that only code seemed to make), or kept
+                left = stored + self.change[key]
+                if left < 0:
+                    raise RuntimeError(f"the reference count of 0x{key.hex()} fell below zero")
+                if left == 0:
+                    dying.append(key)
+            if not dying:
+                return
+            values = self._read_values(dying)
+            for key in dying:
+                gone.add(key)
+                pending.extend(self.drop(key, references(values[key])))
+
+    def _read_values(self, keys: list[bytes]) -> dict[bytes, bytes]:
+        values: dict[bytes, bytes] = {}
+        for chunk in _chunks(keys):
+            marks = ", ".join("?" * len(chunk))
+            values.update(
+                self.store.connection.execute(
+                    f"SELECT key, value FROM kv WHERE key IN ({marks})", chunk
+                )
+            )
+        return values
+
+    def _read_counts(self, keys: list[bytes]) -> None:
+        for chunk in _chunks(keys):
+            marks = ", ".join("?" * len(chunk))
+            self.stored.update(
+                self.store.connection.execute(
+                    f"SELECT key, refs FROM kv WHERE key IN ({marks})", chunk
+                )
+            )
+        for key in keys:
+            self.stored.setdefault(key, None)
+
+    def write(self) -> None:
+        connection = self.store.connection
+        dead = set(self.dead)
+        connection.executemany(
+            "UPDATE kv SET refs = ? WHERE key = ?",
+            [(count, key) for key, count in self.new.items() if key not in dead]
+            + [(KEPT, key) for key in self.kept],
+        )
+        connection.executemany(
+            "UPDATE kv SET refs = refs + ? WHERE key = ? AND refs >= 0",
+            [(n, key) for key, n in self.change.items() if n and key not in dead],
+        )
+        connection.executemany("DELETE FROM kv WHERE key = ?", [(key,) for key in self.dead])
+
+
+def collect(
+    store: SqliteKV,
+    pins: dict[bytes, int],
+    kept: set[bytes],
+    *,
+    everything: bool = False,
+) -> tuple[int, int]:
+    """Count the references of the rows written in this transaction (``everything``: of
+    every row without a count, as a chain from before the counts needs once), add ``pins``
+    (state roots to keep, +1; to let go, -1), and delete what nothing refers to any more.
+    ``kept``: the new rows never to delete (the new blocks' headers); the blank trie root
+    and the empty uncle list are always kept. Runs inside the caller's SQL transaction and
+    drops from the store's cache what it deleted. Returns (rows counted, rows deleted)."""
+    new = _uncounted(store, None if everything else store.written)
+    counts = _Counts(store, new, kept | {BLANK_ROOT_HASH, EMPTY_UNCLE_HASH})
+    for root, change in pins.items():
+        counts.add(root, change)
+    counts.sweep()
+    counts.write()
+    store.forget(counts.dead)
+    return len(new), len(counts.dead)
+
+
+# -- the walk of the live state (the reference for the counts) ------------------------------
+
+
 def _walk(
     get: Callable[[bytes], bytes], root: bytes, live: set[bytes], on_leaf: Callable[[bytes], None]
 ) -> None:
@@ -159,69 +345,19 @@ def _ignore(_value: bytes) -> None:
     pass
 
 
-def _header_hashes(store: SqliteKV) -> list[bytes]:
+def header_hashes(store: SqliteKV) -> list[bytes]:
+    """The hash of every block's header, by the ``block-number-to-hash`` lookups."""
     rows = store.connection.execute(
         "SELECT value FROM kv WHERE key >= ? AND key < ?", (_NUMBER_TO_HASH, _NUMBER_TO_HASH_END)
     )
     return [rlp_decode(value) for (value,) in rows]
 
 
-def move_block_bodies(store: SqliteKV) -> int:
-    """Move every block's transaction trie from ``kv`` to ``bodies`` (a chain written
-    before bodies were kept apart). Runs inside the caller's transaction; returns the
-    number of nodes moved."""
-    moved = 0
-    for header_hash in _header_hashes(store):
-        transaction_root = rlp_decode(store[header_hash])[_TRANSACTION_ROOT]
-        keys: set[bytes] = set()
-        _walk(store.__getitem__, transaction_root, keys, _ignore)
-        store.put_bodies({key: store[key] for key in keys})
-        moved += len(keys)
-    return moved
-
-
-def _walk_level_by_level(
-    connection: sqlite3.Connection,
-    roots: list[bytes],
-    live: set[bytes],
-    on_leaf: Callable[[bytes], None] | None,
-) -> None:
-    """``_walk`` from every root in ``roots`` at once, one depth at a time, reading each
-    depth's nodes from ``kv`` in a few queries rather than one query a node (the walk of the
-    live state is most of a pruning's time, and a query each was most of the walk). With
-    ``on_leaf`` None (storage tries: a leaf's value names no node), a stored leaf is known
-    by its first bytes and not decoded."""
-    level = [root for root in set(roots) if root not in live]
-    while level:
-        live.update(level)
-        found: dict[bytes, bytes] = {}
-        for start in range(0, len(level), _KEYS_PER_QUERY):
-            keys = level[start : start + _KEYS_PER_QUERY]
-            marks = ", ".join("?" * len(keys))
-            found.update(
-                connection.execute(f"SELECT key, value FROM kv WHERE key IN ({marks})", keys)
-            )
-        below: set[bytes] = set()
-        for key in level:
-            try:
-                encoded = found[key]
-            except KeyError:
-                raise KeyError(f"trie node 0x{key.hex()} is missing from kv") from None
-            hashes = _branch_hashes(encoded)
-            if hashes is not None:  # most nodes: a branch of hashes, read without decoding
-                below.update(child for child in hashes if child not in live)
-                continue
-            if on_leaf is None and _is_stored_leaf(encoded):
-                continue  # most of the others: a storage leaf
-            references = _references(rlp_decode(encoded), on_leaf)
-            below.update(child for child in references if child not in live)
-        level = list(below)
-
-
 def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
-    """The 32-byte keys of ``kv`` that a chain whose head has ``state_root`` still needs."""
+    """The 32-byte keys that a chain whose head has ``state_root`` needs, found by a walk
+    of its whole state (what the counts keep must be exactly these)."""
     live: set[bytes] = {BLANK_ROOT_HASH, EMPTY_UNCLE_HASH}
-    live.update(_header_hashes(store))
+    live.update(header_hashes(store))
     storage_roots: list[bytes] = []
 
     def account(encoded: bytes) -> None:
@@ -231,43 +367,21 @@ def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
         if code_hash != _EMPTY_CODE_HASH:
             live.add(code_hash)
 
-    _walk_level_by_level(store.connection, [state_root], live, account)
-    _walk_level_by_level(store.connection, storage_roots, live, None)
+    _walk(store.__getitem__, state_root, live, account)
+    for storage_root in storage_roots:
+        _walk(store.__getitem__, storage_root, live, _ignore)
     return live
 
 
-def prune(store: SqliteKV, state_root: bytes) -> tuple[int, int]:
-    """Delete the 32-byte keys that the head (``state_root``) no longer needs.
-
-    ``kv`` is written again, in key order, with what stays: its keys are hashes, so nodes
-    land all over the table and deleting the dead ones would leave every page part empty
-    (a third of the table, measured); written in order, its pages are full. The table keeps
-    its name, its keys and its raw values. The cost is of the order of the walk of the live
-    state that pruning makes anyway.
-
-    Runs inside the caller's SQL transaction (so a command that fails undoes it too) and
-    drops the store's cache. Returns (nodes kept, nodes deleted).
-    """
-    live = live_keys(store, state_root)
-    connection: sqlite3.Connection = store.connection
-    connection.execute("DROP TABLE IF EXISTS kv_compact")
-    connection.execute(KV_SCHEMA.replace("IF NOT EXISTS kv", "kv_compact"))
-    (before,) = connection.execute("SELECT count(*) FROM kv WHERE length(key) = 32").fetchone()
-    # SQLite copies the rows (in kv's key order: what stays goes to the end of kv_compact);
-    # Python only answers which keys stay, so no value passes through it.
-    connection.create_function(
-        "stays", 1, lambda key: len(key) != 32 or key in live, deterministic=True
-    )
-    try:
-        connection.execute(
-            "INSERT INTO kv_compact (key, value) SELECT key, value FROM kv WHERE stays(key)"
-            " ORDER BY key"
-        )
-    finally:
-        connection.create_function("stays", 1, None)  # let the live set go
-    connection.execute("DROP TABLE kv")
-    connection.execute("ALTER TABLE kv_compact RENAME TO kv")
-    (kept,) = connection.execute("SELECT count(*) FROM kv WHERE length(key) = 32").fetchone()
-    store.release_free_pages()
-    store.forget()
-    return int(kept), int(before) - int(kept)
+def move_block_bodies(store: SqliteKV) -> int:
+    """Move every block's transaction trie from ``kv`` to ``bodies`` (a chain written
+    before bodies were kept apart). Runs inside the caller's transaction; returns the
+    number of nodes moved."""
+    moved = 0
+    for header_hash in header_hashes(store):
+        transaction_root = rlp_decode(store[header_hash])[_TRANSACTION_ROOT]
+        keys: set[bytes] = set()
+        _walk(store.__getitem__, transaction_root, keys, _ignore)
+        store.put_bodies({key: store[key] for key in keys})
+        moved += len(keys)
+    return moved

@@ -52,7 +52,7 @@ BLANK_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc00162
 CANONICAL_HEAD_KEY = b"v1:canonical_head_hash"
 #: The chain file's schema: what embedded.py writes (and migrates older files to), and
 #: the only one this reader reads.
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 STATE_FILE = "chain.sqlite"
 
 # A header's fields, by position in its RLP list.

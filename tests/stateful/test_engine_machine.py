@@ -58,6 +58,7 @@ from tests.contracts.conftest import (
     pseudonym,
     service,
 )
+from tests.prune_checks import assert_exact
 
 # 60-day benefit periods from 2027-01-01, deductible 200.00, oop max 1000.00, 20%,
 # benefit max 3000.00 a period, auto-approve up to 250.00, 10 days' wait, 120 days to file,
@@ -209,6 +210,9 @@ class EngineMachine(RuleBasedStateMachine):
         self.accumulators_moved = True
 
     def teardown(self) -> None:
+        # Whatever ran, the chain kept exactly its head's state, each node counted exactly
+        # (pruning by reference counts, chain/prune.py).
+        assert_exact(self.chain)
         self.chain.close()
 
     # -- helpers -------------------------------------------------------------------------

@@ -187,6 +187,8 @@ CREATE INDEX logs_by_topic1 ON logs (address, topic0, topic1, block_number);
 CREATE INDEX logs_by_topic2 ON logs (address, topic0, topic2, block_number);
 CREATE INDEX logs_by_topic3 ON logs (address, topic0, topic3, block_number);
 CREATE INDEX logs_by_tx ON logs (tx_hash);
+ALTER TABLE kv DROP COLUMN refs;
+DELETE FROM meta WHERE name IN ('pinned_roots', 'counted_block');
 UPDATE meta SET value = '1' WHERE name = 'schema_version';
 """
 
@@ -227,6 +229,6 @@ def test_a_schema_1_chain_is_migrated_on_open(tmp_path: Path, counter: Counter) 
         (version,) = chain.store.connection.execute(
             "SELECT value FROM meta WHERE name = 'schema_version'"
         ).fetchone()
-        assert version == "4"
+        assert version == "5"
         receipt = chain.send("hospital-1", address, counter.increment)
         assert chain.get_logs(address, [])[-1] == receipt.logs[0]

@@ -1,12 +1,12 @@
 """Pruning the embedded chain: the head's state and the blocks stay, past states go.
 
 Real chains only: a Vyper counter driven on py-evm, one chain pruned and a twin not, fed the
-same transactions on the same clock.
+same transactions on the same clock. What pruning keeps is held to a walk of the whole live
+state (``live_keys``), and each row's reference count to the references the live rows make.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,12 +15,14 @@ from eth.db.chain import ChainDB
 from eth.vm.forks import PragueVM
 from eth_hash.auto import keccak
 from eth_typing import BlockNumber
+from eth_utils import to_canonical_address
+from trie.exceptions import MissingTrieNode
 
-from claimsengine.chain import embedded
+from claimsengine.chain import prune
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.chain.kvstore import pack_body, unpack_body
-from claimsengine.chain.prune import live_keys
 from tests.conftest import Counter
+from tests.prune_checks import assert_exact, stored_keys
 
 
 class FakeClock:
@@ -62,20 +64,20 @@ def count(chain: EmbeddedChain, counter: Counter, address: str) -> int:
     return int.from_bytes(chain.call(address, counter.count), "big")
 
 
-def test_pruning_keeps_the_head_and_the_blocks_and_drops_past_states(counter: Counter) -> None:
+def test_every_command_leaves_the_head_and_the_blocks_and_drops_past_states(
+    counter: Counter,
+) -> None:
     clock = FakeClock(1_800_000_000)
     with EmbeddedChain.memory(clock=clock) as pruned, EmbeddedChain.memory(clock=clock) as full:
+        full.pruning = False  # an archive: every past state stays
         address = drive(pruned, counter, 30)
         drive(full, counter, 30)
-        before = nodes(pruned)
         sent = transactions(pruned)
-        kept, deleted = pruned.prune()
-        # Each of the 30 sends left a state root and a receipt trie behind.
-        assert deleted > 30
+        assert_exact(pruned)
+        # Each of the 30 sends left a state root behind on the archive; none on the pruned.
+        assert nodes(full) > nodes(pruned) + 30
+        assert pruned.prune() == (nodes(pruned), 0)  # nothing left to delete
         assert transactions(pruned) == sent  # every block keeps its transactions
-        assert nodes(pruned) == kept == before - deleted
-        # What is kept is exactly what the head needs: its state and every header.
-        assert kept == len(live_keys(pruned.store, pruned._head.state_root) - _absent(pruned))
         assert count(pruned, counter, address) == 30
         assert pruned.balance("hospital-1") == full.balance("hospital-1")
         # The chain goes on as its unpruned twin: the same blocks, to the hash.
@@ -85,68 +87,142 @@ def test_pruning_keeps_the_head_and_the_blocks_and_drops_past_states(counter: Co
         assert count(pruned, counter, address) == 31
         receipt = pruned.send("hospital-1", address, counter.increment)
         assert pruned.receipt(receipt.tx_hash) == receipt  # receipts from the index
-
-
-def _absent(chain: EmbeddedChain) -> set[bytes]:
-    """Live keys that were never stored (the blank trie root, the empty uncle list)."""
-    rows = chain.store.connection.execute("SELECT key FROM kv WHERE length(key) = 32")
-    stored = {bytes(key) for (key,) in rows}
-    return live_keys(chain.store, chain._head.state_root) - stored
+        # The archive, pruned at once, keeps what the pruned chain kept.
+        full.send("hospital-1", address, counter.increment)
+        kept, deleted = full.prune()
+        assert deleted > 30
+        assert stored_keys(full).keys() == stored_keys(pruned).keys()
+        assert_exact(full)
 
 
 def test_a_command_that_fails_undoes_its_pruning(counter: Counter) -> None:
     with EmbeddedChain.memory() as chain:
+        chain.pruning = False
         address = drive(chain, counter, 10)
-        before = nodes(chain)
+        chain.pruning = True
+        before = stored_keys(chain)
         with pytest.raises(RuntimeError), chain.command():
             chain.prune()
-            assert nodes(chain) < before
+            assert nodes(chain) < len(before)
             raise RuntimeError("undo")
-        assert nodes(chain) == before
+        assert stored_keys(chain) == before
         assert count(chain, counter, address) == 10
+        chain.prune()
+        assert_exact(chain)
 
 
-def test_commands_prune_on_their_own_as_garbage_builds_up(
-    counter: Counter, monkeypatch: pytest.MonkeyPatch
+def test_pruning_inside_a_savepoint_that_rolls_back_is_done_again_at_the_commit(
+    counter: Counter,
 ) -> None:
-    monkeypatch.setattr(embedded, "PRUNE_FLOOR", 10**9)  # never on its own
-    with EmbeddedChain.memory() as archive:
-        drive(archive, counter, 160)
-        unpruned = nodes(archive)
-    monkeypatch.setattr(embedded, "PRUNE_FLOOR", 50)
     with EmbeddedChain.memory() as chain:
-        address = drive(chain, counter, 80)
-        highest = 0
-        for _ in range(80):
+        address = drive(chain, counter, 3)
+        with chain.command():
             chain.send("hospital-1", address, counter.increment)
-            highest = max(highest, nodes(chain))
-        live, _ = chain.prune()
-        # Garbage waits only until it outnumbers a quarter of the live nodes (or the floor),
-        # so the store never held much more than that over the live nodes (one send writes
-        # about a dozen).
-        assert highest <= live + max(50, live // embedded.PRUNE_SHARE) + 15
-        assert highest < unpruned / 2
-        assert count(chain, counter, address) == 160
+            with pytest.raises(RuntimeError), chain.command():
+                chain.prune()  # counts the outer command's rows too ...
+                chain.send("hospital-1", address, counter.increment)
+                raise RuntimeError("undo the inner command")
+            # ... and the rollback undid those counts: the commit counts them again.
+        assert_exact(chain)
+        assert count(chain, counter, address) == 4
+
+
+def test_a_node_in_two_places_goes_with_the_last_that_refers_to_it(counter: Counter) -> None:
+    """Two counters at the same count have the same storage trie: one row, counted twice.
+    Moving one of them must not take the other's state away (a walk of only what changed
+    would delete it)."""
+    with EmbeddedChain.memory() as chain:
+        first = chain.send("insurer", None, counter.deploy_data(5)).contract_address
+        second = chain.send("insurer", None, counter.deploy_data(5)).contract_address
+        assert first and second
+        assert_exact(chain)
+        chain.send("hospital-1", first, counter.increment)  # first: 6, second: 5
+        assert_exact(chain)
+        assert count(chain, counter, second) == 5
+        chain.send("hospital-1", second, counter.increment)  # both 6 again: written again
+        assert_exact(chain)
+        chain.send("hospital-1", first, counter.increment)
+        chain.store.forget()  # read from the file, not from the cache
+        assert (count(chain, counter, first), count(chain, counter, second)) == (7, 6)
+        assert_exact(chain)
+
+
+def test_every_command_leaves_exactly_the_live_state(counter: Counter) -> None:
+    with EmbeddedChain.memory() as chain:
+        address = drive(chain, counter, 2)
+        for sends in (1, 5, 1, 12):
+            with chain.command():
+                for _ in range(sends):
+                    chain.send("hospital-1", address, counter.increment)
+            assert_exact(chain)
+        assert count(chain, counter, address) == 21
+
+
+def test_recent_states_stay_readable_and_older_ones_go(counter: Counter) -> None:
+    with EmbeddedChain.memory() as chain:
+        chain.recent_states = 3
+        address = drive(chain, counter, 6)
+        head = chain.block_number()
+        assert_exact(chain, recent=3)
+        for back in range(3):
+            state = chain.state_at(head - back)
+            assert state.get_storage(to_canonical_address(address), 0) == 6 - back
+        with pytest.raises(MissingTrieNode):
+            chain.state_at(head - 3).get_storage(to_canonical_address(address), 0)
+        chain.recent_states = 1  # the CLI after `claims node`: the head alone
+        chain.send("hospital-1", address, counter.increment)
+        assert_exact(chain)
 
 
 def test_a_pruned_chain_reopens_as_it_was(tmp_path: Path, counter: Counter) -> None:
     with EmbeddedChain.open(tmp_path / "state", create=True) as chain:
+        chain.pruning = False
         address = drive(chain, counter, 60)
-        pages = chain.store.connection.execute("PRAGMA page_count").fetchone()[0]
         _, deleted = chain.prune()
         assert deleted > 0
-        # The pages that held the pruned nodes go back to the file system (a few more free
-        # up as the command writes its bookkeeping after the pruning).
+        # Pages the pruned nodes emptied go back to the file system.
         free = chain.store.connection.execute("PRAGMA freelist_count").fetchone()[0]
-        after = chain.store.connection.execute("PRAGMA page_count").fetchone()[0]
         assert free <= 5
-        assert after < pages
         head = chain._head.hash
     with EmbeddedChain.open(tmp_path / "state") as chain:
         assert chain._head.hash == head
         assert count(chain, counter, address) == 60
         chain.send("hospital-1", address, counter.increment)
         assert count(chain, counter, address) == 61
+        assert_exact(chain)
+
+
+def _as_schema(chain: EmbeddedChain, version: str) -> None:
+    """Make the chain's file as an older claimsengine left it: no reference counts."""
+    with chain.command():
+        connection = chain.store.connection
+        connection.execute("ALTER TABLE kv DROP COLUMN refs")
+        connection.execute("DELETE FROM meta WHERE name IN ('pinned_roots', 'counted_block')")
+        connection.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (version,))
+
+
+def _schema(chain: EmbeddedChain) -> str:
+    (version,) = chain.store.connection.execute(
+        "SELECT value FROM meta WHERE name = 'schema_version'"
+    ).fetchone()
+    return str(version)
+
+
+def test_a_schema_4_chain_counts_its_references_on_open(tmp_path: Path, counter: Counter) -> None:
+    with EmbeddedChain.open(tmp_path / "state", create=True) as chain:
+        chain.pruning = False  # schema 4 pruned rarely: past states wait in the file
+        address = drive(chain, counter, 20)
+        head = chain._head.hash
+        before = nodes(chain)
+        _as_schema(chain, "4")
+    with EmbeddedChain.open(tmp_path / "state") as chain:
+        assert _schema(chain) == "5"
+        assert chain._head.hash == head
+        assert nodes(chain) < before - 20  # the past states went at once
+        assert_exact(chain)
+        chain.send("hospital-1", address, counter.increment)
+        assert count(chain, counter, address) == 21
+        assert_exact(chain)
 
 
 def _body_keys(chain: EmbeddedChain) -> set[bytes]:
@@ -209,18 +285,15 @@ def test_a_schema_2_chain_moves_its_bodies_on_open(tmp_path: Path, counter: Coun
                     "INSERT INTO kv (key, value) VALUES (?, ?)", (key, chain.store[key])
                 )
             connection.execute("DELETE FROM bodies")
-            connection.execute("UPDATE meta SET value = '2' WHERE name = 'schema_version'")
+        _as_schema(chain, "2")
     with EmbeddedChain.open(tmp_path / "state") as chain:
-        (version,) = chain.store.connection.execute(
-            "SELECT value FROM meta WHERE name = 'schema_version'"
-        ).fetchone()
-        assert version == "4"
+        assert _schema(chain) == "5"
         assert _body_keys(chain) == moved
         assert not moved & _kv_keys(chain)
         assert chain._head.hash == head
         assert transactions(chain) == sent
-        _, deleted = chain.prune()
-        assert transactions(chain) == sent  # pruning leaves the moved bodies alone
+        assert_exact(chain)  # counting leaves the moved bodies alone
+        assert transactions(chain) == sent
         assert count(chain, counter, address) == 8
         chain.send("hospital-1", address, counter.increment)
         assert count(chain, counter, address) == 9
@@ -237,23 +310,6 @@ def test_a_body_is_deflated_when_that_is_shorter_and_kept_as_it_is_otherwise() -
     assert unpack_body(pack_body(b"")) == b""
     with pytest.raises(ValueError, match="not a stored block body"):
         unpack_body(b"\x02" + noise)
-
-
-def test_pruning_leaves_the_store_packed(tmp_path: Path, counter: Counter) -> None:
-    with EmbeddedChain.open(tmp_path / "state", create=True) as chain:
-        address = drive(chain, counter, 120)
-        connection = chain.store.connection
-        try:
-            connection.execute("SELECT count(*) FROM dbstat").fetchone()
-        except sqlite3.OperationalError:
-            pytest.skip("this sqlite has no dbstat table")
-        chain.prune()
-        payload, size = connection.execute(
-            "SELECT sum(payload), sum(pgsize) FROM dbstat WHERE name = 'kv'"
-        ).fetchone()
-        # Written again in key order, the table's pages are full but for the tail of each.
-        assert payload > 0.85 * size
-        assert count(chain, counter, address) == 120
 
 
 # -- the walk of the live state -------------------------------------------------------------
@@ -302,38 +358,6 @@ def test_a_branch_is_read_as_its_decoding_reads_it(size: int) -> None:
     assert branches or size < 17
 
 
-@pytest.mark.parametrize("size", [1, 2, 17, 300])
-def test_a_leaf_is_known_by_its_first_bytes_as_its_decoding_knows_it(size: int) -> None:
-    import rlp
-
-    from claimsengine.chain.prune import _is_leaf, _is_stored_leaf
-
-    items = {n.to_bytes(4, "big"): rlp.encode(n << (8 * (n % 31))) for n in range(size)}
-    _root, stored = _trie_nodes_of(items)
-    for encoded in stored.values():
-        assert _is_stored_leaf(encoded) == _is_leaf(rlp.decode(encoded))
-
-
-def test_a_branch_or_an_extension_is_never_taken_for_a_leaf() -> None:
-    import rlp
-
-    from claimsengine.chain.prune import _branch_hashes, _is_stored_leaf
-
-    # A branch whose first child's hash starts with a leaf's flag, and which holds a short
-    # node inline (so the branch reader passes it on): its children must be walked.
-    for first in (0x20, 0x35):
-        branch = [bytes([first]) * 32] + [b""] * 14 + [[b"\x35", b"\x01"]] + [b""]
-        encoded = rlp.encode(branch)
-        assert _branch_hashes(encoded) is None and not _is_stored_leaf(encoded)
-    # A branch with a value, extensions (flags 0 and 1), and a leaf of each flag.
-    valued = rlp.encode([b"\x20" + bytes(31)] * 16 + [b"\x2a"])
-    assert not _is_stored_leaf(valued)
-    for flags in (b"\x00\x12", b"\x1a"):
-        assert not _is_stored_leaf(rlp.encode([flags, b"\x33" * 32]))
-    for flags in (b"\x20" + b"\x11" * 31, b"\x3b" + b"\x11" * 30):
-        assert _is_stored_leaf(rlp.encode([flags, rlp.encode(5)]))
-
-
 def test_a_leaf_that_looks_like_hashes_is_not_read_as_a_branch() -> None:
     from claimsengine.chain.prune import _branch_hashes
 
@@ -348,28 +372,44 @@ def test_a_leaf_that_looks_like_hashes_is_not_read_as_a_branch() -> None:
     assert _branch_hashes(bytes((0xF8, len(payload) - 3)) + payload[:-4] + b"\x80") == hashes
 
 
-def test_the_level_by_level_walk_finds_what_a_node_by_node_walk_finds(
-    tmp_path: Path, counter: Counter
-) -> None:
-    from claimsengine.chain import prune
+@pytest.mark.parametrize("size", [1, 2, 17, 300])
+def test_the_references_of_a_node_are_what_its_full_decoding_holds(size: int) -> None:
+    import rlp
 
-    with EmbeddedChain.open(tmp_path / "state", create=True) as chain:
-        drive(chain, counter, 12)
-        root = bytes(chain._head.state_root)
-        store = chain.store
-        expected = {prune.BLANK_ROOT_HASH, prune.EMPTY_UNCLE_HASH}
-        expected.update(prune._header_hashes(store))
-        roots: list[bytes] = []
+    # Storage tries (values of every length, some a 32-byte RLP string like a hash), and an
+    # account trie whose leaves name storage roots and code.
+    items = {
+        n.to_bytes(4, "big"): rlp.encode((n * 7919 + 1) << (8 * (n % 31))) for n in range(size)
+    }
+    accounts = {
+        n.to_bytes(20, "big"): rlp.encode(
+            [
+                n,
+                n * 10**18,
+                keccak(b"storage %d" % n) if n % 3 else prune.BLANK_ROOT_HASH,
+                keccak(b"code %d" % (n % 4)) if n % 2 else keccak(b""),
+            ]
+        )
+        for n in range(size)
+    }
+    for trie_items, is_account_trie in ((items, False), (accounts, True)):
+        _root, stored = _trie_nodes_of(trie_items)
+        for encoded in stored.values():
+            found: list[bytes] = []
+            expected = list(prune._references(rlp.decode(encoded), found.append))
+            for value in found if is_account_trie else []:
+                _nonce, _balance, storage_root, code_hash = rlp.decode(value)
+                if storage_root != prune.BLANK_ROOT_HASH:
+                    expected.append(storage_root)
+                if code_hash != keccak(b""):
+                    expected.append(code_hash)
+            assert sorted(prune.references(encoded)) == sorted(expected)
 
-        def account(encoded: bytes) -> None:
-            _nonce, _balance, storage_root, code_hash = prune.rlp_decode(encoded)
-            if storage_root != prune.BLANK_ROOT_HASH:
-                roots.append(storage_root)
-            if code_hash != prune._EMPTY_CODE_HASH:
-                expected.add(code_hash)
 
-        prune._walk(store.__getitem__, root, expected, account)
-        for storage_root in roots:
-            prune._walk(store.__getitem__, storage_root, expected, prune._ignore)
-        assert roots  # the counter has storage
-        assert live_keys(store, root) == expected
+def test_code_and_headers_refer_to_nothing(counter: Counter) -> None:
+    with EmbeddedChain.memory() as chain:
+        drive(chain, counter, 2)
+        for header_hash in prune.header_hashes(chain.store):
+            assert prune.references(chain.store[header_hash]) == []
+        assert prune.references(counter.bytecode) == []
+        assert prune.references(b"") == []
