@@ -65,7 +65,12 @@ from claimsengine.chain.fast_storage import FastAccountDB
 from claimsengine.chain.index import SCHEMA as INDEX_SCHEMA
 from claimsengine.chain.index import LogIndex, migrate_from_v1, rebuild_topic_indexes
 from claimsengine.chain.kvstore import SqliteKV
-from claimsengine.chain.prune import collect, move_block_bodies, rlp_decode
+from claimsengine.chain.prune import (
+    RECENT_STATES,
+    leave_uncounted,
+    move_block_bodies,
+    prune_chain,
+)
 from claimsengine.chain.snapshot import SCHEMA_VERSION as _SCHEMA_VERSION
 from claimsengine.chain.snapshot import next_timestamp
 from claimsengine.errors import ChainError, TransactionReverted
@@ -83,12 +88,6 @@ CHAIN_ID = 1337
 BLOCK_GAS_LIMIT = 1_000_000_000
 #: Each dev account starts with 10,000 ether, as on anvil.
 DEV_BALANCE = 10_000 * 10**18
-#: Blocks whose state stays readable, the head's and those before it: the CLI reads the
-#: head's alone; ``claims node`` keeps the last 128 (``recent_states``), as geth does, for
-#: calls at a recent block (a client replays a failed transaction on the state before it).
-RECENT_STATES = 1
-NODE_RECENT_STATES = 128
-_STATE_ROOT = 3  # a header's fields: parent, uncles, coinbase, state root, ...
 
 STATE_FILE = "chain.sqlite"
 # 2: the compact index of chain/index.py; 3: block bodies compressed apart (chain/kvstore.py);
@@ -671,18 +670,13 @@ class EmbeddedChain(Chain):
     # -- internals: pruning ---------------------------------------------------------------
 
     def _prune(self, *, at_once: bool = False) -> int:
-        """Count the references of what this command wrote and delete what the head no
-        longer needs; the number of nodes deleted. With ``pruning`` off (and not
+        """Count the references of what this command wrote and delete what no recent block
+        needs (chain/prune.py); the number of nodes deleted. With ``pruning`` off (and not
         ``at_once``), only note that rows wait uncounted: the next pruning counts them."""
         if not (self.pruning or at_once):
-            self._store.connection.execute(
-                "INSERT OR REPLACE INTO meta (name, value) VALUES ('uncounted', '1')"
-            )
+            leave_uncounted(self._store)
             return 0
-        everything = _meta(self._store, "uncounted") is not None
-        deleted = _prune(self._store, self._head, self.recent_states, everything=everything)
-        if everything:
-            self._store.connection.execute("DELETE FROM meta WHERE name = 'uncounted'")
+        deleted = prune_chain(self._store, self._head, self.recent_states)
         if deleted:
             self._read_state = None
         return deleted
@@ -829,52 +823,6 @@ def _trie_nodes(items: Sequence[SignedTransactionAPI] | Sequence[ReceiptAPI]) ->
     return {bytes(key): value for key, value in nodes.items() if key != BLANK_ROOT_HASH}
 
 
-def _meta(store: SqliteKV, name: str) -> str | None:
-    row = store.connection.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
-    return None if row is None or row[0] == "" else str(row[0])
-
-
-def _prune(
-    store: SqliteKV, head: BlockHeaderAPI, recent_states: int = 1, *, everything: bool = False
-) -> int:
-    """``collect`` (chain/prune.py) for a chain whose head is ``head``: the pins move to the
-    state roots of its last ``recent_states`` blocks; the headers of the blocks since the
-    last count are kept. With ``everything``, every row without a count is counted (once,
-    for a chain from before the counts). Writes where it stopped in ``meta``; returns the
-    number of nodes deleted."""
-    number = int(head.block_number)
-    counted_block = int(_meta(store, "counted_block") or -1)
-    headers = {_block_hash(store, n) for n in range(counted_block + 1, number + 1)}
-    pinned = [bytes.fromhex(root) for root in (_meta(store, "pinned_roots") or "").split()]
-    recent = [bytes(head.state_root)] + [
-        root
-        for n in range(number - 1, max(number - recent_states, -1), -1)
-        if (root := _state_root(store, n)) in store  # a state pruned before is not pinned
-    ]
-    pins: dict[bytes, int] = {}
-    for root in recent:
-        pins[root] = pins.get(root, 0) + 1
-    for root in pinned:
-        pins[root] = pins.get(root, 0) - 1
-    _counted, deleted = collect(
-        store, {root: n for root, n in pins.items() if n}, headers, everything=everything
-    )
-    store.connection.executemany(
-        "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
-        [("pinned_roots", " ".join(root.hex() for root in recent)), ("counted_block", str(number))],
-    )
-    store.release_free_pages()
-    return deleted
-
-
-def _block_hash(store: SqliteKV, number: int) -> bytes:
-    return bytes(rlp_decode(store[f"block-number-to-hash:{number}".encode()]))
-
-
-def _state_root(store: SqliteKV, number: int) -> bytes:
-    return bytes(rlp_decode(store[_block_hash(store, number)])[_STATE_ROOT])
-
-
 def _is_initialised(store: SqliteKV) -> bool:
     row = store.connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
@@ -900,7 +848,7 @@ def _is_initialised(store: SqliteKV) -> bool:
             if version[0] in ("2", "3"):
                 rebuild_topic_indexes(store.connection)
             store.connection.execute("ALTER TABLE kv ADD COLUMN refs INTEGER")
-            _prune(store, ChainDB(AtomicDB(store)).get_canonical_head(), everything=True)
+            prune_chain(store, ChainDB(AtomicDB(store)).get_canonical_head(), everything=True)
             store.connection.execute(
                 "UPDATE meta SET value = ? WHERE name = 'schema_version'", (_SCHEMA_VERSION,)
             )
@@ -944,7 +892,7 @@ def _initialise(store: SqliteKV, timestamp: int) -> None:
             for hex_key in _DEV_KEYS.values()
         }
         genesis = _PragueChain.from_genesis(AtomicDB(store), genesis_params, genesis_state)
-        _prune(store, genesis.get_canonical_head())
+        prune_chain(store, genesis.get_canonical_head())
         store.connection.executemany(
             "INSERT INTO meta (name, value) VALUES (?, ?)",
             [("schema_version", _SCHEMA_VERSION), ("time_offset", "0"), ("pinned_timestamp", "")],

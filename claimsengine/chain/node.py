@@ -87,8 +87,9 @@ async def _serve(state_dir: Path, host: str, port: int, on_ready: Callable[[str]
 
     from aiohttp import web
 
-    from claimsengine.chain.embedded import NODE_RECENT_STATES, EmbeddedChain
+    from claimsengine.chain.embedded import EmbeddedChain
     from claimsengine.chain.node_api import NodeApi
+    from claimsengine.chain.prune import NODE_RECENT_STATES
 
     refuse_if_served(state_dir)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claims-node")

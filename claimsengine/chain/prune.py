@@ -41,16 +41,33 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from eth.abc import BlockHeaderAPI
 from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH
 from eth_hash.auto import keccak
 
 from claimsengine.chain.kvstore import SqliteKV
 from claimsengine.chain.snapshot import rlp_decode as _rlp_decode
 
-__all__ = ["KEPT", "collect", "live_keys", "move_block_bodies", "references"]
+__all__ = [
+    "KEPT",
+    "NODE_RECENT_STATES",
+    "RECENT_STATES",
+    "collect",
+    "leave_uncounted",
+    "live_keys",
+    "move_block_bodies",
+    "prune_chain",
+    "references",
+]
 
 #: ``refs`` of a row that pruning never deletes.
 KEPT = -1
+#: Blocks whose state stays readable, the head's and those before it: the CLI reads the
+#: head's alone; ``claims node`` keeps the last 128, as geth does, for calls at a recent
+#: block (a client replays a failed transaction on the state before it).
+RECENT_STATES = 1
+NODE_RECENT_STATES = 128
+_STATE_ROOT = 3  # a header's fields: parent, uncles, coinbase, state root, ...
 _EMPTY_CODE_HASH = keccak(b"")
 _TRANSACTION_ROOT = 4  # a header's fields: parent, uncles, coinbase, state root, tx root
 _NUMBER_TO_HASH = b"block-number-to-hash:"
@@ -321,6 +338,68 @@ def collect(
     counts.write()
     store.forget(counts.dead)
     return len(new), len(counts.dead)
+
+
+# -- the chain's bookkeeping: pins, new headers, rows left uncounted -----------------------
+
+
+def prune_chain(
+    store: SqliteKV,
+    head: BlockHeaderAPI,
+    recent_states: int = RECENT_STATES,
+    *,
+    everything: bool = False,
+) -> int:
+    """``collect`` for the embedded chain whose head is ``head``: the pins move to the state
+    roots of its last ``recent_states`` blocks, and the headers of the blocks since the last
+    count are kept. Every row without a count is counted with ``everything`` (a chain from
+    before the counts, once) or when rows were left uncounted (``leave_uncounted``). Keeps
+    where it stopped in the chain file's ``meta`` table; returns the number of rows
+    deleted."""
+    everything = everything or _meta(store, "uncounted") is not None
+    number = int(head.block_number)
+    counted_block = int(_meta(store, "counted_block") or -1)
+    headers = {_block_hash(store, n) for n in range(counted_block + 1, number + 1)}
+    pinned = [bytes.fromhex(root) for root in (_meta(store, "pinned_roots") or "").split()]
+    recent = [bytes(head.state_root)] + [
+        root
+        for n in range(number - 1, max(number - recent_states, -1), -1)
+        if (root := _state_root(store, n)) in store  # a state pruned before is not pinned
+    ]
+    pins: dict[bytes, int] = {}
+    for root in recent:
+        pins[root] = pins.get(root, 0) + 1
+    for root in pinned:
+        pins[root] = pins.get(root, 0) - 1
+    _counted, deleted = collect(
+        store, {root: n for root, n in pins.items() if n}, headers, everything=everything
+    )
+    store.connection.execute("DELETE FROM meta WHERE name = 'uncounted'")
+    store.connection.executemany(
+        "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+        [("pinned_roots", " ".join(root.hex() for root in recent)), ("counted_block", str(number))],
+    )
+    store.release_free_pages()
+    return deleted
+
+
+def leave_uncounted(store: SqliteKV) -> None:
+    """Note that rows were written and left without a count (a chain kept as an archive):
+    the next ``prune_chain`` counts every row."""
+    store.connection.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('uncounted', '1')")
+
+
+def _meta(store: SqliteKV, name: str) -> str | None:
+    row = store.connection.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+    return None if row is None or row[0] == "" else str(row[0])
+
+
+def _block_hash(store: SqliteKV, number: int) -> bytes:
+    return bytes(rlp_decode(store[f"block-number-to-hash:{number}".encode()]))
+
+
+def _state_root(store: SqliteKV, number: int) -> bytes:
+    return bytes(rlp_decode(store[_block_hash(store, number)])[_STATE_ROOT])
 
 
 # -- the walk of the live state (the reference for the counts) ------------------------------

@@ -147,6 +147,20 @@ def test_a_node_in_two_places_goes_with_the_last_that_refers_to_it(counter: Coun
         assert_exact(chain)
 
 
+def test_a_count_that_would_fall_below_zero_stops_the_command(counter: Counter) -> None:
+    """A wrong count is a bug, never a reason to delete: the command fails and is undone."""
+    with EmbeddedChain.memory() as chain:
+        address = drive(chain, counter, 2)
+        root = bytes(chain._head.state_root)
+        with chain.command():  # a corrupt count: the head's root pinned, counted 0
+            chain.store.connection.execute("UPDATE kv SET refs = 0 WHERE key = ?", (root,))
+        before = stored_keys(chain)
+        with pytest.raises(RuntimeError, match="fell below zero"):
+            chain.send("hospital-1", address, counter.increment)  # unpins the old root
+        assert stored_keys(chain) == before
+        assert count(chain, counter, address) == 2
+
+
 def test_every_command_leaves_exactly_the_live_state(counter: Counter) -> None:
     with EmbeddedChain.memory() as chain:
         address = drive(chain, counter, 2)
