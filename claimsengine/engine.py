@@ -180,10 +180,15 @@ class Enrollment:
 
 @dataclass(frozen=True)
 class PoolState:
+    """A plan's pool: its balance, what the queued claims need (reserved), the queue's
+    head and tail positions, and the holes between them (the places of queued claims that
+    were voided, which settlement passes over)."""
+
     balance: int
     reserved: int
     head: int
     tail: int
+    holes: int = 0
 
     @property
     def free(self) -> int:
@@ -197,7 +202,8 @@ class PoolState:
 
     @property
     def queued(self) -> int:
-        return self.tail - self.head
+        """Claims waiting in the queue (a hole is no claim)."""
+        return self.tail - self.head - self.holes
 
 
 @dataclass(frozen=True)
@@ -668,7 +674,24 @@ class Engine(Contract):
         return ClaimState(int(claim_id), found, int(plan_paid))
 
     def pool_state(self, plan_id: str) -> PoolState:
-        return PoolState(*(int(v) for v in self.call("pool_state", text_to_bytes32(plan_id))))
+        balance, reserved, head, tail = (
+            int(v) for v in self.call("pool_state", text_to_bytes32(plan_id))
+        )
+        holes = self._queue_holes(plan_id, head, tail) if tail > head else 0
+        return PoolState(balance, reserved, head, tail, holes)
+
+    def _queue_holes(self, plan_id: str, head: int, tail: int) -> int:
+        """The places in [head, tail) of queued claims that were voided since, read from
+        the plan's voids (few) and each voided claim's place in the queue."""
+        holes = 0
+        for voided in self.events("ClaimVoided", None, text_to_bytes32(plan_id)):
+            if ClaimStatus.from_code(voided.args["status_before"]) != ClaimStatus.QUEUED:
+                continue
+            topic = int(voided.args["claim_id"]).to_bytes(32, "big")
+            queued = self.events("ClaimQueued", topic)
+            if queued and head <= int(queued[-1].args["position"]) < tail:
+                holes += 1
+        return holes
 
     def token_of(self, plan_id: str) -> tuple[str, int]:
         token, scale = self.call("token_of", text_to_bytes32(plan_id))

@@ -168,7 +168,10 @@ def test_void_of_a_queued_claim_leaves_a_hole_that_settlement_skips(
 
     voided = void(d, second)
     assert (voided["status_before"], voided["debt"]) == (ClaimStatus.QUEUED.code, 0)
-    assert d.pool() == PoolState(balance=0, reserved=40_000, head=0, tail=3)
+    # The second's place stays in the queue, a hole, until settlement passes it: two
+    # claims wait, for what the two of them need.
+    assert d.pool() == PoolState(balance=0, reserved=40_000, head=0, tail=3, holes=1)
+    assert d.pool().queued == 2
     assert d.engine.call("queued_claim", text_to_bytes32(d.plan_id), 1)[0] == 0  # the hole
     # Funding settles what the pool covers, in order, passing the hole.
     receipt = d.fund(40_000)
