@@ -5,8 +5,11 @@
 One-line claims (bench/scenario.py) on the embedded chain; gas follows the chain's rules,
 not the machine, so these figures do not depend on load. A member's first claim of a
 period writes new storage (accumulators, duplicate-line bitmap), later claims update it,
-so both are measured. Ceilings: 130,000 gas for a claim sent alone, 75,000 per claim in a
-batch. Writes bench/results/gas.json.
+so both are measured. Ceilings, as tests/contracts/test_gas.py and the README hold them:
+130,000 gas for a later claim sent alone, 147,000 for a member's first (164,000 for the
+very first, which is the provider's first too), 75,000 a claim for later claims in a
+batch; a batch of members' first claims has none (each writes its member's storage).
+Writes bench/results/gas.json.
 """
 
 from __future__ import annotations
@@ -23,11 +26,15 @@ from claimsengine.sdk import HospitalClient, PreparedClaim
 from claimsengine.workspace import Workspace
 
 CEILING_SINGLE = 130_000
+CEILING_MEMBER_FIRST = 147_000
+CEILING_PROVIDER_FIRST = 164_000
 CEILING_BATCHED = 75_000
 
 
-def _verdict(value: float, ceiling: int) -> dict[str, Any]:
+def _verdict(value: float, ceiling: int | None) -> dict[str, Any]:
     out: dict[str, Any] = {"gas_per_claim": round(value), "ceiling": ceiling}
+    if ceiling is None:
+        return out
     out["met"] = value <= ceiling
     if value > ceiling:
         out["over_by"] = f"{round(value - ceiling)} gas ({100 * (value / ceiling - 1):.1f}%)"
@@ -74,12 +81,14 @@ def measure(batch: int = 100, singles: int = 20) -> dict[str, Any]:
             workspace.close()
     return {
         "single": {
-            "first_claim_of_member": _verdict(max(single_new), CEILING_SINGLE),
+            "first_claim_of_provider": _verdict(single_new[0], CEILING_PROVIDER_FIRST),
+            "first_claim_of_member": _verdict(max(single_new[1:]), CEILING_MEMBER_FIRST),
             "later_claim_of_member": _verdict(max(single_again), CEILING_SINGLE),
-            "note": f"the highest of {singles} one-line claims, each in its own transaction",
+            "note": f"the highest of {singles} one-line claims, each in its own transaction"
+            " (of the first claims: the very first, the provider's, apart)",
         },
         "batched": {
-            "first_claim_of_member": _verdict(batch_new, CEILING_BATCHED),
+            "first_claim_of_member": _verdict(batch_new, None),
             "later_claim_of_member": _verdict(batch_again, CEILING_BATCHED),
             "batch_size": batch,
             "note": "transaction gas divided by the claims in the batch",
@@ -97,13 +106,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print("gas per claim (deterministic; does not depend on machine load)")
     for mode in ("single", "batched"):
-        for case in ("first_claim_of_member", "later_claim_of_member"):
-            entry = report[mode][case]
-            status = "ok" if entry["met"] else f"OVER by {entry['over_by']}"
-            print(
-                f"  {mode:8s} {case:24s} {entry['gas_per_claim']:>8,} "
-                f"(ceiling {entry['ceiling']:,}) {status}"
-            )
+        for case in ("first_claim_of_provider", "first_claim_of_member", "later_claim_of_member"):
+            entry = report[mode].get(case)
+            if entry is None:
+                continue
+            if entry["ceiling"] is None:
+                judged = "(no ceiling)"
+            else:
+                status = "ok" if entry["met"] else f"OVER by {entry['over_by']}"
+                judged = f"(ceiling {entry['ceiling']:,}) {status}"
+            print(f"  {mode:8s} {case:24s} {entry['gas_per_claim']:>8,} {judged}")
     return report
 
 
