@@ -1,20 +1,5 @@
-"""Typed clients for each party: the insurer, the hospital and the adjudicator.
-
-The same code runs on the embedded chain and over JSON-RPC: a client holds a
-`Workspace` (state folder + chain) and the account it acts as. Amounts are int cents;
-results are the `ClaimResult` / `AccumulatorReport` of results.py.
-
-A hospital submits a claim in a few lines::
-
-    from claimsengine.sdk import HospitalClient
-    from claimsengine.records import load_records
-    from claimsengine.workspace import Workspace
-
-    with Workspace.open(".claims") as workspace:
-        hospital = HospitalClient(workspace, "hospital-1")
-        for record in load_records("visit.json").records:
-            print(hospital.submit(record.record).status)
-"""
+"""The hospital's client: treatment records made into claims, submitted in batches that
+survive a crash (the journal), then followed, voided, replaced and estimated."""
 
 from __future__ import annotations
 
@@ -24,36 +9,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from claimsengine.abi import text_to_bytes32
-from claimsengine.claim_reads import (  # noqa: F401  (the claim reads, re-exported)
-    ReviewQueue,
+from claimsengine.claim_reads import (
     claim_result,
     member_accumulators,
     record_result,
-    result_of,
-    review_quorum,
-    with_quorum,
 )
-from claimsengine.days import day_of_timestamp, from_day, to_day
+from claimsengine.days import day_of_timestamp, from_day
 from claimsengine.engine import (
-    DEFAULT_REVIEW_REASON,
     MAX_BATCH,
-    MAX_ENROLMENTS_PER_CALL,
     MAX_LINES,
-    REVIEW_REASONS,
     ChainClaim,
     ChainLine,
-    DevToken,
-    Engine,
-    PoolState,
     ProviderState,
-    Role,
 )
-from claimsengine.enrolment import EnrolmentPlan, RenewReport, plan_enrolment, plan_renewal
 from claimsengine.errors import (
     ClaimsError,
     InputError,
-    MissingRole,
     NotFound,
     RecordError,
     TransactionReverted,
@@ -64,16 +35,14 @@ from claimsengine.history import (
     group_claim_events,
 )
 from claimsengine.journal import JournalEntry
-from claimsengine.members import Member
-from claimsengine.npi import parse_npi
-from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.records import TreatmentRecord
 from claimsengine.results import AccumulatorReport, ClaimResult
-from claimsengine.workspace import PlanInfo, ProviderInfo, Workspace
+from claimsengine.workspace import ProviderInfo, Workspace
 
 if TYPE_CHECKING:
     from claimsengine.eligibility import Eligibility
     from claimsengine.estimate import Estimate
+from claimsengine.sdk.party import Party, describe_account
 
 #: Gas a batch may use, well under any node's block limit (anvil's is 30M).
 BATCH_GAS_BUDGET = 12_000_000
@@ -82,254 +51,10 @@ GAS_PER_CLAIM = 60_000
 GAS_PER_LINE = 30_000
 #: Batches this small go as single submissions (cheaper in gas).
 SMALL_BATCH = 3
-#: Tries of a funding whose allowance another run as the same account spent meanwhile.
-FUND_ATTEMPTS = 5
-#: The token's revert when a funding finds less allowance than it needs.
-ALLOWANCE_SPENT = "erc20: insufficient allowance"
-#: The contract's revert for a second vote by one adjudicator on one claim.
-ALREADY_VOTED = "claims: already voted"
+
 #: Statuses that nothing changes any more (a paid claim may still be voided by its provider,
 #: but nothing pays it again).
 FINAL_STATUSES = ("paid", "denied", "voided")
-
-
-def describe_account(workspace: Workspace, account: str) -> str:
-    """``hospital-1 (0x7099…79C8)`` for an account (alias or address) that has an alias on
-    this chain, the address otherwise: what messages name an account by."""
-    address = workspace.chain.address_of(account)
-    alias = next(
-        (name for name, known in workspace.chain.accounts.items() if known == address), None
-    )
-    return f"{alias} ({address[:6]}…{address[-4:]})" if alias else address
-
-
-class Party:
-    """A workspace and the account a party acts as (an alias or an address)."""
-
-    def __init__(self, workspace: Workspace, account: str) -> None:
-        self.workspace = workspace
-        self.account = workspace.chain.address_of(account)
-
-    @property
-    def engine(self) -> Engine:
-        return self.workspace.engine
-
-    def require(self, plan_id: str, role: Role | str, action: str | None = None) -> PlanInfo:
-        """Refuse, before sending anything, when this party's account lacks ``role`` (a
-        ``Role``, or "admin" / "adjudicator") in the plan: ``MissingRole``, whose message
-        names the account, the role, the plan and the fix. ``action`` ("fund the pool")
-        words what was refused. A missing plan is ``NotFound`` first. Returns the plan."""
-        needed = role if isinstance(role, Role) else Role[role.upper()]
-        info = self.workspace.plan(plan_id)
-        if needed in self.engine.roles(plan_id, self.account):
-            return info
-        who = describe_account(self.workspace, self.account)
-        cannot = f", so it cannot {action}" if action else ""
-        if needed == Role.ADMIN:
-            raise MissingRole(
-                f"{who} is not the insurer (admin) of plan {plan_id}{cannot}",
-                plan_id=plan_id,
-                role="admin",
-                account=self.account,
-                hint=f"act as the plan's admin {info.admin} (for the dev accounts: --as insurer)",
-            )
-        raise MissingRole(
-            f"{who} is not an adjudicator of plan {plan_id}{cannot}",
-            plan_id=plan_id,
-            role="adjudicator",
-            account=self.account,
-            hint="act as an adjudicator (--as adjudicator); the insurer grants the role with "
-            f"`claims adjudicator add {plan_id} --account ALIAS`",
-        )
-
-
-# -- reading claims -------------------------------------------------------------------------
-
-
-def transaction_gas(workspace: Workspace, tx_hash: str) -> int:
-    """The gas a transaction used, by its hash as results show it ("0x…")."""
-    return workspace.chain.receipt(bytes.fromhex(tx_hash.removeprefix("0x"))).gas_used
-
-
-# -- the insurer ----------------------------------------------------------------------------
-
-
-class InsurerClient(Party):
-    """Deploys plans, enrols members, registers providers, funds and runs the pool."""
-
-    def deploy(self, plan: Plan) -> PlanInfo:
-        engine = self.workspace.setup(self.account)
-        if engine.plan_exists(plan.id):
-            raise ClaimsError(
-                f"plan {plan.id} already exists on this chain", hint="choose another id"
-            )
-        token = self.workspace.dev_token.address if plan.token == DEV_TOKEN else plan.token
-        engine.create_plan(self.account, plan, token)
-        self.workspace.keys.pseudonym_key(plan.id)  # the insurer makes the plan's key
-        if plan.payer is not None:  # off-chain metadata that remittance needs
-            self.workspace.remember_payer(plan.id, plan.payer)
-        return self.workspace.plan(plan.id)
-
-    def enroll(self, plan_id: str, members: Sequence[Member]) -> int:
-        """Enrol members (or give them new dates) in every benefit period that their
-        coverage overlaps, up to the period after today's (formats.md, Privacy); the
-        members are kept in this workspace's roster for `renew`. Returns how many members."""
-        self.workspace.plan(plan_id)
-        today = day_of_timestamp(self.workspace.chain.now())
-        self._send_enrolment(plan_id, plan_enrolment(self.workspace, plan_id, members, today))
-        return len(members)
-
-    def renew(self, plan_id: str) -> RenewReport:
-        """Enrol every member of the roster still covered in the next benefit period (the
-        one after today's); a member whose coverage ended is not renewed."""
-        self.workspace.plan(plan_id)
-        if next(self.workspace.roster.members(plan_id), None) is None:
-            raise NotFound(
-                f"this workspace knows no members of plan {plan_id}",
-                hint=f"enrol them from this --state first: claims enroll {plan_id} MEMBERS.csv",
-            )
-        today = day_of_timestamp(self.workspace.chain.now())
-        plan, report = plan_renewal(self.workspace, plan_id, today)
-        self._send_enrolment(plan_id, plan)
-        return report
-
-    def _send_enrolment(self, plan_id: str, plan: EnrolmentPlan) -> None:
-        # The roster first: it may list a period that a failed send left out (sent again
-        # next time), but never miss one that the chain holds.
-        self.workspace.roster.put_many(plan_id, plan.entries)
-        for batch in plan.batches():
-            self.engine.enroll(self.account, plan_id, batch)
-
-    def add_provider(
-        self,
-        plan_id: str,
-        provider_id: str,
-        account: str,
-        payout: str | None = None,
-        npi: str | None = None,
-    ) -> None:
-        """Register a provider; ``npi`` (10 digits, Luhn-checked) is what remittance names
-        it by, and it is stored on-chain with the provider."""
-        number = 0 if npi is None else int(parse_npi(npi))
-        chain = self.workspace.chain
-        address = chain.address_of(account)
-        # The payout starts as the provider's own account; only the provider moves it.
-        if payout is not None and chain.address_of(payout) != address:
-            raise InputError(
-                "only the provider sets its payout address",
-                field="--payout",
-                hint="register the provider with its account; it then runs "
-                "`claims provider payout`",
-            )
-        self.engine.register_provider(self.account, plan_id, provider_id, address, number)
-
-    def set_provider_active(self, plan_id: str, provider_id: str, active: bool) -> None:
-        self.workspace.provider(plan_id, provider_id)  # NotFound with the registered ids
-        self.engine.set_provider_active(self.account, plan_id, provider_id, active)
-
-    def set_insurer(self, account: str, allowed: bool) -> bool:
-        """Grant (or revoke) the right to create plans, as the engine's owner. Returns
-        whether `account` is an insurer now."""
-        address = self.workspace.chain.address_of(account)
-        owner = self.engine.owner()
-        if owner.lower() != self.account.lower():
-            verb = "grant" if allowed else "revoke"
-            raise ClaimsError(
-                f"{describe_account(self.workspace, self.account)} is not the engine's owner, "
-                f"so it cannot {verb} the insurer role",
-                hint=f"act as the owner, {describe_account(self.workspace, owner)}",
-            )
-        self.engine.set_insurer(self.account, address, allowed)
-        return self.engine.is_insurer(address)
-
-    def add_insurer(self, account: str) -> bool:
-        return self.set_insurer(account, True)
-
-    def remove_insurer(self, account: str) -> bool:
-        return self.set_insurer(account, False)
-
-    def update_schedule(self, plan: Plan, effective: date) -> int:
-        """Replace `plan.id`'s service schedule with `plan.services`, for services on or
-        after `effective` (which must be after the chain's today). The plan's other terms
-        are fixed at deploy and are not read from `plan`. Returns the new version's number
-        (the deployed schedule is version 0)."""
-        self.workspace.plan(plan.id)  # NotFound names a missing plan first
-        today = day_of_timestamp(self.workspace.chain.now())
-        day = to_day(effective)
-        if day <= today:
-            raise InputError(
-                f"the effective date {effective.isoformat()} is not after the chain's today "
-                f"{from_day(today).isoformat()}; a schedule change may not reprice claims "
-                "already made or in flight",
-                field="--effective",
-                hint=f"give {from_day(today + 1).isoformat()} or later",
-            )
-        versions = self.engine.events("ScheduleVersion", text_to_bytes32(plan.id))
-        if versions:
-            latest = max(versions, key=lambda e: int(e.args["version"]))
-            latest_day = int(latest.args["effective_day"])
-            if day <= latest_day:
-                raise InputError(
-                    f"schedule version {int(latest.args['version'])} of {plan.id} takes effect "
-                    f"on {from_day(latest_day).isoformat()}; versions take effect in order, so "
-                    f"the effective date {effective.isoformat()} is too early",
-                    field="--effective",
-                    hint=f"give {from_day(latest_day + 1).isoformat()} or later",
-                )
-        receipts = self.engine.update_schedule(self.account, plan.id, plan.services, day)
-        (event,) = [
-            e for e in self.engine.decode_logs(receipts[0].logs) if e.name == "ScheduleVersion"
-        ]
-        return int(event.args["version"])
-
-    def set_adjudicator(self, plan_id: str, account: str, enabled: bool = True) -> None:
-        address = self.workspace.chain.address_of(account)
-        roles = self.engine.roles(plan_id, address)
-        roles = roles | Role.ADJUDICATOR if enabled else roles & ~Role.ADJUDICATOR
-        self.engine.set_role(self.account, plan_id, address, roles & ~Role.ADMIN)
-
-    def fund(self, plan_id: str, cents: int) -> PoolState:
-        if cents <= 0:
-            raise InputError("the amount must be more than 0.00", field="AMOUNT")
-        info = self.require(plan_id, Role.ADMIN, "fund the pool")  # before touching the token
-        token = DevToken(self.workspace.chain, info.token)
-        units = cents * info.token_scale
-        balance = token.balance_of(self.account)
-        if balance < units:
-            raise ClaimsError(
-                f"the insurer holds {balance // info.token_scale} cents of the token, "
-                f"{cents} are needed",
-                hint="top up the insurer's account first",
-            )
-        # Other runs as this account may fund at the same time and spend the allowance
-        # between our approval and our funding: top it up by what is short (never set it
-        # down to our amount, which would take theirs), and when ours was spent, again.
-        for attempt in range(FUND_ATTEMPTS):
-            allowance = token.allowance(self.account, self.engine.address)
-            if allowance < units:
-                token.approve(self.account, self.engine.address, allowance + units)
-            try:
-                self.engine.fund(self.account, plan_id, cents)
-                break
-            except TransactionReverted as error:
-                if error.reason != ALLOWANCE_SPENT or attempt == FUND_ATTEMPTS - 1:
-                    raise
-        return self.engine.pool_state(plan_id)
-
-    def withdraw(self, plan_id: str, cents: int, to: str | None = None) -> PoolState:
-        recipient = self.workspace.chain.address_of(to) if to else self.account
-        self.engine.withdraw(self.account, plan_id, cents, recipient)
-        return self.engine.pool_state(plan_id)
-
-    def pause(self, plan_id: str, paused: bool = True) -> None:
-        self.engine.set_paused(self.account, plan_id, paused)
-
-    def pool(self, plan_id: str) -> PoolState:
-        self.workspace.plan(plan_id)
-        return self.engine.pool_state(plan_id)
-
-
-# -- the hospital ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -820,94 +545,3 @@ class HospitalClient(Party):
         from claimsengine.estimate import estimate_records
 
         return estimate_records(self.workspace, records, as_account=self.account or None)
-
-
-# -- the adjudicator ------------------------------------------------------------------------
-
-
-def check_denial_reason(reason: int) -> None:
-    """Refuse a reason code that a review denial may not carry (InputError)."""
-    if reason not in REVIEW_REASONS:
-        allowed = ", ".join(str(code) for code in REVIEW_REASONS)
-        raise InputError(
-            f"{reason} is not a reason code for a review denial; use one of {allowed}",
-            field="--reason",
-            hint="50 is 'not medically necessary' (the default)",
-        )
-
-
-class AdjudicatorClient(Party):
-    """Works the review queue: claims above a plan's auto-approve limit."""
-
-    def queue(self, plan_id: str | None = None) -> list[ClaimResult]:
-        """The claims pending review, oldest first, each with its votes so far in
-        `result.review` (the plan's quorum, the approvals and denials, and who voted).
-
-        Read from what is pending now (claim_reads.ReviewQueue): the client keeps the
-        claims it found waiting and, on each call, reads only the events of the blocks
-        mined since the last one, then each waiting claim's result."""
-        queue: ReviewQueue = self.__dict__.setdefault("_queue", ReviewQueue())
-        return queue.read(self.workspace, plan_id)
-
-    def review(
-        self, claim_id: int, approve: bool, reason: int = DEFAULT_REVIEW_REASON
-    ) -> ClaimResult:
-        """Vote on a claim pending review. With the plan's review_quorum at 1 the vote
-        decides it; with k, the k-th approval approves it and the k-th denial denies it.
-        A denial carries `reason` (one of REVIEW_REASONS); on approval it is not used.
-        The result carries the votes so far."""
-        if not approve:
-            check_denial_reason(reason)
-        try:
-            self.engine.review(self.account, claim_id, approve, 0 if approve else reason)
-        except TransactionReverted as error:
-            if error.reason != ALREADY_VOTED:
-                raise
-            raise ClaimsError(
-                f"{describe_account(self.workspace, self.account)} has voted on claim "
-                f"{claim_id} already; each adjudicator decides a claim once",
-                hint="another adjudicator casts the next vote (--as ALIAS); `claims review "
-                "list` shows who has voted",
-            ) from error
-        result = claim_result(self.workspace, claim_id)
-        return with_quorum(result, review_quorum(self.workspace, result.plan_id))
-
-    def approve(self, claim_id: int) -> ClaimResult:
-        return self.review(claim_id, True)
-
-    def deny(self, claim_id: int, reason: int = DEFAULT_REVIEW_REASON) -> ClaimResult:
-        return self.review(claim_id, False, reason)
-
-
-def settle(workspace: Workspace, plan_id: str, account: str) -> tuple[int, PoolState]:
-    """Pay queued claims first-in, first-out while funds last (anyone may)."""
-    workspace.plan(plan_id)
-    receipt = workspace.engine.settle(workspace.chain.address_of(account), plan_id)
-    paid = sum(1 for e in workspace.engine.decode_logs(receipt.logs) if e.name == "ClaimPaid")
-    return paid, workspace.engine.pool_state(plan_id)
-
-
-# The contract's names an SDK user meets (the CLI takes them from here, not from engine).
-__all__ = [
-    "DEFAULT_REVIEW_REASON",
-    "MAX_ENROLMENTS_PER_CALL",
-    "REVIEW_REASONS",
-    "AdjudicatorClient",
-    "HospitalClient",
-    "InsurerClient",
-    "PoolState",
-    "PreparedClaim",
-    "ProviderState",
-    "Role",
-    "Submission",
-    "check_denial_reason",
-    "claim_result",
-    "describe_account",
-    "journal_prepared",
-    "member_accumulators",
-    "record_result",
-    "review_quorum",
-    "settle",
-    "transaction_gas",
-    "with_quorum",
-]
