@@ -67,6 +67,7 @@ from claimsengine.chain.index import LogIndex, migrate_from_v1, rebuild_topic_in
 from claimsengine.chain.kvstore import SqliteKV
 from claimsengine.chain.prune import (
     RECENT_STATES,
+    forget_counts,
     leave_uncounted,
     move_block_bodies,
     prune_chain,
@@ -329,10 +330,22 @@ class EmbeddedChain(Chain):
         """
         with self.command():
             deleted = self._prune(at_once=True)
+            self._store.release_free_pages()
             (kept,) = self._store.connection.execute(
                 "SELECT count(*) FROM kv WHERE length(key) = 32"
             ).fetchone()
         return int(kept), deleted
+
+    def recount(self) -> int:
+        """Count every state node's references again from nothing, and delete what nothing
+        needs: a repair, should a count ever be wrong (a command that finds one below zero
+        fails and is undone, deleting nothing). Returns the number of nodes deleted."""
+        with self.command():
+            forget_counts(self._store)
+            deleted = prune_chain(self._store, self._head, self.recent_states, everything=True)
+            self._store.release_free_pages()
+            self._read_state = None
+        return deleted
 
     def close(self) -> None:
         if self._closed:
@@ -584,10 +597,10 @@ class EmbeddedChain(Chain):
         computations: list[ComputationAPI],
     ) -> list[Receipt]:
         number = int(block.number)
-        # The block's transactions, compressed, in the store's bodies; its receipt trie
-        # goes at once, as the index below serves receipts and logs (chain/prune.py).
+        # The block's transactions, compressed, in the store's bodies. Its receipt trie,
+        # like the raw transaction trie, is garbage that pruning deletes as the command
+        # commits (the index below serves receipts and logs; chain/prune.py).
         self._store.put_bodies(_trie_nodes(block.transactions))
-        self._store.discard(_trie_nodes(receipts))
         results: list[Receipt] = []
         cumulative = 0
         log_index = 0
@@ -849,6 +862,7 @@ def _is_initialised(store: SqliteKV) -> bool:
                 rebuild_topic_indexes(store.connection)
             store.connection.execute("ALTER TABLE kv ADD COLUMN refs INTEGER")
             prune_chain(store, ChainDB(AtomicDB(store)).get_canonical_head(), everything=True)
+            store.release_free_pages()
             store.connection.execute(
                 "UPDATE meta SET value = ? WHERE name = 'schema_version'", (_SCHEMA_VERSION,)
             )

@@ -197,26 +197,17 @@ class SqliteKV(BaseDB):
     # -- block bodies ------------------------------------------------------------------
 
     def put_bodies(self, nodes: Mapping[bytes, bytes]) -> None:
-        """Keep ``nodes`` (a block's transaction trie) compressed in ``bodies``, not in ``kv``.
+        """Keep ``nodes`` (a block's transaction trie) compressed in ``bodies``.
 
-        Reads find them as before. Nodes py-evm already wrote to ``kv`` leave it.
-        """
+        Reads find them as before. The copies py-evm wrote to ``kv`` are left to pruning,
+        which deletes them as the command commits, unless a live row has the same key (a
+        contract whose code is those bytes: chain/prune.py)."""
         self.connection.executemany(
             "INSERT OR REPLACE INTO bodies (key, value) VALUES (?, ?)",
             [(key, pack_body(value)) for key, value in nodes.items()],
         )
-        self.discard(nodes)
         for key, value in nodes.items():
             self._remember(key, value)
-
-    def discard(self, keys: Iterable[bytes]) -> int:
-        """Delete ``keys`` from ``kv`` where they are (a block's receipt trie, which the
-        chain's index serves instead). Returns how many were there."""
-        removed = 0
-        for key in keys:
-            self._cache.pop(key, None)
-            removed += self.connection.execute("DELETE FROM kv WHERE key = ?", (key,)).rowcount
-        return removed
 
     def _remember(self, key: bytes, value: bytes) -> None:
         if len(self._cache) >= _CACHE_ENTRIES:

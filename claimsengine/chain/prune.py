@@ -53,6 +53,7 @@ __all__ = [
     "NODE_RECENT_STATES",
     "RECENT_STATES",
     "collect",
+    "forget_counts",
     "leave_uncounted",
     "live_keys",
     "move_block_bodies",
@@ -270,7 +271,7 @@ class _Counts:
                     continue  # no such row (a reference that only code seemed to make), or kept
                 left = stored + self.change[key]
                 if left < 0:
-                    raise RuntimeError(f"the reference count of 0x{key.hex()} fell below zero")
+                    raise _below_zero(key)
                 if left == 0:
                     dying.append(key)
             if not dying:
@@ -303,6 +304,9 @@ class _Counts:
             self.stored.setdefault(key, None)
 
     def write(self) -> None:
+        for key, count in self.new.items():
+            if count < 0:
+                raise _below_zero(key)
         connection = self.store.connection
         dead = set(self.dead)
         connection.executemany(
@@ -315,6 +319,13 @@ class _Counts:
             [(n, key) for key, n in self.change.items() if n and key not in dead],
         )
         connection.executemany("DELETE FROM kv WHERE key = ?", [(key,) for key in self.dead])
+
+
+def _below_zero(key: bytes) -> RuntimeError:
+    return RuntimeError(
+        f"the reference count of 0x{key.hex()} fell below zero: the chain file's counts are "
+        "wrong, and nothing was deleted (EmbeddedChain.recount() counts them again)"
+    )
 
 
 def collect(
@@ -360,33 +371,57 @@ def prune_chain(
     number = int(head.block_number)
     counted_block = int(_meta(store, "counted_block") or -1)
     headers = {_block_hash(store, n) for n in range(counted_block + 1, number + 1)}
-    pinned = [bytes.fromhex(root) for root in (_meta(store, "pinned_roots") or "").split()]
-    recent = [bytes(head.state_root)] + [
-        root
-        for n in range(number - 1, max(number - recent_states, -1), -1)
-        if (root := _state_root(store, n)) in store  # a state pruned before is not pinned
-    ]
+    previous = _pinned(store)
+    recent: dict[int, bytes] = {number: bytes(head.state_root)}
+    for n in range(number - 1, max(number - recent_states, -1), -1):
+        root = previous.get(n)
+        if root is None:
+            root = _state_root(store, n)
+            if root not in store:
+                continue  # a state pruned before (the window grew) is not brought back
+        recent[n] = root
     pins: dict[bytes, int] = {}
-    for root in recent:
+    for root in recent.values():
         pins[root] = pins.get(root, 0) + 1
-    for root in pinned:
+    for root in previous.values():
         pins[root] = pins.get(root, 0) - 1
     _counted, deleted = collect(
         store, {root: n for root, n in pins.items() if n}, headers, everything=everything
     )
     store.connection.execute("DELETE FROM meta WHERE name = 'uncounted'")
+    pinned = " ".join(f"{n}:{root.hex()}" for n, root in recent.items())
     store.connection.executemany(
         "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
-        [("pinned_roots", " ".join(root.hex() for root in recent)), ("counted_block", str(number))],
+        [("pinned_roots", pinned), ("counted_block", str(number))],
     )
-    store.release_free_pages()
     return deleted
 
 
 def leave_uncounted(store: SqliteKV) -> None:
-    """Note that rows were written and left without a count (a chain kept as an archive):
-    the next ``prune_chain`` counts every row."""
-    store.connection.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('uncounted', '1')")
+    """Note that rows written in this transaction were left without a count (a chain kept
+    as an archive): the next ``prune_chain`` counts every row."""
+    if _uncounted(store, store.written):
+        store.connection.execute(
+            "INSERT OR REPLACE INTO meta (name, value) VALUES ('uncounted', '1')"
+        )
+
+
+def forget_counts(store: SqliteKV) -> None:
+    """Drop every count and pin, so that the next ``prune_chain`` counts every row from
+    nothing (a repair, should a count ever be found wrong)."""
+    store.connection.execute("UPDATE kv SET refs = NULL WHERE length(key) = 32")
+    store.connection.execute(
+        "DELETE FROM meta WHERE name IN ('pinned_roots', 'counted_block', 'uncounted')"
+    )
+
+
+def _pinned(store: SqliteKV) -> dict[int, bytes]:
+    """The state roots pinned at the last count, by block number."""
+    pinned: dict[int, bytes] = {}
+    for entry in (_meta(store, "pinned_roots") or "").split():
+        number, _, root = entry.partition(":")
+        pinned[int(number)] = bytes.fromhex(root)
+    return pinned
 
 
 def _meta(store: SqliteKV, name: str) -> str | None:

@@ -8,6 +8,7 @@ state (``live_keys``), and each row's reference count to the references the live
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth.db.atomic import AtomicDB
@@ -18,7 +19,7 @@ from eth_typing import BlockNumber
 from eth_utils import to_canonical_address
 from trie.exceptions import MissingTrieNode
 
-from claimsengine.chain import prune
+from claimsengine.chain import embedded, prune
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.chain.kvstore import pack_body, unpack_body
 from tests.conftest import Counter
@@ -91,6 +92,10 @@ def test_every_command_leaves_the_head_and_the_blocks_and_drops_past_states(
         full.send("hospital-1", address, counter.increment)
         kept, deleted = full.prune()
         assert deleted > 30
+        # Counted at once, nothing waits uncounted: the next pruning need not count all.
+        assert not full.store.connection.execute(
+            "SELECT 1 FROM meta WHERE name = 'uncounted'"
+        ).fetchall()
         assert stored_keys(full).keys() == stored_keys(pruned).keys()
         assert_exact(full)
 
@@ -159,6 +164,57 @@ def test_a_count_that_would_fall_below_zero_stops_the_command(counter: Counter) 
             chain.send("hospital-1", address, counter.increment)  # unpins the old root
         assert stored_keys(chain) == before
         assert count(chain, counter, address) == 2
+        # The repair counts every row again, from nothing; the chain goes on.
+        assert chain.recount() == 0
+        assert_exact(chain)
+        chain.send("hospital-1", address, counter.increment)
+        assert count(chain, counter, address) == 3
+        assert_exact(chain)
+
+
+def _initcode_for(runtime: bytes) -> bytes:
+    """Initcode that returns ``runtime`` as the new contract's code."""
+    # PUSH2 len DUP1 PUSH2 offset PUSH1 0 CODECOPY PUSH1 0 RETURN, then the runtime.
+    head = 13
+    return (
+        b"\x61"
+        + len(runtime).to_bytes(2, "big")
+        + b"\x80\x61"
+        + head.to_bytes(2, "big")
+        + b"\x60\x00\x39\x60\x00\xf3"
+        + runtime
+    )
+
+
+def test_code_equal_to_a_later_receipt_trie_node_survives_that_block(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attack: anyone may deploy code whose bytes are the receipt-trie node that a later
+    block will make (learned on a twin chain). Receipt tries leave the store as a block is
+    indexed; they must not take a live row with them."""
+    made: list[bytes] = []
+    trie_nodes = embedded._trie_nodes
+
+    def recording(items: Any) -> dict[bytes, bytes]:
+        nodes = trie_nodes(items)
+        made.extend(nodes.values())
+        return nodes
+
+    with EmbeddedChain.memory() as twin:
+        address = twin.send("insurer", None, counter.deploy_data(0)).contract_address
+        assert address is not None
+        monkeypatch.setattr(embedded, "_trie_nodes", recording)
+        twin.send("hospital-1", address, counter.increment)
+        monkeypatch.setattr(embedded, "_trie_nodes", trie_nodes)
+    node = max(made, key=len)  # the receipt, with its log (the transaction is shorter)
+    with EmbeddedChain.memory() as chain:
+        assert chain.send("insurer", None, counter.deploy_data(0)).contract_address == address
+        evil = chain.send("hospital-2", None, _initcode_for(node)).contract_address
+        assert evil is not None
+        chain.send("hospital-1", address, counter.increment)  # makes that receipt node
+        chain.store.forget()
+        assert chain.state_at().get_code(to_canonical_address(evil)) == node
+        assert_exact(chain)
 
 
 def test_every_command_leaves_exactly_the_live_state(counter: Counter) -> None:
