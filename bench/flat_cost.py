@@ -1,6 +1,6 @@
 """Flat cost: what a new claim costs on a chain that already holds many, against a fresh one.
 
-    python -m bench.flat_cost [--background 10000] [--measured 5000] [--batch 100]
+    python -m bench.flat_cost [--background 10000] [--measured 5000] [--batch 100] [--cold]
 
 Two embedded chains, state on disk, the same plan and enrolments (bench/scenario.py). The
 "full" one first takes ``--background`` one-line claims (not timed); then both take the
@@ -17,17 +17,23 @@ background's own pruning). Writes bench/results/flat_cost.json.
 
 Fifty files by default. On this shared 2-core machine one file's CPU time moves by a third
 from one minute to the next, and the median of ten moved the ratio by 0.1 between runs of
-the same code. And pruning (chain/prune.py) runs every few files on the fresh chain but
-about once in 45 files of 100 claims on a 100,000-claim one, where it walks the whole live
-state (2-3 s): fifty files take the full chain through one pruning, so the mean counts it
-about as often as a long run would.
+the same code. (Pruning walked the whole live state, once in about 45 files on a
+100,000-claim chain, before chain schema 5; every command now prunes what it made garbage.)
+
+By default the chains are measured in the process that built them, whose caches (decoded
+trie nodes, the store's values) hold the full chain's nodes from its background. With
+``--cold`` a new process opens both chains from disk and measures them, as each CLI
+command opens its state; ``caches`` in the JSON says which.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -93,15 +99,58 @@ def _ratio(paths: dict[str, Any], figure: str) -> float:
     return round(paths["full"][figure] / paths["fresh"][figure], 2)
 
 
+def measure_files(
+    workspaces: dict[str, Workspace], records: list[TreatmentRecord], batch: int, folder: Path
+) -> dict[str, Any]:
+    """Both chains take the same files, alternately: CPU and wall seconds a claim, each file,
+    and the load average before each pair."""
+    cpu: dict[str, list[float]] = {label: [] for label in workspaces}
+    wall: dict[str, list[float]] = {label: [] for label in workspaces}
+    loads = []
+    for number, start in enumerate(range(0, len(records), batch)):
+        chunk = records[start : start + batch]
+        order = list(workspaces) if number % 2 == 0 else list(reversed(workspaces))
+        loads.append(load_average())
+        for label in order:
+            where = folder / label / f"measured-{start}.jsonl"
+            file_cpu, file_wall = measure_file(workspaces[label], chunk, where)
+            cpu[label].append(file_cpu)
+            wall[label].append(file_wall)
+    return {"cpu": cpu, "wall": wall, "loads": loads}
+
+
+def _measure_cold(folder: Path, labels: dict[str, int], measured: int, batch: int) -> None:
+    """In this (new) process: open both chains from disk, with nothing of them in memory,
+    as a CLI command opens its state, and measure; write the figures to the folder."""
+    records = measured_records(measured)
+    workspaces = {label: Workspace.open(folder / label / "state") for label in labels}
+    try:
+        figures = measure_files(workspaces, records, batch, folder)
+    finally:
+        for workspace in workspaces.values():
+            workspace.close()
+    (folder / "measured.json").write_text(json.dumps(figures))
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--background", type=int, default=10_000)
     parser.add_argument("--measured", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="measure in a new process that opens both chains from disk (as a CLI command "
+        "does), not in the process that built them, whose caches hold the full chain",
+    )
+    parser.add_argument("--measure-in", type=Path, help=argparse.SUPPRESS)  # --cold's child
     parser.add_argument("--out", type=Path, default=scenario.RESULTS / "flat_cost.json")
     args = parser.parse_args(argv)
-    records = measured_records(args.measured)
     labels = {"fresh": 0, "full": args.background}
+    if args.measure_in is not None:
+        _measure_cold(args.measure_in, labels, args.measured, args.batch)
+        return {}
+    records = measured_records(args.measured)
     paths: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -122,21 +171,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         f"{time.perf_counter() - begin:.0f} s",
                         flush=True,
                     )
-            cpu: dict[str, list[float]] = {label: [] for label in labels}
-            wall: dict[str, list[float]] = {label: [] for label in labels}
-            loads = []
-            for number, start in enumerate(range(0, len(records), args.batch)):
-                chunk = records[start : start + args.batch]
-                order = list(labels) if number % 2 == 0 else list(reversed(labels))
-                loads.append(load_average())
-                for label in order:
-                    where = folder / label / f"measured-{start}.jsonl"
-                    file_cpu, file_wall = measure_file(workspaces[label], chunk, where)
-                    cpu[label].append(file_cpu)
-                    wall[label].append(file_wall)
+            if args.cold:
+                for workspace in workspaces.values():
+                    workspace.close()
+                workspaces = {}
+                child = [sys.executable, "-m", "bench.flat_cost", "--measure-in", str(folder)]
+                child += ["--background", str(args.background), "--measured", str(args.measured)]
+                subprocess.run([*child, "--batch", str(args.batch)], check=True)
+                figures = json.loads((folder / "measured.json").read_text())
+            else:
+                figures = measure_files(workspaces, records, args.batch, folder)
             for label, background in labels.items():
-                paths[label] = {"claims_before": background, "load_average": loads}
-                paths[label].update(summary(cpu[label], wall[label]))
+                paths[label] = {"claims_before": background, "load_average": figures["loads"]}
+                paths[label].update(summary(figures["cpu"][label], figures["wall"][label]))
         finally:
             for workspace in workspaces.values():
                 workspace.close()
@@ -152,7 +199,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "target": TARGET_RATIO,
         "met": ratio <= TARGET_RATIO,
     }
-    head = {"benchmark": "flat_cost", "background": args.background, "measured": args.measured}
+    head = {
+        "benchmark": "flat_cost",
+        "background": args.background,
+        "measured": args.measured,
+        "caches": "cold: measured in a new process" if args.cold else "warm: the building process",
+    }
     report = write_report(args.out, head, paths, comparison)
     for label, out in paths.items():
         print(
