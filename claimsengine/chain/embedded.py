@@ -40,7 +40,6 @@ from eth.chains.base import MiningChain
 from eth.consensus import ConsensusApplier, NoProofConsensus
 from eth.constants import BLANK_ROOT_HASH, ZERO_ADDRESS, ZERO_HASH32
 from eth.db.atomic import AtomicDB
-from eth.db.chain import ChainDB
 from eth.db.trie import make_trie_root_and_nodes
 from eth.exceptions import BlockNotFound, HeaderNotFound, Revert
 from eth.vm.forks import PragueVM
@@ -63,13 +62,13 @@ from claimsengine.chain.base import (
 from claimsengine.chain.fast_evm import FastPragueState, FastPragueVM
 from claimsengine.chain.fast_storage import FastAccountDB
 from claimsengine.chain.index import SCHEMA as INDEX_SCHEMA
-from claimsengine.chain.index import LogIndex, migrate_from_v1, rebuild_topic_indexes
+from claimsengine.chain.index import LogIndex
 from claimsengine.chain.kvstore import SqliteKV
+from claimsengine.chain.migrate import OLDER_SCHEMAS, migrate
 from claimsengine.chain.prune import (
     RECENT_STATES,
     forget_counts,
     leave_uncounted,
-    move_block_bodies,
     prune_chain,
 )
 from claimsengine.chain.snapshot import SCHEMA_VERSION as _SCHEMA_VERSION
@@ -847,29 +846,8 @@ def _is_initialised(store: SqliteKV) -> bool:
     ).fetchone()
     if version is None:
         return False
-    if version[0] in ("1", "2", "3", "4"):
-        # Schema 1 had the same chain and a larger index: rewrite the index. Schemas 1 and 2
-        # kept block bodies raw among the trie nodes: move them to the compressed bodies.
-        # Schemas 2 and 3 indexed whole topics: index them by their last bytes. Schemas 1
-        # to 4 pruned by walking the whole state: count every node's references, once.
-        store.begin()
-        try:
-            if version[0] == "1":
-                migrate_from_v1(store.connection)
-            if version[0] in ("1", "2"):
-                move_block_bodies(store)
-            if version[0] in ("2", "3"):
-                rebuild_topic_indexes(store.connection)
-            store.connection.execute("ALTER TABLE kv ADD COLUMN refs INTEGER")
-            prune_chain(store, ChainDB(AtomicDB(store)).get_canonical_head(), everything=True)
-            store.release_free_pages()
-            store.connection.execute(
-                "UPDATE meta SET value = ? WHERE name = 'schema_version'", (_SCHEMA_VERSION,)
-            )
-            store.commit()
-        except BaseException:
-            store.rollback()
-            raise
+    if version[0] in OLDER_SCHEMAS:
+        migrate(store, version[0])  # once, in one transaction (chain/migrate.py)
     elif version[0] != _SCHEMA_VERSION:
         raise ChainError(
             f"{store.path} was written by another claimsengine version (schema {version[0]})",

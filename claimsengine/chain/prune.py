@@ -195,28 +195,30 @@ def references(encoded: bytes) -> list[bytes]:
 # -- counting and collecting ----------------------------------------------------------------
 
 
-def _chunks(keys: list[bytes]) -> Iterator[list[bytes]]:
-    for start in range(0, len(keys), _KEYS_PER_QUERY):
-        yield keys[start : start + _KEYS_PER_QUERY]
+def _rows(store: SqliteKV, column: str, keys: Iterable[bytes], where: str = "") -> dict[bytes, Any]:
+    """``key -> column`` for the rows of ``kv`` among ``keys`` (and ``where``), a few hundred
+    keys a query."""
+    wanted = list(keys)
+    found: dict[bytes, Any] = {}
+    for start in range(0, len(wanted), _KEYS_PER_QUERY):
+        chunk = wanted[start : start + _KEYS_PER_QUERY]
+        marks = ", ".join("?" * len(chunk))
+        found.update(
+            store.connection.execute(
+                f"SELECT key, {column} FROM kv WHERE key IN ({marks}){where}", chunk
+            )
+        )
+    return found
 
 
 def _uncounted(store: SqliteKV, written: Iterable[bytes] | None) -> dict[bytes, bytes]:
     """The rows among ``written`` (every row when None) that have no count yet."""
-    connection = store.connection
     if written is None:
-        rows = connection.execute(
+        rows = store.connection.execute(
             "SELECT key, value FROM kv WHERE refs IS NULL AND length(key) = 32"
         )
         return {bytes(key): bytes(value) for key, value in rows}
-    found: dict[bytes, bytes] = {}
-    for keys in _chunks([key for key in written if len(key) == 32]):
-        marks = ", ".join("?" * len(keys))
-        found.update(
-            connection.execute(
-                f"SELECT key, value FROM kv WHERE key IN ({marks}) AND refs IS NULL", keys
-            )
-        )
-    return found
+    return _rows(store, "value", (key for key in written if len(key) == 32), " AND refs IS NULL")
 
 
 class _Counts:
@@ -282,24 +284,10 @@ class _Counts:
                 pending.extend(self.drop(key, references(values[key])))
 
     def _read_values(self, keys: list[bytes]) -> dict[bytes, bytes]:
-        values: dict[bytes, bytes] = {}
-        for chunk in _chunks(keys):
-            marks = ", ".join("?" * len(chunk))
-            values.update(
-                self.store.connection.execute(
-                    f"SELECT key, value FROM kv WHERE key IN ({marks})", chunk
-                )
-            )
-        return values
+        return _rows(self.store, "value", keys)
 
     def _read_counts(self, keys: list[bytes]) -> None:
-        for chunk in _chunks(keys):
-            marks = ", ".join("?" * len(chunk))
-            self.stored.update(
-                self.store.connection.execute(
-                    f"SELECT key, refs FROM kv WHERE key IN ({marks})", chunk
-                )
-            )
+        self.stored.update(_rows(self.store, "refs", keys))
         for key in keys:
             self.stored.setdefault(key, None)
 
