@@ -35,9 +35,12 @@ BLANK_ROOT = keccak(b"\x80")
 #: a leaf 0.4 KB; the tries of a 100,000-claim chain have about 30,000 branches).
 _ENTRIES = 300_000
 
-# A node, as cached and as read: a branch is a list of 17 (16 child references, value); a
+# A node, as cached and as read: a branch is a tuple of 17 (16 child references, value); a
 # leaf is (path nibbles, value, True), an extension (path nibbles, child reference, False).
-# A child reference is b"" (none), a 32-byte hash, or the inline child node itself.
+# A child reference is b"" (none), a 32-byte hash, or the inline child node itself. Tuples
+# of bytes, not lists: the garbage collector stops tracking them once it has seen them, so
+# a full cache adds nothing to its full collections (with lists, one took up to 0.27 s on
+# the 100,000-claim benchmark chain; with tuples, 0.06 s).
 _decoded: Any = LRU(_ENTRIES)
 
 _Get = Callable[[bytes], bytes]
@@ -70,7 +73,7 @@ def _convert(raw: Any) -> Any:
     if isinstance(raw, bytes):
         return raw  # b"" or a hash
     if len(raw) == 17:
-        return [_convert(item) for item in raw[:16]] + [raw[16]]
+        return (*[_convert(item) for item in raw[:16]], raw[16])
     path, leaf = _hp_decode(raw[0])
     return (path, raw[1], True) if leaf else (path, _convert(raw[1]), False)
 
@@ -146,7 +149,7 @@ class _Branch(_Node):
 def _object(node: Any, embed: bytes | None) -> _Node:
     """A cached node as a fresh mutable object (its inline children stay in cached form)."""
     if len(node) == 17:
-        return _Branch(node[:16], node[16], embed)
+        return _Branch(list(node[:16]), node[16], embed)
     path, second, leaf = node
     return _Leaf(path, second, embed) if leaf else _Ext(path, second, embed)
 
@@ -285,7 +288,7 @@ class _Update:
 def _cached_form(node: _Node) -> Any:
     """An encoded node (its children's ``embed`` known) in the cached form."""
     if isinstance(node, _Branch):
-        return [_cached_ref(child) for child in node.children] + [node.value]
+        return (*[_cached_ref(child) for child in node.children], node.value)
     if isinstance(node, _Leaf):
         return (node.path, node.value, True)
     assert isinstance(node, _Ext)
