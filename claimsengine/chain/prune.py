@@ -195,19 +195,20 @@ def references(encoded: bytes) -> list[bytes]:
 # -- counting and collecting ----------------------------------------------------------------
 
 
-def _rows(store: SqliteKV, column: str, keys: Iterable[bytes], where: str = "") -> dict[bytes, Any]:
-    """``key -> column`` for the rows of ``kv`` among ``keys`` (and ``where``), a few hundred
-    keys a query."""
+def _rows(
+    store: SqliteKV, columns: str, keys: Iterable[bytes], where: str = ""
+) -> dict[bytes, Any]:
+    """``key -> columns`` (a value, or a tuple of several) for the rows of ``kv`` among
+    ``keys`` (and ``where``), a few hundred keys a query."""
     wanted = list(keys)
     found: dict[bytes, Any] = {}
     for start in range(0, len(wanted), _KEYS_PER_QUERY):
         chunk = wanted[start : start + _KEYS_PER_QUERY]
         marks = ", ".join("?" * len(chunk))
-        found.update(
-            store.connection.execute(
-                f"SELECT key, {column} FROM kv WHERE key IN ({marks}){where}", chunk
-            )
+        rows = store.connection.execute(
+            f"SELECT key, {columns} FROM kv WHERE key IN ({marks}){where}", chunk
         )
+        found.update((row[0], row[1] if len(row) == 2 else row[1:]) for row in rows)
     return found
 
 
@@ -232,6 +233,7 @@ class _Counts:
         self.new = dict.fromkeys(self.children, 0)
         self.change: dict[bytes, int] = {}  # to the counts of rows counted before
         self.stored: dict[bytes, int | None] = {}  # those counts, as read
+        self.values: dict[bytes, bytes] = {}  # and those rows' values, read with them
         self.dead: list[bytes] = []
         for refs in self.children.values():
             for child in refs:
@@ -284,10 +286,16 @@ class _Counts:
                 pending.extend(self.drop(key, references(values[key])))
 
     def _read_values(self, keys: list[bytes]) -> dict[bytes, bytes]:
-        return _rows(self.store, "value", keys)
+        """The values of rows whose counts were read (one lookup a row for both: most rows
+        that lose a reference lose their last)."""
+        missing = [key for key in keys if key not in self.values]
+        self.values.update(_rows(self.store, "value", missing))
+        return {key: self.values[key] for key in keys}
 
     def _read_counts(self, keys: list[bytes]) -> None:
-        self.stored.update(_rows(self.store, "refs", keys))
+        for key, (refs, value) in _rows(self.store, "refs, value", keys).items():
+            self.stored[key] = refs
+            self.values[key] = value
         for key in keys:
             self.stored.setdefault(key, None)
 
