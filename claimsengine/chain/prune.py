@@ -208,7 +208,10 @@ def _rows(
         rows = store.connection.execute(
             f"SELECT key, {columns} FROM kv WHERE key IN ({marks}){where}", chunk
         )
-        found.update((row[0], row[1] if len(row) == 2 else row[1:]) for row in rows)
+        if "," in columns:
+            found.update((row[0], row[1:]) for row in rows)
+        else:
+            found.update(rows)  # pairs already: the quicker path for one column
     return found
 
 
