@@ -38,7 +38,9 @@ reference the tests hold the counts to.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 from eth.abc import BlockHeaderAPI
@@ -73,6 +75,8 @@ _EMPTY_CODE_HASH = keccak(b"")
 _TRANSACTION_ROOT = 4  # a header's fields: parent, uncles, coinbase, state root, tx root
 _NUMBER_TO_HASH = b"block-number-to-hash:"
 _KEYS_PER_QUERY = 500  # under sqlite's limit of bound parameters (999 in older builds)
+#: Rows that counting a whole file holds at once (with what they refer to: a few MB).
+_ROWS_PER_CHUNK = 10_000
 # The first key after every "block-number-to-hash:<n>" key (";" follows ":" in ASCII).
 _NUMBER_TO_HASH_END = b"block-number-to-hash;"
 
@@ -215,13 +219,8 @@ def _rows(
     return found
 
 
-def _uncounted(store: SqliteKV, written: Iterable[bytes] | None) -> dict[bytes, bytes]:
-    """The rows among ``written`` (every row when None) that have no count yet."""
-    if written is None:
-        rows = store.connection.execute(
-            "SELECT key, value FROM kv WHERE refs IS NULL AND length(key) = 32"
-        )
-        return {bytes(key): bytes(value) for key, value in rows}
+def _uncounted(store: SqliteKV, written: Iterable[bytes]) -> dict[bytes, bytes]:
+    """The rows among ``written`` that have no count yet."""
     return _rows(store, "value", (key for key in written if len(key) == 32), " AND refs IS NULL")
 
 
@@ -340,14 +339,130 @@ def collect(
     ``kept``: the new rows never to delete (the new blocks' headers); the blank trie root
     and the empty uncle list are always kept. Runs inside the caller's SQL transaction and
     drops from the store's cache what it deleted. Returns (rows counted, rows deleted)."""
-    new = _uncounted(store, None if everything else store.written)
-    counts = _Counts(store, new, kept | {BLANK_ROOT_HASH, EMPTY_UNCLE_HASH})
+    kept = kept | {BLANK_ROOT_HASH, EMPTY_UNCLE_HASH}
+    if everything:
+        return _collect_everything(store, pins, kept)
+    new = _uncounted(store, store.written)
+    counts = _Counts(store, new, kept)
     for root, change in pins.items():
         counts.add(root, change)
     counts.sweep()
     counts.write()
     store.forget(counts.dead)
     return len(new), len(counts.dead)
+
+
+def _collect_everything(
+    store: SqliteKV, pins: dict[bytes, int], kept: set[bytes]
+) -> tuple[int, int]:
+    """``collect`` of every row without a count (a migration, a repair, the first pruning
+    after archive mode), ``_ROWS_PER_CHUNK`` rows at a time: what they refer to is added up
+    in a temporary table and what goes is queued in another, so that a file of millions of
+    rows is counted in the memory of one chunk."""
+    connection = store.connection
+    connection.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS prune_gained (key BLOB PRIMARY KEY, n INTEGER NOT NULL)"
+        " WITHOUT ROWID"
+    )
+    connection.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS prune_doomed (key BLOB PRIMARY KEY) WITHOUT ROWID"
+    )
+    try:
+        counted = _count_references(store, pins, kept)
+        deleted = _delete_unreferenced(store)
+    finally:
+        connection.execute("DROP TABLE temp.prune_gained")
+        connection.execute("DROP TABLE temp.prune_doomed")
+    store.forget()
+    return counted, deleted
+
+
+def _add_gains(store: SqliteKV, gains: Iterable[tuple[bytes, int]]) -> None:
+    store.connection.executemany(
+        "INSERT INTO prune_gained (key, n) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET n = n + excluded.n",
+        gains,
+    )
+
+
+def _count_references(store: SqliteKV, pins: dict[bytes, int], kept: set[bytes]) -> int:
+    """Give every row without a count its count (kept rows: ``KEPT``), and the rows counted
+    before what the others add to theirs; the number of rows that had no count."""
+    connection = store.connection
+    counted = 0
+    last = b""
+    while True:
+        rows = connection.execute(
+            "SELECT key, value FROM kv WHERE key > ? AND refs IS NULL AND length(key) = 32"
+            " ORDER BY key LIMIT ?",
+            (last, _ROWS_PER_CHUNK),
+        ).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        counted += len(rows)
+        gains: Counter[bytes] = Counter()
+        for key, value in rows:
+            if key not in kept:
+                gains.update(references(value))
+        _add_gains(store, gains.items())
+    _add_gains(store, pins.items())
+    connection.executemany(
+        "UPDATE kv SET refs = ? WHERE key = ? AND refs IS NULL", [(KEPT, key) for key in kept]
+    )
+    wrong = connection.execute(
+        "SELECT g.key FROM prune_gained g JOIN kv ON kv.key = g.key"
+        " WHERE (kv.refs >= 0 AND kv.refs + g.n < 0) OR (kv.refs IS NULL AND g.n < 0) LIMIT 1"
+    ).fetchone()
+    if wrong is not None:
+        raise _below_zero(wrong[0])
+    # The rows counted before first: the others are not counted yet, so not matched twice.
+    connection.execute(
+        "UPDATE kv SET refs = refs + (SELECT n FROM prune_gained g WHERE g.key = kv.key)"
+        " WHERE key IN (SELECT key FROM prune_gained) AND refs >= 0"
+    )
+    connection.execute(
+        "UPDATE kv SET refs = coalesce((SELECT n FROM prune_gained g WHERE g.key = kv.key), 0)"
+        " WHERE refs IS NULL AND length(key) = 32"
+    )
+    return counted
+
+
+def _delete_unreferenced(store: SqliteKV) -> int:
+    """Delete every row whose count is 0, then, a chunk at a time, the rows that only those
+    referred to; the number of rows deleted."""
+    connection = store.connection
+    connection.execute(
+        "INSERT INTO prune_doomed (key) SELECT key FROM kv WHERE refs = 0 AND length(key) = 32"
+    )
+    deleted = 0
+    while True:
+        doomed = [
+            key
+            for (key,) in connection.execute(
+                "SELECT key FROM prune_doomed LIMIT ?", (_ROWS_PER_CHUNK,)
+            )
+        ]
+        if not doomed:
+            return deleted
+        gone = [(key,) for key in doomed]
+        connection.executemany("DELETE FROM prune_doomed WHERE key = ?", gone)
+        values = _rows(store, "value", doomed)
+        connection.executemany("DELETE FROM kv WHERE key = ?", gone)
+        deleted += len(doomed)
+        losses = Counter(chain.from_iterable(references(value) for value in values.values()))
+        updates, emptied = [], []
+        for key, stored in _rows(store, "refs", losses).items():
+            if stored is None or stored == KEPT:
+                continue  # no count (not a row that counts), or kept
+            left = stored - losses[key]
+            if left < 0:
+                raise _below_zero(key)
+            updates.append((left, key))
+            if left == 0:
+                emptied.append((key,))
+        connection.executemany("UPDATE kv SET refs = ? WHERE key = ?", updates)
+        connection.executemany("INSERT OR IGNORE INTO prune_doomed (key) VALUES (?)", emptied)
 
 
 # -- the chain's bookkeeping: pins, new headers, rows left uncounted -----------------------

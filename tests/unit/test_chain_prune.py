@@ -7,6 +7,7 @@ state (``live_keys``), and each row's reference count to the references the live
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,56 @@ def test_every_command_leaves_the_head_and_the_blocks_and_drops_past_states(
         ).fetchall()
         assert stored_keys(full).keys() == stored_keys(pruned).keys()
         assert_exact(full)
+
+
+def _archive(counter: Counter, sends: int) -> tuple[EmbeddedChain, str]:
+    """A chain kept as an archive (every past state stays, uncounted) after ``sends``."""
+    chain = EmbeddedChain.memory(clock=FakeClock(1_800_000_000))
+    chain.pruning = False
+    return chain, drive(chain, counter, sends)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 10_000])
+def test_counting_a_whole_file_a_chunk_at_a_time_is_exact(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """The first pruning after archive mode, and a repair, count every row: a few rows at a
+    time (down to one), they leave what the incremental counts leave, to the row."""
+    monkeypatch.setattr(prune, "_ROWS_PER_CHUNK", chunk)
+    with EmbeddedChain.memory(clock=FakeClock(1_800_000_000)) as pruned:
+        address = drive(pruned, counter, 12)
+        archive, _ = _archive(counter, 12)
+        with archive:
+            counted, deleted = archive.prune()
+            assert deleted > 12  # the past states went
+            assert stored_keys(archive).keys() == stored_keys(pruned).keys()
+            assert_exact(archive)
+            assert archive.recount() == 0  # counted again from nothing: nothing to delete
+            assert_exact(archive)
+            archive.pruning = True  # and from now on, every command prunes its own garbage
+            archive.send("hospital-1", address, counter.increment)
+            assert count(archive, counter, address) == 13
+            assert_exact(archive)
+
+
+def test_counting_a_whole_file_holds_one_chunk_in_memory(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting every row once held them all in memory (about 800 bytes a row: gigabytes
+    for a file of millions). A chunk at a time, the peak does not grow with the file."""
+    peaks = {}
+    for chunk in (50, 1_000_000):
+        monkeypatch.setattr(prune, "_ROWS_PER_CHUNK", chunk)
+        chain, _ = _archive(counter, 400)
+        with chain:
+            rows = nodes(chain)
+            tracemalloc.start()
+            chain.prune()
+            peaks[chunk] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            assert_exact(chain)
+    assert rows > 2500
+    assert peaks[50] * 3 < peaks[1_000_000]
 
 
 def test_a_command_that_fails_undoes_its_pruning(counter: Counter) -> None:
