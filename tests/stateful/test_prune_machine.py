@@ -1,7 +1,8 @@
 """A hypothesis state machine over pruning: counters deployed at a few starting values (so
 that two contracts often hold the same storage, and a node sits in two places), increments
 alone or many in one command, nested commands that fail after they wrote (and after a
-pruning), whole commands that fail, recent states kept for ``claims node`` or not.
+pruning), whole commands that fail, recent states kept for ``claims node`` or not, spells
+as an archive (every row then counted at once, a few rows at a time) and repairs.
 
 After every step the chain holds exactly the state its recent blocks need, every row counted
 exactly (tests/prune_checks.py), and each counter reads what the model says.
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from claimsengine.chain import prune
 from claimsengine.chain.embedded import EmbeddedChain
 from tests.conftest import Counter
 from tests.prune_checks import assert_exact
@@ -42,8 +44,13 @@ class PruneMachine(RuleBasedStateMachine):
         self.counter = _counter()
         self.chain = EmbeddedChain.memory()
         self.counts: dict[str, int] = {}  # the model: each counter's value
+        # Counting a whole file goes a chunk at a time: chunks of a few rows, so that the
+        # machine's small chains take many.
+        self.chunk = prune._ROWS_PER_CHUNK
+        prune._ROWS_PER_CHUNK = 3
 
     def teardown(self) -> None:
+        prune._ROWS_PER_CHUNK = self.chunk
         self.chain.close()
 
     def _increment(self, address: str, model: dict[str, int]) -> None:
@@ -97,6 +104,24 @@ class PruneMachine(RuleBasedStateMachine):
                 raise Undo
         except Undo:
             pass
+
+    @precondition(lambda self: self.counts)
+    @rule(data=st.data(), times=st.integers(1, 4), at_once=st.booleans())
+    def an_archive_for_a_while(self, data: st.DataObject, times: int, at_once: bool) -> None:
+        """Past states kept, uncounted; then every row counted at once, by ``prune()`` or
+        by the next command's pruning."""
+        self.chain.pruning = False
+        for _ in range(times):
+            self._increment(data.draw(st.sampled_from(sorted(self.counts))), self.counts)
+        self.chain.pruning = True
+        if at_once:
+            self.chain.prune()
+        else:
+            self._increment(data.draw(st.sampled_from(sorted(self.counts))), self.counts)
+
+    @rule()
+    def recount(self) -> None:
+        assert self.chain.recount() == 0  # the counts were exact: nothing was waiting to go
 
     @rule(recent=st.sampled_from([1, 2, 5]))
     def keep_recent_states(self, recent: int) -> None:
