@@ -50,7 +50,8 @@ lint: $(BIN)/claims
 	$(BIN)/mypy
 
 test: install browser
-	PATH="$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/pytest -n 2 -q
+	PATH="$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/pytest -n 2 -q \
+	  --hypothesis-profile=repeatable
 
 bench: install
 	PATH="$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/python -m bench.run_all

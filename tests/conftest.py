@@ -5,6 +5,11 @@
   anvil is not installed, unless ``CI`` is set: under CI a missing anvil is a failure.
 - ``rpc_chain``: an ``RpcChain`` on that node.
 - ``counter``: a compiled Vyper counter (an event, a revert with a reason, the clock).
+
+Hypothesis profiles: ``repeatable`` (what ``make test``, and so ``.ci/run``, uses) draws
+the same examples on every run, so that a fresh clone passes or fails the same way each
+time; without it (``pytest`` alone), each run draws new examples, which is how new cases
+are found. A case found that way is kept as an ``@example``.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from pathlib import Path
 
 import pytest
 from eth_utils import keccak
+from hypothesis import settings
 
 from claimsengine.chain.anvil import AnvilNode, find_anvil, start_anvil
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.chain.rpc import RpcChain
+
+settings.register_profile("repeatable", derandomize=True, database=None)
 
 COUNTER_SOURCE = """\
 # pragma version ~=0.4.3
