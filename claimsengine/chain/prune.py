@@ -75,7 +75,10 @@ _EMPTY_CODE_HASH = keccak(b"")
 _TRANSACTION_ROOT = 4  # a header's fields: parent, uncles, coinbase, state root, tx root
 _NUMBER_TO_HASH = b"block-number-to-hash:"
 _KEYS_PER_QUERY = 500  # under sqlite's limit of bound parameters (999 in older builds)
-#: Rows that counting a whole file holds at once (with what they refer to: a few MB).
+#: Counting a whole file holds its uncounted rows in memory (about 800 bytes a row) up to
+#: this many; beyond, it goes ``_ROWS_PER_CHUNK`` rows at a time, in bounded memory but
+#: about three times slower (``_collect_everything``).
+_ROWS_IN_MEMORY = 250_000
 _ROWS_PER_CHUNK = 10_000
 # The first key after every "block-number-to-hash:<n>" key (";" follows ":" in ASCII).
 _NUMBER_TO_HASH_END = b"block-number-to-hash;"
@@ -219,9 +222,23 @@ def _rows(
     return found
 
 
-def _uncounted(store: SqliteKV, written: Iterable[bytes]) -> dict[bytes, bytes]:
-    """The rows among ``written`` that have no count yet."""
+def _uncounted(store: SqliteKV, written: Iterable[bytes] | None) -> dict[bytes, bytes]:
+    """The rows among ``written`` (every row when None) that have no count yet."""
+    if written is None:
+        rows = store.connection.execute(
+            "SELECT key, value FROM kv WHERE refs IS NULL AND length(key) = 32"
+        )
+        return {bytes(key): bytes(value) for key, value in rows}
     return _rows(store, "value", (key for key in written if len(key) == 32), " AND refs IS NULL")
+
+
+def _many_uncounted(store: SqliteKV) -> bool:
+    """Whether more rows than ``_ROWS_IN_MEMORY`` wait without a count."""
+    (count,) = store.connection.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM kv WHERE refs IS NULL AND length(key) = 32 LIMIT ?)",
+        (_ROWS_IN_MEMORY + 1,),
+    ).fetchone()
+    return bool(count > _ROWS_IN_MEMORY)
 
 
 class _Counts:
@@ -340,9 +357,9 @@ def collect(
     and the empty uncle list are always kept. Runs inside the caller's SQL transaction and
     drops from the store's cache what it deleted. Returns (rows counted, rows deleted)."""
     kept = kept | {BLANK_ROOT_HASH, EMPTY_UNCLE_HASH}
-    if everything:
+    if everything and _many_uncounted(store):
         return _collect_everything(store, pins, kept)
-    new = _uncounted(store, store.written)
+    new = _uncounted(store, None if everything else store.written)
     counts = _Counts(store, new, kept)
     for root, change in pins.items():
         counts.add(root, change)
@@ -356,25 +373,31 @@ def _collect_everything(
     store: SqliteKV, pins: dict[bytes, int], kept: set[bytes]
 ) -> tuple[int, int]:
     """``collect`` of every row without a count (a migration, a repair, the first pruning
-    after archive mode), ``_ROWS_PER_CHUNK`` rows at a time: what they refer to is added up
-    in a temporary table and what goes is queued in another, so that a file of millions of
-    rows is counted in the memory of one chunk."""
+    after archive mode) when there are too many to hold in memory: ``_ROWS_PER_CHUNK`` rows
+    at a time, what they refer to added up in a temporary table, what goes queued in
+    another and what went noted in a third, so that a file of millions of rows is counted
+    in the memory of one chunk. The result is ``_Counts``'s, row for row."""
     connection = store.connection
-    connection.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS prune_gained (key BLOB PRIMARY KEY, n INTEGER NOT NULL)"
-        " WITHOUT ROWID"
-    )
-    connection.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS prune_doomed (key BLOB PRIMARY KEY) WITHOUT ROWID"
-    )
+    for table, columns in _TEMPORARY.items():
+        connection.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns}) WITHOUT ROWID")
+        connection.execute(f"DELETE FROM {table}")
     try:
         counted = _count_references(store, pins, kept)
         deleted = _delete_unreferenced(store)
     finally:
-        connection.execute("DROP TABLE temp.prune_gained")
-        connection.execute("DROP TABLE temp.prune_doomed")
+        for table in _TEMPORARY:  # emptied, not dropped: a drop fails beside an open read
+            connection.execute(f"DELETE FROM {table}")
     store.forget()
     return counted, deleted
+
+
+#: The temporary tables of a whole-file count: references gained (less those lost since;
+#: ``new``: the row had no count before), rows to delete, rows deleted.
+_TEMPORARY = {
+    "prune_gained": "key BLOB PRIMARY KEY, n INTEGER NOT NULL, new INTEGER NOT NULL DEFAULT 0",
+    "prune_doomed": "key BLOB PRIMARY KEY",
+    "prune_deleted": "key BLOB PRIMARY KEY",
+}
 
 
 def _add_gains(store: SqliteKV, gains: Iterable[tuple[bytes, int]]) -> None:
@@ -387,7 +410,9 @@ def _add_gains(store: SqliteKV, gains: Iterable[tuple[bytes, int]]) -> None:
 
 def _count_references(store: SqliteKV, pins: dict[bytes, int], kept: set[bytes]) -> int:
     """Give every row without a count its count (kept rows: ``KEPT``), and the rows counted
-    before what the others add to theirs; the number of rows that had no count."""
+    before what the others add to theirs; queue the rows this leaves at 0 (and those only:
+    a row found at 0 that this count did not set is a wrong count, never a reason to
+    delete). Returns the number of rows that had no count."""
     connection = store.connection
     counted = 0
     last = b""
@@ -416,25 +441,39 @@ def _count_references(store: SqliteKV, pins: dict[bytes, int], kept: set[bytes])
     ).fetchone()
     if wrong is not None:
         raise _below_zero(wrong[0])
+    connection.execute(
+        "UPDATE prune_gained SET new = 1"
+        " WHERE key IN (SELECT key FROM kv WHERE refs IS NULL AND length(key) = 32)"
+    )
+    # What goes: rows counted before that a pin let go of, and new rows nothing refers to
+    # (those stay uncounted: they are deleted, not written).
+    connection.execute(
+        "INSERT INTO prune_doomed (key) SELECT g.key FROM prune_gained g"
+        " JOIN kv ON kv.key = g.key WHERE kv.refs >= 0 AND g.n < 0 AND kv.refs + g.n = 0"
+    )
+    connection.execute(
+        "INSERT INTO prune_doomed (key) SELECT key FROM kv WHERE refs IS NULL AND length(key) = 32"
+        " AND NOT EXISTS (SELECT 1 FROM prune_gained g WHERE g.key = kv.key AND g.n != 0)"
+    )
     # The rows counted before first: the others are not counted yet, so not matched twice.
     connection.execute(
         "UPDATE kv SET refs = refs + (SELECT n FROM prune_gained g WHERE g.key = kv.key)"
         " WHERE key IN (SELECT key FROM prune_gained) AND refs >= 0"
     )
     connection.execute(
-        "UPDATE kv SET refs = coalesce((SELECT n FROM prune_gained g WHERE g.key = kv.key), 0)"
-        " WHERE refs IS NULL AND length(key) = 32"
+        "UPDATE kv SET refs = (SELECT n FROM prune_gained g WHERE g.key = kv.key)"
+        " WHERE refs IS NULL AND length(key) = 32 AND key NOT IN (SELECT key FROM prune_doomed)"
     )
     return counted
 
 
 def _delete_unreferenced(store: SqliteKV) -> int:
-    """Delete every row whose count is 0, then, a chunk at a time, the rows that only those
-    referred to; the number of rows deleted."""
+    """Delete the queued rows, then, a chunk at a time, the rows that only those referred
+    to; the number of rows deleted. As with the counts of a command (``_Counts``), a row
+    counted before goes only if this count took references from it (its gains less its
+    losses are below zero) and left it none. A row deleted here that loses another
+    reference had a wrong count: that raises, as any count below zero."""
     connection = store.connection
-    connection.execute(
-        "INSERT INTO prune_doomed (key) SELECT key FROM kv WHERE refs = 0 AND length(key) = 32"
-    )
     deleted = 0
     while True:
         doomed = [
@@ -447,22 +486,57 @@ def _delete_unreferenced(store: SqliteKV) -> int:
             return deleted
         gone = [(key,) for key in doomed]
         connection.executemany("DELETE FROM prune_doomed WHERE key = ?", gone)
+        connection.executemany("INSERT INTO prune_deleted (key) VALUES (?)", gone)
         values = _rows(store, "value", doomed)
         connection.executemany("DELETE FROM kv WHERE key = ?", gone)
         deleted += len(doomed)
         losses = Counter(chain.from_iterable(references(value) for value in values.values()))
+        found = _rows(store, "refs", losses)
+        lost_again = _deleted_among(store, [key for key in losses if key not in found])
+        if lost_again:
+            raise _below_zero(lost_again[0])
+        counted = {key: refs for key, refs in found.items() if refs != KEPT}
+        _add_gains(store, [(key, -losses[key]) for key in counted])
+        nets = _gained(store, list(counted))
         updates, emptied = [], []
-        for key, stored in _rows(store, "refs", losses).items():
-            if stored is None or stored == KEPT:
-                continue  # no count (not a row that counts), or kept
-            left = stored - losses[key]
+        for key, stored in counted.items():
+            left = (stored or 0) - losses[key]
             if left < 0:
                 raise _below_zero(key)
             updates.append((left, key))
-            if left == 0:
+            net, new = nets[key]
+            if left == 0 and (new or net < 0):
                 emptied.append((key,))
         connection.executemany("UPDATE kv SET refs = ? WHERE key = ?", updates)
         connection.executemany("INSERT OR IGNORE INTO prune_doomed (key) VALUES (?)", emptied)
+
+
+def _gained(store: SqliteKV, keys: list[bytes]) -> dict[bytes, tuple[int, int]]:
+    """``key -> (references gained less lost, whether the row had no count before)``."""
+    found: dict[bytes, tuple[int, int]] = {}
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = keys[start : start + _KEYS_PER_QUERY]
+        marks = ", ".join("?" * len(chunk))
+        rows = store.connection.execute(
+            f"SELECT key, n, new FROM prune_gained WHERE key IN ({marks})", chunk
+        )
+        found.update((key, (n, new)) for key, n, new in rows)
+    return found
+
+
+def _deleted_among(store: SqliteKV, keys: list[bytes]) -> list[bytes]:
+    """The ``keys`` that this whole-file count deleted already."""
+    deleted = []
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = keys[start : start + _KEYS_PER_QUERY]
+        marks = ", ".join("?" * len(chunk))
+        deleted += [
+            key
+            for (key,) in store.connection.execute(
+                f"SELECT key FROM prune_deleted WHERE key IN ({marks})", chunk
+            )
+        ]
+    return deleted
 
 
 # -- the chain's bookkeeping: pins, new headers, rows left uncounted -----------------------

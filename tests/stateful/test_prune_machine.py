@@ -44,13 +44,13 @@ class PruneMachine(RuleBasedStateMachine):
         self.counter = _counter()
         self.chain = EmbeddedChain.memory()
         self.counts: dict[str, int] = {}  # the model: each counter's value
-        # Counting a whole file goes a chunk at a time: chunks of a few rows, so that the
-        # machine's small chains take many.
-        self.chunk = prune._ROWS_PER_CHUNK
-        prune._ROWS_PER_CHUNK = 3
+        # Counting a whole file goes a chunk at a time (beyond what memory takes): here
+        # always, in chunks of a few rows, so that the machine's small chains take many.
+        self.limits = prune._ROWS_IN_MEMORY, prune._ROWS_PER_CHUNK
+        prune._ROWS_IN_MEMORY, prune._ROWS_PER_CHUNK = 0, 3
 
     def teardown(self) -> None:
-        prune._ROWS_PER_CHUNK = self.chunk
+        prune._ROWS_IN_MEMORY, prune._ROWS_PER_CHUNK = self.limits
         self.chain.close()
 
     def _increment(self, address: str, model: dict[str, int]) -> None:

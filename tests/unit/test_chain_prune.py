@@ -12,17 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rlp
 from eth.db.atomic import AtomicDB
 from eth.db.chain import ChainDB
 from eth.vm.forks import PragueVM
 from eth_hash.auto import keccak
 from eth_typing import BlockNumber
 from eth_utils import to_canonical_address
+from trie import HexaryTrie
 from trie.exceptions import MissingTrieNode
 
 from claimsengine.chain import embedded, prune
 from claimsengine.chain.embedded import EmbeddedChain
-from claimsengine.chain.kvstore import pack_body, unpack_body
+from claimsengine.chain.kvstore import SqliteKV, pack_body, unpack_body
 from tests.conftest import Counter
 from tests.prune_checks import assert_exact, stored_keys
 
@@ -114,6 +116,7 @@ def test_counting_a_whole_file_a_chunk_at_a_time_is_exact(
 ) -> None:
     """The first pruning after archive mode, and a repair, count every row: a few rows at a
     time (down to one), they leave what the incremental counts leave, to the row."""
+    monkeypatch.setattr(prune, "_ROWS_IN_MEMORY", 0)  # a chunk at a time, however few
     monkeypatch.setattr(prune, "_ROWS_PER_CHUNK", chunk)
     with EmbeddedChain.memory(clock=FakeClock(1_800_000_000)) as pruned:
         address = drive(pruned, counter, 12)
@@ -131,24 +134,81 @@ def test_counting_a_whole_file_a_chunk_at_a_time_is_exact(
             assert_exact(archive)
 
 
+def test_counting_a_whole_file_leaves_a_row_it_did_not_set_to_zero(counter: Counter) -> None:
+    """A live row whose count is wrongly 0 (what ``recount()`` repairs), untouched by what
+    the count finds: it stays. A wrong count is never a reason to delete (found by an
+    independent review: the count deleted every row it found at 0)."""
+    with EmbeddedChain.memory(clock=FakeClock(1_800_000_000)) as chain:
+        moved = chain.send("insurer", None, counter.deploy_data(0)).contract_address
+        still = chain.send("insurer", None, counter.deploy_data(5)).contract_address
+        assert moved is not None and still is not None
+        accounts = HexaryTrie(chain.store, chain._head.state_root)
+        account = rlp.decode(accounts[keccak(to_canonical_address(still))])
+        storage = bytes(account[2])  # nonce, balance, storage root, code hash
+        with chain.command():  # the counter left alone: its storage's one node, counted 0
+            chain.store.connection.execute("UPDATE kv SET refs = 0 WHERE key = ?", (storage,))
+        chain.pruning = False
+        chain.send("hospital-1", moved, counter.increment)
+        chain.pruning = True
+        chain.prune()
+        assert storage in chain.store
+        chain.store.forget()
+        assert count(chain, counter, still) == 5
+        chain.recount()
+        assert_exact(chain)
+
+
+def test_a_row_deleted_by_a_whole_file_count_that_loses_another_reference_raises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two rows that go refer to a third whose count says one: the count is wrong, and the
+    second loss raises, whichever chunk each lands in (a chunk of one row deletes the first,
+    then the third at 0, then meets the second)."""
+    monkeypatch.setattr(prune, "_ROWS_IN_MEMORY", 0)
+    monkeypatch.setattr(prune, "_ROWS_PER_CHUNK", 1)
+    first, shared, second = (bytes([n]) * 32 for n in (1, 2, 3))  # the order chunks take
+    rows = {
+        first: (_branch({0: shared}), 1),
+        shared: (b"\x60\x00", 1),  # code: it refers to nothing; two rows refer to it
+        second: (_branch({5: shared}), 1),
+    }
+    store = SqliteKV(":memory:")
+    store.connection.executemany(
+        "INSERT INTO kv (key, value, refs) VALUES (?, ?, ?)",
+        [(key, value, refs) for key, (value, refs) in rows.items()],
+    )
+    store.begin()
+    with pytest.raises(RuntimeError, match="fell below zero"):
+        prune.collect(store, {first: -1, second: -1}, set(), everything=True)
+    store.rollback()
+    store.close()
+
+
+def _branch(children: dict[int, bytes]) -> bytes:
+    """A branch node's encoding with the given 32-byte children."""
+    return rlp.encode([children.get(n, b"") for n in range(16)] + [b""])
+
+
 def test_counting_a_whole_file_holds_one_chunk_in_memory(
     counter: Counter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Counting every row once held them all in memory (about 800 bytes a row: gigabytes
-    for a file of millions). A chunk at a time, the peak does not grow with the file."""
+    """Counting every row holds them all in memory (about 800 bytes a row: gigabytes for a
+    file of millions), up to ``_ROWS_IN_MEMORY`` rows. Beyond, a chunk at a time, the peak
+    does not grow with the file."""
     peaks = {}
-    for chunk in (50, 1_000_000):
-        monkeypatch.setattr(prune, "_ROWS_PER_CHUNK", chunk)
+    monkeypatch.setattr(prune, "_ROWS_PER_CHUNK", 50)
+    for in_memory in (0, 1_000_000):
+        monkeypatch.setattr(prune, "_ROWS_IN_MEMORY", in_memory)
         chain, _ = _archive(counter, 400)
         with chain:
             rows = nodes(chain)
             tracemalloc.start()
             chain.prune()
-            peaks[chunk] = tracemalloc.get_traced_memory()[1]
+            peaks[in_memory] = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             assert_exact(chain)
     assert rows > 2500
-    assert peaks[50] * 3 < peaks[1_000_000]
+    assert peaks[0] * 3 < peaks[1_000_000]
 
 
 def test_a_command_that_fails_undoes_its_pruning(counter: Counter) -> None:
