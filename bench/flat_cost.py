@@ -1,6 +1,7 @@
 """Flat cost: what a new claim costs on a chain that already holds many, against a fresh one.
 
-    python -m bench.flat_cost [--background 10000] [--measured 5000] [--batch 100] [--cold]
+    python -m bench.flat_cost [--background 10000] [--measured 5000] [--batch 100]
+                              [--cold | --per-file]
 
 Two embedded chains, state on disk, the same plan and enrolments (bench/scenario.py). The
 "full" one first takes ``--background`` one-line claims (not timed); then both take the
@@ -23,7 +24,10 @@ the same code. (Pruning walked the whole live state, once in about 45 files on a
 By default the chains are measured in the process that built them, whose caches (decoded
 trie nodes, the store's values) hold the full chain's nodes from its background. With
 ``--cold`` a new process opens both chains from disk and measures them, as each CLI
-command opens its state; ``caches`` in the JSON says which.
+command opens its state; with ``--per-file`` every file is measured in a new process of its
+own, as ``claims submit`` runs one file (each chain's caches start empty every time, and
+the chain's close, which copies its write-ahead log back into the file, is counted);
+``caches`` in the JSON says which.
 """
 
 from __future__ import annotations
@@ -132,6 +136,46 @@ def _measure_cold(folder: Path, labels: dict[str, int], measured: int, batch: in
     (folder / "measured.json").write_text(json.dumps(figures))
 
 
+def _measure_one_file(folder: Path, label: str, number: int, measured: int, batch: int) -> None:
+    """In this (new) process: open one chain and measure its ``number``-th file, and the
+    close that follows it (the last connection copies the write-ahead log back into the
+    file, part of what a CLI command costs); print the figures (JSON) for the parent."""
+    records = measured_records(measured)[number * batch : (number + 1) * batch]
+    workspace = Workspace.open(folder / label / "state")
+    try:
+        path = scenario.write_records(records, folder / label / f"measured-{number}.jsonl")
+        cpu_begin, begin = time.process_time(), time.perf_counter()
+        results, _, _ = scenario.submit_file(workspace, path)
+    finally:
+        workspace.close()
+    wall = (time.perf_counter() - begin) / len(records)
+    cpu = (time.process_time() - cpu_begin) / len(records)
+    if any(result.status != "paid" for result in results):
+        raise RuntimeError("a measured claim was not paid")
+    print(json.dumps({"cpu": cpu, "wall": wall}))
+
+
+def _measure_per_file(folder: Path, labels: dict[str, int], args: argparse.Namespace) -> dict:
+    """Each file in a new process, both chains alternately (as ``measure_files``)."""
+    cpu: dict[str, list[float]] = {label: [] for label in labels}
+    wall: dict[str, list[float]] = {label: [] for label in labels}
+    loads = []
+    base = [sys.executable, "-m", "bench.flat_cost", "--measure-in", str(folder)]
+    base += ["--background", str(args.background), "--measured", str(args.measured)]
+    base += ["--batch", str(args.batch)]
+    for number in range(-(-args.measured // args.batch)):
+        order = list(labels) if number % 2 == 0 else list(reversed(labels))
+        loads.append(load_average())
+        for label in order:
+            done = subprocess.run(
+                [*base, "--file", f"{label}:{number}"], check=True, capture_output=True, text=True
+            )
+            figures = json.loads(done.stdout.strip().splitlines()[-1])
+            cpu[label].append(figures["cpu"])
+            wall[label].append(figures["wall"])
+    return {"cpu": cpu, "wall": wall, "loads": loads}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--background", type=int, default=10_000)
@@ -143,10 +187,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="measure in a new process that opens both chains from disk (as a CLI command "
         "does), not in the process that built them, whose caches hold the full chain",
     )
-    parser.add_argument("--measure-in", type=Path, help=argparse.SUPPRESS)  # --cold's child
+    parser.add_argument(
+        "--per-file",
+        action="store_true",
+        help="measure every file in a new process of its own, as `claims submit` runs one",
+    )
+    parser.add_argument("--measure-in", type=Path, help=argparse.SUPPRESS)  # a child's folder
+    parser.add_argument("--file", help=argparse.SUPPRESS)  # --per-file's child: LABEL:NUMBER
     parser.add_argument("--out", type=Path, default=scenario.RESULTS / "flat_cost.json")
     args = parser.parse_args(argv)
     labels = {"fresh": 0, "full": args.background}
+    if args.measure_in is not None and args.file is not None:
+        label, _, number = args.file.partition(":")
+        _measure_one_file(args.measure_in, label, int(number), args.measured, args.batch)
+        return {}
     if args.measure_in is not None:
         _measure_cold(args.measure_in, labels, args.measured, args.batch)
         return {}
@@ -171,10 +225,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         f"{time.perf_counter() - begin:.0f} s",
                         flush=True,
                     )
-            if args.cold:
+            if args.cold or args.per_file:
                 for workspace in workspaces.values():
                     workspace.close()
                 workspaces = {}
+            if args.per_file:
+                figures = _measure_per_file(folder, labels, args)
+            elif args.cold:
                 child = [sys.executable, "-m", "bench.flat_cost", "--measure-in", str(folder)]
                 child += ["--background", str(args.background), "--measured", str(args.measured)]
                 subprocess.run([*child, "--batch", str(args.batch)], check=True)
@@ -203,7 +260,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "benchmark": "flat_cost",
         "background": args.background,
         "measured": args.measured,
-        "caches": "cold: measured in a new process" if args.cold else "warm: the building process",
+        "caches": (
+            "per file: each file measured in a new process"
+            if args.per_file
+            else "cold: measured in a new process"
+            if args.cold
+            else "warm: the building process"
+        ),
     }
     report = write_report(args.out, head, paths, comparison)
     for label, out in paths.items():
