@@ -464,6 +464,24 @@ def _service_view(plan_id: bytes32, code: bytes32, day: uint256) -> Service:
 
 @internal
 @view
+def _last_listing(plan_id: bytes32, version: uint256, code: bytes32) -> uint256:
+    """
+    @dev The service word of `code` in the last version before `version` that listed it;
+         0 if none did.
+    """
+    earlier: uint256 = version
+    for i: uint256 in range(MAX_VERSIONS):
+        if earlier == 0:
+            break
+        earlier -= 1
+        word: uint256 = self.service_words[plan_id][earlier][code]
+        if word != 0:
+            return word
+    return 0
+
+
+@internal
+@view
 def _version_on(plan_id: bytes32, plan_word: uint256, day: uint256) -> uint256:
     """
     @dev The schedule version in force on a service day. A plan with one version
@@ -515,8 +533,10 @@ def _create(plan_id: bytes32, terms: PlanTerms, services: DynArray[Service, MAX_
 def _write_services(plan_id: bytes32, version: uint256, day: uint256, services: DynArray[Service, MAX_SERVICES_PER_CALL]):
     """
     @dev Adds codes to a schedule version. A code's max_units_per_period may differ from
-         the version before only when the version starts a benefit period, so units
-         always count from a period's start.
+         the last version that listed it (none: no limit) only when the version starts a
+         benefit period, so units always count from a period's start. The last version
+         that listed it, not the version before: a version that leaves a code out, then one
+         that lists it again, would change its limit mid-period.
     """
     count: uint256 = self.service_count[plan_id]
     period_start: bool = packing._starts_period(self.plan_words[plan_id], day)
@@ -526,7 +546,7 @@ def _write_services(plan_id: bytes32, version: uint256, day: uint256, services: 
         ), "claims: invalid service"
         assert self.service_words[plan_id][version][s.code] == 0, "claims: service exists"
         if version > 0 and not period_start:
-            before: uint256 = packing._units_per_period(self.service_words[plan_id][version - 1][s.code])
+            before: uint256 = packing._units_per_period(self._last_listing(plan_id, version, s.code))
             assert before == s.max_units_per_period, "claims: unit limit mid-period"
         index: uint256 = self.code_indexes[plan_id][s.code]
         if index == 0:

@@ -227,6 +227,22 @@ def test_a_unit_limit_cannot_change_mid_period(d: Deployment, member: bytes) -> 
     d.engine.update_schedule(d.insurer, d.plan_id, tighter, to_day(NEXT_PERIOD))
 
 
+def test_a_unit_limit_cannot_change_mid_period_by_leaving_the_code_out(d: Deployment) -> None:
+    # Found by hypothesis (the estimate and the oracle disagreed): a version without U, then
+    # one with U back without its limit, both mid-period. The limit changed, and U's units
+    # no longer counted from the period's start. A code's limit is now compared with the
+    # last version that listed it, not only with the version before.
+    limited = service("U", 5_000, max_units_per_period=6)
+    d.engine.update_schedule(d.insurer, d.plan_id, [*SERVICES, limited], to_day(NEXT_PERIOD))
+    d.engine.update_schedule(d.insurer, d.plan_id, list(SERVICES), to_day(NEXT_PERIOD) + 1)
+    with reverts("claims: unit limit mid-period"):
+        d.engine.update_schedule(
+            d.insurer, d.plan_id, [*SERVICES, service("U", 5_000)], to_day(NEXT_PERIOD) + 2
+        )
+    # Back with the limit it had: units go on counting from the period's start.
+    d.engine.update_schedule(d.insurer, d.plan_id, [*SERVICES, limited], to_day(NEXT_PERIOD) + 2)
+
+
 def test_units_of_a_limited_code_count_from_the_periods_start(d: Deployment, member: bytes) -> None:
     # U gets a limit of 6 from the next period: its units before do not count there.
     d.engine.update_schedule(

@@ -316,7 +316,8 @@ def versioned(draw: st.DrawFn) -> tuple[Scenario, list[tuple[int, tuple[Service,
     scenario = draw(scenarios())
     plan = scenario.plan
     versions: list[tuple[int, tuple[Service, ...]]] = []
-    previous = {s.code: s for s in plan.services}
+    # Each code's period limit in the last version that listed it (the contract's rule).
+    limits = {s.code: s.max_units_per_period for s in plan.services}
     day = TODAY_DAY
     for _ in range(draw(st.integers(1, 3))):
         day += draw(st.integers(1, 12))
@@ -324,13 +325,11 @@ def versioned(draw: st.DrawFn) -> tuple[Scenario, list[tuple[int, tuple[Service,
         drawn = draw(services())
         fixed = []
         for s in drawn:
-            before = previous.get(s.code)
-            limit = before.max_units_per_period if before else None
             if not starts_period:  # a period limit changes only at a period's start
-                s = dataclasses.replace(s, max_units_per_period=limit)
+                s = dataclasses.replace(s, max_units_per_period=limits.get(s.code))
             fixed.append(s)
         versions.append((day, tuple(fixed)))
-        previous = {s.code: s for s in fixed}
+        limits.update({s.code: s.max_units_per_period for s in fixed})
     # The claims move forward with the clock: each service day is 40 days later.
     claims = [
         (dataclasses.replace(c, service_day=c.service_day + LATER), decision)
