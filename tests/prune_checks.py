@@ -7,7 +7,7 @@ refer to it, plus one for each recent block whose state root it is.
 
 from __future__ import annotations
 
-from claimsengine.chain import prune
+from claimsengine.chain import noderefs, prune
 from claimsengine.chain.embedded import EmbeddedChain
 
 
@@ -35,7 +35,7 @@ def assert_exact(chain: EmbeddedChain, recent: int = 1) -> None:
     expected = dict.fromkeys(rows, 0)
     for key, refs in rows.items():
         if refs != prune.KEPT:
-            for child in prune.references(chain.store[key]):
+            for child in noderefs.references(chain.store[key]):
                 expected[child] += 1
     for root in roots:
         expected[root] += 1

@@ -33,22 +33,22 @@ Counting is exact where a walk of the tries would not be safe to cut short: one 
 in two places (two contracts whose storage holds the same slot with the same value share the
 leaf; a state that goes back to an earlier value writes the same node again), and it goes
 only when the last place lets it go. ``live_keys`` (a walk of the whole live state) is the
-reference the tests hold the counts to.
+reference the tests hold the counts to. What a stored value refers to is read by
+chain/noderefs.py.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from itertools import chain
 from typing import Any
 
 from eth.abc import BlockHeaderAPI
 from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH
-from eth_hash.auto import keccak
 
 from claimsengine.chain.kvstore import SqliteKV
-from claimsengine.chain.rlpread import rlp_decode as _rlp_decode
+from claimsengine.chain.noderefs import EMPTY_CODE_HASH, node_references, references, rlp_decode
 
 __all__ = [
     "KEPT",
@@ -60,7 +60,6 @@ __all__ = [
     "live_keys",
     "move_block_bodies",
     "prune_chain",
-    "references",
 ]
 
 #: ``refs`` of a row that pruning never deletes.
@@ -71,7 +70,6 @@ KEPT = -1
 RECENT_STATES = 1
 NODE_RECENT_STATES = 128
 _STATE_ROOT = 3  # a header's fields: parent, uncles, coinbase, state root, ...
-_EMPTY_CODE_HASH = keccak(b"")
 _TRANSACTION_ROOT = 4  # a header's fields: parent, uncles, coinbase, state root, tx root
 _NUMBER_TO_HASH = b"block-number-to-hash:"
 _KEYS_PER_QUERY = 500  # under sqlite's limit of bound parameters (999 in older builds)
@@ -84,128 +82,13 @@ _ROWS_PER_CHUNK = 10_000
 _NUMBER_TO_HASH_END = b"block-number-to-hash;"
 
 
-def rlp_decode(data: bytes) -> Any:
-    """An RLP item, by the small decoder (half of pyrlp's time: no sedes, no cache); typed
-    Any, as pyrlp's was: nodes, accounts and headers are read here by position."""
-    return _rlp_decode(data)
-
-
-# -- what a stored value refers to ----------------------------------------------------------
-
-
-def _children(node: list[Any]) -> Iterator[Any]:
-    """The references a decoded trie node holds: 32-byte hashes or inline (short) nodes."""
-    if len(node) == 17:
-        yield from node[:16]
-    elif len(node) == 2 and node[0] and node[0][0] >> 4 in (0, 1):
-        yield node[1]  # an extension: its one child
-
-
-def _branch_hashes(encoded: bytes) -> list[bytes] | None:
-    """The child hashes of a branch node whose 16 slots are each empty or a 32-byte hash
-    and whose value is empty (every branch of a state or storage trie: their keys all have
-    one length); None for any other node, which the caller decodes in full."""
-    prefix = encoded[0]
-    if prefix < 0xF8:
-        return None  # a list under 56 bytes: a leaf, an extension or a short branch
-    position = 1 + prefix - 0xF7
-    end = len(encoded)
-    hashes = []
-    for _ in range(16):
-        if position >= end:
-            return None
-        item = encoded[position]
-        if item == 0x80:
-            position += 1
-        elif item == 0xA0:
-            hashes.append(encoded[position + 1 : position + 33])
-            position += 33
-        else:
-            return None  # a short child inside the branch
-    if position != end - 1 or encoded[position] != 0x80:
-        return None  # a value in the branch, or not a 17-item list
-    return hashes
-
-
-def _is_leaf(node: list[Any]) -> bool:
-    return len(node) == 2 and bool(node[0]) and node[0][0] >> 4 in (2, 3)
-
-
-def _references(node: list[Any], on_leaf: Callable[[bytes], None] | None) -> Iterator[bytes]:
-    """The 32-byte references of a decoded node and of the short nodes held inside it;
-    ``on_leaf(value)`` for each leaf among them."""
-    pending = [node]
-    while pending:
-        node = pending.pop()
-        if _is_leaf(node):
-            if on_leaf is not None:
-                on_leaf(node[1])
-            continue
-        for child in _children(node):
-            if isinstance(child, list):
-                pending.append(child)  # a short node: it lives inside its parent
-            elif len(child) == 32:
-                yield child  # b"", an empty branch slot, is neither
-
-
-def _account_references(value: bytes) -> list[bytes]:
-    """An account's storage root and code hash, but the empty ones (no row holds them); none
-    for a storage leaf's value (an RLP string, never a list of four)."""
-    try:
-        account = rlp_decode(value)
-    except ValueError:
-        return []
-    if not (isinstance(account, list) and len(account) == 4):
-        return []
-    _nonce, _balance, storage_root, code_hash = account
-    found = []
-    stored = isinstance(storage_root, bytes) and len(storage_root) == 32
-    if stored and storage_root != BLANK_ROOT_HASH:
-        found.append(storage_root)
-    if isinstance(code_hash, bytes) and len(code_hash) == 32 and code_hash != _EMPTY_CODE_HASH:
-        found.append(code_hash)
-    return found
-
-
-def _is_node(item: Any) -> bool:
-    """Whether a decoded value has a trie node's shape (code and headers have not)."""
-    if not isinstance(item, list):
-        return False
-    if len(item) == 17:
-        return all(isinstance(slot, bytes | list) for slot in item[:16])
-    return len(item) == 2 and isinstance(item[0], bytes) and bool(item[0])
-
-
-def references(encoded: bytes) -> list[bytes]:
-    """The 32-byte keys that the stored value ``encoded`` refers to, once for each place it
-    names them: a trie node's children (and those of the short nodes inside it), and, in an
-    account leaf, the account's storage root and code. Code and headers refer to none."""
-    if not encoded:
-        return []  # no code
-    hashes = _branch_hashes(encoded)
-    if hashes is not None:
-        return hashes  # most nodes: a branch of hashes, read without decoding
-    try:
-        node = rlp_decode(encoded)
-    except ValueError:
-        return []  # code that is no RLP
-    if not _is_node(node):
-        return []
-    found: list[bytes] = []
-    try:
-        found.extend(_references(node, lambda value: found.extend(_account_references(value))))
-    except (TypeError, IndexError):
-        return []  # code that happens to parse as a list of 2 or 17 items
-    return found
-
-
 # -- counting and collecting ----------------------------------------------------------------
 
 
 def _rows(
-    store: SqliteKV, columns: str, keys: Iterable[bytes], where: str = ""
+    store: SqliteKV, columns: str, keys: Iterable[bytes], where: str = "", table: str = "kv"
 ) -> dict[bytes, Any]:
-    """``key -> columns`` (a value, or a tuple of several) for the rows of ``kv`` among
+    """``key -> columns`` (a value, or a tuple of several) for the rows of ``table`` among
     ``keys`` (and ``where``), a few hundred keys a query."""
     wanted = list(keys)
     found: dict[bytes, Any] = {}
@@ -213,7 +96,7 @@ def _rows(
         chunk = wanted[start : start + _KEYS_PER_QUERY]
         marks = ", ".join("?" * len(chunk))
         rows = store.connection.execute(
-            f"SELECT key, {columns} FROM kv WHERE key IN ({marks}){where}", chunk
+            f"SELECT key, {columns} FROM {table} WHERE key IN ({marks}){where}", chunk
         )
         if "," in columns:
             found.update((row[0], row[1:]) for row in rows)
@@ -492,12 +375,14 @@ def _delete_unreferenced(store: SqliteKV) -> int:
         deleted += len(doomed)
         losses = Counter(chain.from_iterable(references(value) for value in values.values()))
         found = _rows(store, "refs", losses)
-        lost_again = _deleted_among(store, [key for key in losses if key not in found])
+        missing = [key for key in losses if key not in found]
+        lost_again = list(_rows(store, "1", missing, table="prune_deleted"))
         if lost_again:
             raise _below_zero(lost_again[0])
         counted = {key: refs for key, refs in found.items() if refs != KEPT}
         _add_gains(store, [(key, -losses[key]) for key in counted])
-        nets = _gained(store, list(counted))
+        # key -> (references gained less lost, whether the row had no count before)
+        nets = _rows(store, "n, new", counted, table="prune_gained")
         updates, emptied = [], []
         for key, stored in counted.items():
             left = (stored or 0) - losses[key]
@@ -509,34 +394,6 @@ def _delete_unreferenced(store: SqliteKV) -> int:
                 emptied.append((key,))
         connection.executemany("UPDATE kv SET refs = ? WHERE key = ?", updates)
         connection.executemany("INSERT OR IGNORE INTO prune_doomed (key) VALUES (?)", emptied)
-
-
-def _gained(store: SqliteKV, keys: list[bytes]) -> dict[bytes, tuple[int, int]]:
-    """``key -> (references gained less lost, whether the row had no count before)``."""
-    found: dict[bytes, tuple[int, int]] = {}
-    for start in range(0, len(keys), _KEYS_PER_QUERY):
-        chunk = keys[start : start + _KEYS_PER_QUERY]
-        marks = ", ".join("?" * len(chunk))
-        rows = store.connection.execute(
-            f"SELECT key, n, new FROM prune_gained WHERE key IN ({marks})", chunk
-        )
-        found.update((key, (n, new)) for key, n, new in rows)
-    return found
-
-
-def _deleted_among(store: SqliteKV, keys: list[bytes]) -> list[bytes]:
-    """The ``keys`` that this whole-file count deleted already."""
-    deleted = []
-    for start in range(0, len(keys), _KEYS_PER_QUERY):
-        chunk = keys[start : start + _KEYS_PER_QUERY]
-        marks = ", ".join("?" * len(chunk))
-        deleted += [
-            key
-            for (key,) in store.connection.execute(
-                f"SELECT key FROM prune_deleted WHERE key IN ({marks})", chunk
-            )
-        ]
-    return deleted
 
 
 # -- the chain's bookkeeping: pins, new headers, rows left uncounted -----------------------
@@ -640,7 +497,7 @@ def _walk(
         if ref in live:
             continue
         live.add(ref)
-        pending.extend(_references(rlp_decode(get(ref)), on_leaf))
+        pending.extend(node_references(rlp_decode(get(ref)), on_leaf))
 
 
 def _ignore(_value: bytes) -> None:
@@ -666,7 +523,7 @@ def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
         _nonce, _balance, storage_root, code_hash = rlp_decode(encoded)
         if storage_root != BLANK_ROOT_HASH:
             storage_roots.append(storage_root)
-        if code_hash != _EMPTY_CODE_HASH:
+        if code_hash != EMPTY_CODE_HASH:
             live.add(code_hash)
 
     _walk(store.__getitem__, state_root, live, account)

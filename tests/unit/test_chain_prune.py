@@ -22,7 +22,7 @@ from eth_utils import to_canonical_address
 from trie import HexaryTrie
 from trie.exceptions import MissingTrieNode
 
-from claimsengine.chain import embedded, prune
+from claimsengine.chain import embedded, noderefs, prune
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.chain.kvstore import SqliteKV, pack_body, unpack_body
 from tests.conftest import Counter
@@ -511,7 +511,7 @@ def _trie_nodes_of(items: dict[bytes, bytes]) -> tuple[bytes, dict[bytes, bytes]
 def test_a_branch_is_read_as_its_decoding_reads_it(size: int) -> None:
     import rlp
 
-    from claimsengine.chain.prune import _branch_hashes
+    from claimsengine.chain.noderefs import branch_hashes as _branch_hashes
 
     # Values of every length, among them 31-byte words (a 32-byte RLP string, like a hash).
     items = {
@@ -540,7 +540,7 @@ def test_a_branch_is_read_as_its_decoding_reads_it(size: int) -> None:
 
 
 def test_a_leaf_that_looks_like_hashes_is_not_read_as_a_branch() -> None:
-    from claimsengine.chain.prune import _branch_hashes
+    from claimsengine.chain.noderefs import branch_hashes as _branch_hashes
 
     # A leaf of 63 nibbles (a 32-byte path) holding a 31-byte word: two 0xa0 items.
     leaf = bytes((0xF8, 0x42, 0xA0)) + b"\x3a" * 32 + bytes((0xA0,)) + b"\x9f" + b"\x01" * 31
@@ -577,20 +577,20 @@ def test_the_references_of_a_node_are_what_its_full_decoding_holds(size: int) ->
         _root, stored = _trie_nodes_of(trie_items)
         for encoded in stored.values():
             found: list[bytes] = []
-            expected = list(prune._references(rlp.decode(encoded), found.append))
+            expected = list(noderefs.node_references(rlp.decode(encoded), found.append))
             for value in found if is_account_trie else []:
                 _nonce, _balance, storage_root, code_hash = rlp.decode(value)
                 if storage_root != prune.BLANK_ROOT_HASH:
                     expected.append(storage_root)
                 if code_hash != keccak(b""):
                     expected.append(code_hash)
-            assert sorted(prune.references(encoded)) == sorted(expected)
+            assert sorted(noderefs.references(encoded)) == sorted(expected)
 
 
 def test_code_and_headers_refer_to_nothing(counter: Counter) -> None:
     with EmbeddedChain.memory() as chain:
         drive(chain, counter, 2)
         for header_hash in prune.header_hashes(chain.store):
-            assert prune.references(chain.store[header_hash]) == []
-        assert prune.references(counter.bytecode) == []
-        assert prune.references(b"") == []
+            assert noderefs.references(chain.store[header_hash]) == []
+        assert noderefs.references(counter.bytecode) == []
+        assert noderefs.references(b"") == []
