@@ -6,7 +6,7 @@ ANVIL_VERSION := 1.7.1
 CAST_VERSION := 1.7.1
 ETHERS_VERSION := 6.17.0
 
-.PHONY: demo test install browser lint bench clean
+.PHONY: demo test explore install browser lint bench clean
 
 $(BIN)/claims: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,17 @@ lint: $(BIN)/claims
 test: install browser
 	PATH="$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/pytest -n 2 -q \
 	  --hypothesis-profile=repeatable
+
+# The property tests (hypothesis) with new examples, ROUNDS runs of them: each run draws its
+# own. A failing case prints how to reproduce it and stays in .hypothesis/, where the next
+# run tries it first; keep it in the test as an @example once it is fixed.
+ROUNDS ?= 5
+explore: install
+	for round in $$(seq $(ROUNDS)); do \
+	  echo "explore: round $$round of $(ROUNDS)"; \
+	  PATH="$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/pytest -n 2 -q -m hypothesis \
+	    --hypothesis-profile=explore || exit 1; \
+	done
 
 bench: install
 	PATH="$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/python -m bench.run_all

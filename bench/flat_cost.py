@@ -75,6 +75,33 @@ def chain_with(folder: Path, background: int, measured: int) -> Workspace:
     return workspace
 
 
+def build_chains(folder: Path, labels: dict[str, int], measured: int) -> dict[str, Workspace]:
+    """One chain a label under ``folder``, each with its background claims (``labels``:
+    label -> how many) and ``measured`` members waiting for their first claim."""
+    workspaces: dict[str, Workspace] = {}
+    try:
+        for label, background in labels.items():
+            where = folder / label
+            where.mkdir()
+            workspaces[label] = workspace = chain_with(where, max(background, 1), measured)
+            if background:
+                begin = time.perf_counter()
+                bulk = scenario.write_records(
+                    scenario.one_line_records(background), where / "background.jsonl"
+                )
+                scenario.submit_file(workspace, bulk)
+                print(
+                    f"[flat_cost] {background} background claims in "
+                    f"{time.perf_counter() - begin:.0f} s",
+                    flush=True,
+                )
+    except BaseException:
+        for workspace in workspaces.values():
+            workspace.close()
+        raise
+    return workspaces
+
+
 def measure_file(
     workspace: Workspace, chunk: list[TreatmentRecord], path: Path
 ) -> tuple[float, float]:
@@ -208,23 +235,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        workspaces: dict[str, Workspace] = {}
+        workspaces = build_chains(folder, labels, args.measured)
         try:
-            for label, background in labels.items():
-                where = folder / label
-                where.mkdir()
-                workspaces[label] = workspace = chain_with(where, max(background, 1), args.measured)
-                if background:
-                    begin = time.perf_counter()
-                    bulk = scenario.write_records(
-                        scenario.one_line_records(background), where / "background.jsonl"
-                    )
-                    scenario.submit_file(workspace, bulk)
-                    print(
-                        f"[flat_cost] {background} background claims in "
-                        f"{time.perf_counter() - begin:.0f} s",
-                        flush=True,
-                    )
             if args.cold or args.per_file:
                 for workspace in workspaces.values():
                     workspace.close()

@@ -9,7 +9,9 @@
 Hypothesis profiles: ``repeatable`` (what ``make test``, and so ``.ci/run``, uses) draws
 the same examples on every run, so that a fresh clone passes or fails the same way each
 time; without it (``pytest`` alone), each run draws new examples, which is how new cases
-are found. A case found that way is kept as an ``@example``.
+are found. ``explore`` (``make explore``) draws new ones too, prints a failing case's
+blob to reproduce it, and sets no wall-clock limit per example (a busy machine fails one).
+A case found that way is kept as an ``@example``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.chain.rpc import RpcChain
 
 settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False, print_blob=True, deadline=None)
 
 COUNTER_SOURCE = """\
 # pragma version ~=0.4.3
