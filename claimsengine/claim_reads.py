@@ -72,6 +72,7 @@ _MASK_8 = 2**8 - 1
 _MASK_32 = 2**32 - 1
 _MASK_40 = 2**40 - 1
 _MASK_48 = 2**48 - 1
+_MASK_160 = 2**160 - 1
 
 
 class ClaimReads(EventReads, Protocol):
@@ -146,6 +147,8 @@ class ClaimStorage(EngineStorage):
         plan = text_to_bytes32(plan_id)
         address = bytes.fromhex(account.removeprefix("0x")).rjust(32, b"\x00")
         word = self._read("registry", "account_words", plan, address)
+        if word & _MASK_160 == 0:  # no provider's, or removed from one (it has no payout)
+            return None, False
         ref = self._read("registry", "provider_refs", plan, (word >> _ACCOUNT_PROVIDER) & _MASK_32)
         active = bool((word >> _ACCOUNT_ACTIVE) & 1)
         return (bytes32_to_text(ref.to_bytes(32, "big")) if ref else None), active

@@ -59,7 +59,18 @@ HINTS = {
     "claims: not owner": "only the engine's owner (its deployer) admits insurers",
     "claims: not an insurer": "ask the engine's owner to admit this account (`claims insurer add`)",
     "claims: not the provider": "only the provider's own (first registered) account may do this",
-    "claims: account taken": "this account already submits for another provider of the plan",
+    "claims: account taken": (
+        "this account submits for another provider of the plan, or was removed from one: "
+        "choose another account"
+    ),
+    "claims: the provider adds its own accounts": (
+        "the provider's owner account adds another account (`claims provider account add`)"
+    ),
+    "claims: not an account of the provider": (
+        "the account is not one the provider added (`claims provider list` shows them)"
+    ),
+    "claims: the owner account stays": "a provider's owner (first registered) account stays",
+    "claims: too many accounts": "a provider has at most 16 accounts; remove one first",
     "claims: unknown provider": "register the provider first (`claims provider add`)",
     "claims: invalid provider": "give a provider id of 1 to 32 ASCII characters",
     "claims: invalid npi": "an NPI has 10 digits",
@@ -117,6 +128,7 @@ _ROLE_REVERTS = {
     "claims: not owner",
     "claims: not an insurer",
     "claims: not the provider",
+    "claims: the provider adds its own accounts",
 }
 
 # Review denial reasons (adjudication.md, Claim outcome); 0 asks for the default, 50.
@@ -440,8 +452,8 @@ class Engine(Contract):
     def register_provider(
         self, sender: str, plan_id: str, provider_id: str, account: str, npi: int = 0
     ) -> Receipt:
-        """A new provider (its first account is its owner and payout), or another account
-        of a known one."""
+        """A new provider (its first account is its owner and payout), or the NPI of a
+        known one (with its owner account again)."""
         return self.transact(
             sender,
             "register_provider",
@@ -449,6 +461,30 @@ class Engine(Contract):
             text_to_bytes32(provider_id),
             account,
             npi,
+        )
+
+    def add_provider_account(
+        self, sender: str, plan_id: str, provider_id: str, account: str
+    ) -> Receipt:
+        """Another account that submits for the provider; ``sender``: its owner account."""
+        return self.transact(
+            sender,
+            "add_provider_account",
+            text_to_bytes32(plan_id),
+            text_to_bytes32(provider_id),
+            account,
+        )
+
+    def remove_provider_account(
+        self, sender: str, plan_id: str, provider_id: str, account: str
+    ) -> Receipt:
+        """An added account no longer submits for the provider; ``sender``: its owner."""
+        return self.transact(
+            sender,
+            "remove_provider_account",
+            text_to_bytes32(plan_id),
+            text_to_bytes32(provider_id),
+            account,
         )
 
     def set_provider_active(

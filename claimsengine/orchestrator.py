@@ -60,7 +60,7 @@ from claimsengine.records import (
 from claimsengine.results import ClaimResult
 from claimsengine.sdk import HospitalClient, Submission
 from claimsengine.status import STATUSES
-from claimsengine.workspace import Workspace
+from claimsengine.workspace import ProviderInfo, Workspace
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -417,25 +417,18 @@ def _check_sender(workspace: Workspace, checked: LoadResult, as_account: str) ->
     record of HOSP-A sent from HOSP-B's account would be paid to HOSP-B.
     """
     sender = workspace.chain.address_of(as_account)
-    providers: dict[str, dict[str, str]] = {}
-    sender_is: dict[str, str | None] = {}  # the provider the sender submits for, per plan
+    providers: dict[str, dict[str, ProviderInfo]] = {}
     result = LoadResult(rejected=list(checked.rejected), repeated=list(checked.repeated))
     for sourced in checked.records:
         record = sourced.record
         if record.plan_id not in providers:
-            providers[record.plan_id] = {
-                info.provider_id: info.account
-                for info in workspace.providers(record.plan_id).values()
-            }
-            sender_is[record.plan_id] = workspace.provider_ids_by_account(record.plan_id).get(
-                sender
-            )
-        account = providers[record.plan_id].get(record.provider_id)
-        if account is None or sender_is[record.plan_id] == record.provider_id:
+            providers[record.plan_id] = workspace.providers(record.plan_id)
+        info = providers[record.plan_id].get(record.provider_id)
+        if info is None or sender.lower() in (a.lower() for a in info.accounts):
             result.records.append(sourced)  # an unknown provider is reported when sent
             continue
         error = RecordError(
-            f"provider {record.provider_id!r} is registered to account {account}, but this "
+            f"provider {record.provider_id!r} is registered to account {info.account}, but this "
             f"run acts as {as_account} ({sender}), which the chain would pay instead",
             file=str(sourced.file),
             record=record.record_id,

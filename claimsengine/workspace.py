@@ -70,10 +70,15 @@ class PlanInfo:
 
 @dataclass(frozen=True)
 class ProviderInfo:
+    """A provider as the chain's events left it: ``account`` is its owner (first
+    registered) account, ``accounts`` every account that submits for it now (the owner's
+    first, then those the provider added)."""
+
     provider_id: str
     account: str
     payout: str
     active: bool
+    accounts: tuple[str, ...] = ()
 
 
 class EngineReads(Protocol):
@@ -427,30 +432,46 @@ class Workspace:
 
     def providers(self, plan_id: str) -> dict[str, ProviderInfo]:
         """The plan's providers by provider id: the account is the provider's owner (first
-        registered) account; payout and status as the latest events left them."""
+        registered) account; payout, status and accounts as the latest events left them."""
         latest: dict[str, ProviderInfo] = {}
-        topic = text_to_bytes32(plan_id)
-        names = ("ProviderRegistered", "PayoutSet", "ProviderStatusSet")
-        events = [e for name in names for e in self.engine.events(name, topic)]
-        for event in sorted(events, key=lambda e: (e.block_number, e.log_index)):
+        names = ("ProviderRegistered", "ProviderAccountSet", "PayoutSet", "ProviderStatusSet")
+        for event in self._provider_events(plan_id, names):
             provider_id = bytes32_to_text(event.args["provider_ref"])
             known = latest.get(provider_id)
             if event.name == "ProviderRegistered":
                 if known is None:
                     account = str(event.args["account"])
-                    latest[provider_id] = ProviderInfo(provider_id, account, account, True)
-            elif known is not None and event.name == "PayoutSet":
+                    latest[provider_id] = ProviderInfo(
+                        provider_id, account, account, True, (account,)
+                    )
+            elif known is None:
+                continue
+            elif event.name == "ProviderAccountSet":
+                account = str(event.args["account"])
+                others = tuple(a for a in known.accounts if a != account)
+                added = (account,) if event.args["added"] else ()
+                latest[provider_id] = replace(known, accounts=others + added)
+            elif event.name == "PayoutSet":
                 latest[provider_id] = replace(known, payout=str(event.args["payout"]))
-            elif known is not None:
+            else:
                 latest[provider_id] = replace(known, active=bool(event.args["active"]))
         return latest
 
     def provider_ids_by_account(self, plan_id: str) -> dict[str, str]:
-        """Every submitting account of the plan's providers, to its provider id."""
+        """Every account that submits, or ever submitted, for one of the plan's providers,
+        to its provider id (an account removed from a provider joins no other: its past
+        claims stay that provider's)."""
+        names = ("ProviderRegistered", "ProviderAccountSet")
         return {
             str(e.args["account"]): bytes32_to_text(e.args["provider_ref"])
-            for e in self.engine.events("ProviderRegistered", text_to_bytes32(plan_id))
+            for e in self._provider_events(plan_id, names)
         }
+
+    def _provider_events(self, plan_id: str, names: Sequence[str]) -> list[DecodedEvent]:
+        """The plan's events of ``names``, in chain order."""
+        topic = text_to_bytes32(plan_id)
+        events = [e for name in names for e in self.engine.events(name, topic)]
+        return sorted(events, key=lambda e: (e.block_number, e.log_index))
 
     def provider(self, plan_id: str, provider_id: str) -> ProviderInfo:
         providers = self.providers(plan_id)

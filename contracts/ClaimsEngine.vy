@@ -48,6 +48,8 @@ exports: (
     registry.update_schedule,
     registry.enroll,
     registry.register_provider,
+    registry.add_provider_account,
+    registry.remove_provider_account,
     registry.set_provider_active,
     registry.set_payout,
     registry.set_paused,
@@ -363,8 +365,10 @@ def void_claim(plan_id: bytes32, commitment: bytes32, effects: ledger.Effects, p
     @param position The claim's queue position (its ClaimQueued event) when it is queued.
     @return uint256 The claim's id.
     """
-    provider: uint256 = (registry.account_words[plan_id][msg.sender] >> packing.ACCOUNT_PROVIDER) & packing.MASK_32
-    assert provider != 0, "claims: not authorised"
+    account: uint256 = registry.account_words[plan_id][msg.sender]
+    provider: uint256 = (account >> packing.ACCOUNT_PROVIDER) & packing.MASK_32
+    # @dev A removed account keeps its provider's number, and no payout.
+    assert provider != 0 and account & packing.MASK_160 != 0, "claims: not authorised"
     return self._void(plan_id, provider, commitment, effects, position, 0)
 
 
@@ -483,8 +487,7 @@ def collect(plan_id: bytes32, provider_ref: bytes32) -> uint256:
     @param provider_ref The provider.
     @return uint256 The amount collected, in cents.
     """
-    number: uint256 = registry._provider_number(plan_id, provider_ref)
-    assert msg.sender == registry.provider_owners[plan_id][number], "claims: not the provider"
+    number: uint256 = registry._owned_provider(plan_id, provider_ref)
     payout: address = empty(address)
     debt: uint256 = 0
     payout, debt = registry._payout(plan_id, number)

@@ -494,6 +494,24 @@ class HospitalClient(Party):
         self.engine.set_payout(self.account or state.owner, plan_id, provider_id, address)
         return self.engine.provider_info(plan_id, provider_id)
 
+    def add_account(self, plan_id: str, provider_id: str, account: str) -> ProviderState:
+        """Let ``account`` (an alias or address) submit, and void, for the provider too: a
+        second machine, say. As the provider's owner account; the insurer never can."""
+        address = self.workspace.chain.address_of(account)
+        state = self._as_provider_owner(plan_id, provider_id, "add an account")
+        self.engine.add_provider_account(self.account or state.owner, plan_id, provider_id, address)
+        return state
+
+    def remove_account(self, plan_id: str, provider_id: str, account: str) -> ProviderState:
+        """Stop an account the provider added (a lost key, say) acting for it; the account
+        is retired in the plan. As the provider's owner account."""
+        address = self.workspace.chain.address_of(account)
+        state = self._as_provider_owner(plan_id, provider_id, "remove an account")
+        self.engine.remove_provider_account(
+            self.account or state.owner, plan_id, provider_id, address
+        )
+        return state
+
     def collect(self, plan_id: str, provider_id: str) -> tuple[int, ProviderState]:
         """Take the credit that refused token transfers left in the engine, to the current
         payout address. Returns the cents collected (0: there was none) and the provider."""

@@ -98,6 +98,15 @@ class InsurerClient(Party):
                 hint="register the provider with its account; it then runs "
                 "`claims provider payout`",
             )
+        known = self.workspace.providers(plan_id).get(provider_id)
+        if known is not None and known.account.lower() != address.lower():
+            raise ClaimsError(
+                f"provider {provider_id} of plan {plan_id} is registered with account "
+                f"{describe_account(self.workspace, known.account)}; only the provider adds "
+                "another account it submits from",
+                hint=f"the provider runs `claims provider account add {plan_id} {provider_id} "
+                f"--account {account}` (as its owner account, the default)",
+            )
         self.engine.register_provider(self.account, plan_id, provider_id, address, number)
 
     def set_provider_active(self, plan_id: str, provider_id: str, active: bool) -> None:

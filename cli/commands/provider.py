@@ -21,14 +21,16 @@ def _provider_json(plan_id: str, info: ProviderInfo) -> dict[str, Any]:
         "account": info.account,
         "payout": info.payout,
         "active": info.active,
+        "accounts": list(info.accounts),
     }
 
 
 @click.group(short_help="Register, suspend or reinstate a hospital; its payout and credit.")
 def provider() -> None:
     """Register a plan's hospitals (providers), suspend or reinstate them, as the insurer.
-    The provider itself, and only it, changes where its money goes (`payout`) and collects
-    the credit that refused transfers left in the engine (`collect`).
+    The provider itself, and only it, changes where its money goes (`payout`), collects
+    the credit that refused transfers left in the engine (`collect`), and adds or removes
+    other accounts that submit for it (`account add|remove`).
 
     \b
     Example:
@@ -36,6 +38,7 @@ def provider() -> None:
       claims provider list SILVER-2027
       claims provider payout SILVER-2027 HOSP-A hospital-3
       claims provider collect SILVER-2027 HOSP-A
+      claims provider account add SILVER-2027 HOSP-A --account hospital-3
     """
 
 
@@ -63,9 +66,10 @@ def add(
 ) -> None:
     """Register PROVIDER_ID as a hospital of PLAN_ID that submits from --account. Its
     payments go to that account until the provider itself changes it (`claims provider
-    payout`); the insurer never can. Registering a known PROVIDER_ID again adds --account as
-    another account it submits from. An X12 835 export names the hospital by its --npi, and
-    refuses a hospital without one.
+    payout`); the insurer never can. Registering a known PROVIDER_ID again with its own
+    --account sets its --npi; only the provider adds other accounts (`claims provider account
+    add`). An X12 835 export names the hospital by its --npi, and refuses a hospital without
+    one.
 
     \b
     Example:
@@ -272,3 +276,79 @@ def collect(app: App, plan_id: str, provider_id: str) -> None:
             )
 
     app.emit(data, render)
+
+
+@provider.group(short_help="Accounts that submit for a hospital (the provider only).")
+def account() -> None:
+    """Add or remove other accounts that submit, and void, for a provider (a second
+    machine, say), as the provider's owner account: the account it was first registered
+    with. The insurer cannot. An added account is paid as the provider is; it cannot change
+    the payout, collect, or add accounts. A removed account is retired in the plan.
+
+    \b
+    Example:
+      claims provider account add SILVER-2027 HOSP-A --account hospital-3
+      claims provider account remove SILVER-2027 HOSP-A --account hospital-3
+    """
+
+
+@account.command("add", short_help="Let another account submit for a hospital.")
+@click.argument("plan_id")
+@click.argument("provider_id")
+@click.option("--account", "other", required=True, metavar="ALIAS", help="The account to add.")
+@json_option
+@pass_app
+def account_add(app: App, plan_id: str, provider_id: str, other: str) -> None:
+    """Let --account submit and void claims for PROVIDER_ID in PLAN_ID, as the provider's
+    owner account (unless --as is given).
+
+    \b
+    Example:
+      claims provider account add SILVER-2027 HOSP-A --account hospital-3
+    """
+    _change_account(app, plan_id, provider_id, other, added=True)
+
+
+@account.command("remove", short_help="Stop an added account submitting for a hospital.")
+@click.argument("plan_id")
+@click.argument("provider_id")
+@click.option(
+    "--account", "other", required=True, metavar="ALIAS", help="The added account to remove."
+)
+@json_option
+@pass_app
+def account_remove(app: App, plan_id: str, provider_id: str, other: str) -> None:
+    """Stop --account, which the provider added, submitting or voiding for PROVIDER_ID in
+    PLAN_ID (a lost key, say), as the provider's owner account (unless --as is given). The
+    account is retired in the plan; the provider's claims and money are untouched.
+
+    \b
+    Example:
+      claims provider account remove SILVER-2027 HOSP-A --account hospital-3
+    """
+    _change_account(app, plan_id, provider_id, other, added=False)
+
+
+def _change_account(app: App, plan_id: str, provider_id: str, other: str, added: bool) -> None:
+    from claimsengine.sdk import HospitalClient
+    from claimsengine.sdk.party import describe_account
+
+    workspace = app.workspace()
+    hospital = HospitalClient(workspace, app.as_account)
+    with workspace.command():
+        if added:
+            hospital.add_account(plan_id, provider_id, other)
+        else:
+            hospital.remove_account(plan_id, provider_id, other)
+    info = workspace.provider(plan_id, provider_id)
+    address = workspace.chain.address_of(other)
+
+    def render(console: Any) -> None:
+        verb = "now submits" if added else "no longer submits"
+        count = len(info.accounts)
+        console.print(
+            f"{describe_account(workspace, address)} {verb} for {provider_id} in {plan_id}; "
+            f"it has {count} account{'' if count == 1 else 's'}."
+        )
+
+    app.emit({**_provider_json(plan_id, info), "changed": address, "added": added}, render)

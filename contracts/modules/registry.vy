@@ -160,6 +160,14 @@ event ProviderRegistered:
     npi: uint256
 
 
+# @dev A provider added (True) or removed (False) another account that submits for it.
+event ProviderAccountSet:
+    plan_id: indexed(bytes32)
+    provider_ref: indexed(bytes32)
+    account: indexed(address)
+    added: bool
+
+
 # @dev The insurer suspended or reinstated a provider.
 event ProviderStatusSet:
     plan_id: indexed(bytes32)
@@ -253,8 +261,10 @@ def enroll(plan_id: bytes32, enrollments: DynArray[Enrollment, MAX_ENROLMENTS_PE
 def register_provider(plan_id: bytes32, provider_ref: bytes32, account: address, npi: uint256):
     """
     @notice Registers a provider with its first account (its owner account, where it is
-            paid until it says otherwise), or adds another submitting account to a known
-            provider. An account belongs to at most one provider of a plan.
+            paid until it says otherwise), or sets the NPI of a known provider with that
+            same account. The insurer never adds an account to a known provider: only the
+            provider does (`add_provider_account`), so no account it did not choose acts
+            on its claims. An account belongs to at most one provider of a plan.
     @param plan_id The plan.
     @param provider_ref The insurer's id for the provider (not PHI), ASCII, left-aligned.
     @param account The account.
@@ -279,14 +289,67 @@ def register_provider(plan_id: bytes32, provider_ref: bytes32, account: address,
         self.provider_owners[plan_id][number] = account
         self.payout_words[plan_id][number] = convert(account, uint256)
         self.provider_active[plan_id][number] = True
-    if taken == 0:
         self.provider_accounts[plan_id][number].append(account)
+    else:
+        assert account == self.provider_owners[plan_id][number], "claims: the provider adds its own accounts"
     if npi != 0:
         self.provider_npis[plan_id][number] = npi
     self.account_words[plan_id][account] = packing._pack_account(
         self.payout_words[plan_id][number], number, self.provider_active[plan_id][number]
     )
     log ProviderRegistered(plan_id=plan_id, provider_ref=provider_ref, account=account, npi=npi)
+
+
+@external
+@nonreentrant
+def add_provider_account(plan_id: bytes32, provider_ref: bytes32, account: address):
+    """
+    @notice Adds another account that submits, and voids, for the provider (a second
+            machine, say). Only the provider's owner account may. It is paid as the
+            provider is; it cannot change the payout, collect, or add accounts.
+    @param plan_id The plan.
+    @param provider_ref The provider.
+    @param account The account, never yet any provider's in this plan.
+    """
+    number: uint256 = self._owned_provider(plan_id, provider_ref)
+    self._enforce_address(account)
+    assert self.account_words[plan_id][account] == 0, "claims: account taken"
+    assert len(self.provider_accounts[plan_id][number]) < MAX_PROVIDER_ACCOUNTS, "claims: too many accounts"
+    self.provider_accounts[plan_id][number].append(account)
+    self.account_words[plan_id][account] = packing._pack_account(
+        self.payout_words[plan_id][number], number, self.provider_active[plan_id][number]
+    )
+    log ProviderAccountSet(plan_id=plan_id, provider_ref=provider_ref, account=account, added=True)
+
+
+@external
+@nonreentrant
+def remove_provider_account(plan_id: bytes32, provider_ref: bytes32, account: address):
+    """
+    @notice Removes an account the provider added (a lost key, say): it no longer submits
+            or voids for the provider, and is retired in the plan (no provider adds it
+            again, so the claims it sent stay the provider's). Only the provider's owner
+            account may, and the owner account itself stays. The provider's claims and
+            money are untouched.
+    @param plan_id The plan.
+    @param provider_ref The provider.
+    @param account The added account.
+    """
+    number: uint256 = self._owned_provider(plan_id, provider_ref)
+    assert account != msg.sender, "claims: the owner account stays"
+    payout: address = empty(address)
+    taken: uint256 = 0
+    _: bool = False
+    payout, taken, _ = packing._unpack_account(self.account_words[plan_id][account])
+    assert taken == number and payout != empty(address), "claims: not an account of the provider"
+    kept: DynArray[address, MAX_PROVIDER_ACCOUNTS] = []
+    for other: address in self.provider_accounts[plan_id][number]:
+        if other != account:
+            kept.append(other)
+    self.provider_accounts[plan_id][number] = kept
+    # @dev Retired: the provider's number stays (the account is taken), no payout, inactive.
+    self.account_words[plan_id][account] = number << packing.ACCOUNT_PROVIDER
+    log ProviderAccountSet(plan_id=plan_id, provider_ref=provider_ref, account=account, added=False)
 
 
 @external
@@ -316,8 +379,7 @@ def set_payout(plan_id: bytes32, provider_ref: bytes32, payout: address):
     @param provider_ref The provider.
     @param payout The new payout address.
     """
-    number: uint256 = self._provider_number(plan_id, provider_ref)
-    assert msg.sender == self.provider_owners[plan_id][number], "claims: not the provider"
+    number: uint256 = self._owned_provider(plan_id, provider_ref)
     self._enforce_address(payout)
     # @dev The debt stays with the provider, wherever it is paid.
     self.payout_words[plan_id][number] = (self.payout_words[plan_id][number] & ~packing.MASK_160) | convert(payout, uint256)
@@ -396,13 +458,15 @@ def provider_of(plan_id: bytes32, account: address) -> (bytes32, bool):
     @notice The provider an account submits for.
     @param plan_id The plan.
     @param account The account.
-    @return bytes32 The provider's ref (empty when none).
+    @return bytes32 The provider's ref (empty when none, or removed from it).
     @return bool Whether the provider is active.
     """
     payout: address = empty(address)
     number: uint256 = 0
     active: bool = False
     payout, number, active = packing._unpack_account(self.account_words[plan_id][account])
+    if payout == empty(address):
+        return empty(bytes32), False
     return self.provider_refs[plan_id][number], active
 
 
@@ -592,6 +656,17 @@ def _enforce_address(account: address):
 def _provider_number(plan_id: bytes32, provider_ref: bytes32) -> uint256:
     number: uint256 = self.provider_numbers[plan_id][provider_ref]
     assert number != 0, "claims: unknown provider"
+    return number
+
+
+@internal
+@view
+def _owned_provider(plan_id: bytes32, provider_ref: bytes32) -> uint256:
+    """
+    @dev The provider's number, when the caller is its owner account.
+    """
+    number: uint256 = self._provider_number(plan_id, provider_ref)
+    assert msg.sender == self.provider_owners[plan_id][number], "claims: not the provider"
     return number
 
 

@@ -106,12 +106,84 @@ def test_the_insurer_cannot_redirect_a_providers_money(d: Deployment, member: by
     # Nor by registering the hospital's account again under another provider.
     with reverts("claims: account taken"):
         d.engine.register_provider(insurer, d.plan_id, "MINE", d.hospital)
-    # Adding its own account to the provider lets it submit as HOSP-A, never moves the payout.
-    d.engine.register_provider(insurer, d.plan_id, "HOSP-A", insurer)
+    # Nor by adding an account of its own to the provider (test below).
+    with reverts("claims: the provider adds its own accounts"):
+        d.engine.register_provider(insurer, d.plan_id, "HOSP-A", insurer)
     info = d.engine.provider_info(d.plan_id, "HOSP-A")
     assert (info.owner, info.payout) == (d.hospital, d.hospital)
+
+
+def test_the_insurer_cannot_add_an_account_to_claw_back_a_providers_money(
+    d: Deployment, member: bytes
+) -> None:
+    # The old attack: the insurer added an account it held to HOSP-A (register_provider
+    # with HOSP-A's id) and, through it, voided HOSP-A's paid 240.00 claim: the 240.00
+    # became HOSP-A's debt, kept back from its next payments for the insurer's pool (or
+    # replaced the claim by one billed 1.00, or voided it in review). Now a known
+    # provider's accounts are added by the provider alone.
+    paid = d.submit(d.claim(member, DAY, [("W", 1, 30_000)]))
+    assert (paid.status, paid.submitted["plan_paid"]) == (ClaimStatus.PAID, 24_000)
+    mole = d.chain.accounts["hospital-4"]
+    with reverts("claims: the provider adds its own accounts"):
+        d.engine.register_provider(d.insurer, d.plan_id, "HOSP-A", mole)
+    assert d.engine.provider_of(d.plan_id, mole) == (None, False)
+    with reverts("claims: not authorised"):
+        d.engine.void(mole, paid.claim_id)
+    assert d.status(paid.submitted["commitment"]).status == ClaimStatus.PAID
+    assert d.engine.provider_info(d.plan_id, "HOSP-A").debt == 0
+    # Registering the provider's own account again still sets its NPI.
+    d.engine.register_provider(d.insurer, d.plan_id, "HOSP-A", d.hospital, 1234567893)
+    assert d.engine.provider_info(d.plan_id, "HOSP-A").npi == 1234567893
+
+
+def test_a_provider_adds_and_removes_its_own_accounts(d: Deployment, member: bytes) -> None:
+    second = d.chain.accounts["hospital-3"]
+    for who in (d.insurer, d.outsider, d.hospital2, d.adjudicator):
+        with reverts("claims: not the provider"):
+            d.engine.add_provider_account(who, d.plan_id, "HOSP-A", second)
+    d.engine.add_provider_account(d.hospital, d.plan_id, "HOSP-A", second)
+    assert d.engine.provider_of(d.plan_id, second) == ("HOSP-A", True)
+    with reverts("claims: account taken"):  # one provider's account is no other's
+        d.engine.add_provider_account(d.hospital2, d.plan_id, "HOSP-B", second)
+    # An added account submits for the provider; it neither adds nor removes accounts.
+    sub = d.submit(d.claim(member, DAY, [("X", 1, 10_000)]), sender=second)
+    assert sub.status == ClaimStatus.PAID
+    for who in (second, d.insurer, d.outsider, d.hospital2):
+        with reverts("claims: not the provider"):
+            d.engine.remove_provider_account(who, d.plan_id, "HOSP-A", second)
     with reverts("claims: not the provider"):
-        d.engine.set_payout(insurer, d.plan_id, "HOSP-A", insurer)
+        d.engine.add_provider_account(second, d.plan_id, "HOSP-A", d.outsider)
+    with reverts("claims: the owner account stays"):
+        d.engine.remove_provider_account(d.hospital, d.plan_id, "HOSP-A", d.hospital)
+    with reverts("claims: not an account of the provider"):
+        d.engine.remove_provider_account(d.hospital, d.plan_id, "HOSP-A", d.hospital2)
+    # Removed (a lost key, say), the account can neither submit nor void for it.
+    d.engine.remove_provider_account(d.hospital, d.plan_id, "HOSP-A", second)
+    assert d.engine.provider_of(d.plan_id, second) == (None, False)
+    with reverts("claims: not authorised"):
+        d.engine.void(second, sub.claim_id)
+    with reverts("claims: not authorised"):
+        d.submit(d.claim(member, DAY + timedelta(days=1), [("X", 1, 10_000)]), sender=second)
+    with reverts("claims: not an account of the provider"):  # removed once
+        d.engine.remove_provider_account(d.hospital, d.plan_id, "HOSP-A", second)
+    # Retired in the plan: no provider adds it again (the claims it sent stay HOSP-A's),
+    # and the insurer cannot register it as a provider of its own.
+    with reverts("claims: account taken"):
+        d.engine.add_provider_account(d.hospital, d.plan_id, "HOSP-A", second)
+    with reverts("claims: account taken"):
+        d.engine.add_provider_account(d.hospital2, d.plan_id, "HOSP-B", second)
+    with reverts("claims: account taken"):
+        d.engine.register_provider(d.insurer, d.plan_id, "HOSP-NEW", second)
+    # The owner and its money are as they were.
+    assert d.engine.provider_of(d.plan_id, d.hospital) == ("HOSP-A", True)
+    assert d.status(sub.submitted["commitment"]).status == ClaimStatus.PAID
+
+
+def test_a_provider_has_at_most_sixteen_accounts(d: Deployment) -> None:
+    for n in range(15):  # the owner's and 15 more
+        d.engine.add_provider_account(d.hospital, d.plan_id, "HOSP-A", f"0x{n + 1:040x}")
+    with reverts("claims: too many accounts"):
+        d.engine.add_provider_account(d.hospital, d.plan_id, "HOSP-A", f"0x{99:040x}")
 
 
 def test_a_queued_claim_is_paid_where_the_provider_says(chain: EmbeddedChain) -> None:
@@ -144,7 +216,7 @@ def test_an_outsider_cannot_set_a_payout_or_collect(d: Deployment) -> None:
 
 def test_a_second_account_of_a_provider_is_not_its_owner(d: Deployment, member: bytes) -> None:
     second = d.chain.accounts["hospital-3"]
-    d.engine.register_provider(d.insurer, d.plan_id, "HOSP-A", second)
+    d.engine.add_provider_account(d.hospital, d.plan_id, "HOSP-A", second)
     assert d.engine.provider_of(d.plan_id, second) == ("HOSP-A", True)
     with reverts("claims: not the provider"):
         d.engine.set_payout(second, d.plan_id, "HOSP-A", second)
@@ -457,7 +529,7 @@ def test_a_token_without_return_values_works(chain: EmbeddedChain) -> None:
 # -- 6. the smaller problems ------------------------------------------------------------------
 def test_a_second_account_cannot_bill_the_same_line_again(d: Deployment, member: bytes) -> None:
     second = d.chain.accounts["hospital-3"]
-    d.engine.register_provider(d.insurer, d.plan_id, "HOSP-A", second)
+    d.engine.add_provider_account(d.hospital, d.plan_id, "HOSP-A", second)
     d.submit(d.claim(member, DAY, [("X", 1, 10_000)]))
     again = d.submit(d.claim(member, DAY, [("X", 1, 10_000)]), sender=second)
     assert again.lines[0]["denial"] == 18  # same member, provider, code and day

@@ -49,6 +49,11 @@ def test_the_new_revert_strings_and_their_hints() -> None:
         "claims: void window closed": "timely_filing_days",
         # A pseudonym stays in its period: raised in test_attacks.py.
         "claims: enrolled for another period": "pseudonym of the other period",
+        # A provider's accounts are its own: raised in test_attacks.py.
+        "claims: the provider adds its own accounts": "provider account add",
+        "claims: not an account of the provider": "provider list",
+        "claims: the owner account stays": "owner",
+        "claims: too many accounts": "16",
     }
     reasons = contract_reasons()
     for reason, words in expected.items():

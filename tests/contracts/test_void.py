@@ -340,7 +340,7 @@ def test_debt_is_not_dodged_by_moving_the_payout(d: Deployment, member: bytes) -
 def test_debt_is_not_dodged_by_a_new_account(d: Deployment, member: bytes) -> None:
     paid_then_voided(d, member)
     second_account = d.chain.accounts["hospital-4"]
-    d.engine.register_provider(d.insurer, d.plan_id, "HOSP-A", second_account)
+    d.engine.add_provider_account(d.hospital, d.plan_id, "HOSP-A", second_account)
     nxt = d.submit(d.claim(member, DAY, TWO_X), sender=second_account)
     assert [e["amount"] for e in d.events(nxt.receipt, "DebtRecovered")] == [ONE_X_PAID]
 
@@ -398,7 +398,7 @@ def test_any_account_of_the_provider_may_void_also_while_suspended(
 ) -> None:
     paid = d.submit(d.claim(member, DAY, ONE_X))
     second_account = d.chain.accounts["hospital-4"]
-    d.engine.register_provider(d.insurer, d.plan_id, "HOSP-A", second_account)
+    d.engine.add_provider_account(d.hospital, d.plan_id, "HOSP-A", second_account)
     d.engine.set_provider_active(d.insurer, d.plan_id, "HOSP-A", False)
     void(d, paid, sender=second_account)
     assert state(d, paid) == ClaimStatus.VOIDED

@@ -109,6 +109,7 @@ def set_up_plan(state: Path) -> None:
             "account": init["accounts"][alias],
             "payout": init["accounts"][alias],
             "active": True,
+            "accounts": [init["accounts"][alias]],
         }
     granted = claims_json(state, "adjudicator", "add", PLAN, "--account", "adjudicator")
     assert granted["adjudicator"] is True

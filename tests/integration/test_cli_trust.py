@@ -308,7 +308,18 @@ def test_a_refused_payment_is_credited_and_the_provider_collects_it(tmp_path: Pa
 def test_a_second_account_submits_for_the_provider_but_does_not_move_its_money(
     state: Path, tmp_path: Path
 ) -> None:
-    claims(state, "provider", "add", PLAN, "HOSP-A", "--account", "hospital-3")
+    # Only the provider adds an account: the insurer registering HOSP-A again with
+    # another account is refused before anything is sent.
+    refused = claims(state, "provider", "add", PLAN, "HOSP-A", "--account", "hospital-3", code=1)
+    assert refused.stderr.startswith(
+        f"error: provider HOSP-A of plan {PLAN} is registered with account hospital-1"
+    )
+    assert "provider account add" in refused.stderr
+    added = claims_json(
+        state, "provider", "account", "add", PLAN, "HOSP-A", "--account", "hospital-3"
+    )
+    hospital_1, hospital_3 = address(state, "hospital-1"), address(state, "hospital-3")
+    assert (added["account"], added["accounts"]) == (hospital_1, [hospital_1, hospital_3])
     claim = {
         **x_ray("HOSP-A-SECOND-1", "2027-06-30"),
         "lines": [{"code": "71046", "units": 1, "billed": "95.00"}],
@@ -325,3 +336,29 @@ def test_a_second_account_submits_for_the_provider_but_does_not_move_its_money(
     assert refused.stderr.startswith(
         "error: hospital-3 (0x9965…A4dc) is not the owner account of provider HOSP-A"
     )
+
+
+def test_the_provider_removes_an_account_it_added(state: Path, tmp_path: Path) -> None:
+    claims(state, "provider", "account", "add", PLAN, "HOSP-A", "--account", "hospital-3")
+    # Neither the insurer nor the added account removes it: the owner account does.
+    for alias in ("insurer", "hospital-3"):
+        refused = claims(
+            state, "--as", alias, "provider", "account", "remove", PLAN, "HOSP-A",
+            "--account", "hospital-3", code=1,
+        )  # fmt: skip
+        assert "is not the owner account of provider HOSP-A" in refused.stderr
+    removed = claims_json(
+        state, "provider", "account", "remove", PLAN, "HOSP-A", "--account", "hospital-3"
+    )
+    assert removed["accounts"] == [address(state, "hospital-1")]
+    assert removed["added"] is False
+    path = tmp_path / "removed.json"
+    path.write_text(json.dumps(x_ray("HOSP-A-REMOVED-1", "2027-06-30")))
+    # The removed account's records are set aside before anything is sent.
+    out = claims(state, "--json", "--as", "hospital-3", "submit", path, code=1)
+    (aside,) = json.loads(out.stdout)
+    assert aside["record_id"] == "HOSP-A-REMOVED-1" and "provider_id" in aside["error"]
+    listed = claims_json(state, "provider", "list", PLAN)
+    assert [p["accounts"] for p in listed if p["provider_id"] == "HOSP-A"] == [
+        [address(state, "hospital-1")]
+    ]
