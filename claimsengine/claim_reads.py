@@ -72,7 +72,6 @@ _MASK_8 = 2**8 - 1
 _MASK_32 = 2**32 - 1
 _MASK_40 = 2**40 - 1
 _MASK_48 = 2**48 - 1
-_MASK_160 = 2**160 - 1
 
 
 class ClaimReads(EventReads, Protocol):
@@ -147,8 +146,6 @@ class ClaimStorage(EngineStorage):
         plan = text_to_bytes32(plan_id)
         address = bytes.fromhex(account.removeprefix("0x")).rjust(32, b"\x00")
         word = self._read("registry", "account_words", plan, address)
-        if word & _MASK_160 == 0:  # no provider's, or removed from one (it has no payout)
-            return None, False
         ref = self._read("registry", "provider_refs", plan, (word >> _ACCOUNT_PROVIDER) & _MASK_32)
         active = bool((word >> _ACCOUNT_ACTIVE) & 1)
         return (bytes32_to_text(ref.to_bytes(32, "big")) if ref else None), active
@@ -331,8 +328,8 @@ def review_quorum(workspace: Workspace, plan_id: str, reads: ClaimReads | None =
 
 def with_quorum(result: ClaimResult, quorum: int) -> ClaimResult:
     """The result with its review votes (none yet, maybe) and the plan's quorum."""
-    votes = result.review.votes if result.review is not None else ()
-    return replace(result, review=ReviewVotes(votes, quorum))
+    review = result.review if result.review is not None else ReviewVotes()
+    return replace(result, review=replace(review, quorum=quorum))
 
 
 @dataclass

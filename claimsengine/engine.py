@@ -616,9 +616,10 @@ class Engine(Contract):
             reason,
         )
 
-    def review_votes(self, claim_id: int) -> tuple[int, int]:
-        """(approvals, denials) so far on a claim in review."""
-        approvals, denials = self.call("review_votes", claim_id)
+    def review_votes(self, plan_id: str, claim_id: int) -> tuple[int, int]:
+        """(approvals, denials) so far on a claim in review, of accounts that hold the
+        adjudicator role now (a revoked adjudicator's vote no longer counts)."""
+        approvals, denials = self.call("review_votes", text_to_bytes32(plan_id), claim_id)
         return int(approvals), int(denials)
 
     def has_voted(self, claim_id: int, account: str) -> bool:

@@ -135,6 +135,15 @@ class ClaimEvents:
         )
 
     @property
+    def vote_counts(self) -> tuple[int, int] | None:
+        """The (approvals, denials) that counted at the last review vote, as its event gave
+        them; None before any vote."""
+        votes = [e for e in self.later if e.name == "ReviewVoted"]
+        if not votes:
+            return None
+        return int(votes[-1].args["approvals"]), int(votes[-1].args["denials"])
+
+    @property
     def review_denial(self) -> int | None:
         """The reason code of a denial in review (adjudication.md, Claim outcome), or None."""
         for event in self.later:
@@ -247,7 +256,9 @@ def build_result(
         transactions=transactions,
         replaces=events.replaces,
         replaced_by=events.replaced_by,
-        review=ReviewVotes(votes, quorum) if votes or quorum is not None else None,
+        review=(
+            ReviewVotes(votes, quorum, events.vote_counts) if votes or quorum is not None else None
+        ),
     )
 
 

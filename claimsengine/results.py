@@ -170,17 +170,24 @@ class ReviewVote:
 class ReviewVotes:
     """The votes a claim in review has had (adjudication.md: a plan's ``review_quorum`` of
     k decides a claim when k distinct adjudicators approve it, or k deny it). ``quorum`` is
-    None where the plan's terms were not read."""
+    None where the plan's terms were not read. ``counts``: the approvals and denials that
+    counted at the last vote, as the chain gave them (the vote of an account that lost the
+    adjudicator role counts no more from the next vote on); None: every vote counts."""
 
     votes: tuple[ReviewVote, ...] = ()
     quorum: int | None = None
+    counts: tuple[int, int] | None = None
 
     @property
     def approvals(self) -> int:
+        if self.counts is not None:
+            return self.counts[0]
         return sum(1 for vote in self.votes if vote.approved)
 
     @property
     def denials(self) -> int:
+        if self.counts is not None:
+            return self.counts[1]
         return sum(1 for vote in self.votes if not vote.approved)
 
     def voted(self, adjudicator: str) -> bool:
@@ -203,12 +210,19 @@ class ReviewVotes:
                 f"expected a whole number or null, got {quorum!r}", field=f"{where}.quorum"
             )
         raw = _read.typed(data, "votes", list, where)
+        counts = None
+        if "approvals" in data or "denials" in data:
+            counts = (
+                _read.typed(data, "approvals", int, where),
+                _read.typed(data, "denials", int, where),
+            )
         return cls(
             votes=tuple(
                 ReviewVote.from_json(vote, where=f"{where}.votes[{index}]")
                 for index, vote in enumerate(raw)
             ),
             quorum=quorum,
+            counts=counts,
         )
 
 

@@ -30,7 +30,7 @@ from modules import registry
 
 initializes: plan_access
 initializes: registry[plan_access := plan_access]
-initializes: ledger
+initializes: ledger[plan_access := plan_access]
 initializes: pool
 
 exports: (
@@ -406,11 +406,12 @@ def review(
         code = self._review_reason(reason)
     approvals: uint256 = 0
     denials: uint256 = 0
-    approvals, denials = ledger._vote(claim_id, approve)
+    quorum: uint256 = (plan_word >> packing.PLAN_QUORUM) & packing.MASK_5
+    approvals, denials = ledger._vote(plan_id, claim_id, approve, quorum)
     log ReviewVoted(
         claim_id=claim_id, plan_id=plan_id, adjudicator=msg.sender, approved=approve, reason=code, approvals=approvals, denials=denials
     )
-    if max(approvals, denials) < (plan_word >> packing.PLAN_QUORUM) & packing.MASK_5:
+    if max(approvals, denials) < quorum:
         return STATUS_PENDING_REVIEW
     log ClaimReviewed(claim_id=claim_id, plan_id=plan_id, adjudicator=msg.sender, approved=approve, reason=code)
 
@@ -592,27 +593,30 @@ def claim_status(plan_id: bytes32, provider_ref: bytes32, commitment: bytes32) -
 
 @external
 @view
-def review_votes(claim_id: uint256) -> (uint256, uint256):
+def review_votes(plan_id: bytes32, claim_id: uint256) -> (uint256, uint256):
     """
-    @notice The votes on a claim in review so far.
+    @notice The votes on a claim in review so far that count: those of accounts that hold
+            the adjudicator role now.
+    @param plan_id The claim's plan.
     @param claim_id The claim.
     @return uint256 Approvals.
     @return uint256 Denials.
     """
-    word: uint256 = ledger.votes[claim_id]
-    return word & packing.MASK_8, word >> 8
+    return ledger._counted_votes(plan_id, claim_id)
 
 
 @external
 @view
 def has_voted(claim_id: uint256, account: address) -> bool:
     """
-    @notice Whether an adjudicator voted on a claim.
+    @notice Whether an adjudicator's vote is on the ballot of a claim in review (a vote
+            of an account that lost the role is dropped at the next vote; the vote that
+            decides a claim is in its events only).
     @param claim_id The claim.
     @param account The adjudicator.
     @return bool True when it voted.
     """
-    return ledger.voted[claim_id][account]
+    return ledger._has_voted(claim_id, account)
 
 
 @external

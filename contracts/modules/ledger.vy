@@ -9,9 +9,14 @@
 """
 
 from modules import packing
+from modules import plan_access
+
+uses: plan_access
 
 
 MAX_LINES: constant(uint256) = 32
+# @dev Votes a claim's ballot holds at most (see `_vote`: 60 with the largest quorum, 31).
+MAX_BALLOT: constant(uint256) = 64
 
 # @dev A duplicate-line bitmap word covers 8 consecutive days (day // 8) x 32 codes
 # (code index // 32): bit (day % 8) * 32 + code index % 32. A member's visits to one
@@ -60,11 +65,12 @@ line_bitmaps: HashMap[bytes32, HashMap[bytes32, uint256]]
 # approved that day without review (layout in `packing`).
 daily_words: HashMap[bytes32, HashMap[uint256, uint256]]
 
-# @dev Per claim id in review: the votes so far, approvals | denials << 8.
+# @dev Per claim id in review: how many votes its ballot holds.
 votes: HashMap[uint256, uint256]
 
-# @dev Per claim id and adjudicator: whether it voted on the claim.
-voted: HashMap[uint256, HashMap[address, bool]]
+# @dev Per claim id in review: its ballot, vote by vote: the adjudicator | approved << 160.
+# A vote of an account that has lost the adjudicator role is dropped at the next vote.
+ballots: HashMap[uint256, HashMap[uint256, uint256]]
 
 # @dev The id the next claim gets. Ids start at 1.
 next_claim_id: public(uint256)
@@ -179,20 +185,67 @@ def _effects_hash(member: bytes32, service_day: uint256, deductible: uint256, ou
 
 
 @internal
-def _vote(claim_id: uint256, approve: bool) -> (uint256, uint256):
+def _vote(plan_id: bytes32, claim_id: uint256, approve: bool, quorum: uint256) -> (uint256, uint256):
     """
-    @dev Counts the caller's vote on a claim in review, once per adjudicator. Returns the
-         approvals and denials so far, this vote included.
+    @dev Counts the caller's vote on a claim in review, once per adjudicator, with the
+         votes on its ballot whose adjudicators hold the role now; drops the others (each
+         may vote again if it is given the role back before the claim is decided). Returns
+         the approvals and denials that count, this vote included, and keeps the vote on
+         the ballot unless it reaches `quorum` (it decides the claim). A ballot holds at
+         most 2 * (quorum - 1) votes (more, and one would have decided), so at most 60.
     """
-    assert not self.voted[claim_id][msg.sender], "claims: already voted"
-    self.voted[claim_id][msg.sender] = True
-    word: uint256 = self.votes[claim_id]
+    kept: uint256 = 0
+    approvals: uint256 = 0
+    denials: uint256 = 0
+    for i: uint256 in range(self.votes[claim_id], bound=MAX_BALLOT):
+        vote: uint256 = self.ballots[claim_id][i]
+        voter: address = convert(vote & packing.MASK_160, address)
+        assert voter != msg.sender, "claims: already voted"
+        if plan_access.Role.ADJUDICATOR in plan_access.roles[plan_id][voter]:
+            self.ballots[claim_id][kept] = vote
+            kept += 1
+            if vote >> 160 == 1:
+                approvals += 1
+            else:
+                denials += 1
     if approve:
-        word += 1
+        approvals += 1
     else:
-        word += 1 << 8
-    self.votes[claim_id] = word
-    return word & packing.MASK_8, word >> 8
+        denials += 1
+    if max(approvals, denials) < quorum:  # a vote that decides the claim need not be kept
+        self.ballots[claim_id][kept] = convert(msg.sender, uint256) | (convert(approve, uint256) << 160)
+        self.votes[claim_id] = kept + 1
+    return approvals, denials
+
+
+@internal
+@view
+def _has_voted(claim_id: uint256, account: address) -> bool:
+    """
+    @dev Whether the account's vote is on the claim's ballot.
+    """
+    for i: uint256 in range(self.votes[claim_id], bound=MAX_BALLOT):
+        if convert(self.ballots[claim_id][i] & packing.MASK_160, address) == account:
+            return True
+    return False
+
+
+@internal
+@view
+def _counted_votes(plan_id: bytes32, claim_id: uint256) -> (uint256, uint256):
+    """
+    @dev The approvals and denials on a claim's ballot whose adjudicators hold the role now.
+    """
+    approvals: uint256 = 0
+    denials: uint256 = 0
+    for i: uint256 in range(self.votes[claim_id], bound=MAX_BALLOT):
+        vote: uint256 = self.ballots[claim_id][i]
+        if plan_access.Role.ADJUDICATOR in plan_access.roles[plan_id][convert(vote & packing.MASK_160, address)]:
+            if vote >> 160 == 1:
+                approvals += 1
+            else:
+                denials += 1
+    return approvals, denials
 
 
 @internal

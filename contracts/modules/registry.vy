@@ -455,18 +455,18 @@ def provider(plan_id: bytes32, account: address) -> (address, bool):
 @view
 def provider_of(plan_id: bytes32, account: address) -> (bytes32, bool):
     """
-    @notice The provider an account submits for.
+    @notice The provider an account submits for, or submitted for until the provider
+            removed it (an account belongs to one provider of a plan, for good).
     @param plan_id The plan.
     @param account The account.
-    @return bytes32 The provider's ref (empty when none, or removed from it).
-    @return bool Whether the provider is active.
+    @return bytes32 The provider's ref (empty when none).
+    @return bool Whether the account may submit now: the provider is active, and has not
+            removed it.
     """
     payout: address = empty(address)
     number: uint256 = 0
     active: bool = False
     payout, number, active = packing._unpack_account(self.account_words[plan_id][account])
-    if payout == empty(address):
-        return empty(bytes32), False
     return self.provider_refs[plan_id][number], active
 
 

@@ -159,7 +159,7 @@ def test_a_provider_adds_and_removes_its_own_accounts(d: Deployment, member: byt
         d.engine.remove_provider_account(d.hospital, d.plan_id, "HOSP-A", d.hospital2)
     # Removed (a lost key, say), the account can neither submit nor void for it.
     d.engine.remove_provider_account(d.hospital, d.plan_id, "HOSP-A", second)
-    assert d.engine.provider_of(d.plan_id, second) == (None, False)
+    assert d.engine.provider_of(d.plan_id, second) == ("HOSP-A", False)  # it sent for HOSP-A
     with reverts("claims: not authorised"):
         d.engine.void(second, sub.claim_id)
     with reverts("claims: not authorised"):

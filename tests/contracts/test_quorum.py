@@ -90,7 +90,7 @@ def test_two_approvals_approve(two: Deployment) -> None:
     assert d.events(vote, "ClaimReviewed") == []
     assert d.events(vote, "ClaimPaid") == []
     assert state(d, sub) == ClaimStatus.PENDING_REVIEW
-    assert d.engine.review_votes(sub.claim_id) == (1, 0)
+    assert d.engine.review_votes(d.plan_id, sub.claim_id) == (1, 0)
     assert d.engine.has_voted(sub.claim_id, first)
     assert not d.engine.has_voted(sub.claim_id, second)
 
@@ -133,7 +133,7 @@ def test_a_split_vote_waits_for_a_third(two: Deployment) -> None:
     d.review(sub.claim_id, True, sender=first)
     d.review(sub.claim_id, False, sender=second)
     assert state(d, sub) == ClaimStatus.PENDING_REVIEW
-    assert d.engine.review_votes(sub.claim_id) == (1, 1)
+    assert d.engine.review_votes(d.plan_id, sub.claim_id) == (1, 1)
     decision = d.review(sub.claim_id, False, sender=third)
     (reviewed,) = d.events(decision, "ClaimReviewed")
     assert (reviewed["approved"], reviewed["reason"]) == (False, 50)  # 0 asks for 50
@@ -148,7 +148,7 @@ def test_an_adjudicator_votes_once(two: Deployment, again: bool) -> None:
     d.review(sub.claim_id, True, sender=first)
     with reverts("claims: already voted"):
         d.review(sub.claim_id, again, sender=first)
-    assert d.engine.review_votes(sub.claim_id) == (1, 0)
+    assert d.engine.review_votes(d.plan_id, sub.claim_id) == (1, 0)
 
 
 def test_a_vote_needs_the_adjudicator_role(two: Deployment) -> None:
@@ -157,7 +157,43 @@ def test_a_vote_needs_the_adjudicator_role(two: Deployment) -> None:
     for who in (d.outsider, d.insurer, d.hospital):
         with reverts("access: not authorised"):
             d.review(sub.claim_id, True, sender=who)
-    assert d.engine.review_votes(sub.claim_id) == (0, 0)
+    assert d.engine.review_votes(d.plan_id, sub.claim_id) == (0, 0)
+
+
+def test_a_revoked_adjudicators_vote_no_longer_counts(two: Deployment) -> None:
+    # The attack: with a quorum of 2, a stolen adjudicator key approves; the insurer
+    # revokes the role at once; one more approval then paid the claim, one party's word.
+    d = two
+    stolen, honest, third = adjudicators(d)
+    sub = pending(d)
+    d.review(sub.claim_id, True, sender=stolen)
+    d.engine.set_role(d.insurer, d.plan_id, stolen, Role(0))
+    assert d.engine.review_votes(d.plan_id, sub.claim_id) == (0, 0)  # it counts no longer
+    vote = d.review(sub.claim_id, True, sender=honest)
+    assert [(e["approvals"], e["denials"]) for e in d.events(vote, "ReviewVoted")] == [(1, 0)]
+    assert d.events(vote, "ClaimReviewed") == []
+    assert state(d, sub) == ClaimStatus.PENDING_REVIEW
+    # Two current adjudicators decide it.
+    decision = d.review(sub.claim_id, True, sender=third)
+    assert [e["approvals"] for e in d.events(decision, "ReviewVoted")] == [2]
+    assert state(d, sub) == ClaimStatus.PAID
+
+
+def test_a_revoked_adjudicator_given_the_role_again_may_vote_again(two: Deployment) -> None:
+    d = two
+    first, second, _ = adjudicators(d)
+    sub = pending(d)
+    d.review(sub.claim_id, False, sender=first)
+    d.engine.set_role(d.insurer, d.plan_id, first, Role(0))
+    d.review(sub.claim_id, True, sender=second)  # its vote was dropped: 1 approval, 0 denials
+    assert d.engine.review_votes(d.plan_id, sub.claim_id) == (1, 0)
+    assert not d.engine.has_voted(sub.claim_id, first)
+    d.engine.set_role(d.insurer, d.plan_id, first, Role.ADJUDICATOR)
+    # The dropped vote stays dropped.
+    assert d.engine.review_votes(d.plan_id, sub.claim_id) == (1, 0)
+    decision = d.review(sub.claim_id, True, sender=first)
+    assert [e["approvals"] for e in d.events(decision, "ReviewVoted")] == [2]
+    assert state(d, sub) == ClaimStatus.PAID
 
 
 def test_a_bad_reason_is_refused_before_the_vote_counts(two: Deployment) -> None:
