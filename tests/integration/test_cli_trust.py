@@ -340,6 +340,9 @@ def test_a_second_account_submits_for_the_provider_but_does_not_move_its_money(
 
 def test_the_provider_removes_an_account_it_added(state: Path, tmp_path: Path) -> None:
     claims(state, "provider", "account", "add", PLAN, "HOSP-A", "--account", "hospital-3")
+    sent = tmp_path / "sent.json"
+    sent.write_text(json.dumps(x_ray("HOSP-A-SENT-1", "2027-06-29")))
+    (before,) = claims_json(state, "--as", "hospital-3", "submit", sent)
     # Neither the insurer nor the added account removes it: the owner account does.
     for alias in ("insurer", "hospital-3"):
         refused = claims(
@@ -362,3 +365,6 @@ def test_the_provider_removes_an_account_it_added(state: Path, tmp_path: Path) -
     assert [p["accounts"] for p in listed if p["provider_id"] == "HOSP-A"] == [
         [address(state, "hospital-1")]
     ]
+    # What it sent before stays HOSP-A's claim.
+    after = claims_json(state, "status", str(before["claim_id"]))
+    assert (after["provider_id"], after["status"]) == ("HOSP-A", before["status"])
