@@ -339,6 +339,83 @@ CASES: dict[str, Case] = {
 }
 
 
+LONG_PLAN_ID = "SILVER-2027-PLAN-WITH-A-VERY-LONG-ID"  # 36 characters
+BAD_PLAN_IDS = [LONG_PLAN_ID, "SILVER-Ä", "", "SILVER 2027"]
+RECORD = FIXTURES / "records" / "hosp-a-2027-02-office-visit.json"
+# Every kind of command that takes a plan id (or a provider id) from the user: it is checked
+# against its rule (ids.py) before the chain is opened, whatever the command.
+ID_COMMANDS: dict[str, tuple[Callable[[str], list[object]], str]] = {
+    "fund": (lambda plan: ["fund", plan, "10.00"], "'PLAN_ID'"),
+    "withdraw": (lambda plan: ["withdraw", plan, "10.00"], "'PLAN_ID'"),
+    "pool": (lambda plan: ["pool", plan], "'PLAN_ID'"),
+    "settle": (lambda plan: ["settle", plan], "'PLAN_ID'"),
+    "member": (lambda plan: ["member", plan, "M-0001"], "'PLAN_ID'"),
+    "eligibility": (lambda plan: ["eligibility", plan, "M-0001"], "'[PLAN_ID]'"),
+    "enroll": (lambda plan: ["enroll", plan, FIXTURES / "members.csv"], "'PLAN_ID'"),
+    "renew": (lambda plan: ["renew", plan], "'PLAN_ID'"),
+    "pause": (lambda plan: ["pause", plan], "'PLAN_ID'"),
+    "resume": (lambda plan: ["resume", plan], "'PLAN_ID'"),
+    "adjudicator add": (
+        lambda plan: ["adjudicator", "add", plan, "--account", "auditor"],
+        "'PLAN_ID'",
+    ),
+    "adjudicator remove": (
+        lambda plan: ["adjudicator", "remove", plan, "--account", "adjudicator"],
+        "'PLAN_ID'",
+    ),
+    "keys export": (
+        lambda plan: ["keys", "export", plan, "--to", "hospital-1", "--out", "keys.json"],
+        "'PLAN_ID'",
+    ),
+    "reconcile": (lambda plan: ["reconcile", plan, "--ledger", "ledger.csv"], "'PLAN_ID'"),
+    "review list": (lambda plan: ["review", "list", plan], "'[PLAN_ID]'"),
+    "submit --plan": (lambda plan: ["submit", RECORD, "--plan", plan], "'--plan'"),
+    "estimate --plan": (lambda plan: ["estimate", RECORD, "--plan", plan], "'--plan'"),
+    "verify --plan": (lambda plan: ["verify", RECORD, "--plan", plan], "'--plan'"),
+}
+
+
+@pytest.mark.parametrize("plan_id", BAD_PLAN_IDS)
+@pytest.mark.parametrize("name", list(ID_COMMANDS))
+def test_a_plan_id_that_breaks_its_rule_is_a_usage_error(
+    name: str, plan_id: str, state: Path
+) -> None:
+    make_args, parameter = ID_COMMANDS[name]
+    result = invoke(state, *make_args(plan_id))
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        f"error: Invalid value for {parameter}: {plan_id!r} is not a plan id: 1-32 characters "
+        "of A-Z a-z 0-9 . _ - (hint: see `claims "
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("provider_id", ["HOSP A", "H" * 33, "HÔPITAL", ""])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["submit", RECORD, "--provider"],
+        ["estimate", RECORD, "--provider"],
+        ["verify", RECORD, "--provider"],
+        ["reconcile", PLAN, "--ledger", "ledger.csv", "--provider"],
+        ["status", "--record", "HOSP-A-2027-000101", "--provider"],
+        ["void", "--record", "HOSP-A-2027-000101", "--provider"],
+    ],
+    ids=lambda args: " ".join(map(str, args[:1] + args[-1:])),
+)
+def test_a_provider_id_that_breaks_its_rule_is_a_usage_error(
+    args: list[object], provider_id: str, state: Path
+) -> None:
+    result = invoke(state, *args, provider_id)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(
+        f"error: Invalid value for '--provider': {provider_id!r} is not a provider id: 1-32 "
+        "ASCII letters, digits or symbols, no spaces"
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_gets_one_error_line_and_changes_nothing(
     name: str, state: Path, tmp_path: Path

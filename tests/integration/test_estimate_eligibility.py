@@ -373,6 +373,26 @@ def test_cli_eligibility_errors(state: Path, tmp_path: Path) -> None:
     wrong.write_text(json.dumps({"resourceType": "Claim"}))
     bad = claims(state, "eligibility", "--request", wrong, code=1)
     assert "expected a CoverageEligibilityRequest, got 'Claim'" in bad.stderr
+    # A plan id in the request that no plan can have: its field, not a traceback.
+    long_plan = tmp_path / "long-plan.json"
+    long_plan.write_text(
+        json.dumps(
+            {
+                "resourceType": "CoverageEligibilityRequest",
+                "id": "ask-2",
+                "status": "active",
+                "purpose": ["benefits"],
+                "patient": {"reference": "Patient/M-0001"},
+                "created": "2027-07-01",
+                "insurer": {"identifier": {"system": "urn:claimsengine:plan", "value": "P" * 33}},
+            }
+        )
+    )
+    bad = claims(state, "eligibility", "--request", long_plan, code=1)
+    assert bad.stderr.startswith(
+        f"error: {long_plan}: record ask-2: field insurer: {'P' * 33!r} is not a plan id: "
+        "1-32 characters of A-Z a-z 0-9 . _ -"
+    )
 
 
 def test_cli_estimate(state: Path) -> None:
