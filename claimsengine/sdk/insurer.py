@@ -19,6 +19,7 @@ from claimsengine.errors import (
     NotFound,
     TransactionReverted,
 )
+from claimsengine.ids import provider_id_problem
 from claimsengine.members import Member
 from claimsengine.npi import parse_npi
 from claimsengine.plan import DEV_TOKEN, Plan
@@ -86,7 +87,11 @@ class InsurerClient(Party):
         npi: str | None = None,
     ) -> None:
         """Register a provider; ``npi`` (10 digits, Luhn-checked) is what remittance names
-        it by, and it is stored on-chain with the provider."""
+        it by, and it is stored on-chain with the provider. A provider id that no record can
+        name is refused before anything is sent."""
+        problem = provider_id_problem(provider_id)
+        if problem is not None:
+            raise InputError(problem, field="provider_id")
         number = 0 if npi is None else int(parse_npi(npi))
         chain = self.workspace.chain
         address = chain.address_of(account)
