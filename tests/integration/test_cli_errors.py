@@ -368,6 +368,18 @@ ID_COMMANDS: dict[str, tuple[Callable[[str], list[object]], str]] = {
         "'PLAN_ID'",
     ),
     "reconcile": (lambda plan: ["reconcile", plan, "--ledger", "ledger.csv"], "'PLAN_ID'"),
+    "provider add": (
+        lambda plan: ["provider", "add", plan, "HOSP-C", "--account", "hospital-3"],
+        "'PLAN_ID'",
+    ),
+    "provider list": (lambda plan: ["provider", "list", plan], "'PLAN_ID'"),
+    "provider suspend": (lambda plan: ["provider", "suspend", plan, "HOSP-A"], "'PLAN_ID'"),
+    "provider reinstate": (lambda plan: ["provider", "reinstate", plan, "HOSP-A"], "'PLAN_ID'"),
+    "provider payout": (
+        lambda plan: ["provider", "payout", plan, "HOSP-A", "hospital-3"],
+        "'PLAN_ID'",
+    ),
+    "provider collect": (lambda plan: ["provider", "collect", plan, "HOSP-A"], "'PLAN_ID'"),
     "review list": (lambda plan: ["review", "list", plan], "'[PLAN_ID]'"),
     "submit --plan": (lambda plan: ["submit", RECORD, "--plan", plan], "'--plan'"),
     "estimate --plan": (lambda plan: ["estimate", RECORD, "--plan", plan], "'--plan'"),
@@ -414,6 +426,35 @@ def test_a_provider_id_that_breaks_its_rule_is_a_usage_error(
         "ASCII letters, digits or symbols, no spaces"
     )
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("provider_id", ["HOSP C", "H" * 33, "HÔPITAL", ""])
+@pytest.mark.parametrize(
+    "args",
+    [
+        lambda provider: ["provider", "add", PLAN, provider, "--account", "hospital-3"],
+        lambda provider: ["provider", "suspend", PLAN, provider],
+        lambda provider: ["provider", "reinstate", PLAN, provider],
+        lambda provider: ["provider", "payout", PLAN, provider, "hospital-3"],
+        lambda provider: ["provider", "collect", PLAN, provider],
+    ],
+    ids=["add", "suspend", "reinstate", "payout", "collect"],
+)
+def test_a_provider_command_refuses_a_provider_id_no_record_can_use(
+    args: Callable[[str], list[object]], provider_id: str, state: Path
+) -> None:
+    # "HOSP C" fits in a bytes32, but every record naming it is set aside: registering it
+    # would give the plan a provider that can never be paid.
+    before = snapshot(state)
+    result = invoke(state, *args(provider_id))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(
+        f"error: Invalid value for 'PROVIDER_ID': {provider_id!r} is not a provider id: 1-32 "
+        "ASCII letters, digits or symbols, no spaces (it is the provider's reference on the "
+        "chain) (hint: see `claims provider "
+    )
+    assert len(result.stderr.splitlines()) == 1
+    assert snapshot(state) == before
 
 
 @pytest.mark.parametrize("name", list(CASES))
