@@ -430,6 +430,35 @@ def test_cli_estimate_errors_are_submits(state: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_cli_estimate_fhir_lists_every_record_it_could_not_estimate(state: Path) -> None:
+    # Stdout is the Bundle, so the records set aside are in it too: one OperationOutcome
+    # each, with the file, record and field, as --json lists them.
+    bad = FIXTURES / "records-bad" / "hosp-a-2027-mixed.json"
+    result = claims(state, "estimate", bad, "--format", "fhir", code=1)
+    bundle = Bundle.model_validate_json(result.stdout)
+    kinds = [entry.resource.get_resource_type() for entry in bundle.entry]
+    assert kinds == ["ClaimResponse"] * 2 + ["OperationOutcome"] * 4
+    outcomes = [entry.resource for entry in bundle.entry[2:]]
+    assert [o.issue[0].expression for o in outcomes] == [
+        ["lines[1].billed"],
+        ["service_date"],
+        ["lines[0].units"],
+        ["record_id"],
+    ]
+    first = outcomes[0].issue[0]
+    assert (first.severity, first.code) == ("error", "invalid")
+    assert first.diagnostics == (
+        f"{bad}: record HOSP-A-2027-000902: field lines[1].billed: amount '95.125' has more "
+        "than 2 decimals (hint: write the amount as a quoted string with at most 2 decimals, "
+        'like "180.00")'
+    )
+    assert outcomes[3].issue[0].diagnostics == f"{bad}: record #4: field record_id: missing"
+    assert result.stderr.startswith(
+        "error: 4 records could not be estimated (each is listed with its error); the first: "
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def worked_record(record_id: str, day: str, *lines: tuple[str, int, str]) -> TreatmentRecord:
     return TreatmentRecord.from_json(
         {
