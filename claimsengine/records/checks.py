@@ -38,7 +38,7 @@ def check_context(
                 file=str(sourced.file),
                 record=record.record_id,
                 field="plan_id",
-                hint="check the plan id, or create the plan first (claims plan create)",
+                hint="check the plan id, or deploy the plan first (`claims deploy PLAN.yaml`)",
             )
         elif not known_members(record.plan_id, record.member_id, record.service_day):
             error = RecordError(

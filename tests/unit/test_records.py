@@ -601,6 +601,11 @@ def test_check_context_rejects_an_unknown_plan() -> None:
     assert str(rejected.error) == (
         "in.json: record HOSP-A-2027-000123: field plan_id: plan 'GOLD-2027' is not on the chain"
     )
+    # The hint names a command that exists (cli.md): `claims deploy PLAN.yaml`.
+    assert (
+        rejected.error.hint
+        == "check the plan id, or deploy the plan first (`claims deploy PLAN.yaml`)"
+    )
 
 
 def test_check_context_rejects_an_unknown_member() -> None:
