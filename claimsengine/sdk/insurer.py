@@ -21,6 +21,7 @@ from claimsengine.errors import (
 )
 from claimsengine.ids import provider_id_problem
 from claimsengine.members import Member
+from claimsengine.money import format_cents
 from claimsengine.npi import parse_npi
 from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.sdk.party import Party, describe_account
@@ -179,8 +180,8 @@ class InsurerClient(Party):
         balance = token.balance_of(self.account)
         if balance < units:
             raise ClaimsError(
-                f"the insurer holds {balance // info.token_scale} cents of the token, "
-                f"{cents} are needed",
+                f"the insurer holds {format_cents(balance // info.token_scale)} of the token, "
+                f"and {format_cents(cents)} are needed",
                 hint="top up the insurer's account first",
             )
         # Other runs as this account may fund at the same time and spend the allowance

@@ -272,6 +272,12 @@ CASES: dict[str, Case] = {
         1,
         "provider 'HOSP-Z' is not registered for plan SILVER-2027",
     ),
+    "fund more than the insurer holds": (
+        lambda _: ["fund", PLAN, "2000000000.00"],
+        1,
+        "error: the insurer holds 999999000.00 of the token, and 2000000000.00 are needed "
+        "(hint: top up the insurer's account first)",
+    ),
     "withdraw more than the pool": (
         lambda _: ["withdraw", PLAN, "5000.00"],
         1,
