@@ -482,6 +482,29 @@ def test_bad_input_gets_one_error_line_and_changes_nothing(
     assert snapshot(state) == before
 
 
+def test_a_record_dated_in_the_future_is_refused_for_its_date_first(
+    state: Path, tmp_path: Path
+) -> None:
+    # 2029-06-01 is in the future (today is 2027-07-01) and in a benefit period nobody is
+    # enrolled for: the service date is checked first (adjudication.md, checks 4 and 5).
+    record = {
+        "record_id": "FUTURE-1",
+        "plan_id": PLAN,
+        "member_id": "M-0001",
+        "provider_id": "HOSP-A",
+        "service_date": "2029-06-01",
+        "lines": [{"code": "99213", "units": 1, "billed": "180.00"}],
+    }
+    path = write(tmp_path, "future.json", json.dumps(record))
+    for command in ("submit", "estimate"):
+        result = invoke(state, "--json", command, path)
+        assert result.exit_code == 1, result.output
+        (aside,) = json.loads(result.stdout)
+        assert aside["record_id"] == "FUTURE-1"
+        error = aside["error"]
+        assert "field service_date: service date 2029-06-01 is after the chain's today " in error
+
+
 def test_json_mode_errors_are_the_same_line(state: Path) -> None:
     result = invoke(state, "--json", "fund", "NOPE-2027", "10.00")
     assert result.exit_code == 1
