@@ -104,7 +104,7 @@ def replace_claim(client: HospitalClient, claim_id: int, prepared: PreparedClaim
 
     record, source = prepared.record, prepared.source
     try:
-        landed = _landed(client, prepared)
+        landed = _landed(client, claim_id, prepared)
         if landed is not None:
             return landed
         _check_replaceable(client.workspace, claim_id, prepared)
@@ -119,9 +119,10 @@ def replace_claim(client: HospitalClient, claim_id: int, prepared: PreparedClaim
     return _send(client, claim_id, prepared)
 
 
-def _landed(client: HospitalClient, prepared: PreparedClaim) -> Submission | None:
-    """The correction's claim, when an earlier run already put it on the chain. Raises
-    RecordError for a different record under a record id already used."""
+def _landed(client: HospitalClient, claim_id: int, prepared: PreparedClaim) -> Submission | None:
+    """The correction's claim, when an earlier run already put it on the chain in place of
+    claim ``claim_id``. Raises RecordError for a different record under a record id already
+    used, and for a record on the chain as a claim that does not replace ``claim_id``."""
     from claimsengine.sdk import Submission, claim_result
 
     ws = client.workspace
@@ -130,12 +131,27 @@ def _landed(client: HospitalClient, prepared: PreparedClaim) -> Submission | Non
     state = ws.engine.claim_status(record.plan_id, record.provider_id, prepared.commitment)
     if state.status is None:
         return None
+    result = claim_result(ws, state.claim_id)
+    if result.replaces != claim_id:
+        raise _not_a_replacement(claim_id, prepared, result)
     ws.journal.mark_submitted(prepared.commitment, state.claim_id, None)
-    return Submission(
-        record,
-        prepared.source,
-        result=claim_result(ws, state.claim_id),
-        already_submitted=True,
+    return Submission(record, prepared.source, result=result, already_submitted=True)
+
+
+def _not_a_replacement(claim_id: int, prepared: PreparedClaim, landed: ClaimResult) -> RecordError:
+    """The record is on the chain already, as a claim that does not replace ``claim_id``:
+    sending it again changes nothing, so the claim named would silently stay as it is."""
+    what = (
+        "which does not replace"
+        if landed.replaces is None
+        else f"which replaces claim {landed.replaces}, not"
+    )
+    return RecordError(
+        f"the record is already on the chain as claim {landed.claim_id}, {what} claim {claim_id}",
+        file=prepared.source,
+        record=prepared.record.record_id,
+        hint=f"a correction needs a record_id of its own; see claim {landed.claim_id} with "
+        f"`claims status {landed.claim_id}`",
     )
 
 
@@ -175,7 +191,7 @@ def _send(client: HospitalClient, claim_id: int, prepared: PreparedClaim) -> Sub
             prepared.sender, record.plan_id, claim_id, prepared.claim
         )
     except TransactionReverted as error:
-        landed = _landed(client, prepared)  # a retried request whose first answer was lost
+        landed = _landed(client, claim_id, prepared)  # a retry whose first answer was lost
         if landed is not None:
             return landed
         ws.journal.forget(prepared.commitment)

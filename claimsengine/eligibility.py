@@ -17,7 +17,7 @@ from typing import Any
 
 from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.errors import NotFound
-from claimsengine.ids import bytes32_to_text, text_to_bytes32
+from claimsengine.ids import bytes32_to_text, plan_id_problem, text_to_bytes32
 from claimsengine.money import format_cents
 from claimsengine.workspace import EngineReads, Workspace
 
@@ -346,13 +346,15 @@ def read_eligibility_request(
         where = ".".join(str(part) for part in first["loc"])
         raise fail(str(first["msg"]), where) from None
     member_id = _member_id(model.patient, fail)
-    plan_id = default_plan
+    plan_id, plan_field = default_plan, "insurance"
     identifiers = [
-        i.coverage.identifier for i in (model.insurance or []) if i.coverage is not None
-    ] + [model.insurer.identifier if model.insurer is not None else None]
-    for identifier in identifiers:
+        ("insurance", i.coverage.identifier)
+        for i in (model.insurance or [])
+        if i.coverage is not None
+    ] + [("insurer", model.insurer.identifier if model.insurer is not None else None)]
+    for where, identifier in identifiers:
         if identifier is not None and identifier.system == PLAN_SYSTEM and identifier.value:
-            plan_id = identifier.value
+            plan_id, plan_field = identifier.value, where
             break
     if plan_id is None:
         raise fail(
@@ -360,6 +362,9 @@ def read_eligibility_request(
             "insurance",
             hint="or name the plan: `claims eligibility PLAN_ID --request FILE`",
         )
+    problem = plan_id_problem(plan_id)
+    if problem is not None:
+        raise fail(problem, plan_field)
     day = default_date
     if model.servicedDate is not None:
         day = _as_date(model.servicedDate)

@@ -47,6 +47,7 @@ __all__ = [
     "estimate_json",
     "estimate_paths",
     "estimate_records",
+    "not_estimated",
     "predetermination",
     "simulate",
 ]
@@ -376,4 +377,24 @@ def predetermination(estimate: Estimate, *, created: str) -> dict[str, Any]:
         ],
     }
     ClaimResponse.model_validate(resource)
+    return resource
+
+
+def not_estimated(entry: SetAside) -> dict[str, Any]:
+    """A record that could not be estimated, as a FHIR OperationOutcome (validated with
+    fhir.resources): its error located at file, record and field as ``--json`` gives it,
+    and the field again as the issue's ``expression``."""
+    from fhir.resources.R4B.operationoutcome import OperationOutcome
+
+    error = entry.error
+    issue: dict[str, Any] = {
+        "severity": "error",
+        "code": "invalid",
+        "diagnostics": error.explained(),
+    }
+    field_name = getattr(error, "field", None)
+    if field_name:
+        issue["expression"] = [field_name]
+    resource = {"resourceType": "OperationOutcome", "issue": [issue]}
+    OperationOutcome.model_validate(resource)
     return resource

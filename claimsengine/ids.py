@@ -17,9 +17,13 @@ __all__ = [
     "MAX_CODE_LENGTH",
     "MAX_PLAN_ID_LENGTH",
     "PLAN_ID",
+    "PLAN_ID_RULE",
     "PROVIDER_ID",
+    "PROVIDER_ID_RULE",
     "bytes32_to_text",
     "checksum_address",
+    "plan_id_problem",
+    "provider_id_problem",
     "text_to_bytes32",
 ]
 
@@ -33,6 +37,26 @@ PLAN_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
 CODE = re.compile(r"[!-~]{1,32}")
 # The id a plan registers a provider under: the same rule as a code.
 PROVIDER_ID = CODE
+
+#: Each id rule in words, for the messages that refuse an id.
+PLAN_ID_RULE = "1-32 characters of A-Z a-z 0-9 . _ -"
+PROVIDER_ID_RULE = (
+    "1-32 ASCII letters, digits or symbols, no spaces (it is the provider's reference on the chain)"
+)
+
+
+def plan_id_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a plan id, or None when it can."""
+    if isinstance(value, str) and PLAN_ID.fullmatch(value):
+        return None
+    return f"{value!r} is not a plan id: {PLAN_ID_RULE}"
+
+
+def provider_id_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a provider id, or None when it can."""
+    if isinstance(value, str) and PROVIDER_ID.fullmatch(value):
+        return None
+    return f"{value!r} is not a provider id: {PROVIDER_ID_RULE}"
 
 
 def text_to_bytes32(text: str) -> bytes:

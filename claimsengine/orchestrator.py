@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from claimsengine import faults
+from claimsengine.days import day_of_timestamp
 from claimsengine.errors import (
     ChainError,
     ClaimsError,
@@ -205,7 +206,8 @@ def check_paths(
     if members is None:
         members = MemberCheck(workspace)
     members.forget_refusals()
-    checked = check_context(loaded, known_plans, members)
+    today = day_of_timestamp(workspace.chain.now())  # the day HospitalClient.prepare checks
+    checked = check_context(loaded, known_plans, members, today=today)
     if as_account is not None:
         checked = _check_sender(workspace, checked, as_account)
     return checked

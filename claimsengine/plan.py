@@ -23,7 +23,7 @@ import yaml
 from claimsengine.days import to_day
 from claimsengine.errors import PlanError
 from claimsengine.fieldreader import FieldReader, describe
-from claimsengine.ids import CODE, MAX_CODE_LENGTH, MAX_PLAN_ID_LENGTH, PLAN_ID
+from claimsengine.ids import CODE, MAX_CODE_LENGTH, MAX_PLAN_ID_LENGTH, PLAN_ID, PLAN_ID_RULE
 from claimsengine.money import format_cents, parse_percent_bps
 from claimsengine.payer import Payer, payer_from_dict, payer_to_dict
 from claimsengine.yamlfile import StrictLoader, describe_yaml_error, read_text
@@ -153,7 +153,7 @@ def plan_from_dict(data: Any, *, source: str) -> Plan:
     if not isinstance(plan_id, str) or not PLAN_ID.fullmatch(plan_id):
         check.fail(
             "id",
-            f"plan id {plan_id!r} must be 1-32 characters of A-Z a-z 0-9 . _ -",
+            f"plan id {plan_id!r} must be {PLAN_ID_RULE}",
             hint="quote it if YAML reads it as a number",
         )
     name = data["name"]

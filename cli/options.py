@@ -6,6 +6,8 @@
   renderer (render.py) that draws tables for people.
 - ``json_option`` and ``record_path_options``: options several commands declare alike.
 - ``AMOUNT`` and ``DATE``: parameter types for money ("50000.00" -> int cents) and days.
+- ``PLAN_ID`` and ``PROVIDER_ID``: parameter types that hold an id to its rule (ids.py), so
+  that an id no chain can hold is a usage error before anything is read or sent.
 
 Heavy modules (web3, py-evm, vyper) are imported inside functions only.
 """
@@ -23,6 +25,7 @@ import click
 
 from claimsengine.cli.render import console
 from claimsengine.errors import InputError
+from claimsengine.ids import plan_id_problem, provider_id_problem
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AMOUNT",
     "DATE",
+    "PLAN_ID",
+    "PROVIDER_ID",
     "App",
     "check_claim_reference",
     "claim_reference_options",
@@ -113,11 +118,16 @@ def record_path_options(command: F) -> F:
     command = click.option(
         "--provider",
         "provider_id",
+        type=PROVIDER_ID,
         metavar="PROVIDER_ID",
         help="Provider of records that name none (such as Synthea's FHIR bundles).",
     )(command)
     command = click.option(
-        "--plan", "plan_id", metavar="PLAN_ID", help="Plan of records that name none."
+        "--plan",
+        "plan_id",
+        type=PLAN_ID,
+        metavar="PLAN_ID",
+        help="Plan of records that name none.",
     )(command)
     return click.argument(
         "paths",
@@ -132,7 +142,11 @@ def claim_reference_options(command: F) -> F:
     """``CLAIM_ID`` or ``--record RECORD_ID [--provider PROVIDER_ID]``: how the commands
     about one claim name it (check the choice with ``check_claim_reference``)."""
     command = click.option(
-        "--provider", "provider_id", metavar="PROVIDER_ID", help="With --record: whose record."
+        "--provider",
+        "provider_id",
+        type=PROVIDER_ID,
+        metavar="PROVIDER_ID",
+        help="With --record: whose record.",
     )(command)
     command = click.option(
         "--record", "record_id", metavar="RECORD_ID", help="Name the claim by its record id."
@@ -200,5 +214,21 @@ class DateType(click.ParamType):
             self.fail(error.message, param, ctx)
 
 
+class IdType(click.ParamType):
+    """An id that goes on-chain (a plan's, a provider's), held to its rule in ids.py."""
+
+    def __init__(self, name: str, problem: Callable[[object], str | None]) -> None:
+        self.name = name
+        self._problem = problem
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        problem = self._problem(value)
+        if problem is not None:
+            self.fail(problem, param, ctx)
+        return str(value)
+
+
 AMOUNT = AmountType()
 DATE = DateType()
+PLAN_ID = IdType("plan_id", plan_id_problem)
+PROVIDER_ID = IdType("provider_id", provider_id_problem)

@@ -19,12 +19,16 @@ def check_context(
     records: LoadResult | Iterable[SourcedRecord],
     known_plans: set[str],
     known_members: Callable[[str, str, int], bool],
+    *,
+    today: int | None = None,
 ) -> LoadResult:
     """Reject records for a plan or member the chain does not know, and duplicates.
 
     ``known_members(plan_id, member_id, service_day)`` says whether the member is enrolled
     in the plan in the benefit period of the service day (a member has a pseudonym, and an
-    enrolment, per period).
+    enrolment, per period). A record dated after ``today`` (a day number) is not checked
+    for the member: the service date comes first (adjudication.md, checks 4 then 5), and
+    the submission refuses it for its date.
     Rejections already in a given ``LoadResult`` are carried over.
     """
     result = LoadResult.of(records)
@@ -38,9 +42,11 @@ def check_context(
                 file=str(sourced.file),
                 record=record.record_id,
                 field="plan_id",
-                hint="check the plan id, or create the plan first (claims plan create)",
+                hint="check the plan id, or deploy the plan first (`claims deploy PLAN.yaml`)",
             )
-        elif not known_members(record.plan_id, record.member_id, record.service_day):
+        elif (today is None or record.service_day <= today) and not known_members(
+            record.plan_id, record.member_id, record.service_day
+        ):
             error = RecordError(
                 f"member {record.member_id!r} is not enrolled in plan {record.plan_id!r} "
                 f"in the benefit period of {record.service_date}",

@@ -15,7 +15,7 @@ from typing import Any
 from claimsengine.days import to_day
 from claimsengine.errors import RecordError
 from claimsengine.fieldreader import describe
-from claimsengine.ids import CODE, PLAN_ID, PROVIDER_ID
+from claimsengine.ids import CODE, plan_id_problem, provider_id_problem
 from claimsengine.money import format_cents
 from claimsengine.records.fields import (
     CONTROL,
@@ -188,20 +188,13 @@ def _validate(record: TreatmentRecord) -> None:
 
 def _validate_ids(record: TreatmentRecord, label: str) -> None:
     """The plan, member and provider ids: the plan's and provider's go on-chain as bytes32."""
-    if not isinstance(record.plan_id, str) or not PLAN_ID.fullmatch(record.plan_id):
-        raise RecordError(
-            f"{record.plan_id!r} is not a plan id: 1-32 characters from A-Z a-z 0-9 . _ -",
-            record=label,
-            field="plan_id",
-        )
+    problem = plan_id_problem(record.plan_id)
+    if problem is not None:
+        raise RecordError(problem, record=label, field="plan_id")
     check_id(record.member_id, record=label, field="member_id")
-    if not isinstance(record.provider_id, str) or not PROVIDER_ID.fullmatch(record.provider_id):
-        raise RecordError(
-            f"{record.provider_id!r} is not a provider id: 1-32 ASCII letters, digits or "
-            "symbols, no spaces (it is the provider's reference on the chain)",
-            record=label,
-            field="provider_id",
-        )
+    problem = provider_id_problem(record.provider_id)
+    if problem is not None:
+        raise RecordError(problem, record=label, field="provider_id")
 
 
 def _validate_diagnoses(diagnoses: tuple[str, ...], label: str) -> None:

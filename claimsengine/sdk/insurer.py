@@ -19,7 +19,9 @@ from claimsengine.errors import (
     NotFound,
     TransactionReverted,
 )
+from claimsengine.ids import provider_id_problem
 from claimsengine.members import Member
+from claimsengine.money import format_cents
 from claimsengine.npi import parse_npi
 from claimsengine.plan import DEV_TOKEN, Plan
 from claimsengine.sdk.party import Party, describe_account
@@ -86,7 +88,11 @@ class InsurerClient(Party):
         npi: str | None = None,
     ) -> None:
         """Register a provider; ``npi`` (10 digits, Luhn-checked) is what remittance names
-        it by, and it is stored on-chain with the provider."""
+        it by, and it is stored on-chain with the provider. A provider id that no record can
+        name is refused before anything is sent."""
+        problem = provider_id_problem(provider_id)
+        if problem is not None:
+            raise InputError(problem, field="provider_id")
         number = 0 if npi is None else int(parse_npi(npi))
         chain = self.workspace.chain
         address = chain.address_of(account)
@@ -183,8 +189,8 @@ class InsurerClient(Party):
         balance = token.balance_of(self.account)
         if balance < units:
             raise ClaimsError(
-                f"the insurer holds {balance // info.token_scale} cents of the token, "
-                f"{cents} are needed",
+                f"the insurer holds {format_cents(balance // info.token_scale)} of the token, "
+                f"and {format_cents(cents)} are needed",
                 hint="top up the insurer's account first",
             )
         # Other runs as this account may fund at the same time and spend the allowance

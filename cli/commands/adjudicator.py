@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.options import PLAN_ID, App, json_option, pass_app
 
 
 @click.group(short_help="Grant or revoke the adjudicator role.")
@@ -43,7 +43,7 @@ def _set_role(app: App, plan_id: str, account: str, enabled: bool) -> None:
 
 
 @adjudicator.command(short_help="Make an account an adjudicator of a plan.")
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @click.option("--account", required=True, metavar="ALIAS", help="The adjudicator's account.")
 @json_option
 @pass_app
@@ -58,7 +58,7 @@ def add(app: App, plan_id: str, account: str) -> None:
 
 
 @adjudicator.command(short_help="Take the adjudicator role away.")
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @click.option("--account", required=True, metavar="ALIAS", help="The adjudicator's account.")
 @json_option
 @pass_app

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.options import DATE, App, json_option, pass_app
+from claimsengine.cli.options import DATE, PLAN_ID, App, json_option, pass_app
 from claimsengine.cli.render import key_value_table
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 @click.command(short_help="Is a member covered on a day, and what is left.")
-@click.argument("plan_id", required=False)
+@click.argument("plan_id", type=PLAN_ID, required=False)
 @click.argument("member_id", required=False)
 @click.option(
     "--date",

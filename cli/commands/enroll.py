@@ -7,12 +7,12 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.options import PLAN_ID, App, json_option, pass_app
 from claimsengine.cli.render import progress
 
 
 @click.command(short_help="Enrol members from a CSV, or update their dates.")
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @click.argument("members_file", metavar="MEMBERS.csv", type=click.Path(path_type=Path))
 @json_option
 @pass_app

@@ -69,21 +69,27 @@ def estimate(
     if report.set_aside:
         count = len(report.set_aside)
         first = report.set_aside[0]
+        summary = (
+            "1 record could not be estimated"
+            if count == 1
+            else f"{count} records could not be estimated (each is listed with its error)"
+        )
         raise ClaimsError(
-            f"{count} record{'s' if count != 1 else ''} could not be estimated; the first: "
-            f"{first.error}",
+            f"{summary}; the first: {first.error}",
             hint=first.error.hint or "fix them and estimate again",
         )
 
 
 def _fhir_bundle(report: Any, now: int) -> str:
-    """The estimates as a FHIR Bundle of ClaimResponses (use: predetermination)."""
+    """The estimates as a FHIR Bundle of ClaimResponses (use: predetermination), then an
+    OperationOutcome for each record that could not be estimated."""
     from claimsengine.days import day_of_timestamp, from_day
-    from claimsengine.estimate import predetermination
+    from claimsengine.estimate import not_estimated, predetermination
     from claimsengine.exports.fhir import dumps
 
     created = from_day(day_of_timestamp(now)).isoformat()
     entries = [{"resource": predetermination(e, created=created)} for e in report.estimates]
+    entries += [{"resource": not_estimated(entry)} for entry in report.set_aside]
     return dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.options import AMOUNT, App, json_option, pass_app
+from claimsengine.cli.options import AMOUNT, PLAN_ID, App, json_option, pass_app
 from claimsengine.cli.render import key_value_table, pool_json, pool_rows
 
 
@@ -15,7 +15,7 @@ from claimsengine.cli.render import key_value_table, pool_json, pool_rows
     short_help="Move tokens into a plan's pool.",
     context_settings={"ignore_unknown_options": True},
 )
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @click.argument("amount", type=AMOUNT)
 @json_option
 @pass_app
@@ -53,7 +53,7 @@ def fund(app: App, plan_id: str, amount: int) -> None:
     short_help="Take money no queued claim needs out of the pool.",
     context_settings={"ignore_unknown_options": True},
 )
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @click.argument("amount", type=AMOUNT)
 @click.option("--to", "recipient", metavar="ALIAS", help="Send it here (default: the insurer).")
 @json_option
@@ -87,7 +87,7 @@ def withdraw(app: App, plan_id: str, amount: int, recipient: str | None) -> None
 
 
 @click.command(short_help="A plan's pool: balance, owed, queued.")
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @json_option
 @pass_app
 def pool(app: App, plan_id: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.options import PLAN_ID, App, json_option, pass_app
 from claimsengine.cli.render import key_value_table
 
 
@@ -26,7 +26,7 @@ def keys() -> None:
 
 
 @keys.command("export", short_help="Seal a plan's key to an account, into a bundle file.")
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @click.option(
     "--to",
     "recipient",

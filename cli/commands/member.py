@@ -7,12 +7,12 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.options import DATE, App, json_option, pass_app
+from claimsengine.cli.options import DATE, PLAN_ID, App, json_option, pass_app
 from claimsengine.cli.render import key_value_table
 
 
 @click.command(short_help="A member's accumulators.")
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @click.argument("member_id")
 @click.option(
     "--date",

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.options import PLAN_ID, App, json_option, pass_app
 
 
 def _set_paused(app: App, plan_id: str, paused: bool) -> None:
@@ -33,7 +33,7 @@ def _set_paused(app: App, plan_id: str, paused: bool) -> None:
 
 
 @click.command(short_help="Stop a plan taking claims.")
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @json_option
 @pass_app
 def pause(app: App, plan_id: str) -> None:
@@ -48,7 +48,7 @@ def pause(app: App, plan_id: str) -> None:
 
 
 @click.command(short_help="Let a paused plan take claims again.")
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @json_option
 @pass_app
 def resume(app: App, plan_id: str) -> None:

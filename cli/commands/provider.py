@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.options import PLAN_ID, PROVIDER_ID, App, json_option, pass_app
 from claimsengine.cli.render import table
 
 if TYPE_CHECKING:
@@ -43,8 +43,8 @@ def provider() -> None:
 
 
 @provider.command(short_help="Register a hospital and the account it submits from.")
-@click.argument("plan_id")
-@click.argument("provider_id")
+@click.argument("plan_id", type=PLAN_ID)
+@click.argument("provider_id", type=PROVIDER_ID)
 @click.option(
     "--account", required=True, metavar="ALIAS", help="The account the hospital submits from."
 )
@@ -108,8 +108,8 @@ def _set_active(app: App, plan_id: str, provider_id: str, active: bool) -> None:
 
 
 @provider.command(short_help="Stop a hospital submitting claims.")
-@click.argument("plan_id")
-@click.argument("provider_id")
+@click.argument("plan_id", type=PLAN_ID)
+@click.argument("provider_id", type=PROVIDER_ID)
 @json_option
 @pass_app
 def suspend(app: App, plan_id: str, provider_id: str) -> None:
@@ -124,8 +124,8 @@ def suspend(app: App, plan_id: str, provider_id: str) -> None:
 
 
 @provider.command(short_help="Let a suspended hospital submit again.")
-@click.argument("plan_id")
-@click.argument("provider_id")
+@click.argument("plan_id", type=PLAN_ID)
+@click.argument("provider_id", type=PROVIDER_ID)
 @json_option
 @pass_app
 def reinstate(app: App, plan_id: str, provider_id: str) -> None:
@@ -139,7 +139,7 @@ def reinstate(app: App, plan_id: str, provider_id: str) -> None:
 
 
 @provider.command("list", short_help="A plan's hospitals and their accounts.")
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @json_option
 @pass_app
 def list_providers(app: App, plan_id: str) -> None:
@@ -212,8 +212,8 @@ def _provider_money_json(plan_id: str, provider_id: str, state: ProviderState) -
 
 
 @provider.command(short_help="Change where a provider's money goes (the provider only).")
-@click.argument("plan_id")
-@click.argument("provider_id")
+@click.argument("plan_id", type=PLAN_ID)
+@click.argument("provider_id", type=PROVIDER_ID)
 @click.argument("address")
 @json_option
 @pass_app
@@ -240,8 +240,8 @@ def payout(app: App, plan_id: str, provider_id: str, address: str) -> None:
 
 
 @provider.command(short_help="Take the credit refused transfers left (the provider only).")
-@click.argument("plan_id")
-@click.argument("provider_id")
+@click.argument("plan_id", type=PLAN_ID)
+@click.argument("provider_id", type=PROVIDER_ID)
 @json_option
 @pass_app
 def collect(app: App, plan_id: str, provider_id: str) -> None:
@@ -293,8 +293,8 @@ def account() -> None:
 
 
 @account.command("add", short_help="Let another account submit for a hospital.")
-@click.argument("plan_id")
-@click.argument("provider_id")
+@click.argument("plan_id", type=PLAN_ID)
+@click.argument("provider_id", type=PROVIDER_ID)
 @click.option("--account", "other", required=True, metavar="ALIAS", help="The account to add.")
 @json_option
 @pass_app
@@ -310,8 +310,8 @@ def account_add(app: App, plan_id: str, provider_id: str, other: str) -> None:
 
 
 @account.command("remove", short_help="Stop an added account submitting for a hospital.")
-@click.argument("plan_id")
-@click.argument("provider_id")
+@click.argument("plan_id", type=PLAN_ID)
+@click.argument("provider_id", type=PROVIDER_ID)
 @click.option(
     "--account", "other", required=True, metavar="ALIAS", help="The added account to remove."
 )

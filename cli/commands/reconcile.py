@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.options import PLAN_ID, PROVIDER_ID, App, json_option, pass_app
 from claimsengine.cli.render import key_value_table, table
 from claimsengine.errors import ClaimsError
 from claimsengine.exports import FORMATS
@@ -21,7 +21,7 @@ RECORD_ROWS_SHOWN = 100
 
 
 @click.command(short_help="Check settlements against a ledger.")
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @click.option(
     "--ledger",
     "ledger_path",
@@ -46,6 +46,7 @@ RECORD_ROWS_SHOWN = 100
 @click.option(
     "--provider",
     "provider_id",
+    type=PROVIDER_ID,
     metavar="PROVIDER_ID",
     help="Only this provider's claims (a hospital reconciling its own ledger).",
 )

@@ -7,10 +7,11 @@ from typing import Any
 import click
 
 from claimsengine.cli.context import App, json_option, pass_app, require_role
+from claimsengine.cli.options import PLAN_ID
 
 
 @click.command(short_help="Enrol still-covered members in the next period.")
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @json_option
 @pass_app
 def renew(app: App, plan_id: str) -> None:

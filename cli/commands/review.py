@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.options import PLAN_ID, App, json_option, pass_app
 from claimsengine.cli.render import claim_table, table
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ def votes_text(review: ReviewVotes) -> str:
 
 
 @review.command("list", short_help="Claims waiting for review.")
-@click.argument("plan_id", required=False)
+@click.argument("plan_id", type=PLAN_ID, required=False)
 @json_option
 @pass_app
 def list_pending(app: App, plan_id: str | None) -> None:

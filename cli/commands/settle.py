@@ -6,12 +6,12 @@ from typing import Any
 
 import click
 
-from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.options import PLAN_ID, App, json_option, pass_app
 from claimsengine.cli.render import key_value_table, pool_json, pool_rows
 
 
 @click.command(short_help="Pay queued claims, first in first out.")
-@click.argument("plan_id")
+@click.argument("plan_id", type=PLAN_ID)
 @json_option
 @pass_app
 def settle(app: App, plan_id: str) -> None:

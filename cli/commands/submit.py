@@ -57,7 +57,9 @@ def submit(
     With --replaces CLAIM_ID, PATH holds one corrected record (with a record_id of its
     own), by the claim's provider and for its plan: one transaction voids the claim and
     submits the record, and the new claim's result says `"replaces": CLAIM_ID`. A denied
-    claim cannot be replaced: submit its correction as a new claim.
+    claim cannot be replaced: submit its correction as a new claim. Sending the same
+    correction again changes nothing; a record already on the chain as a claim that does not
+    replace CLAIM_ID is refused. A correction that is refused is the command's error.
 
     \b
     Examples:
@@ -97,6 +99,8 @@ def submit(
     app.emit(report.to_json(), render)
     if interrupted is not None:
         raise interrupted
+    if replaces is not None and len(report.set_aside) == 1:
+        raise report.set_aside[0].error  # a correction is one record: its error is the command's
     if report.set_aside:
         count = len(report.set_aside)
         raise ClaimsError(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from claimsengine.cli.options import App, json_option, pass_app
+from claimsengine.cli.options import PLAN_ID, PROVIDER_ID, App, json_option, pass_app
 from claimsengine.cli.render import table
 from claimsengine.errors import ClaimsError, InputError
 
@@ -63,12 +63,14 @@ HEX32 = HexBytes()
 @click.option(
     "--plan",
     "plan_id",
+    type=PLAN_ID,
     metavar="PLAN_ID",
     help="Plan of records that name none (as given to `claims submit`).",
 )
 @click.option(
     "--provider",
     "provider_id",
+    type=PROVIDER_ID,
     metavar="PROVIDER_ID",
     help="Provider of records that name none (as given to `claims submit`).",
 )

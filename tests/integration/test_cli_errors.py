@@ -272,6 +272,12 @@ CASES: dict[str, Case] = {
         1,
         "provider 'HOSP-Z' is not registered for plan SILVER-2027",
     ),
+    "fund more than the insurer holds": (
+        lambda _: ["fund", PLAN, "2000000000.00"],
+        1,
+        "error: the insurer holds 999999000.00 of the token, and 2000000000.00 are needed "
+        "(hint: top up the insurer's account first)",
+    ),
     "withdraw more than the pool": (
         lambda _: ["withdraw", PLAN, "5000.00"],
         1,
@@ -339,6 +345,135 @@ CASES: dict[str, Case] = {
 }
 
 
+LONG_PLAN_ID = "SILVER-2027-PLAN-WITH-A-VERY-LONG-ID"  # 36 characters
+BAD_PLAN_IDS = [LONG_PLAN_ID, "SILVER-Ä", "", "SILVER 2027"]
+RECORD = FIXTURES / "records" / "hosp-a-2027-02-office-visit.json"
+# Every kind of command that takes a plan id (or a provider id) from the user: it is checked
+# against its rule (ids.py) before the chain is opened, whatever the command.
+ID_COMMANDS: dict[str, tuple[Callable[[str], list[object]], str]] = {
+    "fund": (lambda plan: ["fund", plan, "10.00"], "'PLAN_ID'"),
+    "withdraw": (lambda plan: ["withdraw", plan, "10.00"], "'PLAN_ID'"),
+    "pool": (lambda plan: ["pool", plan], "'PLAN_ID'"),
+    "settle": (lambda plan: ["settle", plan], "'PLAN_ID'"),
+    "member": (lambda plan: ["member", plan, "M-0001"], "'PLAN_ID'"),
+    "eligibility": (lambda plan: ["eligibility", plan, "M-0001"], "'[PLAN_ID]'"),
+    "enroll": (lambda plan: ["enroll", plan, FIXTURES / "members.csv"], "'PLAN_ID'"),
+    "renew": (lambda plan: ["renew", plan], "'PLAN_ID'"),
+    "pause": (lambda plan: ["pause", plan], "'PLAN_ID'"),
+    "resume": (lambda plan: ["resume", plan], "'PLAN_ID'"),
+    "adjudicator add": (
+        lambda plan: ["adjudicator", "add", plan, "--account", "auditor"],
+        "'PLAN_ID'",
+    ),
+    "adjudicator remove": (
+        lambda plan: ["adjudicator", "remove", plan, "--account", "adjudicator"],
+        "'PLAN_ID'",
+    ),
+    "keys export": (
+        lambda plan: ["keys", "export", plan, "--to", "hospital-1", "--out", "keys.json"],
+        "'PLAN_ID'",
+    ),
+    "reconcile": (lambda plan: ["reconcile", plan, "--ledger", "ledger.csv"], "'PLAN_ID'"),
+    "provider add": (
+        lambda plan: ["provider", "add", plan, "HOSP-C", "--account", "hospital-3"],
+        "'PLAN_ID'",
+    ),
+    "provider list": (lambda plan: ["provider", "list", plan], "'PLAN_ID'"),
+    "provider suspend": (lambda plan: ["provider", "suspend", plan, "HOSP-A"], "'PLAN_ID'"),
+    "provider reinstate": (lambda plan: ["provider", "reinstate", plan, "HOSP-A"], "'PLAN_ID'"),
+    "provider payout": (
+        lambda plan: ["provider", "payout", plan, "HOSP-A", "hospital-3"],
+        "'PLAN_ID'",
+    ),
+    "provider collect": (lambda plan: ["provider", "collect", plan, "HOSP-A"], "'PLAN_ID'"),
+    "review list": (lambda plan: ["review", "list", plan], "'[PLAN_ID]'"),
+    "submit --plan": (lambda plan: ["submit", RECORD, "--plan", plan], "'--plan'"),
+    "estimate --plan": (lambda plan: ["estimate", RECORD, "--plan", plan], "'--plan'"),
+    "verify --plan": (lambda plan: ["verify", RECORD, "--plan", plan], "'--plan'"),
+}
+
+
+PROVIDER_ID_COMMANDS: dict[str, tuple[Callable[[str], list[object]], str]] = {
+    "submit --provider": (
+        lambda provider: ["submit", RECORD, "--provider", provider],
+        "'--provider'",
+    ),
+    "estimate --provider": (
+        lambda provider: ["estimate", RECORD, "--provider", provider],
+        "'--provider'",
+    ),
+    "verify --provider": (
+        lambda provider: ["verify", RECORD, "--provider", provider],
+        "'--provider'",
+    ),
+    "reconcile --provider": (
+        lambda provider: ["reconcile", PLAN, "--ledger", "ledger.csv", "--provider", provider],
+        "'--provider'",
+    ),
+    "status --provider": (
+        lambda provider: ["status", "--record", "HOSP-A-2027-000101", "--provider", provider],
+        "'--provider'",
+    ),
+    "void --provider": (
+        lambda provider: ["void", "--record", "HOSP-A-2027-000101", "--provider", provider],
+        "'--provider'",
+    ),
+    # "HOSP C" fits in a bytes32, but every record naming it is set aside: registering it
+    # would give the plan a provider that can never be paid.
+    "provider add": (
+        lambda provider: ["provider", "add", PLAN, provider, "--account", "hospital-3"],
+        "'PROVIDER_ID'",
+    ),
+    "provider suspend": (lambda provider: ["provider", "suspend", PLAN, provider], "'PROVIDER_ID'"),
+    "provider reinstate": (
+        lambda provider: ["provider", "reinstate", PLAN, provider],
+        "'PROVIDER_ID'",
+    ),
+    "provider payout": (
+        lambda provider: ["provider", "payout", PLAN, provider, "hospital-3"],
+        "'PROVIDER_ID'",
+    ),
+    "provider collect": (lambda provider: ["provider", "collect", PLAN, provider], "'PROVIDER_ID'"),
+}
+
+
+def one_usage_error(result: Result, words: str) -> None:
+    """Exit 2, nothing on stdout, and one `error:` line that starts with ``words``."""
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith(words)
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("plan_id", BAD_PLAN_IDS)
+@pytest.mark.parametrize("name", list(ID_COMMANDS))
+def test_a_plan_id_that_breaks_its_rule_is_a_usage_error(
+    name: str, plan_id: str, state: Path
+) -> None:
+    make_args, parameter = ID_COMMANDS[name]
+    one_usage_error(
+        invoke(state, *make_args(plan_id)),
+        f"error: Invalid value for {parameter}: {plan_id!r} is not a plan id: 1-32 characters "
+        "of A-Z a-z 0-9 . _ - (hint: see `claims ",
+    )
+
+
+@pytest.mark.parametrize("provider_id", ["HOSP C", "H" * 33, "HÔPITAL", ""])
+@pytest.mark.parametrize("name", list(PROVIDER_ID_COMMANDS))
+def test_a_provider_id_that_breaks_its_rule_is_a_usage_error(
+    name: str, provider_id: str, state: Path
+) -> None:
+    make_args, parameter = PROVIDER_ID_COMMANDS[name]
+    before = snapshot(state)
+    one_usage_error(
+        invoke(state, *make_args(provider_id)),
+        f"error: Invalid value for {parameter}: {provider_id!r} is not a provider id: 1-32 "
+        "ASCII letters, digits or symbols, no spaces (it is the provider's reference on the "
+        "chain) (hint: see `claims ",
+    )
+    assert snapshot(state) == before
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_gets_one_error_line_and_changes_nothing(
     name: str, state: Path, tmp_path: Path
@@ -356,6 +491,29 @@ def test_bad_input_gets_one_error_line_and_changes_nothing(
     if code == 2:
         assert "(hint: see `claims" in lines[0]
     assert snapshot(state) == before
+
+
+def test_a_record_dated_in_the_future_is_refused_for_its_date_first(
+    state: Path, tmp_path: Path
+) -> None:
+    # 2029-06-01 is in the future (today is 2027-07-01) and in a benefit period nobody is
+    # enrolled for: the service date is checked first (adjudication.md, checks 4 and 5).
+    record = {
+        "record_id": "FUTURE-1",
+        "plan_id": PLAN,
+        "member_id": "M-0001",
+        "provider_id": "HOSP-A",
+        "service_date": "2029-06-01",
+        "lines": [{"code": "99213", "units": 1, "billed": "180.00"}],
+    }
+    path = write(tmp_path, "future.json", json.dumps(record))
+    for command in ("submit", "estimate"):
+        result = invoke(state, "--json", command, path)
+        assert result.exit_code == 1, result.output
+        (aside,) = json.loads(result.stdout)
+        assert aside["record_id"] == "FUTURE-1"
+        error = aside["error"]
+        assert "field service_date: service date 2029-06-01 is after the chain's today " in error
 
 
 def test_json_mode_errors_are_the_same_line(state: Path) -> None:

@@ -373,6 +373,26 @@ def test_cli_eligibility_errors(state: Path, tmp_path: Path) -> None:
     wrong.write_text(json.dumps({"resourceType": "Claim"}))
     bad = claims(state, "eligibility", "--request", wrong, code=1)
     assert "expected a CoverageEligibilityRequest, got 'Claim'" in bad.stderr
+    # A plan id in the request that no plan can have: its field, not a traceback.
+    long_plan = tmp_path / "long-plan.json"
+    long_plan.write_text(
+        json.dumps(
+            {
+                "resourceType": "CoverageEligibilityRequest",
+                "id": "ask-2",
+                "status": "active",
+                "purpose": ["benefits"],
+                "patient": {"reference": "Patient/M-0001"},
+                "created": "2027-07-01",
+                "insurer": {"identifier": {"system": "urn:claimsengine:plan", "value": "P" * 33}},
+            }
+        )
+    )
+    bad = claims(state, "eligibility", "--request", long_plan, code=1)
+    assert bad.stderr.startswith(
+        f"error: {long_plan}: record ask-2: field insurer: {'P' * 33!r} is not a plan id: "
+        "1-32 characters of A-Z a-z 0-9 . _ -"
+    )
 
 
 def test_cli_estimate(state: Path) -> None:
@@ -407,6 +427,35 @@ def test_cli_estimate_errors_are_submits(state: Path) -> None:
     ]
     assert "amount '95.125' has more than 2 decimals" in errors[0]["error"]
     assert result.stderr.startswith("error: 4 records could not be estimated")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_estimate_fhir_lists_every_record_it_could_not_estimate(state: Path) -> None:
+    # Stdout is the Bundle, so the records set aside are in it too: one OperationOutcome
+    # each, with the file, record and field, as --json lists them.
+    bad = FIXTURES / "records-bad" / "hosp-a-2027-mixed.json"
+    result = claims(state, "estimate", bad, "--format", "fhir", code=1)
+    bundle = Bundle.model_validate_json(result.stdout)
+    kinds = [entry.resource.get_resource_type() for entry in bundle.entry]
+    assert kinds == ["ClaimResponse"] * 2 + ["OperationOutcome"] * 4
+    outcomes = [entry.resource for entry in bundle.entry[2:]]
+    assert [o.issue[0].expression for o in outcomes] == [
+        ["lines[1].billed"],
+        ["service_date"],
+        ["lines[0].units"],
+        ["record_id"],
+    ]
+    first = outcomes[0].issue[0]
+    assert (first.severity, first.code) == ("error", "invalid")
+    assert first.diagnostics == (
+        f"{bad}: record HOSP-A-2027-000902: field lines[1].billed: amount '95.125' has more "
+        "than 2 decimals (hint: write the amount as a quoted string with at most 2 decimals, "
+        'like "180.00")'
+    )
+    assert outcomes[3].issue[0].diagnostics == f"{bad}: record #4: field record_id: missing"
+    assert result.stderr.startswith(
+        "error: 4 records could not be estimated (each is listed with its error); the first: "
+    )
     assert len(result.stderr.strip().splitlines()) == 1
 
 

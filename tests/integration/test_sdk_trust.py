@@ -153,6 +153,24 @@ def test_schedule_versions_from_tomorrow_on(workspace: Workspace) -> None:
     assert refused.value.hint == "give 2027-08-02 or later"
 
 
+# -- registering a provider ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider_id", ["HOSP C", "H" * 33, "HÔPITAL", ""])
+def test_a_provider_id_no_record_can_use_is_refused_before_sending(
+    workspace: Workspace, provider_id: str
+) -> None:
+    height = workspace.chain.block_number()
+    with pytest.raises(InputError) as refused, workspace.command():
+        InsurerClient(workspace, "insurer").add_provider(PLAN, provider_id, "hospital-3")
+    assert refused.value.field == "provider_id"
+    assert refused.value.message == (
+        f"{provider_id!r} is not a provider id: 1-32 ASCII letters, digits or symbols, no "
+        "spaces (it is the provider's reference on the chain)"
+    )
+    assert workspace.chain.block_number() == height
+
+
 # -- the provider's money -----------------------------------------------------------------------
 
 

@@ -287,6 +287,41 @@ def test_sending_a_correction_again_is_harmless(workspace: Workspace) -> None:
     assert len(events(workspace, "ClaimVoided")) == 1
 
 
+def test_a_record_on_the_chain_as_another_claim_does_not_replace_a_claim(
+    workspace: Workspace,
+) -> None:
+    # V-1 is claim 1: sent with --replaces 2, it is refused, and claim 2 stays as it was.
+    hospital = HospitalClient(workspace)
+    with workspace.command():
+        outcome = hospital.replace_record(2, treatment(RECORDS[0]), "v1.json")
+    assert isinstance(outcome.error, RecordError)
+    assert outcome.error.message == (
+        "the record is already on the chain as claim 1, which does not replace claim 2"
+    )
+    assert (outcome.error.record, outcome.error.file) == ("V-1", "v1.json")
+    assert outcome.error.hint == (
+        "a correction needs a record_id of its own; see claim 1 with `claims status 1`"
+    )
+    assert hospital.status(2).status == "pending_review"
+    assert events(workspace, "ClaimVoided") == []
+
+
+def test_a_correction_on_the_chain_does_not_replace_another_claim(workspace: Workspace) -> None:
+    # V-2A replaced claim 2; sent again for claim 1, it is refused, and claim 1 stays paid.
+    corrected = treatment(record("V-2A", "M-0002", VISIT))
+    hospital = HospitalClient(workspace)
+    with workspace.command():
+        first = hospital.replace(2, corrected)
+        outcome = hospital.replace_record(1, corrected)
+    assert isinstance(outcome.error, RecordError)
+    assert outcome.error.message == (
+        f"the record is already on the chain as claim {first.claim_id}, which replaces "
+        "claim 2, not claim 1"
+    )
+    assert hospital.status(1).status == "paid"
+    assert len(events(workspace, "ClaimVoided")) == 1
+
+
 @pytest.mark.parametrize(
     ("claim_id", "changes", "field", "words"),
     [
@@ -474,8 +509,7 @@ def test_claims_void_again_sends_nothing(state: Path) -> None:
     first = claims_json(state, "void", "1")
     again = claims(state, "void", "1").stdout
     assert again.startswith(
-        f"Claim 1 was voided already (transaction {first['transactions']['voided']}); "
-        "nothing sent."
+        f"Claim 1 was voided already (transaction {first['transactions']['voided']}); nothing sent."
     )
     assert claims_json(state, "void", "1") == first
 
@@ -534,6 +568,27 @@ def test_claims_submit_replaces(state: Path, tmp_path: Path) -> None:
     assert claims_json(state, "status", "2")["replaced_by"] == 5
     assert "It replaces claim 2, which is voided." in claims(state, "status", "5").stdout
     assert "Claim 5 replaced it." in claims(state, "status", "2").stdout
+
+
+def test_claims_submit_replaces_refuses_a_record_that_is_another_claim(
+    state: Path, tmp_path: Path
+) -> None:
+    fix = tmp_path / "fix.json"
+    fix.write_text(json.dumps(record("V-1A", "M-0001", VISIT)))
+    claims(state, "submit", fix, "--replaces", "1")  # claim 5 replaces claim 1
+    claims(state, "submit", fix, "--replaces", "1")  # the same correction again: harmless
+    refused = claims(state, "submit", fix, "--replaces", "2", code=1)
+    assert "which is now voided" not in refused.stdout
+    # A correction is one record: its refusal is the command's error line.
+    assert refused.stderr == (
+        f"error: {fix}: record V-1A: the record is already on the chain as claim 5, which "
+        "replaces claim 1, not claim 2 (hint: a correction needs a record_id of its own; see "
+        "claim 5 with `claims status 5`)\n"
+    )
+    assert claims_json(state, "status", "2")["status"] == "pending_review"
+    outcome = claims(state, "--json", "submit", fix, "--replaces", "2", code=1)
+    (aside,) = json.loads(outcome.stdout)
+    assert aside["record_id"] == "V-1A" and "claim 5, which replaces claim 1" in aside["error"]
 
 
 def test_claims_submit_replaces_takes_one_record(state: Path) -> None:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 
 from claimsengine import abi, ids
-from claimsengine.ids import CODE, PLAN_ID, PROVIDER_ID, bytes32_to_text, text_to_bytes32
+from claimsengine.ids import (
+    CODE,
+    PLAN_ID,
+    PROVIDER_ID,
+    bytes32_to_text,
+    plan_id_problem,
+    provider_id_problem,
+    text_to_bytes32,
+)
 
 
 def test_bytes32_is_left_aligned_and_zero_padded() -> None:
@@ -40,3 +49,31 @@ def test_each_rule_holds_and_refuses(
 ) -> None:
     assert all(pattern.fullmatch(text) for text in good)
     assert not any(pattern.fullmatch(text) for text in bad)
+
+
+def test_an_id_that_fits_its_rule_has_no_problem() -> None:
+    assert plan_id_problem("SILVER-2027") is None
+    assert provider_id_problem("hosp/a#1") is None
+
+
+@pytest.mark.parametrize(
+    ("problem", "value", "words"),
+    [
+        (plan_id_problem, "P" * 33, f"{'P' * 33!r} is not a plan id: 1-32 characters of"),
+        (plan_id_problem, "SILVER-2027-Ä", "'SILVER-2027-Ä' is not a plan id"),
+        (plan_id_problem, "", "'' is not a plan id: 1-32 characters of A-Z a-z 0-9 . _ -"),
+        (plan_id_problem, 2027, "2027 is not a plan id"),
+        (
+            provider_id_problem,
+            "HOSP C",
+            "'HOSP C' is not a provider id: 1-32 ASCII letters, digits or symbols, no spaces",
+        ),
+        (provider_id_problem, "", "'' is not a provider id"),
+        (provider_id_problem, "HÔPITAL", "'HÔPITAL' is not a provider id"),
+    ],
+)
+def test_an_id_that_breaks_its_rule_says_which_rule(
+    problem: Callable[[object], str | None], value: object, words: str
+) -> None:
+    said = problem(value)
+    assert said is not None and said.startswith(words)

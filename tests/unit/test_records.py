@@ -601,6 +601,11 @@ def test_check_context_rejects_an_unknown_plan() -> None:
     assert str(rejected.error) == (
         "in.json: record HOSP-A-2027-000123: field plan_id: plan 'GOLD-2027' is not on the chain"
     )
+    # The hint names a command that exists (cli.md): `claims deploy PLAN.yaml`.
+    assert (
+        rejected.error.hint
+        == "check the plan id, or deploy the plan first (`claims deploy PLAN.yaml`)"
+    )
 
 
 def test_check_context_rejects_an_unknown_member() -> None:
@@ -622,6 +627,28 @@ def test_check_context_rejects_an_unknown_member() -> None:
     assert rejected.error.hint is not None and "claims renew SILVER-2027" in rejected.error.hint
     # The service day (2027-03-14 is day 20891) picks the benefit period, and the pseudonym.
     assert asked == [("SILVER-2027", "M-0001", 20891), ("SILVER-2027", "M-0099", 20891)]
+
+
+def test_check_context_leaves_a_record_dated_after_today_to_the_date_check() -> None:
+    # adjudication.md checks the service date (4) before the enrolment (5): a record from
+    # after today is not called "not enrolled", whatever its period, and is left to the
+    # submission's date check. Up to today, the enrolment is checked as before.
+    asked: list[int] = []
+
+    def nobody(plan_id: str, member_id: str, service_day: int) -> bool:
+        asked.append(service_day)
+        return False
+
+    today = 20891  # 2027-03-14
+    result = check_context(
+        [sourced(record_id="LATER", service_date="2027-03-15"), sourced(record_id="TODAY")],
+        {"SILVER-2027"},
+        nobody,
+        today=today,
+    )
+    assert [s.record.record_id for s in result.records] == ["LATER"]
+    assert [(r.record_id, r.error.field) for r in result.rejected] == [("TODAY", "member_id")]
+    assert asked == [today]
 
 
 def test_check_context_keeps_earlier_rejections_and_finds_duplicates(tmp_path: Path) -> None:
