@@ -194,7 +194,9 @@ class EngineMachine(RuleBasedStateMachine):
         self.pool = GhostPool()
         self.claims: dict[int, GhostClaim] = {}
         self.pending: list[int] = []
-        self.votes: dict[int, dict[str, bool]] = {}  # claim id -> adjudicator -> approved
+        # claim id -> its ballot: (adjudicator, approved), in vote order (ledger.vy's ballot)
+        self.votes: dict[int, list[tuple[str, bool]]] = {}
+        self.adjudicators = set(ADJUDICATORS)  # those that hold the role now
         self.debt = dict.fromkeys(PROVIDERS, 0)
         self.recovered = 0  # cents kept back from payments for debts, back in the pool
         for alias in ADJUDICATORS[1:]:
@@ -452,22 +454,33 @@ class EngineMachine(RuleBasedStateMachine):
         # A vote; two of the same kind decide. Each adjudicator votes once.
         claim_id = self.pending[pick % len(self.pending)]
         voter = self.chain.accounts[who]
+        if who not in self.adjudicators:  # the role is checked first
+            expect_revert(
+                lambda: self.d.review(claim_id, approve, sender=voter), "access: not authorised"
+            )
+            return
         if self.paused:
             expect_revert(lambda: self.d.review(claim_id, approve, sender=voter), "plan paused")
             return
-        votes = self.votes.setdefault(claim_id, {})
-        if who in votes:
+        ballot = self.votes.setdefault(claim_id, [])
+        if who in (voted for voted, _ in ballot):
             expect_revert(
                 lambda: self.d.review(claim_id, approve, sender=voter), "claims: already voted"
             )
             return
-        self.d.review(claim_id, approve, sender=voter)
-        votes[who] = approve
-        approvals = sum(votes.values())
-        if max(approvals, len(votes) - approvals) < PLAN.review_quorum:
+        receipt = self.d.review(claim_id, approve, sender=voter)
+        # The votes of accounts that lost the role are dropped; they may vote again.
+        if any(voted not in self.adjudicators for voted, _ in ballot):
+            event("a revoked adjudicator's vote dropped")
+        ballot[:] = [(voted, yes) for voted, yes in ballot if voted in self.adjudicators]
+        ballot.append((who, approve))
+        approvals = sum(yes for _, yes in ballot)
+        counts = (approvals, len(ballot) - approvals)
+        (voted_event,) = self.d.events(receipt, "ReviewVoted")
+        assert (voted_event["approvals"], voted_event["denials"]) == counts
+        if max(counts) < PLAN.review_quorum:
             # The ballot of a claim still in review (the deciding vote is in events only).
-            counted = self.d.engine.review_votes(self.d.plan_id, claim_id)
-            assert counted == (approvals, len(votes) - approvals)
+            assert self.d.engine.review_votes(self.d.plan_id, claim_id) == counts
             event("a vote short of the quorum")
             return
         self.pending.remove(claim_id)
@@ -665,6 +678,31 @@ class EngineMachine(RuleBasedStateMachine):
         self.ledger.update_schedule(day, services)
         self.schedule, self.last_version_day = services, day
         event("schedule changed" + (" at a period start" if at_period_start else ""))
+
+    @rule(who=st.sampled_from(ADJUDICATORS), grant=st.booleans())
+    def set_adjudicator(self, who: str, grant: bool) -> None:
+        # The admin revokes a role (a stolen key) or grants it again: a revoked account's
+        # votes on claims in review count no more; the ballots the view counts say so.
+        role = Role.ADJUDICATOR if grant else Role(0)
+        self.d.engine.set_role(self.admin, PLAN.id, self.chain.accounts[who], role)
+        if grant:
+            self.adjudicators.add(who)
+        else:
+            self.adjudicators.discard(who)
+        for claim_id in self.pending:
+            ballot = self.votes.get(claim_id, [])
+            counted = [yes for voted, yes in ballot if voted in self.adjudicators]
+            expected = (sum(counted), len(counted) - sum(counted))
+            assert self.d.engine.review_votes(self.d.plan_id, claim_id) == expected
+
+    @precondition(lambda self: any(self.votes.get(claim_id) for claim_id in self.pending))
+    @rule(pick=st.integers(0, 1_000))
+    def revoke_a_voter(self, pick: int) -> None:
+        # The stolen-key case: an adjudicator that voted on a claim still in review loses
+        # the role (so that the next vote on that claim drops its vote).
+        voted = [claim_id for claim_id in self.pending if self.votes.get(claim_id)]
+        who, _ = self.votes[voted[pick % len(voted)]][0]
+        self.set_adjudicator(who, grant=False)
 
     @precondition(lambda self: self.admin == self.d.insurer)
     @rule()
