@@ -58,7 +58,11 @@ def voided(claim_id: int, block: int, index: int, replaced_by: int = 0) -> Decod
     )
 
 
-def vote(claim_id: int, block: int, who: str, approved: bool, reason: int = 0) -> DecodedEvent:
+def vote(
+    claim_id: int, block: int, who: str, approved: bool, counts: tuple[int, int], reason: int = 0
+) -> DecodedEvent:
+    """A ReviewVoted event; ``counts``: the approvals and denials that count after it, as
+    the chain gives them."""
     return event(
         "ReviewVoted",
         block,
@@ -68,8 +72,8 @@ def vote(claim_id: int, block: int, who: str, approved: bool, reason: int = 0) -
         adjudicator=who,
         approved=approved,
         reason=reason,
-        approvals=0,
-        denials=0,
+        approvals=counts[0],
+        denials=counts[1],
     )
 
 
@@ -113,8 +117,8 @@ def test_a_replacement_and_the_claim_it_replaced_name_each_other() -> None:
 def test_review_votes_in_order_with_the_denial_reason() -> None:
     events = [
         *submitted(3, 1, Status.PENDING_REVIEW, 600_000),
-        vote(3, 2, ADJUDICATOR_1, True),
-        vote(3, 3, ADJUDICATOR_2, False, reason=96),
+        vote(3, 2, ADJUDICATOR_1, True, (1, 0)),
+        vote(3, 3, ADJUDICATOR_2, False, (1, 1), reason=96),
     ]
     pending = build_result(
         group_claim_events(events)[3],
@@ -127,6 +131,7 @@ def test_review_votes_in_order_with_the_denial_reason() -> None:
     assert pending.review == ReviewVotes(
         (ReviewVote(ADJUDICATOR_1, True, None, tx[0]), ReviewVote(ADJUDICATOR_2, False, 96, tx[1])),
         quorum=2,
+        counts=(1, 1),
     )
     assert (pending.review.approvals, pending.review.denials) == (1, 1)
     assert pending.review.voted(ADJUDICATOR_1.upper().replace("0X", "0x"))
@@ -157,12 +162,26 @@ def test_a_claim_without_votes_has_no_review_key() -> None:
     assert "review" not in plain.to_json()
 
 
+def test_the_counts_are_the_chains_at_the_last_vote() -> None:
+    # ADJUDICATOR_1 approved, then lost the role: the chain dropped its vote at the next
+    # one, and counted one approval, not two.
+    events = [
+        *submitted(4, 1, Status.PENDING_REVIEW, 600_000),
+        vote(4, 2, ADJUDICATOR_1, True, (1, 0)),
+        vote(4, 3, ADJUDICATOR_2, True, (1, 0)),
+    ]
+    pending = result(events, 4, Status.PENDING_REVIEW)
+    assert pending.review is not None and len(pending.review.votes) == 2
+    assert (pending.review.approvals, pending.review.denials) == (1, 0)
+    assert ClaimResult.from_json(pending.to_json()) == pending
+
+
 def test_the_new_keys_read_back_from_json() -> None:
     events = [
         *submitted(1, 1, Status.PAID, 9_500),
         voided(1, 5, 0, replaced_by=2),
         *submitted(2, 5, Status.PENDING_REVIEW, 9_500),
-        vote(2, 6, ADJUDICATOR_1, False, reason=50),
+        vote(2, 6, ADJUDICATOR_1, False, (0, 1), reason=50),
     ]
     for claim_id, status in ((1, Status.PAID), (2, Status.PENDING_REVIEW)):
         original = result(events, claim_id, status)
