@@ -203,6 +203,30 @@ def test_only_the_provider_moves_its_money(workspace: Workspace, outsider: str) 
     assert workspace.engine.provider_info(PLAN, "HOSP-A").payout == owner
 
 
+def test_only_the_provider_adds_its_accounts(workspace: Workspace) -> None:
+    height = workspace.chain.block_number()
+    # The insurer registering HOSP-A again with another account: refused, nothing sent.
+    with pytest.raises(ClaimsError) as refused, workspace.command():
+        InsurerClient(workspace, "insurer").add_provider(PLAN, "HOSP-A", "hospital-3")
+    assert str(refused.value).startswith(
+        f"provider HOSP-A of plan {PLAN} is registered with account hospital-1"
+    )
+    for who in ("insurer", "hospital-2", "adjudicator"):
+        with pytest.raises(ClaimsError) as refused, workspace.command():
+            HospitalClient(workspace, who).add_account(PLAN, "HOSP-A", "hospital-3")
+        assert str(refused.value).endswith("so it cannot add an account")
+    assert workspace.chain.block_number() == height
+    with workspace.command():
+        HospitalClient(workspace).add_account(PLAN, "HOSP-A", "hospital-3")
+    third = workspace.chain.address_of("hospital-3")
+    assert workspace.provider(PLAN, "HOSP-A").accounts[-1] == third
+    assert workspace.engine.provider_of(PLAN, third) == ("HOSP-A", True)
+    with workspace.command():
+        HospitalClient(workspace, "hospital-1").remove_account(PLAN, "HOSP-A", "hospital-3")
+    assert third not in workspace.provider(PLAN, "HOSP-A").accounts
+    assert workspace.engine.provider_of(PLAN, third) == ("HOSP-A", False)
+
+
 def test_payout_of_an_unknown_provider(workspace: Workspace) -> None:
     with pytest.raises(NotFound) as missing, workspace.command():
         HospitalClient(workspace).set_payout(PLAN, "HOSP-Z", "hospital-3")
