@@ -116,6 +116,10 @@ class Workspace:
         self.chain_key = chain_key
         self._snapshot = snapshot
         self._open_chain = open_chain
+        #: The engine and dev token deployed in the open command, remembered in
+        #: deployments.json only once the chain has committed them (see ``setup``).
+        self._deployed: dict[str, str] | None = None
+        self._commands = 0  # how deep in ``command`` blocks
 
     @cached_property
     def chain(self) -> Chain:
@@ -234,9 +238,23 @@ class Workspace:
     @contextmanager
     def command(self) -> Iterator[None]:
         """One atomic command on the chain (embedded: commits whole or not at all). The
-        journal records a claim as submitted only once the chain has committed it."""
-        with self.journal.after_commit(), self.chain.command():
-            yield
+        journal records a claim as submitted, and deployments.json a newly deployed
+        engine, only once the chain has committed it."""
+        outermost, committed = self._commands == 0, False
+        self._commands += 1
+        try:
+            with self.journal.after_commit(), self.chain.command():
+                yield
+            committed = True
+        finally:
+            self._commands -= 1
+            if outermost and self._deployed is not None:
+                if committed:
+                    self.deployments.remember(**self._deployed)
+                else:  # rolled back: the chain holds no such engine
+                    self.__dict__.pop("engine", None)
+                    self.__dict__.pop("dev_token", None)
+                self._deployed = None
 
     # -- registry of deployed contracts -----------------------------------------------
     @cached_property
@@ -273,7 +291,7 @@ class Workspace:
 
     @property
     def has_engine(self) -> bool:
-        return "engine" in self.deployments.entry()
+        return self._deployed is not None or "engine" in self.deployments.entry()
 
     @cached_property
     def engine(self) -> Engine:
@@ -331,10 +349,16 @@ class Workspace:
         # The deployer owns the engine and is its first insurer (cli.md: `insurer add`).
         engine.set_insurer(deployer, self.chain.address_of(deployer), True)
         token.mint(deployer, self.chain.address_of("insurer"), DEV_SUPPLY_CENTS * 10**4)
-        self.deployments.remember(engine=engine.address, dev_token=token.address)
-        self.__dict__.pop("engine", None)
-        self.__dict__.pop("dev_token", None)
-        return self.engine
+        addresses = {"engine": engine.address, "dev_token": token.address}
+        if self._commands and self.chain.rolls_back:
+            # Remembered as the command commits (``command``): one that dies first leaves
+            # no address of an engine the chain does not hold.
+            self._deployed = addresses
+        else:
+            self.deployments.remember(**addresses)
+        self.__dict__["engine"] = engine
+        self.__dict__["dev_token"] = token
+        return engine
 
     # -- keys, vault, journal ----------------------------------------------------------
     @cached_property

@@ -173,6 +173,10 @@ class Chain(ABC):
 
     # -- lifecycle ----------------------------------------------------------------------
 
+    #: Whether ``command`` can undo what was sent in it (the embedded chain); a node's
+    #: chain cannot: what it mined stays.
+    rolls_back = True
+
     @abstractmethod
     def command(self) -> AbstractContextManager[None]:
         """An atomic unit: everything sent inside commits together or not at all."""

@@ -419,6 +419,8 @@ class RpcChain(Chain):
 
     # -- lifecycle ----------------------------------------------------------------------
 
+    rolls_back = False
+
     def command(self) -> contextlib.AbstractContextManager[None]:
         """A no-op: a real chain cannot roll back what it has mined."""
         return contextlib.nullcontext()

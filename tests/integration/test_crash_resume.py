@@ -596,3 +596,27 @@ def test_without_the_variable_the_fault_points_do_nothing(workspace: Workspace) 
         for _ in range(3):
             faults.reach(point)  # returns: the test process is still here
     assert submit_paths(workspace, [FIXTURES / "records"]).submitted == 9
+
+
+def test_an_engine_set_up_in_a_command_that_dies_is_not_remembered(tmp_path: Path) -> None:
+    # `claims init` killed after deploying but before its command committed: the chain
+    # rolled back, but deployments.json named the engine, so the next init did nothing
+    # ("already exists") and `deploy` failed on an address without code.
+    ws = Workspace.open(tmp_path / "state", create=True)
+    try:
+        with pytest.raises(RuntimeError), ws.command():
+            ws.setup()
+            raise RuntimeError("killed before the commit")
+        assert not ws.has_engine
+        assert ws.deployed_engine() is None
+    finally:
+        ws.close()
+    again = Workspace.open(tmp_path / "state")
+    try:
+        assert not again.has_engine
+        with again.command():
+            engine = again.setup()
+        assert again.deployed_engine() == engine.address
+        assert engine.owner() == again.chain.address_of("insurer")  # code is there
+    finally:
+        again.close()
