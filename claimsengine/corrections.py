@@ -107,16 +107,26 @@ def replace_claim(client: HospitalClient, claim_id: int, prepared: PreparedClaim
         landed = _landed(client, claim_id, prepared)
         if landed is not None:
             return landed
+    except ClaimsError as error:
+        return Submission(record, source, error=_at_record(error, prepared))
+    try:
         _check_replaceable(client.workspace, claim_id, prepared)
     except ClaimsError as error:
-        if isinstance(error, RecordError):
-            return Submission(record, source, error=error)
-        return Submission(
-            record,
-            source,
-            error=RecordError(error.message, file=source, record=record.record_id, hint=error.hint),
-        )
+        # It cannot apply (the claim was voided or decided since an earlier run journaled
+        # this correction, say): reported once; a row that run left goes, as when the
+        # chain refuses one, so no later run resumes it or holds its record id.
+        client.workspace.journal.forget(prepared.commitment)
+        return Submission(record, source, error=_at_record(error, prepared))
     return _send(client, claim_id, prepared)
+
+
+def _at_record(error: ClaimsError, prepared: PreparedClaim) -> RecordError:
+    """``error``, located at the correction's record."""
+    if isinstance(error, RecordError):
+        return error
+    return RecordError(
+        error.message, file=prepared.source, record=prepared.record.record_id, hint=error.hint
+    )
 
 
 def _landed(client: HospitalClient, claim_id: int, prepared: PreparedClaim) -> Submission | None:

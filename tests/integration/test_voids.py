@@ -398,6 +398,31 @@ def test_a_correction_left_prepared_is_finished_as_a_replacement(workspace: Work
     assert workspace.journal.pending(workspace.chain_key) == []
 
 
+def test_a_correction_left_prepared_that_can_no_longer_apply_is_reported_once(
+    workspace: Workspace,
+) -> None:
+    # Killed after journaling the correction; then the provider voided claim 1 itself.
+    # The correction cannot apply any more: the next run says so once and drops it, so
+    # later runs neither report it again nor refuse its record id.
+    hospital = HospitalClient(workspace)
+    corrected = treatment(record("V-1A", "M-0001", VISIT))
+    prepared = hospital.prepare(corrected, "fix.json")
+    workspace.vault.put_many([(corrected, prepared.salt)])
+    journal_prepared(workspace, prepared, replaces=1)
+    with workspace.command():
+        hospital.void(1)
+    other = FIXTURES / "records" / "hosp-a-2027-02-office-visit.json"
+    report = submit_paths(workspace, [other])
+    (refused,) = [aside for aside in report.set_aside if aside.record_id == "V-1A"]
+    assert "claim 1 is voided" in refused.error.message
+    assert workspace.journal.pending(workspace.chain_key) == []
+    assert submit_paths(workspace, [other]).set_aside == []
+    # The record id is free: the correction goes in as a claim of its own.
+    with workspace.command():
+        (fresh,) = hospital.submit_many([corrected])
+    assert fresh.error is None and fresh.result is not None and fresh.result.replaces is None
+
+
 def test_a_correction_the_chain_has_is_not_sent_again(workspace: Workspace) -> None:
     # The chain has the replacement; the journal still says `prepared` (killed in between).
     hospital = HospitalClient(workspace)
