@@ -409,6 +409,11 @@ class Engine(Contract):
     def owner(self) -> str:
         return str(self.call("owner"))
 
+    def has_code(self) -> bool:
+        """Whether the chain holds a contract at the address: a call to an address without
+        code answers nothing."""
+        return self.chain.call(self.address, self.abi.encode_call("owner")) != b""
+
     def is_insurer(self, account: str) -> bool:
         return bool(self.call("insurers", account))
 

@@ -336,10 +336,15 @@ class Workspace:
             raise NotFound("this chain has no dev token", hint="give the plan an ERC-20 address")
         return DevToken(self.chain, address)
 
+    def engine_deployed(self) -> bool:
+        """Whether the engine this folder names is on the chain (its chain's folder may have
+        been deleted since, or a command that deployed it rolled back)."""
+        return self.has_engine and self.engine.has_code()
+
     def setup(self, deployer: str = "insurer") -> Engine:
         """Deploy the engine and the dev token, and mint the insurer its dev supply.
         Does nothing when they are already deployed."""
-        if self.has_engine:
+        if self.engine_deployed():
             return self.engine
         from claimsengine.engine import DevToken, Engine
 

@@ -31,7 +31,7 @@ def init(app: App) -> None:
 
         existed = EmbeddedChain.exists(app.state / "chain")
     workspace = app.workspace(create=True)
-    had_engine = workspace.has_engine
+    had_engine = workspace.engine_deployed()
     with workspace.command():
         engine = workspace.setup()
     token = workspace.dev_token.address

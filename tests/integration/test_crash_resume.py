@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -618,5 +619,24 @@ def test_an_engine_set_up_in_a_command_that_dies_is_not_remembered(tmp_path: Pat
             engine = again.setup()
         assert again.deployed_engine() == engine.address
         assert engine.owner() == again.chain.address_of("insurer")  # code is there
+    finally:
+        again.close()
+
+
+def test_a_folder_whose_chain_is_gone_sets_the_engine_up_again(tmp_path: Path) -> None:
+    # deployments.json names an engine, but the chain's folder was deleted (or the chain
+    # never kept it): init sets it up again instead of saying it exists, and deploy works.
+    ws = Workspace.open(tmp_path / "state", create=True)
+    with ws.command():
+        old = ws.setup().address
+    ws.close()
+    shutil.rmtree(tmp_path / "state" / "chain")
+    again = Workspace.open(tmp_path / "state", create=True)
+    try:
+        assert again.deployed_engine() == old and not again.engine_deployed()
+        with again.command():
+            engine = again.setup()
+        assert again.engine_deployed() and again.deployed_engine() == engine.address
+        assert engine.owner() == again.chain.address_of("insurer")
     finally:
         again.close()
