@@ -50,9 +50,9 @@ def _sender(
 
     if not account:
         return workspace.engine.provider_info(plan_id, provider_id).owner
-    address = workspace.chain.address_of(account)
-    accounts = workspace.provider(plan_id, provider_id).accounts
-    if address.lower() not in (known.lower() for known in accounts):
+    if not workspace.provider(plan_id, provider_id).submits_from(
+        workspace.chain.address_of(account)
+    ):
         raise ClaimsError(
             f"{describe_account(workspace, account)} is not an account of provider "
             f"{provider_id} in plan {plan_id}, so it cannot {action}",

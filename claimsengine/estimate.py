@@ -29,12 +29,13 @@ from eth_utils import to_checksum_address
 from claimsengine.abi import text_to_bytes32
 from claimsengine.adjudication import LineAdjudication
 from claimsengine.chain.base import Chain, Log
-from claimsengine.engine import Engine, reverted
+from claimsengine.engine import Engine
 from claimsengine.errors import ChainError, ClaimsError, RecordError, TransactionReverted
 from claimsengine.history import build_result, group_claim_events
 from claimsengine.orchestrator import SetAside, check_paths
 from claimsengine.records import TreatmentRecord
 from claimsengine.results import ClaimResult
+from claimsengine.reverts import reverted
 from claimsengine.workspace import Workspace
 
 if TYPE_CHECKING:

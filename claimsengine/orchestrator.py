@@ -426,7 +426,7 @@ def _check_sender(workspace: Workspace, checked: LoadResult, as_account: str) ->
         if record.plan_id not in providers:
             providers[record.plan_id] = workspace.providers(record.plan_id)
         info = providers[record.plan_id].get(record.provider_id)
-        if info is None or sender.lower() in (a.lower() for a in info.accounts):
+        if info is None or info.submits_from(sender):
             result.records.append(sourced)  # an unknown provider is reported when sent
             continue
         error = RecordError(

@@ -80,6 +80,10 @@ class ProviderInfo:
     active: bool
     accounts: tuple[str, ...] = ()
 
+    def submits_from(self, address: str) -> bool:
+        """Whether ``address`` is one of the accounts that submit for the provider now."""
+        return address.lower() in (account.lower() for account in self.accounts)
+
 
 class EngineReads(Protocol):
     """The engine's reads that a read-only answer needs (eligibility): ``Engine``'s view

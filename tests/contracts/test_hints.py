@@ -1,4 +1,4 @@
-"""Every revert string the contracts can raise has a hint in `engine.HINTS`, and the new
+"""Every revert string the contracts can raise has a hint in `reverts.HINTS`, and the new
 strings of issue 8 read word for word as the contract raises them."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from claimsengine.engine import HINTS
+from claimsengine.reverts import HINTS
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 REASON = re.compile(r'"((?:claims|pool|access): [^"]+)"')

@@ -54,7 +54,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "stores": ("privacy", "vault", "journal", "keybundle", "roster", "deployments"),
     "chain": ("chain",),
-    "contracts": ("compiler", "abi", "engine", "engine_storage", "history"),
+    "contracts": ("compiler", "abi", "reverts", "engine", "engine_storage", "history"),
     "parties": (
         "workspace",
         "handover",
