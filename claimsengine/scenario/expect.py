@@ -322,7 +322,6 @@ class ExpectationReader(FieldReader):
             values["queued"] = self.count(row["queued"], f"{where}.queued", row)
         return PoolExpectation(plan_id, values, line_of(row))
 
-
     def provider_expectation(self, value: Any, where: str, at: Any) -> ProviderExpectation:
         row = self.mapping(value, where, _PROVIDER_EXPECT_KEYS, required=("provider",), at=at)
         plan_id = self.plan_ref(row.get("plan"), f"{where}.plan", row)

@@ -116,9 +116,7 @@ class ClaimExpectation:
     @property
     def needs_result(self) -> bool:
         """Whether checking it reads the claim from the chain."""
-        return bool(
-            set(RESULT_VALUES) & set(self.values) or self.totals or self.lines is not None
-        )
+        return bool(set(RESULT_VALUES) & set(self.values) or self.totals or self.lines is not None)
 
     @property
     def is_empty(self) -> bool:

@@ -622,12 +622,12 @@ def test_an_estimated_record_is_not_submitted_for_later_steps(tmp_path: Path) ->
             "",
         ),
         (
-            "  - fund: {amount: \"1.00\"}\n    expect: {eligibility: {covered: true}}\n",
+            '  - fund: {amount: "1.00"}\n    expect: {eligibility: {covered: true}}\n',
             "steps[1].expect.eligibility",
             "only an eligibility step has an answer to check",
         ),
         (
-            "  - eligibility: {member: M-1}\n    expect: {eligibility: {denial: \"96\"}}\n",
+            '  - eligibility: {member: M-1}\n    expect: {eligibility: {denial: "96"}}\n',
             "steps[1].expect.eligibility.denial",
             "expected 31, 26 or 27",
         ),
