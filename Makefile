@@ -47,6 +47,7 @@ demo: $(BIN)/claims
 
 lint: $(BIN)/claims
 	$(BIN)/ruff check claimsengine cli tests bench
+	$(BIN)/ruff format --check claimsengine cli tests bench
 	$(BIN)/mypy
 
 test: install browser
