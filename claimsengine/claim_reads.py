@@ -72,6 +72,10 @@ _MASK_8 = 2**8 - 1
 _MASK_32 = 2**32 - 1
 _MASK_40 = 2**40 - 1
 _MASK_48 = 2**48 - 1
+# contracts/modules/ledger.vy: a ballot's vote is the adjudicator | approved << 160.
+_MASK_160 = 2**160 - 1
+# contracts/modules/plan_access.vy: flag Role (ADMIN, ADJUDICATOR), a bit each.
+_ROLE_ADJUDICATOR = 2
 
 
 class ClaimReads(EventReads, Protocol):
@@ -84,6 +88,8 @@ class ClaimReads(EventReads, Protocol):
     def member(self, plan_id: str, member: bytes) -> tuple[bool, int, int | None, int]: ...
 
     def accumulators(self, plan_id: str, member: bytes, period: int) -> tuple[int, int, int]: ...
+
+    def review_votes(self, plan_id: str, claim_id: int) -> tuple[int, int]: ...
 
 
 class ClaimStorage(EngineStorage):
@@ -150,6 +156,21 @@ class ClaimStorage(EngineStorage):
         active = bool((word >> _ACCOUNT_ACTIVE) & 1)
         return (bytes32_to_text(ref.to_bytes(32, "big")) if ref else None), active
 
+    def review_votes(self, plan_id: str, claim_id: int) -> tuple[int, int]:
+        """``Engine.review_votes``: the approvals and denials on a claim's ballot whose
+        adjudicators hold the role now (the ledger's ``_counted_votes``, from storage)."""
+        plan = text_to_bytes32(plan_id)
+        approvals = denials = 0
+        for index in range(self._read("ledger", "votes", claim_id)):
+            vote = self._read("ledger", "ballots", claim_id, index)
+            adjudicator = (vote & _MASK_160).to_bytes(32, "big")
+            if self._read("plan_access", "roles", plan, adjudicator) & _ROLE_ADJUDICATOR:
+                if vote >> 160 == 1:
+                    approvals += 1
+                else:
+                    denials += 1
+        return approvals, denials
+
     def head_block(self) -> int:
         """The number of the chain's head block in the snapshot."""
         return int(self._snapshot.block_number)
@@ -208,12 +229,16 @@ def result_of(
     state = reads.claim_status(plan_id, provider_id or "", events.commitment)
     if state.status is None:  # its events say it was submitted: storage must have it
         raise ClaimsError(f"claim {events.claim_id} has events but no status on the chain")
+    # In review, a vote counts while its adjudicator holds the role: the counts of now,
+    # not those of the last vote's event.
+    in_review = state.status is ClaimStatus.PENDING_REVIEW and events.votes
     return build_result(
         events,
         status=state.status,
         record_id=entry.record_id if entry else None,
         provider_id=provider_id,
         quorum=review_quorum(workspace, plan_id, reads) if events.votes else None,
+        vote_counts=reads.review_votes(plan_id, events.claim_id) if in_review else None,
     )
 
 

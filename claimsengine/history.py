@@ -231,9 +231,12 @@ def build_result(
     record_id: str | None,
     provider_id: str | None,
     quorum: int | None = None,
+    vote_counts: tuple[int, int] | None = None,
 ) -> ClaimResult:
     """The formats.md claim result of one claim (review denials as denied lines).
-    ``quorum``, the plan's review_quorum, goes with the review votes when it is known."""
+    ``quorum``, the plan's review_quorum, goes with the review votes when it is known;
+    ``vote_counts``, the votes that count now (of a claim in review), in place of those
+    that the last vote's event gave."""
     lines = tuple(LineResult.from_adjudication(line) for line in events.line_adjudications())
     transactions = {"submitted": "0x" + events.submitted.tx_hash.hex()}
     for event in events.later:
@@ -257,7 +260,9 @@ def build_result(
         replaces=events.replaces,
         replaced_by=events.replaced_by,
         review=(
-            ReviewVotes(votes, quorum, events.vote_counts) if votes or quorum is not None else None
+            ReviewVotes(votes, quorum, vote_counts or events.vote_counts)
+            if votes or quorum is not None
+            else None
         ),
     )
 

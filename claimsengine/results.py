@@ -171,8 +171,9 @@ class ReviewVotes:
     """The votes a claim in review has had (adjudication.md: a plan's ``review_quorum`` of
     k decides a claim when k distinct adjudicators approve it, or k deny it). ``quorum`` is
     None where the plan's terms were not read. ``counts``: the approvals and denials that
-    counted at the last vote, as the chain gave them (the vote of an account that lost the
-    adjudicator role counts no more from the next vote on); None: every vote counts."""
+    count, as the chain gives them: for a claim still in review, the votes of accounts that
+    hold the adjudicator role now (a revoked adjudicator's vote stops counting at once);
+    for a decided claim, those of its deciding vote. None: every vote counts."""
 
     votes: tuple[ReviewVote, ...] = ()
     quorum: int | None = None

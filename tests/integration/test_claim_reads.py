@@ -241,6 +241,37 @@ def test_the_review_queue_reads_the_same(read_only: Workspace, evm: Workspace) -
     assert AdjudicatorClient(evm, "adjudicator").queue() == fast[2]
 
 
+def test_a_revoked_adjudicators_vote_stops_counting_at_once(state: Path) -> None:
+    """The engine counts a vote in review only while its adjudicator holds the role: once
+    the role is revoked, a claim's result says so at once (both reads), not at the next
+    vote; the vote itself stays in the claim's history. Given the role back before any
+    other vote, the vote counts again, as the engine counts it."""
+    pending = record(4, MEMBERS[4], date(2027, 6, 21), "REVOKED-VOTE")
+    with Workspace.open(state) as workspace, workspace.command():
+        (sent,) = HospitalClient(workspace).submit_many([pending])
+        assert sent.result is not None and sent.result.status == "pending_review"
+        claim_id = sent.result.claim_id
+        AdjudicatorClient(workspace, "adjudicator").approve(claim_id)
+        InsurerClient(workspace, "insurer").set_adjudicator(
+            QUORUM_PLAN, "adjudicator", enabled=False
+        )
+
+    def counts(workspace: Workspace) -> tuple[int, int, int]:
+        review = claim_result(workspace, claim_id).review
+        assert review is not None
+        return review.approvals, review.denials, len(review.votes)
+
+    with Workspace.open(state, read_only=True) as reader:
+        assert counts(reader) == (0, 0, 1)
+    with Workspace.open(state) as workspace, workspace.command():
+        assert counts(workspace) == (0, 0, 1)
+        assert workspace.engine.review_votes(QUORUM_PLAN, claim_id) == (0, 0)
+        InsurerClient(workspace, "insurer").set_adjudicator(QUORUM_PLAN, "adjudicator")
+        assert counts(workspace) == (1, 0, 1)
+    with Workspace.open(state, read_only=True) as reader:
+        assert counts(reader) == (1, 0, 1)
+
+
 def test_reads_do_not_wait_for_a_writer(state: Path) -> None:
     """While another command holds the chain (its lock, an open write), a read-only
     workspace answers at once from the last commit; the new claim shows once committed."""
