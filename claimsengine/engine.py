@@ -634,6 +634,15 @@ class Engine(Contract):
                 holes += 1
         return holes
 
+    def stopped_at_a_hole(self, plan_id: str, pool: PoolState) -> bool:
+        """Whether the queue's head is a voided claim's place: a transaction passes at most
+        256 of them (the pool's MAX_HOLES) and stops at a longer run, paying nothing
+        behind it until the next settlement."""
+        if pool.head >= pool.tail:
+            return False
+        claim_id = self.call("queued_claim", text_to_bytes32(plan_id), pool.head)[0]
+        return int(claim_id) == 0
+
     def token_of(self, plan_id: str) -> tuple[str, int]:
         token, scale = self.call("token_of", text_to_bytes32(plan_id))
         return str(token), int(scale)

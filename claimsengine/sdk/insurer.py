@@ -24,7 +24,7 @@ from claimsengine.members import Member
 from claimsengine.money import format_cents
 from claimsengine.npi import parse_npi
 from claimsengine.plan import DEV_TOKEN, Plan
-from claimsengine.sdk.party import Party, describe_account
+from claimsengine.sdk.party import Party, describe_account, settle
 from claimsengine.workspace import PlanInfo
 
 #: Tries of a funding whose allowance another run as the same account spent meanwhile.
@@ -206,7 +206,12 @@ class InsurerClient(Party):
             except TransactionReverted as error:
                 if error.reason != ALLOWANCE_SPENT or attempt == FUND_ATTEMPTS - 1:
                     raise
-        return self.engine.pool_state(plan_id)
+        pool = self.engine.pool_state(plan_id)
+        # Funding settles what it covers, but its transaction stops at a long run of voided
+        # places at the queue's head: settle on past them (a paused plan settles nothing).
+        if self.engine.stopped_at_a_hole(plan_id, pool) and not self.engine.paused(plan_id):
+            _paid, pool = settle(self.workspace, plan_id, self.account)
+        return pool
 
     def withdraw(self, plan_id: str, cents: int, to: str | None = None) -> PoolState:
         recipient = self.workspace.chain.address_of(to) if to else self.account
