@@ -15,13 +15,19 @@ from claimsengine.errors import (
 from claimsengine.workspace import PlanInfo, Workspace
 
 
+def account_alias(workspace: Workspace, account: str) -> str | None:
+    """The alias this chain knows an account (alias or address) by, or None."""
+    address = workspace.chain.address_of(account)
+    return next(
+        (name for name, known in workspace.chain.accounts.items() if known == address), None
+    )
+
+
 def describe_account(workspace: Workspace, account: str) -> str:
     """``hospital-1 (0x7099…79C8)`` for an account (alias or address) that has an alias on
     this chain, the address otherwise: what messages name an account by."""
     address = workspace.chain.address_of(account)
-    alias = next(
-        (name for name, known in workspace.chain.accounts.items() if known == address), None
-    )
+    alias = account_alias(workspace, address)
     return f"{alias} ({address[:6]}…{address[-4:]})" if alias else address
 
 
@@ -60,8 +66,9 @@ class Party:
             plan_id=plan_id,
             role="adjudicator",
             account=self.account,
-            hint="act as an adjudicator (--as adjudicator); the insurer grants the role with "
-            f"`claims adjudicator add {plan_id} --account ALIAS`",
+            hint="act as an account that is an adjudicator of the plan (--as ALIAS), or the "
+            "insurer grants this one the role: `claims adjudicator add "
+            f"{plan_id} --account {account_alias(self.workspace, self.account) or self.account}`",
         )
 
 

@@ -69,9 +69,11 @@ def test_require_refuses_an_adjudication_without_the_role(workspace: Workspace) 
     assert str(refused.value) == (
         "hospital-1 (0x90F7…b906) is not an adjudicator of plan SILVER-2027"
     )
+    # The fix names this account, ready to copy (not a placeholder, nor an alias that
+    # may lack the role as well).
     assert refused.value.hint == (
-        "act as an adjudicator (--as adjudicator); the insurer grants the role with "
-        "`claims adjudicator add SILVER-2027 --account ALIAS`"
+        "act as an account that is an adjudicator of the plan (--as ALIAS), or the insurer "
+        "grants this one the role: `claims adjudicator add SILVER-2027 --account hospital-1`"
     )
 
 
