@@ -7,7 +7,7 @@ is imported inside the functions, so commands that print nothing load none of it
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from claimsengine.orchestrator import SetAside
     from claimsengine.results import ClaimResult
     from claimsengine.sdk import PoolState
 
@@ -25,6 +26,7 @@ __all__ = [
     "pool_json",
     "pool_rows",
     "progress",
+    "set_aside_table",
     "table",
 ]
 
@@ -50,6 +52,20 @@ def table(*columns: str, title: str | None = None, right: tuple[str, ...] = ()) 
     for name in columns:
         result.add_column(name, justify="right" if name in right else "left")
     return result
+
+
+def set_aside_table(entries: Iterable[SetAside], title: str) -> Table:
+    """Records that were set aside, a row each: the file, the record, and what is wrong with
+    it (the field, the message and the hint: the file and record have their columns)."""
+    from claimsengine.errors import with_hint
+
+    rows = table("file", "record", "error", title=title)
+    for entry in entries:
+        error = entry.error
+        field = getattr(error, "field", None)
+        problem = with_hint(f"{field}: {error.message}" if field else error.message, error.hint)
+        rows.add_row(entry.file, entry.record_id or "-", problem)
+    return rows
 
 
 def key_value_table(rows: list[tuple[str, str]], title: str | None = None) -> Table:

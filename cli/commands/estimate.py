@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from claimsengine.cli.options import App, json_option, pass_app, record_path_options
-from claimsengine.cli.render import claim_table, table
+from claimsengine.cli.render import claim_table, set_aside_table
 from claimsengine.errors import ClaimsError
 
 
@@ -116,7 +116,4 @@ def _render(console: Any, report: Any) -> None:
             "(pending review included). Nothing was sent."
         )
     if report.set_aside:
-        errors = table("file", "record", "error", title="Records that could not be estimated")
-        for entry in report.set_aside:
-            errors.add_row(entry.file, entry.record_id or "-", str(entry.error))
-        console.print(errors)
+        console.print(set_aside_table(report.set_aside, "Records that could not be estimated"))

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from claimsengine.cli.options import App, json_option, pass_app, record_path_options
-from claimsengine.cli.render import key_value_table, progress, table
-from claimsengine.errors import ClaimsError, with_hint
+from claimsengine.cli.render import key_value_table, progress, set_aside_table, table
+from claimsengine.errors import ClaimsError
 
 if TYPE_CHECKING:
     from claimsengine.orchestrator import SubmitReport
@@ -201,10 +201,4 @@ def _render(console: Any, report: SubmitReport) -> None:
     console.print(key_value_table(rows, title="Summary"))
 
     if report.set_aside:
-        aside = table("file", "record", "error", title=f"Set aside in {report.quarantine_dir}")
-        for entry in report.set_aside:
-            error = entry.error
-            field = getattr(error, "field", None)
-            message = with_hint(f"{field}: {error.message}" if field else error.message, error.hint)
-            aside.add_row(entry.file, entry.record_id or "", message)
-        console.print(aside)
+        console.print(set_aside_table(report.set_aside, f"Set aside in {report.quarantine_dir}"))

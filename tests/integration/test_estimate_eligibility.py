@@ -430,6 +430,18 @@ def test_cli_estimate_errors_are_submits(state: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_cli_estimate_lists_bad_records_as_submit_does(state: Path) -> None:
+    # The table has a column for the file and one for the record: the error cell gives the
+    # field, the message and the hint, as submit's table of records set aside does (it
+    # repeated the file and the record). Whitespace is collapsed: a long cell wraps.
+    bad = FIXTURES / "records-bad" / "hosp-a-2027-mixed.json"
+    result = claims(state, "estimate", bad, code=1)
+    table = " ".join(result.stdout[result.stdout.index("Records that could not") :].split())
+    assert "HOSP-A-2027-000903 service_date: '2027-04-31' is not a calendar date" in table
+    assert "- record_id: missing" in table
+    assert "record HOSP-A-2027-000903" not in table and "field service_date" not in table
+
+
 def test_cli_estimate_fhir_lists_every_record_it_could_not_estimate(state: Path) -> None:
     # Stdout is the Bundle, so the records set aside are in it too: one OperationOutcome
     # each, with the file, record and field, as --json lists them.
