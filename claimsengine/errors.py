@@ -7,7 +7,7 @@ else is a bug. Every message says what went wrong and, where it can, what to do 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -31,6 +31,9 @@ __all__ = [
     "TransactionReverted",
     "VaultIntegrityError",
 ]
+
+#: Bad rows of a file that one error lists in full (``InputError.of_rows``); the rest it counts.
+ROWS_LISTED = 10
 
 
 class ClaimsError(Exception):
@@ -83,13 +86,26 @@ class InputError(ClaimsError):
         # Exception.args feeds str(); keep it equal to the located message.
         self.args = (self._located(),)
 
-    def _where(self) -> str | None:
-        """The file part of the message (a subclass may add a line)."""
-        return self.file
+    @classmethod
+    def of_rows(cls, problems: Sequence[InputError], *, file: str, hint: str) -> InputError:
+        """One error for every bad row of ``file``: the only one as it is; more, in one
+        message, ``FILE: N rows are wrong: ...; ...`` (the first ``ROWS_LISTED``, then how
+        many more), so that a user fixes them all before running the command again."""
+        if len(problems) == 1:
+            return problems[0]
+        listed = [problem._located(file=False) for problem in problems[:ROWS_LISTED]]
+        if len(problems) > ROWS_LISTED:
+            listed.append(f"and {len(problems) - ROWS_LISTED} more")
+        return cls(f"{len(problems)} rows are wrong: " + "; ".join(listed), file=file, hint=hint)
 
-    def _located(self) -> str:
+    def _where(self, *, file: bool = True) -> str | None:
+        """The file part of the message (a subclass may add a line); without the file
+        itself when ``file`` is false."""
+        return self.file if file else None
+
+    def _located(self, *, file: bool = True) -> str:
         parts: list[str] = []
-        where = self._where()
+        where = self._where(file=file)
         if where is not None:
             parts.append(where)
         if self.record is not None:
@@ -131,7 +147,9 @@ class ScenarioError(InputError):
         self.line = line
         super().__init__(message, file=file, field=field, hint=hint)
 
-    def _where(self) -> str | None:
+    def _where(self, *, file: bool = True) -> str | None:
+        if not file:
+            return f"line {self.line}" if self.line else None
         if self.file is not None and self.line:
             return f"{self.file}:{self.line}"
         return self.file
@@ -153,8 +171,8 @@ class LedgerError(InputError):
         self.line = line  # set first: InputError formats the message in __init__
         super().__init__(message, file=file, record=record, field=field, hint=hint)
 
-    def _where(self) -> str | None:
-        parts = [] if self.file is None else [self.file]
+    def _where(self, *, file: bool = True) -> str | None:
+        parts = [] if self.file is None or not file else [self.file]
         if self.line is not None:
             parts.append(f"line {self.line}")
         return ": ".join(parts) if parts else None

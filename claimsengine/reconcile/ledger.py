@@ -40,7 +40,8 @@ class LedgerRow:
 def load_ledger(path: str | Path) -> list[LedgerRow]:
     """Read a ledger CSV: header ``record_id,expected_paid`` (``provider_id`` optional,
     other columns ignored). Amounts are decimal strings with at most 2 decimals. Raises
-    ``LedgerError`` naming the file, the line and the field of the first problem."""
+    ``LedgerError`` naming the file, the line and the field of each bad row (all of them at
+    once: ``InputError.of_rows``)."""
     name = str(path)
     try:
         handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
@@ -63,23 +64,35 @@ def _read_ledger(lines: Iterable[str], name: str) -> list[LedgerRow]:
     reader = csv.reader(lines)
     columns = _read_header(reader, name)
     rows: list[LedgerRow] = []
+    problems: list[InputError] = []
     first_line: dict[tuple[str | None, str], int] = {}
     for cells in reader:
         if not any(cell.strip() for cell in cells):
             continue  # blank lines are allowed anywhere
-        row = _read_row(cells, reader.line_num, columns, name)
+        try:
+            row = _read_row(cells, reader.line_num, columns, name)
+        except LedgerError as error:
+            problems.append(error)
+            continue
         key = (row.provider_id, row.record_id)
         if key in first_line:
-            raise LedgerError(
-                f"is in the ledger twice (first on line {first_line[key]})",
-                file=name,
-                line=row.line,
-                record=row.record_id,
-                field="record_id",
-                hint="keep one row per record",
+            problems.append(
+                LedgerError(
+                    f"is in the ledger twice (first on line {first_line[key]})",
+                    file=name,
+                    line=row.line,
+                    record=row.record_id,
+                    field="record_id",
+                    hint="keep one row per record",
+                )
             )
+            continue
         first_line[key] = row.line
         rows.append(row)
+    if problems:
+        raise LedgerError.of_rows(
+            problems, file=name, hint="fix the rows and run the command again"
+        )
     return rows
 
 

@@ -622,6 +622,18 @@ def test_load_ledger_names_file_line_and_field(tmp_path: Path, text: str, messag
     assert str(error.value).replace(str(path), "ledger.csv").startswith(message)
 
 
+def test_load_ledger_reports_every_bad_row_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "record_id,expected_paid\nA,12.345\nB,1.00\n,2.00\nB,3.00\n")
+    with pytest.raises(LedgerError) as error:
+        load_ledger(path)
+    assert str(error.value).replace(str(path), "ledger.csv") == (
+        "ledger.csv: 3 rows are wrong: line 2: record A: field expected_paid: amount '12.345' "
+        "has more than 2 decimals; line 4: field record_id: is empty; line 5: record B: field "
+        "record_id: is in the ledger twice (first on line 3)"
+    )
+    assert error.value.hint == "fix the rows and run the command again"
+
+
 def test_load_ledger_of_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(LedgerError, match="no such file"):
         load_ledger(tmp_path / "nope.csv")
