@@ -1,7 +1,7 @@
 """Flat cost: what a new claim costs on a chain that already holds many, against a fresh one.
 
     python -m bench.flat_cost [--background 10000] [--measured 5000] [--batch 100]
-                              [--cold | --per-file]
+                              [--cold | --per-file] [--chains FOLDER]
 
 Two embedded chains, state on disk, the same plan and enrolments (bench/scenario.py). The
 "full" one first takes ``--background`` one-line claims (not timed); then both take the
@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -228,6 +229,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         action="store_true",
         help="measure every file in a new process of its own, as `claims submit` runs one",
     )
+    parser.add_argument(
+        "--chains",
+        type=Path,
+        help="a folder holding fresh/state and full/state, built before with --background and "
+        "at least --measured members waiting (bench/flat_cost_layout.py takes the same): "
+        "measured in copies, not built again",
+    )
     parser.add_argument("--measure-in", type=Path, help=argparse.SUPPRESS)  # a child's folder
     parser.add_argument("--file", help=argparse.SUPPRESS)  # --per-file's child: LABEL:NUMBER
     parser.add_argument("--out", type=Path, default=scenario.RESULTS / "flat_cost.json")
@@ -244,7 +252,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        workspaces = build_chains(folder, labels, args.measured)
+        if args.chains is not None:  # chains built before: measured in copies of them
+            for label in labels:
+                shutil.copytree(args.chains / label / "state", folder / label / "state")
+            workspaces = {label: Workspace.open(folder / label / "state") for label in labels}
+        else:
+            workspaces = build_chains(folder, labels, args.measured)
         try:
             if args.cold or args.per_file:
                 for workspace in workspaces.values():
