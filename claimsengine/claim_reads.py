@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from weakref import WeakKeyDictionary
 
 from claimsengine.days import day_of_timestamp, from_day, to_day
+from claimsengine.engine import Role
 from claimsengine.engine_storage import EngineStorage
 from claimsengine.errors import ClaimsError, InputError, NotFound
 from claimsengine.history import ClaimEvents, EventReads, build_result, claim_events
@@ -74,8 +75,6 @@ _MASK_40 = 2**40 - 1
 _MASK_48 = 2**48 - 1
 # contracts/modules/ledger.vy: a ballot's vote is the adjudicator | approved << 160.
 _MASK_160 = 2**160 - 1
-# contracts/modules/plan_access.vy: flag Role (ADMIN, ADJUDICATOR), a bit each.
-_ROLE_ADJUDICATOR = 2
 
 
 class ClaimReads(EventReads, Protocol):
@@ -164,7 +163,7 @@ class ClaimStorage(EngineStorage):
         for index in range(self._read("ledger", "votes", claim_id)):
             vote = self._read("ledger", "ballots", claim_id, index)
             adjudicator = (vote & _MASK_160).to_bytes(32, "big")
-            if self._read("plan_access", "roles", plan, adjudicator) & _ROLE_ADJUDICATOR:
+            if Role.ADJUDICATOR & self._read("plan_access", "roles", plan, adjudicator):
                 if vote >> 160 == 1:
                     approvals += 1
                 else:
