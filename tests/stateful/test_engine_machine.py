@@ -165,6 +165,18 @@ claim_specs = st.tuples(
     st.booleans(),  # prior authorisation
     st.lists(line_specs, min_size=1, max_size=3),
 )
+# Claims that an open plan sends to review (a BIG line: over the auto-approve limit, for a
+# member covered from the plan's start), so that most runs hold a claim in review from their
+# first step and the votes, the quorum and a revoked adjudicator's dropped vote are reached;
+# with claim_specs alone, 25 runs cast three votes in all. Their results are the oracle's,
+# like every other claim's.
+review_specs = st.tuples(
+    st.sampled_from(MEMBERS[:3]),
+    st.sampled_from(sorted(PROVIDERS)),
+    st.integers(0, 20),
+    st.just(False),
+    st.lists(st.tuples(st.just("BIG"), st.just(1), st.just(90_000)), min_size=1, max_size=2),
+)
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -345,17 +357,22 @@ class EngineMachine(RuleBasedStateMachine):
         starts=st.lists(st.integers(-200, 20), min_size=3, max_size=3),
         funding=st.sampled_from([0, 50_000, 1_000_000]) | st.integers(0, 300_000),
         blocked=st.booleans(),
+        in_review=st.lists(review_specs, max_size=3),
     )
-    def open_the_plan(self, starts: list[int], funding: int, blocked: bool) -> None:
+    def open_the_plan(
+        self, starts: list[int], funding: int, blocked: bool, in_review: list[ClaimSpec]
+    ) -> None:
         # Three members covered from about the plan's start (m3 only by the enrol rule),
-        # a pool that may be empty, short or ample, and maybe a token that refuses to pay
-        # HOSP-A's payout address from the start.
+        # a pool that may be empty, short or ample, maybe a token that refuses to pay
+        # HOSP-A's payout address from the start, and a few claims that go to review.
         for member, start in zip(MEMBERS, starts, strict=False):
             self.enrol(member, start, None)
         if blocked:
             self.token_blocks(f"alias:{PAYOUTS['HOSP-A']}", True)
         if funding:
             self.fund(funding)
+        for spec in in_review:
+            self.submit(spec)
 
     @rule(
         member=st.sampled_from(MEMBERS),
