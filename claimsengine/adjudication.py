@@ -116,6 +116,19 @@ class Enrollment:
     coverage_end: int | None = None
     period: int = 0
 
+    def takes_back(self, start: int, end: int | None, today: int) -> str | None:
+        """The field of new dates (``start``, ``end``) that would take back coverage these
+        dates gave to a day up to ``today``, or None. A claim for such a day may be on its
+        way, so the contract refuses the change (spec "Trust between parties")."""
+        if self.coverage_start > today:
+            return None  # nothing lived yet: any new dates
+        if start > self.coverage_start:
+            return "coverage_start"
+        lived = today if self.coverage_end is None else min(self.coverage_end, today)
+        if end is not None and end < lived:
+            return "coverage_end"
+        return None
+
 
 @dataclass(frozen=True)
 class ClaimLineInput:
@@ -279,14 +292,19 @@ class Ledger:
         self.daily_paid[provider] = (today, total)
         return True
 
-    def enroll(self, member: str, enrollment: Enrollment) -> None:
+    def enroll(self, member: str, enrollment: Enrollment, today: int | None = None) -> None:
         """Enrol a member, or replace their coverage dates (formats.md: enrolling updates).
-        A pseudonym stays in the period it was first enrolled for (the contract refuses)."""
+        A pseudonym stays in the period it was first enrolled for, and (given ``today``)
+        new dates keep the coverage already lived (the contract refuses either)."""
         before = self.enrollments.get(member)
         if before is not None and before.period != enrollment.period:
             raise ValueError(
                 f"{member} is enrolled for period {before.period}, not {enrollment.period}"
             )
+        if before is not None and today is not None:
+            start, end = enrollment.coverage_start, enrollment.coverage_end
+            if before.takes_back(start, end, today):
+                raise ValueError(f"{member}: new dates take back coverage already lived")
         self.enrollments[member] = enrollment
 
     def enrollment(self, member: str) -> Enrollment | None:

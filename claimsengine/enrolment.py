@@ -30,13 +30,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claimsengine.abi import text_to_bytes32
+from claimsengine.adjudication import Enrollment as Coverage
 from claimsengine.days import from_day, to_day
 from claimsengine.engine import Enrollment
+from claimsengine.errors import InputError
 from claimsengine.members import Member
 from claimsengine.roster import RosterEntry
 from claimsengine.workspace import Workspace
 
-__all__ = ["EnrolmentPlan", "RenewReport", "plan_enrolment", "plan_renewal"]
+__all__ = [
+    "TAKE_BACK_HINT",
+    "EnrolmentPlan",
+    "RenewReport",
+    "coverage_taken_back",
+    "plan_enrolment",
+    "plan_renewal",
+]
 
 
 @dataclass
@@ -126,6 +135,46 @@ def plan_enrolment(
         plan.entries.append(entry)
         _add(plan, workspace, plan_id, entry, chosen)
     return plan
+
+
+#: What to do about new dates that take back coverage already lived.
+TAKE_BACK_HINT = (
+    "end the coverage today or later, and keep the start or move it earlier: a claim for a "
+    "day already covered may be on its way; nothing was enrolled"
+)
+
+
+def coverage_taken_back(
+    workspace: Workspace, plan_id: str, members: Sequence[Member], today: int, source: str
+) -> list[InputError]:
+    """An error for each member whose new dates would take back coverage that the dates
+    last enrolled from this workspace gave to a day up to ``today``: the contract refuses
+    such a change (a claim for a day already lived may be on its way), so it is named
+    before anything is sent. Members this workspace never enrolled are left to the chain."""
+    problems = []
+    for member in members:
+        before = workspace.roster.get(plan_id, member.member_id)
+        if before is None:
+            continue
+        start = to_day(member.coverage_start)
+        end = to_day(member.coverage_end) if member.coverage_end else None
+        lived = Coverage(before.coverage_start, before.coverage_end)
+        field = lived.takes_back(start, end, today)
+        if field is None:
+            continue
+        until = "open-ended" if before.coverage_end is None else str(from_day(before.coverage_end))
+        value = member.coverage_start if field == "coverage_start" else member.coverage_end
+        problems.append(
+            InputError(
+                f"{value} would take back coverage already lived (enrolled from "
+                f"{from_day(before.coverage_start)}, {until}; today is {from_day(today)})",
+                file=source,
+                record=member.member_id,
+                field=field,
+                hint=TAKE_BACK_HINT,
+            )
+        )
+    return problems
 
 
 def _enrolled_on_chain(workspace: Workspace, plan_id: str) -> dict[bytes, tuple[int, int]]:

@@ -438,13 +438,13 @@ def review(
 def settle(plan_id: bytes32, max_claims: uint256) -> uint256:
     """
     @notice Pays queued claims first-in, first-out while the pool covers them. Anyone
-            may call it: it only pays claims that were approved.
+            may call it: it only pays claims that were approved. Works while the plan is
+            paused: the insurer's switch stops new work, not payment of approved claims.
     @param plan_id The plan.
     @param max_claims At most this many claims; more than 256 pays up to 256.
     @return uint256 How many claims were paid.
     """
     self._enforce_plan(plan_id)
-    self._enforce_running(plan_id)
     return self._settle(plan_id, min(max_claims, MAX_SETTLE))
 
 
@@ -460,8 +460,7 @@ def fund(plan_id: bytes32, amount: uint256):
     """
     plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
     pool._fund(plan_id, amount)
-    if not packing._bit(registry.plan_words[plan_id], packing.PLAN_PAUSED):
-        self._settle(plan_id, AUTO_SETTLE)
+    self._settle(plan_id, AUTO_SETTLE)
 
 
 @external

@@ -12,7 +12,14 @@ from claimsengine.engine import (
     PoolState,
     Role,
 )
-from claimsengine.enrolment import EnrolmentPlan, RenewReport, plan_enrolment, plan_renewal
+from claimsengine.enrolment import (
+    TAKE_BACK_HINT,
+    EnrolmentPlan,
+    RenewReport,
+    coverage_taken_back,
+    plan_enrolment,
+    plan_renewal,
+)
 from claimsengine.errors import (
     ClaimsError,
     InputError,
@@ -54,9 +61,21 @@ class InsurerClient(Party):
         coverage overlaps, up to the period after today's (formats.md, Privacy); the
         members are kept in this workspace's roster for `renew`. Returns how many members."""
         self.workspace.plan(plan_id)
+        self.check_enrolment(plan_id, members)
         today = day_of_timestamp(self.workspace.chain.now())
         self._send_enrolment(plan_id, plan_enrolment(self.workspace, plan_id, members, today))
         return len(members)
+
+    def check_enrolment(
+        self, plan_id: str, members: Sequence[Member], source: str = "members"
+    ) -> None:
+        """Refuse, before anything is sent, new dates that would take back coverage already
+        lived (a day up to today that the dates enrolled before covered): every such member
+        of ``source`` named at once."""
+        today = day_of_timestamp(self.workspace.chain.now())
+        problems = coverage_taken_back(self.workspace, plan_id, members, today, source)
+        if problems:
+            raise InputError.of_rows(problems, file=source, hint=TAKE_BACK_HINT)
 
     def renew(self, plan_id: str) -> RenewReport:
         """Enrol every member of the roster still covered in the next benefit period (the
@@ -208,8 +227,9 @@ class InsurerClient(Party):
                     raise
         pool = self.engine.pool_state(plan_id)
         # Funding settles what it covers, but its transaction stops at a long run of voided
-        # places at the queue's head: settle on past them (a paused plan settles nothing).
-        if self.engine.stopped_at_a_hole(plan_id, pool) and not self.engine.paused(plan_id):
+        # places at the queue's head: settle on past them (a paused plan too: the pause
+        # stops new work, not payment of approved claims).
+        if self.engine.stopped_at_a_hole(plan_id, pool):
             _paid, pool = settle(self.workspace, plan_id, self.account)
         return pool
 

@@ -23,8 +23,8 @@ def _set_paused(app: App, plan_id: str, paused: bool) -> None:
     def render(console: Any) -> None:
         if now_paused:
             console.print(
-                f"Paused {plan_id}: no new claims, reviews, settlements or withdrawals "
-                "until `claims resume`."
+                f"Paused {plan_id}: no new claims, reviews, voids or withdrawals until "
+                "`claims resume`; approved claims are still paid."
             )
         else:
             console.print(f"Resumed {plan_id}: it takes claims again.")
@@ -37,8 +37,9 @@ def _set_paused(app: App, plan_id: str, paused: bool) -> None:
 @json_option
 @pass_app
 def pause(app: App, plan_id: str) -> None:
-    """Pause PLAN_ID, as its insurer: new claims, reviews, settlements and withdrawals
-    are refused until `claims resume`. Funding and reading still work.
+    """Pause PLAN_ID, as its insurer: new claims, reviews, voids and withdrawals are
+    refused until `claims resume`. Approved claims are still paid (funding and `claims
+    settle` work), and reading works.
 
     \b
     Example:

@@ -236,12 +236,14 @@ def update_schedule(plan_id: bytes32, services: DynArray[Service, MAX_SERVICES_P
 def enroll(plan_id: bytes32, enrollments: DynArray[Enrollment, MAX_ENROLMENTS_PER_CALL]):
     """
     @notice Enrols members, or updates the coverage dates of enrolled ones. A pseudonym
-            is enrolled for one benefit period and stays in it.
+            is enrolled for one benefit period and stays in it. New dates keep every day
+            up to today that the old ones covered.
     @param plan_id The plan.
     @param enrollments Pseudonyms with coverage start and end days (end 0: open-ended) and
            the benefit period of each.
     """
     plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
+    today: uint256 = block.timestamp // SECONDS_PER_DAY
     for e: Enrollment in enrollments:
         assert e.member != empty(bytes32), "claims: invalid member"
         end: uint256 = e.coverage_end
@@ -252,6 +254,11 @@ def enroll(plan_id: bytes32, enrollments: DynArray[Enrollment, MAX_ENROLMENTS_PE
         ), "claims: invalid coverage"
         word: uint256 = self.member_words[plan_id][e.member]
         assert word == 0 or (word >> packing.MEMBER_PERIOD) == e.period, "claims: enrolled for another period"
+        # @dev Coverage already lived stays: every day up to today that the old dates
+        #      covered, the new ones cover (a claim for it may be in flight).
+        first: uint256 = (word >> packing.MEMBER_START) & packing.MASK_32
+        if word != 0 and first <= today:
+            assert e.coverage_start <= first and end >= min((word >> packing.MEMBER_END) & packing.MASK_32, today), "claims: coverage change reaches back"
         self.member_words[plan_id][e.member] = packing._pack_member(e.coverage_start, end, e.period)
         log MemberEnrolled(plan_id=plan_id, member=e.member, coverage_start=e.coverage_start, coverage_end=e.coverage_end)
 
@@ -391,8 +398,8 @@ def set_payout(plan_id: bytes32, provider_ref: bytes32, payout: address):
 @nonreentrant
 def set_paused(plan_id: bytes32, paused: bool):
     """
-    @notice The emergency switch: a paused plan takes no claims, reviews, settlements
-            or withdrawals. Funding still works.
+    @notice The emergency switch: a paused plan takes no claims, reviews, voids or
+            withdrawals. Approved claims are still paid: funding and settlement work.
     @param plan_id The plan.
     @param paused True to pause, False to resume.
     """

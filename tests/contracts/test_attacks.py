@@ -363,10 +363,76 @@ def test_a_pseudonym_cannot_be_moved_to_another_period(d: Deployment, member: by
         )
     with reverts("claims: invalid coverage"):  # the period is kept in 32 bits
         d.engine.enroll(d.insurer, d.plan_id, [Enrollment(pseudonym("new"), 20_000, None, 2**32)])
-    # New dates for the same period are taken; the period stays.
-    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(member, to_day(date(2026, 2, 1)), None, 0)])
-    assert d.engine.member(d.plan_id, member) == (True, to_day(date(2026, 2, 1)), None, 0)
+    # New dates for the same period are taken (ones that keep the coverage already lived:
+    # test_coverage_already_lived_cannot_be_taken_back); the period stays.
+    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(member, to_day(date(2025, 12, 1)), None, 0)])
+    assert d.engine.member(d.plan_id, member) == (True, to_day(date(2025, 12, 1)), None, 0)
     assert d.submit(d.claim(member, DAY, [("X", 1, 10_000)])).status == ClaimStatus.PAID
+
+
+def test_coverage_already_lived_cannot_be_taken_back(d: Deployment, member: bytes) -> None:
+    # The old attack: the insurer saw a hospital's claim for a visit on DAY coming and
+    # ended the member's coverage the day before it: the claim was denied 27 for a visit
+    # that eligibility had shown as covered, and coverage was given back afterwards. Now
+    # new dates must keep every day up to today that the old ones covered.
+    start = to_day(date(2026, 1, 1))
+    for first, last in (
+        (start, to_day(DAY) - 1),  # ends before a day already lived
+        (to_day(DAY) + 1, None),  # starts after one
+        (start, to_day(TODAY) - 1),  # ends yesterday
+    ):
+        with reverts("claims: coverage change reaches back"):
+            d.engine.enroll(d.insurer, d.plan_id, [Enrollment(member, first, last, 0)])
+    sub = d.submit(d.claim(member, DAY, [("X", 1, 10_000)]))
+    assert sub.status == ClaimStatus.PAID and sub.submitted["plan_paid"] == 8_000
+    # Coverage may end from today on, and may grow backwards.
+    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(member, start - 30, to_day(TODAY), 0)])
+    assert d.engine.member(d.plan_id, member) == (True, start - 30, to_day(TODAY), 0)
+    # A member whose coverage has not started yet may be moved freely, and one enrolled
+    # for the first time may be given any dates, past ones too.
+    later = d.enroll("m2", TODAY + timedelta(days=10))
+    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(later, to_day(TODAY) + 20, None, 0)])
+    past = pseudonym("m3")
+    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(past, start, to_day(DAY), 0)])
+    assert d.engine.member(d.plan_id, past) == (True, start, to_day(DAY), 0)
+
+
+def test_a_paused_plan_still_pays_its_approved_claims(chain: EmbeddedChain) -> None:
+    # The old attack: the insurer paused the plan and held every approved claim in the
+    # queue (settlement refused, funding settled nothing) for as long as it liked. The
+    # pause stops new work (submissions, reviews, voids, withdrawals), not payment of
+    # what was approved.
+    d = deploy(chain, TRUST_PLAN, fund_cents=0)
+    member = d.enroll("m1", date(2026, 1, 1))
+    first = d.submit(d.claim(member, DAY, [("X", 1, 10_000)]))  # plan_paid 80.00
+    second = d.submit(d.claim(member, DAY, [("W", 1, 30_000)]))  # plan_paid 240.00
+    assert (first.status, second.status) == (ClaimStatus.QUEUED, ClaimStatus.QUEUED)
+    d.engine.set_paused(d.insurer, d.plan_id, True)
+    before = d.balance(d.hospital)
+    d.fund(8_000)  # funding settles as always: the first claim is paid
+    assert d.status(first.submitted["commitment"]).status == ClaimStatus.PAID
+    d.fund(24_000, sender=d.insurer)
+    assert d.status(second.submitted["commitment"]).status == ClaimStatus.PAID
+    assert d.balance(d.hospital) - before == 32_000 * TOKEN_SCALE
+    assert d.engine.paused(d.plan_id)
+
+
+def test_anyone_settles_a_paused_plans_queue(chain: EmbeddedChain) -> None:
+    # Funding settles at most 32 claims: the 33rd, covered by the pool, waits for a
+    # `settle`, which the insurer's pause no longer refuses.
+    d = deploy(chain, TRUST_PLAN, fund_cents=0)
+    member = d.enroll("m1", date(2026, 1, 1))
+    days = [DAY - timedelta(days=n) for n in range(33)]  # one visit a day: no duplicates
+    queued = d.submit_batch([d.claim(member, day, [("X", 1, 10_000)]) for day in days])
+    assert {sub.status for sub in queued} == {ClaimStatus.QUEUED}
+    d.fund(33 * 8_000)
+    assert d.status(queued[32].submitted["commitment"]).status == ClaimStatus.QUEUED
+    d.engine.set_paused(d.insurer, d.plan_id, True)
+    before = d.balance(d.hospital)
+    assert d.engine.settle(d.outsider, d.plan_id) is not None
+    assert d.status(queued[32].submitted["commitment"]).status == ClaimStatus.PAID
+    assert d.balance(d.hospital) - before == 8_000 * TOKEN_SCALE
+    assert d.pool().balance == 0
 
 
 # -- 4. and 5. hostile tokens -----------------------------------------------------------------

@@ -126,28 +126,26 @@ def test_approve_queues_when_the_pool_is_short(chain: EmbeddedChain) -> None:
 def test_an_approved_claim_does_not_overtake_queued_ones(chain: EmbeddedChain) -> None:
     d = deploy(chain, REVIEW_PLAN, fund_cents=0)
     first = d.enroll("m1", date(2026, 1, 1))
-    second = d.enroll("m2", date(2026, 1, 1))
     pending = d.submit(d.claim(first, DAY, BIG_ONE))
-    # X for m2: deductible 100.00, coinsurance 40.00, plan_paid 160.00: queued (pool empty).
-    queued = d.submit(d.claim(second, DAY, [("X", 1, 30_000)]))
-    assert queued.status == ClaimStatus.QUEUED
-    # Money arrives without settling (paused), then the pending claim is approved: the pool
-    # covers it, but the queued claim came first.
-    d.engine.set_paused(d.insurer, d.plan_id, True)
-    d.fund(200_000)
-    d.engine.set_paused(d.insurer, d.plan_id, False)
+    # X for 33 other members: deductible 100.00, coinsurance 40.00, plan_paid 160.00 each:
+    # queued (pool empty).
+    others = [d.enroll(f"q{n}", date(2026, 1, 1)) for n in range(33)]
+    queued = d.submit_batch([d.claim(m, DAY, [("X", 1, 30_000)]) for m in others])
+    assert {sub.status for sub in queued} == {ClaimStatus.QUEUED}
+    # Funding settles 32 of them: the money for the 33rd is in the pool, and the pending
+    # claim is approved before anyone settles: the pool covers it, but the 33rd came first.
+    d.fund(700_000)
+    assert d.pool() == PoolState(700_000 - 32 * 16_000, 16_000, 32, 33)
     receipt = d.review(pending.claim_id, True)
     assert [(e["claim_id"], e["position"]) for e in d.events(receipt, "ClaimQueued")] == [
-        (pending.claim_id, 1)
+        (pending.claim_id, 33)
     ]
     assert d.events(receipt, "ClaimPaid") == []
     d.engine.settle(d.outsider, d.plan_id)
-    assert [e["claim_id"] for e in d.all_events("ClaimPaid")] == [
-        queued.claim_id,
-        pending.claim_id,
-    ]
-    # 2000.00 - 160.00 - 720.00 = 1120.00.
-    assert d.pool() == PoolState(112_000, 0, 2, 2)
+    paid = [e["claim_id"] for e in d.all_events("ClaimPaid")]
+    assert paid == [sub.claim_id for sub in queued] + [pending.claim_id]
+    # 7000.00 - 33 x 160.00 - 720.00 = 1000.00.
+    assert d.pool() == PoolState(100_000, 0, 34, 34)
 
 
 def test_deny_restores_the_accumulators_exactly(review: Deployment, member: bytes) -> None:

@@ -389,8 +389,11 @@ def test_withdraw_only_what_no_queued_claim_needs(state: Path) -> None:
 
 def test_pause_and_resume(state: Path) -> None:
     assert claims_json(state, "pause", PLAN) == {"plan_id": PLAN, "paused": True}
-    refused = claims(state, "settle", PLAN, code=1)
+    # A paused plan takes no new work, but its approved claims are still paid: anyone
+    # settles (it used to be refused, and the insurer's pause held the queue).
+    refused = claims(state, "withdraw", PLAN, "1.00", code=1)
     assert refused.stderr.startswith("error: transaction reverted: claims: plan paused")
+    claims(state, "settle", PLAN)
     assert claims_json(state, "resume", PLAN) == {"plan_id": PLAN, "paused": False}
     claims(state, "settle", PLAN)
 

@@ -10,9 +10,11 @@ refusal of an outsider is in test_cli_errors.py (with the exact message).
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from claimsengine.days import from_day
 from claimsengine.workspace import Workspace
 from tests.integration import test_cli as cli_flow
 from tests.integration.test_cli import FIXTURES, PLAN, claims, claims_json
@@ -41,6 +43,16 @@ def balance(state: Path, alias: str) -> int:
     """The dev token balance of an account, in cents (the dev token has 6 decimals)."""
     with Workspace.open(state) as workspace:
         return workspace.dev_token.balance_of(workspace.chain.address_of(alias)) // 10**4
+
+
+def coverage(state: Path, member_id: str) -> tuple[date, date | None] | None:
+    """A member's coverage dates as the chain holds them (period 0), None if not enrolled."""
+    with Workspace.open(state) as workspace:
+        pseudonym = workspace.pseudonym(PLAN, member_id, 0, create=True)
+        enrolled, start, end, _period = workspace.engine.member(PLAN, pseudonym)
+    if not enrolled:
+        return None
+    return from_day(start), (from_day(end) if end is not None else None)
 
 
 def submit(state: Path, folder: Path, record: dict[str, Any]) -> dict[str, Any]:
@@ -368,3 +380,42 @@ def test_the_provider_removes_an_account_it_added(state: Path, tmp_path: Path) -
     # What it sent before stays HOSP-A's claim.
     after = claims_json(state, "status", str(before["claim_id"]))
     assert (after["provider_id"], after["status"]) == ("HOSP-A", before["status"])
+
+
+# -- enrolment ----------------------------------------------------------------------------------
+
+
+def test_new_dates_cannot_take_back_coverage_already_lived(state: Path, tmp_path: Path) -> None:
+    # Today is 2027-07-01; M-0001 and M-0002 are covered from 2027-01-01, open-ended. Ending
+    # their coverage in March (or starting it in May) would deny claims for days already
+    # lived, some of them perhaps on their way: refused before anything is sent, every such
+    # row named, and nothing else in the file enrolled either.
+    members = tmp_path / "members.csv"
+    members.write_text(
+        "member_id,coverage_start,coverage_end\n"
+        "M-0001,2027-01-01,2027-03-31\n"
+        "M-0002,2027-05-01,\n"
+        "M-0004,2027-01-01,2027-07-01\n"  # from today on: allowed
+        "M-0099,2026-01-01,2026-12-31\n"  # new: any dates
+    )
+    refused = claims(state, "enroll", PLAN, members, code=1)
+    assert refused.stderr.startswith(
+        f"error: {members}: 2 rows are wrong: record M-0001: field coverage_end: 2027-03-31 "
+        "would take back coverage already lived (enrolled from 2027-01-01, open-ended; today "
+        "is 2027-07-01); record M-0002: field coverage_start: 2027-05-01 would take back"
+    )
+    assert "hint: end the coverage today or later" in refused.stderr
+    for member in ("M-0001", "M-0002", "M-0004"):
+        assert coverage(state, member) == (date(2027, 1, 1), None)
+    assert coverage(state, "M-0099") is None
+    # One row alone: named the same way, with the hint.
+    members.write_text("member_id,coverage_start,coverage_end\nM-0001,2027-01-01,2027-06-30\n")
+    one = claims(state, "enroll", PLAN, members, code=1)
+    assert one.stderr.startswith(
+        f"error: {members}: record M-0001: field coverage_end: 2027-06-30 would take back"
+    )
+    assert "(hint: end the coverage today or later" in one.stderr
+    # Ending from today on is a plain update.
+    members.write_text("member_id,coverage_start,coverage_end\nM-0001,2026-12-01,2027-07-01\n")
+    claims(state, "enroll", PLAN, members)
+    assert coverage(state, "M-0001") == (date(2026, 12, 1), date(2027, 7, 1))

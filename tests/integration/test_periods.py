@@ -18,9 +18,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
+from claimsengine.adjudication import Enrollment as LivedCoverage
 from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.engine import ChainClaim, ChainLine, Enrollment
-from claimsengine.errors import NotFound
+from claimsengine.errors import InputError, NotFound
 from claimsengine.members import Member
 from claimsengine.periods import BenefitPeriods
 from claimsengine.plan import Plan, load_plan, plan_from_dict, plan_to_dict
@@ -370,6 +371,17 @@ def test_an_enrolled_period_gives_the_result_of_one_lasting_pseudonym(
                 if step.kind == "reenroll":
                     old = roster[step.member]
                     end = old.coverage_start + timedelta(days=step.days)
+                    lived = LivedCoverage(
+                        to_day(old.coverage_start),
+                        to_day(old.coverage_end) if old.coverage_end else None,
+                    )
+                    if lived.takes_back(to_day(old.coverage_start), to_day(end), today):
+                        # Coverage already lived stays: refused before anything is sent.
+                        shorter = Member(old.member_id, old.coverage_start, end)
+                        with pytest.raises(InputError, match="take back coverage already lived"):
+                            insurer.enroll("PERIODS", [shorter])
+                        event("a re-enrolment that takes back coverage: refused")
+                        continue
                     roster[step.member] = Member(old.member_id, old.coverage_start, end)
                     insurer.enroll("PERIODS", [roster[step.member]])
                     enrol_lasting([roster[step.member]])
