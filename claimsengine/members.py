@@ -34,6 +34,10 @@ def load_members(path: Path | str) -> list[Member]:
         raise InputError(
             f"cannot read the members file: {error.strerror or error}", file=source
         ) from None
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"is not UTF-8 text (byte {error.start})", file=source, hint="save it as UTF-8 CSV"
+        ) from None
     rows = list(csv.reader(text.splitlines()))
     if not rows or tuple(cell.strip() for cell in rows[0]) != HEADER:
         raise InputError(

@@ -181,7 +181,8 @@ def json_option(command: F) -> F:
 
 
 class AmountType(click.ParamType):
-    """A money amount as a decimal string ("50000.00"), converted to int cents."""
+    """A money amount as a decimal string ("50000.00"), converted to int cents; more than
+    0.00 (a command moves money: nothing to move is a usage error, exit 2)."""
 
     name = "amount"
 
@@ -192,9 +193,12 @@ class AmountType(click.ParamType):
 
         label = (param.human_readable_name if param else None) or "amount"
         try:
-            return parse_amount(str(value), field=label)
+            cents = parse_amount(str(value), field=label)
         except InputError as error:
             self.fail(f"{error.message}; write it like 50000.00 (at most 2 decimals)", param, ctx)
+        if cents == 0:
+            self.fail("the amount must be more than 0.00", param, ctx)
+        return cents
 
 
 class DateType(click.ParamType):

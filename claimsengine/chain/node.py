@@ -130,7 +130,14 @@ async def _serve(state_dir: Path, host: str, port: int, on_ready: Callable[[str]
     try:
         await runner.setup()
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:  # the port is taken, the host is not this machine's, ...
+            reason = error.strerror or str(error)
+            raise ChainError(
+                f"cannot listen on {host}:{port}: {reason}",
+                hint="choose another --port (0 lets the system pick one) or a local --host",
+            ) from None
         bound = runner.addresses[0][1]  # the port the OS gave, when asked for 0
         url = f"http://{host}:{bound}"
         _write_marker(marker, url)

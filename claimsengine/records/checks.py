@@ -74,10 +74,11 @@ def quarantine(rejected: Iterable[RejectedRecord], folder: Path | str) -> list[P
 
     ``<name>`` is the source file's stem and the record id (or index). An earlier quarantined
     file is never overwritten: a ``-2``, ``-3``... suffix is added. A whole file that was not
-    JSON is copied as it was read. Returns the ``.json`` paths written.
+    JSON is copied as it was read. Returns the ``.json`` paths written. The records hold
+    health data: the files are the user's alone (0600), and so is a folder made here (0700).
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     written: list[Path] = []
     for entry in rejected:
         if entry.index is None:

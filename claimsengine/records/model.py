@@ -43,6 +43,10 @@ RECORD_KEYS = (
     "patient",
 )
 _LINE_KEYS = ("code", "units", "billed")
+#: The most a line may carry: the engine keeps units in 32 bits and billed cents in 43
+#: (contracts/modules/packing.vy, MASK_32 and MASK_43) and refuses a claim beyond them.
+MAX_UNITS = 2**32 - 1
+MAX_BILLED_CENTS = 2**43 - 1
 
 
 @dataclass(frozen=True)
@@ -233,9 +237,22 @@ def _validate_line(line: RecordLine, *, label: str | None, prefix: str) -> None:
         raise RecordError(
             f"units must be at least 1, got {line.units}", record=label, field=f"{prefix}.units"
         )
+    if line.units > MAX_UNITS:
+        raise RecordError(
+            f"units must be at most {MAX_UNITS}, got {line.units}",
+            record=label,
+            field=f"{prefix}.units",
+        )
     if isinstance(line.billed, bool) or not isinstance(line.billed, int) or line.billed < 0:
         raise RecordError(
             f"expected a non-negative amount in cents, got {line.billed!r}",
+            record=label,
+            field=f"{prefix}.billed",
+        )
+    if line.billed > MAX_BILLED_CENTS:
+        raise RecordError(
+            f"billed must be at most {format_cents(MAX_BILLED_CENTS)}, got "
+            f"{format_cents(line.billed)}",
             record=label,
             field=f"{prefix}.billed",
         )

@@ -59,7 +59,7 @@ class Party:
                 plan_id=plan_id,
                 role="admin",
                 account=self.account,
-                hint=f"act as the plan's admin {info.admin} (for the dev accounts: --as insurer)",
+                hint=self._admin_hint(info.admin),
             )
         raise MissingRole(
             f"{who} is not an adjudicator of plan {plan_id}{cannot}",
@@ -69,6 +69,15 @@ class Party:
             hint="act as an account that is an adjudicator of the plan (--as ALIAS), or the "
             "insurer grants this one the role: `claims adjudicator add "
             f"{plan_id} --account {account_alias(self.workspace, self.account) or self.account}`",
+        )
+
+    def _admin_hint(self, admin: str) -> str:
+        """How to act as the plan's admin: its alias on this chain, else its address."""
+        alias = account_alias(self.workspace, admin)
+        return (
+            f"act as the plan's admin: --as {alias}"
+            if alias
+            else f"act as the plan's admin {admin}"
         )
 
 

@@ -296,6 +296,21 @@ CASES: dict[str, Case] = {
         "Invalid value for 'AMOUNT': amount 'ten' is not a number",
     ),
     "negative amount": (lambda _: ["fund", PLAN, "-1"], 2, "amount '-1' is negative"),
+    "missing members file": (
+        lambda _: ["enroll", PLAN, "no-such-members.csv"],
+        2,
+        "Invalid value for 'MEMBERS.csv': File 'no-such-members.csv' does not exist.",
+    ),
+    "zero amount": (
+        lambda _: ["fund", PLAN, "0.00"],
+        2,
+        "Invalid value for 'AMOUNT': the amount must be more than 0.00",
+    ),
+    "zero withdrawal": (
+        lambda _: ["withdraw", PLAN, "0"],
+        2,
+        "Invalid value for 'AMOUNT': the amount must be more than 0.00",
+    ),
     "missing argument": (lambda _: ["fund", PLAN], 2, "Missing argument 'AMOUNT'"),
     "unknown option": (lambda _: ["pool", PLAN, "--colour"], 2, "No such option '--colour'"),
     "unknown command": (lambda _: ["fnud", PLAN], 2, "No such command 'fnud'"),

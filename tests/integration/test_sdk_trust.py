@@ -3,6 +3,7 @@ gives before anything is sent (the same words the CLI prints)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -61,6 +62,21 @@ def test_require_refuses_an_admin_action_with_the_clis_words(workspace: Workspac
     assert (refused.value.plan_id, refused.value.role) == (PLAN, "admin")
     assert refused.value.account == workspace.chain.address_of("hospital-1")
     assert not isinstance(refused.value, TransactionReverted)  # nothing was sent
+    # The fix names the plan's own admin, by the alias this chain knows it by.
+    assert refused.value.hint == "act as the plan's admin: --as insurer"
+
+
+def test_the_admin_hint_names_the_plans_own_admin(workspace: Workspace) -> None:
+    # A plan that hospital-3 created (once the owner made it an insurer): its admin is
+    # hospital-3, so "--as insurer" would be wrong advice.
+    other = dataclasses.replace(load_plan(FIXTURES / "plans" / "silver.yaml"), id="H3-PLAN")
+    with workspace.command():
+        owner = InsurerClient(workspace, "insurer")
+        owner.engine.set_insurer(owner.account, workspace.chain.address_of("hospital-3"))
+        InsurerClient(workspace, "hospital-3").deploy(other)
+    with pytest.raises(MissingRole) as refused:
+        InsurerClient(workspace, "insurer").require("H3-PLAN", "admin", "renew members")
+    assert refused.value.hint == "act as the plan's admin: --as hospital-3"
 
 
 def test_require_refuses_an_adjudication_without_the_role(workspace: Workspace) -> None:

@@ -68,3 +68,14 @@ def test_a_long_list_of_bad_rows_is_cut_short(tmp_path: Path) -> None:
     assert text.startswith(f"{path}: 25 rows are wrong: ")
     assert text.count("field coverage_start") == 10
     assert "; and 15 more" in text
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    # A Latin-1 export: one error line naming the file (it was a traceback).
+    path = tmp_path / "members.csv"
+    path.write_bytes(HEADER.encode() + "M-1,2027-01-01,\nM-ü,2027-01-01,\n".encode("latin-1"))
+    with pytest.raises(InputError) as refused:
+        load_members(path)
+    offset = len(HEADER) + len("M-1,2027-01-01,\n") + len("M-")  # 38 + 16 + 2: the ü
+    assert str(refused.value).startswith(f"{path}: is not UTF-8 text (byte {offset})")
+    assert refused.value.hint == "save it as UTF-8 CSV"

@@ -315,6 +315,20 @@ BAD_LINES: list[tuple[str, Any, str, str]] = [
         "lines[1].code",
         "expected a code as a string",
     ),
+    # Past what the engine keeps (32-bit units, 43-bit cents): named here, not left to the
+    # chain's bare "claims: invalid claim".
+    (
+        "units past 32 bits",
+        {"code": "X", "units": 2**32, "billed": "1.00"},
+        "lines[1].units",
+        "units must be at most 4294967295, got 4294967296",
+    ),
+    (
+        "billed past 43 bits",
+        {"code": "X", "units": 1, "billed": "87960930222.08"},
+        "lines[1].billed",
+        "billed must be at most 87960930222.07, got 87960930222.08",
+    ),
 ]
 
 
@@ -683,6 +697,7 @@ def test_quarantine_writes_each_record_and_its_error(tmp_path: Path) -> None:
     assert error.startswith(str(FIXTURES / "records-bad" / "hosp-a-2027-mixed.json"))
     assert "field lines[1].billed" in error and "hint:" in error
     assert stat.S_IMODE(first.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "q").stat().st_mode) == 0o700  # the folder it made
 
 
 def test_quarantine_never_overwrites_an_earlier_file(tmp_path: Path) -> None:
