@@ -155,7 +155,7 @@ class Workspace:
 
             mark_state_version(state)
             chain: Chain = RpcChain(rpc)
-            return cls(state, chain, f"rpc:{chain.chain_id}")
+            return cls(state, chain, _rpc_chain_key(state, rpc, chain.chain_id))
         from claimsengine.chain.node import refuse_if_served
 
         refuse_if_served(state)
@@ -554,3 +554,25 @@ def mark_state_version(state: Path) -> None:
             json.dump({"version": STATE_VERSION}, tmp)
             tmp.write("\n")
         os.replace(tmp.name, marker)
+
+
+def _rpc_chain_key(state: Path, rpc: str, chain_id: int) -> str:
+    """The deployments entry a node's chain is known by: ``rpc:<chain id>``; but the embedded
+    chain's own (``embedded``) when the node at ``rpc`` is the `claims node` serving this
+    very folder: its chain is the folder's chain, and what was deployed there before the node
+    started (the engine, the plans' payer blocks) is still there."""
+    from urllib.parse import urlsplit
+
+    from claimsengine.chain.node import serving_url
+
+    served = serving_url(state)
+    if served is None:
+        return f"rpc:{chain_id}"
+    loopback = {"localhost": "127.0.0.1", "::1": "127.0.0.1"}
+
+    def where(url: str) -> tuple[str, int | None]:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        return loopback.get(host, host), parts.port
+
+    return "embedded" if where(served) == where(rpc) else f"rpc:{chain_id}"

@@ -199,3 +199,41 @@ def test_a_bundle_for_any_account_that_has_signed(tmp_path: Path, anvil_node: An
     hospital.runner.env = {"CLAIMS_KEYSTORE_PASSWORD": "pw"}
     imported = hospital.json("keys", "import", bundle, "--keystore", tmp_path / "hospital.json")
     assert imported["account"] == signer.address and imported["new_key"] is True
+
+
+def test_the_insurer_serves_the_folder_it_set_up(tmp_path: Path) -> None:
+    # consortium.md's pilot: the insurer sets its plan up on the embedded chain, then serves
+    # that folder with `claims node`, and goes on from the same folder over --rpc: exporting
+    # a hospital's key bundle, reading its pool. The folder's deployments name the engine
+    # (under the embedded chain, where it was deployed); over --rpc this used to say "no
+    # claims engine is deployed on this chain".
+    from click.testing import CliRunner
+
+    from claimsengine.cli.main import main
+
+    folder = tmp_path / "insurer-chain"
+    runner = CliRunner()
+
+    def local(*args: object) -> None:
+        argv = ["--state", str(folder), "--json", *map(str, args)]
+        done = runner.invoke(main, argv, catch_exceptions=False)
+        assert done.exit_code == 0, done.output
+
+    local("init")
+    local("deploy", FIXTURES / "plans" / "silver.yaml")
+    local("enroll", PLAN, FIXTURES / "members.csv")
+    local("provider", "add", PLAN, "HOSP-A", "--account", "hospital-1")
+    local("fund", PLAN, "1000.00")
+    local("time", "set", "2027-07-01")
+    with start_node(folder) as node:
+        insurer = Cli(folder, node.url)
+        bundle = tmp_path / "HOSP-A.bundle.json"
+        insurer.json("keys", "export", PLAN, "--to", "hospital-1", "--out", bundle)
+        hospital = Cli(tmp_path / "HOSP-A", node.url)
+        assert hospital.json("--as", "hospital-1", "keys", "import", bundle)["plan_id"] == PLAN
+        visits = office_visits(tmp_path / "r", "HOSP-A")
+        results = hospital.json("--as", "hospital-1", "submit", visits)
+        # 99213 allowed 120.00, copay 25.00, no deductible: 95.00 a visit.
+        assert [r["totals"]["plan_paid"] for r in results] == ["95.00"] * len(MEMBERS)
+        # 1000.00 - 3 x 95.00 = 715.00.
+        assert insurer.json("pool", PLAN)["balance"] == "715.00"
