@@ -267,6 +267,38 @@ class Ledger:
         self.schedule_versions: list[tuple[int, dict[str, Service]]] = []
         # Per provider: (day, plan_paid approved that day without review).
         self.daily_paid: dict[str, tuple[int, int]] = {}
+        # The plan's last pause: its first day, and its last (None while it lasts).
+        self.pause_days: tuple[int, int | None] | None = None
+
+    def set_paused(self, plan: Plan, paused: bool, today: int) -> None:
+        """The plan paused or resumed on ``today`` (spec "Trust between parties", as the
+        engine keeps it): filing windows stand still while a plan is paused. A pause that
+        starts within a filing window of the last one's end continues it (the days between
+        count as paused), so no claim's window spans two recorded pauses."""
+        last = self.pause_days
+        running = last is not None and last[1] is None
+        if paused == running:
+            return  # paused again, or resumed while running: nothing changes
+        if last is not None and not paused:
+            self.pause_days = (last[0], today)
+            return
+        ended = None if last is None else last[1]
+        if last is not None and ended is not None and today <= ended + plan.timely_filing_days:
+            self.pause_days = (last[0], None)
+        else:
+            self.pause_days = (today, None)
+
+    def filed_late(self, plan: Plan, service_day: int, today: int) -> bool:
+        """Whether ``today`` is past the filing (and void) window of ``service_day``:
+        timely_filing_days, and as many more days as the plan was paused from the service
+        day on."""
+        waited = today - service_day
+        if waited <= plan.timely_filing_days:
+            return False
+        first, last = self.pause_days or (0, None)
+        if last is None or last <= service_day:
+            return True  # no pause since the service day (or one that still lasts)
+        return waited > plan.timely_filing_days + last - max(service_day, first)
 
     def update_schedule(self, effective_day: int, services: tuple[Service, ...]) -> None:
         """A new schedule version for services on or after ``effective_day`` (spec "Trust
@@ -339,7 +371,7 @@ def adjudicate(
         raise ClaimRejected(REJECT_FUTURE_SERVICE)
 
     period = period_of(plan, claim.service_day)
-    denial = _claim_denial(plan, ledger.enrollment(claim.member), claim, today=today)
+    denial = _claim_denial(plan, ledger, claim, today=today)
     if denial is not None:
         # A claim-level denial: every line carries the code; nothing accumulates or is kept.
         lines = tuple(denied_line(line, denial) for line in claim.lines)
@@ -442,10 +474,9 @@ def _check_claim_shape(claim: ClaimInput, *, max_lines: int) -> None:
             raise ClaimRejected(REJECT_INVALID_CLAIM, f"line {number} has a negative amount")
 
 
-def _claim_denial(
-    plan: Plan, enrollment: Enrollment | None, claim: ClaimInput, *, today: int
-) -> int | None:
+def _claim_denial(plan: Plan, ledger: Ledger, claim: ClaimInput, *, today: int) -> int | None:
     """Claim-level checks 5-9, in the spec's order: the first that fails decides."""
+    enrollment = ledger.enrollment(claim.member)
     day = claim.service_day
     # 5; a day before the plan's effective day is in period 0 (and is denied 26 below).
     if enrollment is None or enrollment.period != max(period_of(plan, day), 0):
@@ -456,7 +487,7 @@ def _claim_denial(
         return DENY_AFTER_COVERAGE
     if day < enrollment.coverage_start + plan.waiting_period_days:  # 8
         return DENY_BEFORE_COVERAGE
-    if today - day > plan.timely_filing_days:  # 9
+    if ledger.filed_late(plan, day, today):  # 9, the days the plan was paused not counted
         return DENY_LATE_FILING
     return None
 

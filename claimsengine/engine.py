@@ -16,6 +16,7 @@ from claimsengine import compiler
 from claimsengine.abi import ContractABI, DecodedEvent, bytes32_to_text, text_to_bytes32
 from claimsengine.adjudication import REJECT_INVALID_CLAIM
 from claimsengine.chain.base import Chain, Log, Receipt
+from claimsengine.days import day_of_timestamp
 from claimsengine.errors import ClaimRejected, ClaimsError, TransactionReverted
 from claimsengine.reverts import reverted
 from claimsengine.status import NO_CLAIM, ClaimStatus
@@ -576,11 +577,11 @@ class Engine(Contract):
         return tuple(self.call("plan_terms", text_to_bytes32(plan_id)))
 
     def service(self, plan_id: str, code: str, day: int | None = None) -> tuple[Any, ...] | None:
-        """A code of today's schedule version, or of the version in force on `day`."""
+        """A code of the schedule version in force on `day` (today's, by the chain's clock,
+        when None)."""
         if day is None:
-            result = self.call("service", text_to_bytes32(plan_id), text_to_bytes32(code))
-        else:
-            result = self.call("service_on", text_to_bytes32(plan_id), text_to_bytes32(code), day)
+            day = day_of_timestamp(self.chain.now())
+        result = self.call("service_on", text_to_bytes32(plan_id), text_to_bytes32(code), day)
         return None if result[0] == b"\0" * 32 else tuple(result)
 
     def member(self, plan_id: str, member: bytes) -> tuple[bool, int, int | None, int]:

@@ -43,7 +43,6 @@ exports: (
     plan_access.set_role,
     plan_access.transfer_admin,
     plan_access.accept_admin,
-    registry.service_count,
     registry.add_services,
     registry.update_schedule,
     registry.enroll,
@@ -56,7 +55,6 @@ exports: (
     registry.paused,
     registry.member,
     registry.provider_of,
-    registry.service,
     registry.service_on,
     ledger.units_used,
     ledger.next_claim_id,
@@ -825,7 +823,7 @@ def _open_tally(ctx: Submission, member: bytes32, service_day: uint256) -> Tally
     elif service_day < start + ctx.terms.waiting_period_days:
         tally.denial = DENY_OUTSIDE_COVERAGE_START
     # @dev service_day <= today was checked before (reject 4).
-    elif unsafe_sub(ctx.today, service_day) > ctx.terms.timely_filing_days:
+    elif registry._filed_late(ctx.plan_id, ctx.terms.timely_filing_days, service_day):
         tally.denial = DENY_LATE_FILING
     else:
         if ctx.terms.versioned:
@@ -973,7 +971,7 @@ def _void(plan_id: bytes32, provider: uint256, commitment: bytes32, effects: led
     assert status >= STATUS_PENDING_REVIEW and status <= STATUS_PAID, "claims: not voidable"
     ledger._check_effects(word, effects)
     # @dev The service day was on or before the day of submission, so before today.
-    assert block.timestamp // SECONDS_PER_DAY - effects.service_day <= (plan_word >> packing.PLAN_FILING_DAYS) & packing.MASK_16, "claims: void window closed"
+    assert not registry._filed_late(plan_id, (plan_word >> packing.PLAN_FILING_DAYS) & packing.MASK_16, effects.service_day), "claims: void window closed"
     self._take_back(plan_id, provider, plan_word, plan_paid, effects)
     debt: uint256 = 0
     if status == STATUS_QUEUED:

@@ -39,7 +39,8 @@ def _set_paused(app: App, plan_id: str, paused: bool) -> None:
 def pause(app: App, plan_id: str) -> None:
     """Pause PLAN_ID, as its insurer: new claims, reviews, voids and withdrawals are
     refused until `claims resume`. Approved claims are still paid (funding and `claims
-    settle` work), and reading works.
+    settle` work), reading works, and the paused days do not count against the plan's
+    filing window.
 
     \b
     Example:

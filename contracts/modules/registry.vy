@@ -81,7 +81,7 @@ service_words: HashMap[bytes32, HashMap[uint256, HashMap[bytes32, uint256]]]
 code_indexes: HashMap[bytes32, HashMap[bytes32, uint256]]
 
 # @dev Per plan: how many distinct codes its schedule versions have named.
-service_count: public(HashMap[bytes32, uint256])
+service_count: HashMap[bytes32, uint256]
 
 # @dev Per plan: its latest schedule version (0: only the first).
 latest_version: public(HashMap[bytes32, uint256])
@@ -121,6 +121,10 @@ provider_accounts: HashMap[bytes32, HashMap[uint256, DynArray[address, MAX_PROVI
 
 # @dev Per plan: how many providers it has.
 provider_count: HashMap[bytes32, uint256]
+
+# @dev Per plan: its last pause, first day | last day << 32 (0 while it lasts). The filing
+# windows stand still while a plan is paused (`_filed_late`).
+pauses: HashMap[bytes32, uint256]
 
 
 # @dev A code of a plan's schedule version was set.
@@ -404,8 +408,39 @@ def set_paused(plan_id: bytes32, paused: bool):
     @param paused True to pause, False to resume.
     """
     plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
-    self.plan_words[plan_id] = packing._with_bit(self.plan_words[plan_id], packing.PLAN_PAUSED, paused)
+    word: uint256 = self.plan_words[plan_id]
+    if paused != packing._bit(word, packing.PLAN_PAUSED):
+        today: uint256 = block.timestamp // SECONDS_PER_DAY
+        last: uint256 = self.pauses[plan_id]
+        first: uint256 = last & packing.MASK_32
+        if not paused:
+            first |= today << 32
+        elif today > (last >> 32) + ((word >> packing.PLAN_FILING_DAYS) & packing.MASK_16):
+            # @dev A pause that starts within a filing window of the last one's end
+            #      continues it (the days between count as paused: only in providers'
+            #      favour), so no claim's window ever spans two recorded pauses.
+            first = today
+        self.pauses[plan_id] = first
+    self.plan_words[plan_id] = packing._with_bit(word, packing.PLAN_PAUSED, paused)
     log PauseSet(plan_id=plan_id, paused=paused)
+
+
+@internal
+@view
+def _filed_late(plan_id: bytes32, filing_days: uint256, service_day: uint256) -> bool:
+    """
+    @dev Whether today is past the filing (and void) window of `service_day`: `filing_days`
+         days, and as many more as the plan was paused from the service day on (nothing
+         is filed or voided while a pause lasts).
+    """
+    waited: uint256 = block.timestamp // SECONDS_PER_DAY - service_day
+    if waited <= filing_days:
+        return False
+    last: uint256 = self.pauses[plan_id]
+    end: uint256 = last >> 32
+    if end <= service_day:
+        return True
+    return waited > filing_days + end - max(service_day, last & packing.MASK_32)
 
 
 @external
@@ -488,18 +523,6 @@ def service_on(plan_id: bytes32, code: bytes32, day: uint256) -> Service:
     @return Service The code's terms; `code` is empty when the code is not covered.
     """
     return self._service_view(plan_id, code, day)
-
-
-@external
-@view
-def service(plan_id: bytes32, code: bytes32) -> Service:
-    """
-    @notice One code of the schedule version in force today.
-    @param plan_id The plan.
-    @param code The code.
-    @return Service The code's terms; `code` is empty when the code is not covered.
-    """
-    return self._service_view(plan_id, code, block.timestamp // SECONDS_PER_DAY)
 
 
 @external

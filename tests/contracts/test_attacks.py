@@ -435,6 +435,68 @@ def test_anyone_settles_a_paused_plans_queue(chain: EmbeddedChain) -> None:
     assert d.pool().balance == 0
 
 
+FILING_PLAN = make_plan("FILING", SERVICES, timely_filing_days=30)  # periods of a year
+
+
+def test_a_pause_does_not_make_claims_late(chain: EmbeddedChain) -> None:
+    # The old attack: the insurer paused for longer than the 30-day filing window; on
+    # resuming, the visit of the day of the pause was late (denied 29), unpaid for good.
+    # The filing window now stands still while the plan is paused.
+    d = deploy(chain, FILING_PLAN, fund_cents=1_000_000)
+    member = d.enroll("m1", date(2026, 1, 1))
+    d.engine.set_paused(d.insurer, d.plan_id, True)  # on TODAY, the day of the visit
+    d.chain.set_time(noon(TODAY + timedelta(days=31)))
+    d.engine.set_paused(d.insurer, d.plan_id, False)
+    # Paused 31 days: the visit may be filed until TODAY + 30 + 31.
+    d.chain.set_time(noon(TODAY + timedelta(days=61)))
+    on_time = d.submit(d.claim(member, TODAY, [("X", 1, 10_000)]))
+    assert on_time.status == ClaimStatus.PAID and on_time.submitted["plan_paid"] == 8_000
+    d.chain.set_time(noon(TODAY + timedelta(days=62)))
+    late = d.submit(d.claim(member, TODAY, [("W", 1, 30_000)]))
+    assert [line["denial"] for line in late.lines] == [29]
+    # A visit after the pause gets no extra day: 30 days after it, filed on the 31st.
+    after = TODAY + timedelta(days=31)
+    assert [
+        line["denial"] for line in d.submit(d.claim(member, after, [("X", 1, 10_000)])).lines
+    ] == [29]
+
+
+def test_a_pause_does_not_close_a_claims_void_window(chain: EmbeddedChain) -> None:
+    # The provider may still void (or correct) its claim after a long pause: the void
+    # window stands still with the filing window.
+    d = deploy(chain, FILING_PLAN, fund_cents=0)
+    member = d.enroll("m1", date(2026, 1, 1))
+    queued = d.submit(d.claim(member, TODAY - timedelta(days=2), [("X", 1, 10_000)]))
+    assert queued.status == ClaimStatus.QUEUED
+    d.engine.set_paused(d.insurer, d.plan_id, True)
+    d.chain.set_time(noon(TODAY + timedelta(days=31)))
+    d.engine.set_paused(d.insurer, d.plan_id, False)
+    # 33 days after the visit, 31 of them paused: within 30 + 31.
+    d.engine.void(d.hospital, queued.claim_id)
+    assert d.status(queued.submitted["commitment"]).status == ClaimStatus.VOIDED
+
+
+def test_pausing_again_soon_after_cannot_shorten_the_window(chain: EmbeddedChain) -> None:
+    # Two pauses with a short gap between them: the engine keeps one pause, from the first
+    # day of the first to the last of the second (the gap counts as paused), so the visit
+    # before both keeps both pauses' days: 10 + 5 (gap) + 25 = 40 more days to file.
+    d = deploy(chain, FILING_PLAN, fund_cents=1_000_000)
+    member = d.enroll("m1", date(2026, 1, 1))
+    visit = TODAY - timedelta(days=1)
+    d.engine.set_paused(d.insurer, d.plan_id, True)  # on TODAY
+    for paused, after in ((False, 10), (True, 15), (False, 40)):
+        d.chain.set_time(noon(TODAY + timedelta(days=after)))
+        d.engine.set_paused(d.insurer, d.plan_id, paused)
+    # Filed 70 days after the visit: 70 <= 30 + 40.
+    d.chain.set_time(noon(visit + timedelta(days=70)))
+    filed = d.submit(d.claim(member, visit, [("X", 1, 10_000)]))
+    assert filed.status == ClaimStatus.PAID
+    d.chain.set_time(noon(visit + timedelta(days=71)))  # 71 > 30 + 40: late
+    assert [
+        line["denial"] for line in d.submit(d.claim(member, visit, [("W", 1, 30_000)])).lines
+    ] == [29]
+
+
 # -- 4. and 5. hostile tokens -----------------------------------------------------------------
 def test_a_fee_on_transfer_token_cannot_fund(chain: EmbeddedChain) -> None:
     d = hostile(chain)

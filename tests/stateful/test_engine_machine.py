@@ -295,8 +295,8 @@ class EngineMachine(RuleBasedStateMachine):
         voidable = (ClaimStatus.PENDING_REVIEW, ClaimStatus.QUEUED, ClaimStatus.PAID)
         if by_other or ghost.status not in voidable:
             return "not voidable"
-        if self.today - ghost.claim.service_day > PLAN.timely_filing_days:
-            return "void window closed"
+        if self.ledger.filed_late(PLAN, ghost.claim.service_day, self.today):
+            return "void window closed"  # the days the plan was paused not counted
         return None
 
     def _take_void(self, claim_id: int) -> None:
@@ -662,7 +662,10 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(paused=st.booleans())
     def pause(self, paused: bool) -> None:
+        # Filing and void windows stand still while the plan is paused (the oracle keeps
+        # the last pause as the engine does).
         self.d.engine.set_paused(self.admin, PLAN.id, paused)
+        self.ledger.set_paused(PLAN, paused, self.today)
         self.paused = paused
 
     @rule(
