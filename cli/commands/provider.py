@@ -144,8 +144,9 @@ def reinstate(app: App, plan_id: str, provider_id: str) -> None:
 @pass_app
 def list_providers(app: App, plan_id: str) -> None:
     """List the hospitals registered for PLAN_ID, as the chain's events left them, with
-    each one's credit (payments the token refused, to collect) and debt (voided paid
-    claims, kept back from its next payments from the plan).
+    each one's NPI (what remittance names it by; none when it was added without one),
+    credit (payments the token refused, to collect) and debt (voided paid claims, kept
+    back from its next payments from the plan).
 
     \b
     Example:
@@ -161,6 +162,7 @@ def list_providers(app: App, plan_id: str) -> None:
     data = [
         {
             **_provider_json(plan_id, info),
+            "npi": _npi(money[pid].npi),
             "credit": format_cents(money[pid].credit),
             "debt": format_cents(money[pid].debt),
         }
@@ -169,12 +171,13 @@ def list_providers(app: App, plan_id: str) -> None:
 
     def render(console: Any) -> None:
         rows = table(
-            "provider", "account", "payout", "active", "credit", "debt",
+            "provider", "npi", "account", "payout", "active", "credit", "debt",
             title=f"Providers of {plan_id}", right=("credit", "debt"),
         )  # fmt: skip
         for pid, info in providers.items():
             rows.add_row(
                 info.provider_id,
+                _npi(money[pid].npi) or "-",
                 info.account,
                 info.payout,
                 "yes" if info.active else "no",
@@ -184,6 +187,11 @@ def list_providers(app: App, plan_id: str) -> None:
         console.print(rows)
 
     app.emit(data, render)
+
+
+def _npi(npi: int) -> str | None:
+    """An NPI as its 10 digits, None for a provider registered without one (0 on-chain)."""
+    return f"{npi:010d}" if npi else None
 
 
 def _show(app: App, plan_id: str, info: ProviderInfo, verb: str) -> None:

@@ -305,6 +305,21 @@ def test_provider_list(prepared: tuple[Path, dict[str, int]]) -> None:
     ]
 
 
+def test_provider_list_shows_each_npi(state: Path) -> None:
+    # What the 835 names a provider by, so the insurer can check it before remitting.
+    claims(
+        state, "provider", "add", PLAN, "HOSP-C", "--account", "hospital-3", "--npi", "1245319599"
+    )
+    listed = claims_json(state, "provider", "list", PLAN)
+    assert [(p["provider_id"], p["npi"]) for p in listed] == [
+        ("HOSP-A", None),
+        ("HOSP-B", None),
+        ("HOSP-C", "1245319599"),
+    ]
+    shown = claims(state, "provider", "list", PLAN).stdout
+    assert "1245319599" in shown and " npi " in shown
+
+
 # -- review, funding, settlement ----------------------------------------------------------------
 
 
