@@ -54,6 +54,9 @@ class EnrolmentPlan:
 
     by_period: dict[int, list[Enrollment]] = field(default_factory=dict)
     entries: list[RosterEntry] = field(default_factory=list)
+    #: What the roster held for each member of ``entries`` before (None: nothing), to put
+    #: back when the chain refuses the enrolment whole (``enroll`` fills it).
+    earlier: dict[str, RosterEntry | None] = field(default_factory=dict)
 
     def add(self, period: int, enrollment: Enrollment) -> None:
         self.by_period.setdefault(period, []).append(enrollment)
@@ -129,6 +132,7 @@ def plan_enrolment(
         start = to_day(member.coverage_start)
         end = to_day(member.coverage_end) if member.coverage_end else None
         before = workspace.roster.get(plan_id, member.member_id)
+        plan.earlier[member.member_id] = before
         earlier = set(before.periods) if before else set()
         chosen = tuple(sorted(earlier | set(periods.covered(start, end, upto))))
         entry = RosterEntry(member.member_id, start, end, chosen)

@@ -112,6 +112,20 @@ class Roster(PrivateDb):
             raise
         db.execute("COMMIT")
 
+    def forget_many(self, plan_id: str, member_ids: Iterable[str]) -> None:
+        """Remove members' entries (those a refused enrolment wrote), in one transaction."""
+        tags = [(plan_id, self._tag(plan_id, member_id)) for member_id in member_ids]
+        db = self._connection(create=False)
+        if db is None or not tags:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("DELETE FROM members WHERE plan_id = ? AND tag = ?", tags)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
     def members(self, plan_id: str) -> Iterator[RosterEntry]:
         """The plan's members, in no particular order."""
         db = self._connection(create=False)

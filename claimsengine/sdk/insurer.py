@@ -93,10 +93,18 @@ class InsurerClient(Party):
 
     def _send_enrolment(self, plan_id: str, plan: EnrolmentPlan) -> None:
         # The roster first: it may list a period that a failed send left out (sent again
-        # next time), but never miss one that the chain holds.
-        self.workspace.roster.put_many(plan_id, plan.entries)
-        for batch in plan.batches():
-            self.engine.enroll(self.account, plan_id, batch)
+        # next time), but never miss one that the chain holds. When the chain refuses the
+        # first transaction, nothing of the enrolment landed: the roster goes back too.
+        roster = self.workspace.roster
+        roster.put_many(plan_id, plan.entries)
+        for number, batch in enumerate(plan.batches()):
+            try:
+                self.engine.enroll(self.account, plan_id, batch)
+            except TransactionReverted:
+                if number == 0 and plan.earlier:
+                    roster.put_many(plan_id, [e for e in plan.earlier.values() if e is not None])
+                    roster.forget_many(plan_id, [m for m, e in plan.earlier.items() if e is None])
+                raise
 
     def add_provider(
         self,

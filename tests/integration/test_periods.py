@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from claimsengine.adjudication import Enrollment as LivedCoverage
 from claimsengine.days import day_of_timestamp, from_day, to_day
 from claimsengine.engine import ChainClaim, ChainLine, Enrollment
-from claimsengine.errors import InputError, NotFound
+from claimsengine.errors import InputError, NotFound, TransactionReverted
 from claimsengine.members import Member
 from claimsengine.periods import BenefitPeriods
 from claimsengine.plan import Plan, load_plan, plan_from_dict, plan_to_dict
@@ -244,6 +244,26 @@ def test_new_dates_reach_every_enrolled_period(workspace: Workspace) -> None:
             record("SHORT", "R-1", "M-1", date(2027, 2, 2))
         )
     assert [line.reasons for line in late.lines] == [("27",)]
+
+
+def test_a_refused_enrolment_leaves_the_roster_as_it_was(workspace: Workspace) -> None:
+    # M-9 was enrolled from another state folder (here: straight through the engine), so
+    # this folder's roster does not know the dates to check new ones against before
+    # sending. New dates that take back coverage already lived are refused by the chain,
+    # and the roster, written before the send, does not keep them either (a later `renew`
+    # from here would have enrolled the next period with them).
+    deploy(workspace, short_plan("SHORT", waiting=0), [])
+    pseudonym = workspace.pseudonym("SHORT", "M-9", 0, create=True)
+    with workspace.command():
+        workspace.engine.enroll(
+            "insurer", "SHORT", [Enrollment(pseudonym, to_day(EFFECTIVE), None, 0)]
+        )
+    shorter = Member("M-9", EFFECTIVE, EFFECTIVE + timedelta(days=5))  # today is day 10
+    with pytest.raises(TransactionReverted, match="coverage change reaches back"):
+        with workspace.command():
+            InsurerClient(workspace, "insurer").enroll("SHORT", [shorter])
+    assert workspace.roster.get("SHORT", "M-9") is None
+    assert workspace.engine.member("SHORT", pseudonym) == (True, to_day(EFFECTIVE), None, 0)
 
 
 # -- the same result as one lasting pseudonym ------------------------------------------------
