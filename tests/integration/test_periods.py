@@ -259,9 +259,9 @@ def test_a_refused_enrolment_leaves_the_roster_as_it_was(workspace: Workspace) -
             "insurer", "SHORT", [Enrollment(pseudonym, to_day(EFFECTIVE), None, 0)]
         )
     shorter = Member("M-9", EFFECTIVE, EFFECTIVE + timedelta(days=5))  # today is day 10
-    with pytest.raises(TransactionReverted, match="coverage change reaches back"):
-        with workspace.command():
-            InsurerClient(workspace, "insurer").enroll("SHORT", [shorter])
+    refused = pytest.raises(TransactionReverted, match="coverage change reaches back")
+    with refused, workspace.command():
+        InsurerClient(workspace, "insurer").enroll("SHORT", [shorter])
     assert workspace.roster.get("SHORT", "M-9") is None
     assert workspace.engine.member("SHORT", pseudonym) == (True, to_day(EFFECTIVE), None, 0)
 
