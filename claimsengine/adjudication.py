@@ -116,16 +116,23 @@ class Enrollment:
     coverage_end: int | None = None
     period: int = 0
 
-    def takes_back(self, start: int, end: int | None, today: int) -> str | None:
+    def takes_back(
+        self, start: int, end: int | None, today: int, period_days: tuple[int, int]
+    ) -> str | None:
         """The field of new dates (``start``, ``end``) that would take back coverage these
-        dates gave to a day up to ``today``, or None. A claim for such a day may be on its
-        way, so the contract refuses the change (spec "Trust between parties")."""
-        if self.coverage_start > today:
-            return None  # nothing lived yet: any new dates
-        if start > self.coverage_start:
+        dates gave to a day up to ``today`` of the pseudonym's benefit period (its first and
+        last day, ``period_days``), or None. A claim for such a day may be on its way, so the
+        contract refuses the change (spec "Trust between parties"); days of other periods
+        belong to the member's other pseudonyms."""
+        first = max(self.coverage_start, period_days[0])
+        last = min(today, period_days[1])
+        if self.coverage_end is not None:
+            last = min(last, self.coverage_end)
+        if first > last:
+            return None  # nothing lived in this period: any new dates
+        if start > first:
             return "coverage_start"
-        lived = today if self.coverage_end is None else min(self.coverage_end, today)
-        if end is not None and end < lived:
+        if end is not None and end < last:
             return "coverage_end"
         return None
 
@@ -324,18 +331,27 @@ class Ledger:
         self.daily_paid[provider] = (today, total)
         return True
 
-    def enroll(self, member: str, enrollment: Enrollment, today: int | None = None) -> None:
+    def enroll(
+        self,
+        member: str,
+        enrollment: Enrollment,
+        today: int | None = None,
+        plan: Plan | None = None,
+    ) -> None:
         """Enrol a member, or replace their coverage dates (formats.md: enrolling updates).
-        A pseudonym stays in the period it was first enrolled for, and (given ``today``)
-        new dates keep the coverage already lived (the contract refuses either)."""
+        A pseudonym stays in the period it was first enrolled for, and (given ``today`` and
+        the ``plan``) new dates keep the coverage it already lived in its period (the
+        contract refuses either)."""
         before = self.enrollments.get(member)
         if before is not None and before.period != enrollment.period:
             raise ValueError(
                 f"{member} is enrolled for period {before.period}, not {enrollment.period}"
             )
-        if before is not None and today is not None:
+        if before is not None and today is not None and plan is not None:
             start, end = enrollment.coverage_start, enrollment.coverage_end
-            if before.takes_back(start, end, today):
+            first = plan.effective_day + before.period * plan.benefit_period_days
+            days = (first, first + plan.benefit_period_days - 1)
+            if before.takes_back(start, end, today, days):
                 raise ValueError(f"{member}: new dates take back coverage already lived")
         self.enrollments[member] = enrollment
 

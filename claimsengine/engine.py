@@ -670,7 +670,13 @@ class Engine(Contract):
         return Role(int(self.call("roles", text_to_bytes32(plan_id), account)))
 
     def paused(self, plan_id: str) -> bool:
-        return bool(self.call("paused", text_to_bytes32(plan_id)))
+        """Whether the plan is paused: what its last PauseSet said (the engine keeps the
+        flag in the plan's packed word and has no view of its own for it, for room)."""
+        changes = self.events("PauseSet", text_to_bytes32(plan_id))
+        if not changes:
+            return False
+        last = max(changes, key=lambda e: (e.block_number, e.log_index))
+        return bool(last.args["paused"])
 
     def today(self) -> int:
         return int(self.call("today"))

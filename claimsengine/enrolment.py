@@ -35,6 +35,7 @@ from claimsengine.days import from_day, to_day
 from claimsengine.engine import Enrollment
 from claimsengine.errors import InputError
 from claimsengine.members import Member
+from claimsengine.periods import BenefitPeriods
 from claimsengine.roster import RosterEntry
 from claimsengine.workspace import Workspace
 
@@ -121,23 +122,37 @@ def _add(
         plan.add(period, Enrollment(member, entry.coverage_start, entry.coverage_end, period))
 
 
+def _periods(
+    periods: BenefitPeriods, before: RosterEntry | None, member: Member, today: int
+) -> tuple[set[int], set[int]]:
+    """The member's periods enrolled once the new dates are sent, and those sent: every
+    period the dates overlap (up to the one after today's), and every period enrolled
+    before that has not ended (a coverage cut short reaches a later period enrolled
+    earlier). A period that has ended and that the new dates do not overlap keeps its own
+    dates: its days were lived under them (a member who left and comes back)."""
+    start = to_day(member.coverage_start)
+    end = to_day(member.coverage_end) if member.coverage_end else None
+    covered = set(periods.covered(start, end, periods.next_to_enrol(today)))
+    earlier = set(before.periods) if before else set()
+    running = {period for period in earlier - covered if periods.last_day(period) >= today}
+    return earlier | covered, covered | running
+
+
 def plan_enrolment(
     workspace: Workspace, plan_id: str, members: Sequence[Member], today: int
 ) -> EnrolmentPlan:
     """The pseudonyms that `enroll` sends for ``members`` on ``today``."""
     periods = workspace.periods(plan_id)
-    upto = periods.next_to_enrol(today)
     plan = EnrolmentPlan()
     for member in members:
-        start = to_day(member.coverage_start)
-        end = to_day(member.coverage_end) if member.coverage_end else None
         before = workspace.roster.get(plan_id, member.member_id)
         plan.earlier[member.member_id] = before
-        earlier = set(before.periods) if before else set()
-        chosen = tuple(sorted(earlier | set(periods.covered(start, end, upto))))
-        entry = RosterEntry(member.member_id, start, end, chosen)
+        enrolled, sent = _periods(periods, before, member, today)
+        start = to_day(member.coverage_start)
+        end = to_day(member.coverage_end) if member.coverage_end else None
+        entry = RosterEntry(member.member_id, start, end, tuple(sorted(enrolled)))
         plan.entries.append(entry)
-        _add(plan, workspace, plan_id, entry, chosen)
+        _add(plan, workspace, plan_id, entry, sorted(sent))
     return plan
 
 
@@ -155,6 +170,7 @@ def coverage_taken_back(
     last enrolled from this workspace gave to a day up to ``today``: the contract refuses
     such a change (a claim for a day already lived may be on its way), so it is named
     before anything is sent. Members this workspace never enrolled are left to the chain."""
+    periods = workspace.periods(plan_id)
     problems = []
     for member in members:
         before = workspace.roster.get(plan_id, member.member_id)
@@ -163,7 +179,12 @@ def coverage_taken_back(
         start = to_day(member.coverage_start)
         end = to_day(member.coverage_end) if member.coverage_end else None
         lived = Coverage(before.coverage_start, before.coverage_end)
-        field = lived.takes_back(start, end, today)
+        _enrolled, sent = _periods(periods, before, member, today)
+        fields = [
+            lived.takes_back(start, end, today, (periods.first_day(p), periods.last_day(p)))
+            for p in sorted(sent & set(before.periods))
+        ]
+        field = next((f for f in fields if f is not None), None)
         if field is None:
             continue
         until = "open-ended" if before.coverage_end is None else str(from_day(before.coverage_end))

@@ -68,7 +68,7 @@ HINTS = {
     "claims: zero address": "give a real account, not the zero address",
     "pool: zero address": "give a real recipient, not the zero address",
     "claims: invalid coverage": "coverage_start must be on or before coverage_end",
-    "claims: coverage change reaches back": (
+    "claims: coverage already lived": (
         "new coverage dates must still cover every day up to today that the old ones did "
         "(a claim for such a day may be on its way): end the coverage today or later, and "
         "keep the start or move it earlier"

@@ -52,7 +52,6 @@ exports: (
     registry.set_provider_active,
     registry.set_payout,
     registry.set_paused,
-    registry.paused,
     registry.member,
     registry.provider_of,
     registry.service_on,

@@ -248,6 +248,8 @@ def enroll(plan_id: bytes32, enrollments: DynArray[Enrollment, MAX_ENROLMENTS_PE
     """
     plan_access._enforce_role(plan_id, plan_access.Role.ADMIN)
     today: uint256 = block.timestamp // SECONDS_PER_DAY
+    plan_word: uint256 = self.plan_words[plan_id]
+    length: uint256 = (plan_word >> packing.PLAN_PERIOD_DAYS) & packing.MASK_16
     for e: Enrollment in enrollments:
         assert e.member != empty(bytes32), "claims: invalid member"
         end: uint256 = e.coverage_end
@@ -258,11 +260,15 @@ def enroll(plan_id: bytes32, enrollments: DynArray[Enrollment, MAX_ENROLMENTS_PE
         ), "claims: invalid coverage"
         word: uint256 = self.member_words[plan_id][e.member]
         assert word == 0 or (word >> packing.MEMBER_PERIOD) == e.period, "claims: enrolled for another period"
-        # @dev Coverage already lived stays: every day up to today that the old dates
-        #      covered, the new ones cover (a claim for it may be in flight).
-        first: uint256 = (word >> packing.MEMBER_START) & packing.MASK_32
-        if word != 0 and first <= today:
-            assert e.coverage_start <= first and end >= min((word >> packing.MEMBER_END) & packing.MASK_32, today), "claims: coverage change reaches back"
+        # @dev Coverage already lived stays: every day of the pseudonym's period up to today
+        #      that the old dates covered, the new ones cover (a claim for it may be in
+        #      flight). Other days are free: those of another period are the other
+        #      pseudonym's (a member who left and comes back).
+        if word != 0:
+            start_of_period: uint256 = (plan_word & packing.MASK_24) + e.period * length
+            first: uint256 = max((word >> packing.MEMBER_START) & packing.MASK_32, start_of_period)
+            last: uint256 = min(min((word >> packing.MEMBER_END) & packing.MASK_32, today), start_of_period + length - 1)
+            assert first > last or (e.coverage_start <= first and end >= last), "claims: coverage already lived"
         self.member_words[plan_id][e.member] = packing._pack_member(e.coverage_start, end, e.period)
         log MemberEnrolled(plan_id=plan_id, member=e.member, coverage_start=e.coverage_start, coverage_end=e.coverage_end)
 
@@ -441,17 +447,6 @@ def _filed_late(plan_id: bytes32, filing_days: uint256, service_day: uint256) ->
     if end <= service_day:
         return True
     return waited > filing_days + end - max(service_day, last & packing.MASK_32)
-
-
-@external
-@view
-def paused(plan_id: bytes32) -> bool:
-    """
-    @notice Whether the plan is paused.
-    @param plan_id The plan.
-    @return bool True when paused.
-    """
-    return packing._bit(self.plan_words[plan_id], packing.PLAN_PAUSED)
 
 
 @external

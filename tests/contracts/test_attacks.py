@@ -381,7 +381,7 @@ def test_coverage_already_lived_cannot_be_taken_back(d: Deployment, member: byte
         (to_day(DAY) + 1, None),  # starts after one
         (start, to_day(TODAY) - 1),  # ends yesterday
     ):
-        with reverts("claims: coverage change reaches back"):
+        with reverts("claims: coverage already lived"):
             d.engine.enroll(d.insurer, d.plan_id, [Enrollment(member, first, last, 0)])
     sub = d.submit(d.claim(member, DAY, [("X", 1, 10_000)]))
     assert sub.status == ClaimStatus.PAID and sub.submitted["plan_paid"] == 8_000
@@ -395,6 +395,24 @@ def test_coverage_already_lived_cannot_be_taken_back(d: Deployment, member: byte
     past = pseudonym("m3")
     d.engine.enroll(d.insurer, d.plan_id, [Enrollment(past, start, to_day(DAY), 0)])
     assert d.engine.member(d.plan_id, past) == (True, start, to_day(DAY), 0)
+
+
+def test_a_member_who_comes_back_gets_new_dates_in_a_new_period(d: Deployment) -> None:
+    # Covered from 2027-01-01 to 2027-03-01, then a lapse; the member comes back from
+    # 2027-07-15, in the second benefit period (from 2027-06-30). Period 1's pseudonym,
+    # enrolled in advance with the old dates, lived none of them (they are period 0's
+    # days): it takes the new ones. Period 0's pseudonym keeps its own: giving it the new
+    # dates would take back January and February.
+    old = (to_day(date(2027, 1, 1)), to_day(date(2027, 3, 1)))
+    first, second = pseudonym("m1", 0), pseudonym("m1", 1)
+    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(first, *old, 0), Enrollment(second, *old, 1)])
+    d.chain.set_time(noon(NEXT_PERIOD + timedelta(days=5)))
+    back = to_day(date(2027, 7, 15))
+    d.engine.enroll(d.insurer, d.plan_id, [Enrollment(second, back, None, 1)])
+    assert d.engine.member(d.plan_id, second) == (True, back, None, 1)
+    with reverts("claims: coverage already lived"):
+        d.engine.enroll(d.insurer, d.plan_id, [Enrollment(first, back, None, 0)])
+    assert d.engine.member(d.plan_id, first) == (True, *old, 0)
 
 
 def test_a_paused_plan_still_pays_its_approved_claims(chain: EmbeddedChain) -> None:

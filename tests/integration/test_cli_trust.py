@@ -45,10 +45,11 @@ def balance(state: Path, alias: str) -> int:
         return workspace.dev_token.balance_of(workspace.chain.address_of(alias)) // 10**4
 
 
-def coverage(state: Path, member_id: str) -> tuple[date, date | None] | None:
-    """A member's coverage dates as the chain holds them (period 0), None if not enrolled."""
+def coverage(state: Path, member_id: str, period: int = 0) -> tuple[date, date | None] | None:
+    """A member's coverage dates as the chain holds them for its pseudonym of ``period``,
+    None if that one is not enrolled."""
     with Workspace.open(state) as workspace:
-        pseudonym = workspace.pseudonym(PLAN, member_id, 0, create=True)
+        pseudonym = workspace.pseudonym(PLAN, member_id, period, create=True)
         enrolled, start, end, _period = workspace.engine.member(PLAN, pseudonym)
     if not enrolled:
         return None
@@ -419,3 +420,17 @@ def test_new_dates_cannot_take_back_coverage_already_lived(state: Path, tmp_path
     members.write_text("member_id,coverage_start,coverage_end\nM-0001,2026-12-01,2027-07-01\n")
     claims(state, "enroll", PLAN, members)
     assert coverage(state, "M-0001") == (date(2026, 12, 1), date(2027, 7, 1))
+
+
+def test_a_member_who_left_comes_back(state: Path, tmp_path: Path) -> None:
+    # M-0001's coverage ends today (2027-07-01); the member comes back from 2028-02-01, in
+    # the next benefit period (the silver plan's periods are calendar years). The new dates
+    # go to the period-1 pseudonym; period 0's keeps the dates its days were lived under.
+    members = tmp_path / "members.csv"
+    members.write_text("member_id,coverage_start,coverage_end\nM-0001,2027-01-01,2027-07-01\n")
+    claims(state, "enroll", PLAN, members)
+    claims(state, "time", "set", "2028-01-20")
+    members.write_text("member_id,coverage_start,coverage_end\nM-0001,2028-02-01,\n")
+    claims(state, "enroll", PLAN, members)
+    assert coverage(state, "M-0001", 0) == (date(2027, 1, 1), date(2027, 7, 1))
+    assert coverage(state, "M-0001", 1) == (date(2028, 2, 1), None)

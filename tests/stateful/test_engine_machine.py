@@ -389,18 +389,25 @@ class EngineMachine(RuleBasedStateMachine):
             Enrollment(pseudonym(label), first, last, p) for p, label in enumerate(labels)
         ]
         before = self.ledger.enrollment(labels[0])  # every period got the same dates
-        if before is not None and before.takes_back(first, last, self.today):
+        days = PLAN.benefit_period_days
+        within = [
+            (PLAN.effective_day + p * days, PLAN.effective_day + (p + 1) * days - 1)
+            for p in range(LAST_PERIOD + 1)
+        ]
+        if before is not None and any(
+            before.takes_back(first, last, self.today, d) for d in within
+        ):
             # Coverage already lived stays (a claim for such a day may be on its way).
             send = self.d.engine.enroll
             expect_revert(
                 lambda: send(self.admin, PLAN.id, enrolments),
-                "claims: coverage change reaches back",
+                "claims: coverage already lived",
             )
             event("a coverage change that reaches back refused")
             return
         self.d.engine.enroll(self.admin, PLAN.id, enrolments)
         for period, label in enumerate(labels):
-            self.ledger.enroll(label, oracle.Enrollment(first, last, period), self.today)
+            self.ledger.enroll(label, oracle.Enrollment(first, last, period), self.today, PLAN)
 
     @rule(amount=st.integers(1, 150_000))
     def fund(self, amount: int) -> None:
