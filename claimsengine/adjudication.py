@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from claimsengine.errors import ClaimRejected, ClaimsError
+from claimsengine.periods import BenefitPeriods
 
 if TYPE_CHECKING:  # plan.py (and YAML) are not needed to read a claim's lines back
     from claimsengine.plan import Plan, Service
@@ -285,13 +286,13 @@ class Ledger:
         last = self.pause_days
         running = last is not None and last[1] is None
         if paused == running:
-            return  # paused again, or resumed while running: nothing changes
-        if last is not None and not paused:
+            return  # paused again, or resumed while not paused: nothing changes
+        if last is None:
+            self.pause_days = (today, None)  # the first pause
+        elif not paused:
             self.pause_days = (last[0], today)
-            return
-        ended = None if last is None else last[1]
-        if last is not None and ended is not None and today <= ended + plan.timely_filing_days:
-            self.pause_days = (last[0], None)
+        elif last[1] is not None and today <= last[1] + plan.timely_filing_days:
+            self.pause_days = (last[0], None)  # continues the last pause
         else:
             self.pause_days = (today, None)
 
@@ -349,8 +350,8 @@ class Ledger:
             )
         if before is not None and today is not None and plan is not None:
             start, end = enrollment.coverage_start, enrollment.coverage_end
-            first = plan.effective_day + before.period * plan.benefit_period_days
-            days = (first, first + plan.benefit_period_days - 1)
+            periods = BenefitPeriods(plan.effective_day, plan.benefit_period_days)
+            days = (periods.first_day(before.period), periods.last_day(before.period))
             if before.takes_back(start, end, today, days):
                 raise ValueError(f"{member}: new dates take back coverage already lived")
         self.enrollments[member] = enrollment

@@ -122,6 +122,12 @@ def _add(
         plan.add(period, Enrollment(member, entry.coverage_start, entry.coverage_end, period))
 
 
+def _days(member: Member) -> tuple[int, int | None]:
+    """A member's coverage as day numbers (end None: open-ended)."""
+    end = to_day(member.coverage_end) if member.coverage_end else None
+    return to_day(member.coverage_start), end
+
+
 def _periods(
     periods: BenefitPeriods, before: RosterEntry | None, member: Member, today: int
 ) -> tuple[set[int], set[int]]:
@@ -130,8 +136,7 @@ def _periods(
     before that has not ended (a coverage cut short reaches a later period enrolled
     earlier). A period that has ended and that the new dates do not overlap keeps its own
     dates: its days were lived under them (a member who left and comes back)."""
-    start = to_day(member.coverage_start)
-    end = to_day(member.coverage_end) if member.coverage_end else None
+    start, end = _days(member)
     covered = set(periods.covered(start, end, periods.next_to_enrol(today)))
     earlier = set(before.periods) if before else set()
     running = {period for period in earlier - covered if periods.last_day(period) >= today}
@@ -148,8 +153,7 @@ def plan_enrolment(
         before = workspace.roster.get(plan_id, member.member_id)
         plan.earlier[member.member_id] = before
         enrolled, sent = _periods(periods, before, member, today)
-        start = to_day(member.coverage_start)
-        end = to_day(member.coverage_end) if member.coverage_end else None
+        start, end = _days(member)
         entry = RosterEntry(member.member_id, start, end, tuple(sorted(enrolled)))
         plan.entries.append(entry)
         _add(plan, workspace, plan_id, entry, sorted(sent))
@@ -176,8 +180,7 @@ def coverage_taken_back(
         before = workspace.roster.get(plan_id, member.member_id)
         if before is None:
             continue
-        start = to_day(member.coverage_start)
-        end = to_day(member.coverage_end) if member.coverage_end else None
+        start, end = _days(member)
         lived = Coverage(before.coverage_start, before.coverage_end)
         _enrolled, sent = _periods(periods, before, member, today)
         fields = [
