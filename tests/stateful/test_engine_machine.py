@@ -42,7 +42,6 @@ from claimsengine import adjudication as oracle
 from claimsengine.days import from_day, to_day
 from claimsengine.engine import ChainClaim, ChainLine, Enrollment, Role
 from claimsengine.errors import TransactionReverted
-from claimsengine.periods import BenefitPeriods
 from claimsengine.plan import Service
 from claimsengine.status import ClaimStatus
 from tests.contracts.conftest import (
@@ -390,8 +389,11 @@ class EngineMachine(RuleBasedStateMachine):
             Enrollment(pseudonym(label), first, last, p) for p, label in enumerate(labels)
         ]
         before = self.ledger.enrollment(labels[0])  # every period got the same dates
-        periods = BenefitPeriods(PLAN.effective_day, PLAN.benefit_period_days)
-        within = [(periods.first_day(p), periods.last_day(p)) for p in range(LAST_PERIOD + 1)]
+        days = PLAN.benefit_period_days
+        within = [
+            (PLAN.effective_day + p * days, PLAN.effective_day + (p + 1) * days - 1)
+            for p in range(LAST_PERIOD + 1)
+        ]
         if before is not None and any(
             before.takes_back(first, last, self.today, d) for d in within
         ):
