@@ -30,6 +30,10 @@ full / fresh ratio of a whole file if the SQL cost what the path layout's replay
 (whole-file CPU, less the hash layout's SQL, plus the path layout's). It is an estimate:
 the replay runs the statements, not py-evm or the pruning's Python, which a path layout
 would change too. Writes bench/results/flat_cost_layout.json.
+
+Since schema 6, new chains keep storage nodes by path (chain/nodekeys.py): this replay
+measured the layout before it was built, on chains kept by hash, and refuses a chain kept
+by path (its walk reads nodes by hash).
 """
 
 from __future__ import annotations
@@ -147,6 +151,8 @@ def record_files(
     try:
         chain = workspace.chain
         assert isinstance(chain, EmbeddedChain)
+        if chain.store.path_keys:
+            raise SystemExit(f"{state} keeps storage by path: this replay reads chains by hash")
         connection = chain.store.connection
         assert isinstance(connection, RecordingConnection)
         for root in storage_roots(chain.store.__getitem__, chain.state_at().state_root):

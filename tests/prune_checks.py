@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from claimsengine.chain import noderefs, prune
 from claimsengine.chain.embedded import EmbeddedChain
+from claimsengine.chain.nodekeys import SQL_NODE_KEY
 
 
 def stored_keys(chain: EmbeddedChain) -> dict[bytes, int | None]:
-    """Every row under a 32-byte key, with its reference count."""
-    rows = chain.store.connection.execute("SELECT key, refs FROM kv WHERE length(key) = 32")
+    """Every row under a node key (a hash or a storage node's path key), with its
+    reference count."""
+    rows = chain.store.connection.execute(f"SELECT key, refs FROM kv WHERE {SQL_NODE_KEY}")
     return {bytes(key): refs for key, refs in rows}
 
 
@@ -35,7 +37,7 @@ def assert_exact(chain: EmbeddedChain, recent: int = 1) -> None:
     expected = dict.fromkeys(rows, 0)
     for key, refs in rows.items():
         if refs != prune.KEPT:
-            for child in noderefs.references(chain.store[key]):
+            for child in noderefs.references(chain.store[key], key, chain.store.path_keys):
                 expected[child] += 1
     for root in roots:
         expected[root] += 1

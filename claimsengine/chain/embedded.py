@@ -65,6 +65,7 @@ from claimsengine.chain.index import SCHEMA as INDEX_SCHEMA
 from claimsengine.chain.index import LogIndex
 from claimsengine.chain.kvstore import SqliteKV
 from claimsengine.chain.migrate import OLDER_SCHEMAS, migrate
+from claimsengine.chain.nodekeys import SQL_NODE_KEY
 from claimsengine.chain.prune import (
     RECENT_STATES,
     forget_counts,
@@ -91,7 +92,8 @@ DEV_BALANCE = 10_000 * 10**18
 
 STATE_FILE = "chain.sqlite"
 # 2: the compact index of chain/index.py; 3: block bodies compressed apart (chain/kvstore.py);
-# 4: topics indexed by their last bytes; 5: reference counts for pruning (chain/prune.py)
+# 4: topics indexed by their last bytes; 5: reference counts for pruning (chain/prune.py);
+# 6: storage-trie nodes under path keys (chain/nodekeys.py), as ``meta``'s storage_keys says
 _PRIORITY_FEE = 0  # the embedded chain has no miner to tip
 
 # anvil's accounts 0-6 (mnemonic "test test test test test test test test test test test
@@ -127,11 +129,22 @@ _FastVM = FastPragueVM.configure(
 )
 
 
+def _reference_evm() -> bool:
+    """Whether CLAIMS_EVM=reference asks for py-evm's own interpreter and storage."""
+    return os.environ.get("CLAIMS_EVM", "").strip().lower() == "reference"
+
+
+def _new_chains_keep_paths() -> bool:
+    """Whether a new chain keeps its storage nodes under path keys (chain/nodekeys.py): yes,
+    but for py-evm's own storage (CLAIMS_EVM=reference), which reads nodes by hash alone."""
+    return not _reference_evm()
+
+
 def _interpreter() -> type[VirtualMachineAPI]:
     """The fast path unless CLAIMS_EVM=reference asks for py-evm's own: both give identical
     blocks (tests/unit/test_fast_evm.py checks it). The fast path comes with the account
     trie's decoded-node cache (node_cache.py)."""
-    if os.environ.get("CLAIMS_EVM", "").strip().lower() == "reference":
+    if _reference_evm():
         return PragueVM
     node_cache.install()
     return _FastVM
@@ -324,14 +337,14 @@ class EmbeddedChain(Chain):
         """Delete the state that the head no longer needs (see chain/prune.py), at once.
 
         Every command does it as it commits; this is for tests and tools, inside a command
-        or on a chain kept with ``pruning`` off. Returns (nodes under a 32-byte key kept,
+        or on a chain kept with ``pruning`` off. Returns (nodes kept,
         nodes deleted).
         """
         with self.command():
             deleted = self._prune(at_once=True)
             self._store.release_free_pages()
             (kept,) = self._store.connection.execute(
-                "SELECT count(*) FROM kv WHERE length(key) = 32"
+                f"SELECT count(*) FROM kv WHERE {SQL_NODE_KEY}"
             ).fetchone()
         return int(kept), deleted
 
@@ -853,12 +866,21 @@ def _is_initialised(store: SqliteKV) -> bool:
             f"{store.path} was written by another claimsengine version (schema {version[0]})",
             hint="use the matching claimsengine, or `claims init` a fresh --state",
         )
+    keys = store.connection.execute("SELECT value FROM meta WHERE name = 'storage_keys'")
+    store.path_keys = keys.fetchone() == ("path",)
+    if store.path_keys and _reference_evm():
+        raise ChainError(
+            f"{store.path} keeps contract storage by path, which CLAIMS_EVM=reference"
+            " (py-evm's own storage, read by hash) cannot read",
+            hint="unset CLAIMS_EVM, or `claims init` a fresh --state with it set",
+        )
     return True
 
 
 def _initialise(store: SqliteKV, timestamp: int) -> None:
     """Create the genesis block (funded dev accounts) and the index tables, in one go."""
     store.begin()
+    store.path_keys = _new_chains_keep_paths()
     try:
         for statement in _INDEX_SCHEMA.split(";"):
             if statement.strip():
@@ -887,7 +909,12 @@ def _initialise(store: SqliteKV, timestamp: int) -> None:
         prune_chain(store, genesis.get_canonical_head())
         store.connection.executemany(
             "INSERT INTO meta (name, value) VALUES (?, ?)",
-            [("schema_version", _SCHEMA_VERSION), ("time_offset", "0"), ("pinned_timestamp", "")],
+            [
+                ("schema_version", _SCHEMA_VERSION),
+                ("storage_keys", "path" if store.path_keys else "hash"),
+                ("time_offset", "0"),
+                ("pinned_timestamp", ""),
+            ],
         )
         store.commit()
     except BaseException:

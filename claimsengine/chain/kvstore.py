@@ -13,6 +13,11 @@ calldata compresses well (ABI words are mostly zeros). Reads fall back from ``kv
 ``kv`` table keeps everything else raw, under the same keys as py-evm writes them: trie
 nodes of the state, headers, code and py-evm's lookup keys; beside each, in ``refs``, the
 count of references that pruning keeps (chain/prune.py; NULL until it counts the row).
+
+Storage-trie nodes come under path keys (chain/nodekeys.py). A store whose chain keeps
+them by hash (``path_keys`` False: one written before schema 6, or by
+``CLAIMS_EVM=reference``) stores each under its hash instead, so both layouts read and write
+through the same code above it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from eth.db.backends.base import BaseDB
+
+from claimsengine.chain.nodekeys import hash_key, is_node_key, is_path_key, root_key
 
 __all__ = ["KV_SCHEMA", "WAL_CHECKPOINT_PAGES", "SqliteKV", "pack_body", "unpack_body"]
 
@@ -76,8 +83,11 @@ class SqliteKV(BaseDB):
     (tests use them to measure work done).
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, path_keys: bool = False) -> None:
         self.path = str(path)
+        #: Whether storage-trie nodes are kept under their path keys (else under their
+        #: hashes); the embedded chain sets it from its file's ``meta``.
+        self.path_keys = path_keys
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the python module never
         # commits behind our back.
         self.connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -95,7 +105,7 @@ class SqliteKV(BaseDB):
         self._cache: dict[bytes, bytes] = {}
         self.reads = 0
         self.lookups = 0
-        #: The 32-byte keys (trie nodes, mostly) written in the open transaction: what
+        #: The node keys (trie nodes, mostly) written in the open transaction: what
         #: pruning counts as it commits. Rolling back to a savepoint leaves keys here that
         #: are no longer stored; pruning reads the rows, so they count for nothing.
         self.written: set[bytes] = set()
@@ -162,8 +172,16 @@ class SqliteKV(BaseDB):
 
     # -- BaseDB -------------------------------------------------------------------------
 
+    def _stored_key(self, key: bytes) -> bytes:
+        """The key ``key`` has in this store: a path key becomes its hash when the chain
+        keeps storage nodes by hash."""
+        if not self.path_keys and len(key) != 32 and is_path_key(key):
+            return hash_key(key)
+        return key
+
     def __getitem__(self, key: bytes) -> bytes:
         self.lookups += 1
+        key = self._stored_key(key)
         try:
             return self._cache[key]
         except KeyError:
@@ -183,17 +201,19 @@ class SqliteKV(BaseDB):
         return value
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
+        key = self._stored_key(key)
         # An upsert, not INSERT OR REPLACE: a node written again keeps its count.
         self.connection.execute(
             "INSERT INTO kv (key, value) VALUES (?, ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
-        if len(key) == 32:
+        if is_node_key(key):
             self.written.add(key)
         self._remember(key, value)
 
     def __delitem__(self, key: bytes) -> None:
+        key = self._stored_key(key)
         self._cache.pop(key, None)
         cursor = self.connection.execute("DELETE FROM kv WHERE key = ?", (key,))
         if cursor.rowcount == 0:
@@ -225,5 +245,6 @@ class SqliteKV(BaseDB):
         try:
             self[key]
         except KeyError:
-            return False
+            # py-evm looks for a new storage root under its hash alone (AccountDB.persist).
+            return self.path_keys and len(key) == 32 and root_key(key) in self
         return True

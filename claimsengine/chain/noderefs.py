@@ -5,6 +5,10 @@ A trie node refers to its children, by their 32-byte hashes, and holds short chi
 (under 32 bytes encoded) inline; an account leaf refers to its storage root and its code.
 Code and headers refer to nothing. Most nodes are branches of hashes, which
 ``branch_hashes`` reads without decoding them.
+
+In a chain that keeps storage-trie nodes under path keys (chain/nodekeys.py), a reference
+is the key the child is stored under: a storage node's children under its own path plus the
+child's step, an account's storage root under ``root_key``.
 """
 
 from __future__ import annotations
@@ -15,9 +19,23 @@ from typing import Any
 from eth.constants import BLANK_ROOT_HASH
 from eth_hash.auto import keccak
 
+from claimsengine.chain.nodekeys import (
+    PATH_NIBBLES,
+    child_path,
+    is_path_key,
+    node_key,
+    path_of,
+    root_key,
+)
 from claimsengine.chain.rlpread import rlp_decode as _rlp_decode
 
-__all__ = ["EMPTY_CODE_HASH", "branch_hashes", "node_references", "references", "rlp_decode"]
+__all__ = [
+    "EMPTY_CODE_HASH",
+    "branch_hashes",
+    "node_references",
+    "references",
+    "rlp_decode",
+]
 
 EMPTY_CODE_HASH = keccak(b"")
 
@@ -40,6 +58,12 @@ def branch_hashes(encoded: bytes) -> list[bytes] | None:
     """The child hashes of a branch node whose 16 slots are each empty or a 32-byte hash
     and whose value is empty (every branch of a state or storage trie: their keys all have
     one length); None for any other node, which the caller decodes in full."""
+    slots = _branch_slots(encoded)
+    return None if slots is None else [child for child in slots if child]
+
+
+def _branch_slots(encoded: bytes) -> list[bytes] | None:
+    """``branch_hashes``, slot by slot (b"" for an empty one)."""
     prefix = encoded[0]
     if prefix < 0xF8:
         return None  # a list under 56 bytes: a leaf, an extension or a short branch
@@ -51,6 +75,7 @@ def branch_hashes(encoded: bytes) -> list[bytes] | None:
             return None
         item = encoded[position]
         if item == 0x80:
+            hashes.append(b"")
             position += 1
         elif item == 0xA0:
             hashes.append(encoded[position + 1 : position + 33])
@@ -83,23 +108,22 @@ def node_references(node: list[Any], on_leaf: Callable[[bytes], None] | None) ->
                 yield child  # b"", an empty branch slot, is neither
 
 
-def _account_references(value: bytes) -> list[bytes]:
-    """An account's storage root and code hash, but the empty ones (no row holds them); none
-    for a storage leaf's value (an RLP string, never a list of four)."""
+def _account_references(value: bytes) -> tuple[bytes | None, bytes | None]:
+    """An account's storage root and code hash, None for the empty ones (no row holds
+    them); neither for a storage leaf's value (an RLP string, never a list of four)."""
     try:
         account = rlp_decode(value)
     except ValueError:
-        return []
+        return None, None
     if not (isinstance(account, list) and len(account) == 4):
-        return []
+        return None, None
     _nonce, _balance, storage_root, code_hash = account
-    found = []
     stored = isinstance(storage_root, bytes) and len(storage_root) == 32
-    if stored and storage_root != BLANK_ROOT_HASH:
-        found.append(storage_root)
-    if isinstance(code_hash, bytes) and len(code_hash) == 32 and code_hash != EMPTY_CODE_HASH:
-        found.append(code_hash)
-    return found
+    has_code = isinstance(code_hash, bytes) and len(code_hash) == 32
+    return (
+        storage_root if stored and storage_root != BLANK_ROOT_HASH else None,
+        code_hash if has_code and code_hash != EMPTY_CODE_HASH else None,
+    )
 
 
 def _is_node(item: Any) -> bool:
@@ -111,10 +135,53 @@ def _is_node(item: Any) -> bool:
     return len(item) == 2 and isinstance(item[0], bytes) and bool(item[0])
 
 
-def references(encoded: bytes) -> list[bytes]:
-    """The 32-byte keys that the stored value ``encoded`` refers to, once for each place it
-    names them: a trie node's children (and those of the short nodes inside it), and, in an
-    account leaf, the account's storage root and code. Code and headers refer to none."""
+def references(encoded: bytes, key: bytes = b"", path_keys: bool = False) -> list[bytes]:
+    """The keys that the stored value ``encoded`` (stored under ``key``) refers to, once for
+    each place it names them: a trie node's children (and those of the short nodes inside
+    it), and, in an account leaf, the account's storage root and code. Code and headers
+    refer to none. ``path_keys``: the chain keeps storage nodes under path keys."""
+    if path_keys and is_path_key(key):
+        return _storage_references(encoded, path_of(key))
+    return _hash_references(encoded, path_keys)
+
+
+def _storage_references(encoded: bytes, path: bytes) -> list[bytes]:
+    """The path keys of the children of the storage node ``encoded`` at ``path``."""
+    slots = _branch_slots(encoded)
+    if slots is not None:
+        if len(path) >= PATH_NIBBLES:
+            return [node_key(path, child) for child in slots if child]
+        return [
+            node_key((path + bytes((index,)))[:PATH_NIBBLES], child)
+            for index, child in enumerate(slots)
+            if child
+        ]
+    found: list[bytes] = []
+    pending = [(rlp_decode(encoded), path)]
+    while pending:
+        node, at = pending.pop()
+        if len(node) == 17:
+            steps = [(child, child_path(at, bytes((i,)))) for i, child in enumerate(node[:16])]
+        elif _is_leaf(node):
+            continue  # a slot's value: refers to nothing
+        else:
+            steps = [(node[1], child_path(at, _path_nibbles(node[0])))]
+        for child, below in steps:
+            if isinstance(child, list):
+                pending.append((child, below))  # a short node: it lives inside its parent
+            elif len(child) == 32:
+                found.append(node_key(below, child))
+    return found
+
+
+def _path_nibbles(encoded: bytes) -> bytes:
+    """An extension's hex-prefix path as nibbles."""
+    digits = bytes(n for byte in encoded for n in (byte >> 4, byte & 0x0F))
+    return digits[1:] if digits[0] & 1 else digits[2:]
+
+
+def _hash_references(encoded: bytes, path_keys: bool) -> list[bytes]:
+    """``references`` of a value under a 32-byte key (or of any, by hash alone)."""
     if not encoded:
         return []  # no code
     hashes = branch_hashes(encoded)
@@ -127,8 +194,16 @@ def references(encoded: bytes) -> list[bytes]:
     if not _is_node(node):
         return []
     found: list[bytes] = []
+
+    def account(value: bytes) -> None:
+        storage_root, code_hash = _account_references(value)
+        if storage_root is not None:
+            found.append(root_key(storage_root) if path_keys else storage_root)
+        if code_hash is not None:
+            found.append(code_hash)
+
     try:
-        found.extend(node_references(node, lambda value: found.extend(_account_references(value))))
+        found.extend(node_references(node, account))
     except (TypeError, IndexError):
         return []  # code that happens to parse as a list of 2 or 17 items
     return found

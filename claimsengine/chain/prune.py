@@ -10,7 +10,7 @@ state root. So, as a geth full node does, it keeps the head's state alone:
   trie and its code);
 - every block header (the ``block-number-to-hash`` lookup names them), so the chain of
   headers, ``BLOCKHASH`` and the block numbers stay as they were;
-- every key that is not a 32-byte hash (py-evm's lookups: canonical head, scores, the
+- every key that names no node (py-evm's lookups: canonical head, scores, the
   transaction-to-block index).
 
 Every block's transactions (its transaction trie) stay too, as a geth full node keeps its
@@ -18,7 +18,8 @@ blocks: what was sent stays readable, and auditable (the privacy scan reads ever
 calldata). They live compressed in the store's ``bodies`` table (chain/kvstore.py), which
 pruning never touches; ``move_block_bodies`` moves them there from a chain written before.
 
-**Reference counts.** Each row of ``kv`` under a 32-byte key carries in ``refs`` how many
+**Reference counts.** Each row of ``kv`` under a node key (a 32-byte hash, or a storage
+node's path key: chain/nodekeys.py) carries in ``refs`` how many
 stored nodes refer to it, plus one for each recent block whose state root it is (its pins:
 the head's alone for the CLI; the last 128 blocks' for ``claims node``, as geth keeps them
 for calls at a recent block); -1 (``KEPT``) marks a row that is kept whatever refers to it
@@ -48,6 +49,7 @@ from eth.abc import BlockHeaderAPI
 from eth.constants import BLANK_ROOT_HASH, EMPTY_UNCLE_HASH
 
 from claimsengine.chain.kvstore import SqliteKV
+from claimsengine.chain.nodekeys import SQL_NODE_KEY, hash_key, is_node_key, root_key
 from claimsengine.chain.noderefs import EMPTY_CODE_HASH, node_references, references, rlp_decode
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "live_keys",
     "move_block_bodies",
     "prune_chain",
+    "storage_nodes",
 ]
 
 #: ``refs`` of a row that pruning never deletes.
@@ -109,16 +112,16 @@ def _uncounted(store: SqliteKV, written: Iterable[bytes] | None) -> dict[bytes, 
     """The rows among ``written`` (every row when None) that have no count yet."""
     if written is None:
         rows = store.connection.execute(
-            "SELECT key, value FROM kv WHERE refs IS NULL AND length(key) = 32"
+            f"SELECT key, value FROM kv WHERE refs IS NULL AND {SQL_NODE_KEY}"
         )
         return {bytes(key): bytes(value) for key, value in rows}
-    return _rows(store, "value", (key for key in written if len(key) == 32), " AND refs IS NULL")
+    return _rows(store, "value", (key for key in written if is_node_key(key)), " AND refs IS NULL")
 
 
 def _many_uncounted(store: SqliteKV) -> bool:
     """Whether more rows than ``_ROWS_IN_MEMORY`` wait without a count."""
     (count,) = store.connection.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM kv WHERE refs IS NULL AND length(key) = 32 LIMIT ?)",
+        f"SELECT count(*) FROM (SELECT 1 FROM kv WHERE refs IS NULL AND {SQL_NODE_KEY} LIMIT ?)",
         (_ROWS_IN_MEMORY + 1,),
     ).fetchone()
     return bool(count > _ROWS_IN_MEMORY)
@@ -131,7 +134,10 @@ class _Counts:
     def __init__(self, store: SqliteKV, new: dict[bytes, bytes], kept: set[bytes]) -> None:
         self.store = store
         self.kept = {key for key in new if key in kept}
-        self.children = {key: references(value) for key, value in new.items() if key not in kept}
+        path_keys = store.path_keys
+        self.children = {
+            key: references(value, key, path_keys) for key, value in new.items() if key not in kept
+        }
         self.new = dict.fromkeys(self.children, 0)
         self.change: dict[bytes, int] = {}  # to the counts of rows counted before
         self.stored: dict[bytes, int | None] = {}  # those counts, as read
@@ -185,7 +191,8 @@ class _Counts:
             values = self._read_values(dying)
             for key in dying:
                 gone.add(key)
-                pending.extend(self.drop(key, references(values[key])))
+                refs = references(values[key], key, self.store.path_keys)
+                pending.extend(self.drop(key, refs))
 
     def _read_values(self, keys: list[bytes]) -> dict[bytes, bytes]:
         """The values of rows whose counts were read (one lookup a row for both: most rows
@@ -301,7 +308,7 @@ def _count_references(store: SqliteKV, pins: dict[bytes, int], kept: set[bytes])
     last = b""
     while True:
         rows = connection.execute(
-            "SELECT key, value FROM kv WHERE key > ? AND refs IS NULL AND length(key) = 32"
+            f"SELECT key, value FROM kv WHERE key > ? AND refs IS NULL AND {SQL_NODE_KEY}"
             " ORDER BY key LIMIT ?",
             (last, _ROWS_PER_CHUNK),
         ).fetchall()
@@ -312,7 +319,7 @@ def _count_references(store: SqliteKV, pins: dict[bytes, int], kept: set[bytes])
         gains: Counter[bytes] = Counter()
         for key, value in rows:
             if key not in kept:
-                gains.update(references(value))
+                gains.update(references(value, key, store.path_keys))
         _add_gains(store, gains.items())
     _add_gains(store, pins.items())
     connection.executemany(
@@ -326,7 +333,7 @@ def _count_references(store: SqliteKV, pins: dict[bytes, int], kept: set[bytes])
         raise _below_zero(wrong[0])
     connection.execute(
         "UPDATE prune_gained SET new = 1"
-        " WHERE key IN (SELECT key FROM kv WHERE refs IS NULL AND length(key) = 32)"
+        f" WHERE key IN (SELECT key FROM kv WHERE refs IS NULL AND {SQL_NODE_KEY})"
     )
     # What goes: rows counted before that a pin let go of, and new rows nothing refers to
     # (those stay uncounted: they are deleted, not written).
@@ -335,7 +342,7 @@ def _count_references(store: SqliteKV, pins: dict[bytes, int], kept: set[bytes])
         " JOIN kv ON kv.key = g.key WHERE kv.refs >= 0 AND g.n < 0 AND kv.refs + g.n = 0"
     )
     connection.execute(
-        "INSERT INTO prune_doomed (key) SELECT key FROM kv WHERE refs IS NULL AND length(key) = 32"
+        f"INSERT INTO prune_doomed (key) SELECT key FROM kv WHERE refs IS NULL AND {SQL_NODE_KEY}"
         " AND NOT EXISTS (SELECT 1 FROM prune_gained g WHERE g.key = kv.key AND g.n != 0)"
     )
     # The rows counted before first: the others are not counted yet, so not matched twice.
@@ -345,7 +352,7 @@ def _count_references(store: SqliteKV, pins: dict[bytes, int], kept: set[bytes])
     )
     connection.execute(
         "UPDATE kv SET refs = (SELECT n FROM prune_gained g WHERE g.key = kv.key)"
-        " WHERE refs IS NULL AND length(key) = 32 AND key NOT IN (SELECT key FROM prune_doomed)"
+        f" WHERE refs IS NULL AND {SQL_NODE_KEY} AND key NOT IN (SELECT key FROM prune_doomed)"
     )
     return counted
 
@@ -373,7 +380,11 @@ def _delete_unreferenced(store: SqliteKV) -> int:
         values = _rows(store, "value", doomed)
         connection.executemany("DELETE FROM kv WHERE key = ?", gone)
         deleted += len(doomed)
-        losses = Counter(chain.from_iterable(references(value) for value in values.values()))
+        losses = Counter(
+            chain.from_iterable(
+                references(value, key, store.path_keys) for key, value in values.items()
+            )
+        )
         found = _rows(store, "refs", losses)
         missing = [key for key in losses if key not in found]
         lost_again = list(_rows(store, "1", missing, table="prune_deleted"))
@@ -454,7 +465,7 @@ def leave_uncounted(store: SqliteKV) -> None:
 def forget_counts(store: SqliteKV) -> None:
     """Drop every count and pin, so that the next ``prune_chain`` counts every row from
     nothing (a repair, should a count ever be found wrong)."""
-    store.connection.execute("UPDATE kv SET refs = NULL WHERE length(key) = 32")
+    store.connection.execute(f"UPDATE kv SET refs = NULL WHERE {SQL_NODE_KEY}")
     store.connection.execute(
         "DELETE FROM meta WHERE name IN ('pinned_roots', 'counted_block', 'uncounted')"
     )
@@ -513,8 +524,8 @@ def header_hashes(store: SqliteKV) -> list[bytes]:
 
 
 def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
-    """The 32-byte keys that a chain whose head has ``state_root`` needs, found by a walk
-    of its whole state (what the counts keep must be exactly these)."""
+    """The node keys that a chain whose head has ``state_root`` needs, found by a walk of
+    its whole state (what the counts keep must be exactly these)."""
     live: set[bytes] = {BLANK_ROOT_HASH, EMPTY_UNCLE_HASH}
     live.update(header_hashes(store))
     storage_roots: list[bytes] = []
@@ -528,8 +539,33 @@ def live_keys(store: SqliteKV, state_root: bytes) -> set[bytes]:
 
     _walk(store.__getitem__, state_root, live, account)
     for storage_root in storage_roots:
-        _walk(store.__getitem__, storage_root, live, _ignore)
+        if store.path_keys:
+            _walk_path_keys(store, root_key(storage_root), live)
+        else:
+            _walk(store.__getitem__, storage_root, live, _ignore)
     return live
+
+
+def storage_nodes(store: SqliteKV, storage_root: bytes) -> dict[bytes, bytes]:
+    """The nodes of the storage trie at ``storage_root`` by hash, as py-evm's tries read
+    them (tools and tests iterate a contract's slots with ``trie.HexaryTrie`` over these),
+    whichever way the chain keeps them."""
+    keys: set[bytes] = set()
+    if store.path_keys:
+        _walk_path_keys(store, root_key(storage_root), keys)
+    else:
+        _walk(store.__getitem__, storage_root, keys, _ignore)
+    return {hash_key(key): store[key] for key in keys}
+
+
+def _walk_path_keys(store: SqliteKV, key: bytes, live: set[bytes]) -> None:
+    """Add every node of the storage trie whose root is under ``key`` to ``live``."""
+    pending = [key]
+    while pending:
+        key = pending.pop()
+        if key not in live:
+            live.add(key)
+            pending.extend(references(store[key], key, path_keys=True))
 
 
 def move_block_bodies(store: SqliteKV) -> int:

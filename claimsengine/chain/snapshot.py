@@ -11,7 +11,9 @@ facts such a command needs are plain data in ``chain.sqlite``:
 - contract storage: the hexary Merkle-Patricia account trie (key keccak(address), value the
   RLP of [nonce, balance, storage root, code hash]), then the account's storage trie (key
   keccak(slot), value the RLP of the word's integer). Trie nodes are stored under the
-  keccak of their RLP; a node shorter than 32 bytes is embedded in its parent;
+  keccak of their RLP, a storage trie's nodes under their path keys when the ``meta``
+  table's ``storage_keys`` says ``path`` (chain/nodekeys.py); a node shorter than 32 bytes
+  is embedded in its parent;
 - the chain's clock: the ``meta`` table's ``time_offset`` and ``pinned_timestamp``, read
   with ``next_timestamp`` (the same rule the chain uses for its next block);
 - the log index (chain/index.py): ``events`` names an event by contract and first topic,
@@ -35,6 +37,7 @@ from pathlib import Path
 from eth_hash.auto import keccak
 
 from claimsengine.chain.index import topic_match, topic_params, unpack_data, unpack_word
+from claimsengine.chain.nodekeys import PATH_NIBBLES, node_key
 from claimsengine.chain.rlpread import RLPItem, rlp_decode
 
 __all__ = [
@@ -52,7 +55,7 @@ BLANK_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc00162
 CANONICAL_HEAD_KEY = b"v1:canonical_head_hash"
 #: The chain file's schema: what embedded.py writes (and migrates older files to), and
 #: the only one this reader reads.
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 STATE_FILE = "chain.sqlite"
 
 # A header's fields, by position in its RLP list.
@@ -105,13 +108,16 @@ def _hex_prefix(encoded: bytes) -> tuple[bytes, bool]:
     return nibbles[2 - (flag & 1) :], flag >= 2
 
 
-def trie_get(node_of: Callable[[bytes], bytes], root: bytes, key: bytes) -> bytes | None:
+def trie_get(
+    node_of: Callable[[bytes], bytes], root: bytes, key: bytes, *, path_keys: bool = False
+) -> bytes | None:
     """The value under ``key`` (its bytes, not hashed here) in the trie at ``root``, or None.
-    ``node_of(hash)`` gives a node's RLP by its hash (KeyError when missing)."""
+    ``node_of(key)`` gives a node's RLP by its key (KeyError when missing): its hash, or
+    with ``path_keys`` its path key."""
     if root == BLANK_ROOT:
         return None
     path = _nibbles(key)
-    node = _as_list(rlp_decode(node_of(root)))
+    node = _as_list(rlp_decode(node_of(node_key(b"", root) if path_keys else root)))
     at = 0
     while True:
         if len(node) == 17:  # a branch: one child per nibble, then a value
@@ -135,7 +141,8 @@ def trie_get(node_of: Callable[[bytes], bytes], root: bytes, key: bytes) -> byte
         elif child == b"":
             return None
         else:
-            node = _as_list(rlp_decode(node_of(child)))
+            stored = node_key(path[: min(at, PATH_NIBBLES)], child) if path_keys else child
+            node = _as_list(rlp_decode(node_of(stored)))
 
 
 # -- the snapshot --------------------------------------------------------------------------
@@ -171,6 +178,7 @@ class ChainSnapshot:
         self._time_offset = int(meta.get("time_offset") or 0)
         pinned = meta.get("pinned_timestamp")
         self._pinned = int(pinned) if pinned else None
+        self._path_keys = meta.get("storage_keys") == "path"
 
     @classmethod
     def open(
@@ -235,7 +243,7 @@ class ChainSnapshot:
         if account is None:
             return 0
         root = _as_bytes(account[_ACCOUNT_STORAGE_ROOT])
-        raw = trie_get(self._kv, root, keccak(slot.to_bytes(32, "big")))
+        raw = trie_get(self._kv, root, keccak(slot.to_bytes(32, "big")), path_keys=self._path_keys)
         return 0 if raw is None else int.from_bytes(_as_bytes(rlp_decode(raw)), "big")
 
     def logs(

@@ -8,12 +8,16 @@ small mutable objects, changed in place, and only at the end is each changed nod
 hashed, once, children before parents. The trie is the same Merkle Patricia trie, so the
 root and every node's bytes are exactly what py-evm computes (a property test replays random
 sets and deletions through both, tests/unit/test_trie_batch.py), and the new nodes are
-returned to be stored under their hashes as py-evm would store them (the root always hashed,
-other nodes whose encoding is shorter than 32 bytes kept inline in their parent).
+returned to be stored as py-evm would store them (the root always hashed, other nodes whose
+encoding is shorter than 32 bytes kept inline in their parent), but under path keys (below).
 
 Reads (``get``) walk the trie through a cache of decoded nodes keyed by hash: a node's hash
 fixes its content, so a cached node is right for every trie that refers to it, in every
 chain of the process; the nodes an update makes go straight into the cache.
+
+Nodes are read and returned under their *path keys* (chain/nodekeys.py: the first nibbles
+of the node's path, then its hash): every walk here starts at the root, so it knows where
+each node sits. A chain kept by hash stores them under the hash alone (``SqliteKV``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 from eth_hash.auto import keccak
 from lru import LRU
 
+from claimsengine.chain.nodekeys import PATH_NIBBLES, child_path, node_key
 from claimsengine.chain.rlpread import rlp_decode
 
 __all__ = ["BLANK_ROOT", "apply", "get", "nibbles"]
@@ -78,10 +83,12 @@ def _convert(raw: Any) -> Any:
     return (path, raw[1], True) if leaf else (path, _convert(raw[1]), False)
 
 
-def _load(get: _Get, node_hash: bytes) -> Any:
+def _load(get: _Get, node_hash: bytes, path: bytes) -> Any:
+    """The node ``node_hash`` at ``path`` (its first nibbles), decoded."""
     node = _decoded.get(node_hash)
     if node is None:
-        node = _convert(rlp_decode(get(node_hash)))  # the small decoder: 2-3x pyrlp's speed
+        # the small decoder: 2-3x pyrlp's speed
+        node = _convert(rlp_decode(get(node_key(path, node_hash))))
         _decoded[node_hash] = node
     return node
 
@@ -90,7 +97,7 @@ def get(get_node: _Get, root: bytes, key: bytes) -> bytes:
     """The value under ``key`` (as nibbles) in the trie at ``root``; b"" when there is none."""
     if root == BLANK_ROOT:
         return b""
-    node = _load(get_node, root)
+    node = _load(get_node, root, b"")
     position = 0
     end = len(key)
     while True:
@@ -111,7 +118,7 @@ def get(get_node: _Get, root: bytes, key: bytes) -> bytes:
         if ref.__class__ is bytes:
             if not ref:
                 return b""
-            node = _load(get_node, ref)
+            node = _load(get_node, ref, key[: min(position, PATH_NIBBLES)])
         else:
             node = ref
 
@@ -154,24 +161,29 @@ def _object(node: Any, embed: bytes | None) -> _Node:
     return _Leaf(path, second, embed) if leaf else _Ext(path, second, embed)
 
 
+#: One nibble as a path step, for each branch slot.
+_STEPS = [bytes((index,)) for index in range(16)]
+
+
 class _Update:
-    """One batch of changes to one trie; ``nodes`` gathers what it wrote."""
+    """One batch of changes to one trie; ``nodes`` gathers what it wrote (path key ->
+    encoding). Each method takes ``at``: the path (first nibbles) of the node it is given."""
 
     def __init__(self, get_node: _Get) -> None:
         self.get_node = get_node
         self.nodes: dict[bytes, bytes] = {}
 
-    def resolve(self, ref: Any) -> _Node | None:
+    def resolve(self, ref: Any, at: bytes) -> _Node | None:
         if ref.__class__ is bytes:
             if not ref:
                 return None
-            return _object(_load(self.get_node, ref), b"\xa0" + ref)
+            return _object(_load(self.get_node, ref, at), b"\xa0" + ref)
         if isinstance(ref, _Node):
             return ref
         return _object(ref, None)  # an inline node: re-encoded, to the same bytes
 
-    def put(self, ref: Any, key: bytes, value: bytes) -> _Node:
-        node = self.resolve(ref)
+    def put(self, ref: Any, key: bytes, value: bytes, at: bytes) -> _Node:
+        node = self.resolve(ref, at)
         if node is None:
             return _Leaf(key, value)
         if node.__class__ is _Branch:
@@ -180,7 +192,10 @@ class _Update:
             if not key:
                 node.value = value
             else:
-                node.children[key[0]] = self.put(node.children[key[0]], key[1:], value)
+                step = key[0]
+                node.children[step] = self.put(
+                    node.children[step], key[1:], value, child_path(at, _STEPS[step])
+                )
             return node
         assert isinstance(node, _Leaf | _Ext)
         path = node.path
@@ -196,7 +211,8 @@ class _Update:
             _attach(branch, path[common:], node.value)
         else:
             if common == len(path):
-                node.child, node.embed = self.put(node.child, key[common:], value), None
+                below = child_path(at, path)
+                node.child, node.embed = self.put(node.child, key[common:], value, below), None
                 return node
             branch = _Branch([b""] * 16, b"")
             rest = path[common + 1 :]
@@ -204,9 +220,9 @@ class _Update:
         _attach(branch, key[common:], value)
         return _Ext(key[:common], branch) if common else branch
 
-    def delete(self, ref: Any, key: bytes) -> tuple[Any, bool]:
+    def delete(self, ref: Any, key: bytes, at: bytes) -> tuple[Any, bool]:
         """(the node without ``key``, or b"" if none is left; whether anything changed)."""
-        node = self.resolve(ref)
+        node = self.resolve(ref, at)
         if node is None:
             return b"", False
         if isinstance(node, _Leaf):
@@ -215,27 +231,29 @@ class _Update:
             length = len(node.path)
             if key[:length] != node.path:
                 return node, False
-            child, changed = self.delete(node.child, key[length:])
+            below = child_path(at, node.path)
+            child, changed = self.delete(node.child, key[length:], below)
             if not changed:
                 return node, False
-            return self.join(node.path, child), True
+            return self.join(node.path, child, below), True
         assert isinstance(node, _Branch)
         if not key:
             if not node.value:
                 return node, False
             node.value = b""
         else:
-            child, changed = self.delete(node.children[key[0]], key[1:])
+            step = key[0]
+            child, changed = self.delete(node.children[step], key[1:], child_path(at, _STEPS[step]))
             if not changed:
                 return node, False
-            node.children[key[0]] = child
+            node.children[step] = child
         node.embed = None
-        return self.normalise(node), True
+        return self.normalise(node, at), True
 
-    def join(self, path: bytes, child: Any) -> Any:
-        """An extension of ``path`` over ``child``, merged with it where it is a leaf or an
-        extension (a trie never holds an extension over either)."""
-        node = self.resolve(child)
+    def join(self, path: bytes, child: Any, below: bytes) -> Any:
+        """An extension of ``path`` over ``child`` (whose path is ``below``), merged with it
+        where it is a leaf or an extension (a trie never holds an extension over either)."""
+        node = self.resolve(child, below)
         if node is None:
             return b""
         if isinstance(node, _Leaf):
@@ -244,44 +262,54 @@ class _Update:
             return _Ext(path + node.path, node.child)
         return _Ext(path, node) if path else node
 
-    def normalise(self, branch: _Branch) -> Any:
+    def normalise(self, branch: _Branch, at: bytes) -> Any:
         """A branch left with fewer than two entries becomes what the trie makes of it."""
         used = [index for index, child in enumerate(branch.children) if child != b""]
         if len(used) + bool(branch.value) >= 2:
             return branch
         if not used:
             return _Leaf(b"", branch.value) if branch.value else b""
-        return self.join(bytes(used), branch.children[used[0]])
+        step = _STEPS[used[0]]
+        return self.join(step, branch.children[used[0]], child_path(at, step))
 
-    def embed(self, ref: Any) -> bytes:
+    def embed(self, ref: Any, at: bytes) -> bytes:
         """The bytes by which a parent holds ``ref``; stores the nodes encoded on the way."""
         if ref.__class__ is bytes:
             return b"\xa0" + ref if ref else b"\x80"
         node = ref if isinstance(ref, _Node) else _object(ref, None)
         if node.embed is not None:
             return node.embed
-        encoded = self.encode(node)
+        encoded = self.encode(node, at)
         if len(encoded) < 32:
             node.embed = encoded
         else:
             node_hash = keccak(encoded)
-            self.store(node_hash, encoded, node)
+            self.store(node_hash, encoded, node, at)
             node.embed = b"\xa0" + node_hash
         return node.embed
 
-    def encode(self, node: _Node) -> bytes:
+    def encode(self, node: _Node, at: bytes) -> bytes:
         if isinstance(node, _Branch):
-            payload = b"".join([self.embed(child) for child in node.children])
+            if len(at) >= PATH_NIBBLES:
+                payload = b"".join([self.embed(child, at) for child in node.children])
+            else:
+                payload = b"".join(
+                    [
+                        self.embed(child, (at + step)[:PATH_NIBBLES])
+                        for child, step in zip(node.children, _STEPS, strict=True)
+                    ]
+                )
             payload += _rlp_bytes(node.value)
         elif isinstance(node, _Leaf):
             payload = _rlp_bytes(_hp_encode(node.path, True)) + _rlp_bytes(node.value)
         else:
             assert isinstance(node, _Ext)
-            payload = _rlp_bytes(_hp_encode(node.path, False)) + self.embed(node.child)
+            below = child_path(at, node.path)
+            payload = _rlp_bytes(_hp_encode(node.path, False)) + self.embed(node.child, below)
         return _rlp_list(payload)
 
-    def store(self, node_hash: bytes, encoded: bytes, node: _Node) -> None:
-        self.nodes[node_hash] = encoded
+    def store(self, node_hash: bytes, encoded: bytes, node: _Node, at: bytes) -> None:
+        self.nodes[node_key(at, node_hash)] = encoded
         _decoded[node_hash] = _cached_form(node)
 
 
@@ -332,22 +360,22 @@ def apply(
 ) -> tuple[bytes, dict[bytes, bytes]]:
     """Write ``changes`` (key nibbles -> value; b"" deletes) into the trie at ``root``.
 
-    Returns the new root and the new nodes (hash -> encoding) to store. The root node is
-    stored under its hash whatever its size, as py-evm does.
+    Returns the new root and the new nodes (path key -> encoding) to store. The root node
+    is stored whatever its size, as py-evm does.
     """
     update = _Update(get_node)
     top: Any = b"" if root == BLANK_ROOT else root
     for key, value in changes.items():
         if value:
-            top = update.put(top, key, value)
+            top = update.put(top, key, value, b"")
         else:
-            top, _changed = update.delete(top, key)
+            top, _changed = update.delete(top, key, b"")
     if top.__class__ is bytes:
         return (top or BLANK_ROOT), update.nodes
     node = top if isinstance(top, _Node) else _object(top, None)
     if node.embed is not None and len(node.embed) == 33:
         return node.embed[1:], update.nodes  # a hashed node that nothing changed
-    encoded = update.encode(node)
+    encoded = update.encode(node, b"")
     node_hash = keccak(encoded)
-    update.store(node_hash, encoded, node)
+    update.store(node_hash, encoded, node, b"")
     return node_hash, update.nodes

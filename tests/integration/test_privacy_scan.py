@@ -44,6 +44,7 @@ from trie.iter import NodeIterator
 
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.chain.kvstore import unpack_body
+from claimsengine.chain.prune import storage_nodes
 from claimsengine.members import Member
 from claimsengine.orchestrator import submit_paths
 from claimsengine.records import load_paths
@@ -156,7 +157,7 @@ def storage(chain: EmbeddedChain, address: str) -> Iterator[tuple[str, bytes]]:
     encoded = accounts[keccak(to_canonical_address(address))]
     assert encoded, f"no account {address}"
     account = rlp.decode(encoded, sedes=Account)
-    slots = HexaryTrie(chain.store, account.storage_root)
+    slots = HexaryTrie(storage_nodes(chain.store, account.storage_root), account.storage_root)
     for key, value in NodeIterator(slots).items():
         word = rlp.decode(value).rjust(32, b"\0")
         yield f"storage of {address} at slot hash 0x{key.hex()}", key

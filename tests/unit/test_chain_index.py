@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from claimsengine.chain import embedded
 from claimsengine.chain.base import Log
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.chain.index import (
@@ -21,6 +22,7 @@ from claimsengine.chain.index import (
     unpack_data,
     unpack_word,
 )
+from claimsengine.chain.snapshot import SCHEMA_VERSION
 from tests.conftest import Counter
 
 WORDS = [
@@ -188,12 +190,16 @@ CREATE INDEX logs_by_topic2 ON logs (address, topic0, topic2, block_number);
 CREATE INDEX logs_by_topic3 ON logs (address, topic0, topic3, block_number);
 CREATE INDEX logs_by_tx ON logs (tx_hash);
 ALTER TABLE kv DROP COLUMN refs;
-DELETE FROM meta WHERE name IN ('pinned_roots', 'counted_block');
+DELETE FROM meta WHERE name IN ('pinned_roots', 'counted_block', 'storage_keys');
 UPDATE meta SET value = '1' WHERE name = 'schema_version';
 """
 
 
-def test_a_schema_1_chain_is_migrated_on_open(tmp_path: Path, counter: Counter) -> None:
+def test_a_schema_1_chain_is_migrated_on_open(
+    tmp_path: Path, counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Storage nodes under their hashes, as every chain before schema 6 kept them.
+    monkeypatch.setattr(embedded, "_new_chains_keep_paths", lambda: False)
     with EmbeddedChain.open(tmp_path / "state", create=True) as chain:
         address = chain.send("insurer", None, counter.deploy_data(0)).contract_address
         assert address is not None
@@ -229,6 +235,6 @@ def test_a_schema_1_chain_is_migrated_on_open(tmp_path: Path, counter: Counter) 
         (version,) = chain.store.connection.execute(
             "SELECT value FROM meta WHERE name = 'schema_version'"
         ).fetchone()
-        assert version == "5"
+        assert version == SCHEMA_VERSION
         receipt = chain.send("hospital-1", address, counter.increment)
         assert chain.get_logs(address, [])[-1] == receipt.logs[0]

@@ -25,6 +25,9 @@ from trie.exceptions import MissingTrieNode
 from claimsengine.chain import embedded, noderefs, prune
 from claimsengine.chain.embedded import EmbeddedChain
 from claimsengine.chain.kvstore import SqliteKV, pack_body, unpack_body
+from claimsengine.chain.nodekeys import SQL_NODE_KEY
+from claimsengine.chain.snapshot import SCHEMA_VERSION
+from claimsengine.errors import ChainError
 from tests.conftest import Counter
 from tests.prune_checks import assert_exact, stored_keys
 
@@ -38,9 +41,9 @@ class FakeClock:
 
 
 def nodes(chain: EmbeddedChain) -> int:
-    """Values stored under a 32-byte key: trie nodes, code, headers."""
+    """Values stored under a node key: trie nodes, code, headers."""
     (n,) = chain.store.connection.execute(
-        "SELECT count(*) FROM kv WHERE length(key) = 32"
+        f"SELECT count(*) FROM kv WHERE {SQL_NODE_KEY}"
     ).fetchone()
     return int(n)
 
@@ -373,12 +376,22 @@ def test_a_pruned_chain_reopens_as_it_was(tmp_path: Path, counter: Counter) -> N
         assert_exact(chain)
 
 
+@pytest.fixture
+def hash_keyed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """New chains keep their storage nodes by hash, as every chain before schema 6 did."""
+    monkeypatch.setattr(embedded, "_new_chains_keep_paths", lambda: False)
+
+
 def _as_schema(chain: EmbeddedChain, version: str) -> None:
-    """Make the chain's file as an older claimsengine left it: no reference counts."""
+    """Make the hash-keyed chain's file as an older claimsengine left it: no layout noted
+    (before 6), no reference counts (before 5)."""
+    assert not chain.store.path_keys
     with chain.command():
         connection = chain.store.connection
-        connection.execute("ALTER TABLE kv DROP COLUMN refs")
-        connection.execute("DELETE FROM meta WHERE name IN ('pinned_roots', 'counted_block')")
+        if version < "5":
+            connection.execute("ALTER TABLE kv DROP COLUMN refs")
+            connection.execute("DELETE FROM meta WHERE name IN ('pinned_roots', 'counted_block')")
+        connection.execute("DELETE FROM meta WHERE name = 'storage_keys'")
         connection.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (version,))
 
 
@@ -389,6 +402,60 @@ def _schema(chain: EmbeddedChain) -> str:
     return str(version)
 
 
+def _storage_keys(chain: EmbeddedChain) -> str:
+    (layout,) = chain.store.connection.execute(
+        "SELECT value FROM meta WHERE name = 'storage_keys'"
+    ).fetchone()
+    return str(layout)
+
+
+@pytest.mark.usefixtures("hash_keyed")
+def test_a_schema_5_chain_keeps_its_storage_by_hash(
+    tmp_path: Path, counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chain from before path keys goes on as it was written: storage nodes under their
+    hashes, noted in its file, and read, written and pruned that way."""
+    with EmbeddedChain.open(tmp_path / "state", create=True) as chain:
+        address = drive(chain, counter, 10)
+        head = chain._head.hash
+        _as_schema(chain, "5")
+    monkeypatch.undo()  # new chains keep paths again: the file's own note decides
+    with EmbeddedChain.open(tmp_path / "state") as chain:
+        assert _schema(chain) == SCHEMA_VERSION == "6"
+        assert _storage_keys(chain) == "hash" and not chain.store.path_keys
+        assert chain._head.hash == head
+        chain.send("hospital-1", address, counter.increment)
+        assert count(chain, counter, address) == 11
+        assert_exact(chain)
+        lengths = {len(key) for key in stored_keys(chain)}
+        assert lengths == {32}
+
+
+def test_a_new_chain_keeps_its_storage_by_path(tmp_path: Path, counter: Counter) -> None:
+    with EmbeddedChain.open(tmp_path / "state", create=True) as chain:
+        address = drive(chain, counter, 10)
+        assert _storage_keys(chain) == "path" and chain.store.path_keys
+    with EmbeddedChain.open(tmp_path / "state") as chain:
+        assert chain.store.path_keys
+        chain.send("hospital-1", address, counter.increment)
+        assert count(chain, counter, address) == 11
+        assert_exact(chain)
+        # The counter's storage root sits under 0x10 + its hash (a one-slot trie).
+        path_keyed = [key for key in stored_keys(chain) if len(key) != 32]
+        assert path_keyed and all(key[0] == 0x10 and len(key) == 33 for key in path_keyed)
+
+
+def test_the_reference_evm_refuses_a_chain_kept_by_path(
+    tmp_path: Path, counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with EmbeddedChain.open(tmp_path / "state", create=True) as chain:
+        drive(chain, counter, 1)
+    monkeypatch.setenv("CLAIMS_EVM", "reference")
+    with pytest.raises(ChainError, match="keeps contract storage by path"):
+        EmbeddedChain.open(tmp_path / "state")
+
+
+@pytest.mark.usefixtures("hash_keyed")
 def test_a_schema_4_chain_counts_its_references_on_open(tmp_path: Path, counter: Counter) -> None:
     with EmbeddedChain.open(tmp_path / "state", create=True) as chain:
         chain.pruning = False  # schema 4 pruned rarely: past states wait in the file
@@ -397,7 +464,8 @@ def test_a_schema_4_chain_counts_its_references_on_open(tmp_path: Path, counter:
         before = nodes(chain)
         _as_schema(chain, "4")
     with EmbeddedChain.open(tmp_path / "state") as chain:
-        assert _schema(chain) == "5"
+        assert _schema(chain) == SCHEMA_VERSION
+        assert _storage_keys(chain) == "hash"
         assert chain._head.hash == head
         assert nodes(chain) < before - 20  # the past states went at once
         assert_exact(chain)
@@ -452,6 +520,7 @@ def test_block_bodies_are_kept_compressed_apart_and_read_back(counter: Counter) 
         assert transactions(chain) == sent
 
 
+@pytest.mark.usefixtures("hash_keyed")
 def test_a_schema_2_chain_moves_its_bodies_on_open(tmp_path: Path, counter: Counter) -> None:
     with EmbeddedChain.open(tmp_path / "state", create=True) as chain:
         address = drive(chain, counter, 8)
@@ -468,7 +537,7 @@ def test_a_schema_2_chain_moves_its_bodies_on_open(tmp_path: Path, counter: Coun
             connection.execute("DELETE FROM bodies")
         _as_schema(chain, "2")
     with EmbeddedChain.open(tmp_path / "state") as chain:
-        assert _schema(chain) == "5"
+        assert _schema(chain) == SCHEMA_VERSION
         assert _body_keys(chain) == moved
         assert not moved & _kv_keys(chain)
         assert chain._head.hash == head

@@ -209,8 +209,8 @@ def test_the_chain_never_imports_the_parties_nor_the_domain() -> None:
 #: The chain's modules that know tries and bytes only: no py-evm (``eth``), no other module.
 #: trie_batch computes storage roots that must equal py-evm's, so it is kept apart from
 #: py-evm's classes (fast_storage hooks it in) and can be tested against them; it decodes
-#: nodes with rlpread, plain as well.
-CHAIN_PLAIN = ("trie_batch", "rlpread")
+#: nodes with rlpread and keys them with nodekeys, plain as well.
+CHAIN_PLAIN = ("trie_batch", "rlpread", "nodekeys")
 
 
 def test_the_batched_trie_is_plain() -> None:

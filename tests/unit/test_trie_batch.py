@@ -2,9 +2,10 @@
 
 The embedded chain's fast path writes contract storage a block at a time; its state roots
 must be py-evm's to the bit, and the nodes it stores must be the ones py-evm stores (pruning
-and readers walk them). Random sets, overwrites and deletions, in several blocks, over
-several tries or accounts, go through both and are compared: the roots, every node written,
-and every read.
+and readers walk them), each under the path key of the place it has in py-evm's trie
+(chain/nodekeys.py). Random sets, overwrites and deletions, in several blocks, over several
+tries or accounts, go through both and are compared: the roots, every node written and its
+key, and every read.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from trie import HexaryTrie
 from claimsengine.chain import fast_storage, trie_batch
 from claimsengine.chain.fast_storage import FastAccountDB
 from claimsengine.chain.kvstore import SqliteKV
+from claimsengine.chain.nodekeys import PATH_NIBBLES, hash_key, is_path_key, node_key
 from claimsengine.chain.prune import live_keys
+from claimsengine.chain.rlpread import rlp_decode
 
 # Keys: hashed (as storage slots are), or sharing long prefixes (extension nodes). Values:
 # short ones make nodes under 32 bytes, which live inline in their parent.
@@ -59,12 +62,40 @@ def test_batched_tries_match_py_evm(tries: list[list[dict[bytes, bytes]]]) -> No
             root, nodes = trie_batch.apply(ours_db.__getitem__, root, paths)
             ours_db.update(nodes)
             assert root == reference.root_hash
-            for node_hash, encoded in nodes.items():
-                assert reference_db[node_hash] == encoded
+            for stored, encoded in nodes.items():
+                assert reference_db[hash_key(stored)] == encoded
+            # Every node of the trie sits under the key of its place in py-evm's trie.
+            assert _path_keys(reference_db, root) <= set(ours_db)
+            trie_batch._decoded.clear()  # read back from the stored nodes, by their keys
             for key in touched:
                 assert trie_batch.get(ours_db.__getitem__, root, trie_batch.nibbles(key)) == (
                     reference.get(key)
                 )
+
+
+def _path_keys(db: dict[bytes, bytes], root: bytes) -> set[bytes]:
+    """The path key of every hashed node of the trie at ``root`` in py-evm's ``db`` (keyed
+    by hash): its place found by walking the decoded nodes from the root."""
+    if root == trie_batch.BLANK_ROOT:
+        return set()
+    keys = set()
+    pending: list[tuple[Any, bytes, bytes | None]] = [(root, b"", None)]
+    while pending:
+        ref, path, _ = pending.pop()
+        if isinstance(ref, bytes):
+            keys.add(node_key(path[:PATH_NIBBLES], ref))
+            node = rlp_decode(db[ref])
+        else:
+            node = ref  # inline: no key of its own
+        if len(node) == 17:
+            for index, child in enumerate(node[:16]):
+                if child != b"":
+                    pending.append((child, path + bytes((index,)), None))
+        elif node[0][0] >> 4 in (0, 1):  # an extension
+            digits = trie_batch.nibbles(node[0])
+            step = digits[1:] if node[0][0] >> 4 == 1 else digits[2:]
+            pending.append((node[1], path + step, None))
+    return keys
 
 
 def test_an_unchanged_trie_keeps_its_root_and_writes_nothing() -> None:
@@ -129,9 +160,9 @@ _OPS = st.lists(
 
 
 def _play(
-    account_db_class: type[AccountDB], ops: list[tuple[Any, ...]]
+    account_db_class: type[AccountDB], ops: list[tuple[Any, ...]], path_keys: bool = False
 ) -> tuple[list[Any], SqliteKV]:
-    store = SqliteKV(":memory:")
+    store = SqliteKV(":memory:", path_keys=path_keys)
     db = account_db_class(AtomicDB(store))
     for address in _ADDRESSES:
         db.set_balance(address, 1)  # the accounts exist, as contracts do
@@ -185,7 +216,9 @@ def test_the_fast_account_db_matches_py_evm(ops: list[tuple[Any, ...]]) -> None:
     fast_storage._flats.clear()
     reference, reference_store = _play(AccountDB, ops)
     fast, fast_store = _play(FastAccountDB, ops)
+    by_path, path_store = _play(FastAccountDB, ops, path_keys=True)
     assert fast == reference  # every read, every state root, any refusal
+    assert by_path == reference
     if reference[-1][0] == "refused":
         return
     root = reference[-1]
@@ -195,6 +228,17 @@ def test_the_fast_account_db_matches_py_evm(ops: list[tuple[Any, ...]]) -> None:
     for key in live:
         if key in reference_store:
             assert fast_store[key] == reference_store[key]
+    # Kept by path: the same nodes, storage nodes under path keys.
+    live_by_path = live_keys(path_store, root)
+    assert {hash_key(key) for key in live_by_path} == live
+    for key in live_by_path:
+        if hash_key(key) in reference_store:
+            assert path_store[key] == reference_store[hash_key(key)]
+    accounts = AccountDB(AtomicDB(reference_store), root)
+    expected: set[bytes] = set()
+    for address in _ADDRESSES:
+        expected |= _path_keys(reference_store, accounts._get_storage_root(address))  # type: ignore[arg-type]
+    assert {key for key in live_by_path if is_path_key(key)} == expected
 
 
 @pytest.mark.parametrize("count", [1, 300])
