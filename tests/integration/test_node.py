@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -343,15 +344,21 @@ def test_node_serves_the_embedded_chain_only(tmp_path: Path) -> None:
 def test_a_port_in_use_is_one_error_line(node: NodeProcess, tmp_path: Path) -> None:
     # The module's node holds its port: a second node there says so (it used to print a
     # traceback); a host that is not this machine's, likewise.
+    # Each in a process of its own, as a user runs it: in this one, a browser test's
+    # Playwright may hold a running event loop, where a node cannot start its own.
     port = node.url.rsplit(":", 1)[1]
-    taken = CliRunner().invoke(main, ["--state", str(tmp_path / "a"), "node", "--port", port])
-    assert taken.exit_code == 1
+    taken = _claims("--state", str(tmp_path / "a"), "node", "--port", port)
+    assert taken.returncode == 1
     assert taken.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
     assert "choose another --port" in taken.stderr and "Traceback" not in taken.stderr
-    argv = ["--state", str(tmp_path / "b"), "node", "--host", "256.1.1.1", "--port", "0"]
-    nowhere = CliRunner().invoke(main, argv)
-    assert nowhere.exit_code == 1
+    nowhere = _claims("--state", str(tmp_path / "b"), "node", "--host", "256.1.1.1", "--port", "0")
+    assert nowhere.returncode == 1
     assert nowhere.stderr.startswith("error: cannot listen on 256.1.1.1:0: ")
+
+
+def _claims(*argv: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from claimsengine.cli.main import run; run()", *argv]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
 def test_a_client_rides_out_a_killed_node(tmp_path: Path, counter: Counter) -> None:
