@@ -129,34 +129,39 @@ _FastVM = FastPragueVM.configure(
 )
 
 
-def _reference_evm() -> bool:
-    """Whether CLAIMS_EVM=reference asks for py-evm's own interpreter and storage."""
-    return os.environ.get("CLAIMS_EVM", "").strip().lower() == "reference"
+def _interpreter() -> type[VirtualMachineAPI]:
+    """The fast path unless CLAIMS_EVM=reference asks for py-evm's own: both give identical
+    blocks (tests/unit/test_fast_evm.py checks it). The fast path comes with the account
+    trie's decoded-node cache (node_cache.py). Chosen once, as this module is imported."""
+    if os.environ.get("CLAIMS_EVM", "").strip().lower() == "reference":
+        return PragueVM
+    node_cache.install()
+    return _FastVM
+
+
+#: The EVM of every chain in this process.
+_VM = _interpreter()
+
+
+def _reads_storage_by_hash() -> bool:
+    """Whether this process runs py-evm's own storage trie (CLAIMS_EVM=reference as the
+    chain module was imported), which reads storage nodes by hash alone."""
+    return _VM is PragueVM
 
 
 def _new_chains_keep_paths() -> bool:
     """Whether a new chain keeps its storage nodes under path keys (chain/nodekeys.py): yes,
-    but for py-evm's own storage (CLAIMS_EVM=reference), which reads nodes by hash alone."""
-    return not _reference_evm()
-
-
-def _interpreter() -> type[VirtualMachineAPI]:
-    """The fast path unless CLAIMS_EVM=reference asks for py-evm's own: both give identical
-    blocks (tests/unit/test_fast_evm.py checks it). The fast path comes with the account
-    trie's decoded-node cache (node_cache.py)."""
-    if _reference_evm():
-        return PragueVM
-    node_cache.install()
-    return _FastVM
+    but where the EVM in use reads them by hash. Decided by that EVM, never by CLAIMS_EVM as
+    it is later: a chain kept by path under py-evm's own storage would have its storage
+    nodes counted as garbage."""
+    return not _reads_storage_by_hash()
 
 
 class _PragueChain(MiningChain):
     """py-evm chain with Prague rules from genesis, no proof of work, a fixed gas limit."""
 
     chain_id = CHAIN_ID
-    vm_configuration = ConsensusApplier(NoProofConsensus).amend_vm_configuration(
-        ((0, _interpreter()),)
-    )
+    vm_configuration = ConsensusApplier(NoProofConsensus).amend_vm_configuration(((0, _VM),))
 
     def create_header_from_parent(
         self, parent_header: BlockHeaderAPI, **header_params: Any
@@ -868,7 +873,7 @@ def _is_initialised(store: SqliteKV) -> bool:
         )
     keys = store.connection.execute("SELECT value FROM meta WHERE name = 'storage_keys'")
     store.path_keys = keys.fetchone() == ("path",)
-    if store.path_keys and _reference_evm():
+    if store.path_keys and _reads_storage_by_hash():
         raise ChainError(
             f"{store.path} keeps contract storage by path, which CLAIMS_EVM=reference"
             " (py-evm's own storage, read by hash) cannot read",

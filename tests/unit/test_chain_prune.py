@@ -450,9 +450,42 @@ def test_the_reference_evm_refuses_a_chain_kept_by_path(
 ) -> None:
     with EmbeddedChain.open(tmp_path / "state", create=True) as chain:
         drive(chain, counter, 1)
-    monkeypatch.setenv("CLAIMS_EVM", "reference")
+    # As in a process that imported the chain under CLAIMS_EVM=reference.
+    monkeypatch.setattr(embedded, "_reads_storage_by_hash", lambda: True)
     with pytest.raises(ChainError, match="keeps contract storage by path"):
         EmbeddedChain.open(tmp_path / "state")
+
+
+_LAYOUT_FOLLOWS_THE_EVM = """
+import os, sys
+os.environ["CLAIMS_EVM"] = "reference"  # as the process imports the chain
+from claimsengine.chain.embedded import EmbeddedChain
+del os.environ["CLAIMS_EVM"]  # changed later in the same process
+code, increment, count = (bytes.fromhex(arg) for arg in sys.argv[1:])
+with EmbeddedChain.memory() as chain:
+    address = chain.send("insurer", None, code).contract_address
+    for _ in range(3):
+        chain.send("hospital-1", address, increment)
+    print(chain.store.path_keys, int.from_bytes(chain.call(address, count), "big"))
+"""
+
+
+def test_a_chain_keeps_storage_as_the_evm_in_use_reads_it(counter: Counter) -> None:
+    """The layout of a new chain follows the EVM the process runs, not CLAIMS_EVM as it is
+    later: py-evm's own storage (chosen as the chain module was imported) keeps nodes by
+    hash; were the chain kept by path, pruning would take them for garbage."""
+    import subprocess
+    import sys
+
+    argv = [counter.deploy_data(0).hex(), counter.increment.hex(), counter.count.hex()]
+    done = subprocess.run(
+        [sys.executable, "-c", _LAYOUT_FOLLOWS_THE_EVM, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "3"]
 
 
 @pytest.mark.usefixtures("hash_keyed")
