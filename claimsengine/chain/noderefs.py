@@ -28,6 +28,7 @@ from claimsengine.chain.nodekeys import (
     root_key,
 )
 from claimsengine.chain.rlpread import rlp_decode as _rlp_decode
+from claimsengine.chain.trie_batch import hp_decode
 
 __all__ = [
     "EMPTY_CODE_HASH",
@@ -165,19 +166,13 @@ def _storage_references(encoded: bytes, path: bytes) -> list[bytes]:
         elif _is_leaf(node):
             continue  # a slot's value: refers to nothing
         else:
-            steps = [(node[1], child_path(at, _path_nibbles(node[0])))]
+            steps = [(node[1], child_path(at, hp_decode(node[0])[0]))]
         for child, below in steps:
             if isinstance(child, list):
                 pending.append((child, below))  # a short node: it lives inside its parent
             elif len(child) == 32:
                 found.append(node_key(below, child))
     return found
-
-
-def _path_nibbles(encoded: bytes) -> bytes:
-    """An extension's hex-prefix path as nibbles."""
-    digits = bytes(n for byte in encoded for n in (byte >> 4, byte & 0x0F))
-    return digits[1:] if digits[0] & 1 else digits[2:]
 
 
 def _hash_references(encoded: bytes, path_keys: bool) -> list[bytes]:

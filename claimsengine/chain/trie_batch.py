@@ -31,7 +31,7 @@ from lru import LRU
 from claimsengine.chain.nodekeys import PATH_NIBBLES, child_path, node_key
 from claimsengine.chain.rlpread import rlp_decode
 
-__all__ = ["BLANK_ROOT", "apply", "get", "nibbles"]
+__all__ = ["BLANK_ROOT", "apply", "get", "hp_decode", "nibbles"]
 
 #: The root of the empty trie: keccak(rlp(b"")).
 BLANK_ROOT = keccak(b"\x80")
@@ -60,7 +60,7 @@ def nibbles(key: bytes) -> bytes:
     return key.hex().encode().translate(_HEX_DIGITS)
 
 
-def _hp_decode(encoded: bytes) -> tuple[bytes, bool]:
+def hp_decode(encoded: bytes) -> tuple[bytes, bool]:
     """A node's hex-prefix path: (nibbles, is a leaf)."""
     flag = encoded[0] >> 4
     digits = nibbles(encoded)
@@ -79,7 +79,7 @@ def _convert(raw: Any) -> Any:
         return raw  # b"" or a hash
     if len(raw) == 17:
         return (*[_convert(item) for item in raw[:16]], raw[16])
-    path, leaf = _hp_decode(raw[0])
+    path, leaf = hp_decode(raw[0])
     return (path, raw[1], True) if leaf else (path, _convert(raw[1]), False)
 
 
